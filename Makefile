@@ -1,0 +1,114 @@
+# Corral: one entry point for building, running, testing and benchmarking.
+# `make help` lists the targets.
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+CC      ?= cc
+OPT     ?= -O2 -g
+comma   := ,
+
+# Sanitizer builds go to their own folder so they never mix with normal objects.
+ifneq ($(SANITIZE),)
+BUILD   ?= build/san-$(subst $(comma),-,$(SANITIZE))
+SANFLAGS = -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+else
+BUILD   ?= build
+SANFLAGS =
+endif
+
+WARN = -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
+       -Wpointer-arith -Wcast-align -Wwrite-strings -Wvla -Wundef -Wno-unused-parameter
+ifeq ($(CI),true)
+WARN += -Werror
+endif
+
+PKGS     = libmicrohttpd jansson sqlite3 libsodium inih yaml-0.1
+CLI_PKGS = libcurl jansson yaml-0.1
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) $(CLI_PKGS) 2>/dev/null)
+LIBS       := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
+CLI_LIBS   := $(shell pkg-config --libs $(CLI_PKGS) 2>/dev/null)
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+
+CFLAGS  += -std=gnu11 $(OPT) $(WARN) $(SANFLAGS) -D_GNU_SOURCE -MMD -MP $(PKG_CFLAGS) \
+           -DCORRAL_VERSION=\"$(VERSION)\"
+LDFLAGS += $(SANFLAGS)
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
+
+NB        = netboot
+NB_SRC    = $(NB)/src
+# Daemon modules: every src/*.c but the two programs and the CLI's own files.
+CORE_SRCS = $(filter-out $(NB_SRC)/corrald.c $(NB_SRC)/corral.c $(wildcard $(NB_SRC)/cli_*.c),$(wildcard $(NB_SRC)/*.c))
+CORE_OBJS = $(CORE_SRCS:$(NB_SRC)/%.c=$(BUILD)/obj/%.o)
+CLI_SRCS  = $(NB_SRC)/corral.c $(wildcard $(NB_SRC)/cli_*.c) $(NB_SRC)/buf.c $(NB_SRC)/log.c
+CLI_OBJS  = $(CLI_SRCS:$(NB_SRC)/%.c=$(BUILD)/obj/%.o)
+UNIT_SRCS = $(wildcard $(NB)/tests/unit/test_*.c)
+UNIT_BINS = $(UNIT_SRCS:$(NB)/tests/unit/%.c=$(BUILD)/tests/%)
+FUZZ_SRCS = $(wildcard $(NB)/fuzz/fuzz_*.c)
+
+.PHONY: all deps check check-unit check-integ check-vm lint bench install clean help demo
+
+all: $(BUILD)/corrald $(BUILD)/corral
+
+help:
+	@echo "make            build corrald and corral into $(BUILD)/"
+	@echo "make deps       install the Debian packages Corral needs (root)"
+	@echo "make check      every test tier, ends with 'N passed, N failed'"
+	@echo "make check-unit | check-integ   one tier"
+	@echo "make lint       clang-format check and banned functions"
+	@echo "make bench      benchmarks against a reference (nginx) on this machine"
+	@echo "make install    PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)"
+	@echo "make SANITIZE=address,undefined check   sanitizer build and tests"
+
+deps:
+	@sh scripts/deps.sh
+
+$(BUILD)/obj/%.o: $(NB_SRC)/%.c | $(BUILD)/obj
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/obj $(BUILD)/tests $(BUILD)/results:
+	@mkdir -p $@
+
+$(BUILD)/corrald: $(BUILD)/obj/corrald.o $(CORE_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/corral: $(CLI_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CLI_LIBS)
+
+$(BUILD)/tests/%: $(NB)/tests/unit/%.c $(CORE_OBJS) | $(BUILD)/tests
+	$(CC) $(CFLAGS) -I$(NB_SRC) -o $@ $< $(CORE_OBJS) $(LDFLAGS) $(LIBS) $(CMOCKA_LIBS)
+
+# Test tiers.  Each writes "<passed> <failed>" into $(BUILD)/results/<tier>;
+# `make check` adds them up in one final line.  A tier that could not run
+# at all counts as one failure, so a broken build never looks green.
+check-unit: deps $(UNIT_BINS) | $(BUILD)/results
+	@sh scripts/run-unit.sh $(BUILD)/results/unit $(UNIT_BINS)
+
+check-integ: deps all | $(BUILD)/results
+	@sh scripts/run-pytest.sh $(BUILD)/results/integ $(NB)/tests/integ $(BUILD)
+
+check: deps
+	@rm -f $(BUILD)/results/*
+	@$(MAKE) --no-print-directory all || { mkdir -p $(BUILD)/results; echo "0 1" > $(BUILD)/results/build; }
+	-@$(MAKE) --no-print-directory check-unit
+	-@$(MAKE) --no-print-directory check-integ
+	@sh scripts/summary.sh $(BUILD)/results unit integ
+
+lint: deps
+	@sh scripts/lint.sh
+
+bench: deps all
+	@sh bench/run.sh $(BUILD)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)/etc/corral \
+		$(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/share/doc/corral
+	install -m 755 $(BUILD)/corrald $(DESTDIR)$(PREFIX)/sbin/corrald
+	install -m 755 $(BUILD)/corral $(DESTDIR)$(PREFIX)/bin/corral
+	install -m 644 $(NB)/corral.conf.example $(DESTDIR)$(PREFIX)/share/doc/corral/corral.conf.example
+	install -m 644 $(NB)/corrald.service $(DESTDIR)$(PREFIX)/lib/systemd/system/corrald.service
+	install -m 644 docs/api.md $(DESTDIR)$(PREFIX)/share/doc/corral/api.md
+
+clean:
+	rm -rf build
+
+-include $(CORE_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(BUILD)/obj/corrald.d

@@ -1,0 +1,128 @@
+/*
+ * http: corrald's HTTP front on libmicrohttpd.
+ *
+ * Owns the MHD daemon, per-request state and the route table walk.  One
+ * table (struct http_route, given by the caller) drives dispatch, the 404
+ * and 405 answers (with Allow), the auth scope each route needs and the
+ * route label used in metrics.  Request bodies are read into a capped
+ * buffer before the handler runs; a larger body gets 413 without reaching
+ * the handler.  Handlers run on MHD's worker threads and must not block on
+ * a network peer.
+ *
+ * Errors become HTTP answers in one place: http_reply_error(), which writes
+ * {"error":{"code","message","field"}}.
+ */
+#ifndef CORRAL_HTTP_H
+#define CORRAL_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <microhttpd.h>
+
+#include "buf.h"
+
+enum http_method {
+	HTTP_GET = 1 << 0,
+	HTTP_HEAD = 1 << 1,
+	HTTP_POST = 1 << 2,
+	HTTP_PUT = 1 << 3,
+	HTTP_PATCH = 1 << 4,
+	HTTP_DELETE = 1 << 5,
+};
+
+/* What a caller must present.  Ordered: a grant satisfies every lower need. */
+enum http_scope {
+	HTTP_SCOPE_NONE = 0, /* node-facing and health: no token */
+	HTTP_SCOPE_READ = 1,
+	HTTP_SCOPE_ADMIN = 2,
+};
+
+#define HTTP_MAX_ARGS 3
+
+struct http_req;
+typedef int (*http_handler)(struct http_req *r);
+
+struct http_route {
+	unsigned methods;     /* HTTP_GET | ... */
+	const char *pattern;  /* "/api/v1/nodes/:", ":" = one segment, "*" = rest */
+	enum http_scope read_scope;  /* needed for GET/HEAD */
+	enum http_scope write_scope; /* needed for every other method */
+	size_t max_body;      /* 0: the server default */
+	http_handler handler;
+	const char *label;    /* metrics label, e.g. "bootscript" */
+};
+
+struct http_req {
+	struct MHD_Connection *conn;
+	const char *method;       /* as sent */
+	enum http_method method_id;
+	const char *path;         /* URL path, percent-decoded by MHD */
+	const char *args[HTTP_MAX_ARGS]; /* captured segments, NUL-terminated */
+	const struct http_route *route;
+	struct buf body;          /* request body (empty for GET) */
+	enum http_scope granted;  /* scope of the token presented */
+	char client_ip[64];       /* peer address as text */
+	unsigned status;          /* status of the queued reply, 0 before */
+	uint64_t bytes_out;       /* body bytes the reply will carry */
+	void *ctx;                /* the server's user context */
+	/* private to http.c */
+	char argbuf[512];
+	int body_too_large;
+	int replied;
+};
+
+/*
+ * Checks a presented bearer token; sets *granted.  Returns 0 if valid,
+ * -ENOENT if unknown.  Called only for routes that need a scope.
+ */
+typedef int (*http_auth_fn)(void *ctx, const char *token, enum http_scope *granted);
+/* Called once per finished request (metrics, access log). */
+typedef void (*http_done_fn)(void *ctx, const struct http_req *r);
+
+struct http_server;
+
+struct http_config {
+	const char *address;   /* listen address, IPv4 or IPv6 literal */
+	uint16_t port;         /* 0: pick a free one (see http_server_port) */
+	unsigned threads;      /* worker threads; 0: one per CPU */
+	size_t max_body;       /* default body cap */
+	unsigned conn_timeout; /* seconds an idle connection is kept */
+	const struct http_route *routes;
+	size_t nroutes;
+	http_auth_fn auth;
+	http_done_fn done;
+	void *ctx;
+};
+
+/* Starts listening; returns 0 or a negative errno.  *out owned by caller. */
+int http_server_start(const struct http_config *cfg, struct http_server **out);
+/* The port actually bound. */
+uint16_t http_server_port(const struct http_server *s);
+/* Stops and frees; waits for in-flight requests.  NULL is a no-op. */
+void http_server_free(struct http_server *s);
+
+/* Reply helpers.  Each queues exactly one response and returns 0 or -EIO. */
+int http_reply(struct http_req *r, unsigned status, struct MHD_Response *resp);
+int http_reply_data(struct http_req *r, unsigned status, const char *ctype,
+		    const char *data, size_t len);
+/* Steals j. */
+int http_reply_json(struct http_req *r, unsigned status, json_t *j);
+int http_reply_empty(struct http_req *r, unsigned status);
+/* {"error":{"code","message"[, "field"]}}; field may be NULL. */
+int http_reply_error(struct http_req *r, unsigned status, const char *code,
+		     const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+/* Request header / query argument, or NULL.  Borrowed for the request. */
+const char *http_header(struct http_req *r, const char *name);
+const char *http_query(struct http_req *r, const char *name);
+
+/* Routes the table allows for path (for tests and docs): method mask or 0. */
+unsigned http_route_methods(const struct http_route *routes, size_t n,
+			    const char *path);
+/* "GET, HEAD" for a mask; writes into out. */
+void http_methods_str(unsigned mask, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,44 @@
+#!/bin/sh
+# Installs the Debian packages Corral needs to build, test and benchmark.
+# Idempotent and quiet when nothing is missing; every make target that needs
+# a package depends on this script (through `make deps`).
+set -eu
+
+# One list, grouped by what needs it.
+PKGS="
+build-essential pkg-config
+libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev
+libcurl4-openssl-dev libinih-dev libyaml-dev
+libcmocka-dev clang-format
+python3 python3-pytest python3-yaml
+curl sqlite3
+nginx-light wrk
+"
+
+missing=""
+for p in $PKGS; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+	echo "deps: missing Debian packages:$missing (run 'make deps' as root)" >&2
+	exit 1
+fi
+echo "deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+# Package installs must not start system services (nginx is only a benchmark
+# reference, started by the benchmark on loopback); policy-rc.d says so.
+prc=/usr/sbin/policy-rc.d
+made_prc=0
+if [ ! -e "$prc" ]; then
+	printf '#!/bin/sh\nexit 101\n' >"$prc"
+	chmod 755 "$prc"
+	made_prc=1
+fi
+trap '[ $made_prc = 1 ] && rm -f "$prc"' EXIT
+apt-get update -q >/dev/null || true
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $missing >/dev/null
