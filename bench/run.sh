@@ -137,6 +137,8 @@ token=$("$corrald" -c "$tmp/corral.conf" token create bench 2>"$tmp/token.log") 
 	die "token create failed: $(cat "$tmp/token.log")"
 token=$(printf '%s\n' "$token" | tail -n 1)
 [ -n "$token" ] || die "token create printed nothing"
+# curl reads the header from a file, so the token never shows up in ps.
+printf 'Authorization: Bearer %s\n' "$token" >"$tmp/auth.header"
 
 "$corrald" -c "$tmp/corral.conf" 2>"$tmp/corrald.log" &
 corrald_pid=$!
@@ -148,7 +150,7 @@ say "corrald pid $corrald_pid on $curl_url, $ncpu threads"
 api() {
 	local code
 	code=$(curl -s -o "$tmp/api.out" -w '%{http_code}' -X "$1" \
-		-H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+		-H "@$tmp/auth.header" -H 'Content-Type: application/json' \
 		--data-binary "$3" "$curl_url$2")
 	case $code in
 	2??) ;;
@@ -293,7 +295,7 @@ results=$build/bench/results.txt
 	echo "Corral benchmark, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(uname -n), $ncpu CPUs"
 	echo "corrald $(git -C "$here" describe --always --dirty 2>/dev/null || echo '?')," \
 		"$(nginx -v 2>&1 | sed 's/^nginx version: //'), wrk -t$wrk_threads -c$wrk_conns -d${seconds}s keep-alive"
-	echo "corrald threads = nginx workers = $ncpu; boot script $size bytes; $nnodes nodes" \
+	echo "corrald threads = nginx workers = $ncpu (corrald log_level warn, nginx access_log off); boot script $size bytes; $nnodes nodes" \
 		"imported in ${import_secs}s"
 	[ -n "$unknown" ] && echo "unknown-MAC boot scripts served during the run: $unknown"
 	echo
