@@ -1,0 +1,230 @@
+/*
+ * config: INI configuration with a declarative key table.  See config.h.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "valid.h"
+
+enum config_type { CFG_STR, CFG_UINT, CFG_LOGLEVEL, CFG_URL };
+
+struct config_key {
+	const char *section;
+	const char *key;
+	enum config_type type;
+	size_t offset;
+	size_t size;          /* CFG_STR/CFG_URL: buffer size */
+	unsigned min, max;    /* CFG_UINT bounds */
+	const char *help;
+};
+
+#define STR(sec, k, field, h) {sec, k, CFG_STR, offsetof(struct config, field), sizeof(((struct config *)0)->field), 0, 0, h}
+#define URL(sec, k, field, h) {sec, k, CFG_URL, offsetof(struct config, field), sizeof(((struct config *)0)->field), 0, 0, h}
+#define UINT(sec, k, field, lo, hi, h) {sec, k, CFG_UINT, offsetof(struct config, field), 0, lo, hi, h}
+
+static const struct config_key config_keys[] = {
+	STR("server", "address", address, "listen address"),
+	UINT("server", "port", port, 0, 65535, "listen port (0: any free port)"),
+	URL("server", "advertise_url", advertise_url, "base URL given to nodes (default: http://<address or host name>:<port>)"),
+	UINT("server", "threads", threads, 0, 256, "HTTP worker threads (0: one per CPU)"),
+	UINT("server", "max_body", max_body, 1024, 64u << 20, "largest API request body, bytes"),
+	UINT("server", "import_max_body", import_max_body, 1024, 256u << 20, "largest bulk node import body, bytes"),
+	{"server", "log_level", CFG_LOGLEVEL, offsetof(struct config, log_level), 0, 0, 0, "error, warn, info or debug"},
+	STR("store", "path", store_path, "SQLite database file"),
+	STR("files", "root", files_root, "directory served under /files/"),
+	STR("auth", "key_file", key_file, "secret that signs per-node cloud-init tokens (created 0600 if missing)"),
+	UINT("boot", "unknown_wait", unknown_wait, 1, 3600, "seconds an unknown or unconfigured node waits before asking again"),
+	UINT("boot", "retry_max_sleep", retry_max_sleep, 1, 3600, "longest back-off between boot retries, seconds"),
+	UINT("cloud_init", "token_ttl", token_ttl, 60, 365u * 86400, "lifetime of the per-node token in the seed URL, seconds"),
+	UINT("events", "keep_days", events_keep_days, 1, 3650, "boot events older than this many days are pruned"),
+};
+
+#undef STR
+#undef URL
+#undef UINT
+
+/* Data directory: /var/lib/corral for root, XDG data home otherwise. */
+static void config_data_dir(char *out, size_t len)
+{
+	const char *xdg = getenv("XDG_DATA_HOME");
+	const char *home = getenv("HOME");
+	int n;
+	if (geteuid() == 0)
+		n = snprintf(out, len, "/var/lib/corral");
+	else if (xdg != NULL && xdg[0] == '/')
+		n = snprintf(out, len, "%s/corral", xdg);
+	else if (home != NULL && home[0] == '/')
+		n = snprintf(out, len, "%s/.local/share/corral", home);
+	else
+		n = snprintf(out, len, "/tmp/corral-%u", (unsigned)geteuid());
+	if (n < 0 || (size_t)n >= len)
+		snprintf(out, len, "/var/lib/corral");
+}
+
+static void config_path_in(char *out, size_t len, const char *dir, const char *name)
+{
+	int n = snprintf(out, len, "%s/%s", dir, name);
+	if (n < 0 || (size_t)n >= len)
+		out[0] = '\0';
+}
+
+void config_defaults(struct config *c)
+{
+	char dir[PATH_MAX - 32];
+	memset(c, 0, sizeof(*c));
+	snprintf(c->address, sizeof(c->address), "0.0.0.0");
+	c->port = 8080;
+	c->threads = 0;
+	c->max_body = 1u << 20;
+	c->import_max_body = 8u << 20;
+	c->log_level = LOG_LVL_INFO;
+	config_data_dir(dir, sizeof(dir));
+	config_path_in(c->store_path, sizeof(c->store_path), dir, "corral.db");
+	config_path_in(c->files_root, sizeof(c->files_root), dir, "files");
+	config_path_in(c->key_file, sizeof(c->key_file), dir, "secret.key");
+	c->unknown_wait = 10;
+	c->retry_max_sleep = 60;
+	c->token_ttl = 86400;
+	c->events_keep_days = 30;
+}
+
+struct config_parse {
+	struct config *c;
+	char msg[256]; /* first error; inih gives its line when we return 0 */
+	int failed;
+};
+
+/*
+ * Debian's inih does not pass line numbers to handlers, but returning 0
+ * makes ini_parse_file() stop and return the line: config_load() joins
+ * the two.
+ */
+__attribute__((format(printf, 3, 4))) static int config_fail(struct config_parse *p, int line,
+							      const char *fmt, ...)
+{
+	(void)line;
+	if (!p->failed) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(p->msg, sizeof(p->msg), fmt, ap);
+		va_end(ap);
+	}
+	p->failed = 1;
+	return 0;
+}
+
+static int config_set(struct config_parse *p, const struct config_key *k, const char *value,
+		      int line)
+{
+	char *field = (char *)p->c + k->offset;
+	switch (k->type) {
+	case CFG_URL:
+		if (value[0] != '\0' && valid_base_url(value) < 0)
+			return config_fail(p, line, "%s: not an http:// or https:// URL: %s",
+					   k->key, value);
+		/* fall through */
+	case CFG_STR: {
+		int n = snprintf(field, k->size, "%s", value);
+		if (n < 0 || (size_t)n >= k->size)
+			return config_fail(p, line, "%s: value too long", k->key);
+		return 1;
+	}
+	case CFG_UINT: {
+		long long v;
+		if (valid_parse_ll(value, k->min, k->max, &v) < 0) {
+			char range[64];
+			snprintf(range, sizeof(range), "%u..%u", k->min, k->max);
+			return config_fail(p, line, "%s: expected a whole number in %s", k->key,
+					   range);
+		}
+		*(unsigned *)(void *)field = (unsigned)v;
+		return 1;
+	}
+	case CFG_LOGLEVEL:
+		if (log_level_parse(value, (enum log_level *)(void *)field) < 0)
+			return config_fail(p, line, "%s: expected error, warn, info or debug, not %s",
+					   k->key, value);
+		return 1;
+	}
+	return 0;
+}
+
+static int config_handler(void *user, const char *section, const char *name, const char *value)
+{
+	int line = 0;
+	struct config_parse *p = user;
+	if (p->failed)
+		return 0;
+	if (name == NULL)
+		return 1; /* a section header alone */
+	for (size_t i = 0; i < sizeof(config_keys) / sizeof(config_keys[0]); i++) {
+		const struct config_key *k = &config_keys[i];
+		if (strcmp(k->section, section) == 0 && strcmp(k->key, name) == 0)
+			return config_set(p, k, value, line);
+	}
+	return config_fail(p, line, "unknown key %s (in section [%s])", name, section);
+}
+
+int config_load(const char *path, struct config *c, char *err, size_t errlen)
+{
+	struct config_parse p = {.c = c};
+	FILE *f = fopen(path, "r");
+	if (f == NULL) {
+		int e = errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(e));
+		return -e;
+	}
+	int rc = ini_parse_file(f, config_handler, &p);
+	fclose(f);
+	if (p.failed) {
+		snprintf(err, errlen, "%s:%d: %s", path, rc, p.msg);
+		return -EINVAL;
+	}
+	if (rc != 0) {
+		snprintf(err, errlen, "%s:%d: syntax error (expected [section] or key = value)",
+			 path, rc);
+		return -EINVAL;
+	}
+	if (c->store_path[0] == '\0' || c->files_root[0] == '\0' || c->key_file[0] == '\0') {
+		snprintf(err, errlen, "%s: store.path, files.root and auth.key_file must not be empty",
+			 path);
+		return -EINVAL;
+	}
+	if (valid_ip_literal(c->address) < 0) {
+		snprintf(err, errlen, "%s: server.address: not an IP address: %s", path, c->address);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+void config_describe(void (*emit)(const char *line, void *arg), void *arg)
+{
+	struct config d;
+	config_defaults(&d);
+	for (size_t i = 0; i < sizeof(config_keys) / sizeof(config_keys[0]); i++) {
+		const struct config_key *k = &config_keys[i];
+		const char *field = (const char *)&d + k->offset;
+		char val[PATH_MAX], line[PATH_MAX + 512];
+		switch (k->type) {
+		case CFG_STR:
+		case CFG_URL:
+			snprintf(val, sizeof(val), "%s", field);
+			break;
+		case CFG_UINT:
+			snprintf(val, sizeof(val), "%u", *(const unsigned *)(const void *)field);
+			break;
+		case CFG_LOGLEVEL:
+			snprintf(val, sizeof(val), "info");
+			break;
+		}
+		snprintf(line, sizeof(line), "%s.%s = %s\t# %s", k->section, k->key, val, k->help);
+		emit(line, arg);
+	}
+}

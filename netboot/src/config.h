@@ -1,0 +1,55 @@
+/*
+ * config: corrald's configuration (INI via inih).
+ *
+ * One table (config.c) lists every key with its section, type, bounds and
+ * default; parsing, validation, `corrald -n` and the README's reference all
+ * follow it.  Loading is parse → validate into a fresh struct; the caller
+ * swaps it in only when config_load() returned 0, so a bad file never
+ * leaves a half-applied configuration.
+ */
+#ifndef CORRAL_CONFIG_H
+#define CORRAL_CONFIG_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "log.h"
+
+#define CONFIG_DEFAULT_PATH "/etc/corral/corral.conf"
+
+struct config {
+	/* [server] */
+	char address[64];        /* listen address (IPv4/IPv6 literal) */
+	unsigned port;           /* listen port; 0 picks a free one */
+	char advertise_url[256]; /* base URL nodes are told; "" = derived */
+	unsigned threads;        /* HTTP worker threads; 0 = one per CPU */
+	unsigned max_body;       /* default request body cap, bytes */
+	unsigned import_max_body; /* cap for bulk node import, bytes */
+	enum log_level log_level;
+	/* [store] */
+	char store_path[PATH_MAX];
+	/* [files] */
+	char files_root[PATH_MAX];
+	/* [auth] */
+	char key_file[PATH_MAX]; /* HMAC key for per-node cloud-init tokens */
+	/* [boot] */
+	unsigned unknown_wait;    /* seconds an unknown node waits before asking again */
+	unsigned retry_max_sleep; /* cap on the retry back-off, seconds */
+	/* [cloud_init] */
+	unsigned token_ttl;       /* lifetime of a per-node seed token, seconds */
+	/* [events] */
+	unsigned events_keep_days; /* boot events older than this are pruned */
+};
+
+/* Fills every key with its default (paths depend on whether we are root). */
+void config_defaults(struct config *c);
+/*
+ * Reads path over the defaults into *c.  Returns 0, or -errno with a
+ * one-line "path:line: message" in err (the first error found).
+ */
+int config_load(const char *path, struct config *c, char *err, size_t errlen);
+/* Writes the table as "section.key = default  # what" lines (for docs). */
+void config_describe(void (*emit)(const char *line, void *arg), void *arg);
+
+#endif

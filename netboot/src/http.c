@@ -1,0 +1,446 @@
+/*
+ * http: libmicrohttpd front, route dispatch, body capping, JSON errors.
+ * See http.h.
+ *
+ * Security: the body cap is enforced while MHD delivers upload chunks, so
+ * an oversized body is never held in memory; auth is checked on the first
+ * callback, before any body is read.
+ */
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "log.h"
+
+struct http_server {
+	struct MHD_Daemon *mhd;
+	struct http_config cfg;
+	uint16_t port;
+};
+
+static const struct {
+	const char *name;
+	enum http_method id;
+} http_methods[] = {
+	{"GET", HTTP_GET},	 {"HEAD", HTTP_HEAD},	  {"POST", HTTP_POST},
+	{"PUT", HTTP_PUT},	 {"PATCH", HTTP_PATCH}, {"DELETE", HTTP_DELETE},
+};
+
+void http_methods_str(unsigned mask, char *out, size_t outlen)
+{
+	size_t len = 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < sizeof(http_methods) / sizeof(http_methods[0]); i++) {
+		if (!(mask & http_methods[i].id))
+			continue;
+		int n = snprintf(out + len, outlen - len, "%s%s", len ? ", " : "",
+				 http_methods[i].name);
+		if (n < 0 || (size_t)n >= outlen - len)
+			return;
+		len += (size_t)n;
+	}
+}
+
+/*
+ * Matches path against pattern; captures ":" segments and a trailing "*"
+ * into argbuf/args.  Returns 1 on a match.
+ */
+static int http_match(const char *pattern, const char *path, char *argbuf, size_t argsize,
+		      const char **args)
+{
+	size_t used = 0;
+	int nargs = 0;
+	const char *p = pattern, *s = path;
+
+	while (*p != '\0') {
+		if (*p == '*' || *p == ':') {
+			int rest = *p == '*';
+			const char *end = rest ? s + strlen(s) : strchrnul(s, '/');
+			size_t n = (size_t)(end - s);
+			if (n == 0 || nargs >= HTTP_MAX_ARGS || used + n + 1 > argsize)
+				return 0;
+			memcpy(argbuf + used, s, n);
+			argbuf[used + n] = '\0';
+			args[nargs++] = argbuf + used;
+			used += n + 1;
+			s = end;
+			p++;
+			continue;
+		}
+		if (*p != *s)
+			return 0;
+		p++;
+		s++;
+	}
+	return *s == '\0';
+}
+
+unsigned http_route_methods(const struct http_route *routes, size_t n, const char *path)
+{
+	char argbuf[512];
+	const char *args[HTTP_MAX_ARGS];
+	unsigned mask = 0;
+	for (size_t i = 0; i < n; i++)
+		if (http_match(routes[i].pattern, path, argbuf, sizeof(argbuf), args))
+			mask |= routes[i].methods;
+	if (mask & HTTP_GET)
+		mask |= HTTP_HEAD;
+	return mask;
+}
+
+int http_reply(struct http_req *r, unsigned status, struct MHD_Response *resp)
+{
+	if (resp == NULL)
+		return -ENOMEM;
+	if (r->replied) {
+		MHD_destroy_response(resp);
+		return -EALREADY;
+	}
+	enum MHD_Result ok = MHD_queue_response(r->conn, status, resp);
+	MHD_destroy_response(resp);
+	r->replied = 1;
+	r->status = status;
+	return ok == MHD_YES ? 0 : -EIO;
+}
+
+int http_reply_data(struct http_req *r, unsigned status, const char *ctype, const char *data,
+		    size_t len)
+{
+	struct MHD_Response *resp =
+		MHD_create_response_from_buffer(len, (void *)(uintptr_t)data, MHD_RESPMEM_MUST_COPY);
+	if (resp == NULL)
+		return -ENOMEM;
+	if (ctype != NULL)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+	r->bytes_out = len;
+	return http_reply(r, status, resp);
+}
+
+int http_reply_json(struct http_req *r, unsigned status, json_t *j)
+{
+	if (j == NULL)
+		return -ENOMEM;
+	char *s = json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII);
+	json_decref(j);
+	if (s == NULL)
+		return -ENOMEM;
+	size_t len = strlen(s);
+	struct MHD_Response *resp =
+		MHD_create_response_from_buffer(len, s, MHD_RESPMEM_MUST_FREE);
+	if (resp == NULL) {
+		free(s);
+		return -ENOMEM;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	r->bytes_out = len;
+	return http_reply(r, status, resp);
+}
+
+int http_reply_empty(struct http_req *r, unsigned status)
+{
+	return http_reply_data(r, status, NULL, "", 0);
+}
+
+int http_reply_error(struct http_req *r, unsigned status, const char *code, const char *field,
+		     const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		msg[0] = '\0';
+	json_t *err = json_pack("{s:s, s:s}", "code", code, "message", msg);
+	if (err != NULL && field != NULL)
+		json_object_set_new(err, "field", json_string(field));
+	return http_reply_json(r, status, json_pack("{s:o}", "error", err));
+}
+
+const char *http_header(struct http_req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+const char *http_query(struct http_req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+static void http_client_addr(struct http_req *r)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	r->client_ip[0] = '\0';
+	if (ci == NULL || ci->client_addr == NULL)
+		return;
+	const struct sockaddr *sa = ci->client_addr;
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)sa;
+		inet_ntop(AF_INET, &in->sin_addr, r->client_ip, sizeof(r->client_ip));
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)sa;
+		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
+			inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], r->client_ip,
+				  sizeof(r->client_ip));
+		else
+			inet_ntop(AF_INET6, &in6->sin6_addr, r->client_ip, sizeof(r->client_ip));
+	}
+}
+
+/* Token from "Authorization: Bearer X", or NULL. */
+static const char *http_bearer(struct http_req *r)
+{
+	const char *h = http_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+		return NULL;
+	h += 7;
+	while (*h == ' ')
+		h++;
+	return *h ? h : NULL;
+}
+
+/*
+ * First callback for a request: find the route, check auth and the body's
+ * type.  Returns 0 to go on reading the body, 1 when a reply was queued.
+ */
+static int http_begin(struct http_server *s, struct http_req *r)
+{
+	const struct http_config *cfg = &s->cfg;
+	unsigned allowed = 0;
+
+	for (size_t i = 0; i < cfg->nroutes; i++) {
+		const struct http_route *rt = &cfg->routes[i];
+		unsigned m = rt->methods;
+		if (m & HTTP_GET)
+			m |= HTTP_HEAD;
+		if (!http_match(rt->pattern, r->path, r->argbuf, sizeof(r->argbuf), r->args))
+			continue;
+		allowed |= m;
+		if (m & r->method_id) {
+			r->route = rt;
+			break;
+		}
+	}
+	if (r->route == NULL) {
+		if (allowed == 0) {
+			http_reply_error(r, 404, "not_found", NULL, "no such path: %s", r->path);
+			return 1;
+		}
+		char allow[128];
+		http_methods_str(allowed, allow, sizeof(allow));
+		struct MHD_Response *resp = NULL;
+		char *body = NULL;
+		json_t *j = json_pack("{s:{s:s, s:s}}", "error", "code", "method_not_allowed",
+				      "message", "method not allowed here");
+		if (j != NULL)
+			body = json_dumps(j, JSON_COMPACT);
+		json_decref(j);
+		if (body != NULL)
+			resp = MHD_create_response_from_buffer(strlen(body), body,
+							       MHD_RESPMEM_MUST_FREE);
+		if (resp == NULL) {
+			free(body);
+			return 1;
+		}
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+		http_reply(r, 405, resp);
+		return 1;
+	}
+
+	int reading = r->method_id & (HTTP_GET | HTTP_HEAD);
+	enum http_scope need = reading ? r->route->read_scope : r->route->write_scope;
+	r->granted = HTTP_SCOPE_NONE;
+	if (need > HTTP_SCOPE_NONE) {
+		const char *tok = http_bearer(r);
+		if (tok == NULL || cfg->auth == NULL || cfg->auth(cfg->ctx, tok, &r->granted) < 0) {
+			struct MHD_Response *resp;
+			json_t *j = json_pack("{s:{s:s, s:s}}", "error", "code", "unauthorized",
+					      "message",
+					      tok ? "unknown or revoked token"
+						  : "missing bearer token (Authorization: Bearer …)");
+			char *body = j ? json_dumps(j, JSON_COMPACT) : NULL;
+			json_decref(j);
+			resp = body ? MHD_create_response_from_buffer(strlen(body), body,
+								      MHD_RESPMEM_MUST_FREE)
+				    : NULL;
+			if (resp == NULL) {
+				free(body);
+				return 1;
+			}
+			MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+			MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+						"application/json");
+			http_reply(r, 401, resp);
+			return 1;
+		}
+		if (r->granted < need) {
+			http_reply_error(r, 403, "forbidden", NULL,
+					 "this token is read-only; %s needs an admin token",
+					 r->method);
+			return 1;
+		}
+	}
+
+	/* API bodies are JSON; node-facing routes (phone-home) take forms. */
+	if (!reading && need > HTTP_SCOPE_NONE) {
+		const char *ct = http_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
+		const char *len = http_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		int has_body = (len != NULL && strcmp(len, "0") != 0) ||
+			       http_header(r, MHD_HTTP_HEADER_TRANSFER_ENCODING) != NULL;
+		if (has_body && (ct == NULL || strncasecmp(ct, "application/json", 16) != 0 ||
+				 (ct[16] != '\0' && ct[16] != ';' && ct[16] != ' '))) {
+			http_reply_error(r, 415, "unsupported_media_type", NULL,
+					 "request body must be application/json");
+			return 1;
+		}
+	}
+	size_t cap = r->route->max_body ? r->route->max_body : cfg->max_body;
+	buf_init(&r->body, cap);
+	return 0;
+}
+
+static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const char *url,
+				   const char *method, const char *version,
+				   const char *upload_data, size_t *upload_size, void **con_cls)
+{
+	struct http_server *s = cls;
+	struct http_req *r = *con_cls;
+
+	if (r == NULL) {
+		r = calloc(1, sizeof(*r));
+		if (r == NULL)
+			return MHD_NO;
+		*con_cls = r;
+		r->conn = conn;
+		r->method = method;
+		r->path = url;
+		r->ctx = s->cfg.ctx;
+		buf_init(&r->body, 0);
+		for (size_t i = 0; i < sizeof(http_methods) / sizeof(http_methods[0]); i++)
+			if (strcmp(method, http_methods[i].name) == 0)
+				r->method_id = http_methods[i].id;
+		http_client_addr(r);
+		if (r->method_id == 0) {
+			http_reply_error(r, 405, "method_not_allowed", NULL,
+					 "method %s not supported", method);
+			return MHD_YES;
+		}
+		http_begin(s, r);
+		return MHD_YES;
+	}
+	if (r->replied)
+		return MHD_YES; /* answered early; MHD discards the rest of the body */
+
+	if (*upload_size > 0) {
+		if (!r->body_too_large && buf_add(&r->body, upload_data, *upload_size) < 0)
+			r->body_too_large = 1;
+		*upload_size = 0;
+		return MHD_YES;
+	}
+
+	if (r->body_too_large) {
+		http_reply_error(r, 413, "too_large", NULL, "request body over %zu bytes",
+				 r->body.cap);
+		return MHD_YES;
+	}
+	int rc = r->route->handler(r);
+	if (!r->replied) {
+		if (rc < 0)
+			log_warnx("%s %s: handler failed (%d)", method, url, rc);
+		http_reply_error(r, 500, "internal", NULL, "internal error");
+	}
+	return MHD_YES;
+}
+
+static void http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			   enum MHD_RequestTerminationCode toe)
+{
+	struct http_server *s = cls;
+	struct http_req *r = *con_cls;
+	if (r == NULL)
+		return;
+	if (s->cfg.done != NULL)
+		s->cfg.done(s->cfg.ctx, r);
+	buf_clear(&r->body);
+	free(r);
+	*con_cls = NULL;
+}
+
+static void http_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	int n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (n < 0)
+		return;
+	size_t len = strlen(msg);
+	while (len > 0 && msg[len - 1] == '\n')
+		msg[--len] = '\0';
+	log_warnx("http: %s", msg);
+}
+
+int http_server_start(const struct http_config *cfg, struct http_server **out)
+{
+	struct http_server *s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return -ENOMEM;
+	s->cfg = *cfg;
+
+	struct sockaddr_storage ss;
+	memset(&ss, 0, sizeof(ss));
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+	if (inet_pton(AF_INET, cfg->address, &in->sin_addr) == 1) {
+		in->sin_family = AF_INET;
+		in->sin_port = htons(cfg->port);
+	} else if (inet_pton(AF_INET6, cfg->address, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(cfg->port);
+		flags |= MHD_USE_IPv6;
+	} else {
+		free(s);
+		return -EINVAL;
+	}
+	unsigned threads = cfg->threads;
+	if (threads == 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		threads = n > 0 ? (unsigned)n : 1;
+	}
+	s->mhd = MHD_start_daemon(
+		flags, cfg->port, NULL, NULL, http_access, s, MHD_OPTION_SOCK_ADDR, &ss,
+		MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_NOTIFY_COMPLETED, http_completed,
+		s, MHD_OPTION_CONNECTION_TIMEOUT, cfg->conn_timeout ? cfg->conn_timeout : 60u,
+		MHD_OPTION_CONNECTION_LIMIT, 4096u, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
+		MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL, MHD_OPTION_END);
+	if (s->mhd == NULL) {
+		free(s);
+		return -EADDRINUSE;
+	}
+	const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
+	s->port = di != NULL ? di->port : cfg->port;
+	*out = s;
+	return 0;
+}
+
+uint16_t http_server_port(const struct http_server *s)
+{
+	return s->port;
+}
+
+void http_server_free(struct http_server *s)
+{
+	if (s == NULL)
+		return;
+	MHD_stop_daemon(s->mhd);
+	free(s);
+}

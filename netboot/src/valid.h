@@ -1,0 +1,38 @@
+/*
+ * valid: checks and normal forms for everything that comes from outside
+ * (API bodies, query strings, config values).  Pure functions, no state;
+ * leaf module.  Each returns 0 when the input is acceptable and -EINVAL
+ * otherwise; the ones that can say why set *why to a static string.
+ */
+#ifndef CORRAL_VALID_H
+#define CORRAL_VALID_H
+
+#include <stddef.h>
+
+#define VALID_NAME_MAX 63
+#define VALID_MAC_LEN 17 /* "aa:bb:cc:dd:ee:ff" */
+
+/* Whole-string integer in [min, max]; no sign games, no trailing junk. */
+int valid_parse_ll(const char *s, long long min, long long max, long long *out);
+/* Object name: 1-63 of [A-Za-z0-9._-], first a letter or digit. */
+int valid_name(const char *s);
+/* aa:bb:..., AA-BB-..., aabb.ccdd.eeff or aabbccddeeff → "aa:bb:cc:dd:ee:ff". */
+int valid_mac_normalize(const char *in, char out[VALID_MAC_LEN + 1]);
+/* Dotted-quad IPv4. */
+int valid_ipv4(const char *s);
+/* IPv4 or IPv6 literal. */
+int valid_ip_literal(const char *s);
+/* http:// or https:// URL with a host, printable, no spaces. */
+int valid_base_url(const char *s);
+/*
+ * Kernel parameters: printable ASCII, no '$' (iPXE expands ${...}), and no
+ * "||" or "&&" word (iPXE operators).  Anything that could end an iPXE line
+ * (newline, CR, other control characters) is refused.
+ */
+int valid_ipxe_params(const char *s, const char **why);
+/* A kernel/initrd/rootfs location: http(s) URL, or a relative path under the file root. */
+int valid_location(const char *s, const char **why);
+/* True if s is an http:// or https:// URL (not validated further). */
+int valid_is_url(const char *s);
+
+#endif
