@@ -441,17 +441,15 @@ err_map:
 }
 
 /*
- * Queues resp and drops our reference.  http.h does not say that
- * http_reply() takes the response (only http_reply_json() steals), and
- * MHD_queue_response() keeps its own reference, so the caller's is released
- * here whatever happened.  r->bytes_out is set once the reply is queued.
+ * Queues resp through http_reply(), which takes it (it drops our reference
+ * after MHD_queue_response(), or on failure), so resp is gone after this
+ * call whatever happened.  r->bytes_out is set once the reply is queued.
  */
 static int files_queue(struct http_req *r, unsigned status, struct MHD_Response *resp,
 		       uint64_t body)
 {
 	int rc = http_reply(r, status, resp);
 
-	MHD_destroy_response(resp);
 	if (rc == 0)
 		r->bytes_out = body;
 	return rc;
