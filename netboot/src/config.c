@@ -35,7 +35,6 @@ static const struct config_key config_keys[] = {
 	URL("server", "advertise_url", advertise_url, "base URL given to nodes (default: http://<address or host name>:<port>)"),
 	UINT("server", "threads", threads, 0, 256, "HTTP worker threads (0: one per CPU)"),
 	UINT("server", "max_body", max_body, 1024, 64u << 20, "largest API request body, bytes"),
-	UINT("server", "import_max_body", import_max_body, 1024, 256u << 20, "largest bulk node import body, bytes"),
 	{"server", "log_level", CFG_LOGLEVEL, offsetof(struct config, log_level), 0, 0, 0, "error, warn, info or debug"},
 	STR("store", "path", store_path, "SQLite database file"),
 	STR("files", "root", files_root, "directory served under /files/"),
@@ -83,7 +82,6 @@ void config_defaults(struct config *c)
 	c->port = 8080;
 	c->threads = 0;
 	c->max_body = 1u << 20;
-	c->import_max_body = 8u << 20;
 	c->log_level = LOG_LVL_INFO;
 	config_data_dir(dir, sizeof(dir));
 	config_path_in(c->store_path, sizeof(c->store_path), dir, "corral.db");

@@ -25,7 +25,6 @@ struct config {
 	char advertise_url[256]; /* base URL nodes are told; "" = derived */
 	unsigned threads;        /* HTTP worker threads; 0 = one per CPU */
 	unsigned max_body;       /* default request body cap, bytes */
-	unsigned import_max_body; /* cap for bulk node import, bytes */
 	enum log_level log_level;
 	/* [store] */
 	char store_path[PATH_MAX];
@@ -40,6 +39,8 @@ struct config {
 	unsigned token_ttl;       /* lifetime of a per-node seed token, seconds */
 	/* [events] */
 	unsigned events_keep_days; /* boot events older than this are pruned */
+	/* derived, not a key: advertise_url or http://<address>:<port>, no trailing '/' */
+	char base_url[256];
 };
 
 /* Fills every key with its default (paths depend on whether we are root). */

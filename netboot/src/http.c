@@ -417,11 +417,12 @@ int http_server_start(const struct http_config *cfg, struct http_server **out)
 		threads = n > 0 ? (unsigned)n : 1;
 	}
 	s->mhd = MHD_start_daemon(
-		flags, cfg->port, NULL, NULL, http_access, s, MHD_OPTION_SOCK_ADDR, &ss,
+		flags, cfg->port, NULL, NULL, http_access, s, MHD_OPTION_EXTERNAL_LOGGER,
+		http_mhd_log, NULL, MHD_OPTION_SOCK_ADDR, &ss,
 		MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_NOTIFY_COMPLETED, http_completed,
 		s, MHD_OPTION_CONNECTION_TIMEOUT, cfg->conn_timeout ? cfg->conn_timeout : 60u,
 		MHD_OPTION_CONNECTION_LIMIT, 4096u, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
-		MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL, MHD_OPTION_END);
+		MHD_OPTION_END);
 	if (s->mhd == NULL) {
 		free(s);
 		return -EADDRINUSE;

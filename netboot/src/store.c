@@ -533,8 +533,28 @@ static int store_done(struct store_conn *c, sqlite3_stmt *s)
 	return -EIO;
 }
 
+/*
+ * Resets statements left on a row.  A statement stopped on a row keeps a
+ * read transaction open: its old snapshot makes a later write on this
+ * connection fail with SQLITE_BUSY_SNAPSHOT and stops WAL checkpoints.
+ */
+static void store_idle(struct store_conn *c)
+{
+	for (sqlite3_stmt *s = sqlite3_next_stmt(c->db, NULL); s; s = sqlite3_next_stmt(c->db, s))
+		if (sqlite3_stmt_busy(s))
+			sqlite3_reset(s);
+}
+
+void store_release(struct store *st)
+{
+	struct store_conn *c = pthread_getspecific(st->key);
+	if (c != NULL)
+		store_idle(c);
+}
+
 static int store_begin(struct store_conn *c)
 {
+	store_idle(c);
 	sqlite3_stmt *s = store_stmt(c, ST_BEGIN);
 	return s ? store_done(c, s) : -EIO;
 }
@@ -1437,11 +1457,13 @@ int store_boot_lookup(struct store *st, enum store_boot_key key, const char *val
 	case STORE_BOOT_NAME:
 		rc = store_one_id(st, ST_NODE_ID, value, 0, &id);
 		break;
-	default: {
-		long long nid = strtoll(value, NULL, 10);
-		rc = store_one_id(st, ST_BOOT_BY_NID, NULL, nid, &id);
+	case STORE_BOOT_NID:
+		rc = store_one_id(st, ST_BOOT_BY_NID, NULL, strtoll(value, NULL, 10), &id);
 		break;
-	}
+	default:
+		id = strtoll(value, NULL, 10);
+		rc = 0;
+		break;
 	}
 	if (rc < 0)
 		return rc;

@@ -41,6 +41,12 @@ void store_free(struct store *st);
 int store_schema_version(struct store *st);
 /* Bumped on every committed change to boot-relevant data (for caches). */
 uint64_t store_generation(struct store *st);
+/*
+ * Ends this thread's open read snapshots (statements stopped on a row).
+ * Call when a unit of work (an HTTP request) is done, so idle threads
+ * never hold back WAL checkpoints.
+ */
+void store_release(struct store *st);
 /* A trivial query: 0 if the database answers. */
 int store_ping(struct store *st);
 
@@ -95,7 +101,7 @@ struct store_boot {
 	char *kernel, *initrd, *rootfs; /* locations (path or URL); rootfs may be NULL */
 	char *params;       /* image + profile + node parameters, space-joined */
 };
-enum store_boot_key { STORE_BOOT_MAC, STORE_BOOT_NAME, STORE_BOOT_NID };
+enum store_boot_key { STORE_BOOT_MAC, STORE_BOOT_NAME, STORE_BOOT_NID, STORE_BOOT_ID };
 int store_boot_lookup(struct store *st, enum store_boot_key key, const char *value,
 		      struct store_boot *out);
 void store_boot_clear(struct store_boot *b);
@@ -117,7 +123,7 @@ struct store_event {
 	int64_t time_us;
 	char stage[24];
 	char source[48];
-	char detail[160];
+	char detail[200];
 	char mac[18];         /* for discovered machines and last-seen IPs */
 	const char *state;    /* new node state, or NULL to keep */
 };

@@ -1,0 +1,34 @@
+/*
+ * auth: secrets.  API bearer tokens (random, shown once, stored only as a
+ * BLAKE2b hash) and the per-node signed tokens in cloud-init seed URLs
+ * (node id + expiry + HMAC-SHA256 under a key file that only corrald can
+ * read).  Uses libsodium; auth_init() must run first.  Nothing here logs a
+ * secret.
+ */
+#ifndef CORRAL_AUTH_H
+#define CORRAL_AUTH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define AUTH_KEY_LEN 32
+#define AUTH_HASH_LEN 32
+#define AUTH_TOKEN_LEN 48   /* "crl_" + 43 base64url characters + NUL fits */
+#define AUTH_SEED_LEN 57    /* 28 bytes as hex + NUL */
+
+/* Initialises libsodium; 0 or -EIO. */
+int auth_init(void);
+/* Reads the key file, creating it (mode 0600, random) if missing. */
+int auth_key_load(const char *path, unsigned char key[AUTH_KEY_LEN]);
+/* A new API token into out (NUL-terminated). */
+void auth_token_new(char out[AUTH_TOKEN_LEN + 8]);
+/* The stored form of a token. */
+void auth_token_hash(const char *token, unsigned char hash[AUTH_HASH_LEN]);
+/* Signed seed token for node_id valid until expiry (Unix seconds). */
+void auth_seed_make(const unsigned char key[AUTH_KEY_LEN], int64_t node_id, uint32_t expiry,
+		    char out[AUTH_SEED_LEN]);
+/* 0 and *node_id if token is authentic and not expired at now; -EACCES otherwise. */
+int auth_seed_check(const unsigned char key[AUTH_KEY_LEN], const char *token, uint32_t now,
+		    int64_t *node_id);
+
+#endif

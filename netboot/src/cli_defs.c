@@ -1,0 +1,222 @@
+/*
+ * cli_defs: every command of `corral` as data — the collections it talks
+ * to, their list columns, each command's options and its handler.
+ * Adding a field to a resource is one line here; no handler changes.
+ */
+#include "cli_defs.h"
+
+#include "cli_args.h"
+#include "cli_cmds.h"
+#include "cli_out.h"
+#include "cli_res.h"
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- list columns ---- */
+
+static const struct cli_col node_cols[] = {
+	{"NAME", "name", NULL, CLI_COL_VALUE},
+	{"NID", "nid", NULL, CLI_COL_VALUE},
+	{"ARCH", "arch", NULL, CLI_COL_VALUE},
+	{"STATE", "state", NULL, CLI_COL_VALUE},
+	{"ENABLED", "enabled", NULL, CLI_COL_YESNO},
+	{"GROUPS", "groups", NULL, CLI_COL_VALUE},
+	{"PROFILE", "profile", NULL, CLI_COL_VALUE},
+	{"MAC", "interfaces", "mac", CLI_COL_VALUE},
+	{"IP", "interfaces", "ip", CLI_COL_VALUE},
+};
+
+static const struct cli_col group_cols[] = {
+	{"NAME", "name", NULL, CLI_COL_VALUE},
+	{"PROFILE", "profile", NULL, CLI_COL_VALUE},
+	{"MEMBERS", "members", NULL, CLI_COL_COUNT},
+	{"DESCRIPTION", "description", NULL, CLI_COL_VALUE},
+};
+
+static const struct cli_col image_cols[] = {
+	{"NAME", "name", NULL, CLI_COL_VALUE},
+	{"ARCH", "arch", NULL, CLI_COL_VALUE},
+	{"KERNEL", "kernel", NULL, CLI_COL_VALUE},
+	{"INITRD", "initrd", NULL, CLI_COL_VALUE},
+	{"ROOTFS", "rootfs", NULL, CLI_COL_VALUE},
+	{"PARAMS", "params", NULL, CLI_COL_VALUE},
+};
+
+static const struct cli_col profile_cols[] = {
+	{"NAME", "name", NULL, CLI_COL_VALUE},
+	{"IMAGE", "image", NULL, CLI_COL_VALUE},
+	{"KERNEL", "kernel", NULL, CLI_COL_VALUE},
+	{"INITRD", "initrd", NULL, CLI_COL_VALUE},
+	{"PARAMS", "params", NULL, CLI_COL_VALUE},
+};
+
+static const struct cli_col token_cols[] = {
+	{"NAME", "name", NULL, CLI_COL_VALUE},
+	{"SCOPE", "scope", NULL, CLI_COL_VALUE},
+	{"CREATED", "created", NULL, CLI_COL_VALUE},
+	{"LAST USED", "last_used", NULL, CLI_COL_VALUE},
+};
+
+static const struct cli_col discovered_cols[] = {
+	{"MAC", "mac", NULL, CLI_COL_VALUE},
+	{"IP", "ip", NULL, CLI_COL_VALUE},
+	{"FIRST SEEN", "first_seen", NULL, CLI_COL_VALUE},
+	{"LAST SEEN", "last_seen", NULL, CLI_COL_VALUE},
+	{"REQUESTS", "requests", NULL, CLI_COL_VALUE},
+};
+
+/* ---- collections ---- */
+
+static const struct cli_resource res_node = {
+	"node", "/api/v1/nodes", "nodes", 1, node_cols, N(node_cols)};
+static const struct cli_resource res_group = {
+	"group", "/api/v1/groups", "groups", 1, group_cols, N(group_cols)};
+static const struct cli_resource res_image = {
+	"image", "/api/v1/images", "images", 1, image_cols, N(image_cols)};
+static const struct cli_resource res_profile = {
+	"profile", "/api/v1/profiles", "profiles", 1, profile_cols, N(profile_cols)};
+static const struct cli_resource res_token = {
+	"token", "/api/v1/tokens", "tokens", 1, token_cols, N(token_cols)};
+static const struct cli_resource res_discovered = {
+	"discovered machine", "/api/v1/discovered", "discovered", 1, discovered_cols,
+	N(discovered_cols)};
+static const struct cli_resource res_defaults = {"defaults", "/api/v1/defaults", NULL, 0,
+						 NULL, 0};
+
+/* ---- options ---- */
+
+#define Q CLI_OPT_QUERY
+#define NUL CLI_OPT_NULLABLE
+
+#define OPT_STR(name, key, flags, meta, help) \
+	{name, key, CLI_OPT_STR, flags, 0, 0, NULL, NULL, meta, help}
+#define OPT_INT(name, key, flags, lo, hi, meta, help) \
+	{name, key, CLI_OPT_INT, flags, lo, hi, NULL, NULL, meta, help}
+#define OPT_KIND(name, key, kind, meta, help) {name, key, kind, 0, 0, 0, NULL, NULL, meta, help}
+#define OPT_FLAG(name, key, val, help) {name, key, CLI_OPT_FLAG, 0, 0, 0, val, NULL, NULL, help}
+#define OPT_CLEARS(name, key, clears, meta, help) \
+	{name, key, CLI_OPT_STR, NUL, 0, 0, NULL, clears, meta, help}
+
+#define OPT_METADATA OPT_KIND("--metadata-file", "metadata", CLI_OPT_JSONFILE, "FILE", \
+			      "cloud-init meta-data: a file holding a JSON object")
+#define OPT_USERDATA OPT_KIND("--user-data-file", "user_data", CLI_OPT_TEXTFILE, "FILE", \
+			      "cloud-init user-data (YAML, or a script); '-' reads stdin")
+
+#define NODE_OPTS                                                                         \
+	OPT_KIND("--mac", "interfaces", CLI_OPT_IFACE, "MAC[,ip=IP]",                     \
+		 "an interface; repeat for more, the first boots (set: replaces all; '' clears)"), \
+	OPT_INT("--nid", "nid", NUL, 1, 2147483648LL, "N", "node ID, 1 to 2^31 ('' clears)"), \
+	OPT_STR("--arch", "arch", 0, "ARCH", "x86_64 or aarch64"),                        \
+	OPT_STR("--role", "role", 0, "ROLE", "free text"),                                \
+	OPT_KIND("--group", "groups", CLI_OPT_LIST, "G",                                  \
+		 "a group, in order (the first with a profile wins); repeat or G1,G2"), \
+	OPT_STR("--profile", "profile", NUL, "P", "boot profile over the groups' ('' clears)"), \
+	OPT_STR("--params", "params", 0, "\"...\"", "kernel parameters after the profile's"), \
+	OPT_METADATA, OPT_USERDATA
+
+static const struct cli_opt node_create_opts[] = {
+	NODE_OPTS,
+	OPT_FLAG("--disabled", "enabled", "false", "create it disabled: it boots from disk"),
+};
+
+static const struct cli_opt node_set_opts[] = {
+	NODE_OPTS,
+	OPT_FLAG("--enable", "enabled", "true", "let it network-boot"),
+	OPT_FLAG("--disable", "enabled", "false", "make it exit to the next boot device"),
+};
+
+static const struct cli_opt node_list_opts[] = {
+	OPT_STR("--group", "group", Q, "G", "only members of group G"),
+	OPT_STR("--state", "state", Q, "S", "only nodes in state S (new, booting, ready)"),
+	OPT_STR("--arch", "arch", Q, "A", "only nodes of arch A"),
+	OPT_STR("--enabled", "enabled", Q, "true|false", "only enabled or disabled nodes"),
+	OPT_INT("--limit", "limit", Q, 1, 1000000, "N", "at most N nodes"),
+	OPT_INT("--offset", "offset", Q, 0, 2147483647, "N", "skip the first N nodes"),
+};
+
+static const struct cli_opt group_opts[] = {
+	OPT_STR("--description", "description", 0, "TEXT", "what the group is"),
+	OPT_STR("--profile", "profile", NUL, "P", "boot profile of its members ('' clears)"),
+	OPT_METADATA,
+	OPT_USERDATA,
+};
+
+static const struct cli_opt image_opts[] = {
+	OPT_STR("--kernel", "kernel", 0, "K", "kernel: a path under the file root or a URL"),
+	OPT_STR("--initrd", "initrd", 0, "I", "initrd: a path under the file root or a URL"),
+	OPT_STR("--rootfs", "rootfs", NUL, "R", "root file system (squashfs) ('' clears)"),
+	OPT_STR("--params", "params", 0, "P", "kernel parameters"),
+	OPT_STR("--arch", "arch", 0, "A", "x86_64 or aarch64"),
+};
+
+/* On `set`, naming an image drops kernel/initrd and the reverse: a profile
+   has one or the other. */
+static const struct cli_opt profile_opts[] = {
+	OPT_CLEARS("--image", "image", "kernel,initrd", "I", "boot image I"),
+	OPT_CLEARS("--kernel", "kernel", "image", "K", "or a kernel (path or URL) ..."),
+	OPT_CLEARS("--initrd", "initrd", "image", "I", "... with this initrd"),
+	OPT_STR("--params", "params", 0, "P", "kernel parameters after the image's"),
+};
+
+static const struct cli_opt defaults_opts[] = {
+	OPT_STR("--profile", "profile", NUL, "P",
+		"profile of nodes whose node and groups name none ('' clears)"),
+	OPT_USERDATA,
+	OPT_METADATA,
+};
+
+static const struct cli_opt token_opts[] = {
+	OPT_FLAG("--read-only", "scope", "\"read\"", "may only read (GET); default: admin"),
+};
+
+static const struct cli_opt events_opts[] = {
+	OPT_INT("--limit", "limit", Q, 1, 1000000, "N", "at most N events (server default 1000)"),
+};
+
+/* ---- commands ---- */
+
+#define CMD(resource, verb, run, res, opts, minpos, maxpos, usage, summary) \
+	{resource, verb, run, res, opts, N(opts), minpos, maxpos, usage, summary}
+#define CMD0(resource, verb, run, res, minpos, maxpos, usage, summary) \
+	{resource, verb, run, res, NULL, 0, minpos, maxpos, usage, summary}
+
+/* list/show/create/set/rm of a collection whose create and set take opts. */
+#define CRUD(word, res, opts, plural)                                                \
+	CMD0(word, "list", cli_res_list, res, 0, 0, "", "list " plural),              \
+	CMD0(word, "show", cli_res_show, res, 1, 1, "NAME", "show " word " NAME"),     \
+	CMD(word, "create", cli_res_create, res, opts, 1, 1, "NAME", "create " word " NAME"), \
+	CMD(word, "set", cli_res_set, res, opts, 1, 1, "NAME",                        \
+	    "change fields of " word " NAME (only those given)"),                     \
+	CMD0(word, "rm", cli_res_rm, res, 1, -1, "NAME...", "remove " plural)
+
+const struct cli_cmd cli_cmds[] = {
+	CMD("node", "list", cli_res_list, &res_node, node_list_opts, 0, 0, "", "list nodes"),
+	CMD0("node", "show", cli_res_show, &res_node, 1, 1, "NAME", "show node NAME"),
+	CMD("node", "create", cli_res_create, &res_node, node_create_opts, 1, 1, "NAME",
+	    "create node NAME"),
+	CMD("node", "set", cli_res_set, &res_node, node_set_opts, 1, 1, "NAME",
+	    "change fields of node NAME (only those given)"),
+	CMD0("node", "rm", cli_res_rm, &res_node, 1, -1, "NAME...", "remove nodes"),
+	CMD0("node", "import", cli_cmd_import, &res_node, 1, 1, "FILE",
+	     "create or replace nodes from a JSON or YAML file (all or nothing)"),
+	CMD0("node", "discovered", cli_res_list, &res_discovered, 0, 0, "",
+	     "list MACs that asked to boot but belong to no node"),
+	CRUD("group", &res_group, group_opts, "groups"),
+	CRUD("image", &res_image, image_opts, "images"),
+	CRUD("profile", &res_profile, profile_opts, "boot profiles"),
+	CMD0("boot", "show", cli_cmd_bootscript, &res_node, 1, 1, "NODE",
+	     "print the iPXE script NODE would get now"),
+	CMD("events", NULL, cli_cmd_events, &res_node, events_opts, 1, 1, "NODE",
+	    "a node's boot timeline"),
+	CMD0("status", NULL, cli_cmd_status, NULL, 0, 0, "", "server summary"),
+	CMD0("token", "list", cli_res_list, &res_token, 0, 0, "", "list API tokens"),
+	CMD("token", "create", cli_cmd_token_create, &res_token, token_opts, 1, 1, "NAME",
+	    "create an API token; prints its secret once"),
+	CMD0("token", "rm", cli_res_rm, &res_token, 1, -1, "NAME...", "revoke API tokens"),
+	CMD0("defaults", "show", cli_res_show, &res_defaults, 0, 0, "",
+	     "show the defaults (profile, cloud-init data)"),
+	CMD("defaults", "set", cli_res_set, &res_defaults, defaults_opts, 0, 0, "",
+	    "change the defaults"),
+};
+
+const size_t cli_ncmds = N(cli_cmds);

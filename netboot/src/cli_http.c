@@ -1,0 +1,255 @@
+/*
+ * cli_http: one libcurl easy handle doing the CLI's API requests.
+ * See cli_http.h for the contract (timeouts, no redirects, capped replies).
+ */
+#include "cli_http.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+
+#ifndef CORRAL_VERSION
+#define CORRAL_VERSION "0"
+#endif
+
+#define CLI_HTTP_CONNECT_TIMEOUT 5L /* seconds */
+#define CLI_HTTP_TOTAL_TIMEOUT 60L  /* seconds */
+#define CLI_HTTP_URL_MAX 8192
+
+struct cli_http {
+	CURL *curl;       /* reused: requests of one run share a connection */
+	char *base;       /* base URL, no trailing '/' */
+	struct buf auth;  /* "Authorization: Bearer ...", empty without token */
+};
+
+/* Where the write callback puts the reply. */
+struct cli_sink {
+	struct buf *body;
+	int too_large; /* the reply went over the cap */
+	int nomem;
+};
+
+void cli_reply_init(struct cli_reply *r)
+{
+	r->status = 0;
+	buf_init(&r->body, CLI_HTTP_MAX_REPLY);
+	r->json = NULL;
+	r->err[0] = '\0';
+}
+
+void cli_reply_clear(struct cli_reply *r)
+{
+	buf_clear(&r->body);
+	json_decref(r->json);
+	r->json = NULL;
+	r->status = 0;
+	r->err[0] = '\0';
+}
+
+int cli_http_new(const char *base_url, const char *token, struct cli_http **out)
+{
+	int rc = -ENOMEM;
+	struct cli_http *h = calloc(1, sizeof(*h));
+	if (h == NULL)
+		return -ENOMEM;
+	buf_init(&h->auth, 4096);
+	if (token != NULL && token[0] != '\0') {
+		/* A CR or LF in the token would smuggle a header in. */
+		for (const char *p = token; *p != '\0'; p++) {
+			if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+				rc = -EINVAL;
+				goto err_token;
+			}
+		}
+		rc = buf_printf(&h->auth, "Authorization: Bearer %s", token);
+		if (rc < 0)
+			goto err_token;
+	}
+	h->base = strdup(base_url);
+	if (h->base == NULL) {
+		rc = -ENOMEM;
+		goto err_token;
+	}
+	h->curl = curl_easy_init();
+	if (h->curl == NULL) {
+		rc = -ENOMEM;
+		goto err_curl;
+	}
+	*out = h;
+	return 0;
+
+err_curl:
+	free(h->base);
+err_token:
+	buf_clear(&h->auth);
+	free(h);
+	return rc;
+}
+
+void cli_http_free(struct cli_http *h)
+{
+	if (h == NULL)
+		return;
+	curl_easy_cleanup(h->curl);
+	free(h->base);
+	if (h->auth.data != NULL)
+		explicit_bzero(h->auth.data, h->auth.size);
+	buf_clear(&h->auth);
+	free(h);
+}
+
+static size_t cli_http_write(char *data, size_t size, size_t nmemb, void *userp)
+{
+	struct cli_sink *s = userp;
+	size_t n = size * nmemb;
+	int rc = buf_add(s->body, data, n);
+	if (rc == -E2BIG) {
+		s->too_large = 1;
+		return 0; /* makes curl stop with CURLE_WRITE_ERROR */
+	}
+	if (rc < 0) {
+		s->nomem = 1;
+		return 0;
+	}
+	return n;
+}
+
+int cli_http_escape(struct buf *b, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+		int rc;
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' || *p == '_' ||
+		    *p == '~') {
+			rc = buf_addc(b, (char)*p);
+		} else {
+			char esc[3] = {'%', hex[*p >> 4], hex[*p & 0x0f]};
+			rc = buf_add(b, esc, sizeof(esc));
+		}
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* True when the reply says it is JSON ("application/json", "...+json"). */
+static int cli_http_is_json(const char *ctype)
+{
+	if (ctype == NULL)
+		return 0;
+	size_t n = strcspn(ctype, ";");
+	if (n >= 16 && strncasecmp(ctype, "application/json", 16) == 0)
+		return 1;
+	return n >= 5 && strncasecmp(ctype + n - 5, "+json", 5) == 0;
+}
+
+static void cli_http_parse(struct cli_reply *r, const char *ctype)
+{
+	if (!cli_http_is_json(ctype) || r->body.len == 0)
+		return;
+	json_error_t jerr;
+	r->json = json_loadb(buf_str(&r->body), r->body.len, JSON_DECODE_ANY, &jerr);
+	if (r->json == NULL) {
+		int n = snprintf(r->err, sizeof(r->err), "invalid JSON in reply: line %d: %s",
+				 jerr.line, jerr.text);
+		if (n < 0 || (size_t)n >= sizeof(r->err))
+			r->err[sizeof(r->err) - 1] = '\0'; /* cut; still says what */
+	}
+}
+
+int cli_http_request(struct cli_http *h, const char *method, const char *path,
+		     const json_t *body, struct cli_reply *r)
+{
+	int rc;
+	char *payload = NULL;
+	struct curl_slist *hdrs = NULL, *tmp;
+	struct buf url;
+	char errbuf[CURL_ERROR_SIZE] = "";
+	struct cli_sink sink = {.body = &r->body};
+	CURL *e = h->curl;
+	char *ctype = NULL;
+
+	buf_init(&url, CLI_HTTP_URL_MAX);
+	rc = buf_adds(&url, h->base);
+	if (rc == 0)
+		rc = buf_adds(&url, path);
+	if (rc < 0) {
+		rc = rc == -E2BIG ? -ENAMETOOLONG : rc;
+		goto err_url;
+	}
+
+	rc = -ENOMEM;
+	if (h->auth.len > 0) {
+		if ((tmp = curl_slist_append(hdrs, buf_str(&h->auth))) == NULL)
+			goto err_hdrs;
+		hdrs = tmp;
+	}
+	/* No "Expect: 100-continue" round trip for big bodies. */
+	if ((tmp = curl_slist_append(hdrs, "Expect:")) == NULL)
+		goto err_hdrs;
+	hdrs = tmp;
+	if (body != NULL) {
+		if ((tmp = curl_slist_append(hdrs, "Content-Type: application/json")) == NULL)
+			goto err_hdrs;
+		hdrs = tmp;
+		payload = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
+		if (payload == NULL)
+			goto err_hdrs;
+	}
+
+	curl_easy_reset(e); /* keeps the connection cache */
+	curl_easy_setopt(e, CURLOPT_URL, buf_str(&url));
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, CLI_HTTP_CONNECT_TIMEOUT);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT, CLI_HTTP_TOTAL_TIMEOUT);
+	curl_easy_setopt(e, CURLOPT_USERAGENT, "corral/" CORRAL_VERSION);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, cli_http_write);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, &sink);
+	if (strcmp(method, "GET") != 0)
+		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+	if (payload != NULL) {
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, payload);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(payload));
+	}
+
+	CURLcode cc = curl_easy_perform(e);
+	if (sink.too_large) {
+		rc = -E2BIG;
+		goto err_perform;
+	}
+	if (sink.nomem) {
+		rc = -ENOMEM;
+		goto err_perform;
+	}
+	if (cc != CURLE_OK) {
+		const char *why = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(cc);
+		int n = snprintf(r->err, sizeof(r->err), "%s", why);
+		if (n < 0 || (size_t)n >= sizeof(r->err))
+			r->err[sizeof(r->err) - 1] = '\0'; /* cut; still says what */
+		rc = -EIO;
+		goto err_perform;
+	}
+	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &r->status);
+	curl_easy_getinfo(e, CURLINFO_CONTENT_TYPE, &ctype);
+	cli_http_parse(r, ctype);
+	rc = 0;
+
+err_perform:
+	/* The handle must not keep pointers to what is freed below. */
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, NULL);
+	free(payload);
+err_hdrs:
+	curl_slist_free_all(hdrs);
+err_url:
+	buf_clear(&url);
+	return rc;
+}

@@ -1,0 +1,58 @@
+/*
+ * cli_http: the CLI's HTTP client, libcurl's easy interface.
+ *
+ * Owns one curl handle (so requests of one run share a connection), the
+ * server's base URL and the Authorization header.  Every request has a
+ * connect timeout (5 s) and a total timeout (60 s), never follows
+ * redirects (a redirect must not carry the bearer token elsewhere) and
+ * speaks only http and https.  Replies go into a capped buffer.
+ * Security: the token lives only in the header string, which is wiped
+ * when the client is freed; it is never printed.
+ */
+#ifndef CORRAL_CLI_HTTP_H
+#define CORRAL_CLI_HTTP_H
+
+#include <jansson.h>
+
+#include "buf.h"
+
+/* Largest reply body accepted (a list of every node of a big cluster). */
+#define CLI_HTTP_MAX_REPLY (64u * 1024 * 1024)
+
+struct cli_http;
+
+/* One reply; cli_reply_init before use, cli_reply_clear after. */
+struct cli_reply {
+	long status;       /* HTTP status; 0 when no reply came */
+	struct buf body;   /* the body as sent, NUL-terminated */
+	json_t *json;      /* the body parsed when it is JSON, else NULL; owned */
+	char err[256];     /* why the request failed, or why json is NULL */
+};
+
+void cli_reply_init(struct cli_reply *r);
+void cli_reply_clear(struct cli_reply *r);
+
+/*
+ * New client for base_url ("http://host:port", no trailing '/') sending
+ * token as a bearer token (NULL: none).  Returns 0, -EINVAL if the token
+ * holds a character a header cannot carry, or -ENOMEM.  *out is the
+ * caller's, freed with cli_http_free (NULL is a no-op).
+ */
+int cli_http_new(const char *base_url, const char *token, struct cli_http **out);
+void cli_http_free(struct cli_http *h);
+
+/*
+ * Sends method to base_url + path (path starts with '/' and is already
+ * escaped) with body as JSON (NULL: no body).  Returns 0 when the server
+ * answered, whatever the status; -EIO when it could not be reached or the
+ * transfer failed (r->err says why); -E2BIG when the reply is over
+ * CLI_HTTP_MAX_REPLY; -ENAMETOOLONG when the URL would be over 8 KiB;
+ * -ENOMEM.
+ */
+int cli_http_request(struct cli_http *h, const char *method, const char *path,
+		     const json_t *body, struct cli_reply *r);
+
+/* Appends s percent-encoded (all but A-Z a-z 0-9 - . _ ~); 0 or -E2BIG/-ENOMEM. */
+int cli_http_escape(struct buf *b, const char *s);
+
+#endif

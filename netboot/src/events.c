@@ -1,0 +1,164 @@
+/*
+ * events: queued, batched boot-event writes.  See events.h.
+ */
+#include "events.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+
+#define EVENTS_MAX_QUEUE 100000
+
+struct events {
+	struct store *st;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t work;    /* signalled when events arrive or on stop */
+	pthread_cond_t written; /* signalled after each batch */
+	struct store_event *queue;
+	size_t n, cap;
+	uint64_t queued;        /* sequence of the last queued event */
+	uint64_t stored;        /* sequence of the last stored (or dropped) event */
+	uint64_t dropped;
+	int stop;
+	int64_t keep_us;
+	int64_t last_prune;
+};
+
+static void *events_writer(void *arg)
+{
+	struct events *ev = arg;
+	struct store_event *batch = NULL;
+	size_t batch_cap = 0;
+
+	pthread_mutex_lock(&ev->lock);
+	for (;;) {
+		while (ev->n == 0 && !ev->stop)
+			pthread_cond_wait(&ev->work, &ev->lock);
+		if (ev->n == 0 && ev->stop)
+			break;
+		/* Take the whole queue; handlers keep queueing into a fresh one. */
+		struct store_event *q = ev->queue;
+		size_t n = ev->n, cap = ev->cap;
+		uint64_t upto = ev->queued;
+		ev->queue = batch;
+		ev->cap = batch_cap;
+		ev->n = 0;
+		pthread_mutex_unlock(&ev->lock);
+
+		int rc = store_events_write(ev->st, q, n);
+		if (rc < 0)
+			log_warnx("events: could not store %zu boot events (%d)", n, rc);
+		int64_t now = store_now_us();
+		if (now - ev->last_prune > 3600LL * 1000000) {
+			ev->last_prune = now;
+			if (store_events_prune(ev->st, now - ev->keep_us) < 0)
+				log_warnx("events: pruning old events failed");
+		}
+		batch = q;
+		batch_cap = cap;
+
+		pthread_mutex_lock(&ev->lock);
+		ev->stored = upto;
+		pthread_cond_broadcast(&ev->written);
+	}
+	pthread_mutex_unlock(&ev->lock);
+	free(batch);
+	return NULL;
+}
+
+int events_start(struct store *st, unsigned keep_days, struct events **out)
+{
+	struct events *ev = calloc(1, sizeof(*ev));
+	if (ev == NULL)
+		return -ENOMEM;
+	ev->st = st;
+	ev->keep_us = (int64_t)keep_days * 86400 * 1000000;
+	ev->last_prune = 0;
+	pthread_mutex_init(&ev->lock, NULL);
+	pthread_cond_init(&ev->work, NULL);
+	pthread_cond_init(&ev->written, NULL);
+	if (pthread_create(&ev->thread, NULL, events_writer, ev) != 0) {
+		pthread_mutex_destroy(&ev->lock);
+		pthread_cond_destroy(&ev->work);
+		pthread_cond_destroy(&ev->written);
+		free(ev);
+		return -EAGAIN;
+	}
+	*out = ev;
+	return 0;
+}
+
+void events_free(struct events *ev)
+{
+	if (ev == NULL)
+		return;
+	pthread_mutex_lock(&ev->lock);
+	ev->stop = 1;
+	pthread_cond_signal(&ev->work);
+	pthread_mutex_unlock(&ev->lock);
+	pthread_join(ev->thread, NULL);
+	pthread_mutex_destroy(&ev->lock);
+	pthread_cond_destroy(&ev->work);
+	pthread_cond_destroy(&ev->written);
+	free(ev->queue);
+	free(ev);
+}
+
+void events_add(struct events *ev, int64_t node_id, const char *stage, const char *source,
+		const char *detail, const char *mac, const char *state)
+{
+	struct store_event e;
+	memset(&e, 0, sizeof(e));
+	e.node_id = node_id;
+	e.time_us = store_now_us();
+	snprintf(e.stage, sizeof(e.stage), "%s", stage ? stage : "");
+	snprintf(e.source, sizeof(e.source), "%s", source ? source : "");
+	snprintf(e.detail, sizeof(e.detail), "%s", detail ? detail : "");
+	snprintf(e.mac, sizeof(e.mac), "%s", mac ? mac : "");
+	e.state = state; /* a string literal: "booting", "ready" */
+
+	pthread_mutex_lock(&ev->lock);
+	if (ev->n >= EVENTS_MAX_QUEUE) {
+		ev->dropped++;
+		pthread_mutex_unlock(&ev->lock);
+		return;
+	}
+	if (ev->n == ev->cap) {
+		size_t ncap = ev->cap ? ev->cap * 2 : 256;
+		struct store_event *q = realloc(ev->queue, ncap * sizeof(*q));
+		if (q == NULL) {
+			ev->dropped++;
+			pthread_mutex_unlock(&ev->lock);
+			return;
+		}
+		ev->queue = q;
+		ev->cap = ncap;
+	}
+	ev->queue[ev->n++] = e;
+	ev->queued++;
+	pthread_cond_signal(&ev->work);
+	pthread_mutex_unlock(&ev->lock);
+}
+
+void events_flush(struct events *ev)
+{
+	pthread_mutex_lock(&ev->lock);
+	uint64_t want = ev->queued;
+	while (ev->stored < want)
+		pthread_cond_wait(&ev->written, &ev->lock);
+	pthread_mutex_unlock(&ev->lock);
+}
+
+uint64_t events_dropped(struct events *ev)
+{
+	pthread_mutex_lock(&ev->lock);
+	uint64_t d = ev->dropped;
+	pthread_mutex_unlock(&ev->lock);
+	return d;
+}

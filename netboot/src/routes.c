@@ -1,0 +1,91 @@
+/*
+ * routes: the one route table.  It drives dispatch, 404/405 answers, the
+ * scope each route needs (no route under /api/v1 is open: a test walks
+ * this table) and the metrics labels.  docs/api.md lists the same routes.
+ */
+#include <string.h>
+
+#include "app.h"
+#include "log.h"
+
+#define R HTTP_SCOPE_READ
+#define A HTTP_SCOPE_ADMIN
+#define N HTTP_SCOPE_NONE
+#define GET HTTP_GET
+#define POST HTTP_POST
+#define PUT HTTP_PUT
+#define PATCH HTTP_PATCH
+#define DEL HTTP_DELETE
+#define IMPORT_MAX (64u << 20)
+#define FORM_MAX (64u << 10)
+
+const struct http_route app_routes[] = {
+	/* node-facing and health: no token */
+	{GET, "/healthz", N, N, 0, serve_healthz, "healthz"},
+	{GET, "/metrics", N, N, 0, serve_metrics, "metrics"},
+	{GET, "/boot/v1/bootscript", N, N, 0, serve_bootscript, "bootscript"},
+	{GET, "/cloud-init/:/:", N, N, 0, serve_cloudinit, "cloud-init"},
+	{GET, "/cloud-init/:", N, N, 0, serve_cloudinit, "cloud-init"},
+	{POST, "/phone-home", N, N, FORM_MAX, serve_phone_home, "phone-home"},
+	{POST, "/phone-home/:", N, N, FORM_MAX, serve_phone_home, "phone-home"},
+	{GET, "/files/*", N, N, 0, serve_files, "files"},
+	/* operator API */
+	{GET | POST, "/api/v1/nodes", R, A, 0, api_nodes, "api_nodes"},
+	{POST, "/api/v1/nodes/import", R, A, IMPORT_MAX, api_nodes_import, "api_nodes_import"},
+	{GET | PUT | PATCH | DEL, "/api/v1/nodes/:", R, A, 0, api_node, "api_node"},
+	{GET, "/api/v1/nodes/:/events", R, A, 0, api_node_events, "api_node_events"},
+	{GET, "/api/v1/nodes/:/bootscript", R, A, 0, api_node_bootscript, "api_node_bootscript"},
+	{GET | POST, "/api/v1/groups", R, A, 0, api_objects, "api_groups"},
+	{GET | PUT | PATCH | DEL, "/api/v1/groups/:", R, A, 0, api_object, "api_group"},
+	{GET | POST, "/api/v1/images", R, A, 0, api_objects, "api_images"},
+	{GET | PUT | PATCH | DEL, "/api/v1/images/:", R, A, 0, api_object, "api_image"},
+	{GET | POST, "/api/v1/profiles", R, A, 0, api_objects, "api_profiles"},
+	{GET | PUT | PATCH | DEL, "/api/v1/profiles/:", R, A, 0, api_object, "api_profile"},
+	{GET | PUT | PATCH, "/api/v1/defaults", R, A, 0, api_defaults, "api_defaults"},
+	{GET, "/api/v1/discovered", R, A, 0, api_discovered, "api_discovered"},
+	{DEL, "/api/v1/discovered/:", R, A, 0, api_discovered_one, "api_discovered_one"},
+	{GET | POST, "/api/v1/tokens", A, A, 0, api_tokens, "api_tokens"},
+	{DEL, "/api/v1/tokens/:", A, A, 0, api_token, "api_token"},
+	{GET, "/api/v1/status", R, A, 0, api_status, "api_status"},
+};
+
+const size_t app_nroutes = sizeof(app_routes) / sizeof(app_routes[0]);
+
+const char *const app_route_labels[] = {
+	"healthz",	  "metrics",	      "bootscript",	     "cloud-init",
+	"cloud-init",	  "phone-home",	      "phone-home",	     "files",
+	"api_nodes",	  "api_nodes_import", "api_node",	     "api_node_events",
+	"api_node_bootscript", "api_groups",  "api_group",	     "api_images",
+	"api_image",	  "api_profiles",     "api_profile",	     "api_defaults",
+	"api_discovered", "api_discovered_one", "api_tokens",	     "api_token",
+	"api_status",
+};
+
+_Static_assert(sizeof(app_route_labels) / sizeof(app_route_labels[0]) ==
+		       sizeof(app_routes) / sizeof(app_routes[0]),
+	       "one metrics label per route");
+
+int app_auth(void *ctx, const char *token, enum http_scope *granted)
+{
+	struct app *a = ctx;
+	unsigned char hash[AUTH_HASH_LEN];
+	int scope;
+	auth_token_hash(token, hash);
+	int rc = store_token_find(a->store, hash, &scope);
+	if (rc < 0)
+		return rc;
+	*granted = scope >= 2 ? HTTP_SCOPE_ADMIN : HTTP_SCOPE_READ;
+	return 0;
+}
+
+void app_done(void *ctx, const struct http_req *r)
+{
+	struct app *a = ctx;
+	int idx = r->route ? (int)(r->route - app_routes) : -1;
+	store_release(a->store);
+	metrics_request(a->metrics, idx, r->status);
+	if (r->route != NULL && r->route->handler == serve_files)
+		metrics_file_bytes(a->metrics, r->bytes_out);
+	log_debug("%s %s %s %u %llu", r->client_ip, r->method, r->path, r->status,
+		  (unsigned long long)r->bytes_out);
+}
