@@ -19,6 +19,7 @@ import http.client
 import json
 import os
 import pathlib
+import re
 import signal
 import socket
 import subprocess
@@ -29,6 +30,8 @@ import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[3]
 BUILD = pathlib.Path(os.environ.get("CORRAL_BUILD") or REPO / "build").resolve()
+
+FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
 
 # Sentinel for "send no Authorization header at all".
 NO_TOKEN = None
@@ -133,6 +136,7 @@ class Corrald:
         self.conf_path = self.dir / "corral.conf"
         self.stderr_path = self.dir / "corrald.stderr"
         self.proc = None
+        self.env = None  # environment for corrald; None: inherit
         self.admin_token = None
         self.read_token = None
         self.conf = {
@@ -151,6 +155,7 @@ class Corrald:
         }
         for sec, kv in (conf or {}).items():
             self.conf.setdefault(sec, {}).update({k: str(v) for k, v in kv.items()})
+        self.advertise_url = self.conf["server"].get("advertise_url", self.url)
         self.write_conf()
 
     # --- configuration -------------------------------------------------
@@ -175,7 +180,7 @@ class Corrald:
         cp = subprocess.run(
             [str(self.binary), "-c", str(self.conf_path), *args],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout,
-            stdin=subprocess.DEVNULL)
+            stdin=subprocess.DEVNULL, env=self.env)
         if check and cp.returncode != 0:
             raise AssertionError("corrald %s exited %d: %s" % (
                 " ".join(args), cp.returncode, cp.stderr.decode(errors="replace")))
@@ -201,7 +206,7 @@ class Corrald:
         self._stderr.flush()
         self.proc = subprocess.Popen(
             [str(self.binary), "-c", str(self.conf_path)],
-            stdin=subprocess.DEVNULL, stdout=self._stderr, stderr=self._stderr)
+            stdin=subprocess.DEVNULL, stdout=self._stderr, stderr=self._stderr, env=self.env)
         if self not in _live:
             _live.append(self)
         if wait:
@@ -407,6 +412,117 @@ _mac_counter = [0x10000]
 def next_mac():
     _mac_counter[0] += 1
     return mac_for(_mac_counter[0] + (os.getpid() % 256) * 0x1000000)
+
+
+RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
+
+
+def node(name=None, **kw):
+    """A minimal node body with a fresh name and MAC; kw override."""
+    n = {"name": name or uniq("n"), "interfaces": [{"mac": next_mac()}]}
+    n.update(kw)
+    return n
+
+
+def assert_error(r, status, code, field=None, field_contains=None):
+    """r is an error answer with the contract's body; returns its error object."""
+    assert r.status == status, r
+    assert r.headers.get("Content-Type", "").startswith("application/json"), r.headers
+    err = r.error
+    assert err.get("code") == code, r
+    assert isinstance(err.get("message"), str) and err["message"], r
+    if field is not None:
+        assert err.get("field") == field, r
+    if field_contains is not None:
+        assert field_contains in (err.get("field") or ""), r
+    return err
+
+
+class IpxeScript:
+    """A boot script split into the parts an admin checks.
+
+    Commands are matched on their first word; `kernel`/`initrd`/`chain`
+    options (`--name X`, `-n X`, `--x=y`, `--autofree`, `--replace`) are
+    skipped to find the URL.
+    """
+
+    RETRY_TAIL = ["||", "goto", "retry"]
+
+    def __init__(self, text):
+        self.text = text
+        self.lines = text.splitlines()
+
+    def find(self, cmd):
+        """Indexes of lines whose first word is cmd."""
+        return [i for i, l in enumerate(self.lines) if l.split()[:1] == [cmd]]
+
+    def line(self, cmd):
+        idx = self.find(cmd)
+        assert len(idx) == 1, "expected one %r line in:\n%s" % (cmd, self.text)
+        return self.lines[idx[0]]
+
+    @staticmethod
+    def split_cmd(line):
+        """(options dict, url, args) of a kernel/initrd/chain line, with any
+        trailing '|| goto retry' removed."""
+        words = line.split()[1:]
+        if words[-3:] == IpxeScript.RETRY_TAIL:
+            words = words[:-3]
+        opts = {}
+        while words and words[0].startswith("-"):
+            w = words.pop(0)
+            if "=" in w:
+                k, v = w.split("=", 1)
+                opts[k.lstrip("-")] = v
+            elif w in ("-n", "--name", "--timeout", "-t"):
+                opts[w.lstrip("-")] = words.pop(0) if words else ""
+            else:
+                opts[w.lstrip("-")] = True
+        assert words, "no URL in %r" % line
+        return opts, words[0], words[1:]
+
+    def kernel(self):
+        return self.split_cmd(self.line("kernel"))
+
+    def initrd(self):
+        return self.split_cmd(self.line("initrd"))
+
+    def initrd_name(self):
+        opts, url, _ = self.initrd()
+        name = opts.get("name") or opts.get("n")
+        return name or url.rstrip("/").rsplit("/", 1)[-1].split("?")[0]
+
+    def kernel_arg(self, key):
+        """Value of key=... on the kernel line (first), or None."""
+        for a in self.kernel()[2]:
+            if a.startswith(key + "="):
+                return a[len(key) + 1:]
+        return None
+
+    def seed_token(self):
+        ds = self.kernel_arg("ds")
+        m = re.match(r"^nocloud-net;s=(.*)/cloud-init/([^/]+)/$", ds or "")
+        assert m, "no cloud-init seed in kernel line: %r" % ds
+        return m.group(1), m.group(2)
+
+    def sleeps(self):
+        return [int(l.split()[1]) for l in self.lines
+                if l.split()[:1] == ["sleep"] and len(l.split()) > 1 and l.split()[1].isdigit()]
+
+    def chain_urls(self):
+        return [self.split_cmd(self.lines[i])[1] for i in self.find("chain")]
+
+    def label(self, name):
+        idx = [i for i, l in enumerate(self.lines) if l.strip() == ":" + name]
+        assert len(idx) == 1, "expected one :%s label in:\n%s" % (name, self.text)
+        return idx[0]
+
+
+def chain_query(url):
+    """(base, {param: value}) of a chain URL."""
+    u = urllib.parse.urlsplit(url)
+    q = dict(urllib.parse.parse_qsl(u.query, keep_blank_values=True))
+    return "%s://%s%s" % (u.scheme, u.netloc, u.path), q
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -1,0 +1,221 @@
+"""corrald's configuration file: `-n` checks, errors with file:line, SIGHUP
+reloads (a bad file keeps the old configuration), SIGTERM exits cleanly."""
+import os
+import re
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import BUILD, REPO, NO_TOKEN, Corrald, free_port, http_request, next_mac
+
+
+def check(conf_path, env=None):
+    return subprocess.run([str(BUILD / "corrald"), "-n", "-c", str(conf_path)],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          stdin=subprocess.DEVNULL, timeout=30, env=env)
+
+
+def test_check_good_config_exits_0(tmp_path):
+    c = Corrald(tmp_path / "good")
+    cp = check(c.conf_path)
+    assert cp.returncode == 0, cp.stderr.decode()
+
+
+def test_check_example_config_exits_0(tmp_path):
+    """The shipped example must check (its paths need not exist)."""
+    example = REPO / "netboot" / "corral.conf.example"
+    cp = check(example)
+    assert cp.returncode == 0, cp.stderr.decode()
+
+
+# (name, lines of the file, 1-based line number to blame)
+BAD_FILES = [
+    ("unknown-key", ["[server]", "address = 127.0.0.1", "colour = blue"], 3),
+    ("unknown-section-key", ["[server]", "port = 1234", "", "[nosuch]", "thing = 1"], 5),
+    ("bad-number", ["[server]", "address = 127.0.0.1", "threads = lots"], 3),
+    ("number-out-of-range", ["[boot]", "unknown_wait = 0"], 2),
+    ("number-trailing-junk", ["[server]", "port = 80x"], 2),
+    ("negative-number", ["; comment", "[cloud_init]", "token_ttl = -5"], 3),
+    ("bad-log-level", ["[server]", "log_level = chatty"], 2),
+    ("syntax-error", ["[server]", "address = 127.0.0.1", "this is not ini"], 3),
+    ("unclosed-section", ["[server", "port = 1"], 1),
+    ("bad-advertise-url", ["[server]", "advertise_url = ftp://x"], 2),
+]
+
+
+@pytest.mark.parametrize("name,lines,line", BAD_FILES, ids=[b[0] for b in BAD_FILES])
+def test_check_bad_config_names_file_and_line(tmp_path, name, lines, line):
+    conf = tmp_path / ("%s.conf" % name)
+    conf.write_text("\n".join(lines) + "\n")
+    cp = check(conf)
+    err = cp.stderr.decode(errors="replace")
+    assert cp.returncode != 0, "corrald -n accepted a bad file:\n%s" % "\n".join(lines)
+    assert "%s:%d" % (conf, line) in err, "stderr should name %s:%d, got: %r" % (conf, line, err)
+
+
+def test_bad_config_refuses_to_start(tmp_path):
+    conf = tmp_path / "bad.conf"
+    conf.write_text("[server]\nport = nope\n")
+    p = subprocess.Popen([str(BUILD / "corrald"), "-c", str(conf)], stdin=subprocess.DEVNULL,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        out, err = p.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.kill(p.pid, signal.SIGKILL)
+        p.wait()
+        pytest.fail("corrald started with a bad config")
+    assert p.returncode != 0
+    assert ("%s:2" % conf).encode() in err
+
+
+def test_missing_config_file_is_an_error(tmp_path):
+    cp = check(tmp_path / "nonexistent.conf")
+    assert cp.returncode != 0
+    assert str(tmp_path / "nonexistent.conf") in cp.stderr.decode()
+
+
+def test_empty_config_uses_defaults(tmp_path):
+    """An empty file means every default: 0.0.0.0:8080, store under the
+    XDG data home (we point it at a temporary directory)."""
+    env = dict(os.environ)
+    env["XDG_DATA_HOME"] = str(tmp_path / "xdg")
+    env["HOME"] = str(tmp_path / "home")
+    os.makedirs(env["XDG_DATA_HOME"])
+    os.makedirs(env["HOME"])
+    conf = tmp_path / "empty.conf"
+    conf.write_text("")
+    cp = check(conf, env=env)
+    assert cp.returncode == 0, cp.stderr.decode()
+    if os.geteuid() == 0:
+        pytest.skip("as root the default store is /var/lib/corral; not touching it")
+
+    import socket
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", 8080))
+    except OSError:
+        pytest.skip("port 8080 (the default) is busy on this machine")
+    finally:
+        s.close()
+    c = Corrald(tmp_path / "c", port=8080)
+    c.env = env
+    c.write_conf("")
+    c.start()
+    try:
+        r = c.get("/healthz", token=NO_TOKEN)
+        assert r.status == 200
+        assert (tmp_path / "xdg" / "corral" / "corral.db").exists()
+    finally:
+        assert c.stop() == 0
+        c.cleanup()
+
+
+def unknown_script(c, mac):
+    r = c.bootscript({"mac": mac})
+    assert r.status == 200, r
+    return r.text
+
+
+def sleeps(script):
+    return [int(m) for m in re.findall(r"^\s*sleep\s+(\d+)\s*$", script, re.M)]
+
+
+def test_sighup_bad_file_keeps_old_config(fresh_corrald):
+    c = fresh_corrald
+    assert 10 in sleeps(unknown_script(c, next_mac()))
+    good = c.conf_path.read_text()
+    c.write_conf(good.replace("unknown_wait = 10", "unknown_wait = 3") + "bogus line\n")
+    c.signal(signal.SIGHUP)
+    time.sleep(1.0)
+    assert c.alive(), "corrald died on SIGHUP with a bad file:\n" + c.stderr_tail()
+    r = c.get("/healthz", token=NO_TOKEN)
+    assert r.status == 200
+    r = c.get("/api/v1/status")
+    assert r.status == 200
+    # Nothing of the bad file was applied, not even the valid line before the error.
+    assert 10 in sleeps(unknown_script(c, next_mac()))
+    assert 3 not in sleeps(unknown_script(c, next_mac()))
+    assert str(c.conf_path) in c.stderr_text(), "the reload error should name the file"
+
+
+def test_sighup_good_file_applies(fresh_corrald):
+    c = fresh_corrald
+    mac = next_mac()
+    assert 10 in sleeps(unknown_script(c, mac))
+    c.set_conf("boot", "unknown_wait", 3)
+    c.signal(signal.SIGHUP)
+    deadline = time.monotonic() + 5
+    got = None
+    while time.monotonic() < deadline:
+        got = sleeps(unknown_script(c, mac))
+        if 3 in got:
+            break
+        time.sleep(0.1)
+    assert 3 in got, "unknown_wait 3 not applied after SIGHUP; sleeps %r" % got
+    assert c.alive()
+    assert c.get("/api/v1/status").status == 200
+
+
+def test_sighup_twice_and_still_serving(fresh_corrald):
+    c = fresh_corrald
+    for _ in range(3):
+        c.signal(signal.SIGHUP)
+        time.sleep(0.2)
+    assert c.alive()
+    assert c.get("/healthz", token=NO_TOKEN).status == 200
+
+
+def test_sigterm_exits_0(fresh_corrald):
+    c = fresh_corrald
+    assert c.get("/healthz", token=NO_TOKEN).status == 200
+    c.signal(signal.SIGTERM)
+    try:
+        rc = c.proc.wait(10)
+    except subprocess.TimeoutExpired:
+        pytest.fail("corrald did not exit within 10 s of SIGTERM")
+    assert rc == 0, c.stderr_tail()
+    # The port is closed afterwards.
+    with pytest.raises(OSError):
+        http_request(c.host, c.port, "GET", "/healthz", timeout=2)
+
+
+def test_sigint_exits_0(fresh_corrald):
+    c = fresh_corrald
+    c.signal(signal.SIGINT)
+    rc = c.proc.wait(10)
+    assert rc == 0, c.stderr_tail()
+
+
+def test_port_in_use_fails_to_start(corrald_factory, tmp_path):
+    a = corrald_factory()
+    b = Corrald(tmp_path / "b", port=a.port)
+    b.make_tokens()
+    b.start(wait=False)
+    try:
+        rc = b.proc.wait(10)
+    except subprocess.TimeoutExpired:
+        b.cleanup()
+        pytest.fail("a second corrald on a busy port kept running")
+    assert rc != 0
+    b.cleanup()
+    assert a.get("/healthz", token=NO_TOKEN).status == 200
+
+
+def test_token_create_prints_one_line(tmp_path):
+    c = Corrald(tmp_path / "t")
+    tok = c.token_create("ops")
+    assert tok and " " not in tok
+    tok2 = c.token_create("viewer", read_only=True)
+    assert tok2 != tok
+    c.start()
+    try:
+        assert c.get("/api/v1/nodes", token=tok).status == 200
+        assert c.get("/api/v1/nodes", token=tok2).status == 200
+        r = c.post("/api/v1/groups", {"name": "g"}, token=tok2)
+        assert r.status == 403
+        r = c.post("/api/v1/groups", {"name": "g"}, token=tok)
+        assert r.status == 201
+    finally:
+        c.cleanup()

@@ -1,0 +1,163 @@
+"""/healthz and /metrics (Prometheus text)."""
+import re
+import time
+
+import pytest
+
+from conftest import NO_TOKEN, next_mac, node
+
+SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)(\s+\d+)?$')
+LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"\s*,?\s*')
+
+
+def parse(text):
+    """{(name, frozenset(labels.items())): value}; asserts the format."""
+    out = {}
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("#"):
+            if line.startswith("# TYPE"):
+                assert len(line.split()) == 4, line
+            continue
+        m = SAMPLE.match(line)
+        assert m, "not a Prometheus sample line: %r" % line
+        name, _, labels, value = m.group(1), m.group(2), m.group(3), m.group(4)
+        lab = {}
+        if labels:
+            pos = 0
+            for lm in LABEL.finditer(labels):
+                assert lm.start() == pos, "bad labels in %r" % line
+                lab[lm.group(1)] = lm.group(2)
+                pos = lm.end()
+            assert pos == len(labels), "bad labels in %r" % line
+        key = (name, frozenset(lab.items()))
+        assert key not in out, "duplicate series %r" % line
+        out[key] = float(value)
+    return out
+
+
+def series(m, name, **labels):
+    """Sum of the series of name whose labels include the given ones."""
+    want = set(labels.items())
+    return sum(v for (n, l), v in m.items() if n == name and want <= set(l))
+
+
+def find(m, name):
+    return {l: v for (n, l), v in m.items() if n == name}
+
+
+def metrics(c):
+    r = c.get("/metrics", token=NO_TOKEN)
+    assert r.status == 200, r
+    assert r.headers.get("Content-Type", "").startswith("text/plain"), r.headers
+    return parse(r.text)
+
+
+def test_healthz(corrald):
+    r = corrald.get("/healthz", token=NO_TOKEN)
+    assert r.status == 200
+    assert r.headers["Content-Type"].startswith("application/json")
+    assert r.body == {"status": "ok"}
+
+
+def test_healthz_head(corrald):
+    assert corrald.request("HEAD", "/healthz", token=NO_TOKEN).status == 200
+
+
+def test_metrics_families_present(corrald):
+    m = metrics(corrald)
+    names = {n for n, _ in m}
+    for want in ("corral_http_requests_total", "corral_bootscripts_total",
+                 "corral_file_bytes_total", "corral_nodes", "corral_up_seconds"):
+        assert want in names, "missing %s in %r" % (want, sorted(names))
+
+
+def test_http_requests_counted_by_route_and_code(corrald):
+    before = metrics(corrald)
+    for _ in range(5):
+        assert corrald.get("/api/v1/status").status == 200
+    for _ in range(3):
+        assert corrald.get("/api/v1/nodes/missing-node").status == 404
+    after = metrics(corrald)
+    for (name, labels), v in after.items():
+        if name == "corral_http_requests_total":
+            d = dict(labels)
+            assert "route" in d and "code" in d, d
+    grew = {}
+    for key, v in after.items():
+        if key[0] == "corral_http_requests_total":
+            delta = v - before.get(key, 0)
+            if delta:
+                grew[tuple(sorted(key[1]))] = delta
+    ok200 = [k for k, d in grew.items() if dict(k)["code"] == "200" and d >= 5
+             and "status" in dict(k)["route"]]
+    assert ok200, "no status route series with code 200 grew by 5: %r" % grew
+    nf404 = [k for k, d in grew.items() if dict(k)["code"] == "404" and d >= 3]
+    assert nf404, "no code 404 series grew by 3: %r" % grew
+    # the route label is the route, not the raw path (bounded cardinality)
+    assert not any("missing-node" in dict(k)["route"] for k in grew), grew
+
+
+def test_unknown_paths_do_not_make_new_routes(corrald):
+    for i in range(5):
+        corrald.get("/random-%d-%s" % (i, next_mac()), token=NO_TOKEN)
+    m = metrics(corrald)
+    for l in find(m, "corral_http_requests_total"):
+        assert "random-" not in dict(l)["route"], l
+
+
+def test_bootscripts_by_kind(fresh_corrald):
+    c = fresh_corrald
+    img = c.ok("POST", "/api/v1/images", {"name": "i", "kernel": "k", "initrd": "i"}, expect=201)
+    c.ok("POST", "/api/v1/profiles", {"name": "p", "image": img["name"]}, expect=201)
+    booting = c.ok("POST", "/api/v1/nodes", node(profile="p"), expect=201)
+    disabled = c.ok("POST", "/api/v1/nodes", node(profile="p", enabled=False), expect=201)
+    noprof = c.ok("POST", "/api/v1/nodes", node(), expect=201)
+    before = metrics(c)
+    c.bootscript({"mac": booting["interfaces"][0]["mac"]})
+    c.bootscript({"mac": booting["interfaces"][0]["mac"]})
+    c.bootscript({"mac": disabled["interfaces"][0]["mac"]})
+    c.bootscript({"mac": noprof["interfaces"][0]["mac"]})
+    c.bootscript({"mac": next_mac()})
+    after = metrics(c)
+    for kind, n in (("node", 2), ("disabled", 1), ("noprofile", 1), ("unknown", 1)):
+        d = series(after, "corral_bootscripts_total", kind=kind) - \
+            series(before, "corral_bootscripts_total", kind=kind)
+        assert d == n, "kind=%s grew by %s, want %d" % (kind, d, n)
+
+
+def test_file_bytes(corrald):
+    corrald.add_file("m/blob", b"z" * 12345)
+    before = series(metrics(corrald), "corral_file_bytes_total")
+    assert corrald.get("/files/m/blob", token=NO_TOKEN).status == 200
+    assert corrald.get("/files/m/blob", token=NO_TOKEN, headers={"Range": "bytes=0-99"}).status == 206
+    after = series(metrics(corrald), "corral_file_bytes_total")
+    assert after - before == 12345 + 100
+
+
+def test_nodes_by_state(fresh_corrald):
+    c = fresh_corrald
+    img = c.ok("POST", "/api/v1/images", {"name": "i", "kernel": "k", "initrd": "i"}, expect=201)
+    c.ok("POST", "/api/v1/profiles", {"name": "p", "image": img["name"]}, expect=201)
+    nodes = [c.ok("POST", "/api/v1/nodes", node(profile="p"), expect=201) for _ in range(3)]
+    m = metrics(c)
+    assert series(m, "corral_nodes", state="new") == 3
+    c.bootscript({"mac": nodes[0]["interfaces"][0]["mac"]})
+    c.bootscript({"mac": nodes[1]["interfaces"][0]["mac"]})
+    c.post("/phone-home", "hostname=" + nodes[1]["name"], token=NO_TOKEN,
+           headers={"Content-Type": "application/x-www-form-urlencoded"})
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        m = metrics(c)
+        if series(m, "corral_nodes", state="ready") == 1:
+            break
+        time.sleep(0.1)
+    assert series(m, "corral_nodes", state="new") == 1
+    assert series(m, "corral_nodes", state="booting") == 1
+    assert series(m, "corral_nodes", state="ready") == 1
+
+
+def test_up_seconds_grows(corrald):
+    a = series(metrics(corrald), "corral_up_seconds")
+    time.sleep(1.1)
+    b = series(metrics(corrald), "corral_up_seconds")
+    assert b > a >= 0
