@@ -18,24 +18,21 @@
 /* Longest error line; the rest is cut with "...". */
 #define CLI_LINE_MAX 1024
 
-static void cli_vline(const char *prefix, const char *fmt, va_list ap)
-	__attribute__((format(printf, 2, 0)));
+static void cli_vline(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 
-static void cli_vline(const char *prefix, const char *fmt, va_list ap)
+static void cli_vline(const char *fmt, va_list ap)
 {
-	char line[CLI_LINE_MAX];
-	int n = snprintf(line, sizeof(line), "corral: %s", prefix);
-	if (n < 0 || (size_t)n >= sizeof(line))
-		n = 0;
-	int m = vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	char line[CLI_LINE_MAX] = "corral: ";
+	size_t n = strlen(line);
+	int m = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
 	size_t len;
 	if (m < 0) {
-		len = (size_t)n;
-	} else if ((size_t)m >= sizeof(line) - (size_t)n) {
+		len = n;
+	} else if ((size_t)m >= sizeof(line) - n) {
 		len = sizeof(line) - 1; /* cut: say so */
 		memcpy(line + len - 3, "...", 3);
 	} else {
-		len = (size_t)n + (size_t)m;
+		len = n + (size_t)m;
 	}
 	for (size_t i = 0; i < len; i++) {
 		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
@@ -49,7 +46,7 @@ int cli_fail(int code, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	cli_vline("", fmt, ap);
+	cli_vline(fmt, ap);
 	va_end(ap);
 	return code;
 }

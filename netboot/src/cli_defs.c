@@ -102,13 +102,13 @@ static const struct cli_resource res_defaults = {"defaults", "/api/v1/defaults",
 #define OPT_USERDATA OPT_KIND("--user-data-file", "user_data", CLI_OPT_TEXTFILE, "FILE", \
 			      "cloud-init user-data (YAML, or a script); '-' reads stdin")
 
-#define NODE_OPTS                                                                         \
-	OPT_KIND("--mac", "interfaces", CLI_OPT_IFACE, "MAC[,ip=IP]",                     \
+#define NODE_OPTS \
+	OPT_KIND("--mac", "interfaces", CLI_OPT_IFACE, "MAC[,ip=IP]", \
 		 "an interface; repeat for more, the first boots (set: replaces all; '' clears)"), \
 	OPT_INT("--nid", "nid", NUL, 1, 2147483648LL, "N", "node ID, 1 to 2^31 ('' clears)"), \
-	OPT_STR("--arch", "arch", 0, "ARCH", "x86_64 or aarch64"),                        \
-	OPT_STR("--role", "role", 0, "ROLE", "free text"),                                \
-	OPT_KIND("--group", "groups", CLI_OPT_LIST, "G",                                  \
+	OPT_STR("--arch", "arch", 0, "ARCH", "x86_64 or aarch64"), \
+	OPT_STR("--role", "role", 0, "ROLE", "free text"), \
+	OPT_KIND("--group", "groups", CLI_OPT_LIST, "G", \
 		 "a group, in order (the first with a profile wins); repeat or G1,G2"), \
 	OPT_STR("--profile", "profile", NUL, "P", "boot profile over the groups' ('' clears)"), \
 	OPT_STR("--params", "params", 0, "\"...\"", "kernel parameters after the profile's"), \
@@ -181,12 +181,12 @@ static const struct cli_opt events_opts[] = {
 	{resource, verb, run, res, NULL, 0, minpos, maxpos, usage, summary}
 
 /* list/show/create/set/rm of a collection whose create and set take opts. */
-#define CRUD(word, res, opts, plural)                                                \
-	CMD0(word, "list", cli_res_list, res, 0, 0, "", "list " plural),              \
-	CMD0(word, "show", cli_res_show, res, 1, 1, "NAME", "show " word " NAME"),     \
+#define CRUD(word, res, opts, plural) \
+	CMD0(word, "list", cli_res_list, res, 0, 0, "", "list " plural), \
+	CMD0(word, "show", cli_res_show, res, 1, 1, "NAME", "show " word " NAME"), \
 	CMD(word, "create", cli_res_create, res, opts, 1, 1, "NAME", "create " word " NAME"), \
-	CMD(word, "set", cli_res_set, res, opts, 1, 1, "NAME",                        \
-	    "change fields of " word " NAME (only those given)"),                     \
+	CMD(word, "set", cli_res_set, res, opts, 1, 1, "NAME", \
+	    "change fields of " word " NAME (only those given)"), \
 	CMD0(word, "rm", cli_res_rm, res, 1, -1, "NAME...", "remove " plural)
 
 const struct cli_cmd cli_cmds[] = {

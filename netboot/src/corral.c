@@ -21,7 +21,6 @@
 #include "cli_defs.h"
 #include "cli_http.h"
 #include "cli_table.h"
-#include "log.h"
 
 #ifndef CORRAL_VERSION
 #define CORRAL_VERSION "0"
@@ -236,7 +235,6 @@ int main(int argc, char **argv)
 	const char *flag_url = NULL, *flag_token = NULL;
 	int i, rc = CLI_EXIT_OK;
 
-	log_init("corral", LOG_LVL_WARN);
 	for (i = 1; i < argc && argv[i][0] == '-' && rc == CLI_EXIT_OK; i++) {
 		const char *arg = argv[i];
 		if (strcmp(arg, "--") == 0) {
