@@ -37,7 +37,7 @@ VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 NB        = netboot
 NB_SRC    = $(NB)/src
 # Daemon modules: every src/*.c but the two programs and the CLI's own files.
-CORE_SRCS = $(filter-out $(NB_SRC)/corrald.c $(NB_SRC)/corral.c $(wildcard $(NB_SRC)/cli_*.c),$(wildcard $(NB_SRC)/*.c))
+CORE_SRCS = $(filter-out $(NB_SRC)/corrald.c $(NB_SRC)/corral.c $(NB_SRC)/hook.c $(wildcard $(NB_SRC)/cli_*.c),$(wildcard $(NB_SRC)/*.c))
 CORE_OBJS = $(CORE_SRCS:$(NB_SRC)/%.c=$(BUILD)/obj/%.o)
 CLI_SRCS  = $(NB_SRC)/corral.c $(wildcard $(NB_SRC)/cli_*.c) $(NB_SRC)/buf.c $(NB_SRC)/log.c
 CLI_OBJS  = $(CLI_SRCS:$(NB_SRC)/%.c=$(BUILD)/obj/%.o)
@@ -47,7 +47,7 @@ FUZZ_SRCS = $(wildcard $(NB)/fuzz/fuzz_*.c)
 
 .PHONY: all deps check check-unit check-integ check-vm lint bench install clean help demo
 
-all: $(BUILD)/corrald $(BUILD)/corral
+all: $(BUILD)/corrald $(BUILD)/corral $(BUILD)/corral-dhcp-hook
 
 help:
 	@echo "make            build corrald and corral into $(BUILD)/"
@@ -70,6 +70,9 @@ $(BUILD)/obj $(BUILD)/tests $(BUILD)/results:
 
 $(BUILD)/corrald: $(BUILD)/obj/corrald.o $(CORE_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/corral-dhcp-hook: $(BUILD)/obj/hook.o $(BUILD)/obj/buf.o
+	$(CC) $(LDFLAGS) -o $@ $^
 
 $(BUILD)/corral: $(CLI_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CLI_LIBS)
@@ -104,6 +107,8 @@ install: all
 		$(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/share/doc/corral
 	install -m 755 $(BUILD)/corrald $(DESTDIR)$(PREFIX)/sbin/corrald
 	install -m 755 $(BUILD)/corral $(DESTDIR)$(PREFIX)/bin/corral
+	install -d $(DESTDIR)$(PREFIX)/libexec/corral
+	install -m 755 $(BUILD)/corral-dhcp-hook $(DESTDIR)$(PREFIX)/libexec/corral/corral-dhcp-hook
 	install -m 644 $(NB)/corral.conf.example $(DESTDIR)$(PREFIX)/share/doc/corral/corral.conf.example
 	install -m 644 $(NB)/corrald.service $(DESTDIR)$(PREFIX)/lib/systemd/system/corrald.service
 	install -m 644 docs/api.md $(DESTDIR)$(PREFIX)/share/doc/corral/api.md
@@ -111,4 +116,4 @@ install: all
 clean:
 	rm -rf build
 
--include $(CORE_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(BUILD)/obj/corrald.d
+-include $(CORE_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(BUILD)/obj/corrald.d $(BUILD)/obj/hook.d

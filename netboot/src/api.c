@@ -94,6 +94,7 @@ enum api_fkind {
 	F_NID,        /* node number or null */
 	F_GROUPS,     /* array of names */
 	F_IFACES,     /* array of {mac, ip} */
+	F_IPXE_EFI,   /* snponly.efi (default) | ipxe.efi */
 	F_READONLY,   /* accepted and ignored (round-trips GET → PUT) */
 };
 
@@ -106,7 +107,8 @@ static const struct api_field node_fields[] = {
 	{"name", F_NAME},	  {"nid", F_NID},	      {"arch", F_ARCH},
 	{"role", F_TEXT},	  {"groups", F_GROUPS},	      {"enabled", F_BOOL_TRUE},
 	{"profile", F_NAME_NULL}, {"params", F_PARAMS},	      {"interfaces", F_IFACES},
-	{"metadata", F_OBJECT},	  {"user_data", F_USERDATA},  {"state", F_READONLY},
+	{"metadata", F_OBJECT},	  {"user_data", F_USERDATA},  {"ipxe_efi", F_IPXE_EFI},
+	{"state", F_READONLY},
 	{"last_event", F_READONLY}, {"created", F_READONLY}, {"updated", F_READONLY},
 	{NULL, 0},
 };
@@ -138,6 +140,8 @@ static json_t *api_default(enum api_fkind k)
 		return json_string("");
 	case F_ARCH:
 		return json_string("x86_64");
+	case F_IPXE_EFI:
+		return json_string("snponly.efi");
 	case F_OBJECT:
 		return json_object();
 	case F_BOOL_TRUE:
@@ -259,6 +263,10 @@ static int api_check(enum api_fkind k, json_t *v, const char *field, const char 
 	case F_ARCH:
 		if (s == NULL || (strcmp(s, "x86_64") != 0 && strcmp(s, "aarch64") != 0))
 			return api_fail(e, field, "must be x86_64 or aarch64");
+		break;
+	case F_IPXE_EFI:
+		if (s == NULL || (strcmp(s, "snponly.efi") != 0 && strcmp(s, "ipxe.efi") != 0))
+			return api_fail(e, field, "must be snponly.efi or ipxe.efi");
 		break;
 	case F_OBJECT:
 		if (!json_is_object(v))

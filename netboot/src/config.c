@@ -43,6 +43,23 @@ static const struct config_key config_keys[] = {
 	UINT("boot", "retry_max_sleep", retry_max_sleep, 1, 3600, "longest back-off between boot retries, seconds"),
 	UINT("cloud_init", "token_ttl", token_ttl, 60, 365u * 86400, "lifetime of the per-node token in the seed URL, seconds"),
 	UINT("events", "keep_days", events_keep_days, 1, 3650, "boot events older than this many days are pruned"),
+	STR("dhcp", "mode", dhcp_mode, "off (corrald serves HTTP only), authoritative (corrald's dnsmasq hands out addresses) or proxy (the site's DHCP server stays; dnsmasq adds the boot information)"),
+	STR("dhcp", "interface", dhcp_interface, "network interface dnsmasq serves (required unless mode is off)"),
+	STR("dhcp", "subnet", dhcp_subnet, "the boot network, a.b.c.d/len (required unless mode is off)"),
+	STR("dhcp", "pool_start", dhcp_pool_start, "first address for unknown machines (default: the subnet's upper half)"),
+	STR("dhcp", "pool_end", dhcp_pool_end, "last address for unknown machines"),
+	STR("dhcp", "router", dhcp_router, "default gateway given to nodes (option 3); empty: none"),
+	STR("dhcp", "domain", dhcp_domain, "DNS domain of node names"),
+	UINT("dhcp", "dns_port", dhcp_dns_port, 0, 65535, "port of dnsmasq's DNS for node names (0: no DNS)"),
+	STR("dhcp", "dns_upstream", dhcp_dns_upstream, "DNS servers (comma-separated IPv4) that nodes' other queries go to; empty: answer cluster names only"),
+	UINT("dhcp", "lease_time", dhcp_lease_time, 120, 31536000, "lease time of known nodes, seconds"),
+	UINT("dhcp", "pool_lease_time", dhcp_pool_lease_time, 120, 86400, "lease time of unknown machines, seconds"),
+	UINT("dhcp", "lease_max", dhcp_lease_max, 16, 10000000, "most leases dnsmasq holds (its default, 1000, is too low for a cluster)"),
+	UINT("dhcp", "tftp_max", dhcp_tftp_max, 1, 100000, "most TFTP transfers at once (dnsmasq's default is 50)"),
+	STR("dhcp", "dnsmasq", dhcp_dnsmasq, "the dnsmasq program"),
+	STR("dhcp", "state_dir", dhcp_state_dir, "where corrald writes dnsmasq's configuration, host entries and TFTP root"),
+	STR("dhcp", "ipxe_dir", dhcp_ipxe_dir, "directory with the iPXE binaries (Debian's ipxe package)"),
+	STR("dhcp", "hook", dhcp_hook, "dnsmasq's lease script (default: corral-dhcp-hook next to corrald)"),
 };
 
 #undef STR
@@ -91,6 +108,16 @@ void config_defaults(struct config *c)
 	c->retry_max_sleep = 60;
 	c->token_ttl = 86400;
 	c->events_keep_days = 30;
+	snprintf(c->dhcp_mode, sizeof(c->dhcp_mode), "off");
+	snprintf(c->dhcp_domain, sizeof(c->dhcp_domain), "cluster");
+	c->dhcp_dns_port = 53;
+	c->dhcp_lease_time = 43200;
+	c->dhcp_pool_lease_time = 120;
+	c->dhcp_lease_max = 100000;
+	c->dhcp_tftp_max = 1000;
+	snprintf(c->dhcp_dnsmasq, sizeof(c->dhcp_dnsmasq), "/usr/sbin/dnsmasq");
+	config_path_in(c->dhcp_state_dir, sizeof(c->dhcp_state_dir), dir, "dhcp");
+	snprintf(c->dhcp_ipxe_dir, sizeof(c->dhcp_ipxe_dir), "/usr/lib/ipxe");
 }
 
 struct config_parse {
@@ -170,6 +197,20 @@ static int config_handler(void *user, const char *section, const char *name, con
 	return config_fail(p, line, "unknown key %s (in section [%s])", name, section);
 }
 
+/* 0 if s is empty or a comma-separated list of IPv4 addresses. */
+static int config_ip_list(const char *s)
+{
+	char copy[128], *save = NULL;
+	snprintf(copy, sizeof(copy), "%s", s);
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		while (*t == ' ')
+			t++;
+		if (valid_ipv4(t) < 0)
+			return -EINVAL;
+	}
+	return 0;
+}
+
 int config_load(const char *path, struct config *c, char *err, size_t errlen)
 {
 	struct config_parse p = {.c = c};
@@ -194,6 +235,33 @@ int config_load(const char *path, struct config *c, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: store.path, files.root and auth.key_file must not be empty",
 			 path);
 		return -EINVAL;
+	}
+	if (strcmp(c->dhcp_mode, "off") != 0 && strcmp(c->dhcp_mode, "authoritative") != 0 &&
+	    strcmp(c->dhcp_mode, "proxy") != 0) {
+		snprintf(err, errlen, "%s: dhcp.mode: expected off, authoritative or proxy, not %s",
+			 path, c->dhcp_mode);
+		return -EINVAL;
+	}
+	if (strcmp(c->dhcp_mode, "off") != 0) {
+		const char *why = NULL;
+		if (c->dhcp_interface[0] == '\0')
+			why = "dhcp.interface is required when dhcp.mode is not off";
+		else if (valid_cidr(c->dhcp_subnet, NULL, NULL) < 0)
+			why = "dhcp.subnet must be a.b.c.d/len";
+		else if ((c->dhcp_pool_start[0] && valid_ipv4(c->dhcp_pool_start) < 0) ||
+			 (c->dhcp_pool_end[0] && valid_ipv4(c->dhcp_pool_end) < 0) ||
+			 (c->dhcp_pool_start[0] != '\0') != (c->dhcp_pool_end[0] != '\0'))
+			why = "dhcp.pool_start and dhcp.pool_end must both be IPv4 addresses";
+		else if (c->dhcp_router[0] && valid_ipv4(c->dhcp_router) < 0)
+			why = "dhcp.router must be an IPv4 address";
+		else if (config_ip_list(c->dhcp_dns_upstream) < 0)
+			why = "dhcp.dns_upstream must be comma-separated IPv4 addresses";
+		else if (valid_name(c->dhcp_domain) < 0)
+			why = "dhcp.domain must be a simple name";
+		if (why != NULL) {
+			snprintf(err, errlen, "%s: %s", path, why);
+			return -EINVAL;
+		}
 	}
 	if (valid_ip_literal(c->address) < 0) {
 		snprintf(err, errlen, "%s: server.address: not an IP address: %s", path, c->address);

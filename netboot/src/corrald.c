@@ -20,7 +20,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <stddef.h>
+
 #include "app.h"
+#include "dhcp.h"
 #include "log.h"
 
 struct app_retired {
@@ -160,8 +163,17 @@ static int token_cmd(struct store *st, int argc, char **argv)
 	return 2;
 }
 
+/* True if the DHCP side must restart for c (dnsmasq reads its file only at start). */
+static int dhcp_changed(const struct config *a, const struct config *b)
+{
+	size_t from = offsetof(struct config, dhcp_mode);
+	size_t to = offsetof(struct config, dhcp_hook) + sizeof(a->dhcp_hook);
+	return memcmp((const char *)a + from, (const char *)b + from, to - from) != 0 ||
+	       strcmp(a->base_url, b->base_url) != 0;
+}
+
 /* SIGHUP: a new configuration, swapped in whole or not at all. */
-static void reload(struct app *a, const char *path, uint16_t port)
+static void reload(struct app *a, struct dhcp **dhcp, const char *path, uint16_t port)
 {
 	struct config *old = atomic_load(&a->cfg);
 	struct config *c = malloc(sizeof(*c));
@@ -208,6 +220,12 @@ static void reload(struct app *a, const char *path, uint16_t port)
 	a->retired = ret;
 	log_set_level(c->log_level);
 	bootcache_clear(a->bootcache);
+	if (dhcp_changed(old, c)) {
+		log_info("reload: DHCP settings changed; restarting dnsmasq");
+		dhcp_free(*dhcp);
+		if (dhcp_start(c, a->store, a->events, a->metrics, dhcp) < 0)
+			log_warnx("reload: the DHCP side did not start; fix dhcp.* and reload");
+	}
 	log_info("reloaded configuration");
 }
 
@@ -318,19 +336,24 @@ int main(int argc, char **argv)
 		resolve_base_url(cfg, port);
 	log_info("listening on %s port %u; nodes are told %s; store %s; files %s", cfg->address,
 		 port, cfg->base_url, cfg->store_path, cfg->files_root);
+	struct dhcp *dhcp = NULL;
+	if (dhcp_start(cfg, a.store, a.events, a.metrics, &dhcp) < 0)
+		fatalx("the DHCP side did not start (dhcp.mode = %s); see the messages above",
+		       cfg->dhcp_mode);
 
 	for (;;) {
 		int sig;
 		if (sigwait(&sigs, &sig) != 0)
 			continue;
 		if (sig == SIGHUP) {
-			reload(&a, conf_path, port);
+			reload(&a, &dhcp, conf_path, port);
 			continue;
 		}
 		log_info("signal %d: shutting down", sig);
 		break;
 	}
 
+	dhcp_free(dhcp);
 	http_server_free(http);
 	events_free(a.events);
 	bootcache_free(a.bootcache);

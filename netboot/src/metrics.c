@@ -20,6 +20,7 @@ struct metrics {
 	_Atomic uint64_t boot[METRICS_BOOT_KINDS];
 	_Atomic uint64_t file_bytes;
 	_Atomic uint64_t cache[2];
+	_Atomic uint64_t dhcp_restarts;
 };
 
 int metrics_new(const char *const *labels, size_t nlabels, struct metrics **out)
@@ -71,6 +72,11 @@ void metrics_bootcache(struct metrics *m, int hit)
 	atomic_fetch_add_explicit(&m->cache[hit ? 1 : 0], 1, memory_order_relaxed);
 }
 
+void metrics_dhcp_restart(struct metrics *m)
+{
+	atomic_fetch_add_explicit(&m->dhcp_restarts, 1, memory_order_relaxed);
+}
+
 int metrics_render(struct metrics *m, struct buf *out)
 {
 	static const char *const kinds[] = {"node", "unknown", "disabled", "noprofile"};
@@ -110,5 +116,10 @@ int metrics_render(struct metrics *m, struct buf *out)
 			 "# TYPE corral_file_bytes_total counter\n"
 			 "corral_file_bytes_total %llu\n",
 			 (unsigned long long)atomic_load(&m->file_bytes));
+	rc |= buf_printf(out,
+			 "# HELP corral_dnsmasq_restarts_total Times dnsmasq died and was restarted.\n"
+			 "# TYPE corral_dnsmasq_restarts_total counter\n"
+			 "corral_dnsmasq_restarts_total %llu\n",
+			 (unsigned long long)atomic_load(&m->dhcp_restarts));
 	return rc ? -E2BIG : 0;
 }

@@ -24,6 +24,7 @@ void metrics_request(struct metrics *m, int route, unsigned status);
 void metrics_bootscript(struct metrics *m, enum metrics_boot kind);
 void metrics_file_bytes(struct metrics *m, uint64_t n);
 void metrics_bootcache(struct metrics *m, int hit);
+void metrics_dhcp_restart(struct metrics *m);
 /* Appends the counters in Prometheus text format. */
 int metrics_render(struct metrics *m, struct buf *out);
 

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "buf.h"
 #include "log.h"
 
 /* ---- schema ---------------------------------------------------------- */
@@ -78,6 +79,12 @@ static const char *const store_migrations[] = {
 	" mac TEXT PRIMARY KEY, ip TEXT, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,"
 	" requests INTEGER NOT NULL DEFAULT 0);"
 	"CREATE TABLE settings(key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+	/* 2: DHCP: per-node UEFI iPXE choice; the lease database (dnsmasq runs
+	 * with leasefile-ro and keeps its leases here through the hook) */
+	"ALTER TABLE nodes ADD COLUMN ipxe_efi TEXT NOT NULL DEFAULT 'snponly.efi';"
+	"CREATE TABLE leases("
+	" mac TEXT PRIMARY KEY, ip TEXT NOT NULL, expires INTEGER NOT NULL,"
+	" hostname TEXT NOT NULL DEFAULT '', client_id TEXT NOT NULL DEFAULT '');",
 };
 
 #define STORE_NMIGRATIONS ((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
@@ -150,11 +157,11 @@ static const char *const store_migrations[] = {
 	/* nodes */                                                                            \
 	X(NODE_GET, "SELECT n.id, n.name, n.nid, n.arch, n.role, n.enabled, p.name,"          \
 		    " n.params, n.metadata, n.user_data, n.state, n.last_stage, n.last_time,"  \
-		    " n.created, n.updated FROM nodes n LEFT JOIN profiles p"                  \
+		    " n.created, n.updated, n.ipxe_efi FROM nodes n LEFT JOIN profiles p"      \
 		    " ON p.id=n.profile_id WHERE n.name=?1")                                   \
 	X(NODE_LIST, "SELECT n.id, n.name, n.nid, n.arch, n.role, n.enabled, p.name,"         \
 		     " n.params, n.metadata, n.user_data, n.state, n.last_stage, n.last_time," \
-		     " n.created, n.updated FROM nodes n LEFT JOIN profiles p"                 \
+		     " n.created, n.updated, n.ipxe_efi FROM nodes n LEFT JOIN profiles p"     \
 		     " ON p.id=n.profile_id WHERE (?1 IS NULL OR n.state=?1)"                  \
 		     " AND (?2 IS NULL OR n.arch=?2) AND (?3 IS NULL OR n.enabled=?3)"         \
 		     " AND (?4 IS NULL OR EXISTS(SELECT 1 FROM node_groups ng JOIN groups g"   \
@@ -174,13 +181,13 @@ static const char *const store_migrations[] = {
 	X(IP_TAKEN, "SELECT n.name FROM interfaces i JOIN nodes n ON n.id=i.node_id"           \
 		    " WHERE i.ip=?1 AND n.name<>?2")                                           \
 	X(NODE_PUT, "INSERT INTO nodes(name, nid, arch, role, enabled, profile_id, params,"    \
-		    " metadata, user_data, created, updated) VALUES(?1, ?2, ?3, ?4, ?5,"       \
-		    " (SELECT id FROM profiles WHERE name=?6), ?7, ?8, ?9, ?10, ?10)"          \
+		    " metadata, user_data, ipxe_efi, created, updated) VALUES(?1, ?2, ?3, ?4,"  \
+		    " ?5, (SELECT id FROM profiles WHERE name=?6), ?7, ?8, ?9, ?10, ?11, ?11)" \
 		    " ON CONFLICT(name) DO UPDATE SET nid=excluded.nid, arch=excluded.arch,"   \
 		    " role=excluded.role, enabled=excluded.enabled,"                           \
 		    " profile_id=excluded.profile_id, params=excluded.params,"                 \
 		    " metadata=excluded.metadata, user_data=excluded.user_data,"               \
-		    " updated=excluded.updated RETURNING id")                                  \
+		    " ipxe_efi=excluded.ipxe_efi, updated=excluded.updated RETURNING id")      \
 	X(NODE_IFACES_CLEAR, "DELETE FROM interfaces WHERE node_id=?1")                        \
 	X(NODE_IFACE_ADD, "INSERT INTO interfaces(mac, node_id, position, ip)"                 \
 			  " VALUES(?1, ?2, ?3, ?4)")                                           \
@@ -240,7 +247,18 @@ static const char *const store_migrations[] = {
 	X(SETTING_GET, "SELECT value FROM settings WHERE key=?1")                              \
 	X(SETTING_SET, "INSERT INTO settings(key, value) VALUES(?1, ?2) ON CONFLICT(key)"      \
 		       " DO UPDATE SET value=excluded.value")                                  \
-	X(SETTING_DEL, "DELETE FROM settings WHERE key=?1")
+	X(SETTING_DEL, "DELETE FROM settings WHERE key=?1")                                    \
+	/* DHCP */                                                                             \
+	X(DHCP_HOSTS, "SELECT i.mac, i.ip, CASE WHEN i.position=0 THEN n.name ELSE '' END,"   \
+		      " n.enabled, n.ipxe_efi FROM interfaces i JOIN nodes n ON n.id=i.node_id" \
+		      " ORDER BY i.mac")                                                       \
+	X(LEASE_SET, "INSERT INTO leases(mac, ip, expires, hostname, client_id)"               \
+		     " VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(mac) DO UPDATE SET ip=excluded.ip," \
+		     " expires=excluded.expires, hostname=excluded.hostname,"                  \
+		     " client_id=excluded.client_id")                                          \
+	X(LEASE_DEL, "DELETE FROM leases WHERE mac=?1")                                        \
+	X(LEASE_LIST, "SELECT mac, ip, expires, hostname, client_id FROM leases"               \
+		      " WHERE expires > ?1 ORDER BY mac")
 
 #define X_ENUM(id, sql) ST_##id,
 #define X_SQL(id, sql) [ST_##id] = sql,
@@ -886,6 +904,7 @@ static json_t *store_node_row(sqlite3_stmt *s)
 		json_object_set_new(n, "last_event", json_null());
 	json_object_set_new(n, "created", col_time(s, 13));
 	json_object_set_new(n, "updated", col_time(s, 14));
+	json_object_set_new(n, "ipxe_efi", json_string(col_text(s, 15)));
 	return n;
 }
 
@@ -1085,10 +1104,10 @@ static int store_node_put_txn(struct store_conn *c, json_t *node, bool create_on
 		return -EIO;
 	static const char *const put_fields[] = {"name",    "nid",     "arch",	   "role",
 						 "enabled", "profile", "params",   "metadata",
-						 "user_data"};
-	for (int k = 0; k < 9; k++)
+						 "user_data", "ipxe_efi"};
+	for (int k = 0; k < 10; k++)
 		bind_json(s, k + 1, json_object_get(node, put_fields[k]));
-	sqlite3_bind_int64(s, 10, now);
+	sqlite3_bind_int64(s, 11, now);
 	if (sqlite3_step(s) != SQLITE_ROW) {
 		log_warnx("store: node put: %s", sqlite3_errmsg(c->db));
 		return -EIO;
@@ -1795,4 +1814,95 @@ int store_discovered_delete(struct store *st, const char *mac)
 	if (rc == 0 && sqlite3_changes(c->db) == 0)
 		return -ENOENT;
 	return rc;
+}
+
+/* ---- DHCP -------------------------------------------------------------- */
+
+int store_dhcp_hosts(struct store *st, struct store_dhcp_host **out, size_t *n)
+{
+	struct store_conn *c = store_conn(st);
+	sqlite3_stmt *s = c ? store_stmt(c, ST_DHCP_HOSTS) : NULL;
+	if (s == NULL)
+		return -EIO;
+	struct store_dhcp_host *v = NULL;
+	size_t len = 0, cap = 0;
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (len == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			struct store_dhcp_host *nv = realloc(v, ncap * sizeof(*nv));
+			if (nv == NULL) {
+				free(v);
+				sqlite3_reset(s);
+				return -ENOMEM;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		struct store_dhcp_host *h = &v[len++];
+		memset(h, 0, sizeof(*h));
+		snprintf(h->mac, sizeof(h->mac), "%s", col_text(s, 0));
+		snprintf(h->ip, sizeof(h->ip), "%s", col_text(s, 1) ? col_text(s, 1) : "");
+		snprintf(h->name, sizeof(h->name), "%s", col_text(s, 2));
+		h->enabled = sqlite3_column_int(s, 3) != 0;
+		h->ipxe_full = strcmp(col_text(s, 4), "ipxe.efi") == 0;
+	}
+	if (rc != SQLITE_DONE) {
+		free(v);
+		return -EIO;
+	}
+	*out = v;
+	*n = len;
+	return 0;
+}
+
+int store_lease_set(struct store *st, const char *mac, const char *ip, int64_t expires,
+		    const char *hostname, const char *client_id)
+{
+	struct store_conn *c = store_conn(st);
+	sqlite3_stmt *s = c ? store_stmt(c, ST_LEASE_SET) : NULL;
+	if (s == NULL)
+		return -EIO;
+	bind_text(s, 1, mac);
+	bind_text(s, 2, ip);
+	sqlite3_bind_int64(s, 3, expires);
+	bind_text(s, 4, hostname ? hostname : "");
+	bind_text(s, 5, client_id ? client_id : "");
+	return store_done(c, s);
+}
+
+int store_lease_del(struct store *st, const char *mac)
+{
+	struct store_conn *c = store_conn(st);
+	sqlite3_stmt *s = c ? store_stmt(c, ST_LEASE_DEL) : NULL;
+	if (s == NULL)
+		return -EIO;
+	bind_text(s, 1, mac);
+	return store_done(c, s);
+}
+
+int store_leases(struct store *st, int64_t now, struct buf *out)
+{
+	struct store_conn *c = store_conn(st);
+	sqlite3_stmt *s = c ? store_stmt(c, ST_LEASE_LIST) : NULL;
+	if (s == NULL)
+		return -EIO;
+	sqlite3_bind_int64(s, 1, now);
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *host = col_text(s, 3), *cid = col_text(s, 4);
+		/* dnsmasq's lease file format: expiry MAC IP name client-id */
+		if (buf_printf(out, "%lld %s %s %s %s\n", (long long)sqlite3_column_int64(s, 2),
+			       col_text(s, 0), col_text(s, 1), host[0] ? host : "*",
+			       cid[0] ? cid : "*") < 0) {
+			sqlite3_reset(s);
+			return -E2BIG;
+		}
+	}
+	return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+int store_node_by_mac(struct store *st, const char *mac, int64_t *id)
+{
+	return store_one_id(st, ST_BOOT_BY_MAC, mac, 0, id);
 }

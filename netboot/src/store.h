@@ -135,6 +135,25 @@ int store_events_prune(struct store *st, int64_t before_us);
 int store_discovered_list(struct store *st, json_t **out);
 int store_discovered_delete(struct store *st, const char *mac);
 
+/* DHCP host entries: one per interface. */
+struct store_dhcp_host {
+	char mac[18];
+	char ip[16];    /* "" = dynamic */
+	char name[64];  /* node name on its boot interface, "" on others */
+	bool enabled;
+	bool ipxe_full; /* UEFI gets ipxe.efi instead of snponly.efi */
+};
+/* All host entries, sorted by MAC; *out is the caller's (free()). */
+int store_dhcp_hosts(struct store *st, struct store_dhcp_host **out, size_t *n);
+/* The lease database dnsmasq keeps through corral-dhcp-hook (leasefile-ro). */
+int store_lease_set(struct store *st, const char *mac, const char *ip, int64_t expires,
+		    const char *hostname, const char *client_id);
+int store_lease_del(struct store *st, const char *mac);
+/* Unexpired leases in dnsmasq's lease-file format, appended to out. */
+struct buf;
+int store_leases(struct store *st, int64_t now, struct buf *out);
+int store_node_by_mac(struct store *st, const char *mac, int64_t *id);
+
 /* Small key/value settings. */
 int store_setting_get(struct store *st, const char *key, char **value);
 int store_setting_set(struct store *st, const char *key, const char *value);

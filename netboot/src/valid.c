@@ -94,6 +94,26 @@ int valid_ipv4(const char *s)
 	return inet_pton(AF_INET, s, &a) == 1 ? 0 : -EINVAL;
 }
 
+int valid_cidr(const char *s, unsigned *network, unsigned *prefix)
+{
+	char ip[16];
+	const char *slash = strchr(s, '/');
+	long long len;
+	if (slash == NULL || (size_t)(slash - s) >= sizeof(ip))
+		return -EINVAL;
+	memcpy(ip, s, (size_t)(slash - s));
+	ip[slash - s] = '\0';
+	struct in_addr a;
+	if (inet_pton(AF_INET, ip, &a) != 1 || valid_parse_ll(slash + 1, 8, 30, &len) < 0)
+		return -EINVAL;
+	unsigned mask = 0xffffffffu << (32 - len);
+	if (network != NULL)
+		*network = ntohl(a.s_addr) & mask;
+	if (prefix != NULL)
+		*prefix = (unsigned)len;
+	return 0;
+}
+
 int valid_ip_literal(const char *s)
 {
 	struct in6_addr a6;

@@ -20,6 +20,8 @@ int valid_name(const char *s);
 int valid_mac_normalize(const char *in, char out[VALID_MAC_LEN + 1]);
 /* Dotted-quad IPv4. */
 int valid_ipv4(const char *s);
+/* "a.b.c.d/len" (len 8..30); network and prefix length out (host order). */
+int valid_cidr(const char *s, unsigned *network, unsigned *prefix);
 /* IPv4 or IPv6 literal. */
 int valid_ip_literal(const char *s);
 /* http:// or https:// URL with a host, printable, no spaces. */

@@ -1,0 +1,74 @@
+/*
+ * dhcpconf: what corrald tells dnsmasq, as text.  Pure functions (tested
+ * against golden files): the generated configuration, one host entry per
+ * interface, and the parsing of lease events that corral-dhcp-hook
+ * forwards from dnsmasq's --dhcp-script.
+ *
+ * The iPXE chain lives in one table (client architecture, option 93 →
+ * first-stage binary); the second stage (user class iPXE / option 175)
+ * gets the boot script URL.
+ */
+#ifndef CORRAL_DHCPCONF_H
+#define CORRAL_DHCPCONF_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "store.h"
+
+struct dhcpconf {
+	bool proxy;             /* proxy DHCP: the site's server hands out addresses */
+	const char *interface;
+	unsigned network, prefix; /* boot subnet (host order) */
+	const char *pool_start, *pool_end; /* "" = derived: upper half of the subnet */
+	const char *router;     /* "" = none */
+	const char *domain;
+	unsigned dns_port;      /* 0 = DNS off */
+	const char *dns_upstream; /* comma-separated servers, "" = none */
+	unsigned lease_time, pool_lease_time, lease_max, tftp_max;
+	const char *tftp_root, *hostsdir, *dns_hostsdir, *hook;
+	const char *base_url;   /* corrald's advertised URL */
+};
+
+/* One first-stage iPXE binary per client architecture (option 93). */
+struct dhcpconf_arch {
+	unsigned arch;          /* option 93 value */
+	const char *tag;        /* dnsmasq tag set for it */
+	const char *pxe_csa;    /* proxy mode: pxe-service client system type */
+	const char *file;       /* default binary, under the TFTP root */
+	const char *full_file;  /* binary for nodes that ask for full iPXE, or NULL */
+};
+extern const struct dhcpconf_arch dhcpconf_arches[];
+extern const unsigned dhcpconf_narches;
+
+/* dnsmasq's configuration file.  0 or -E2BIG. */
+int dhcpconf_render(const struct dhcpconf *c, struct buf *out);
+/* The iPXE script served as autoexec.ipxe over TFTP: chains to the boot script. */
+int dhcpconf_autoexec(const char *base_url, struct buf *out);
+/* One dhcp-hostsdir entry (one line) for an interface. */
+int dhcpconf_host(const struct store_dhcp_host *h, unsigned lease_time, struct buf *out);
+/* One DNS hostsdir line ("IP name name.domain") or nothing for dynamic addresses. */
+int dhcpconf_dns_host(const struct store_dhcp_host *h, const char *domain, struct buf *out);
+
+/* A lease event from corral-dhcp-hook: tab-separated fields, one line. */
+enum dhcp_action { DHCP_ADD, DHCP_OLD, DHCP_DEL, DHCP_TFTP, DHCP_INIT, DHCP_OTHER };
+struct dhcp_event {
+	enum dhcp_action action;
+	char mac[18];           /* normalised; "" for tftp/init */
+	char ip[16];
+	char hostname[64];
+	char client_id[96];
+	bool ipxe;              /* the request came from iPXE (tag ipxe) */
+	bool known;             /* dnsmasq had a host entry (tag known) */
+	int64_t expires;        /* lease expiry (Unix seconds), 0 if unknown */
+	char file[128];         /* tftp: file name sent */
+	uint64_t size;          /* tftp: bytes */
+};
+/*
+ * Parses "action\tmac-or-size\tip\thostname-or-file\ttags\texpires\tclient-id".
+ * Returns 0, or -EINVAL for a malformed line (never trusts its fields).
+ */
+int dhcpconf_parse_event(const char *line, struct dhcp_event *ev);
+
+#endif
