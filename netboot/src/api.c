@@ -834,6 +834,51 @@ int api_discovered_one(struct http_req *r)
 		      : http_reply_empty(r, 204);
 }
 
+/*
+ * Adopt: a discovered MAC becomes a node's boot interface.  The body is a
+ * node (name required) without interfaces.  The node boots at its next
+ * re-chain: its boot script waits and asks again.
+ */
+int api_discovered_adopt(struct http_req *r)
+{
+	struct app *a = r->ctx;
+	struct api_err e;
+	char mac[VALID_MAC_LEN + 1];
+	if (valid_mac_normalize(r->args[0], mac) < 0)
+		return http_reply_error(r, 404, "not_found", NULL, "not a MAC address: %s",
+					r->args[0]);
+	events_flush(a->events);
+	int rc = store_discovered_exists(a->store, mac);
+	if (rc < 0)
+		return api_store_error(r, rc, NULL, "discovered machine", mac);
+	json_t *body = api_body(r);
+	if (body == NULL)
+		return 0;
+	if (!json_is_object(body) || json_object_get(body, "interfaces") != NULL) {
+		json_decref(body);
+		return http_reply_error(r, 422, "invalid_field", "interfaces",
+					"interfaces: adopt sets the interface from the MAC");
+	}
+	json_object_set_new(body, "interfaces", json_pack("[{s:s}]", "mac", mac));
+	json_t *node;
+	if (api_validate(node_fields, body, "", &node, &e) < 0) {
+		json_decref(body);
+		return api_invalid(r, &e);
+	}
+	json_decref(body);
+	char name[64];
+	snprintf(name, sizeof(name), "%s", json_string_value(json_object_get(node, "name")));
+	struct store_err se = {"", ""};
+	bool created;
+	rc = store_node_put(a->store, node, true, &created, &se);
+	json_decref(node);
+	if (rc < 0)
+		return api_store_error(r, rc, &se, "node", name);
+	json_t *out;
+	rc = store_node_get(a->store, name, &out);
+	return rc < 0 ? api_store_error(r, rc, NULL, "node", name) : http_reply_json(r, 201, out);
+}
+
 int api_tokens(struct http_req *r)
 {
 	struct app *a = r->ctx;

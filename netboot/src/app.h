@@ -73,6 +73,7 @@ int api_object(struct http_req *r);
 int api_defaults(struct http_req *r);
 int api_discovered(struct http_req *r);
 int api_discovered_one(struct http_req *r);
+int api_discovered_adopt(struct http_req *r);
 int api_tokens(struct http_req *r);
 int api_token(struct http_req *r);
 int api_status(struct http_req *r);

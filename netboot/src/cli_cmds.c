@@ -352,3 +352,29 @@ int cli_cmd_token_create(struct cli *c, const struct cli_cmd *cmd, const struct 
 	cli_reply_clear(&r);
 	return rc;
 }
+
+int cli_cmd_adopt(struct cli *c, const struct cli_cmd *cmd, const struct cli_args *a)
+{
+	char line[256];
+	json_t *jname = json_string(a->pos[1]);
+	if (jname == NULL)
+		return cli_usage(cmd, "name is not valid UTF-8");
+	if (json_object_set_new(a->body, "name", jname) < 0)
+		return cli_fail(CLI_EXIT_FAIL, "out of memory");
+	struct buf p;
+	buf_init(&p, CLI_PATH_MAX);
+	int rc = CLI_EXIT_OK;
+	/* The MAC goes into the path: only hex digits and separators. */
+	for (const char *s = a->pos[0]; *s; s++)
+		if (!strchr("0123456789abcdefABCDEF:-.", *s))
+			rc = cli_usage(cmd, "not a MAC address: %s", a->pos[0]);
+	if (rc == CLI_EXIT_OK && buf_printf(&p, "/api/v1/discovered/%s/adopt", a->pos[0]) < 0)
+		rc = cli_fail(CLI_EXIT_FAIL, "MAC too long");
+	if (rc == CLI_EXIT_OK) {
+		snprintf(line, sizeof(line), "node %s adopted (%s); it boots at its next retry",
+			 a->pos[1], a->pos[0]);
+		rc = cli_res_send(c, cmd, "POST", buf_str(&p), a->body, line);
+	}
+	buf_clear(&p);
+	return rc;
+}

@@ -18,6 +18,7 @@ int cli_cmd_events(struct cli *c, const struct cli_cmd *cmd, const struct cli_ar
 /* status: version, uptime, node counts, object counts. */
 int cli_cmd_status(struct cli *c, const struct cli_cmd *cmd, const struct cli_args *a);
 /* token create NAME [--read-only]: prints the secret, which is shown once. */
+int cli_cmd_adopt(struct cli *c, const struct cli_cmd *cmd, const struct cli_args *a);
 int cli_cmd_token_create(struct cli *c, const struct cli_cmd *cmd, const struct cli_args *a);
 
 /*

@@ -125,6 +125,15 @@ static const struct cli_opt node_set_opts[] = {
 	OPT_FLAG("--disable", "enabled", "false", "make it exit to the next boot device"),
 };
 
+static const struct cli_opt node_adopt_opts[] = {
+	OPT_INT("--nid", "nid", NUL, 1, 2147483648LL, "N", "node ID, 1 to 2^31"),
+	OPT_STR("--arch", "arch", 0, "ARCH", "x86_64 or aarch64"),
+	OPT_STR("--role", "role", 0, "ROLE", "free text"),
+	OPT_KIND("--group", "groups", CLI_OPT_LIST, "G", "a group; repeat or G1,G2"),
+	OPT_STR("--profile", "profile", NUL, "P", "boot profile over the groups'"),
+	OPT_STR("--params", "params", 0, "\"...\"", "kernel parameters after the profile's"),
+};
+
 static const struct cli_opt node_list_opts[] = {
 	OPT_STR("--group", "group", Q, "G", "only members of group G"),
 	OPT_STR("--state", "state", Q, "S", "only nodes in state S (new, booting, ready)"),
@@ -201,6 +210,8 @@ const struct cli_cmd cli_cmds[] = {
 	     "create or replace nodes from a JSON or YAML file (all or nothing)"),
 	CMD0("node", "discovered", cli_res_list, &res_discovered, 0, 0, "",
 	     "list MACs that asked to boot but belong to no node"),
+	CMD("node", "adopt", cli_cmd_adopt, &res_node, node_adopt_opts, 2, 2, "MAC NAME",
+	    "make discovered machine MAC node NAME; it boots at its next retry"),
 	CRUD("group", &res_group, group_opts, "groups"),
 	CRUD("image", &res_image, image_opts, "images"),
 	CRUD("profile", &res_profile, profile_opts, "boot profiles"),

@@ -44,6 +44,7 @@ const struct http_route app_routes[] = {
 	{GET | PUT | PATCH, "/api/v1/defaults", R, A, 0, api_defaults, "api_defaults"},
 	{GET, "/api/v1/discovered", R, A, 0, api_discovered, "api_discovered"},
 	{DEL, "/api/v1/discovered/:", R, A, 0, api_discovered_one, "api_discovered_one"},
+	{POST, "/api/v1/discovered/:/adopt", R, A, 0, api_discovered_adopt, "api_discovered_adopt"},
 	{GET | POST, "/api/v1/tokens", A, A, 0, api_tokens, "api_tokens"},
 	{DEL, "/api/v1/tokens/:", A, A, 0, api_token, "api_token"},
 	{GET, "/api/v1/status", R, A, 0, api_status, "api_status"},
@@ -57,7 +58,7 @@ const char *const app_route_labels[] = {
 	"api_nodes",	  "api_nodes_import", "api_node",	     "api_node_events",
 	"api_node_bootscript", "api_groups",  "api_group",	     "api_images",
 	"api_image",	  "api_profiles",     "api_profile",	     "api_defaults",
-	"api_discovered", "api_discovered_one", "api_tokens",	     "api_token",
+	"api_discovered", "api_discovered_one", "api_discovered_adopt", "api_tokens", "api_token",
 	"api_status",
 };
 

@@ -243,6 +243,7 @@ static const char *const store_migrations[] = {
 	X(DISCOVERED_LIST, "SELECT mac, ip, first_seen, last_seen, requests FROM discovered"   \
 			   " ORDER BY last_seen DESC")                                         \
 	X(DISCOVERED_DELETE, "DELETE FROM discovered WHERE mac=?1")                            \
+	X(DISCOVERED_EXISTS, "SELECT 1 FROM discovered WHERE mac=?1")                          \
 	/* settings */                                                                         \
 	X(SETTING_GET, "SELECT value FROM settings WHERE key=?1")                              \
 	X(SETTING_SET, "INSERT INTO settings(key, value) VALUES(?1, ?2) ON CONFLICT(key)"      \
@@ -1801,6 +1802,15 @@ int store_discovered_list(struct store *st, json_t **out)
 	}
 	*out = arr;
 	return 0;
+}
+
+int store_discovered_exists(struct store *st, const char *mac)
+{
+	struct store_conn *c = store_conn(st);
+	if (c == NULL)
+		return -EIO;
+	int rc = store_has_row(c, ST_DISCOVERED_EXISTS, mac);
+	return rc < 0 ? rc : rc == 1 ? 0 : -ENOENT;
 }
 
 int store_discovered_delete(struct store *st, const char *mac)

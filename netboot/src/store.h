@@ -134,6 +134,8 @@ int store_events_prune(struct store *st, int64_t before_us);
 /* Discovered (unknown) MACs. */
 int store_discovered_list(struct store *st, json_t **out);
 int store_discovered_delete(struct store *st, const char *mac);
+/* 0 if mac is a discovered machine, -ENOENT if not. */
+int store_discovered_exists(struct store *st, const char *mac);
 
 /* DHCP host entries: one per interface. */
 struct store_dhcp_host {
