@@ -1,0 +1,478 @@
+/*
+ * Unit tests for config: defaults, a file setting every key, the bounds of
+ * each number, and errors: every refused file must give "path:LINE:" with
+ * the line at fault and the key's name.  Files are written into a fresh
+ * temporary directory.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+static char tmpdir[64];
+static char cfgpath[128];
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_config.XXXXXX");
+	if (mkdtemp(tmpdir) == NULL)
+		return -1;
+	snprintf(cfgpath, sizeof(cfgpath), "%s/corral.conf", tmpdir);
+	/* Defaults depend on these when not root: pin them. */
+	setenv("XDG_DATA_HOME", "/tmp/xdg-test-config", 1);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	unlink(cfgpath);
+	rmdir(tmpdir);
+	return 0;
+}
+
+static void write_cfg(const char *text)
+{
+	FILE *f = fopen(cfgpath, "w");
+
+	assert_non_null(f);
+	assert_int_equal(fputs(text, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* Loads text over the defaults. */
+static int load(const char *text, struct config *c, char *err, size_t errlen)
+{
+	write_cfg(text);
+	config_defaults(c);
+	err[0] = '\0';
+	return config_load(cfgpath, c, err, errlen);
+}
+
+/* ---- defaults ----------------------------------------------------------- */
+
+static void test_defaults(void **state)
+{
+	struct config c;
+	const char *dir = geteuid() == 0 ? "/var/lib/corral" : "/tmp/xdg-test-config/corral";
+	char want[PATH_MAX];
+
+	(void)state;
+	memset(&c, 0x5a, sizeof(c));
+	config_defaults(&c);
+	assert_string_equal(c.address, "0.0.0.0");
+	assert_int_equal(c.port, 8080);
+	assert_string_equal(c.advertise_url, "");
+	assert_int_equal(c.threads, 0);
+	assert_int_equal(c.max_body, 1u << 20);
+	assert_int_equal(c.log_level, LOG_LVL_INFO);
+	snprintf(want, sizeof(want), "%s/corral.db", dir);
+	assert_string_equal(c.store_path, want);
+	snprintf(want, sizeof(want), "%s/files", dir);
+	assert_string_equal(c.files_root, want);
+	snprintf(want, sizeof(want), "%s/secret.key", dir);
+	assert_string_equal(c.key_file, want);
+	assert_int_equal(c.unknown_wait, 10);
+	assert_int_equal(c.retry_max_sleep, 60);
+	assert_int_equal(c.token_ttl, 86400);
+	assert_int_equal(c.events_keep_days, 30);
+	assert_string_equal(c.base_url, "");
+	/* [dhcp]: off unless asked for */
+	assert_string_equal(c.dhcp_mode, "off");
+	assert_string_equal(c.dhcp_interface, "");
+	assert_string_equal(c.dhcp_subnet, "");
+	assert_string_equal(c.dhcp_domain, "cluster");
+	assert_int_equal(c.dhcp_dns_port, 53);
+	assert_int_equal(c.dhcp_lease_time, 43200);
+	assert_int_equal(c.dhcp_pool_lease_time, 120);
+	assert_string_equal(c.dhcp_dnsmasq, "/usr/sbin/dnsmasq");
+	snprintf(want, sizeof(want), "%s/dhcp", dir);
+	assert_string_equal(c.dhcp_state_dir, want);
+
+	/* An empty file (and one of comments) leaves every default. */
+	struct config d;
+	char err[512];
+	assert_int_equal(load("", &d, err, sizeof(err)), 0);
+	assert_memory_equal(&c, &d, sizeof(c));
+	assert_int_equal(load("; comment\n# another\n\n[server]\n", &d, err, sizeof(err)), 0);
+	assert_memory_equal(&c, &d, sizeof(c));
+}
+
+/* ---- every key set ------------------------------------------------------ */
+
+static void test_every_key(void **state)
+{
+	static const char text[] = "# every key corrald knows\n"
+				   "[server]\n"
+				   "address = 127.0.0.1\n"
+				   "port = 9090\n"
+				   "advertise_url = https://boot.example.org:8443/corral\n"
+				   "threads = 4\n"
+				   "max_body = 2097152\n"
+				   "log_level = debug\n"
+				   "\n"
+				   "[store]\n"
+				   "path = /var/tmp/corral-test/corral.db\n"
+				   "[files]\n"
+				   "root = /srv/corral/files\n"
+				   "[auth]\n"
+				   "key_file = /etc/corral/secret.key\n"
+				   "[boot]\n"
+				   "unknown_wait = 30\n"
+				   "retry_max_sleep = 120\n"
+				   "[cloud_init]\n"
+				   "token_ttl = 3600\n"
+				   "[events]\n"
+				   "keep_days = 7\n"
+				   "[dhcp]\n"
+				   "mode = authoritative\n"
+				   "interface = eth1\n"
+				   "subnet = 10.100.0.0/16\n"
+				   "pool_start = 10.100.200.1\n"
+				   "pool_end = 10.100.250.254\n"
+				   "router = 10.100.0.1\n"
+				   "domain = lab\n"
+				   "dns_port = 5353\n"
+				   "dns_upstream = 1.1.1.1, 9.9.9.9\n"
+				   "lease_time = 3600\n"
+				   "pool_lease_time = 600\n"
+				   "lease_max = 5000\n"
+				   "tftp_max = 200\n"
+				   "dnsmasq = /usr/local/sbin/dnsmasq\n"
+				   "state_dir = /var/lib/corral-test/dhcp\n"
+				   "ipxe_dir = /usr/share/ipxe\n"
+				   "hook = /usr/local/libexec/corral-dhcp-hook\n";
+	struct config c;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(load(text, &c, err, sizeof(err)), 0);
+	assert_string_equal(c.address, "127.0.0.1");
+	assert_int_equal(c.port, 9090);
+	assert_string_equal(c.advertise_url, "https://boot.example.org:8443/corral");
+	assert_int_equal(c.threads, 4);
+	assert_int_equal(c.max_body, 2097152);
+	assert_int_equal(c.log_level, LOG_LVL_DEBUG);
+	assert_string_equal(c.store_path, "/var/tmp/corral-test/corral.db");
+	assert_string_equal(c.files_root, "/srv/corral/files");
+	assert_string_equal(c.key_file, "/etc/corral/secret.key");
+	assert_int_equal(c.unknown_wait, 30);
+	assert_int_equal(c.retry_max_sleep, 120);
+	assert_int_equal(c.token_ttl, 3600);
+	assert_int_equal(c.events_keep_days, 7);
+	assert_string_equal(c.dhcp_mode, "authoritative");
+	assert_string_equal(c.dhcp_interface, "eth1");
+	assert_string_equal(c.dhcp_subnet, "10.100.0.0/16");
+	assert_string_equal(c.dhcp_pool_start, "10.100.200.1");
+	assert_string_equal(c.dhcp_pool_end, "10.100.250.254");
+	assert_string_equal(c.dhcp_router, "10.100.0.1");
+	assert_string_equal(c.dhcp_domain, "lab");
+	assert_int_equal(c.dhcp_dns_port, 5353);
+	assert_string_equal(c.dhcp_dns_upstream, "1.1.1.1, 9.9.9.9");
+	assert_int_equal(c.dhcp_lease_time, 3600);
+	assert_int_equal(c.dhcp_pool_lease_time, 600);
+	assert_int_equal(c.dhcp_lease_max, 5000);
+	assert_int_equal(c.dhcp_tftp_max, 200);
+	assert_string_equal(c.dhcp_dnsmasq, "/usr/local/sbin/dnsmasq");
+	assert_string_equal(c.dhcp_state_dir, "/var/lib/corral-test/dhcp");
+	assert_string_equal(c.dhcp_ipxe_dir, "/usr/share/ipxe");
+	assert_string_equal(c.dhcp_hook, "/usr/local/libexec/corral-dhcp-hook");
+}
+
+/* ---- accepted values ---------------------------------------------------- */
+
+struct ok_case {
+	const char *text;
+	size_t offset; /* a field of struct config */
+	int is_str;
+	unsigned num;
+	const char *str;
+};
+
+#define U(text, field, v) {text, offsetof(struct config, field), 0, v, NULL}
+#define S(text, field, v) {text, offsetof(struct config, field), 1, 0, v}
+
+static const struct ok_case ok_cases[] = {
+	U("[server]\nport = 0\n", port, 0),
+	U("[server]\nport = 65535\n", port, 65535),
+	U("[server]\nport=1\n", port, 1),
+	U("[server]\nport = 80 ; inline comment\n", port, 80),
+	U("[server]\nthreads = 256\n", threads, 256),
+	U("[server]\nmax_body = 1024\n", max_body, 1024),
+	U("[server]\nmax_body = 67108864\n", max_body, 67108864),
+	U("[boot]\nunknown_wait = 1\n", unknown_wait, 1),
+	U("[boot]\nunknown_wait = 3600\n", unknown_wait, 3600),
+	U("[boot]\nretry_max_sleep = 1\n", retry_max_sleep, 1),
+	U("[boot]\nretry_max_sleep = 3600\n", retry_max_sleep, 3600),
+	U("[cloud_init]\ntoken_ttl = 60\n", token_ttl, 60),
+	U("[cloud_init]\ntoken_ttl = 31536000\n", token_ttl, 31536000),
+	U("[events]\nkeep_days = 1\n", events_keep_days, 1),
+	U("[events]\nkeep_days = 3650\n", events_keep_days, 3650),
+	U("[server]\nlog_level = error\n", log_level, LOG_LVL_ERROR),
+	U("[server]\nlog_level = warn\n", log_level, LOG_LVL_WARN),
+	U("[server]\nlog_level = info\n", log_level, LOG_LVL_INFO),
+	U("[server]\nport = 1\nport = 2\n", port, 2), /* the last one wins */
+	S("[server]\naddress = ::1\n", address, "::1"),
+	S("[server]\naddress = ::\n", address, "::"),
+	S("[server]\naddress = 10.1.2.3\n", address, "10.1.2.3"),
+	S("[server]\nadvertise_url = http://10.0.0.1:8080\n", advertise_url,
+	  "http://10.0.0.1:8080"),
+	S("[server]\nadvertise_url =\n", advertise_url, ""),
+	S("[store]\npath = relative/corral.db\n", store_path, "relative/corral.db"),
+	S("[files]\nroot = /srv/files with space\n", files_root, "/srv/files with space"),
+};
+
+static void test_accepted(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < NELEM(ok_cases); i++) {
+		const struct ok_case *k = &ok_cases[i];
+		struct config c;
+		char err[512];
+		const char *field;
+		int rc = load(k->text, &c, err, sizeof(err));
+
+		if (rc != 0)
+			fail_msg("accepted case %zu: rc %d: %s", i, rc, err);
+		field = (const char *)&c + k->offset;
+		if (k->is_str) {
+			if (strcmp(field, k->str) != 0)
+				fail_msg("accepted case %zu: \"%s\", want \"%s\"", i, field, k->str);
+		} else {
+			unsigned v;
+			memcpy(&v, field, sizeof(v));
+			if (v != k->num)
+				fail_msg("accepted case %zu: %u, want %u", i, v, k->num);
+		}
+	}
+}
+
+/* ---- errors ------------------------------------------------------------- */
+
+struct err_case {
+	const char *text;
+	int line;
+	const char *key; /* the message names it */
+};
+
+/* Each error must come back as "<path>:<line>: ..." naming key. */
+static int check_errors(const char *group, const struct err_case *cases, size_t n)
+{
+	int bad = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct err_case *e = &cases[i];
+		struct config c;
+		char err[512], prefix[192];
+		int rc = load(e->text, &c, err, sizeof(err));
+
+		snprintf(prefix, sizeof(prefix), "%s:%d: ", cfgpath, e->line);
+		if (rc >= 0) {
+			print_error("%s case %zu: accepted, want an error at line %d\n", group, i,
+				    e->line);
+			bad++;
+		} else if (strncmp(err, prefix, strlen(prefix)) != 0 ||
+			   strstr(err, e->key) == NULL) {
+			print_error("%s case %zu: \"%s\"\n    want \"%s...\" naming %s\n", group, i,
+				    err, prefix, e->key);
+			bad++;
+		}
+	}
+	return bad;
+}
+
+static const struct err_case err_cases[] = {
+	/* unknown keys, also keys in the wrong section or none */
+	{"[server]\nport = 1\nbogus = 2\n", 3, "bogus"},
+	{"[server]\nport = 1\n\n[boot]\nport = 2\n", 5, "port"},
+	{"port = 1\n", 1, "port"},
+	{"[nosuch]\nx = 1\n", 2, "x"},
+	{"[Server]\nport = 1\n", 2, "port"},
+	/* numbers out of range or not numbers */
+	{"[server]\n\nport = 65536\n", 3, "port"},
+	{"[server]\nport = -1\n", 2, "port"},
+	{"[server]\nport = 80x\n", 2, "port"},
+	{"[server]\nport = 0x50\n", 2, "port"},
+	{"[server]\nport =\n", 2, "port"},
+	{"[server]\nport = 99999999999999999999\n", 2, "port"},
+	{"[server]\nthreads = 257\n", 2, "threads"},
+	{"[server]\nmax_body = 1023\n", 2, "max_body"},
+	{"[server]\nmax_body = 67108865\n", 2, "max_body"},
+	{"[boot]\nunknown_wait = 0\n", 2, "unknown_wait"},
+	{"[boot]\nunknown_wait = 3601\n", 2, "unknown_wait"},
+	{"[boot]\nretry_max_sleep = 0\n", 2, "retry_max_sleep"},
+	{"[cloud_init]\ntoken_ttl = 59\n", 2, "token_ttl"},
+	{"[cloud_init]\ntoken_ttl = 31536001\n", 2, "token_ttl"},
+	{"[events]\nkeep_days = 0\n", 2, "keep_days"},
+	{"[events]\nkeep_days = 3651\n", 2, "keep_days"},
+	/* log level */
+	{"[server]\nlog_level = verbose\n", 2, "log_level"},
+	{"[server]\nlog_level = INFO\n", 2, "log_level"},
+	{"[server]\nlog_level =\n", 2, "log_level"},
+	/* advertise_url */
+	{"[server]\nadvertise_url = ftp://boot.example.org\n", 2, "advertise_url"},
+	{"[server]\nadvertise_url = boot.example.org:8080\n", 2, "advertise_url"},
+	{"[server]\nadvertise_url = http://\n", 2, "advertise_url"},
+	{"[server]\nadvertise_url = http://h/${x}\n", 2, "advertise_url"},
+	/* strings too long for their field */
+	{"[server]\naddress = "
+	 "1111111111222222222233333333334444444444555555555566666666667777777777\n",
+	 2, "address"},
+	/* the first error is the one reported */
+	{"[server]\nport = 1\nthreads = 999\nport = 99999\nbogus = 1\n", 3, "threads"},
+	/* lines that are not INI */
+	{"[server]\nport\n", 2, "syntax"},
+	{"[server]\nport = 1\njust words\n", 3, "syntax"},
+};
+
+static void test_errors(void **state)
+{
+	(void)state;
+	if (check_errors("error", err_cases, NELEM(err_cases)) != 0)
+		fail_msg("config errors without the right \"path:LINE:\" or key (listed above)");
+}
+
+/*
+ * Checks made after the file is read (server.address, empty paths) must
+ * still point at the line that set the value.
+ */
+static const struct err_case late_err_cases[] = {
+	{"[server]\naddress = 10.0.0.256\n", 2, "address"},
+	{"[server]\nport = 8080\naddress = boot.example.org\n", 3, "address"},
+	{"[server]\naddress = 010.0.0.1\n", 2, "address"},
+	{"[server]\naddress =\n", 2, "address"},
+	{"[store]\npath =\n", 2, "path"},
+	{"[files]\nroot =\n", 2, "root"},
+	{"[auth]\nkey_file =\n", 2, "key_file"},
+	{"[dhcp]\nmode = sometimes\n", 2, "mode"},
+	{"[dhcp]\nmode = proxy\ninterface = eth0\nsubnet = 10.0.0.0/33\n", 4, "subnet"},
+};
+
+static void test_errors_after_parse(void **state)
+{
+	(void)state;
+	/* Each of these is refused... */
+	for (size_t i = 0; i < NELEM(late_err_cases); i++) {
+		struct config c;
+		char err[512];
+
+		if (load(late_err_cases[i].text, &c, err, sizeof(err)) >= 0)
+			fail_msg("late case %zu accepted", i);
+		assert_non_null(strstr(err, cfgpath));
+	}
+	/* ...and must say where. */
+	if (check_errors("late", late_err_cases, NELEM(late_err_cases)) != 0)
+		fail_msg("errors found after parsing lack \"path:LINE:\" (listed above)");
+}
+
+/*
+ * A malformed section header is the first error; a key after it must not
+ * be reported as if it stood on the header's line.
+ */
+static void test_error_bad_section(void **state)
+{
+	static const struct err_case cases[] = {
+		{"[server\nport = 80\n", 1, "syntax"},
+		{"[server]\nport = 80\n[boot\nunknown_wait = 5\n", 3, "syntax"},
+	};
+
+	(void)state;
+	if (check_errors("section", cases, NELEM(cases)) != 0)
+		fail_msg("a syntax error is reported with another line's message (listed above)");
+}
+
+/* Paths are PATH_MAX fields: a long one on one line is read whole. */
+static void test_long_path(void **state)
+{
+	char text[600], path[300];
+	struct config c;
+	char err[512];
+	int rc;
+
+	(void)state;
+	memset(path, 'd', sizeof(path));
+	path[0] = '/';
+	path[250] = '\0';
+	snprintf(text, sizeof(text), "[store]\npath = %s\n", path);
+	rc = load(text, &c, err, sizeof(err));
+	if (rc != 0)
+		fail_msg("a %zu-character store.path: rc %d \"%s\", want it read", strlen(path), rc,
+			 err);
+	assert_string_equal(c.store_path, path);
+}
+
+static void test_missing_file(void **state)
+{
+	struct config c;
+	char err[512];
+
+	(void)state;
+	config_defaults(&c);
+	assert_int_equal(config_load("/nonexistent/corral.conf", &c, err, sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, "/nonexistent/corral.conf"));
+}
+
+/* ---- config_describe ---------------------------------------------------- */
+
+struct lines {
+	int n;
+	int seen_port, seen_retry, seen_ttl, bad;
+};
+
+static void collect(const char *line, void *arg)
+{
+	struct lines *l = arg;
+
+	l->n++;
+	if (strncmp(line, "server.port = 8080\t# ", 21) == 0)
+		l->seen_port = 1;
+	if (strncmp(line, "boot.retry_max_sleep = 60\t# ", 28) == 0)
+		l->seen_retry = 1;
+	if (strncmp(line, "cloud_init.token_ttl = 86400\t# ", 31) == 0)
+		l->seen_ttl = 1;
+	if (strchr(line, '.') == NULL || strstr(line, " = ") == NULL || strstr(line, "\t# ") == NULL)
+		l->bad++;
+}
+
+static void test_describe(void **state)
+{
+	struct lines l = {0};
+
+	(void)state;
+	config_describe(collect, &l);
+	assert_true(l.n >= 13); /* every key, [dhcp] and later ones included */
+	assert_true(l.seen_port);
+	assert_true(l.seen_retry);
+	assert_true(l.seen_ttl);
+	assert_int_equal(l.bad, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_every_key),
+		cmocka_unit_test(test_accepted),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_errors_after_parse),
+		cmocka_unit_test(test_error_bad_section),
+		cmocka_unit_test(test_long_path),
+		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_describe),
+	};
+
+	return cmocka_run_group_tests_name("config", tests, setup, teardown) != 0;
+}
