@@ -1,0 +1,393 @@
+/*
+ * Unit tests for bootcache: hits, misses on another generation or after the
+ * validity window, replacement, clear, emptying when full, and many keys
+ * and threads at once.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "bootcache.h"
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+static struct bootcache_meta meta_of(int64_t id, const char *mac, const char *detail)
+{
+	struct bootcache_meta m;
+
+	memset(&m, 0, sizeof(m));
+	m.node_id = id;
+	m.kind = (int)(id % 4);
+	snprintf(m.mac, sizeof(m.mac), "%s", mac);
+	snprintf(m.detail, sizeof(m.detail), "%s", detail);
+	return m;
+}
+
+static void put_str(struct bootcache *c, const char *key, uint64_t gen, int64_t until,
+		    const char *script, const struct bootcache_meta *m)
+{
+	bootcache_put(c, key, gen, until, script, strlen(script), m);
+}
+
+/* 1 and the script in *got (caller frees) on a hit; 0 on a miss. */
+static int get_str(struct bootcache *c, const char *key, uint64_t gen, int64_t now, char **got,
+		   struct bootcache_meta *m)
+{
+	struct buf b;
+	int hit;
+
+	buf_init(&b, 1u << 20);
+	hit = bootcache_get(c, key, gen, now, &b, m);
+	*got = buf_take(&b);
+	return hit;
+}
+
+static void assert_meta_equal(const struct bootcache_meta *a, const struct bootcache_meta *b)
+{
+	assert_int_equal(a->node_id, b->node_id);
+	assert_int_equal(a->kind, b->kind);
+	assert_string_equal(a->mac, b->mac);
+	assert_string_equal(a->detail, b->detail);
+}
+
+static void test_hit(void **state)
+{
+	struct bootcache *c = NULL;
+	struct bootcache_meta m = meta_of(5, "52:54:00:12:34:56", "node x1 profile compute");
+	struct bootcache_meta got_m;
+	char *got;
+
+	(void)state;
+	assert_int_equal(bootcache_new(16, &c), 0);
+	assert_non_null(c);
+	put_str(c, "mac=52:54:00:12:34:56", 7, 1000000, "#!ipxe\nboot\n", &m);
+	memset(&got_m, 0, sizeof(got_m));
+	assert_int_equal(get_str(c, "mac=52:54:00:12:34:56", 7, 999999, &got, &got_m), 1);
+	assert_string_equal(got, "#!ipxe\nboot\n");
+	assert_meta_equal(&got_m, &m);
+	free(got);
+	/* A hit does not use the entry up. */
+	assert_int_equal(get_str(c, "mac=52:54:00:12:34:56", 7, 0, &got, &got_m), 1);
+	assert_string_equal(got, "#!ipxe\nboot\n");
+	free(got);
+	bootcache_free(c);
+}
+
+struct miss_case {
+	const char *what;
+	const char *key;
+	uint64_t gen;
+	int64_t now;
+	int hit;
+};
+
+/* Against one entry: key "mac=aa", generation 3, valid until 5000. */
+static const struct miss_case miss_cases[] = {
+	{"same key, gen, before expiry", "mac=aa", 3, 4999, 1},
+	{"long before expiry", "mac=aa", 3, -1000000, 1},
+	{"at the expiry instant", "mac=aa", 3, 5000, 0},
+	{"after expiry", "mac=aa", 3, 5001, 0},
+	{"older generation", "mac=aa", 2, 0, 0},
+	{"newer generation", "mac=aa", 4, 0, 0},
+	{"other key", "mac=ab", 3, 0, 0},
+	{"key prefix", "mac=a", 3, 0, 0},
+	{"key extended", "mac=aaa", 3, 0, 0},
+	{"key case", "MAC=aa", 3, 0, 0},
+	{"empty key", "", 3, 0, 0},
+};
+
+static void test_miss(void **state)
+{
+	struct bootcache *c = NULL;
+	struct bootcache_meta m = meta_of(1, "aa", "d");
+
+	(void)state;
+	assert_int_equal(bootcache_new(16, &c), 0);
+	put_str(c, "mac=aa", 3, 5000, "script", &m);
+	for (size_t i = 0; i < NELEM(miss_cases); i++) {
+		const struct miss_case *k = &miss_cases[i];
+		struct bootcache_meta got_m = meta_of(99, "untouched", "untouched");
+		struct buf b;
+		int hit;
+
+		buf_init(&b, 1024);
+		assert_int_equal(buf_adds(&b, "prefix:"), 0);
+		hit = bootcache_get(c, k->key, k->gen, k->now, &b, &got_m);
+		if (hit != k->hit)
+			fail_msg("%s: hit %d, want %d", k->what, hit, k->hit);
+		if (hit) {
+			/* appended to what the buffer held */
+			assert_string_equal(buf_str(&b), "prefix:script");
+			assert_int_equal(got_m.node_id, 1);
+		} else {
+			/* a miss writes nothing */
+			assert_string_equal(buf_str(&b), "prefix:");
+			assert_int_equal(got_m.node_id, 99);
+			assert_string_equal(got_m.mac, "untouched");
+		}
+		buf_clear(&b);
+	}
+	bootcache_free(c);
+}
+
+/* A script that does not fit the caller's buffer is a miss, not a cut copy. */
+static void test_buffer_too_small(void **state)
+{
+	struct bootcache *c = NULL;
+	struct bootcache_meta m = meta_of(1, "aa", "d"), got_m = meta_of(0, "", "");
+	struct buf b;
+
+	(void)state;
+	assert_int_equal(bootcache_new(4, &c), 0);
+	put_str(c, "k", 1, 100, "0123456789", &m);
+	buf_init(&b, 9);
+	assert_int_equal(bootcache_get(c, "k", 1, 0, &b, &got_m), 0);
+	assert_int_equal(b.len, 0);
+	assert_int_equal(got_m.node_id, 0);
+	buf_clear(&b);
+	buf_init(&b, 10);
+	assert_int_equal(bootcache_get(c, "k", 1, 0, &b, &got_m), 1);
+	assert_string_equal(buf_str(&b), "0123456789");
+	buf_clear(&b);
+	bootcache_free(c);
+}
+
+/* Scripts are bytes with a length: embedded NULs survive. */
+static void test_binary_script(void **state)
+{
+	struct bootcache *c = NULL;
+	struct bootcache_meta m = meta_of(2, "bb", "");
+	static const char script[] = {'a', 'b', '\0', 'c', 'd'};
+	struct buf b;
+
+	(void)state;
+	assert_int_equal(bootcache_new(4, &c), 0);
+	bootcache_put(c, "k", 1, 100, script, sizeof(script), &m);
+	buf_init(&b, 64);
+	assert_int_equal(bootcache_get(c, "k", 1, 0, &b, &m), 1);
+	assert_int_equal(b.len, sizeof(script));
+	assert_memory_equal(b.data, script, sizeof(script));
+	buf_clear(&b);
+	/* and an empty script is a hit with nothing appended */
+	bootcache_put(c, "e", 1, 100, "", 0, &m);
+	buf_init(&b, 64);
+	assert_int_equal(bootcache_get(c, "e", 1, 0, &b, &m), 1);
+	assert_int_equal(b.len, 0);
+	buf_clear(&b);
+	bootcache_free(c);
+}
+
+static void test_replace(void **state)
+{
+	struct bootcache *c = NULL;
+	struct bootcache_meta m1 = meta_of(1, "aa", "first"), m2 = meta_of(2, "aa", "second");
+	struct bootcache_meta got_m;
+	char *got;
+
+	(void)state;
+	assert_int_equal(bootcache_new(16, &c), 0);
+	put_str(c, "mac=aa", 1, 100, "old", &m1);
+	put_str(c, "mac=aa", 2, 200, "new script", &m2);
+	/* the old generation is gone */
+	assert_int_equal(get_str(c, "mac=aa", 1, 0, &got, &got_m), 0);
+	free(got);
+	assert_int_equal(get_str(c, "mac=aa", 2, 150, &got, &got_m), 1);
+	assert_string_equal(got, "new script");
+	assert_meta_equal(&got_m, &m2);
+	free(got);
+	/* the validity window is the new one's */
+	assert_int_equal(get_str(c, "mac=aa", 2, 199, &got, &got_m), 1);
+	free(got);
+	assert_int_equal(get_str(c, "mac=aa", 2, 200, &got, &got_m), 0);
+	free(got);
+	/* replacing with the same generation, shorter script */
+	put_str(c, "mac=aa", 2, 300, "s", &m1);
+	assert_int_equal(get_str(c, "mac=aa", 2, 0, &got, &got_m), 1);
+	assert_string_equal(got, "s");
+	assert_meta_equal(&got_m, &m1);
+	free(got);
+	bootcache_free(c);
+}
+
+static void test_clear(void **state)
+{
+	struct bootcache *c = NULL;
+	struct bootcache_meta m = meta_of(1, "aa", "d"), got_m;
+	char key[32], *got;
+
+	(void)state;
+	assert_int_equal(bootcache_new(100, &c), 0);
+	for (int i = 0; i < 50; i++) {
+		snprintf(key, sizeof(key), "mac=%d", i);
+		put_str(c, key, 1, 100, key, &m);
+	}
+	bootcache_clear(c);
+	for (int i = 0; i < 50; i++) {
+		snprintf(key, sizeof(key), "mac=%d", i);
+		assert_int_equal(get_str(c, key, 1, 0, &got, &got_m), 0);
+		free(got);
+	}
+	/* Usable after a clear, with its full capacity. */
+	for (int i = 0; i < 100; i++) {
+		snprintf(key, sizeof(key), "n%d", i);
+		put_str(c, key, 1, 100, key, &m);
+	}
+	for (int i = 0; i < 100; i++) {
+		snprintf(key, sizeof(key), "n%d", i);
+		assert_int_equal(get_str(c, key, 1, 0, &got, &got_m), 1);
+		assert_string_equal(got, key);
+		free(got);
+	}
+	bootcache_clear(c);
+	bootcache_clear(c); /* an empty cache clears fine */
+	bootcache_free(c);
+	bootcache_free(NULL);
+}
+
+/* At max_entries the cache empties itself before taking a new key. */
+static void test_full(void **state)
+{
+	struct bootcache *c = NULL;
+	struct bootcache_meta m = meta_of(1, "aa", "d"), got_m;
+	char *got;
+
+	(void)state;
+	assert_int_equal(bootcache_new(3, &c), 0);
+	put_str(c, "a", 1, 100, "A", &m);
+	put_str(c, "b", 1, 100, "B", &m);
+	/* replacing an existing key does not count as a new entry */
+	for (int i = 0; i < 10; i++)
+		put_str(c, "b", 1, 100, "B2", &m);
+	put_str(c, "c", 1, 100, "C", &m);
+	/* a, b, c all present: three entries, at the cap */
+	assert_int_equal(get_str(c, "a", 1, 0, &got, &got_m), 1);
+	free(got);
+	assert_int_equal(get_str(c, "b", 1, 0, &got, &got_m), 1);
+	assert_string_equal(got, "B2");
+	free(got);
+	assert_int_equal(get_str(c, "c", 1, 0, &got, &got_m), 1);
+	free(got);
+	/* a fourth key: the old ones are dropped, the new one kept */
+	put_str(c, "d", 1, 100, "D", &m);
+	assert_int_equal(get_str(c, "d", 1, 0, &got, &got_m), 1);
+	assert_string_equal(got, "D");
+	free(got);
+	assert_int_equal(get_str(c, "a", 1, 0, &got, &got_m), 0);
+	free(got);
+	assert_int_equal(get_str(c, "b", 1, 0, &got, &got_m), 0);
+	free(got);
+	assert_int_equal(get_str(c, "c", 1, 0, &got, &got_m), 0);
+	free(got);
+	/* and the count restarted: two more fit beside d */
+	put_str(c, "e", 1, 100, "E", &m);
+	put_str(c, "f", 1, 100, "F", &m);
+	assert_int_equal(get_str(c, "d", 1, 0, &got, &got_m), 1);
+	free(got);
+	assert_int_equal(get_str(c, "f", 1, 0, &got, &got_m), 1);
+	free(got);
+	bootcache_free(c);
+}
+
+/* More keys than buckets: chains keep every key apart. */
+static void test_many_keys(void **state)
+{
+	struct bootcache *c = NULL;
+	struct bootcache_meta m, got_m;
+	char key[40], script[40], *got;
+	const int n = 40000;
+
+	(void)state;
+	assert_int_equal(bootcache_new((size_t)n, &c), 0);
+	for (int i = 0; i < n; i++) {
+		snprintf(key, sizeof(key), "mac=52:54:00:%02x:%02x:%02x", (i >> 16) & 255,
+			 (i >> 8) & 255, i & 255);
+		snprintf(script, sizeof(script), "script %d", i);
+		m = meta_of(i, key + 4, "");
+		put_str(c, key, 9, 100, script, &m);
+	}
+	for (int i = 0; i < n; i++) {
+		snprintf(key, sizeof(key), "mac=52:54:00:%02x:%02x:%02x", (i >> 16) & 255,
+			 (i >> 8) & 255, i & 255);
+		snprintf(script, sizeof(script), "script %d", i);
+		if (get_str(c, key, 9, 0, &got, &got_m) != 1)
+			fail_msg("key %s missing", key);
+		assert_string_equal(got, script);
+		assert_int_equal(got_m.node_id, i);
+		free(got);
+	}
+	bootcache_free(c);
+}
+
+/* Readers and writers at once: every hit is a whole, matching script. */
+struct worker {
+	struct bootcache *c;
+	int id;
+	int bad;
+};
+
+static void *worker_run(void *arg)
+{
+	struct worker *w = arg;
+	char key[32], script[64];
+
+	for (int i = 0; i < 20000; i++) {
+		int k = (i * 7 + w->id) % 64;
+		struct bootcache_meta m = meta_of(k, "", ""), got_m;
+		struct buf b;
+
+		snprintf(key, sizeof(key), "k%d", k);
+		snprintf(script, sizeof(script), "script for key %d", k);
+		if (i % 3 == 0) {
+			bootcache_put(w->c, key, 1, 100, script, strlen(script), &m);
+			continue;
+		}
+		if (i % 997 == 0)
+			bootcache_clear(w->c);
+		buf_init(&b, 1024);
+		if (bootcache_get(w->c, key, 1, 0, &b, &got_m) &&
+		    (strcmp(buf_str(&b), script) != 0 || got_m.node_id != k))
+			w->bad++;
+		buf_clear(&b);
+	}
+	return NULL;
+}
+
+static void test_threads(void **state)
+{
+	struct bootcache *c = NULL;
+	pthread_t t[4];
+	struct worker w[4];
+
+	(void)state;
+	assert_int_equal(bootcache_new(32, &c), 0); /* small: it empties often */
+	for (int i = 0; i < 4; i++) {
+		w[i] = (struct worker){c, i, 0};
+		assert_int_equal(pthread_create(&t[i], NULL, worker_run, &w[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+		assert_int_equal(w[i].bad, 0);
+	}
+	bootcache_free(c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_hit),	       cmocka_unit_test(test_miss),
+		cmocka_unit_test(test_buffer_too_small), cmocka_unit_test(test_binary_script),
+		cmocka_unit_test(test_replace),	       cmocka_unit_test(test_clear),
+		cmocka_unit_test(test_full),	       cmocka_unit_test(test_many_keys),
+		cmocka_unit_test(test_threads),
+	};
+
+	return cmocka_run_group_tests_name("bootcache", tests, NULL, NULL) != 0;
+}
