@@ -137,6 +137,7 @@ class Corrald:
         self.stderr_path = self.dir / "corrald.stderr"
         self.proc = None
         self.env = None  # environment for corrald; None: inherit
+        self.prefix = []  # argv before corrald (e.g. setpriv to drop root)
         self.admin_token = None
         self.read_token = None
         self.conf = {
@@ -205,7 +206,7 @@ class Corrald:
         self._stderr.write(b"----- start %s -----\n" % time.strftime("%H:%M:%S").encode())
         self._stderr.flush()
         self.proc = subprocess.Popen(
-            [str(self.binary), "-c", str(self.conf_path)],
+            self.prefix + [str(self.binary), "-c", str(self.conf_path)],
             stdin=subprocess.DEVNULL, stdout=self._stderr, stderr=self._stderr, env=self.env)
         if self not in _live:
             _live.append(self)
@@ -390,6 +391,18 @@ def corrald_factory(tmp_path):
 @pytest.fixture(scope="module")
 def api(corrald):
     return corrald.api
+
+
+def wait_until(fn, timeout=5.0, interval=0.05):
+    """Polls fn() until it returns something true (events, discovered
+    machines and last-seen addresses are written in batches); returns the
+    last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = fn()
+        if v or time.monotonic() >= deadline:
+            return v
+        time.sleep(interval)
 
 
 _counter = [0]

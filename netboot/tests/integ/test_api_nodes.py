@@ -497,14 +497,6 @@ def test_import_mac_duplicated_within_import_409(corrald):
         assert corrald.get("/api/v1/nodes/" + n["name"]).status == 404
 
 
-def test_import_duplicate_name_within_import(corrald):
-    n = node()
-    r = corrald.post("/api/v1/nodes/import", {"nodes": [n, node(n["name"])]})
-    assert r.status in (409, 422), r
-    assert (r.error.get("field") or "").startswith("nodes[1]"), r
-    assert corrald.get("/api/v1/nodes/" + n["name"]).status == 404
-
-
 def test_import_openchami_field_names(corrald):
     g = uniq("ochg")
     xname = uniq("x3000c0s1b0n")

@@ -3,7 +3,7 @@ import time
 
 import pytest
 
-from conftest import IpxeScript, assert_error, chain_query, next_mac, node, uniq
+from conftest import IpxeScript, assert_error, chain_query, next_mac, node, uniq, wait_until
 
 
 def mk(c, kind, body):
@@ -302,6 +302,61 @@ def test_changes_apply_at_once(corrald, setup):
     assert "second.x=2" in args and "first.x=1" not in args
 
 
+# Every change that decides a script must show in the very next script
+# (the server caches scripts): (what to change, what the script then holds).
+CHANGES = [
+    ("image params", lambda c, w: c.ok("PATCH", "/api/v1/images/" + w["img"],
+                                        {"params": "img.new=1"}), "img.new=1"),
+    ("image kernel", lambda c, w: c.ok("PATCH", "/api/v1/images/" + w["img"],
+                                        {"kernel": "new/vmlinuz"}), "/files/new/vmlinuz"),
+    ("profile params", lambda c, w: c.ok("PATCH", "/api/v1/profiles/" + w["prof"],
+                                          {"params": "prof.new=1"}), "prof.new=1"),
+    ("profile image", lambda c, w: c.ok("PATCH", "/api/v1/profiles/" + w["prof"],
+                                         {"image": w["img2"]}), "/files/img2/vmlinuz"),
+    ("group profile", lambda c, w: c.ok("PATCH", "/api/v1/groups/" + w["grp"],
+                                         {"profile": w["prof2"]}), "prof2.x=1"),
+    ("node params", lambda c, w: c.ok("PATCH", "/api/v1/nodes/" + w["node"],
+                                       {"params": "node.new=1"}), "node.new=1"),
+    ("node profile", lambda c, w: c.ok("PATCH", "/api/v1/nodes/" + w["node"],
+                                        {"profile": w["prof2"]}), "prof2.x=1"),
+    ("node groups", lambda c, w: c.ok("PATCH", "/api/v1/nodes/" + w["node"],
+                                       {"groups": [w["grp2"]]}), "prof2.x=1"),
+    ("node disabled", lambda c, w: c.ok("PATCH", "/api/v1/nodes/" + w["node"],
+                                         {"enabled": False}), "exit"),
+    ("node replaced", lambda c, w: c.ok("PUT", "/api/v1/nodes/" + w["node"],
+                                         {"name": w["node"], "profile": w["prof2"],
+                                          "interfaces": [{"mac": w["mac"]}]}), "prof2.x=1"),
+    ("node deleted", lambda c, w: c.ok("DELETE", "/api/v1/nodes/" + w["node"]), "sleep 10"),
+    ("defaults", lambda c, w: (c.ok("PATCH", "/api/v1/nodes/" + w["node"], {"groups": []}),
+                               c.ok("PUT", "/api/v1/defaults", {"profile": w["prof2"]})),
+     "prof2.x=1"),
+]
+
+
+@pytest.mark.parametrize("what,change,expect", CHANGES, ids=[x[0] for x in CHANGES])
+def test_changes_show_in_next_script(fresh_corrald, what, change, expect):
+    c = fresh_corrald
+    mk(c, "images", {"name": "img1", "kernel": "img1/vmlinuz", "initrd": "img1/initrd",
+                     "params": "img.old=1"})
+    mk(c, "images", {"name": "img2", "kernel": "img2/vmlinuz", "initrd": "img2/initrd"})
+    mk(c, "profiles", {"name": "prof1", "image": "img1", "params": "prof.old=1"})
+    mk(c, "profiles", {"name": "prof2", "image": "img2", "params": "prof2.x=1"})
+    mk(c, "groups", {"name": "grp1", "profile": "prof1"})
+    mk(c, "groups", {"name": "grp2", "profile": "prof2"})
+    mac = next_mac()
+    mk(c, "nodes", {"name": "cn1", "groups": ["grp1"], "params": "node.old=1",
+                    "interfaces": [{"mac": mac}]})
+    w = {"img": "img1", "img2": "img2", "prof": "prof1", "prof2": "prof2", "grp": "grp1",
+         "grp2": "grp2", "node": "cn1", "mac": mac}
+    for _ in range(3):  # warm any cache
+        first = c.bootscript({"mac": mac}).text
+    assert "/files/img1/vmlinuz" in first and "prof.old=1" in first
+    assert expect not in first
+    change(c, w)
+    after = c.bootscript({"mac": mac}).text
+    assert expect in after, "after %s the script still reads:\n%s" % (what, after)
+
+
 # --- nodes that cannot boot yet ------------------------------------------------------
 
 def test_no_profile_waits_and_reasks(fresh_corrald):
@@ -347,13 +402,14 @@ def test_unknown_mac_then_registered(fresh_corrald):
     base, q = chain_query(s.chain_urls()[-1])
     assert base == c.advertise_url + "/boot/v1/bootscript"
     assert q["mac"].lower().replace("-", ":") == mac
-    disc = c.get("/api/v1/discovered").body
+    disc = wait_until(lambda: c.get("/api/v1/discovered").body)
     assert [d["mac"] for d in disc] == [mac]
     # register it: the same URL now boots
     n = mk(c, "nodes", node(profile=prof["name"], interfaces=[{"mac": mac}]))
     s = script_for(c, mac=mac.upper())
     assert "corral.node=%s" % n["name"] in s.kernel()[2]
-    assert mac not in [d["mac"] for d in c.get("/api/v1/discovered").body]
+    gone = wait_until(lambda: mac not in [d["mac"] for d in c.get("/api/v1/discovered").body])
+    assert gone, "registered MAC still listed as discovered: %r" % c.get("/api/v1/discovered").body
 
 
 def test_unknown_wait_from_config(corrald_factory):

@@ -76,22 +76,46 @@ def test_missing_config_file_is_an_error(tmp_path):
     assert str(tmp_path / "nonexistent.conf") in cp.stderr.decode()
 
 
-def test_empty_config_uses_defaults(tmp_path):
-    """An empty file means every default: 0.0.0.0:8080, store under the
-    XDG data home (we point it at a temporary directory)."""
-    env = dict(os.environ)
-    env["XDG_DATA_HOME"] = str(tmp_path / "xdg")
-    env["HOME"] = str(tmp_path / "home")
-    os.makedirs(env["XDG_DATA_HOME"])
-    os.makedirs(env["HOME"])
-    conf = tmp_path / "empty.conf"
-    conf.write_text("")
-    cp = check(conf, env=env)
-    assert cp.returncode == 0, cp.stderr.decode()
-    if os.geteuid() == 0:
-        pytest.skip("as root the default store is /var/lib/corral; not touching it")
+@pytest.fixture
+def open_tmp():
+    """A temporary directory another user can enter (pytest's own are 0700)."""
+    import shutil
+    import tempfile
+    d = tempfile.mkdtemp(prefix="corral-integ-")
+    os.chmod(d, 0o777)
+    try:
+        yield __import__("pathlib").Path(d)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
 
+
+def test_empty_config_uses_defaults(open_tmp):
+    """An empty file means every default: 0.0.0.0:8080 and, for a user
+    other than root, the store under $XDG_DATA_HOME/corral (pointed at a
+    temporary directory here; as root we drop to nobody so that the default
+    /var/lib/corral is never touched)."""
+    import shutil
     import socket
+    tmp_path = open_tmp
+    home = tmp_path / "home"
+    xdg = tmp_path / "xdg"
+    home.mkdir()
+    xdg.mkdir()
+    env = dict(os.environ, XDG_DATA_HOME=str(xdg), HOME=str(home))
+    c = Corrald(tmp_path / "c", port=8080)
+    c.env = env
+    c.write_conf("")
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.skip("root and no setpriv to run corrald as another user")
+        for d in (tmp_path, home, xdg, c.dir):
+            os.chmod(d, 0o777)
+        os.chmod(c.conf_path, 0o644)
+        c.prefix = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
+    cp = subprocess.run(c.prefix + [str(c.binary), "-n", "-c", str(c.conf_path)], env=env,
+                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+    assert cp.returncode == 0, cp.stderr.decode()
     s = socket.socket()
     try:
         s.bind(("127.0.0.1", 8080))
@@ -99,17 +123,18 @@ def test_empty_config_uses_defaults(tmp_path):
         pytest.skip("port 8080 (the default) is busy on this machine")
     finally:
         s.close()
-    c = Corrald(tmp_path / "c", port=8080)
-    c.env = env
-    c.write_conf("")
     c.start()
     try:
         r = c.get("/healthz", token=NO_TOKEN)
         assert r.status == 200
-        assert (tmp_path / "xdg" / "corral" / "corral.db").exists()
+        assert (xdg / "corral" / "corral.db").exists()
+        r = c.bootscript({"mac": next_mac()})
+        assert r.status == 200
+        assert "sleep 10" in r.text
     finally:
-        assert c.stop() == 0
+        rc = c.stop()
         c.cleanup()
+    assert rc == 0
 
 
 def unknown_script(c, mac):

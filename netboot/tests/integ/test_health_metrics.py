@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from conftest import NO_TOKEN, next_mac, node
+from conftest import NO_TOKEN, next_mac, node, wait_until
 
 SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)(\s+\d+)?$')
 LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"\s*,?\s*')
@@ -77,7 +77,14 @@ def test_http_requests_counted_by_route_and_code(corrald):
         assert corrald.get("/api/v1/status").status == 200
     for _ in range(3):
         assert corrald.get("/api/v1/nodes/missing-node").status == 404
-    after = metrics(corrald)
+    # Counters are bumped when a request completes, a moment after the
+    # client has its answer: allow a short settle.
+    def grown():
+        a = metrics(corrald)
+        g404 = sum(v - before.get(k, 0) for k, v in a.items()
+                   if k[0] == "corral_http_requests_total" and ("code", "404") in k[1])
+        return a if g404 >= 3 else None
+    after = wait_until(grown, timeout=3) or metrics(corrald)
     for (name, labels), v in after.items():
         if name == "corral_http_requests_total":
             d = dict(labels)
@@ -118,6 +125,8 @@ def test_bootscripts_by_kind(fresh_corrald):
     c.bootscript({"mac": disabled["interfaces"][0]["mac"]})
     c.bootscript({"mac": noprof["interfaces"][0]["mac"]})
     c.bootscript({"mac": next_mac()})
+    wait_until(lambda: series(metrics(c), "corral_bootscripts_total") -
+               series(before, "corral_bootscripts_total") >= 5, timeout=3)
     after = metrics(c)
     for kind, n in (("node", 2), ("disabled", 1), ("noprofile", 1), ("unknown", 1)):
         d = series(after, "corral_bootscripts_total", kind=kind) - \
@@ -130,7 +139,9 @@ def test_file_bytes(corrald):
     before = series(metrics(corrald), "corral_file_bytes_total")
     assert corrald.get("/files/m/blob", token=NO_TOKEN).status == 200
     assert corrald.get("/files/m/blob", token=NO_TOKEN, headers={"Range": "bytes=0-99"}).status == 206
-    after = series(metrics(corrald), "corral_file_bytes_total")
+    after = wait_until(lambda: (lambda v: v if v - before >= 12445 else 0)(
+        series(metrics(corrald), "corral_file_bytes_total")), timeout=3) or \
+        series(metrics(corrald), "corral_file_bytes_total")
     assert after - before == 12345 + 100
 
 
