@@ -13,6 +13,7 @@ libcmocka-dev clang-format
 python3 python3-pytest python3-yaml
 curl sqlite3
 nginx-light wrk
+qemu-system-x86 ovmf ipxe dnsmasq-base busybox-static linux-image-amd64 iproute2 kmod cpio
 "
 
 missing=""
