@@ -61,8 +61,8 @@ static int api_store_error(struct http_req *r, int rc, const struct store_err *s
 	}
 }
 
-/* The body as a JSON object, or a 400 answer (returns NULL then). */
-static json_t *api_body(struct http_req *r)
+/* The body as a JSON object (or array, for import), or a 400 answer (returns NULL then). */
+static json_t *api_body_any(struct http_req *r, int allow_array)
 {
 	json_error_t jerr;
 	if (r->body.len == 0) {
@@ -75,7 +75,17 @@ static json_t *api_body(struct http_req *r)
 				 jerr.line, jerr.text);
 		return NULL;
 	}
+	if (!json_is_object(j) && !(allow_array && json_is_array(j))) {
+		json_decref(j);
+		http_reply_error(r, 400, "bad_request", NULL, "the body must be a JSON object");
+		return NULL;
+	}
 	return j;
+}
+
+static json_t *api_body(struct http_req *r)
+{
+	return api_body_any(r, 0);
 }
 
 /* ---- field tables ---------------------------------------------------- */
@@ -83,7 +93,8 @@ static json_t *api_body(struct http_req *r)
 enum api_fkind {
 	F_NAME,       /* required object name */
 	F_NAME_NULL,  /* reference by name, or null */
-	F_TEXT,       /* short free text */
+	F_TEXT,       /* free text, up to 256 characters */
+	F_SHORT,      /* free text, up to 63 characters */
 	F_PARAMS,     /* kernel parameters (iPXE-safe) */
 	F_LOC,        /* required kernel/initrd location */
 	F_LOC_NULL,   /* optional location */
@@ -105,7 +116,7 @@ struct api_field {
 
 static const struct api_field node_fields[] = {
 	{"name", F_NAME},	  {"nid", F_NID},	      {"arch", F_ARCH},
-	{"role", F_TEXT},	  {"groups", F_GROUPS},	      {"enabled", F_BOOL_TRUE},
+	{"role", F_SHORT},	  {"groups", F_GROUPS},	      {"enabled", F_BOOL_TRUE},
 	{"profile", F_NAME_NULL}, {"params", F_PARAMS},	      {"interfaces", F_IFACES},
 	{"metadata", F_OBJECT},	  {"user_data", F_USERDATA},  {"ipxe_efi", F_IPXE_EFI},
 	{"state", F_READONLY},
@@ -135,6 +146,7 @@ static json_t *api_default(enum api_fkind k)
 {
 	switch (k) {
 	case F_TEXT:
+	case F_SHORT:
 	case F_PARAMS:
 	case F_USERDATA:
 		return json_string("");
@@ -239,12 +251,15 @@ static int api_check(enum api_fkind k, json_t *v, const char *field, const char 
 					"with a letter or digit)");
 		break;
 	case F_TEXT:
-		if (s == NULL || json_string_length(v) > 256)
-			return api_fail(e, field, "must be a string of at most 256 characters");
+	case F_SHORT: {
+		size_t max = k == F_SHORT ? 63 : 256;
+		if (s == NULL || json_string_length(v) > max)
+			return api_fail(e, field, "must be a string of at most %zu characters", max);
 		for (const char *p = s; *p; p++)
 			if ((unsigned char)*p < 0x20)
 				return api_fail(e, field, "control characters are not allowed");
 		break;
+	}
 	case F_PARAMS:
 		if (s == NULL)
 			return api_fail(e, field, "must be a string");
@@ -290,8 +305,8 @@ static int api_check(enum api_fkind k, json_t *v, const char *field, const char 
 		if (json_is_null(v))
 			break;
 		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
-		    json_integer_value(v) > 2147483647)
-			return api_fail(e, field, "must be an integer from 1 to 2147483647, or null");
+		    json_integer_value(v) > 2147483648LL)
+			return api_fail(e, field, "must be an integer from 1 to 2^31, or null");
 		break;
 	case F_GROUPS: {
 		if (!json_is_array(v) || json_array_size(v) > 64)
@@ -487,10 +502,6 @@ int api_node(struct http_req *r)
 	json_t *body = api_body(r);
 	if (body == NULL)
 		return 0;
-	if (!json_is_object(body)) {
-		json_decref(body);
-		return http_reply_error(r, 400, "bad_request", NULL, "body must be a JSON object");
-	}
 	if (api_name_from_path(body, name, &e) < 0) {
 		json_decref(body);
 		return api_invalid(r, &e);
@@ -585,7 +596,7 @@ int api_nodes_import(struct http_req *r)
 {
 	struct app *a = r->ctx;
 	struct api_err e;
-	json_t *body = api_body(r);
+	json_t *body = api_body_any(r, 1);
 	if (body == NULL)
 		return 0;
 	json_t *in = json_is_array(body) ? body : json_object_get(body, "nodes");
@@ -745,10 +756,6 @@ int api_object(struct http_req *r)
 	json_t *body = api_body(r);
 	if (body == NULL)
 		return 0;
-	if (!json_is_object(body)) {
-		json_decref(body);
-		return http_reply_error(r, 400, "bad_request", NULL, "body must be a JSON object");
-	}
 	if (api_name_from_path(body, name, &e) < 0) {
 		json_decref(body);
 		return api_invalid(r, &e);
@@ -783,11 +790,6 @@ int api_defaults(struct http_req *r)
 	if (body == NULL) {
 		json_decref(cur);
 		return 0;
-	}
-	if (!json_is_object(body)) {
-		json_decref(cur);
-		json_decref(body);
-		return http_reply_error(r, 400, "bad_request", NULL, "body must be a JSON object");
 	}
 	if (r->method_id == HTTP_PATCH) {
 		json_object_update(cur, body);
@@ -854,7 +856,7 @@ int api_discovered_adopt(struct http_req *r)
 	json_t *body = api_body(r);
 	if (body == NULL)
 		return 0;
-	if (!json_is_object(body) || json_object_get(body, "interfaces") != NULL) {
+	if (json_object_get(body, "interfaces") != NULL) {
 		json_decref(body);
 		return http_reply_error(r, 422, "invalid_field", "interfaces",
 					"interfaces: adopt sets the interface from the MAC");
@@ -896,9 +898,7 @@ int api_tokens(struct http_req *r)
 	const char *scope = sc ? json_string_value(sc) : "admin";
 	struct api_err e;
 	int bad = 0;
-	if (!json_is_object(body))
-		bad = api_fail(&e, "body", "must be a JSON object");
-	else if (name == NULL || valid_name(name) < 0)
+	if (name == NULL || valid_name(name) < 0)
 		bad = api_fail(&e, "name", "not a valid name");
 	else if (scope == NULL || (strcmp(scope, "admin") != 0 && strcmp(scope, "read") != 0))
 		bad = api_fail(&e, "scope", "must be admin or read");

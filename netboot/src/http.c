@@ -421,7 +421,7 @@ int http_server_start(const struct http_config *cfg, struct http_server **out)
 		http_mhd_log, NULL, MHD_OPTION_SOCK_ADDR, &ss,
 		MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_NOTIFY_COMPLETED, http_completed,
 		s, MHD_OPTION_CONNECTION_TIMEOUT, cfg->conn_timeout ? cfg->conn_timeout : 60u,
-		MHD_OPTION_CONNECTION_LIMIT, 4096u, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
+		MHD_OPTION_CONNECTION_LIMIT, 4096u,
 		MHD_OPTION_END);
 	if (s->mhd == NULL) {
 		free(s);

@@ -138,7 +138,7 @@ int serve_bootscript(struct http_req *r)
 		key = STORE_BOOT_NAME;
 		value = name;
 	} else if (nid != NULL) {
-		if (valid_parse_ll(nid, 1, 2147483647LL, &v) < 0)
+		if (valid_parse_ll(nid, 1, 2147483648LL, &v) < 0)
 			return http_reply_error(r, 400, "bad_request", "nid",
 						"nid: not a node number");
 		key = STORE_BOOT_NID;

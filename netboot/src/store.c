@@ -346,12 +346,29 @@ static void store_conn_close(struct store_conn *c)
 	free(c);
 }
 
-/* This thread's connection, opened on first use. */
+/*
+ * Resets statements left on a row.  A statement stopped on a row keeps a
+ * read transaction open: its old snapshot makes a later write on this
+ * connection fail with SQLITE_BUSY_SNAPSHOT and stops WAL checkpoints.
+ */
+static void store_idle(struct store_conn *c)
+{
+	for (sqlite3_stmt *s = sqlite3_next_stmt(c->db, NULL); s; s = sqlite3_next_stmt(c->db, s))
+		if (sqlite3_stmt_busy(s))
+			sqlite3_reset(s);
+}
+
+/*
+ * This thread's connection, opened on first use.  Every public function
+ * starts here, so each starts on a fresh snapshot.
+ */
 static struct store_conn *store_conn(struct store *st)
 {
 	struct store_conn *c = pthread_getspecific(st->key);
-	if (c != NULL)
+	if (c != NULL) {
+		store_idle(c);
 		return c;
+	}
 	if (store_conn_open(st->path, &c) < 0)
 		return NULL;
 	pthread_mutex_lock(&st->lock);
@@ -550,18 +567,6 @@ static int store_done(struct store_conn *c, sqlite3_stmt *s)
 		return -EEXIST;
 	log_warnx("store: %s: %s", sqlite3_sql(s), sqlite3_errmsg(c->db));
 	return -EIO;
-}
-
-/*
- * Resets statements left on a row.  A statement stopped on a row keeps a
- * read transaction open: its old snapshot makes a later write on this
- * connection fail with SQLITE_BUSY_SNAPSHOT and stops WAL checkpoints.
- */
-static void store_idle(struct store_conn *c)
-{
-	for (sqlite3_stmt *s = sqlite3_next_stmt(c->db, NULL); s; s = sqlite3_next_stmt(c->db, s))
-		if (sqlite3_stmt_busy(s))
-			sqlite3_reset(s);
 }
 
 void store_release(struct store *st)
