@@ -308,6 +308,45 @@ static void test_yaml_deep(void **state)
 	buf_clear(&b);
 }
 
+/*
+ * A float too large for a double (1.0e400) is valid YAML: either it is
+ * read, or it is refused with a "line N:" message like every other error.
+ */
+static void test_yaml_huge_float(void **state)
+{
+	static const char *const docs[] = {"v: 1.0e400\n", "- 1\n- -1.0e400\n"};
+	static const char *const lines[] = {"line 1:", "line 2:"};
+
+	(void)state;
+	for (size_t i = 0; i < NELEM(docs); i++) {
+		json_t *j = NULL;
+		char err[256] = "SENTINEL";
+		int rc = cloudinit_yaml_parse(docs[i], &j, err, sizeof(err));
+
+		if (rc == 0) {
+			assert_non_null(j);
+			json_decref(j);
+			continue;
+		}
+		if (rc != -EINVAL || strncmp(err, lines[i], strlen(lines[i])) != 0)
+			fail_msg("\"%s\": rc %d, err \"%s\"; want 0, or -EINVAL with \"%s ...\"",
+				 docs[i], rc, err, lines[i]);
+	}
+}
+
+/* The user-data check must not print a message nobody wrote. */
+static void test_check_user_data_huge_float(void **state)
+{
+	char err[256];
+
+	(void)state;
+	memset(err, 0, sizeof(err));
+	int rc = cloudinit_check_user_data("#cloud-config\nv: 1.0e400\n", err, sizeof(err));
+	if (rc != 0 && strncmp(err, "invalid YAML: line 2:", 21) != 0)
+		fail_msg("check_user_data: rc %d, err \"%s\"; want 0 or \"invalid YAML: line 2: ...\"",
+			 rc, err);
+}
+
 /* ---- cloudinit_check_user_data ------------------------------------------ */
 
 struct ud_case {
@@ -620,6 +659,7 @@ int main(void)
 		cmocka_unit_test(test_yaml_values),	 cmocka_unit_test(test_yaml_number_types),
 		cmocka_unit_test(test_yaml_errors),	 cmocka_unit_test(test_yaml_alias_bomb),
 		cmocka_unit_test(test_yaml_too_many_nodes), cmocka_unit_test(test_yaml_deep),
+		cmocka_unit_test(test_yaml_huge_float), cmocka_unit_test(test_check_user_data_huge_float),
 		cmocka_unit_test(test_check_user_data), cmocka_unit_test(test_is_cloud_config),
 		cmocka_unit_test(test_merge),		 cmocka_unit_test(test_merge_no_alias),
 		cmocka_unit_test(test_meta_data),	 cmocka_unit_test(test_user_data),
