@@ -31,6 +31,7 @@ def test_create_returns_node_with_defaults(corrald):
     assert got["interfaces"][0].get("ip") is None
     assert got["metadata"] == {}
     assert got["user_data"] == ""
+    assert got["ipxe_efi"] == "snponly.efi"
     assert got["state"] == "new"
     assert got.get("last_event") is None
     assert RFC3339.match(got["created"]), got["created"]
@@ -342,6 +343,7 @@ def test_missing_name_422(corrald):
     ("profile", "no-such-profile"), ("profile", 3),
     ("params", 5), ("metadata", []), ("metadata", "x"), ("user_data", 5),
     ("interfaces", {"mac": "aa:bb:cc:dd:ee:ff"}), ("interfaces", "aa:bb:cc:dd:ee:ff"),
+    ("ipxe_efi", "undionly.kpxe"), ("ipxe_efi", "../ipxe.efi"), ("ipxe_efi", 1),
 ])
 def test_wrong_types_422(corrald, field, value):
     n = node()
@@ -350,6 +352,14 @@ def test_wrong_types_422(corrald, field, value):
     err = assert_error(r, 422, "invalid_field")
     assert err.get("field", "").split("[")[0] == field, r
     assert corrald.get("/api/v1/nodes/" + n["name"]).status == 404
+
+
+@pytest.mark.parametrize("efi", ["snponly.efi", "ipxe.efi"])
+def test_ipxe_efi(corrald, efi):
+    got = create(corrald, node(ipxe_efi=efi))
+    assert got["ipxe_efi"] == efi
+    got = corrald.ok("PATCH", "/api/v1/nodes/" + got["name"], {"role": "x"}, expect=200)
+    assert got["ipxe_efi"] == efi
 
 
 def test_nid_upper_bound_ok(corrald):
@@ -537,15 +547,28 @@ def test_import_empty(corrald):
     assert r.body == {"created": 0, "replaced": 0}
 
 
-def test_import_body_cap_is_8mib(corrald):
-    """A 2 MiB import (over the 1 MiB default) is fine; over 8 MiB is 413."""
+def test_import_body_cap_above_default(corrald):
+    """An import may exceed the 1 MiB default cap; a huge one gets 413."""
     pad = " " * (2 * 1024 * 1024)
     raw = ('{"nodes": []' + pad + "}").encode()
     r = corrald.post("/api/v1/nodes/import", raw, headers={"Content-Type": "application/json"})
     assert r.status == 200, r
-    raw = ('{"nodes": []' + " " * (8 * 1024 * 1024 + 16) + "}").encode()
+    raw = ('{"nodes": []' + " " * (65 * 1024 * 1024) + "}").encode()
     r = corrald.post("/api/v1/nodes/import", raw, headers={"Content-Type": "application/json"})
     assert_error(r, 413, "too_large")
+
+
+def test_max_body_from_config(corrald_factory):
+    c = corrald_factory(conf={"server": {"max_body": 4096}})
+    small = node(metadata={"pad": "x" * 3000})
+    assert c.post("/api/v1/nodes", small).status == 201
+    big = node(metadata={"pad": "x" * 5000})
+    assert_error(c.post("/api/v1/nodes", big), 413, "too_large")
+    assert_error(c.put("/api/v1/nodes/" + big["name"], big), 413, "too_large")
+    assert c.get("/api/v1/nodes/" + big["name"]).status == 404
+    # the import route has its own, larger cap
+    r = c.post("/api/v1/nodes/import", {"nodes": [big]})
+    assert r.status == 200, r
 
 
 def test_import_many(corrald):

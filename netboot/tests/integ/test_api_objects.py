@@ -368,6 +368,61 @@ def test_discovered_delete_bad_mac(corrald):
     assert r.status in (400, 404), r
 
 
+def test_adopt_discovered(fresh_corrald):
+    c = fresh_corrald
+    img = mk_image(c)
+    prof = mk(c, "profiles", {"name": "ap", "image": img["name"]})
+    mac = next_mac()
+    first = c.bootscript({"mac": mac})
+    assert "sleep" in first.text and "kernel" not in first.text
+    assert wait_until(lambda: c.get("/api/v1/discovered").body)
+    r = c.post("/api/v1/discovered/%s/adopt" % mac,
+               {"name": "adopted1", "groups": ["ag"], "profile": prof["name"], "nid": 77})
+    assert r.status == 201, r
+    n = r.body
+    assert n["name"] == "adopted1" and n["nid"] == 77 and n["groups"] == ["ag"]
+    assert [i["mac"] for i in n["interfaces"]] == [mac]
+    assert c.get("/api/v1/nodes/adopted1").body == n
+    assert mac not in [d["mac"] for d in c.get("/api/v1/discovered").body]
+    # the same URL the machine re-chains to now boots it
+    again = c.bootscript({"mac": mac})
+    assert "corral.node=adopted1" in again.text
+    # adopting again: it is no longer discovered
+    assert_error(c.post("/api/v1/discovered/%s/adopt" % mac, {"name": "adopted2"}), 404,
+                 "not_found")
+
+
+def test_adopt_other_mac_form(fresh_corrald):
+    c = fresh_corrald
+    mac = next_mac()
+    c.bootscript({"mac": mac})
+    assert wait_until(lambda: c.get("/api/v1/discovered").body)
+    r = c.post("/api/v1/discovered/%s/adopt" % mac.replace(":", "-").upper(), {"name": "ad"})
+    assert r.status == 201, r
+    assert r.body["interfaces"][0]["mac"] == mac
+
+
+def test_adopt_errors(fresh_corrald):
+    c = fresh_corrald
+    taken = mk(c, "nodes", node("taken"))
+    assert_error(c.post("/api/v1/discovered/%s/adopt" % next_mac(), {"name": "x"}), 404,
+                 "not_found")
+    mac = next_mac()
+    c.bootscript({"mac": mac})
+    assert wait_until(lambda: c.get("/api/v1/discovered").body)
+    assert_error(c.post("/api/v1/discovered/%s/adopt" % mac, {"name": "bad name"}), 422,
+                 "invalid_field", field="name")
+    assert_error(c.post("/api/v1/discovered/%s/adopt" % mac, {"name": taken["name"]}), 409,
+                 "conflict", field="name")
+    assert_error(c.post("/api/v1/discovered/%s/adopt" % mac, {"name": "y", "profile": "nope"}),
+                 422, "invalid_field", field="profile")
+    r = c.post("/api/v1/discovered/%s/adopt" % mac, b"{", headers={"Content-Type": "application/json"})
+    assert_error(r, 400, "bad_request")
+    # nothing of the failures was written; the MAC is still discovered
+    assert [d["mac"] for d in c.get("/api/v1/discovered").body] == [mac]
+    assert c.get("/api/v1/nodes/y").status == 404
+
+
 # --- tokens ---------------------------------------------------------------------
 
 def test_token_list(corrald):

@@ -1,7 +1,7 @@
 """Auth over the whole route table of docs/api.md, plus 404/405 answers."""
 import pytest
 
-from conftest import NO_TOKEN, assert_error, next_mac, node, uniq
+from conftest import NO_TOKEN, assert_error, next_mac, node, uniq, wait_until
 
 # Every /api/v1 route of docs/api.md.  {node} etc. are filled from objects
 # made by the `objs` fixture.  The body is what an admin would send.
@@ -43,6 +43,7 @@ ROUTES = [
     ("PATCH", "/api/v1/defaults", {"metadata": {}}),
     ("GET", "/api/v1/discovered", None),
     ("DELETE", "/api/v1/discovered/{mac}", None),
+    ("POST", "/api/v1/discovered/{mac2}/adopt", {"name": "{newnode}"}),
     ("GET", "/api/v1/status", None),
 ]
 
@@ -58,6 +59,7 @@ def objs(corrald):
     o = {
         "token": uniq("authtok"), "group": uniq("authgrp"), "image": uniq("authimg"),
         "profile": uniq("authprof"), "node": uniq("authnode"), "mac": next_mac(),
+        "mac2": next_mac(), "newnode": uniq("adopt"),
         "newtoken": uniq("tk"), "newgroup": uniq("ng"), "newimage": uniq("ni"),
         "newprofile": uniq("np"),
     }
@@ -69,6 +71,8 @@ def objs(corrald):
     o["node_body"] = n
     c.ok("POST", "/api/v1/nodes", n, expect=201)
     assert c.bootscript({"mac": o["mac"]}).status == 200  # now discovered
+    assert c.bootscript({"mac": o["mac2"]}).status == 200
+    assert wait_until(lambda: len(c.get("/api/v1/discovered").body) >= 2)
     return o
 
 
@@ -163,7 +167,8 @@ def test_admin_writes_whole_table(fresh_corrald):
     c = fresh_corrald
     o = {
         "token": "auth-tok", "group": "auth-grp", "image": "auth-img", "profile": "auth-prof",
-        "node": "auth-node", "mac": next_mac(), "newtoken": "tk2", "newgroup": "ng2",
+        "node": "auth-node", "mac": next_mac(), "mac2": next_mac(), "newnode": "adopted",
+        "newtoken": "tk2", "newgroup": "ng2",
         "newimage": "ni2", "newprofile": "np2",
     }
     c.ok("POST", "/api/v1/tokens", {"name": o["token"], "scope": "read"}, expect=201)
@@ -174,6 +179,8 @@ def test_admin_writes_whole_table(fresh_corrald):
     o["node_body"] = n
     c.ok("POST", "/api/v1/nodes", n, expect=201)
     c.bootscript({"mac": o["mac"]})
+    c.bootscript({"mac": o["mac2"]})
+    assert wait_until(lambda: len(c.get("/api/v1/discovered").body) >= 2)
     # Order: deletes of nodes before groups, profiles before images.
     writes = [r for r in ROUTES if r[0] != "GET"]
     order = ["tokens", "nodes", "groups", "profiles", "images", "defaults", "discovered"]
@@ -234,6 +241,8 @@ def test_node_facing_ignores_bad_token(corrald):
     ("POST", "/api/v1/defaults", {"GET", "PUT", "PATCH"}),
     ("POST", "/api/v1/discovered", {"GET"}),
     ("GET", "/api/v1/discovered/{mac}", {"DELETE"}),
+    ("GET", "/api/v1/discovered/{mac}/adopt", {"POST"}),
+    ("DELETE", "/api/v1/discovered/{mac}/adopt", {"POST"}),
     ("PUT", "/api/v1/tokens", {"GET", "POST"}),
     ("GET", "/api/v1/tokens/{token}", {"DELETE"}),
     ("DELETE", "/api/v1/images", {"GET", "POST"}),

@@ -1,4 +1,5 @@
 """cloud-init NoCloud paths and phone-home (docs/api.md, node-facing)."""
+import json
 import time
 
 import pytest
@@ -84,7 +85,8 @@ def layered(corrald):
 def test_meta_data(corrald, layered):
     r = get_ci(corrald, "/cloud-init/%s/meta-data" % layered["token"])
     assert r.status == 200, r
-    md = yaml.safe_load(r.raw)
+    md = json.loads(r.raw)  # JSON, which is also valid YAML
+    assert yaml.safe_load(r.raw) == md
     n = layered["node"]
     assert md["instance-id"], md
     assert md["local-hostname"] == n["name"]

@@ -70,6 +70,20 @@ def test_bad_config_refuses_to_start(tmp_path):
     assert ("%s:2" % conf).encode() in err
 
 
+def test_example_config_every_key_uncommented_checks(tmp_path):
+    """The example documents every key with its default; uncommenting any
+    of them must give a file corrald accepts."""
+    example = (REPO / "netboot" / "corral.conf.example").read_text()
+    out = []
+    for line in example.splitlines():
+        m = re.match(r"^;\s*([a-z_]+\s*=.*)$", line)
+        out.append(m.group(1) if m else line)
+    conf = tmp_path / "uncommented.conf"
+    conf.write_text("\n".join(out) + "\n")
+    cp = check(conf)
+    assert cp.returncode == 0, cp.stderr.decode()
+
+
 def test_missing_config_file_is_an_error(tmp_path):
     cp = check(tmp_path / "nonexistent.conf")
     assert cp.returncode != 0

@@ -130,3 +130,54 @@ def test_clean_restart_keeps_everything(fresh_corrald):
     c.start()
     after = {p: c.get(p).body for p in before}
     assert after == before
+
+
+def test_api_writes_during_boot_traffic_never_500(fresh_corrald):
+    """Node-facing requests write events and discovered machines in the
+    background; API writes at the same time must not fail with 500
+    ("database is locked" is a store failure the daemon must absorb)."""
+    c = fresh_corrald
+    c.ok("POST", "/api/v1/images", {"name": "i", "kernel": "k", "initrd": "i"}, expect=201)
+    c.ok("POST", "/api/v1/profiles", {"name": "p", "image": "i"}, expect=201)
+    known = [c.ok("POST", "/api/v1/nodes", {"name": "bt%d" % i, "profile": "p",
+                                            "interfaces": [{"mac": mac_for(0x500000 + i)}]},
+                  expect=201) for i in range(4)]
+    stop = threading.Event()
+    bad, lock = [], threading.Lock()
+
+    def boots(tid):
+        i = 0
+        while not stop.is_set():
+            i += 1
+            mac = mac_for(0x600000 + tid * 0x10000 + i) if i % 2 else \
+                known[i % len(known)]["interfaces"][0]["mac"]
+            r = c.bootscript({"mac": mac})
+            if r.status != 200:
+                with lock:
+                    bad.append(("bootscript", r.status, r.raw[:200]))
+
+    def writes():
+        i = 0
+        while not stop.is_set():
+            i += 1
+            for method, path, body in (
+                    ("POST", "/api/v1/nodes", {"name": "w%d" % i,
+                                               "interfaces": [{"mac": mac_for(0x700000 + i)}]}),
+                    ("DELETE", "/api/v1/discovered/" + mac_for(0x600000 + i), None),
+                    ("POST", "/api/v1/tokens", {"name": "tk%d" % i, "scope": "read"}),
+                    ("DELETE", "/api/v1/tokens/tk%d" % i, None),
+                    ("PATCH", "/api/v1/nodes/bt0", {"role": "r%d" % i})):
+                r = c.request(method, path, body)
+                if r.status >= 500:
+                    with lock:
+                        bad.append((method, path, r.status, r.raw[:200]))
+
+    threads = [threading.Thread(target=boots, args=(t,), daemon=True) for t in range(3)]
+    threads.append(threading.Thread(target=writes, daemon=True))
+    for t in threads:
+        t.start()
+    time.sleep(4)
+    stop.set()
+    for t in threads:
+        t.join(15)
+    assert not bad, "%d server errors, e.g. %r" % (len(bad), bad[:5])

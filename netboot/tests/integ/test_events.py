@@ -7,11 +7,8 @@ import pytest
 
 from conftest import FORM_HEADERS, NO_TOKEN, RFC3339, IpxeScript, assert_error, next_mac, node
 
-CLOUD_INIT_STAGES = {"meta-data", "user-data", "vendor-data", "cloud-init"}
-
-
 def is_ci(stage):
-    return stage in CLOUD_INIT_STAGES or stage.startswith("cloud-init")
+    return stage == "cloud-init"
 
 
 def events(c, name, **q):
@@ -64,6 +61,10 @@ def boot(corrald):
     for url in (s.kernel()[1], s.initrd()[1]):
         got = c.get(local_path(c, url), token=NO_TOKEN)
         assert got.status == 200, got
+    # the live root named by the image, then some other file
+    assert c.get("/files/img/rootfs.squashfs", token=NO_TOKEN).status == 200
+    c.add_file("extra/tool.bin", b"T" * 10)
+    assert c.get("/files/extra/tool.bin", token=NO_TOKEN).status == 200
     _, token = s.seed_token()
     for what in ("meta-data", "user-data", "vendor-data"):
         got = c.get("/cloud-init/%s/%s" % (token, what), token=NO_TOKEN)
@@ -121,23 +122,29 @@ def test_stages_in_order(boot):
     b = first(lambda s: s == "bootscript")
     k = first(lambda s: s == "kernel")
     i = first(lambda s: s == "initrd")
+    r = first(lambda s: s == "rootfs")
+    f = first(lambda s: s == "file")
     ci = [n for n, s in enumerate(stages) if is_ci(s)]
     p = first(lambda s: s == "phone-home")
     assert ci, "no cloud-init event in %r" % stages
-    assert b < k < i < min(ci) and max(ci) < p, stages
+    assert b < k < i < r < f < min(ci) and max(ci) < p, stages
+    assert stages == ["bootscript", "kernel", "initrd", "rootfs", "file", "cloud-init",
+                      "cloud-init", "cloud-init", "phone-home"], stages
 
 
 def test_cloud_init_fetches_each_recorded(boot):
-    stages = [e["stage"] for e in boot["events"]]
-    ci = [s for s in stages if is_ci(s)]
-    if set(ci) & {"meta-data", "user-data", "vendor-data"}:
-        assert {"meta-data", "user-data", "vendor-data"} <= set(ci), stages
-    else:
-        # one generic stage: then the detail tells which file
-        details = [e["detail"] for e in boot["events"] if is_ci(e["stage"])]
-        assert len(details) == 3, boot["events"]
-        for what in ("meta-data", "user-data", "vendor-data"):
-            assert any(what in d for d in details), details
+    details = [e["detail"] for e in boot["events"] if is_ci(e["stage"])]
+    assert len(details) == 3, boot["events"]
+    for what, d in zip(("meta-data", "user-data", "vendor-data"), details):
+        assert what in d, details
+
+
+def test_file_events_name_the_file(boot):
+    by = {e["stage"]: e["detail"] for e in boot["events"]}
+    assert "img/vmlinuz" in by["kernel"]
+    assert "img/initrd" in by["initrd"]
+    assert "img/rootfs.squashfs" in by["rootfs"]
+    assert "extra/tool.bin" in by["file"]
 
 
 def test_source_is_the_client(boot):
@@ -153,11 +160,11 @@ def test_last_event(corrald, boot):
     assert RFC3339.match(n["last_event"]["time"])
 
 
-def test_limit(corrald, boot):
+def test_limit_gives_the_newest(corrald, boot):
     ev = events(corrald, "evnode", limit=2)
-    assert len(ev) == 2
-    assert [e["time"] for e in ev] == sorted(e["time"] for e in ev)
+    assert ev == boot["events"][-2:]
     assert events(corrald, "evnode", limit=1000) == boot["events"]
+    assert events(corrald, "evnode", limit=1) == boot["events"][-1:]
 
 
 @pytest.mark.parametrize("bad", ["x", "-1"])

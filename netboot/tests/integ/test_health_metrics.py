@@ -67,7 +67,9 @@ def test_metrics_families_present(corrald):
     m = metrics(corrald)
     names = {n for n, _ in m}
     for want in ("corral_http_requests_total", "corral_bootscripts_total",
-                 "corral_file_bytes_total", "corral_nodes", "corral_up_seconds"):
+                 "corral_bootscript_cache_total", "corral_file_bytes_total", "corral_nodes",
+                 "corral_nodes_disabled", "corral_dnsmasq_restarts_total",
+                 "corral_events_dropped_total", "corral_up_seconds"):
         assert want in names, "missing %s in %r" % (want, sorted(names))
 
 
@@ -165,6 +167,27 @@ def test_nodes_by_state(fresh_corrald):
     assert series(m, "corral_nodes", state="new") == 1
     assert series(m, "corral_nodes", state="booting") == 1
     assert series(m, "corral_nodes", state="ready") == 1
+    assert series(m, "corral_nodes_disabled") == 0
+    c.ok("PATCH", "/api/v1/nodes/" + nodes[2]["name"], {"enabled": False}, expect=200)
+    assert series(metrics(c), "corral_nodes_disabled") == 1
+
+
+def test_bootscript_cache_counts(fresh_corrald):
+    c = fresh_corrald
+    img = c.ok("POST", "/api/v1/images", {"name": "i", "kernel": "k", "initrd": "i"}, expect=201)
+    c.ok("POST", "/api/v1/profiles", {"name": "p", "image": img["name"]}, expect=201)
+    n = c.ok("POST", "/api/v1/nodes", node(profile="p"), expect=201)
+    before = metrics(c)
+    for _ in range(4):
+        c.bootscript({"mac": n["interfaces"][0]["mac"]})
+    wait_until(lambda: series(metrics(c), "corral_bootscript_cache_total") -
+               series(before, "corral_bootscript_cache_total") >= 4, timeout=3)
+    after = metrics(c)
+    labels = {dict(l).get("result") for l in find(after, "corral_bootscript_cache_total")}
+    assert {"hit", "miss"} <= labels, labels
+    d = series(after, "corral_bootscript_cache_total") - \
+        series(before, "corral_bootscript_cache_total")
+    assert d == 4, d
 
 
 def test_up_seconds_grows(corrald):
