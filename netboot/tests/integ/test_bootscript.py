@@ -412,6 +412,21 @@ def test_unknown_mac_then_registered(fresh_corrald):
     assert gone, "registered MAC still listed as discovered: %r" % c.get("/api/v1/discovered").body
 
 
+@pytest.mark.parametrize("query", [{"name": "nobody-here"}, {"nid": 987654}])
+def test_unknown_name_or_nid_waits(corrald, query):
+    """Node-facing: always a 200 script, never a 4xx that would strand iPXE."""
+    r = corrald.bootscript(query)
+    assert r.status == 200, r
+    s = IpxeScript(r.text)
+    assert s.lines[0] == "#!ipxe"
+    assert not s.find("kernel")
+    assert 10 in s.sleeps()
+    base, q = chain_query(s.chain_urls()[-1])
+    assert base == corrald.advertise_url + "/boot/v1/bootscript"
+    k, v = list(query.items())[0]
+    assert q.get(k) == str(v)
+
+
 def test_unknown_wait_from_config(corrald_factory):
     c = corrald_factory(conf={"boot": {"unknown_wait": 42}})
     assert 42 in script_for(c, mac=next_mac()).sleeps()

@@ -206,6 +206,25 @@ def test_token_from_another_key_refused(corrald_factory):
     assert get_ci(c2, "/cloud-init/%s/meta-data" % token).status == 403
 
 
+def test_token_expires(corrald_factory):
+    """cloud_init.token_ttl = 60 (the minimum): the token works, then is 403
+    after a minute; a new boot script carries a fresh one that works."""
+    c = corrald_factory(conf={"cloud_init": {"token_ttl": 60}})
+    img = mk(c, "images", {"name": "i", "kernel": "k", "initrd": "i"})
+    p = mk(c, "profiles", {"name": "p", "image": img["name"]})
+    n = mk(c, "nodes", node(profile=p["name"]))
+    t0 = time.monotonic()
+    _, token = seed(c, mac=n["interfaces"][0]["mac"])
+    assert get_ci(c, "/cloud-init/%s/meta-data" % token).status == 200
+    time.sleep(max(0, 62 - (time.monotonic() - t0)))
+    for what in ("meta-data", "user-data", "vendor-data"):
+        r = get_ci(c, "/cloud-init/%s/%s" % (token, what))
+        assert r.status == 403, (what, r)
+    _, fresh = seed(c, mac=n["interfaces"][0]["mac"])
+    assert fresh != token
+    assert get_ci(c, "/cloud-init/%s/meta-data" % fresh).status == 200
+
+
 # --- identity by source address --------------------------------------------------
 
 def test_by_source_address(fresh_corrald):
