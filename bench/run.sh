@@ -21,6 +21,9 @@
 #
 # Everything stays on 127.0.0.1.  Every process started here is stopped by
 # its PID when the script exits, and every temporary directory removed.
+
+# `make bench` runs this file with sh; it needs bash (arrays, pipefail).
+if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 set -euo pipefail
 
 build=${1:?usage: bench/run.sh BUILD_DIR}
