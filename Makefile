@@ -25,7 +25,7 @@ endif
 PKGS     = libmicrohttpd jansson sqlite3 libsodium inih yaml-0.1
 CLI_PKGS = libcurl jansson yaml-0.1
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) $(CLI_PKGS) 2>/dev/null)
-LIBS       := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
+LIBS       := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 CLI_LIBS   := $(shell pkg-config --libs $(CLI_PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
@@ -44,8 +44,12 @@ CLI_OBJS  = $(CLI_SRCS:$(NB_SRC)/%.c=$(BUILD)/obj/%.o)
 UNIT_SRCS = $(wildcard $(NB)/tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:$(NB)/tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRCS = $(wildcard $(NB)/fuzz/fuzz_*.c)
+FUZZ_NAMES = $(FUZZ_SRCS:$(NB)/fuzz/fuzz_%.c=%)
+# Corpus replays: each fuzz target run over its corpus in the unit tier.
+REPLAY_BINS = $(FUZZ_NAMES:%=$(BUILD)/tests/replay_%)
+FUZZ_SECONDS ?= 60
 
-.PHONY: all deps check check-unit check-integ check-vm lint bench install clean help demo
+.PHONY: all deps check check-unit check-integ check-vm lint bench install clean help demo fuzz
 
 all: $(BUILD)/corrald $(BUILD)/corral $(BUILD)/corral-dhcp-hook
 
@@ -55,6 +59,7 @@ help:
 	@echo "make check      every test tier, ends with 'N passed, N failed'"
 	@echo "make check-unit | check-integ   one tier"
 	@echo "make lint       clang-format check and banned functions"
+	@echo "make fuzz       libFuzzer on every parser of outside input (FUZZ_SECONDS=$(FUZZ_SECONDS) each)"
 	@echo "make bench      benchmarks against a reference (nginx) on this machine"
 	@echo "make install    PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)"
 	@echo "make SANITIZE=address,undefined check   sanitizer build and tests"
@@ -80,11 +85,26 @@ $(BUILD)/corral: $(CLI_OBJS)
 $(BUILD)/tests/%: $(NB)/tests/unit/%.c $(CORE_OBJS) | $(BUILD)/tests
 	$(CC) $(CFLAGS) -I$(NB_SRC) -o $@ $< $(CORE_OBJS) $(LDFLAGS) $(LIBS) $(CMOCKA_LIBS)
 
+$(BUILD)/tests/replay_%: $(NB)/fuzz/fuzz_%.c $(NB)/fuzz/replay.c $(CORE_OBJS) | $(BUILD)/tests
+	$(CC) $(CFLAGS) -I$(NB_SRC) -DREPLAY_CORPUS=\"$(NB)/fuzz/corpus/$*\" -o $@ $< $(NB)/fuzz/replay.c \
+		$(CORE_OBJS) $(LDFLAGS) $(LIBS)
+
+# libFuzzer builds (clang), run for FUZZ_SECONDS each; new finds land in the
+# corpus, which the unit tier replays from then on.
+fuzz: deps
+	@mkdir -p build/fuzz
+	@for t in $(FUZZ_NAMES); do \
+		clang -std=gnu11 -g -O1 -D_GNU_SOURCE -DCORRAL_VERSION=\"fuzz\" $(PKG_CFLAGS) -I$(NB_SRC) \
+			-fsanitize=fuzzer,address,undefined -o build/fuzz/$$t $(NB)/fuzz/fuzz_$$t.c \
+			$(filter-out $(NB_SRC)/corrald.c,$(CORE_SRCS)) $(LIBS) || exit 1; \
+		build/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) $(NB)/fuzz/corpus/$$t || exit 1; \
+	done
+
 # Test tiers.  Each writes "<passed> <failed>" into $(BUILD)/results/<tier>;
 # `make check` adds them up in one final line.  A tier that could not run
 # at all counts as one failure, so a broken build never looks green.
-check-unit: deps $(UNIT_BINS) | $(BUILD)/results
-	@sh scripts/run-unit.sh $(BUILD)/results/unit $(UNIT_BINS)
+check-unit: deps $(UNIT_BINS) $(REPLAY_BINS) | $(BUILD)/results
+	@sh scripts/run-unit.sh $(BUILD)/results/unit $(UNIT_BINS) $(REPLAY_BINS)
 
 check-integ: deps all | $(BUILD)/results
 	@sh scripts/run-pytest.sh $(BUILD)/results/integ $(NB)/tests/integ $(BUILD)

@@ -4,6 +4,7 @@
 #include "cloudinit.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,8 +58,10 @@ static json_t *yconv_plain(const char *s)
 				size_t c = strspn(e, "0123456789");
 				e = c ? e + c : p; /* no exponent digits: not a float */
 			}
-			if (*e == '\0')
-				return json_real(strtod(s, NULL));
+			double d = strtod(s, NULL);
+			/* JSON has no infinity: keep what cannot be a number as text. */
+			if (*e == '\0' && isfinite(d))
+				return json_real(d);
 		}
 	}
 	return json_string(s);
@@ -139,6 +142,7 @@ int cloudinit_yaml_parse(const char *text, json_t **out, char *err, size_t errle
 		return -EINVAL;
 	}
 	struct yconv c = {&doc, CLOUDINIT_MAX_NODES, err, errlen};
+	snprintf(err, errlen, "line 1: cannot convert the document"); /* replaced if more is known */
 	yaml_node_t *root = yaml_document_get_root_node(&doc);
 	json_t *j = root ? yconv_node(&c, root, 0) : json_null();
 	if (j == NULL)
@@ -165,7 +169,7 @@ int cloudinit_check_user_data(const char *text, char *err, size_t errlen)
 		return 0;
 	if (cloudinit_is_cloud_config(text)) {
 		json_t *j = NULL;
-		char perr[256];
+		char perr[256] = "";
 		if (cloudinit_yaml_parse(text, &j, perr, sizeof(perr)) < 0) {
 			snprintf(err, errlen, "invalid YAML: %s", perr);
 			return -EINVAL;

@@ -23,46 +23,98 @@ struct config_key {
 	size_t size;          /* CFG_STR/CFG_URL: buffer size */
 	unsigned min, max;    /* CFG_UINT bounds */
 	const char *help;
+	const char *(*check)(const char *value); /* CFG_STR: NULL if fine, else why */
 };
 
-#define STR(sec, k, field, h) {sec, k, CFG_STR, offsetof(struct config, field), sizeof(((struct config *)0)->field), 0, 0, h}
-#define URL(sec, k, field, h) {sec, k, CFG_URL, offsetof(struct config, field), sizeof(((struct config *)0)->field), 0, 0, h}
-#define UINT(sec, k, field, lo, hi, h) {sec, k, CFG_UINT, offsetof(struct config, field), 0, lo, hi, h}
+static const char *check_ip(const char *v)
+{
+	return valid_ip_literal(v) == 0 ? NULL : "not an IP address";
+}
+
+static const char *check_path(const char *v)
+{
+	return v[0] == '/' ? NULL : "must be an absolute path";
+}
+
+static const char *check_mode(const char *v)
+{
+	return strcmp(v, "off") == 0 || strcmp(v, "authoritative") == 0 || strcmp(v, "proxy") == 0
+		       ? NULL
+		       : "expected off, authoritative or proxy";
+}
+
+static const char *check_cidr(const char *v)
+{
+	return valid_cidr(v, NULL, NULL) == 0 ? NULL : "expected a.b.c.d/len (len 8 to 30)";
+}
+
+static const char *check_ipv4_or_empty(const char *v)
+{
+	return v[0] == '\0' || valid_ipv4(v) == 0 ? NULL : "not an IPv4 address";
+}
+
+static const char *check_domain(const char *v)
+{
+	return valid_name(v) == 0 ? NULL : "not a simple DNS name";
+}
+
+static const char *check_iface(const char *v)
+{
+	size_t n = strlen(v);
+	if (n == 0 || n >= 16)
+		return "not an interface name";
+	for (const char *p = v; *p; p++)
+		if (*p == '/' || *p == ' ' || *p == ',' || (unsigned char)*p < 0x21)
+			return "not an interface name";
+	return NULL;
+}
+
+static int config_ip_list(const char *s);
+static const char *check_ip_list(const char *v)
+{
+	return config_ip_list(v) == 0 ? NULL : "expected comma-separated IPv4 addresses";
+}
+
+#define STR(sec, k, field, h) {sec, k, CFG_STR, offsetof(struct config, field), sizeof(((struct config *)0)->field), 0, 0, h, NULL}
+#define STRC(sec, k, field, chk, h) {sec, k, CFG_STR, offsetof(struct config, field), sizeof(((struct config *)0)->field), 0, 0, h, chk}
+#define URL(sec, k, field, h) {sec, k, CFG_URL, offsetof(struct config, field), sizeof(((struct config *)0)->field), 0, 0, h, NULL}
+#define UINT(sec, k, field, lo, hi, h) {sec, k, CFG_UINT, offsetof(struct config, field), 0, lo, hi, h, NULL}
 
 static const struct config_key config_keys[] = {
-	STR("server", "address", address, "listen address"),
+	STRC("server", "address", address, check_ip, "listen address"),
 	UINT("server", "port", port, 0, 65535, "listen port (0: any free port)"),
 	URL("server", "advertise_url", advertise_url, "base URL given to nodes (default: http://<address or host name>:<port>)"),
 	UINT("server", "threads", threads, 0, 256, "HTTP worker threads (0: one per CPU)"),
 	UINT("server", "max_body", max_body, 1024, 64u << 20, "largest API request body, bytes"),
-	{"server", "log_level", CFG_LOGLEVEL, offsetof(struct config, log_level), 0, 0, 0, "error, warn, info or debug"},
-	STR("store", "path", store_path, "SQLite database file"),
-	STR("files", "root", files_root, "directory served under /files/"),
-	STR("auth", "key_file", key_file, "secret that signs per-node cloud-init tokens (created 0600 if missing)"),
+	{"server", "log_level", CFG_LOGLEVEL, offsetof(struct config, log_level), 0, 0, 0, "error, warn, info or debug", NULL},
+	STRC("store", "path", store_path, check_path, "SQLite database file"),
+	STRC("files", "root", files_root, check_path, "directory served under /files/"),
+	STRC("auth", "key_file", key_file, check_path, "secret that signs per-node cloud-init tokens (created 0600 if missing)"),
 	UINT("boot", "unknown_wait", unknown_wait, 1, 3600, "seconds an unknown or unconfigured node waits before asking again"),
 	UINT("boot", "retry_max_sleep", retry_max_sleep, 1, 3600, "longest back-off between boot retries, seconds"),
 	UINT("cloud_init", "token_ttl", token_ttl, 60, 365u * 86400, "lifetime of the per-node token in the seed URL, seconds"),
 	UINT("events", "keep_days", events_keep_days, 1, 3650, "boot events older than this many days are pruned"),
-	STR("dhcp", "mode", dhcp_mode, "off (corrald serves HTTP only), authoritative (corrald's dnsmasq hands out addresses) or proxy (the site's DHCP server stays; dnsmasq adds the boot information)"),
-	STR("dhcp", "interface", dhcp_interface, "network interface dnsmasq serves (required unless mode is off)"),
-	STR("dhcp", "subnet", dhcp_subnet, "the boot network, a.b.c.d/len (required unless mode is off)"),
-	STR("dhcp", "pool_start", dhcp_pool_start, "first address for unknown machines (default: the subnet's upper half)"),
-	STR("dhcp", "pool_end", dhcp_pool_end, "last address for unknown machines"),
-	STR("dhcp", "router", dhcp_router, "default gateway given to nodes (option 3); empty: none"),
-	STR("dhcp", "domain", dhcp_domain, "DNS domain of node names"),
+	STRC("dhcp", "mode", dhcp_mode, check_mode, "off (corrald serves HTTP only), authoritative (corrald's dnsmasq hands out addresses) or proxy (the site's DHCP server stays; dnsmasq adds the boot information)"),
+	STRC("dhcp", "interface", dhcp_interface, check_iface, "network interface dnsmasq serves (required unless mode is off)"),
+	STRC("dhcp", "subnet", dhcp_subnet, check_cidr, "the boot network, a.b.c.d/len (required unless mode is off)"),
+	STRC("dhcp", "pool_start", dhcp_pool_start, check_ipv4_or_empty, "first address for unknown machines (default: the subnet's upper half)"),
+	STRC("dhcp", "pool_end", dhcp_pool_end, check_ipv4_or_empty, "last address for unknown machines"),
+	STRC("dhcp", "router", dhcp_router, check_ipv4_or_empty, "default gateway given to nodes (option 3); empty: none"),
+	STRC("dhcp", "domain", dhcp_domain, check_domain, "DNS domain of node names"),
 	UINT("dhcp", "dns_port", dhcp_dns_port, 0, 65535, "port of dnsmasq's DNS for node names (0: no DNS)"),
-	STR("dhcp", "dns_upstream", dhcp_dns_upstream, "DNS servers (comma-separated IPv4) that nodes' other queries go to; empty: answer cluster names only"),
+	STRC("dhcp", "dns_upstream", dhcp_dns_upstream, check_ip_list, "DNS servers (comma-separated IPv4) that nodes' other queries go to; empty: answer cluster names only"),
 	UINT("dhcp", "lease_time", dhcp_lease_time, 120, 31536000, "lease time of known nodes, seconds"),
 	UINT("dhcp", "pool_lease_time", dhcp_pool_lease_time, 120, 86400, "lease time of unknown machines, seconds"),
 	UINT("dhcp", "lease_max", dhcp_lease_max, 16, 10000000, "most leases dnsmasq holds (its default, 1000, is too low for a cluster)"),
 	UINT("dhcp", "tftp_max", dhcp_tftp_max, 1, 100000, "most TFTP transfers at once (dnsmasq's default is 50)"),
-	STR("dhcp", "dnsmasq", dhcp_dnsmasq, "the dnsmasq program"),
-	STR("dhcp", "state_dir", dhcp_state_dir, "where corrald writes dnsmasq's configuration, host entries and TFTP root"),
-	STR("dhcp", "ipxe_dir", dhcp_ipxe_dir, "directory with the iPXE binaries (Debian's ipxe package)"),
+	STRC("dhcp", "dnsmasq", dhcp_dnsmasq, check_path, "the dnsmasq program"),
+	STRC("dhcp", "state_dir", dhcp_state_dir, check_path, "where corrald writes dnsmasq's configuration, host entries and TFTP root"),
+	STRC("dhcp", "ipxe_dir", dhcp_ipxe_dir, check_path, "directory with the iPXE binaries (Debian's ipxe package)"),
 	STR("dhcp", "hook", dhcp_hook, "dnsmasq's lease script (default: corral-dhcp-hook next to corrald)"),
 };
 
 #undef STR
+#undef STRC
 #undef URL
 #undef UINT
 
@@ -122,20 +174,36 @@ void config_defaults(struct config *c)
 
 struct config_parse {
 	struct config *c;
-	char msg[256]; /* first error; inih gives its line when we return 0 */
+	FILE *f;
+	int line;      /* lines read so far: the handler's current line */
+	int fail_line; /* line of our first error, 0 if none */
+	int too_long;  /* a line longer than inih's buffer */
+	char msg[256];
 	int failed;
 };
 
 /*
- * Debian's inih does not pass line numbers to handlers, but returning 0
- * makes ini_parse_file() stop and return the line: config_load() joins
- * the two.
+ * Debian's inih does not pass line numbers to handlers; it reads through
+ * our reader, which counts lines, so the handler knows where it is.
  */
+static char *config_reader(char *str, int num, void *stream)
+{
+	struct config_parse *p = stream;
+	char *r = fgets(str, num, p->f);
+	if (r == NULL)
+		return NULL;
+	p->line++;
+	size_t n = strlen(str);
+	if (n == (size_t)num - 1 && str[n - 1] != '\n' && !feof(p->f) && !p->too_long)
+		p->too_long = p->line;
+	return r;
+}
+
 __attribute__((format(printf, 3, 4))) static int config_fail(struct config_parse *p, int line,
 							      const char *fmt, ...)
 {
-	(void)line;
 	if (!p->failed) {
+		p->fail_line = line;
 		va_list ap;
 		va_start(ap, fmt);
 		vsnprintf(p->msg, sizeof(p->msg), fmt, ap);
@@ -156,6 +224,9 @@ static int config_set(struct config_parse *p, const struct config_key *k, const 
 					   k->key, value);
 		/* fall through */
 	case CFG_STR: {
+		const char *why = k->check ? k->check(value) : NULL;
+		if (why != NULL)
+			return config_fail(p, line, "%s.%s: %s: %s", k->section, k->key, why, value);
 		int n = snprintf(field, k->size, "%s", value);
 		if (n < 0 || (size_t)n >= k->size)
 			return config_fail(p, line, "%s: value too long", k->key);
@@ -183,7 +254,8 @@ static int config_set(struct config_parse *p, const struct config_key *k, const 
 
 static int config_handler(void *user, const char *section, const char *name, const char *value)
 {
-	int line = 0;
+	struct config_parse *pp = user;
+	int line = pp->line;
 	struct config_parse *p = user;
 	if (p->failed)
 		return 0;
@@ -214,58 +286,42 @@ static int config_ip_list(const char *s)
 int config_load(const char *path, struct config *c, char *err, size_t errlen)
 {
 	struct config_parse p = {.c = c};
-	FILE *f = fopen(path, "r");
-	if (f == NULL) {
+	p.f = fopen(path, "r");
+	if (p.f == NULL) {
 		int e = errno;
 		snprintf(err, errlen, "%s: %s", path, strerror(e));
 		return -e;
 	}
-	int rc = ini_parse_file(f, config_handler, &p);
-	fclose(f);
-	if (p.failed) {
-		snprintf(err, errlen, "%s:%d: %s", path, rc, p.msg);
+	int rc = ini_parse_stream(config_reader, &p, config_handler, &p);
+	fclose(p.f);
+	/* inih returns the first error's line: a syntax error before ours wins. */
+	if (p.too_long && (!p.failed || p.too_long <= p.fail_line)) {
+		snprintf(err, errlen, "%s:%d: line longer than %d characters", path, p.too_long,
+			 INI_MAX_LINE - 2);
 		return -EINVAL;
 	}
-	if (rc != 0) {
+	if (rc != 0 && (!p.failed || rc < p.fail_line)) {
 		snprintf(err, errlen, "%s:%d: syntax error (expected [section] or key = value)",
 			 path, rc);
 		return -EINVAL;
 	}
-	if (c->store_path[0] == '\0' || c->files_root[0] == '\0' || c->key_file[0] == '\0') {
-		snprintf(err, errlen, "%s: store.path, files.root and auth.key_file must not be empty",
-			 path);
+	if (p.failed) {
+		snprintf(err, errlen, "%s:%d: %s", path, p.fail_line, p.msg);
 		return -EINVAL;
 	}
-	if (strcmp(c->dhcp_mode, "off") != 0 && strcmp(c->dhcp_mode, "authoritative") != 0 &&
-	    strcmp(c->dhcp_mode, "proxy") != 0) {
-		snprintf(err, errlen, "%s: dhcp.mode: expected off, authoritative or proxy, not %s",
-			 path, c->dhcp_mode);
-		return -EINVAL;
-	}
+	/* Rules across keys: no single line to blame. */
 	if (strcmp(c->dhcp_mode, "off") != 0) {
 		const char *why = NULL;
 		if (c->dhcp_interface[0] == '\0')
 			why = "dhcp.interface is required when dhcp.mode is not off";
-		else if (valid_cidr(c->dhcp_subnet, NULL, NULL) < 0)
-			why = "dhcp.subnet must be a.b.c.d/len";
-		else if ((c->dhcp_pool_start[0] && valid_ipv4(c->dhcp_pool_start) < 0) ||
-			 (c->dhcp_pool_end[0] && valid_ipv4(c->dhcp_pool_end) < 0) ||
-			 (c->dhcp_pool_start[0] != '\0') != (c->dhcp_pool_end[0] != '\0'))
-			why = "dhcp.pool_start and dhcp.pool_end must both be IPv4 addresses";
-		else if (c->dhcp_router[0] && valid_ipv4(c->dhcp_router) < 0)
-			why = "dhcp.router must be an IPv4 address";
-		else if (config_ip_list(c->dhcp_dns_upstream) < 0)
-			why = "dhcp.dns_upstream must be comma-separated IPv4 addresses";
-		else if (valid_name(c->dhcp_domain) < 0)
-			why = "dhcp.domain must be a simple name";
+		else if (c->dhcp_subnet[0] == '\0')
+			why = "dhcp.subnet is required when dhcp.mode is not off";
+		else if ((c->dhcp_pool_start[0] != '\0') != (c->dhcp_pool_end[0] != '\0'))
+			why = "dhcp.pool_start and dhcp.pool_end go together";
 		if (why != NULL) {
 			snprintf(err, errlen, "%s: %s", path, why);
 			return -EINVAL;
 		}
-	}
-	if (valid_ip_literal(c->address) < 0) {
-		snprintf(err, errlen, "%s: server.address: not an IP address: %s", path, c->address);
-		return -EINVAL;
 	}
 	return 0;
 }
