@@ -949,3 +949,10 @@ int api_status(struct http_req *r)
 	}
 	return http_reply_json(r, 200, s);
 }
+
+/* GET /api/v1/stream: boot events and inventory changes as Server-Sent Events. */
+int api_stream(struct http_req *r)
+{
+	struct app *a = r->ctx;
+	return http_reply(r, 200, hub_response(a->hub, r->conn));
+}

@@ -18,6 +18,7 @@
 #include "events.h"
 #include "files.h"
 #include "http.h"
+#include "hub.h"
 #include "metrics.h"
 #include "store.h"
 
@@ -30,6 +31,7 @@ struct app {
 	struct events *events;
 	struct metrics *metrics;
 	struct bootcache *bootcache;
+	struct hub *hub;               /* live updates (SSE) */
 	unsigned char seed_key[AUTH_KEY_LEN];
 	int64_t started_us;
 	struct app_retired *retired;
@@ -77,6 +79,7 @@ int api_discovered_adopt(struct http_req *r);
 int api_tokens(struct http_req *r);
 int api_token(struct http_req *r);
 int api_status(struct http_req *r);
+int api_stream(struct http_req *r);
 
 /* Renders the script the node found by key=value gets now (used by both
  * the node-facing route and the API's preview).  retry as in the query. */

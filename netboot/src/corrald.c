@@ -307,7 +307,8 @@ int main(int argc, char **argv)
 	if (mkdirs(cfg->files_root, 1) < 0 || files_open(cfg->files_root, &files) < 0)
 		fatal("cannot open files.root %s", cfg->files_root);
 	atomic_init(&a.files, files);
-	if (events_start(a.store, cfg->events_keep_days, &a.events) < 0 ||
+	if (hub_new(&a.hub) < 0 ||
+	    events_start(a.store, a.hub, cfg->events_keep_days, &a.events) < 0 ||
 	    metrics_new(app_route_labels, app_nroutes, &a.metrics) < 0 ||
 	    bootcache_new(200000, &a.bootcache) < 0)
 		fatalx("out of memory");
@@ -354,8 +355,10 @@ int main(int argc, char **argv)
 	}
 
 	dhcp_free(dhcp);
+	hub_close(a.hub);
 	http_server_free(http);
 	events_free(a.events);
+	hub_free(a.hub);
 	bootcache_free(a.bootcache);
 	metrics_free(a.metrics);
 	files_free(atomic_load(&a.files));

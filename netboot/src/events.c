@@ -16,6 +16,7 @@
 
 struct events {
 	struct store *st;
+	struct hub *hub;
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t work;    /* signalled when events arrive or on stop */
@@ -30,6 +31,31 @@ struct events {
 	int64_t last_prune;
 };
 
+/* Stored events to the live streams, with node names. */
+static void events_publish(struct events *ev, const struct store_event *q, size_t n)
+{
+	if (ev->hub == NULL)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		char t[40], name[64];
+		store_time_str(q[i].time_us, t, sizeof(t));
+		json_t *j;
+		if (q[i].node_id == 0) {
+			j = json_pack("{s:s, s:s, s:s, s:s, s:b}", "mac", q[i].mac, "stage",
+				      q[i].stage, "time", t, "source", q[i].source, "discovered", 1);
+		} else {
+			if (store_node_name(ev->st, q[i].node_id, name, sizeof(name)) < 0)
+				continue;
+			j = json_pack("{s:s, s:s, s:s, s:s, s:s}", "node", name, "stage", q[i].stage,
+				      "time", t, "source", q[i].source, "detail", q[i].detail);
+			if (j != NULL && q[i].state != NULL)
+				json_object_set_new(j, "state", json_string(q[i].state));
+		}
+		hub_publish(ev->hub, "boot", j);
+	}
+	store_release(ev->st);
+}
+
 static void *events_writer(void *arg)
 {
 	struct events *ev = arg;
@@ -38,8 +64,14 @@ static void *events_writer(void *arg)
 
 	pthread_mutex_lock(&ev->lock);
 	for (;;) {
-		while (ev->n == 0 && !ev->stop)
-			pthread_cond_wait(&ev->work, &ev->lock);
+		while (ev->n == 0 && !ev->stop) {
+			struct timespec until;
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_sec += 15;
+			if (pthread_cond_timedwait(&ev->work, &ev->lock, &until) == ETIMEDOUT &&
+			    ev->hub != NULL)
+				hub_ping(ev->hub); /* keeps idle live streams open */
+		}
 		if (ev->n == 0 && ev->stop)
 			break;
 		/* Take the whole queue; handlers keep queueing into a fresh one. */
@@ -54,6 +86,8 @@ static void *events_writer(void *arg)
 		int rc = store_events_write(ev->st, q, n);
 		if (rc < 0)
 			log_warnx("events: could not store %zu boot events (%d)", n, rc);
+		else
+			events_publish(ev, q, n);
 		int64_t now = store_now_us();
 		if (now - ev->last_prune > 3600LL * 1000000) {
 			ev->last_prune = now;
@@ -72,12 +106,13 @@ static void *events_writer(void *arg)
 	return NULL;
 }
 
-int events_start(struct store *st, unsigned keep_days, struct events **out)
+int events_start(struct store *st, struct hub *hub, unsigned keep_days, struct events **out)
 {
 	struct events *ev = calloc(1, sizeof(*ev));
 	if (ev == NULL)
 		return -ENOMEM;
 	ev->st = st;
+	ev->hub = hub;
 	ev->keep_us = (int64_t)keep_days * 86400 * 1000000;
 	ev->last_prune = 0;
 	pthread_mutex_init(&ev->lock, NULL);

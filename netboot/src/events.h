@@ -14,11 +14,13 @@
 
 #include <stdint.h>
 
+#include "hub.h"
 #include "store.h"
 
 struct events;
 
-int events_start(struct store *st, unsigned keep_days, struct events **out);
+/* hub (may be NULL) gets every stored event as a "boot" record, and a ping every 15 s. */
+int events_start(struct store *st, struct hub *hub, unsigned keep_days, struct events **out);
 /* Writes what is queued, stops the writer and frees.  NULL is a no-op. */
 void events_free(struct events *ev);
 /*

@@ -397,7 +397,9 @@ int http_server_start(const struct http_config *cfg, struct http_server **out)
 
 	struct sockaddr_storage ss;
 	memset(&ss, 0, sizeof(ss));
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	/* Suspend/resume: live streams (hub.h) wait without holding a worker. */
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+			 MHD_ALLOW_SUSPEND_RESUME;
 	struct sockaddr_in *in = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
 	if (inet_pton(AF_INET, cfg->address, &in->sin_addr) == 1) {

@@ -48,6 +48,7 @@ const struct http_route app_routes[] = {
 	{GET | POST, "/api/v1/tokens", A, A, 0, api_tokens, "api_tokens"},
 	{DEL, "/api/v1/tokens/:", A, A, 0, api_token, "api_token"},
 	{GET, "/api/v1/status", R, A, 0, api_status, "api_status"},
+	{GET, "/api/v1/stream", R, A, 0, api_stream, "api_stream"},
 };
 
 const size_t app_nroutes = sizeof(app_routes) / sizeof(app_routes[0]);
@@ -59,7 +60,7 @@ const char *const app_route_labels[] = {
 	"api_node_bootscript", "api_groups",  "api_group",	     "api_images",
 	"api_image",	  "api_profiles",     "api_profile",	     "api_defaults",
 	"api_discovered", "api_discovered_one", "api_discovered_adopt", "api_tokens", "api_token",
-	"api_status",
+	"api_status", "api_stream",
 };
 
 _Static_assert(sizeof(app_route_labels) / sizeof(app_route_labels[0]) ==
@@ -85,6 +86,12 @@ void app_done(void *ctx, const struct http_req *r)
 	int idx = r->route ? (int)(r->route - app_routes) : -1;
 	store_release(a->store);
 	metrics_request(a->metrics, idx, r->status);
+	/* A change through the API: live pages reload what they show. */
+	if (r->route != NULL && !(r->method_id & (HTTP_GET | HTTP_HEAD)) &&
+	    r->route->write_scope > HTTP_SCOPE_NONE && r->status >= 200 && r->status < 300)
+		hub_publish(a->hub, "inventory",
+			    json_pack("{s:s, s:s, s:s}", "method", r->method, "path", r->path,
+				      "route", app_route_labels[idx]));
 	if (r->route != NULL && r->route->handler == serve_files)
 		metrics_file_bytes(a->metrics, r->bytes_out);
 	log_debug("%s %s %s %u %llu", r->client_ip, r->method, r->path, r->status,
