@@ -38,7 +38,9 @@ NB        = netboot
 NB_SRC    = $(NB)/src
 # Daemon modules: every src/*.c but the two programs and the CLI's own files.
 CORE_SRCS = $(filter-out $(NB_SRC)/corrald.c $(NB_SRC)/corral.c $(NB_SRC)/hook.c $(wildcard $(NB_SRC)/cli_*.c),$(wildcard $(NB_SRC)/*.c))
-CORE_OBJS = $(CORE_SRCS:$(NB_SRC)/%.c=$(BUILD)/obj/%.o)
+CORE_OBJS = $(CORE_SRCS:$(NB_SRC)/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/ui_assets.o
+# The web page, embedded into corrald at build time.
+UI_FILES  = $(sort $(patsubst $(NB)/ui/%,%,$(filter-out %/,$(wildcard $(NB)/ui/*.html $(NB)/ui/*.js $(NB)/ui/*.css $(NB)/ui/*.svg))))
 CLI_SRCS  = $(NB_SRC)/corral.c $(wildcard $(NB_SRC)/cli_*.c) $(NB_SRC)/buf.c $(NB_SRC)/log.c
 CLI_OBJS  = $(CLI_SRCS:$(NB_SRC)/%.c=$(BUILD)/obj/%.o)
 UNIT_SRCS = $(wildcard $(NB)/tests/unit/test_*.c)
@@ -69,6 +71,16 @@ deps:
 
 $(BUILD)/obj/%.o: $(NB_SRC)/%.c | $(BUILD)/obj
 	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/embed: $(NB)/tools/embed.c | $(BUILD)/obj
+	$(CC) -std=gnu11 -O2 -Wall -Wextra -o $@ $<
+
+$(BUILD)/gen/ui_assets.c: $(BUILD)/embed $(addprefix $(NB)/ui/,$(UI_FILES))
+	@mkdir -p $(BUILD)/gen
+	$(BUILD)/embed $@ $(NB)/ui $(UI_FILES)
+
+$(BUILD)/obj/ui_assets.o: $(BUILD)/gen/ui_assets.c | $(BUILD)/obj
+	$(CC) $(CFLAGS) -I$(NB_SRC) -Wno-missing-variable-declarations -c -o $@ $<
 
 $(BUILD)/obj $(BUILD)/tests $(BUILD)/results:
 	@mkdir -p $@

@@ -7,6 +7,7 @@
 
 #include "app.h"
 #include "log.h"
+#include "ui.h"
 
 #define R HTTP_SCOPE_READ
 #define A HTTP_SCOPE_ADMIN
@@ -29,6 +30,11 @@ const struct http_route app_routes[] = {
 	{POST, "/phone-home", N, N, FORM_MAX, serve_phone_home, "phone-home"},
 	{POST, "/phone-home/:", N, N, FORM_MAX, serve_phone_home, "phone-home"},
 	{GET, "/files/*", N, N, 0, serve_files, "files"},
+	/* the web page (files only; its data comes from the API with a token) */
+	{GET, "/", N, N, 0, ui_redirect, "ui"},
+	{GET, "/ui", N, N, 0, ui_redirect, "ui"},
+	{GET, "/ui/", N, N, 0, ui_serve, "ui"},
+	{GET, "/ui/*", N, N, 0, ui_serve, "ui"},
 	/* operator API */
 	{GET | POST, "/api/v1/nodes", R, A, 0, api_nodes, "api_nodes"},
 	{POST, "/api/v1/nodes/import", R, A, IMPORT_MAX, api_nodes_import, "api_nodes_import"},
@@ -56,6 +62,7 @@ const size_t app_nroutes = sizeof(app_routes) / sizeof(app_routes[0]);
 const char *const app_route_labels[] = {
 	"healthz",	  "metrics",	      "bootscript",	     "cloud-init",
 	"cloud-init",	  "phone-home",	      "phone-home",	     "files",
+	"ui",		  "ui",		      "ui",		     "ui",
 	"api_nodes",	  "api_nodes_import", "api_node",	     "api_node_events",
 	"api_node_bootscript", "api_groups",  "api_group",	     "api_images",
 	"api_image",	  "api_profiles",     "api_profile",	     "api_defaults",

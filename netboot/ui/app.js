@@ -1,0 +1,1 @@
+// Corral web page
