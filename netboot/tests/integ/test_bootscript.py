@@ -3,7 +3,7 @@ import time
 
 import pytest
 
-from conftest import IpxeScript, assert_error, chain_query, next_mac, node, uniq, wait_until
+from conftest import IpxeScript, chain_query, next_mac, node, uniq, wait_until
 
 
 def mk(c, kind, body):
@@ -198,7 +198,6 @@ def test_lookup_by_nid(corrald, setup):
 
 def test_api_bootscript_equals_node_script(corrald, setup):
     name = setup["node"]["name"]
-    before = corrald.get("/api/v1/nodes/" + name).body["state"]
     for _ in range(5):
         api = corrald.get("/api/v1/nodes/%s/bootscript" % name)
         assert api.status == 200, api

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import BUILD, REPO, NO_TOKEN, Corrald, free_port, http_request, next_mac
+from conftest import BUILD, REPO, NO_TOKEN, Corrald, http_request, next_mac
 
 
 def check(conf_path, env=None):

@@ -2,8 +2,6 @@
 import re
 import time
 
-import pytest
-
 from conftest import NO_TOKEN, next_mac, node, wait_until
 
 SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)(\s+\d+)?$')
