@@ -346,6 +346,71 @@ class Corrald:
         return r.text
 
 
+class EventStream:
+    """A client of GET /api/v1/stream (Server-Sent Events)."""
+
+    def __init__(self, c, token=ADMIN, timeout=5):
+        if token is ADMIN:
+            token = c.admin_token
+        self.conn = http.client.HTTPConnection(c.host, c.port, timeout=timeout)
+        hdrs = {"Accept": "text/event-stream"}
+        if token is not None:
+            hdrs["Authorization"] = "Bearer " + token
+        self.conn.request("GET", "/api/v1/stream", headers=hdrs)
+        self.resp = self.conn.getresponse()
+        self.status = self.resp.status
+        self.headers = self.resp.headers
+
+    def next_event(self, timeout=5):
+        """(event, data) of the next event (comments skipped), data parsed
+        as JSON when it is; None on timeout."""
+        self.conn.sock.settimeout(timeout)
+        event, data = None, []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.resp.readline()
+            except (socket.timeout, TimeoutError):
+                return None
+            if not line:
+                return None
+            line = line.decode().rstrip("\r\n")
+            if line == "":
+                if event is None and not data:
+                    continue
+                text = "\n".join(data)
+                try:
+                    parsed = json.loads(text)
+                except ValueError:
+                    parsed = text
+                return (event or "message", parsed)
+            if line.startswith(":"):
+                continue
+            field, _, value = line.partition(":")
+            value = value[1:] if value.startswith(" ") else value
+            if field == "event":
+                event = value
+            elif field == "data":
+                data.append(value)
+        return None
+
+    def events(self, pred, timeout=5):
+        """Reads events until pred(event, data) holds; returns all read."""
+        got = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            ev = self.next_event(max(0.05, deadline - time.monotonic()))
+            if ev is None:
+                break
+            got.append(ev)
+            if pred(*ev):
+                break
+        return got
+
+    def close(self):
+        self.conn.close()
+
+
 def new_corrald(workdir, conf=None, start=True):
     c = Corrald(workdir, conf=conf)
     c.make_tokens()
