@@ -1,0 +1,415 @@
+"""DHCP, DNS and TFTP through corrald's real dnsmasq, in network namespaces.
+
+One Lab (netns.py) per module: a server namespace with a bridge
+10.NN.0.1/24 where corrald runs with [dhcp] authoritative (pool .100-.199,
+DNS on port 53, no router), and one client namespace per MAC, running
+busybox udhcpc / nslookup / tftp.  Tests run in file order and share the
+daemon; every test uses its own MACs and node names.
+
+Skipped unless root with /usr/sbin/dnsmasq, busybox and iproute2.
+"""
+import os
+import re
+import signal
+import time
+
+import pytest
+
+import netns
+from netns import wait_for
+
+_why = netns.skip_reason()
+pytestmark = pytest.mark.skipif(_why is not None, reason=_why or "")
+
+IPXE_DIR = "/usr/lib/ipxe"
+LEASE = "43200"      # dhcp.lease_time default: known nodes
+POOL_LEASE = "120"   # dhcp.pool_lease_time default: unknown machines
+
+
+@pytest.fixture(scope="module")
+def lab():
+    lab = netns.Lab()
+    try:
+        yield lab
+    finally:
+        lab.close()
+
+
+@pytest.fixture(scope="module")
+def srv(lab):
+    c = lab.corrald()
+    c.wait_dnsmasq()
+    return c
+
+
+_seq = [0]
+
+
+def new_client(lab):
+    """A client namespace with a fresh MAC."""
+    _seq[0] += 1
+    return lab.client("02:c0:%02x:00:00:%02x" % (lab.nn, _seq[0]))
+
+
+def in_pool(lab, ip):
+    """ip is in the configured pool, .100-.199 of the Lab's /24."""
+    if not ip or not ip.startswith("10.%d.0." % lab.nn):
+        return False
+    return 100 <= int(ip.rsplit(".", 1)[1]) <= 199
+
+
+def dhcp_until(client, want, timeout=3.0, request_ip=None):
+    """Runs udhcpc (each run stopped after 0.5 s: an answered exchange takes
+    tens of ms here) until want(lease) is true; (lease, seconds, runs)."""
+    t0 = time.monotonic()
+    n = 0
+    while True:
+        n += 1
+        lease = client.dhcp(request_ip=request_ip, kill_after=0.5)
+        if lease is not None and want(lease):
+            return lease, time.monotonic() - t0, n
+        if time.monotonic() - t0 > timeout:
+            return lease, time.monotonic() - t0, n
+        time.sleep(0.02)
+
+
+def add_node(srv, name, mac, ip=None, **kw):
+    iface = {"mac": mac}
+    if ip:
+        iface["ip"] = ip
+    body = {"name": name, "interfaces": [iface]}
+    body.update(kw)
+    r = srv.post("/api/v1/nodes", body)
+    assert r.status == 201, r
+    return time.monotonic()
+
+
+def host_file(srv, mac):
+    p = srv.state_dir / "hosts" / mac.replace(":", "-")
+    try:
+        return p.read_text()
+    except OSError:
+        return None
+
+
+def events(srv, name, stage):
+    r = srv.get("/api/v1/nodes/%s/events" % name)
+    assert r.status == 200, r
+    return [e for e in r.body if e["stage"] == stage]
+
+
+def discovered(srv, mac):
+    r = srv.get("/api/v1/discovered")
+    assert r.status == 200, r
+    return [d for d in r.body if d["mac"] == mac]
+
+
+def restarts(srv):
+    m = re.search(r"^corral_dnsmasq_restarts_total (\d+)$", srv.metrics(), re.M)
+    assert m, "no corral_dnsmasq_restarts_total in /metrics"
+    return int(m.group(1))
+
+
+# ---- the generated configuration ---------------------------------------------
+
+
+def test_generated_conf_raises_limits(srv):
+    conf = (srv.state_dir / "dnsmasq.conf").read_text()
+    opts = dict(l.split("=", 1) for l in conf.splitlines() if "=" in l and l[0] != "#")
+    assert int(opts["dhcp-lease-max"]) >= 10000, conf
+    assert int(opts["tftp-max"]) >= 500, conf
+    lines = conf.splitlines()
+    assert "leasefile-ro" in lines
+    assert opts["dhcp-script"] == str(srv.build / "corral-dhcp-hook")
+    assert opts["dhcp-hostsdir"] == str(srv.state_dir / "hosts")
+    assert opts["tftp-root"] == str(srv.state_dir / "tftp")
+
+
+def test_dnsmasq_serves_only_the_boot_interface(lab, srv):
+    """dhcp.interface is "the network interface dnsmasq serves".  With
+    interface= dnsmasq adds loopback on its own unless told
+    except-interface=lo; then it takes 127.0.0.1:53/69 and [::1]:53/69 on
+    the management host, and fails to start where a local resolver or TFTP
+    server already has them."""
+    cp = netns.run(["ip", "netns", "exec", lab.server, "ss", "-Hlunp"])
+    mine = [l for l in cp.stdout.splitlines() if '"dnsmasq"' in l]
+    assert mine, cp.stdout
+    local = [l.split()[3] for l in mine if l.split()[3].startswith(("127.", "[::1]"))]
+    assert local == [], "dnsmasq listens on loopback: %s" % ", ".join(local)
+
+
+# ---- addresses -----------------------------------------------------------------
+
+
+def test_registered_node_gets_pinned_ip(lab, srv):
+    cl = new_client(lab)
+    ip = lab.ip4(11)
+    add_node(srv, "pin1", cl.mac, ip)
+    lease, took, _ = dhcp_until(cl, lambda l: l["ip"] == ip)
+    assert lease and lease["ip"] == ip, (lease, srv.stderr_tail())
+    assert lease["hostname"] == "pin1"
+    assert lease["lease"] == LEASE
+    assert lease["domain"] == "cluster"
+    assert lease["serverid"] == lab.server_ip
+
+
+def test_node_added_through_api_is_served_within_a_second(lab, srv):
+    cl = new_client(lab)
+    ip = lab.ip4(12)
+    t201 = add_node(srv, "fast1", cl.mac, ip)
+    lease, _, n = dhcp_until(cl, lambda l: l["ip"] == ip, timeout=3)
+    took = time.monotonic() - t201
+    print("pinned IP %.3f s after the 201, %d udhcpc runs" % (took, n))
+    assert lease and lease["ip"] == ip, lease
+    assert took < 1.5, "pinned IP only %.2f s after the 201 (%d udhcpc runs)" % (took, n)
+
+
+def test_unknown_mac_gets_pool_address_and_is_discovered(lab, srv):
+    cl = new_client(lab)
+    lease = cl.dhcp()
+    assert lease is not None, srv.stderr_tail()
+    assert in_pool(lab, lease["ip"]), lease
+    assert lease["lease"] == POOL_LEASE
+    assert lease["hostname"] == ""
+    found = wait_for(lambda: discovered(srv, cl.mac), timeout=3)
+    assert found and found[0]["ip"] == lease["ip"], found
+    assert found[0]["requests"] >= 1
+
+
+def _adopt_and_check(lab, srv, cl, name, adopt):
+    first = cl.dhcp()
+    assert first and in_pool(lab, first["ip"]), first
+    assert wait_for(lambda: discovered(srv, cl.mac), timeout=3)
+    adopt()
+    r = srv.get("/api/v1/nodes/%s" % name)
+    assert r.status == 200, r
+    assert [i["mac"] for i in r.body["interfaces"]] == [cl.mac]
+    assert not discovered(srv, cl.mac)
+    lease, took, _ = dhcp_until(cl, lambda l: l["hostname"] == name)
+    assert lease and lease["hostname"] == name, (lease, took)
+    assert lease["lease"] == LEASE, lease
+    # No pinned IP: it keeps the address it had.
+    assert lease["ip"] == first["ip"]
+
+
+def test_adopt_discovered_mac_through_api(lab, srv):
+    cl = new_client(lab)
+
+    def adopt():
+        r = srv.post("/api/v1/discovered/%s/adopt" % cl.mac, {"name": "adopt-api"})
+        assert r.status == 201, r
+        assert r.body["name"] == "adopt-api"
+
+    _adopt_and_check(lab, srv, cl, "adopt-api", adopt)
+
+
+def test_adopt_discovered_mac_through_cli(lab, srv):
+    cl = new_client(lab)
+
+    def adopt():
+        cp = srv.corral_cli("node", "adopt", cl.mac.upper(), "adopt-cli")
+        assert cp.returncode == 0, (cp.stdout, cp.stderr)
+        assert "adopt-cli" in cp.stdout
+
+    _adopt_and_check(lab, srv, cl, "adopt-cli", adopt)
+
+
+def test_patch_ip_takes_effect(lab, srv):
+    cl = new_client(lab)
+    old, new = lab.ip4(13), lab.ip4(14)
+    add_node(srv, "mover", cl.mac, old)
+    lease, _, _ = dhcp_until(cl, lambda l: l["ip"] == old)
+    assert lease and lease["ip"] == old, lease
+    r = srv.patch("/api/v1/nodes/mover", {"interfaces": [{"mac": cl.mac, "ip": new}]})
+    assert r.status == 200, r
+    t0 = time.monotonic()
+    lease, _, n = dhcp_until(cl, lambda l: l["ip"] == new, timeout=3)
+    took = time.monotonic() - t0
+    print("new IP %.3f s after the PATCH, %d udhcpc runs" % (took, n))
+    assert lease and lease["ip"] == new, (lease, srv.stderr_tail())
+    assert took < 1.5, "new IP after %.2f s (%d udhcpc runs)" % (took, n)
+    # And it stays: the old record is gone, not merely shadowed.
+    assert cl.dhcp()["ip"] == new
+
+
+def test_removed_node_falls_back_to_pool(lab, srv):
+    cl = new_client(lab)
+    ip = lab.ip4(15)
+    add_node(srv, "gone1", cl.mac, ip)
+    lease, _, _ = dhcp_until(cl, lambda l: l["ip"] == ip)
+    assert lease and lease["ip"] == ip, lease
+    r = srv.delete("/api/v1/nodes/gone1")
+    assert r.status == 204, r
+    lease, took, n = dhcp_until(cl, lambda l: in_pool(lab, l["ip"]), timeout=3)
+    print("pool address %.3f s after the DELETE, %d udhcpc runs" % (took, n))
+    assert lease and in_pool(lab, lease["ip"]), (lease, srv.stderr_tail())
+    assert took < 1.5, took
+    assert lease["hostname"] == "" and lease["lease"] == POOL_LEASE, lease
+
+
+def test_disabled_node_gets_no_answer(lab, srv):
+    cl = new_client(lab)
+    ip = lab.ip4(16)
+    add_node(srv, "off1", cl.mac, ip, enabled=False)
+    assert wait_for(lambda: host_file(srv, cl.mac) == "%s,ignore\n" % cl.mac, timeout=2), \
+        host_file(srv, cl.mac)
+    time.sleep(0.2)  # dnsmasq reads the new file by inotify
+    assert cl.dhcp() is None
+    # Enabled → served; disabled again (a changed file: SIGHUP path) → silence.
+    assert srv.patch("/api/v1/nodes/off1", {"enabled": True}).status == 200
+    lease, _, _ = dhcp_until(cl, lambda l: l["ip"] == ip)
+    assert lease and lease["ip"] == ip, lease
+    assert srv.patch("/api/v1/nodes/off1", {"enabled": False}).status == 200
+    assert wait_for(lambda: host_file(srv, cl.mac) == "%s,ignore\n" % cl.mac, timeout=2)
+    time.sleep(0.3)
+    assert cl.dhcp() is None, "a disabled node still got an address"
+
+
+def test_no_router_option_when_none_configured(lab, srv):
+    """dhcp.router is unset ("empty: none"): nodes must not be told to route
+    through the boot server (dnsmasq sends its own address as router unless
+    told `dhcp-option=option:router` with no value)."""
+    cl = new_client(lab)
+    lease = cl.dhcp()
+    assert lease is not None
+    assert lease["router"] == "", "router option %r sent; dhcp.router is not set" % \
+        lease["router"]
+
+
+# ---- DNS, events, TFTP ---------------------------------------------------------
+
+
+def test_node_names_resolve(lab, srv):
+    cl = new_client(lab)
+    ip = lab.ip4(17)
+    add_node(srv, "dns1", cl.mac, ip)
+    assert wait_for(lambda: (srv.state_dir / "dns" / cl.mac.replace(":", "-")).exists(), 2)
+    cl.set_ip(ip)
+    assert wait_for(lambda: cl.nslookup("dns1.cluster") == [ip], timeout=2), \
+        cl.nslookup("dns1.cluster")
+    assert cl.nslookup("pin1.cluster") == [lab.ip4(11)]
+    assert cl.nslookup("nosuchnode.cluster") == []
+
+
+def test_dhcp_lease_becomes_event(lab, srv):
+    ip = lab.ip4(11)
+
+    def leases():
+        return [e for e in events(srv, "pin1", "dhcp")
+                if e["source"] == ip and e["detail"] == "OS lease " + ip]
+
+    assert wait_for(leases, timeout=3), srv.get("/api/v1/nodes/pin1/events").body
+
+
+def test_other_nodes_change_adds_no_dhcp_event(lab, srv):
+    """A SIGHUP (here: another node's IP changes) makes dnsmasq replay every
+    lease as "old"; that is no new DHCP exchange and must not land on the
+    timelines of nodes that did nothing."""
+    cl = new_client(lab)
+    ip = lab.ip4(18)
+    add_node(srv, "quiet1", cl.mac, ip)
+    assert wait_for(lambda: host_file(srv, cl.mac), timeout=2)
+    time.sleep(0.2)  # inotify
+    lease = cl.dhcp()
+    assert lease and lease["ip"] == ip, lease
+    assert wait_for(lambda: events(srv, "quiet1", "dhcp"), timeout=3)
+    time.sleep(0.5)
+    before = events(srv, "quiet1", "dhcp")
+    other = "02:c0:%02x:00:00:fe" % lab.nn
+    add_node(srv, "trigger1", other, lab.ip4(19))
+    assert wait_for(lambda: host_file(srv, other), timeout=2)
+    r = srv.patch("/api/v1/nodes/trigger1", {"interfaces": [{"mac": other, "ip": lab.ip4(22)}]})
+    assert r.status == 200, r
+    time.sleep(1.5)  # sync (<= 250 ms), SIGHUP, the hook, the event batch
+    after = events(srv, "quiet1", "dhcp")
+    assert after == before, "no DHCP exchange, yet new dhcp events: %r" % after[len(before):]
+
+
+def test_tftp_fetch_becomes_event(lab, srv):
+    cl = new_client(lab)
+    ip = lab.ip4(20)
+    add_node(srv, "tftp1", cl.mac, ip)
+    cl.set_ip(ip)
+    data = cl.tftp_get("undionly.kpxe")
+    with open(os.path.join(IPXE_DIR, "undionly.kpxe"), "rb") as f:
+        want = f.read()
+    assert data == want, "got %s bytes" % (None if data is None else len(data))
+    evs = wait_for(lambda: events(srv, "tftp1", "tftp"), timeout=3)
+    assert evs, srv.get("/api/v1/nodes/tftp1/events").body
+    assert evs[0]["source"] == ip
+    assert evs[0]["detail"].startswith("undionly.kpxe")
+    assert str(len(want)) in evs[0]["detail"]
+
+
+def test_autoexec_chains_to_bootscript(lab, srv):
+    cl = new_client(lab)
+    cl.set_ip(lab.ip4(50))
+    data = cl.tftp_get("autoexec.ipxe")
+    assert data is not None
+    text = data.decode()
+    assert text.startswith("#!ipxe\n")
+    chains = [l for l in text.splitlines() if l.split()[:1] == ["chain"]]
+    assert len(chains) == 1, text
+    url = "http://%s:8080/boot/v1/bootscript?mac=${net0/mac}" % lab.server_ip
+    assert url in chains[0].split(), chains[0]
+
+
+# ---- supervision and restarts ------------------------------------------------------
+
+
+def test_killed_dnsmasq_is_restarted(lab, srv):
+    cl = new_client(lab)
+    ip = lab.ip4(21)
+    add_node(srv, "survivor", cl.mac, ip)
+    lease, _, _ = dhcp_until(cl, lambda l: l["ip"] == ip)
+    assert lease and lease["ip"] == ip
+    assert restarts(srv) == 0
+    old = srv.dnsmasq_pid()
+    assert old > 0
+    os.kill(old, signal.SIGKILL)
+    new = srv.wait_dnsmasq(timeout=10, not_pid=old)
+    assert new != old
+    assert restarts(srv) == 1
+    lease, _, _ = dhcp_until(cl, lambda l: l["ip"] == ip)
+    assert lease and lease["ip"] == ip, srv.stderr_tail()
+    fresh = new_client(lab).dhcp()
+    assert fresh and in_pool(lab, fresh["ip"]), fresh
+
+
+def test_lease_survives_corrald_restart(lab, srv):
+    holder, probe, late = new_client(lab), new_client(lab), new_client(lab)
+    got = holder.dhcp()
+    assert got and in_pool(lab, got["ip"]), got
+    x = got["ip"]
+    # udhcpc -r is honoured for a free address (so the check below means something)
+    free = next(lab.ip4(h) for h in range(199, 99, -1) if lab.ip4(h) not in lab.leased)
+    assert probe.dhcp(request_ip=free)["ip"] == free
+    assert srv.stop() == 0, srv.stderr_tail()
+    srv.start()
+    srv.wait_dnsmasq()
+    other = late.dhcp(request_ip=x)
+    assert other is not None, srv.stderr_tail()
+    assert other["ip"] != x, "a new MAC got %s, still leased to %s" % (x, holder.mac)
+    again = holder.dhcp(request_ip=x)
+    assert again and again["ip"] == x, again
+
+
+def test_private_state_parent_still_serves(lab):
+    """The default layout: state_dir /var/lib/corral/dhcp under a 0750
+    /var/lib/corral (corrald's own mkdirs and the unit's StateDirectoryMode).
+    dnsmasq drops root after start; it must still run and serve."""
+    lab2 = netns.Lab()
+    try:
+        c = lab2.corrald(start=False)
+        os.chmod(c.dir, 0o750)
+        c.start()
+        cl = lab2.client("02:c1:%02x:00:00:01" % lab2.nn)
+        ip = lab2.ip4(11)
+        add_node(c, "priv1", cl.mac, ip)
+        time.sleep(0.5)
+        lease, _, _ = dhcp_until(cl, lambda l: l["ip"] == ip, timeout=2)
+        assert lease and lease["ip"] == ip, "no lease with state_dir under a 0750 " \
+            "directory:\n" + "\n".join(l for l in c.stderr_tail(3000).splitlines()
+                                        if "dnsmasq" in l)
+    finally:
+        lab2.close()

@@ -1,0 +1,576 @@
+/*
+ * Unit tests for dhcpconf: the generated dnsmasq.conf is compared byte for
+ * byte with golden files (netboot/tests/unit/data/dhcpconf/, each reviewed
+ * against dnsmasq(8)); host entries, DNS host lines and autoexec.ipxe with
+ * their exact text; and the parser of corral-dhcp-hook's event lines with
+ * good lines, every action, and the hostile ones (bad MAC/IP, control
+ * characters, overlong, odd client-ids).
+ *
+ * The data directory is found next to this source file (__FILE__), or, when
+ * the compiler was given a relative path and the test does not run from the
+ * repository's top, relative to the test binary (build/tests/…).
+ * CORRAL_GOLDEN_UPDATE=1 rewrites the golden files instead of comparing:
+ * review the diff by eye before committing it.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "buf.h"
+#include "dhcpconf.h"
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+#define DATA_SUB "data/dhcpconf"
+
+/* ---- golden files ------------------------------------------------------- */
+
+/* The directory holding this source file, as the compiler saw it. */
+static void src_dir(char *out, size_t len)
+{
+	const char *slash = strrchr(__FILE__, '/');
+	int n = slash ? snprintf(out, len, "%.*s", (int)(slash - __FILE__), __FILE__) :
+			snprintf(out, len, ".");
+	assert_true(n > 0 && (size_t)n < len);
+}
+
+/*
+ * dir/DATA_SUB/name with dir the directory of __FILE__: as is (absolute, or
+ * relative to the current directory), else relative to each directory above
+ * the test binary (build/tests or a sanitizer build's tests folder).
+ */
+static void golden_path(const char *name, char *out, size_t len)
+{
+	char dir[PATH_MAX], exe[PATH_MAX];
+	int n;
+
+	src_dir(dir, sizeof(dir));
+	n = snprintf(out, len, "%s/%s/%s", dir, DATA_SUB, name);
+	assert_true(n > 0 && (size_t)n < len);
+	if (access(out, F_OK) == 0 || dir[0] == '/')
+		return;
+	ssize_t r = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (r <= 0)
+		return;
+	exe[r] = '\0';
+	for (int up = 0; up < 6; up++) {
+		char *s = strrchr(exe, '/');
+		if (s == NULL)
+			return;
+		*s = '\0';
+		struct buf b;
+		buf_init(&b, len - 1);
+		int rc = buf_printf(&b, "%s/%s/%s/%s", exe, dir, DATA_SUB, name);
+		if (rc == 0 && access(buf_str(&b), F_OK) == 0) {
+			memcpy(out, buf_str(&b), b.len + 1);
+			buf_clear(&b);
+			return;
+		}
+		buf_clear(&b);
+	}
+}
+
+/* The whole file (NUL-terminated, caller frees); NULL if unreadable. */
+static char *read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (f == NULL)
+		return NULL;
+	struct buf b;
+	char chunk[4096];
+	size_t r;
+	buf_init(&b, 1u << 20);
+	while ((r = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		assert_int_equal(buf_add(&b, chunk, r), 0);
+	fclose(f);
+	*len = b.len;
+	char *s = buf_take(&b);
+	return s ? s : calloc(1, 1);
+}
+
+/* Compares got with the golden file byte for byte; names the first difference. */
+static void check_golden(const char *name, const char *got)
+{
+	char path[PATH_MAX];
+	size_t len = 0, glen = strlen(got);
+
+	golden_path(name, path, sizeof(path));
+	const char *upd = getenv("CORRAL_GOLDEN_UPDATE");
+	if (upd != NULL && strcmp(upd, "1") == 0) {
+		FILE *f = fopen(path, "wb");
+		assert_non_null(f);
+		assert_int_equal(fwrite(got, 1, glen, f), glen);
+		assert_int_equal(fclose(f), 0);
+		print_message("updated %s\n", path);
+		return;
+	}
+	char *want = read_file(path, &len);
+	if (want == NULL)
+		fail_msg("golden file %s: cannot read it (cwd must be the repository top, or "
+			 "the binary under <repo>/build/tests)",
+			 path);
+	size_t i = 0, line = 1, col = 1;
+	while (i < len && i < glen && want[i] == got[i]) {
+		if (got[i] == '\n') {
+			line++;
+			col = 0;
+		}
+		col++;
+		i++;
+	}
+	if (i != len || i != glen) {
+		const char *wl = want + i - (col - 1), *gl = got + i - (col - 1);
+		const char *we = strchr(wl, '\n'), *ge = strchr(gl, '\n');
+		int wn = we ? (int)(we - wl) : (int)strlen(wl);
+		int gn = ge ? (int)(ge - gl) : (int)strlen(gl);
+		free(want);
+		fail_msg("%s: differs at line %zu column %zu:\n  got:  \"%.*s\"\n  want: \"%.*s\"\n"
+			 "(whole output:)\n%s",
+			 name, line, col, gn, gl, wn, wl, got);
+	}
+	free(want);
+}
+
+/* An authoritative configuration with every option set: router, DNS with
+ * upstreams (written with a space, as the config file allows), a pool. */
+static struct dhcpconf conf_full(void)
+{
+	struct dhcpconf c = {
+		.proxy = false,
+		.interface = "br-boot",
+		.network = 0x0a640000u, /* 10.100.0.0/24 */
+		.prefix = 24,
+		.pool_start = "10.100.0.100",
+		.pool_end = "10.100.0.199",
+		.router = "10.100.0.254",
+		.domain = "cluster",
+		.dns_port = 53,
+		.dns_upstream = "192.0.2.53, 198.51.100.53",
+		.lease_time = 43200,
+		.pool_lease_time = 120,
+		.lease_max = 100000,
+		.tftp_max = 1000,
+		.tftp_root = "/var/lib/corral/dhcp/tftp",
+		.hostsdir = "/var/lib/corral/dhcp/hosts",
+		.dns_hostsdir = "/var/lib/corral/dhcp/dns",
+		.hook = "/usr/local/libexec/corral/corral-dhcp-hook",
+		.base_url = "http://10.100.0.1:8080",
+	};
+	return c;
+}
+
+static void render_golden(const struct dhcpconf *c, const char *name)
+{
+	struct buf b;
+	buf_init(&b, 64 * 1024);
+	assert_int_equal(dhcpconf_render(c, &b), 0);
+	check_golden(name, buf_str(&b));
+	buf_clear(&b);
+}
+
+static void test_render_authoritative(void **state)
+{
+	struct dhcpconf c = conf_full();
+	render_golden(&c, "authoritative.conf");
+}
+
+/* No pool given: the upper half of a /16, without the broadcast address;
+ * DNS on without upstreams (cluster names only); no router. */
+static void test_render_derived_pool(void **state)
+{
+	struct dhcpconf c = conf_full();
+	c.network = 0x0a140000u; /* 10.20.0.0/16 */
+	c.prefix = 16;
+	c.pool_start = "";
+	c.pool_end = "";
+	c.router = "";
+	c.dns_upstream = "";
+	c.base_url = "http://10.20.0.1:8080";
+	render_golden(&c, "derived-pool.conf");
+}
+
+/* The derived pool of the smallest subnet config.c allows (/30). */
+static void test_render_derived_pool_30(void **state)
+{
+	struct dhcpconf c = conf_full();
+	struct buf b;
+	c.network = 0xc0a80108u; /* 192.168.1.8/30 */
+	c.prefix = 30;
+	c.pool_start = "";
+	c.pool_end = "";
+	buf_init(&b, 64 * 1024);
+	assert_int_equal(dhcpconf_render(&c, &b), 0);
+	assert_non_null(strstr(buf_str(&b), "\ndhcp-range=set:pool,192.168.1.10,192.168.1.10,"
+					    "255.255.255.252,120\n"));
+	assert_non_null(strstr(buf_str(&b), "\ndhcp-range=192.168.1.8,static,255.255.255.252,"
+					    "43200\n"));
+	buf_clear(&b);
+}
+
+static void test_render_dns_off(void **state)
+{
+	struct dhcpconf c = conf_full();
+	c.dns_port = 0;
+	render_golden(&c, "dns-off.conf");
+}
+
+static void test_render_proxy(void **state)
+{
+	struct dhcpconf c = conf_full();
+	c.proxy = true;
+	c.pool_start = "";
+	c.pool_end = "";
+	c.router = "";
+	c.dns_port = 0;
+	c.dns_upstream = "";
+	render_golden(&c, "proxy.conf");
+}
+
+/* A capped buffer too small for the file: -E2BIG, never a cut file. */
+static void test_render_too_small(void **state)
+{
+	struct dhcpconf c = conf_full();
+	struct buf b;
+	buf_init(&b, 256);
+	assert_int_equal(dhcpconf_render(&c, &b), -E2BIG);
+	buf_clear(&b);
+}
+
+/* ---- dhcpconf_autoexec ------------------------------------------------------ */
+
+static void test_autoexec(void **state)
+{
+	struct buf b;
+	buf_init(&b, 4096);
+	assert_int_equal(dhcpconf_autoexec("http://10.100.0.1:8080", &b), 0);
+	check_golden("autoexec.ipxe", buf_str(&b));
+	/* The one chain line, exactly. */
+	assert_non_null(strstr(buf_str(&b),
+			       "\nchain --replace --autofree "
+			       "http://10.100.0.1:8080/boot/v1/bootscript?mac=${net0/mac} || "
+			       "goto wait\n"));
+	assert_int_equal(strncmp(buf_str(&b), "#!ipxe\n", 7), 0);
+	buf_clear(&b);
+
+	buf_init(&b, 32);
+	assert_int_equal(dhcpconf_autoexec("http://10.100.0.1:8080", &b), -E2BIG);
+	buf_clear(&b);
+}
+
+/* ---- dhcpconf_host / dhcpconf_dns_host ----------------------------------- */
+
+struct host_case {
+	const char *what;
+	struct store_dhcp_host h;
+	const char *host; /* dhcp-hostsdir line */
+	const char *dns;  /* DNS hostsdir line ("" = none) */
+};
+
+static const struct host_case host_cases[] = {
+	{"static ip",
+	 {"52:54:00:12:34:56", "10.100.0.11", "n1", true, false},
+	 "52:54:00:12:34:56,10.100.0.11,n1,43200\n",
+	 "10.100.0.11 n1 n1.cluster\n"},
+	{"dynamic",
+	 {"52:54:00:12:34:57", "", "n2", true, false},
+	 "52:54:00:12:34:57,n2,43200\n",
+	 ""},
+	{"ipxe-full tag",
+	 {"52:54:00:12:34:58", "10.100.0.13", "n3", true, true},
+	 "52:54:00:12:34:58,set:ipxe-full,10.100.0.13,n3,43200\n",
+	 "10.100.0.13 n3 n3.cluster\n"},
+	{"ipxe-full dynamic",
+	 {"52:54:00:12:34:5a", "", "n5", true, true},
+	 "52:54:00:12:34:5a,set:ipxe-full,n5,43200\n",
+	 ""},
+	{"disabled → ignore",
+	 {"52:54:00:12:34:59", "10.100.0.14", "n4", false, false},
+	 "52:54:00:12:34:59,ignore\n",
+	 "10.100.0.14 n4 n4.cluster\n"},
+	{"disabled ipxe-full → ignore only",
+	 {"52:54:00:12:34:5b", "10.100.0.15", "n6", false, true},
+	 "52:54:00:12:34:5b,ignore\n",
+	 "10.100.0.15 n6 n6.cluster\n"},
+	{"secondary interface with ip, no name",
+	 {"52:54:00:ab:cd:01", "10.100.0.21", "", true, false},
+	 "52:54:00:ab:cd:01,10.100.0.21,43200\n",
+	 ""},
+	{"secondary interface, dynamic, no name",
+	 {"52:54:00:ab:cd:02", "", "", true, false},
+	 "52:54:00:ab:cd:02,43200\n",
+	 ""},
+};
+
+static void test_host(void **state)
+{
+	for (size_t i = 0; i < NELEM(host_cases); i++) {
+		const struct host_case *t = &host_cases[i];
+		struct buf b;
+		buf_init(&b, 1024);
+		assert_int_equal(dhcpconf_host(&t->h, 43200, &b), 0);
+		if (strcmp(buf_str(&b), t->host) != 0)
+			fail_msg("host %s: got \"%s\" want \"%s\"", t->what, buf_str(&b), t->host);
+		buf_reset(&b);
+		assert_int_equal(dhcpconf_dns_host(&t->h, "cluster", &b), 0);
+		if (strcmp(buf_str(&b), t->dns) != 0)
+			fail_msg("dns %s: got \"%s\" want \"%s\"", t->what, buf_str(&b), t->dns);
+		buf_clear(&b);
+	}
+}
+
+static void test_host_lease_time_and_cap(void **state)
+{
+	const struct store_dhcp_host h = {"52:54:00:12:34:56", "10.1.2.3", "x", true, false};
+	struct buf b;
+	buf_init(&b, 1024);
+	assert_int_equal(dhcpconf_host(&h, 120, &b), 0);
+	assert_string_equal(buf_str(&b), "52:54:00:12:34:56,10.1.2.3,x,120\n");
+	buf_clear(&b);
+	buf_init(&b, 10);
+	assert_int_equal(dhcpconf_host(&h, 120, &b), -E2BIG);
+	buf_clear(&b);
+	buf_init(&b, 10);
+	assert_int_equal(dhcpconf_dns_host(&h, "cluster", &b), -E2BIG);
+	buf_clear(&b);
+	buf_init(&b, 64);
+	assert_int_equal(dhcpconf_dns_host(&h, "lab", &b), 0);
+	assert_string_equal(buf_str(&b), "10.1.2.3 x x.lab\n");
+	buf_clear(&b);
+}
+
+/* ---- dhcpconf_parse_event -------------------------------------------------- */
+
+#define MAC "52:54:00:12:34:56"
+#define CID "01:52:54:00:12:34:56"
+
+struct ev_case {
+	const char *what;
+	const char *line;
+	int rc;
+	/* when rc == 0: */
+	enum dhcp_action action;
+	const char *mac, *ip, *hostname, *client_id;
+	bool ipxe, known;
+	int64_t expires;
+	const char *file;
+	uint64_t size;
+};
+
+static const struct ev_case ev_cases[] = {
+	{"add, tags ipxe known",
+	 "add\t" MAC "\t10.100.0.11\tn1\tipxe known efi64\t1700000000\t" CID
+	 "\tPXEClient:Arch:00007\n",
+	 0, DHCP_ADD, MAC, "10.100.0.11", "n1", CID, true, true, 1700000000, "", 0},
+	{"old, no tags", "old\t" MAC "\t10.100.0.11\tn1\t\t1700000100\t" CID "\t", 0, DHCP_OLD, MAC,
+	 "10.100.0.11", "n1", CID, false, false, 1700000100, "", 0},
+	{"del", "del\t" MAC "\t10.100.0.11\t\t\t\t\t", 0, DHCP_DEL, MAC, "10.100.0.11", "", "",
+	 false, false, 0, "", 0},
+	{"add, known only", "add\t" MAC "\t10.100.0.12\t\tknown pool\t1700000000\t\t", 0, DHCP_ADD,
+	 MAC, "10.100.0.12", "", "", false, true, 1700000000, "", 0},
+	{"add, tags are whole words", "add\t" MAC "\t10.100.0.12\t\tipxe-full unknown xipxe\t0\t\t",
+	 0, DHCP_ADD, MAC, "10.100.0.12", "", "", false, false, 0, "", 0},
+	{"add, three fields only", "add\t" MAC "\t10.100.0.13", 0, DHCP_ADD, MAC, "10.100.0.13", "",
+	 "", false, false, 0, "", 0},
+	{"add, MAC normalised", "add\t52-54-00-AB-CD-EF\t10.100.0.14\tn2\t\t\t\t", 0, DHCP_ADD,
+	 "52:54:00:ab:cd:ef", "10.100.0.14", "n2", "", false, false, 0, "", 0},
+	{"add, bad hostname dropped", "add\t" MAC "\t10.100.0.15\tno good!\tknown\t5\t\t", 0,
+	 DHCP_ADD, MAC, "10.100.0.15", "", "", false, true, 5, "", 0},
+	{"add, bad expiry ignored", "add\t" MAC "\t10.100.0.15\tn1\t\tsoon\t" CID "\t", 0, DHCP_ADD,
+	 MAC, "10.100.0.15", "n1", CID, false, false, 0, "", 0},
+	{"add, odd client-id dropped", "add\t" MAC "\t10.100.0.16\tn1\tknown\t7\tab cd;rm\t", 0,
+	 DHCP_ADD, MAC, "10.100.0.16", "n1", "", false, true, 7, "", 0},
+	{"add, client-id with a quote dropped", "add\t" MAC "\t10.100.0.16\tn1\t\t7\t01:\"x\t", 0,
+	 DHCP_ADD, MAC, "10.100.0.16", "n1", "", false, false, 7, "", 0},
+	{"tftp with a path",
+	 "tftp\t74213\t10.100.0.11\t/var/lib/corral/dhcp/tftp/undionly.kpxe\t\t\t\t", 0, DHCP_TFTP,
+	 "", "10.100.0.11", "", "", false, false, 0, "undionly.kpxe", 74213},
+	{"tftp without a directory", "tftp\t0\t10.100.0.11\tautoexec.ipxe", 0, DHCP_TFTP, "",
+	 "10.100.0.11", "", "", false, false, 0, "autoexec.ipxe", 0},
+	{"init", "init\t\t\t\t\t\t\t", 0, DHCP_INIT, "", "", "", "", false, false, 0, "", 0},
+	{"init alone", "init\n", 0, DHCP_INIT, "", "", "", "", false, false, 0, "", 0},
+	{"unknown action", "arp-add\t" MAC "\t10.100.0.11\t\t\t\t\t", 0, DHCP_OTHER, "", "", "", "",
+	 false, false, 0, "", 0},
+	{"future action, garbage after", "relay-snoop\teth0\tfe80::1\t2001:db8::/64", 0, DHCP_OTHER,
+	 "", "", "", "", false, false, 0, "", 0},
+	/* malformed */
+	{"empty action: unknown", "", 0, DHCP_OTHER, "", "", "", "", false, false, 0, "", 0},
+	{.what = "add, bad MAC",
+	 .line = "add\tzz:54:00:12:34:56\t10.100.0.11\tn1\t\t\t\t",
+	 .rc = -EINVAL},
+	{.what = "add, short MAC",
+	 .line = "add\t52:54:00:12:34\t10.100.0.11\tn1\t\t\t\t",
+	 .rc = -EINVAL},
+	{.what = "add, DUID instead of MAC",
+	 .line = "add\t00:01:00:01:2c:3d:4e:5f:52:54:00:12:34:56\t10.0.0.1",
+	 .rc = -EINVAL},
+	{.what = "add, bad IP", .line = "add\t" MAC "\t10.100.0.256\tn1\t\t\t\t", .rc = -EINVAL},
+	{.what = "add, IPv6", .line = "add\t" MAC "\tfe80::1\tn1\t\t\t\t", .rc = -EINVAL},
+	{.what = "add, no IP", .line = "add\t" MAC, .rc = -EINVAL},
+	{.what = "del, empty MAC", .line = "del\t\t10.100.0.11", .rc = -EINVAL},
+	{.what = "tftp, bad size",
+	 .line = "tftp\tbig\t10.100.0.11\t/x/undionly.kpxe",
+	 .rc = -EINVAL},
+	{.what = "tftp, negative size",
+	 .line = "tftp\t-1\t10.100.0.11\t/x/undionly.kpxe",
+	 .rc = -EINVAL},
+	{.what = "tftp, bad IP", .line = "tftp\t10\tnot-an-ip\t/x/undionly.kpxe", .rc = -EINVAL},
+	{.what = "tftp, no file", .line = "tftp\t10\t10.100.0.11", .rc = -EINVAL},
+	/* control characters anywhere (tabs separate fields, one final \n ends it) */
+	{.what = "control char in hostname",
+	 .line = "add\t" MAC "\t10.100.0.11\tn\x01"
+		 "1\t\t\t\t",
+	 .rc = -EINVAL},
+	{.what = "CR in tags",
+	 .line = "add\t" MAC "\t10.100.0.11\tn1\tknown\r\t\t\t",
+	 .rc = -EINVAL},
+	{.what = "escape in file",
+	 .line = "tftp\t10\t10.100.0.11\t/x/\x1b[2Jundionly.kpxe",
+	 .rc = -EINVAL},
+	{.what = "newline inside",
+	 .line = "add\t" MAC "\t10.100.0.11\n\tn1\t\t\t\t",
+	 .rc = -EINVAL},
+	{.what = "two newlines at the end",
+	 .line = "add\t" MAC "\t10.100.0.11\tn1\t\t\t\t\n\n",
+	 .rc = -EINVAL},
+	{.what = "control char in action",
+	 .line = "a\x02"
+		 "dd\t" MAC "\t10.100.0.11",
+	 .rc = -EINVAL},
+};
+
+static void check_event(const struct ev_case *t, const char *line)
+{
+	struct dhcp_event e;
+	int rc = dhcpconf_parse_event(line, &e);
+	if (rc != t->rc)
+		fail_msg("%s: rc %d, want %d", t->what, rc, t->rc);
+	if (rc != 0)
+		return;
+	if (e.action != t->action)
+		fail_msg("%s: action %d, want %d", t->what, (int)e.action, (int)t->action);
+	if (t->action == DHCP_OTHER || t->action == DHCP_INIT)
+		return;
+	assert_string_equal(e.mac, t->mac);
+	assert_string_equal(e.ip, t->ip);
+	assert_string_equal(e.hostname, t->hostname);
+	assert_string_equal(e.client_id, t->client_id);
+	if (e.ipxe != t->ipxe || e.known != t->known)
+		fail_msg("%s: ipxe %d known %d, want %d %d", t->what, e.ipxe, e.known, t->ipxe,
+			 t->known);
+	assert_int_equal(e.expires, t->expires);
+	assert_string_equal(e.file, t->file);
+	assert_int_equal(e.size, t->size);
+}
+
+static void test_parse_event(void **state)
+{
+	for (size_t i = 0; i < NELEM(ev_cases); i++)
+		check_event(&ev_cases[i], ev_cases[i].line);
+}
+
+/* A stale event must never leak into the next one: every field is reset. */
+static void test_parse_event_resets(void **state)
+{
+	struct dhcp_event e;
+	assert_int_equal(dhcpconf_parse_event(ev_cases[0].line, &e), 0);
+	assert_int_equal(dhcpconf_parse_event("add\tbad\t10.0.0.1", &e), -EINVAL);
+	assert_string_equal(e.hostname, "");
+	assert_string_equal(e.client_id, "");
+	assert_false(e.ipxe);
+	assert_int_equal(dhcpconf_parse_event("init", &e), 0);
+	assert_string_equal(e.mac, "");
+	assert_string_equal(e.ip, "");
+}
+
+/* Lines at and past the 1023-byte limit the hook socket reads. */
+static void test_parse_event_overlong(void **state)
+{
+	char line[2048];
+	struct dhcp_event e;
+	int n = snprintf(line, sizeof(line), "add\t" MAC "\t10.100.0.11\tn1\tknown\t7\t\t");
+	assert_true(n > 0);
+	/* vendor class padding: the last (free-form) field */
+	memset(line + n, 'v', 1023 - (size_t)n);
+	line[1023] = '\0';
+	assert_int_equal(dhcpconf_parse_event(line, &e), 0);
+	assert_string_equal(e.mac, MAC);
+	assert_true(e.known);
+	memset(line + n, 'v', 1024 - (size_t)n);
+	line[1024] = '\0';
+	assert_int_equal(dhcpconf_parse_event(line, &e), -EINVAL);
+	memset(line + n, 'v', sizeof(line) - 1 - (size_t)n);
+	line[sizeof(line) - 1] = '\0';
+	assert_int_equal(dhcpconf_parse_event(line, &e), -EINVAL);
+}
+
+/*
+ * A client-id longer than the event's field (dnsmasq writes 3 characters a
+ * byte; RFC 2132 allows 255 bytes) must be kept whole or dropped, never cut:
+ * a cut id is stored with the lease and handed back to dnsmasq at "init",
+ * where it no longer matches the client.
+ */
+static void test_parse_event_long_client_id(void **state)
+{
+	char line[1024], cid[3 * 40];
+	struct dhcp_event e;
+	struct buf b;
+	buf_init(&b, sizeof(cid) - 1);
+	for (int i = 0; i < 40; i++)
+		assert_int_equal(buf_printf(&b, "%s%02x", i ? ":" : "", i), 0);
+	snprintf(cid, sizeof(cid), "%s", buf_str(&b));
+	buf_clear(&b);
+	assert_int_equal(strlen(cid), 119);
+	int n = snprintf(line, sizeof(line), "add\t" MAC "\t10.100.0.11\tn1\t\t7\t%s\t", cid);
+	assert_true(n > 0 && (size_t)n < sizeof(line));
+	assert_int_equal(dhcpconf_parse_event(line, &e), 0);
+	assert_string_equal(e.mac, MAC);
+	if (e.client_id[0] != '\0' && strcmp(e.client_id, cid) != 0)
+		fail_msg("a %zu-character client-id was cut to \"%s\" (%zu characters); want it "
+			 "whole or dropped",
+			 strlen(cid), e.client_id, strlen(e.client_id));
+}
+
+/* The architecture table: BIOS and both UEFI x86-64 codes, with files. */
+static void test_arches(void **state)
+{
+	assert_int_equal(dhcpconf_narches, 3);
+	assert_int_equal(dhcpconf_arches[0].arch, 0);
+	assert_string_equal(dhcpconf_arches[0].file, "undionly.kpxe");
+	assert_null(dhcpconf_arches[0].full_file);
+	for (unsigned i = 1; i < 3; i++) {
+		assert_string_equal(dhcpconf_arches[i].tag, "efi64");
+		assert_string_equal(dhcpconf_arches[i].file, "snponly.efi");
+		assert_string_equal(dhcpconf_arches[i].full_file, "ipxe.efi");
+	}
+	assert_int_equal(dhcpconf_arches[1].arch, 7);
+	assert_int_equal(dhcpconf_arches[2].arch, 9);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_render_authoritative),
+		cmocka_unit_test(test_render_derived_pool),
+		cmocka_unit_test(test_render_derived_pool_30),
+		cmocka_unit_test(test_render_dns_off),
+		cmocka_unit_test(test_render_proxy),
+		cmocka_unit_test(test_render_too_small),
+		cmocka_unit_test(test_autoexec),
+		cmocka_unit_test(test_host),
+		cmocka_unit_test(test_host_lease_time_and_cap),
+		cmocka_unit_test(test_parse_event),
+		cmocka_unit_test(test_parse_event_resets),
+		cmocka_unit_test(test_parse_event_overlong),
+		cmocka_unit_test(test_parse_event_long_client_id),
+		cmocka_unit_test(test_arches),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
