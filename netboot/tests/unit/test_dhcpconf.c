@@ -131,10 +131,19 @@ static void check_golden(const char *name, const char *got)
 		const char *we = strchr(wl, '\n'), *ge = strchr(gl, '\n');
 		int wn = we ? (int)(we - wl) : (int)strlen(wl);
 		int gn = ge ? (int)(ge - gl) : (int)strlen(gl);
+		/* The whole output goes to a file: cmocka cuts long messages. */
+		char actual[PATH_MAX];
+		const char *tmp = getenv("TMPDIR");
+		snprintf(actual, sizeof(actual), "%s/dhcpconf-%s.actual", tmp ? tmp : "/tmp", name);
+		FILE *f = fopen(actual, "wb");
+		if (f == NULL || fwrite(got, 1, glen, f) != glen)
+			snprintf(actual, sizeof(actual), "(could not write it)");
+		if (f != NULL)
+			fclose(f);
 		free(want);
-		fail_msg("%s: differs at line %zu column %zu:\n  got:  \"%.*s\"\n  want: \"%.*s\"\n"
-			 "(whole output:)\n%s",
-			 name, line, col, gn, gl, wn, wl, got);
+		fail_msg("%s: differs at line %zu column %zu: got \"%.*s\" want \"%.*s\"; "
+			 "output in %s",
+			 name, line, col, gn > 160 ? 160 : gn, gl, wn > 160 ? 160 : wn, wl, actual);
 	}
 	free(want);
 }
