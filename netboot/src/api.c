@@ -42,8 +42,8 @@ static int api_invalid(struct http_req *r, const struct api_err *e)
 }
 
 /* One place where store results become HTTP answers. */
-static int api_store_error(struct http_req *r, int rc, const struct store_err *se,
-			   const char *what, const char *name)
+static int api_store_error(struct http_req *r, int rc, const struct store_err *se, const char *what,
+			   const char *name)
 {
 	switch (rc) {
 	case -ENOENT:
@@ -91,22 +91,22 @@ static json_t *api_body(struct http_req *r)
 /* ---- field tables ---------------------------------------------------- */
 
 enum api_fkind {
-	F_NAME,       /* required object name */
-	F_NAME_NULL,  /* reference by name, or null */
-	F_TEXT,       /* free text, up to 256 characters */
-	F_SHORT,      /* free text, up to 63 characters */
-	F_PARAMS,     /* kernel parameters (iPXE-safe) */
-	F_LOC,        /* required kernel/initrd location */
-	F_LOC_NULL,   /* optional location */
-	F_ARCH,       /* x86_64 | aarch64 */
-	F_OBJECT,     /* JSON object */
-	F_USERDATA,   /* cloud-init user-data */
-	F_BOOL_TRUE,  /* boolean, default true */
-	F_NID,        /* node number or null */
-	F_GROUPS,     /* array of names */
-	F_IFACES,     /* array of {mac, ip} */
-	F_IPXE_EFI,   /* snponly.efi (default) | ipxe.efi */
-	F_READONLY,   /* accepted and ignored (round-trips GET → PUT) */
+	F_NAME,      /* required object name */
+	F_NAME_NULL, /* reference by name, or null */
+	F_TEXT,      /* free text, up to 256 characters */
+	F_SHORT,     /* free text, up to 63 characters */
+	F_PARAMS,    /* kernel parameters (iPXE-safe) */
+	F_LOC,       /* required kernel/initrd location */
+	F_LOC_NULL,  /* optional location */
+	F_ARCH,      /* x86_64 | aarch64 */
+	F_OBJECT,    /* JSON object */
+	F_USERDATA,  /* cloud-init user-data */
+	F_BOOL_TRUE, /* boolean, default true */
+	F_NID,       /* node number or null */
+	F_GROUPS,    /* array of names */
+	F_IFACES,    /* array of {mac, ip} */
+	F_IPXE_EFI,  /* snponly.efi (default) | ipxe.efi */
+	F_READONLY,  /* accepted and ignored (round-trips GET → PUT) */
 };
 
 struct api_field {
@@ -115,31 +115,45 @@ struct api_field {
 };
 
 static const struct api_field node_fields[] = {
-	{"name", F_NAME},	  {"nid", F_NID},	      {"arch", F_ARCH},
-	{"role", F_SHORT},	  {"groups", F_GROUPS},	      {"enabled", F_BOOL_TRUE},
-	{"profile", F_NAME_NULL}, {"params", F_PARAMS},	      {"interfaces", F_IFACES},
-	{"metadata", F_OBJECT},	  {"user_data", F_USERDATA},  {"ipxe_efi", F_IPXE_EFI},
+	{"name", F_NAME},
+	{"nid", F_NID},
+	{"arch", F_ARCH},
+	{"role", F_SHORT},
+	{"groups", F_GROUPS},
+	{"enabled", F_BOOL_TRUE},
+	{"profile", F_NAME_NULL},
+	{"params", F_PARAMS},
+	{"interfaces", F_IFACES},
+	{"metadata", F_OBJECT},
+	{"user_data", F_USERDATA},
+	{"ipxe_efi", F_IPXE_EFI},
 	{"state", F_READONLY},
-	{"last_event", F_READONLY}, {"created", F_READONLY}, {"updated", F_READONLY},
+	{"last_event", F_READONLY},
+	{"created", F_READONLY},
+	{"updated", F_READONLY},
 	{NULL, 0},
 };
 static const struct api_field image_fields[] = {
-	{"name", F_NAME},     {"arch", F_ARCH},		{"kernel", F_LOC},
-	{"initrd", F_LOC},    {"rootfs", F_LOC_NULL},	{"params", F_PARAMS},
+	{"name", F_NAME},        {"arch", F_ARCH},        {"kernel", F_LOC},
+	{"initrd", F_LOC},       {"rootfs", F_LOC_NULL},  {"params", F_PARAMS},
 	{"created", F_READONLY}, {"updated", F_READONLY}, {NULL, 0},
 };
 static const struct api_field profile_fields[] = {
-	{"name", F_NAME},	  {"image", F_NAME_NULL},    {"kernel", F_LOC_NULL},
-	{"initrd", F_LOC_NULL}, {"params", F_PARAMS},	     {"created", F_READONLY},
+	{"name", F_NAME},        {"image", F_NAME_NULL},
+	{"kernel", F_LOC_NULL},  {"initrd", F_LOC_NULL},
+	{"params", F_PARAMS},    {"created", F_READONLY},
 	{"updated", F_READONLY}, {NULL, 0},
 };
 static const struct api_field group_fields[] = {
-	{"name", F_NAME},	  {"description", F_TEXT},   {"profile", F_NAME_NULL},
-	{"metadata", F_OBJECT},	  {"user_data", F_USERDATA}, {"members", F_READONLY},
+	{"name", F_NAME},        {"description", F_TEXT},   {"profile", F_NAME_NULL},
+	{"metadata", F_OBJECT},  {"user_data", F_USERDATA}, {"members", F_READONLY},
 	{"created", F_READONLY}, {"updated", F_READONLY},   {NULL, 0},
 };
 static const struct api_field defaults_fields[] = {
-	{"profile", F_NAME_NULL}, {"metadata", F_OBJECT}, {"user_data", F_USERDATA}, {NULL, 0},
+	{"profile", F_NAME_NULL},
+	{"metadata", F_OBJECT},
+	{"user_data", F_USERDATA},
+	{NULL, 0},
 };
 
 static json_t *api_default(enum api_fkind k)
@@ -177,8 +191,7 @@ static int api_check_ifaces(json_t *v, const char *prefix, json_t **out, struct 
 	json_t *arr = json_array();
 	size_t i;
 	json_t *it;
-	json_array_foreach(v, i, it)
-	{
+	json_array_foreach(v, i, it) {
 		char mac[VALID_MAC_LEN + 1];
 		if (!json_is_object(it)) {
 			snprintf(f, sizeof(f), "%sinterfaces[%zu]", prefix, i);
@@ -186,8 +199,7 @@ static int api_check_ifaces(json_t *v, const char *prefix, json_t **out, struct 
 		}
 		const char *key;
 		json_t *x;
-		json_object_foreach(it, key, x)
-		{
+		json_object_foreach(it, key, x) {
 			if (strcmp(key, "mac") != 0 && strcmp(key, "ip") != 0) {
 				snprintf(f, sizeof(f), "%sinterfaces[%zu].%s", prefix, i, key);
 				json_decref(arr);
@@ -210,8 +222,7 @@ static int api_check_ifaces(json_t *v, const char *prefix, json_t **out, struct 
 		/* The same MAC or IP twice in one node. */
 		size_t j;
 		json_t *prev;
-		json_array_foreach(arr, j, prev)
-		{
+		json_array_foreach(arr, j, prev) {
 			const char *pip = json_string_value(json_object_get(prev, "ip"));
 			if (strcmp(json_string_value(json_object_get(prev, "mac")), mac) == 0) {
 				snprintf(f, sizeof(f), "%sinterfaces[%zu].mac", prefix, i);
@@ -254,7 +265,8 @@ static int api_check(enum api_fkind k, json_t *v, const char *field, const char 
 	case F_SHORT: {
 		size_t max = k == F_SHORT ? 63 : 256;
 		if (s == NULL || json_string_length(v) > max)
-			return api_fail(e, field, "must be a string of at most %zu characters", max);
+			return api_fail(e, field, "must be a string of at most %zu characters",
+					max);
 		for (const char *p = s; *p; p++)
 			if ((unsigned char)*p < 0x20)
 				return api_fail(e, field, "control characters are not allowed");
@@ -313,8 +325,7 @@ static int api_check(enum api_fkind k, json_t *v, const char *field, const char 
 			return api_fail(e, field, "must be an array of at most 64 group names");
 		size_t i, j;
 		json_t *g, *h;
-		json_array_foreach(v, i, g)
-		{
+		json_array_foreach(v, i, g) {
 			char f[128];
 			snprintf(f, sizeof(f), "%s[%zu]", field, i);
 			if (!json_is_string(g) || valid_name(json_string_value(g)) < 0)
@@ -352,8 +363,7 @@ static int api_validate(const struct api_field *fields, json_t *in, const char *
 	}
 	const char *key;
 	json_t *v;
-	json_object_foreach(in, key, v)
-	{
+	json_object_foreach(in, key, v) {
 		const struct api_field *fd = fields;
 		while (fd->name != NULL && strcmp(fd->name, key) != 0)
 			fd++;
@@ -426,8 +436,12 @@ int api_nodes(struct http_req *r)
 	struct app *a = r->ctx;
 	struct api_err e;
 	if (r->method_id & (HTTP_GET | HTTP_HEAD)) {
-		struct store_node_filter f = {http_query(r, "group"), http_query(r, "state"),
-					      http_query(r, "arch"), -1, -1, 0};
+		struct store_node_filter f = {http_query(r, "group"),
+					      http_query(r, "state"),
+					      http_query(r, "arch"),
+					      -1,
+					      -1,
+					      0};
 		const char *en = http_query(r, "enabled");
 		const char *lim = http_query(r, "limit");
 		const char *off = http_query(r, "offset");
@@ -491,12 +505,13 @@ int api_node(struct http_req *r)
 		events_flush(a->events);
 		json_t *n;
 		rc = store_node_get(a->store, name, &n);
-		return rc < 0 ? api_store_error(r, rc, NULL, "node", name)
-			      : http_reply_json(r, 200, n);
+		return rc < 0 ? api_store_error(r, rc, NULL, "node", name) :
+				http_reply_json(r, 200, n);
 	}
 	if (r->method_id == HTTP_DELETE) {
 		rc = store_node_delete(a->store, name);
-		return rc < 0 ? api_store_error(r, rc, NULL, "node", name) : http_reply_empty(r, 204);
+		return rc < 0 ? api_store_error(r, rc, NULL, "node", name) :
+				http_reply_empty(r, 204);
 	}
 
 	json_t *body = api_body(r);
@@ -572,8 +587,7 @@ static void api_import_translate(json_t *n)
 	json_t *ifs = json_object_get(n, "interfaces");
 	size_t i;
 	json_t *it;
-	json_array_foreach(ifs, i, it)
-	{
+	json_array_foreach(ifs, i, it) {
 		if (!json_is_object(it))
 			continue;
 		json_t *m = json_object_get(it, "mac_addr");
@@ -608,8 +622,7 @@ int api_nodes_import(struct http_req *r)
 	json_t *nodes = json_array();
 	size_t i;
 	json_t *n;
-	json_array_foreach(in, i, n)
-	{
+	json_array_foreach(in, i, n) {
 		char prefix[32];
 		json_t *v;
 		snprintf(prefix, sizeof(prefix), "nodes[%zu].", i);
@@ -628,8 +641,8 @@ int api_nodes_import(struct http_req *r)
 	json_decref(nodes);
 	if (rc < 0)
 		return api_store_error(r, rc, &se, "node", "");
-	return http_reply_json(r, 200, json_pack("{s:i, s:i}", "created", created, "replaced",
-						  replaced));
+	return http_reply_json(r, 200,
+			       json_pack("{s:i, s:i}", "created", created, "replaced", replaced));
 }
 
 int api_node_events(struct http_req *r)
@@ -646,8 +659,8 @@ int api_node_events(struct http_req *r)
 	events_flush(a->events);
 	json_t *list;
 	rc = store_events_list(a->store, id, limit, &list);
-	return rc < 0 ? api_store_error(r, rc, NULL, "node", r->args[0])
-		      : http_reply_json(r, 200, list);
+	return rc < 0 ? api_store_error(r, rc, NULL, "node", r->args[0]) :
+			http_reply_json(r, 200, list);
 }
 
 int api_node_bootscript(struct http_req *r)
@@ -688,8 +701,8 @@ static int api_kind(struct http_req *r, enum store_kind *k, const char **what)
 }
 
 /* Validates body as a kind object and stores it; answers. */
-static int api_object_write(struct http_req *r, enum store_kind k, const char *what,
-			    json_t *body, bool create_only)
+static int api_object_write(struct http_req *r, enum store_kind k, const char *what, json_t *body,
+			    bool create_only)
 {
 	struct app *a = r->ctx;
 	struct api_err e;
@@ -725,7 +738,8 @@ int api_objects(struct http_req *r)
 	if (r->method_id & (HTTP_GET | HTTP_HEAD)) {
 		json_t *list;
 		int rc = store_obj_list(a->store, k, &list);
-		return rc < 0 ? api_store_error(r, rc, NULL, what, "") : http_reply_json(r, 200, list);
+		return rc < 0 ? api_store_error(r, rc, NULL, what, "") :
+				http_reply_json(r, 200, list);
 	}
 	json_t *body = api_body(r);
 	if (body == NULL)
@@ -746,7 +760,8 @@ int api_object(struct http_req *r)
 	if (r->method_id & (HTTP_GET | HTTP_HEAD)) {
 		json_t *o;
 		rc = store_obj_get(a->store, k, name, &o);
-		return rc < 0 ? api_store_error(r, rc, NULL, what, name) : http_reply_json(r, 200, o);
+		return rc < 0 ? api_store_error(r, rc, NULL, what, name) :
+				http_reply_json(r, 200, o);
 	}
 	if (r->method_id == HTTP_DELETE) {
 		struct store_err se = {"", ""};
@@ -819,8 +834,8 @@ int api_discovered(struct http_req *r)
 	events_flush(a->events);
 	json_t *list;
 	int rc = store_discovered_list(a->store, &list);
-	return rc < 0 ? api_store_error(r, rc, NULL, "discovered", "")
-		      : http_reply_json(r, 200, list);
+	return rc < 0 ? api_store_error(r, rc, NULL, "discovered", "") :
+			http_reply_json(r, 200, list);
 }
 
 int api_discovered_one(struct http_req *r)
@@ -832,8 +847,8 @@ int api_discovered_one(struct http_req *r)
 					r->args[0]);
 	events_flush(a->events);
 	int rc = store_discovered_delete(a->store, mac);
-	return rc < 0 ? api_store_error(r, rc, NULL, "discovered machine", mac)
-		      : http_reply_empty(r, 204);
+	return rc < 0 ? api_store_error(r, rc, NULL, "discovered machine", mac) :
+			http_reply_empty(r, 204);
 }
 
 /*
@@ -887,8 +902,8 @@ int api_tokens(struct http_req *r)
 	if (r->method_id & (HTTP_GET | HTTP_HEAD)) {
 		json_t *list;
 		int rc = store_token_list(a->store, &list);
-		return rc < 0 ? api_store_error(r, rc, NULL, "token", "")
-			      : http_reply_json(r, 200, list);
+		return rc < 0 ? api_store_error(r, rc, NULL, "token", "") :
+				http_reply_json(r, 200, list);
 	}
 	json_t *body = api_body(r);
 	if (body == NULL)
@@ -911,9 +926,9 @@ int api_tokens(struct http_req *r)
 	auth_token_new(tok);
 	auth_token_hash(tok, hash);
 	int rc = store_token_add(a->store, name, hash, strcmp(scope, "admin") == 0 ? 2 : 1);
-	json_t *out = rc == 0 ? json_pack("{s:s, s:s, s:s}", "name", name, "scope", scope,
-					  "token", tok)
-			      : NULL;
+	json_t *out =
+		rc == 0 ? json_pack("{s:s, s:s, s:s}", "name", name, "scope", scope, "token", tok) :
+			  NULL;
 	json_decref(body);
 	if (rc == -EEXIST) {
 		struct store_err se = {"name", "a token with this name exists"};
@@ -928,7 +943,8 @@ int api_token(struct http_req *r)
 {
 	struct app *a = r->ctx;
 	int rc = store_token_delete(a->store, r->args[0]);
-	return rc < 0 ? api_store_error(r, rc, NULL, "token", r->args[0]) : http_reply_empty(r, 204);
+	return rc < 0 ? api_store_error(r, rc, NULL, "token", r->args[0]) :
+			http_reply_empty(r, 204);
 }
 
 int api_status(struct http_req *r)

@@ -31,7 +31,7 @@ struct app {
 	struct events *events;
 	struct metrics *metrics;
 	struct bootcache *bootcache;
-	struct hub *hub;               /* live updates (SSE) */
+	struct hub *hub; /* live updates (SSE) */
 	unsigned char seed_key[AUTH_KEY_LEN];
 	int64_t started_us;
 	struct app_retired *retired;

@@ -13,8 +13,8 @@
 
 #define AUTH_KEY_LEN 32
 #define AUTH_HASH_LEN 32
-#define AUTH_TOKEN_LEN 48   /* "crl_" + 43 base64url characters + NUL fits */
-#define AUTH_SEED_LEN 57    /* 28 bytes as hex + NUL */
+#define AUTH_TOKEN_LEN 48 /* "crl_" + 43 base64url characters + NUL fits */
+#define AUTH_SEED_LEN 57  /* 28 bytes as hex + NUL */
 
 /* Initialises libsodium; 0 or -EIO. */
 int auth_init(void);

@@ -86,7 +86,8 @@ int bootcache_get(struct bootcache *c, const char *key, uint64_t gen, int64_t no
 	for (struct bootcache_entry *e = c->bucket[bootcache_hash(key)]; e; e = e->next) {
 		if (strcmp(e->key, key) != 0)
 			continue;
-		if (e->gen == gen && now_us < e->valid_until && buf_add(out, e->script, e->len) == 0) {
+		if (e->gen == gen && now_us < e->valid_until &&
+		    buf_add(out, e->script, e->len) == 0) {
 			*meta = e->meta;
 			hit = 1;
 		}

@@ -29,8 +29,8 @@ int bootscript_url(const struct bootscript_env *env, const char *loc, struct buf
 	return buf_printf(out, "%s/files/%s", env->base_url, loc);
 }
 
-int bootscript_node(const struct bootscript_env *env, const struct store_boot *b,
-		    const char *seed, const char *self, unsigned retry, struct buf *out)
+int bootscript_node(const struct bootscript_env *env, const struct store_boot *b, const char *seed,
+		    const char *self, unsigned retry, struct buf *out)
 {
 	int rc = 0;
 	rc |= buf_printf(out, "#!ipxe\n# Corral boot script for %s\n", b->name);
@@ -66,8 +66,9 @@ int bootscript_node(const struct bootscript_env *env, const struct store_boot *b
 	rc |= buf_printf(out, "echo Corral: boot step failed, retrying in %u s (attempt %u)\n",
 			 bootscript_retry_sleep(env, retry), next);
 	rc |= buf_printf(out, "sleep %u\n", bootscript_retry_sleep(env, retry));
-	rc |= buf_printf(out, "chain --replace --autofree %s/boot/v1/bootscript?%s&retry=%u"
-			      " || goto retry\n",
+	rc |= buf_printf(out,
+			 "chain --replace --autofree %s/boot/v1/bootscript?%s&retry=%u"
+			 " || goto retry\n",
 			 env->base_url, self, next);
 	return rc ? -E2BIG : 0;
 }

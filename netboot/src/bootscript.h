@@ -17,9 +17,9 @@
 #define BOOTSCRIPT_MAX (64 * 1024)
 
 struct bootscript_env {
-	const char *base_url;      /* advertised URL, no trailing '/' */
-	unsigned unknown_wait;     /* seconds before an unknown node asks again */
-	unsigned retry_max_sleep;  /* cap on the retry back-off, seconds */
+	const char *base_url;     /* advertised URL, no trailing '/' */
+	unsigned unknown_wait;    /* seconds before an unknown node asks again */
+	unsigned retry_max_sleep; /* cap on the retry back-off, seconds */
 };
 
 /* Seconds a script waits before attempt `retry` + 1: 5, 10, 20, ... capped. */
@@ -29,8 +29,8 @@ unsigned bootscript_retry_sleep(const struct bootscript_env *env, unsigned retry
  * found the node ("mac=…", "name=…", "nid=…"); the retry path re-chains to
  * it.  Appends to out; 0 or -E2BIG.
  */
-int bootscript_node(const struct bootscript_env *env, const struct store_boot *b,
-		    const char *seed, const char *self, unsigned retry, struct buf *out);
+int bootscript_node(const struct bootscript_env *env, const struct store_boot *b, const char *seed,
+		    const char *self, unsigned retry, struct buf *out);
 /* Script that prints why, waits unknown_wait seconds and asks again. */
 int bootscript_wait(const struct bootscript_env *env, const char *why, const char *self,
 		    struct buf *out);

@@ -28,8 +28,7 @@ int cli_parse_ll(const char *s, long long min, long long max, long long *out)
 	return 0;
 }
 
-static const struct cli_opt *cli_args_find(const struct cli_cmd *cmd, const char *name,
-					   size_t len)
+static const struct cli_opt *cli_args_find(const struct cli_cmd *cmd, const char *name, size_t len)
 {
 	for (size_t i = 0; i < cmd->nopts; i++) {
 		const struct cli_opt *o = &cmd->opts[i];
@@ -87,9 +86,8 @@ static int cli_args_iface(const struct cli_cmd *cmd, const struct cli_opt *o, co
 		return CLI_EXIT_OK;
 	size_t maclen = strcspn(val, ",");
 	const char *rest = val[maclen] == ',' ? val + maclen + 1 : NULL;
-	if (maclen == 0 ||
-	    (rest != NULL && (strncmp(rest, "ip=", 3) != 0 || rest[3] == '\0' ||
-			      strchr(rest, ',') != NULL)))
+	if (maclen == 0 || (rest != NULL && (strncmp(rest, "ip=", 3) != 0 || rest[3] == '\0' ||
+					     strchr(rest, ',') != NULL)))
 		return cli_usage(cmd, "%s: expected MAC[,ip=IP], got '%s'", o->name, val);
 	json_t *ifc = json_object();
 	if (ifc == NULL || json_array_append_new(arr, ifc) < 0)

@@ -36,26 +36,26 @@ enum cli_opt_flags {
 };
 
 struct cli_opt {
-	const char *name;         /* "--mac" */
-	const char *key;          /* JSON field or query parameter */
+	const char *name; /* "--mac" */
+	const char *key;  /* JSON field or query parameter */
 	enum cli_opt_kind kind;
-	unsigned flags;           /* enum cli_opt_flags */
-	long long min, max;       /* CLI_OPT_INT bounds */
-	const char *flagval;      /* CLI_OPT_FLAG: JSON text, e.g. "false" */
-	const char *clears;       /* on PATCH: fields sent as null unless given,
+	unsigned flags;      /* enum cli_opt_flags */
+	long long min, max;  /* CLI_OPT_INT bounds */
+	const char *flagval; /* CLI_OPT_FLAG: JSON text, e.g. "false" */
+	const char *clears;  /* on PATCH: fields sent as null unless given,
 				     e.g. "kernel,initrd" for a profile's --image */
-	const char *metavar;      /* help: "MAC[,ip=IP]"; NULL for flags */
-	const char *help;         /* help: what it does */
+	const char *metavar; /* help: "MAC[,ip=IP]"; NULL for flags */
+	const char *help;    /* help: what it does */
 };
 
 /* A command line after parsing. */
 struct cli_args {
-	char **pos;     /* positional arguments, borrowed from argv */
+	char **pos; /* positional arguments, borrowed from argv */
 	int npos;
-	json_t *body;   /* object of the body options; owned */
-	json_t *query;  /* object of the query options (strings); owned */
-	int json;       /* --json was given among the command's arguments */
-	int help;       /* --help or -h was given */
+	json_t *body;  /* object of the body options; owned */
+	json_t *query; /* object of the query options (strings); owned */
+	int json;      /* --json was given among the command's arguments */
+	int help;      /* --help or -h was given */
 };
 
 /*

@@ -104,9 +104,9 @@ int cli_cmd_bootscript(struct cli *c, const struct cli_cmd *cmd, const struct cl
 	struct cli_reply r;
 	buf_init(&p, CLI_PATH_MAX);
 	cli_reply_init(&r);
-	int rc = cli_path(&p, "/api/v1/nodes", a->pos[0], "/bootscript") == 0
-			 ? CLI_EXIT_OK
-			 : cli_usage(cmd, "name too long");
+	int rc = cli_path(&p, "/api/v1/nodes", a->pos[0], "/bootscript") == 0 ?
+			 CLI_EXIT_OK :
+			 cli_usage(cmd, "name too long");
 	if (rc == CLI_EXIT_OK)
 		rc = cli_call(c, cmd, "GET", buf_str(&p), NULL, &r);
 	/* Exactly as served: this is what the node would run. */
@@ -207,9 +207,9 @@ int cli_cmd_events(struct cli *c, const struct cli_cmd *cmd, const struct cli_ar
 	buf_init(&p, CLI_PATH_MAX);
 	cli_reply_init(&r);
 	int rc = cli_path(&p, "/api/v1/nodes", a->pos[0], "/events") == 0 &&
-				 cli_args_query(a, &p) == 0
-			 ? CLI_EXIT_OK
-			 : cli_usage(cmd, "name too long");
+				 cli_args_query(a, &p) == 0 ?
+			 CLI_EXIT_OK :
+			 cli_usage(cmd, "name too long");
 	if (rc == CLI_EXIT_OK)
 		rc = cli_call(c, cmd, "GET", buf_str(&p), NULL, &r);
 	if (rc == CLI_EXIT_OK) {
@@ -269,7 +269,7 @@ static int cli_node_counts(struct buf *b, const json_t *nodes)
 
 int cli_cmd_status(struct cli *c, const struct cli_cmd *cmd, const struct cli_args *a)
 {
-	static const char *const keys[] = {"server", "version", "uptime", "nodes",
+	static const char *const keys[] = {"server", "version", "uptime",   "nodes",
 					   "groups", "images",  "profiles", "discovered"};
 	enum { NKEYS = sizeof(keys) / sizeof(keys[0]) };
 	char name[64];

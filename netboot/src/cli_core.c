@@ -81,8 +81,7 @@ int cli_usage(const struct cli_cmd *cmd, const char *fmt, ...)
 }
 
 /* The server's error.message, .code and .field, if the body has them. */
-static const char *cli_api_message(const struct cli_reply *r, const char **code,
-				   const char **field)
+static const char *cli_api_message(const struct cli_reply *r, const char **code, const char **field)
 {
 	json_t *err = json_object_get(r->json, "error");
 	*code = json_string_value(json_object_get(err, "code"));
@@ -90,8 +89,8 @@ static const char *cli_api_message(const struct cli_reply *r, const char **code,
 	return json_string_value(json_object_get(err, "message"));
 }
 
-int cli_call(struct cli *c, const struct cli_cmd *cmd, const char *method,
-	     const char *path, const json_t *body, struct cli_reply *r)
+int cli_call(struct cli *c, const struct cli_cmd *cmd, const char *method, const char *path,
+	     const json_t *body, struct cli_reply *r)
 {
 	char name[64];
 	cli_cmd_name(cmd, name, sizeof(name));

@@ -45,20 +45,19 @@ struct cli {
 
 struct cli_cmd;
 /* Runs one command with its parsed arguments; returns an enum cli_exit. */
-typedef int (*cli_handler)(struct cli *c, const struct cli_cmd *cmd,
-			   const struct cli_args *a);
+typedef int (*cli_handler)(struct cli *c, const struct cli_cmd *cmd, const struct cli_args *a);
 
 /* One row of the command table (cli_defs.c). */
 struct cli_cmd {
-	const char *resource;            /* "node"; the whole command if verb is NULL */
-	const char *verb;                /* "create", or NULL ("status", "events") */
+	const char *resource; /* "node"; the whole command if verb is NULL */
+	const char *verb;     /* "create", or NULL ("status", "events") */
 	cli_handler run;
-	const struct cli_resource *res;  /* what the generic handlers act on */
-	const struct cli_opt *opts;      /* the options it takes, or NULL */
+	const struct cli_resource *res; /* what the generic handlers act on */
+	const struct cli_opt *opts;     /* the options it takes, or NULL */
 	size_t nopts;
-	int minpos, maxpos;              /* positional arguments; maxpos -1: any */
-	const char *usage;               /* positional part, e.g. "NAME..." */
-	const char *summary;             /* one line for help */
+	int minpos, maxpos;  /* positional arguments; maxpos -1: any */
+	const char *usage;   /* positional part, e.g. "NAME..." */
+	const char *summary; /* one line for help */
 };
 
 /*
@@ -80,8 +79,8 @@ const char *cli_cmd_name(const struct cli_cmd *cmd, char *out, size_t len);
  * server's error.message).  Returns CLI_EXIT_OK on a 2xx answer; r then
  * holds it (the caller clears r in every case).
  */
-int cli_call(struct cli *c, const struct cli_cmd *cmd, const char *method,
-	     const char *path, const json_t *body, struct cli_reply *r);
+int cli_call(struct cli *c, const struct cli_cmd *cmd, const char *method, const char *path,
+	     const json_t *body, struct cli_reply *r);
 
 /*
  * Builds "<base>/<escaped name><suffix>" into out (reset first); name and

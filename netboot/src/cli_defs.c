@@ -15,14 +15,10 @@
 /* ---- list columns ---- */
 
 static const struct cli_col node_cols[] = {
-	{"NAME", "name", NULL, CLI_COL_VALUE},
-	{"NID", "nid", NULL, CLI_COL_VALUE},
-	{"ARCH", "arch", NULL, CLI_COL_VALUE},
-	{"STATE", "state", NULL, CLI_COL_VALUE},
-	{"ENABLED", "enabled", NULL, CLI_COL_YESNO},
-	{"GROUPS", "groups", NULL, CLI_COL_VALUE},
-	{"PROFILE", "profile", NULL, CLI_COL_VALUE},
-	{"MAC", "interfaces", "mac", CLI_COL_VALUE},
+	{"NAME", "name", NULL, CLI_COL_VALUE},       {"NID", "nid", NULL, CLI_COL_VALUE},
+	{"ARCH", "arch", NULL, CLI_COL_VALUE},       {"STATE", "state", NULL, CLI_COL_VALUE},
+	{"ENABLED", "enabled", NULL, CLI_COL_YESNO}, {"GROUPS", "groups", NULL, CLI_COL_VALUE},
+	{"PROFILE", "profile", NULL, CLI_COL_VALUE}, {"MAC", "interfaces", "mac", CLI_COL_VALUE},
 	{"IP", "interfaces", "ip", CLI_COL_VALUE},
 };
 
@@ -34,19 +30,14 @@ static const struct cli_col group_cols[] = {
 };
 
 static const struct cli_col image_cols[] = {
-	{"NAME", "name", NULL, CLI_COL_VALUE},
-	{"ARCH", "arch", NULL, CLI_COL_VALUE},
-	{"KERNEL", "kernel", NULL, CLI_COL_VALUE},
-	{"INITRD", "initrd", NULL, CLI_COL_VALUE},
-	{"ROOTFS", "rootfs", NULL, CLI_COL_VALUE},
-	{"PARAMS", "params", NULL, CLI_COL_VALUE},
+	{"NAME", "name", NULL, CLI_COL_VALUE},     {"ARCH", "arch", NULL, CLI_COL_VALUE},
+	{"KERNEL", "kernel", NULL, CLI_COL_VALUE}, {"INITRD", "initrd", NULL, CLI_COL_VALUE},
+	{"ROOTFS", "rootfs", NULL, CLI_COL_VALUE}, {"PARAMS", "params", NULL, CLI_COL_VALUE},
 };
 
 static const struct cli_col profile_cols[] = {
-	{"NAME", "name", NULL, CLI_COL_VALUE},
-	{"IMAGE", "image", NULL, CLI_COL_VALUE},
-	{"KERNEL", "kernel", NULL, CLI_COL_VALUE},
-	{"INITRD", "initrd", NULL, CLI_COL_VALUE},
+	{"NAME", "name", NULL, CLI_COL_VALUE},     {"IMAGE", "image", NULL, CLI_COL_VALUE},
+	{"KERNEL", "kernel", NULL, CLI_COL_VALUE}, {"INITRD", "initrd", NULL, CLI_COL_VALUE},
 	{"PARAMS", "params", NULL, CLI_COL_VALUE},
 };
 
@@ -67,52 +58,68 @@ static const struct cli_col discovered_cols[] = {
 
 /* ---- collections ---- */
 
-static const struct cli_resource res_node = {
-	"node", "/api/v1/nodes", "nodes", 1, node_cols, N(node_cols)};
-static const struct cli_resource res_group = {
-	"group", "/api/v1/groups", "groups", 1, group_cols, N(group_cols)};
-static const struct cli_resource res_image = {
-	"image", "/api/v1/images", "images", 1, image_cols, N(image_cols)};
-static const struct cli_resource res_profile = {
-	"profile", "/api/v1/profiles", "profiles", 1, profile_cols, N(profile_cols)};
-static const struct cli_resource res_token = {
-	"token", "/api/v1/tokens", "tokens", 1, token_cols, N(token_cols)};
-static const struct cli_resource res_discovered = {
-	"discovered machine", "/api/v1/discovered", "discovered", 1, discovered_cols,
-	N(discovered_cols)};
-static const struct cli_resource res_defaults = {"defaults", "/api/v1/defaults", NULL, 0,
-						 NULL, 0};
+static const struct cli_resource res_node = {"node", "/api/v1/nodes", "nodes",
+					     1,      node_cols,       N(node_cols)};
+static const struct cli_resource res_group = {"group", "/api/v1/groups", "groups",
+					      1,       group_cols,       N(group_cols)};
+static const struct cli_resource res_image = {"image", "/api/v1/images", "images",
+					      1,       image_cols,       N(image_cols)};
+static const struct cli_resource res_profile = {"profile", "/api/v1/profiles", "profiles",
+						1,         profile_cols,       N(profile_cols)};
+static const struct cli_resource res_token = {"token", "/api/v1/tokens", "tokens",
+					      1,       token_cols,       N(token_cols)};
+static const struct cli_resource res_discovered = {"discovered machine", "/api/v1/discovered",
+						   "discovered",         1,
+						   discovered_cols,      N(discovered_cols)};
+static const struct cli_resource res_defaults = {"defaults", "/api/v1/defaults", NULL, 0, NULL, 0};
 
 /* ---- options ---- */
 
 #define Q CLI_OPT_QUERY
 #define NUL CLI_OPT_NULLABLE
 
-#define OPT_STR(name, key, flags, meta, help) \
-	{name, key, CLI_OPT_STR, flags, 0, 0, NULL, NULL, meta, help}
-#define OPT_INT(name, key, flags, lo, hi, meta, help) \
-	{name, key, CLI_OPT_INT, flags, lo, hi, NULL, NULL, meta, help}
-#define OPT_KIND(name, key, kind, meta, help) {name, key, kind, 0, 0, 0, NULL, NULL, meta, help}
-#define OPT_FLAG(name, key, val, help) {name, key, CLI_OPT_FLAG, 0, 0, 0, val, NULL, NULL, help}
-#define OPT_CLEARS(name, key, clears, meta, help) \
-	{name, key, CLI_OPT_STR, NUL, 0, 0, NULL, clears, meta, help}
+#define OPT_STR(name, key, flags, meta, help)                               \
+	{                                                                   \
+		name, key, CLI_OPT_STR, flags, 0, 0, NULL, NULL, meta, help \
+	}
+#define OPT_INT(name, key, flags, lo, hi, meta, help)                         \
+	{                                                                     \
+		name, key, CLI_OPT_INT, flags, lo, hi, NULL, NULL, meta, help \
+	}
+#define OPT_KIND(name, key, kind, meta, help)                    \
+	{                                                        \
+		name, key, kind, 0, 0, 0, NULL, NULL, meta, help \
+	}
+#define OPT_FLAG(name, key, val, help)                                  \
+	{                                                               \
+		name, key, CLI_OPT_FLAG, 0, 0, 0, val, NULL, NULL, help \
+	}
+#define OPT_CLEARS(name, key, clears, meta, help)                           \
+	{                                                                   \
+		name, key, CLI_OPT_STR, NUL, 0, 0, NULL, clears, meta, help \
+	}
 
-#define OPT_METADATA OPT_KIND("--metadata-file", "metadata", CLI_OPT_JSONFILE, "FILE", \
-			      "cloud-init meta-data: a file holding a JSON object")
-#define OPT_USERDATA OPT_KIND("--user-data-file", "user_data", CLI_OPT_TEXTFILE, "FILE", \
-			      "cloud-init user-data (YAML, or a script); '-' reads stdin")
+#define OPT_METADATA                                                      \
+	OPT_KIND("--metadata-file", "metadata", CLI_OPT_JSONFILE, "FILE", \
+		 "cloud-init meta-data: a file holding a JSON object")
+#define OPT_USERDATA                                                        \
+	OPT_KIND("--user-data-file", "user_data", CLI_OPT_TEXTFILE, "FILE", \
+		 "cloud-init user-data (YAML, or a script); '-' reads stdin")
 
-#define NODE_OPTS \
-	OPT_KIND("--mac", "interfaces", CLI_OPT_IFACE, "MAC[,ip=IP]", \
+#define NODE_OPTS                                                                                  \
+	OPT_KIND("--mac", "interfaces", CLI_OPT_IFACE, "MAC[,ip=IP]",                              \
 		 "an interface; repeat for more, the first boots (set: replaces all; '' clears)"), \
-	OPT_INT("--nid", "nid", NUL, 1, 2147483648LL, "N", "node ID, 1 to 2^31 ('' clears)"), \
-	OPT_STR("--arch", "arch", 0, "ARCH", "x86_64 or aarch64"), \
-	OPT_STR("--role", "role", 0, "ROLE", "free text"), \
-	OPT_KIND("--group", "groups", CLI_OPT_LIST, "G", \
-		 "a group, in order (the first with a profile wins); repeat or G1,G2"), \
-	OPT_STR("--profile", "profile", NUL, "P", "boot profile over the groups' ('' clears)"), \
-	OPT_STR("--params", "params", 0, "\"...\"", "kernel parameters after the profile's"), \
-	OPT_METADATA, OPT_USERDATA
+		OPT_INT("--nid", "nid", NUL, 1, 2147483648LL, "N",                                 \
+			"node ID, 1 to 2^31 ('' clears)"),                                         \
+		OPT_STR("--arch", "arch", 0, "ARCH", "x86_64 or aarch64"),                         \
+		OPT_STR("--role", "role", 0, "ROLE", "free text"),                                 \
+		OPT_KIND("--group", "groups", CLI_OPT_LIST, "G",                                   \
+			 "a group, in order (the first with a profile wins); repeat or G1,G2"),    \
+		OPT_STR("--profile", "profile", NUL, "P",                                          \
+			"boot profile over the groups' ('' clears)"),                              \
+		OPT_STR("--params", "params", 0, "\"...\"",                                        \
+			"kernel parameters after the profile's"),                                  \
+		OPT_METADATA, OPT_USERDATA
 
 static const struct cli_opt node_create_opts[] = {
 	NODE_OPTS,
@@ -184,19 +191,24 @@ static const struct cli_opt events_opts[] = {
 
 /* ---- commands ---- */
 
-#define CMD(resource, verb, run, res, opts, minpos, maxpos, usage, summary) \
-	{resource, verb, run, res, opts, N(opts), minpos, maxpos, usage, summary}
-#define CMD0(resource, verb, run, res, minpos, maxpos, usage, summary) \
-	{resource, verb, run, res, NULL, 0, minpos, maxpos, usage, summary}
+#define CMD(resource, verb, run, res, opts, minpos, maxpos, usage, summary)             \
+	{                                                                               \
+		resource, verb, run, res, opts, N(opts), minpos, maxpos, usage, summary \
+	}
+#define CMD0(resource, verb, run, res, minpos, maxpos, usage, summary)            \
+	{                                                                         \
+		resource, verb, run, res, NULL, 0, minpos, maxpos, usage, summary \
+	}
 
 /* list/show/create/set/rm of a collection whose create and set take opts. */
-#define CRUD(word, res, opts, plural) \
-	CMD0(word, "list", cli_res_list, res, 0, 0, "", "list " plural), \
-	CMD0(word, "show", cli_res_show, res, 1, 1, "NAME", "show " word " NAME"), \
-	CMD(word, "create", cli_res_create, res, opts, 1, 1, "NAME", "create " word " NAME"), \
-	CMD(word, "set", cli_res_set, res, opts, 1, 1, "NAME", \
-	    "change fields of " word " NAME (only those given)"), \
-	CMD0(word, "rm", cli_res_rm, res, 1, -1, "NAME...", "remove " plural)
+#define CRUD(word, res, opts, plural)                                                      \
+	CMD0(word, "list", cli_res_list, res, 0, 0, "", "list " plural),                   \
+		CMD0(word, "show", cli_res_show, res, 1, 1, "NAME", "show " word " NAME"), \
+		CMD(word, "create", cli_res_create, res, opts, 1, 1, "NAME",               \
+		    "create " word " NAME"),                                               \
+		CMD(word, "set", cli_res_set, res, opts, 1, 1, "NAME",                     \
+		    "change fields of " word " NAME (only those given)"),                  \
+		CMD0(word, "rm", cli_res_rm, res, 1, -1, "NAME...", "remove " plural)
 
 const struct cli_cmd cli_cmds[] = {
 	CMD("node", "list", cli_res_list, &res_node, node_list_opts, 0, 0, "", "list nodes"),

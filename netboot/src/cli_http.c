@@ -21,9 +21,9 @@
 #define CLI_HTTP_URL_MAX 8192
 
 struct cli_http {
-	CURL *curl;       /* reused: requests of one run share a connection */
-	char *base;       /* base URL, no trailing '/' */
-	struct buf auth;  /* "Authorization: Bearer ...", empty without token */
+	CURL *curl;      /* reused: requests of one run share a connection */
+	char *base;      /* base URL, no trailing '/' */
+	struct buf auth; /* "Authorization: Bearer ...", empty without token */
 };
 
 /* Where the write callback puts the reply. */
@@ -124,8 +124,7 @@ int cli_http_escape(struct buf *b, const char *s)
 	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
 		int rc;
 		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
-		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' || *p == '_' ||
-		    *p == '~') {
+		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' || *p == '_' || *p == '~') {
 			rc = buf_addc(b, (char)*p);
 		} else {
 			char esc[3] = {'%', hex[*p >> 4], hex[*p & 0x0f]};
@@ -162,8 +161,8 @@ static void cli_http_parse(struct cli_reply *r, const char *ctype)
 	}
 }
 
-int cli_http_request(struct cli_http *h, const char *method, const char *path,
-		     const json_t *body, struct cli_reply *r)
+int cli_http_request(struct cli_http *h, const char *method, const char *path, const json_t *body,
+		     struct cli_reply *r)
 {
 	int rc;
 	char *payload = NULL;

@@ -23,10 +23,10 @@ struct cli_http;
 
 /* One reply; cli_reply_init before use, cli_reply_clear after. */
 struct cli_reply {
-	long status;       /* HTTP status; 0 when no reply came */
-	struct buf body;   /* the body as sent, NUL-terminated */
-	json_t *json;      /* the body parsed when it is JSON, else NULL; owned */
-	char err[256];     /* why the request failed, or why json is NULL */
+	long status;     /* HTTP status; 0 when no reply came */
+	struct buf body; /* the body as sent, NUL-terminated */
+	json_t *json;    /* the body parsed when it is JSON, else NULL; owned */
+	char err[256];   /* why the request failed, or why json is NULL */
 };
 
 void cli_reply_init(struct cli_reply *r);
@@ -49,8 +49,8 @@ void cli_http_free(struct cli_http *h);
  * CLI_HTTP_MAX_REPLY; -ENAMETOOLONG when the URL would be over 8 KiB;
  * -ENOMEM.
  */
-int cli_http_request(struct cli_http *h, const char *method, const char *path,
-		     const json_t *body, struct cli_reply *r);
+int cli_http_request(struct cli_http *h, const char *method, const char *path, const json_t *body,
+		     struct cli_reply *r);
 
 /* Appends s percent-encoded (all but A-Z a-z 0-9 - . _ ~); 0 or -E2BIG/-ENOMEM. */
 int cli_http_escape(struct buf *b, const char *s);

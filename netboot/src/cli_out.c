@@ -100,8 +100,7 @@ static int cli_out_cell(struct buf *b, const struct cli_col *col, const json_t *
 	return cli_out_value(b, v, col->sub);
 }
 
-int cli_out_list(const struct cli_col *cols, size_t ncols, const json_t *list,
-		 const char *member)
+int cli_out_list(const struct cli_col *cols, size_t ncols, const json_t *list, const char *member)
 {
 	const json_t *arr = cli_out_array(list, member);
 	if (arr == NULL)
@@ -173,8 +172,7 @@ static int cli_out_pairs(struct buf *b, const json_t *obj)
    element, else one line. */
 static int cli_out_lines(struct buf *b, const json_t *v)
 {
-	if (json_is_array(v) && json_array_size(v) > 0 &&
-	    json_is_object(json_array_get(v, 0))) {
+	if (json_is_array(v) && json_array_size(v) > 0 && json_is_object(json_array_get(v, 0))) {
 		size_t i;
 		const json_t *e;
 		json_array_foreach(v, i, e) {

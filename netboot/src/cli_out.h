@@ -23,9 +23,9 @@ enum cli_col_kind {
 
 /* One column of a list table. */
 struct cli_col {
-	const char *header;     /* "MAC" */
-	const char *field;      /* "interfaces" */
-	const char *sub;        /* "mac": taken from each element (or the member
+	const char *header; /* "MAC" */
+	const char *field;  /* "interfaces" */
+	const char *sub;    /* "mac": taken from each element (or the member
 				   of an object); NULL for the value itself */
 	enum cli_col_kind kind;
 };
@@ -46,8 +46,7 @@ int cli_out_json(const json_t *j);
  * array under `member` (e.g. {"nodes": [...]}) works too.  0, -EINVAL if
  * there is no array, -ENOMEM, -EIO.
  */
-int cli_out_list(const struct cli_col *cols, size_t ncols, const json_t *list,
-		 const char *member);
+int cli_out_list(const struct cli_col *cols, size_t ncols, const json_t *list, const char *member);
 
 /* Prints an object as aligned "key  value" lines.  0, -EINVAL if not an
    object, -ENOMEM, -EIO. */

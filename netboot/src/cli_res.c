@@ -43,9 +43,9 @@ int cli_res_list(struct cli *c, const struct cli_cmd *cmd, const struct cli_args
 	struct cli_reply r;
 	buf_init(&p, CLI_PATH_MAX);
 	cli_reply_init(&r);
-	int rc = cli_path(&p, cmd->res->path, NULL, NULL) == 0 && cli_args_query(a, &p) == 0
-			 ? CLI_EXIT_OK
-			 : cli_usage(cmd, "filters too long");
+	int rc = cli_path(&p, cmd->res->path, NULL, NULL) == 0 && cli_args_query(a, &p) == 0 ?
+			 CLI_EXIT_OK :
+			 cli_usage(cmd, "filters too long");
 	if (rc == CLI_EXIT_OK)
 		rc = cli_call(c, cmd, "GET", buf_str(&p), NULL, &r);
 	if (rc == CLI_EXIT_OK) {
@@ -99,8 +99,8 @@ int cli_res_show(struct cli *c, const struct cli_cmd *cmd, const struct cli_args
 	return rc;
 }
 
-int cli_res_send(struct cli *c, const struct cli_cmd *cmd, const char *method,
-		 const char *path, const json_t *body, const char *done)
+int cli_res_send(struct cli *c, const struct cli_cmd *cmd, const char *method, const char *path,
+		 const json_t *body, const char *done)
 {
 	struct cli_reply r;
 	cli_reply_init(&r);
@@ -116,11 +116,11 @@ int cli_res_send(struct cli *c, const struct cli_cmd *cmd, const char *method,
 }
 
 /* "node n1 created" into line; cut names still make a fine message. */
-static const char *cli_res_done(char *line, size_t len, const struct cli_cmd *cmd,
-				const char *name, const char *what)
+static const char *cli_res_done(char *line, size_t len, const struct cli_cmd *cmd, const char *name,
+				const char *what)
 {
-	int n = snprintf(line, len, "%s%s%s %s", cmd->res->name, name ? " " : "",
-			 name ? name : "", what);
+	int n = snprintf(line, len, "%s%s%s %s", cmd->res->name, name ? " " : "", name ? name : "",
+			 what);
 	if (n < 0)
 		line[0] = '\0';
 	return line;

@@ -42,7 +42,7 @@ int cli_res_rm(struct cli *c, const struct cli_cmd *cmd, const struct cli_args *
  * with --json, else `done` (a line, may be NULL).  The shared tail of the
  * handlers that change something.  Returns an exit code.
  */
-int cli_res_send(struct cli *c, const struct cli_cmd *cmd, const char *method,
-		 const char *path, const json_t *body, const char *done);
+int cli_res_send(struct cli *c, const struct cli_cmd *cmd, const char *method, const char *path,
+		 const json_t *body, const char *done);
 
 #endif

@@ -11,9 +11,9 @@
 struct cli_table {
 	size_t ncols;
 	size_t nrows;
-	size_t cap;     /* rows allocated */
-	char **cells;   /* nrows * ncols cleaned copies, row-major */
-	size_t *width;  /* widest cell of each column, in characters */
+	size_t cap;    /* rows allocated */
+	char **cells;  /* nrows * ncols cleaned copies, row-major */
+	size_t *width; /* widest cell of each column, in characters */
 };
 
 struct cli_table *cli_table_new(size_t ncols)

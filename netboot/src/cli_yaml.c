@@ -17,7 +17,7 @@
 
 struct cli_yaml {
 	yaml_document_t *doc;
-	size_t nodes;  /* values built so far */
+	size_t nodes; /* values built so far */
 	char *err;
 	size_t errlen;
 };
@@ -94,8 +94,8 @@ static int cli_yaml_seq(struct cli_yaml *y, const yaml_node_t *n, int depth, jso
 	json_t *arr = json_array();
 	if (arr == NULL)
 		return -ENOMEM;
-	for (yaml_node_item_t *it = n->data.sequence.items.start;
-	     it < n->data.sequence.items.top; it++) {
+	for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+	     it++) {
 		json_t *v = NULL;
 		int rc = cli_yaml_node(y, yaml_document_get_node(y->doc, *it), depth + 1, &v);
 		if (rc == 0 && json_array_append_new(arr, v) < 0)

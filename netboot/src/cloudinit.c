@@ -29,10 +29,10 @@ static int ystreq(const char *s, const char *const *set)
 static json_t *yconv_plain(const char *s)
 {
 	static const char *const nulls[] = {"", "~", "null", "Null", "NULL", NULL};
-	static const char *const trues[] = {"true", "True", "TRUE", "yes", "Yes", "YES",
-					    "on",   "On",   "ON",   NULL};
-	static const char *const falses[] = {"false", "False", "FALSE", "no", "No", "NO",
-					     "off",   "Off",   "OFF",   NULL};
+	static const char *const trues[] = {"true", "True", "TRUE", "yes", "Yes",
+					    "YES",  "on",   "On",   "ON",  NULL};
+	static const char *const falses[] = {"false", "False", "FALSE", "no",  "No",
+					     "NO",    "off",   "Off",   "OFF", NULL};
 	if (ystreq(s, nulls))
 		return json_null();
 	if (ystreq(s, trues))
@@ -104,13 +104,14 @@ static json_t *yconv_node(struct yconv *c, yaml_node_t *node, int depth)
 		     pr < node->data.mapping.pairs.top; pr++) {
 			yaml_node_t *k = yaml_document_get_node(c->doc, pr->key);
 			if (k == NULL || k->type != YAML_SCALAR_NODE) {
-				snprintf(c->err, c->errlen, "line %zu: mapping keys must be scalars",
+				snprintf(c->err, c->errlen,
+					 "line %zu: mapping keys must be scalars",
 					 (k ? k->start_mark.line : node->start_mark.line) + 1);
 				json_decref(obj);
 				return NULL;
 			}
-			json_t *v = yconv_node(c, yaml_document_get_node(c->doc, pr->value),
-					       depth + 1);
+			json_t *v =
+				yconv_node(c, yaml_document_get_node(c->doc, pr->value), depth + 1);
 			if (v == NULL) {
 				json_decref(obj);
 				return NULL;
@@ -142,7 +143,8 @@ int cloudinit_yaml_parse(const char *text, json_t **out, char *err, size_t errle
 		return -EINVAL;
 	}
 	struct yconv c = {&doc, CLOUDINIT_MAX_NODES, err, errlen};
-	snprintf(err, errlen, "line 1: cannot convert the document"); /* replaced if more is known */
+	snprintf(err, errlen,
+		 "line 1: cannot convert the document"); /* replaced if more is known */
 	yaml_node_t *root = yaml_document_get_root_node(&doc);
 	json_t *j = root ? yconv_node(&c, root, 0) : json_null();
 	if (j == NULL)
@@ -162,9 +164,9 @@ int cloudinit_is_cloud_config(const char *text)
 
 int cloudinit_check_user_data(const char *text, char *err, size_t errlen)
 {
-	static const char *const taken_as_is[] = {"#!", "#include", "#cloud-boothook",
-						  "#part-handler", "Content-Type:", "#upstart-job",
-						  NULL};
+	static const char *const taken_as_is[] = {
+		"#!",           "#include", "#cloud-boothook", "#part-handler", "Content-Type:",
+		"#upstart-job", NULL};
 	if (text[0] == '\0')
 		return 0;
 	if (cloudinit_is_cloud_config(text)) {
@@ -177,7 +179,8 @@ int cloudinit_check_user_data(const char *text, char *err, size_t errlen)
 		int ok = json_is_object(j) || json_is_null(j);
 		json_decref(j);
 		if (!ok) {
-			snprintf(err, errlen, "line 2: #cloud-config must be a mapping (key: value)");
+			snprintf(err, errlen,
+				 "line 2: #cloud-config must be a mapping (key: value)");
 			return -EINVAL;
 		}
 		return 0;
@@ -185,8 +188,9 @@ int cloudinit_check_user_data(const char *text, char *err, size_t errlen)
 	for (const char *const *p = taken_as_is; *p; p++)
 		if (strncmp(text, *p, strlen(*p)) == 0)
 			return 0;
-	snprintf(err, errlen, "line 1: user-data must start with #cloud-config, #! (a script) "
-			      "or another cloud-init header");
+	snprintf(err, errlen,
+		 "line 1: user-data must start with #cloud-config, #! (a script) "
+		 "or another cloud-init header");
 	return -EINVAL;
 }
 
@@ -194,8 +198,7 @@ void cloudinit_merge(json_t *dst, json_t *src)
 {
 	const char *key;
 	json_t *v;
-	json_object_foreach(src, key, v)
-	{
+	json_object_foreach(src, key, v) {
 		json_t *d = json_object_get(dst, key);
 		if (json_is_object(d) && json_is_object(v)) {
 			cloudinit_merge(d, v);
@@ -257,8 +260,7 @@ int cloudinit_user_data(json_t *layers, struct buf *out)
 	json_t *merged = json_object();
 	size_t i;
 	json_t *layer;
-	json_array_foreach(layers, i, layer)
-	{
+	json_array_foreach(layers, i, layer) {
 		const char *s = json_string_value(layer);
 		json_t *j = NULL;
 		char err[128];

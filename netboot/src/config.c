@@ -20,8 +20,8 @@ struct config_key {
 	const char *key;
 	enum config_type type;
 	size_t offset;
-	size_t size;          /* CFG_STR/CFG_URL: buffer size */
-	unsigned min, max;    /* CFG_UINT bounds */
+	size_t size;       /* CFG_STR/CFG_URL: buffer size */
+	unsigned min, max; /* CFG_UINT bounds */
 	const char *help;
 	const char *(*check)(const char *value); /* CFG_STR: NULL if fine, else why */
 };
@@ -38,9 +38,9 @@ static const char *check_path(const char *v)
 
 static const char *check_mode(const char *v)
 {
-	return strcmp(v, "off") == 0 || strcmp(v, "authoritative") == 0 || strcmp(v, "proxy") == 0
-		       ? NULL
-		       : "expected off, authoritative or proxy";
+	return strcmp(v, "off") == 0 || strcmp(v, "authoritative") == 0 || strcmp(v, "proxy") == 0 ?
+		       NULL :
+		       "expected off, authoritative or proxy";
 }
 
 static const char *check_cidr(const char *v)
@@ -75,42 +75,79 @@ static const char *check_ip_list(const char *v)
 	return config_ip_list(v) == 0 ? NULL : "expected comma-separated IPv4 addresses";
 }
 
-#define STR(sec, k, field, h) {sec, k, CFG_STR, offsetof(struct config, field), sizeof(((struct config *)0)->field), 0, 0, h, NULL}
-#define STRC(sec, k, field, chk, h) {sec, k, CFG_STR, offsetof(struct config, field), sizeof(((struct config *)0)->field), 0, 0, h, chk}
-#define URL(sec, k, field, h) {sec, k, CFG_URL, offsetof(struct config, field), sizeof(((struct config *)0)->field), 0, 0, h, NULL}
-#define UINT(sec, k, field, lo, hi, h) {sec, k, CFG_UINT, offsetof(struct config, field), 0, lo, hi, h, NULL}
+#define STR(sec, k, field, h)                                              \
+	{                                                                  \
+		sec, k, CFG_STR, offsetof(struct config, field),           \
+			sizeof(((struct config *)0)->field), 0, 0, h, NULL \
+	}
+#define STRC(sec, k, field, chk, h)                                       \
+	{                                                                 \
+		sec, k, CFG_STR, offsetof(struct config, field),          \
+			sizeof(((struct config *)0)->field), 0, 0, h, chk \
+	}
+#define URL(sec, k, field, h)                                              \
+	{                                                                  \
+		sec, k, CFG_URL, offsetof(struct config, field),           \
+			sizeof(((struct config *)0)->field), 0, 0, h, NULL \
+	}
+#define UINT(sec, k, field, lo, hi, h)                                               \
+	{                                                                            \
+		sec, k, CFG_UINT, offsetof(struct config, field), 0, lo, hi, h, NULL \
+	}
 
 static const struct config_key config_keys[] = {
 	STRC("server", "address", address, check_ip, "listen address"),
 	UINT("server", "port", port, 0, 65535, "listen port (0: any free port)"),
-	URL("server", "advertise_url", advertise_url, "base URL given to nodes (default: http://<address or host name>:<port>)"),
+	URL("server", "advertise_url", advertise_url,
+	    "base URL given to nodes (default: http://<address or host name>:<port>)"),
 	UINT("server", "threads", threads, 0, 256, "HTTP worker threads (0: one per CPU)"),
 	UINT("server", "max_body", max_body, 1024, 64u << 20, "largest API request body, bytes"),
-	{"server", "log_level", CFG_LOGLEVEL, offsetof(struct config, log_level), 0, 0, 0, "error, warn, info or debug", NULL},
+	{"server", "log_level", CFG_LOGLEVEL, offsetof(struct config, log_level), 0, 0, 0,
+	 "error, warn, info or debug", NULL},
 	STRC("store", "path", store_path, check_path, "SQLite database file"),
 	STRC("files", "root", files_root, check_path, "directory served under /files/"),
-	STRC("auth", "key_file", key_file, check_path, "secret that signs per-node cloud-init tokens (created 0600 if missing)"),
-	UINT("boot", "unknown_wait", unknown_wait, 1, 3600, "seconds an unknown or unconfigured node waits before asking again"),
-	UINT("boot", "retry_max_sleep", retry_max_sleep, 1, 3600, "longest back-off between boot retries, seconds"),
-	UINT("cloud_init", "token_ttl", token_ttl, 60, 365u * 86400, "lifetime of the per-node token in the seed URL, seconds"),
-	UINT("events", "keep_days", events_keep_days, 1, 3650, "boot events older than this many days are pruned"),
-	STRC("dhcp", "mode", dhcp_mode, check_mode, "off (corrald serves HTTP only), authoritative (corrald's dnsmasq hands out addresses) or proxy (the site's DHCP server stays; dnsmasq adds the boot information)"),
-	STRC("dhcp", "interface", dhcp_interface, check_iface, "network interface dnsmasq serves (required unless mode is off)"),
-	STRC("dhcp", "subnet", dhcp_subnet, check_cidr, "the boot network, a.b.c.d/len (required unless mode is off)"),
-	STRC("dhcp", "pool_start", dhcp_pool_start, check_ipv4_or_empty, "first address for unknown machines (default: the subnet's upper half)"),
-	STRC("dhcp", "pool_end", dhcp_pool_end, check_ipv4_or_empty, "last address for unknown machines"),
-	STRC("dhcp", "router", dhcp_router, check_ipv4_or_empty, "default gateway given to nodes (option 3); empty: none"),
+	STRC("auth", "key_file", key_file, check_path,
+	     "secret that signs per-node cloud-init tokens (created 0600 if missing)"),
+	UINT("boot", "unknown_wait", unknown_wait, 1, 3600,
+	     "seconds an unknown or unconfigured node waits before asking again"),
+	UINT("boot", "retry_max_sleep", retry_max_sleep, 1, 3600,
+	     "longest back-off between boot retries, seconds"),
+	UINT("cloud_init", "token_ttl", token_ttl, 60, 365u * 86400,
+	     "lifetime of the per-node token in the seed URL, seconds"),
+	UINT("events", "keep_days", events_keep_days, 1, 3650,
+	     "boot events older than this many days are pruned"),
+	STRC("dhcp", "mode", dhcp_mode, check_mode,
+	     "off (corrald serves HTTP only), authoritative (corrald's dnsmasq hands out addresses) or proxy (the site's DHCP server stays; dnsmasq adds the boot information)"),
+	STRC("dhcp", "interface", dhcp_interface, check_iface,
+	     "network interface dnsmasq serves (required unless mode is off)"),
+	STRC("dhcp", "subnet", dhcp_subnet, check_cidr,
+	     "the boot network, a.b.c.d/len (required unless mode is off)"),
+	STRC("dhcp", "pool_start", dhcp_pool_start, check_ipv4_or_empty,
+	     "first address for unknown machines (default: the subnet's upper half)"),
+	STRC("dhcp", "pool_end", dhcp_pool_end, check_ipv4_or_empty,
+	     "last address for unknown machines"),
+	STRC("dhcp", "router", dhcp_router, check_ipv4_or_empty,
+	     "default gateway given to nodes (option 3); empty: none"),
 	STRC("dhcp", "domain", dhcp_domain, check_domain, "DNS domain of node names"),
-	UINT("dhcp", "dns_port", dhcp_dns_port, 0, 65535, "port of dnsmasq's DNS for node names (0: no DNS)"),
-	STRC("dhcp", "dns_upstream", dhcp_dns_upstream, check_ip_list, "DNS servers (comma-separated IPv4) that nodes' other queries go to; empty: answer cluster names only"),
-	UINT("dhcp", "lease_time", dhcp_lease_time, 120, 31536000, "lease time of known nodes, seconds"),
-	UINT("dhcp", "pool_lease_time", dhcp_pool_lease_time, 120, 86400, "lease time of unknown machines, seconds"),
-	UINT("dhcp", "lease_max", dhcp_lease_max, 16, 10000000, "most leases dnsmasq holds (its default, 1000, is too low for a cluster)"),
-	UINT("dhcp", "tftp_max", dhcp_tftp_max, 1, 100000, "most TFTP transfers at once (dnsmasq's default is 50)"),
+	UINT("dhcp", "dns_port", dhcp_dns_port, 0, 65535,
+	     "port of dnsmasq's DNS for node names (0: no DNS)"),
+	STRC("dhcp", "dns_upstream", dhcp_dns_upstream, check_ip_list,
+	     "DNS servers (comma-separated IPv4) that nodes' other queries go to; empty: answer cluster names only"),
+	UINT("dhcp", "lease_time", dhcp_lease_time, 120, 31536000,
+	     "lease time of known nodes, seconds"),
+	UINT("dhcp", "pool_lease_time", dhcp_pool_lease_time, 120, 86400,
+	     "lease time of unknown machines, seconds"),
+	UINT("dhcp", "lease_max", dhcp_lease_max, 16, 10000000,
+	     "most leases dnsmasq holds (its default, 1000, is too low for a cluster)"),
+	UINT("dhcp", "tftp_max", dhcp_tftp_max, 1, 100000,
+	     "most TFTP transfers at once (dnsmasq's default is 50)"),
 	STRC("dhcp", "dnsmasq", dhcp_dnsmasq, check_path, "the dnsmasq program"),
-	STRC("dhcp", "state_dir", dhcp_state_dir, check_path, "where corrald writes dnsmasq's configuration, host entries and TFTP root"),
-	STRC("dhcp", "ipxe_dir", dhcp_ipxe_dir, check_path, "directory with the iPXE binaries (Debian's ipxe package)"),
-	STR("dhcp", "hook", dhcp_hook, "dnsmasq's lease script (default: corral-dhcp-hook next to corrald)"),
+	STRC("dhcp", "state_dir", dhcp_state_dir, check_path,
+	     "where corrald writes dnsmasq's configuration, host entries and TFTP root"),
+	STRC("dhcp", "ipxe_dir", dhcp_ipxe_dir, check_path,
+	     "directory with the iPXE binaries (Debian's ipxe package)"),
+	STR("dhcp", "hook", dhcp_hook,
+	    "dnsmasq's lease script (default: corral-dhcp-hook next to corrald)"),
 };
 
 #undef STR
@@ -200,7 +237,7 @@ static char *config_reader(char *str, int num, void *stream)
 }
 
 __attribute__((format(printf, 3, 4))) static int config_fail(struct config_parse *p, int line,
-							      const char *fmt, ...)
+							     const char *fmt, ...)
 {
 	if (!p->failed) {
 		p->fail_line = line;
@@ -226,7 +263,8 @@ static int config_set(struct config_parse *p, const struct config_key *k, const 
 	case CFG_STR: {
 		const char *why = k->check ? k->check(value) : NULL;
 		if (why != NULL)
-			return config_fail(p, line, "%s.%s: %s: %s", k->section, k->key, why, value);
+			return config_fail(p, line, "%s.%s: %s: %s", k->section, k->key, why,
+					   value);
 		int n = snprintf(field, k->size, "%s", value);
 		if (n < 0 || (size_t)n >= k->size)
 			return config_fail(p, line, "%s: value too long", k->key);
@@ -245,7 +283,8 @@ static int config_set(struct config_parse *p, const struct config_key *k, const 
 	}
 	case CFG_LOGLEVEL:
 		if (log_level_parse(value, (enum log_level *)(void *)field) < 0)
-			return config_fail(p, line, "%s: expected error, warn, info or debug, not %s",
+			return config_fail(p, line,
+					   "%s: expected error, warn, info or debug, not %s",
 					   k->key, value);
 		return 1;
 	}

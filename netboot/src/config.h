@@ -36,24 +36,24 @@ struct config {
 	unsigned unknown_wait;    /* seconds an unknown node waits before asking again */
 	unsigned retry_max_sleep; /* cap on the retry back-off, seconds */
 	/* [cloud_init] */
-	unsigned token_ttl;       /* lifetime of a per-node seed token, seconds */
+	unsigned token_ttl; /* lifetime of a per-node seed token, seconds */
 	/* [events] */
 	unsigned events_keep_days; /* boot events older than this are pruned */
 	/* [dhcp] */
-	char dhcp_mode[16];        /* off, authoritative, proxy */
-	char dhcp_interface[32];   /* interface dnsmasq serves */
-	char dhcp_subnet[48];      /* a.b.c.d/len */
-	char dhcp_pool_start[16];  /* pool for unknown machines ("" = derived) */
+	char dhcp_mode[16];       /* off, authoritative, proxy */
+	char dhcp_interface[32];  /* interface dnsmasq serves */
+	char dhcp_subnet[48];     /* a.b.c.d/len */
+	char dhcp_pool_start[16]; /* pool for unknown machines ("" = derived) */
 	char dhcp_pool_end[16];
-	char dhcp_router[16];      /* option 3, "" = none */
-	char dhcp_domain[64];      /* DNS domain for node names */
-	unsigned dhcp_dns_port;    /* dnsmasq's DNS port, 0 = no DNS */
-	char dhcp_dns_upstream[128]; /* servers for other names, comma-separated; "" = none */
-	unsigned dhcp_lease_time;  /* seconds, known nodes */
+	char dhcp_router[16];          /* option 3, "" = none */
+	char dhcp_domain[64];          /* DNS domain for node names */
+	unsigned dhcp_dns_port;        /* dnsmasq's DNS port, 0 = no DNS */
+	char dhcp_dns_upstream[128];   /* servers for other names, comma-separated; "" = none */
+	unsigned dhcp_lease_time;      /* seconds, known nodes */
 	unsigned dhcp_pool_lease_time; /* seconds, unknown machines */
 	unsigned dhcp_lease_max;
 	unsigned dhcp_tftp_max;
-	char dhcp_dnsmasq[PATH_MAX]; /* dnsmasq binary */
+	char dhcp_dnsmasq[PATH_MAX];   /* dnsmasq binary */
 	char dhcp_state_dir[PATH_MAX]; /* generated config, hosts, TFTP root */
 	char dhcp_ipxe_dir[PATH_MAX];  /* where Debian's iPXE binaries are */
 	char dhcp_hook[PATH_MAX];      /* corral-dhcp-hook ("" = next to corrald) */

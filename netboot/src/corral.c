@@ -101,9 +101,9 @@ static void cli_print_usage(const struct cli_cmd *cmd)
 static int cli_help_cmd(const struct cli_cmd *cmd)
 {
 	cli_print_usage(cmd);
-	printf("%c%s.\n", cmd->summary[0] >= 'a' && cmd->summary[0] <= 'z'
-				  ? cmd->summary[0] - 'a' + 'A'
-				  : cmd->summary[0],
+	printf("%c%s.\n",
+	       cmd->summary[0] >= 'a' && cmd->summary[0] <= 'z' ? cmd->summary[0] - 'a' + 'A' :
+								  cmd->summary[0],
 	       cmd->summary + 1);
 	if (cmd->nopts > 0) {
 		struct cli_table *t = cli_table_new(2);
@@ -215,8 +215,9 @@ static int cli_run(const struct cli_cmd *cmd, struct cli_args *a, struct cli *c,
 	c->url = conf.url;
 	rc = cli_http_new(conf.url, conf.token, &c->http);
 	if (rc < 0) {
-		rc = rc == -EINVAL ? cli_fail(CLI_EXIT_USAGE, "the token holds a control character")
-				   : cli_fail(CLI_EXIT_FAIL, "cannot start the HTTP client");
+		rc = rc == -EINVAL ?
+			     cli_fail(CLI_EXIT_USAGE, "the token holds a control character") :
+			     cli_fail(CLI_EXIT_FAIL, "cannot start the HTTP client");
 		goto err_conf;
 	}
 	rc = cmd->run(c, cmd, a);

@@ -139,8 +139,7 @@ static int token_cmd(struct store *st, int argc, char **argv)
 		printf("%-24s %-6s %-25s %s\n", "NAME", "SCOPE", "CREATED", "LAST USED");
 		size_t i;
 		json_t *t;
-		json_array_foreach(list, i, t)
-		{
+		json_array_foreach(list, i, t) {
 			const char *lu = json_string_value(json_object_get(t, "last_used"));
 			printf("%-24s %-6s %-25s %s\n",
 			       json_string_value(json_object_get(t, "name")),

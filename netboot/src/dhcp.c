@@ -42,20 +42,20 @@ struct dhcp_files {
 };
 
 struct dhcp {
-	struct config cfg;          /* a copy: dnsmasq needs a restart for changes anyway */
+	struct config cfg; /* a copy: dnsmasq needs a restart for changes anyway */
 	struct store *st;
 	struct events *ev;
 	struct metrics *metrics;
-	char dir[PATH_MAX];         /* state directory */
+	char dir[PATH_MAX]; /* state directory */
 	char hosts[PATH_MAX + 16], dns[PATH_MAX + 16], tftp[PATH_MAX + 16], tmp[PATH_MAX + 16];
 	char sock_path[PATH_MAX + 16], conf_path[PATH_MAX + 16];
 	pthread_t thread;
-	int wake_fd;                /* eventfd: stop */
-	int listen_fd;              /* hook socket */
-	int out_fd;                 /* dnsmasq's stdout+stderr */
+	int wake_fd;   /* eventfd: stop */
+	int listen_fd; /* hook socket */
+	int out_fd;    /* dnsmasq's stdout+stderr */
 	_Atomic int pid;
 	int stop;
-	unsigned backoff;           /* seconds before the next restart */
+	unsigned backoff;               /* seconds before the next restart */
 	int64_t started_at, restart_at; /* monotonic ms */
 	uint64_t synced_gen;
 	int synced;
@@ -159,9 +159,9 @@ static int dhcp_sync_dir(struct dhcp *d, const char *dir, struct dhcp_files *hav
 	size_t i = 0, j = 0;
 	int hup = 0, rc = 0;
 	while (i < have->n || j < want->n) {
-		int cmp = i == have->n	 ? 1
-			  : j == want->n ? -1
-					 : strcmp(have->v[i].name, want->v[j].name);
+		int cmp = i == have->n ? 1 :
+			  j == want->n ? -1 :
+					 strcmp(have->v[i].name, want->v[j].name);
 		if (cmp < 0) { /* gone */
 			char p[PATH_MAX + 64];
 			if (dhcp_path(p, sizeof(p), dir, have->v[i].name) == 0)
@@ -528,8 +528,8 @@ static void *dhcp_main(void *arg)
 				d->restart_at = dhcp_now_ms() + d->backoff * 1000;
 			}
 		}
-		struct pollfd p[3] = {{d->wake_fd, POLLIN, 0}, {d->listen_fd, POLLIN, 0},
-				      {d->out_fd, POLLIN, 0}};
+		struct pollfd p[3] = {
+			{d->wake_fd, POLLIN, 0}, {d->listen_fd, POLLIN, 0}, {d->out_fd, POLLIN, 0}};
 		int np = d->out_fd >= 0 ? 3 : 2;
 		int n = poll(p, (nfds_t)np, 250);
 		if (n > 0 && (p[0].revents & POLLIN))
@@ -573,7 +573,8 @@ static void dhcp_default_hook(struct config *c)
 	*slash = '\0';
 	snprintf(c->dhcp_hook, sizeof(c->dhcp_hook), "%s/corral-dhcp-hook", self);
 	if (access(c->dhcp_hook, X_OK) != 0)
-		snprintf(c->dhcp_hook, sizeof(c->dhcp_hook), "/usr/local/libexec/corral/corral-dhcp-hook");
+		snprintf(c->dhcp_hook, sizeof(c->dhcp_hook),
+			 "/usr/local/libexec/corral/corral-dhcp-hook");
 }
 
 int dhcp_start(const struct config *cfg, struct store *st, struct events *ev, struct metrics *m,

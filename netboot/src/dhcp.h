@@ -27,8 +27,8 @@
 struct dhcp;
 
 /* Starts the DHCP side per cfg (dhcp.mode off: *out = NULL, returns 0). */
-int dhcp_start(const struct config *cfg, struct store *st, struct events *ev,
-	       struct metrics *m, struct dhcp **out);
+int dhcp_start(const struct config *cfg, struct store *st, struct events *ev, struct metrics *m,
+	       struct dhcp **out);
 /* Stops dnsmasq and the thread.  NULL is a no-op. */
 void dhcp_free(struct dhcp *d);
 /* dnsmasq's PID now (0 if not running), for tests and status. */

@@ -95,17 +95,19 @@ int dhcpconf_render(const struct dhcpconf *c, struct buf *out)
 		if (i > 0 && strcmp(a->tag, dhcpconf_arches[i - 1].tag) == 0)
 			continue; /* one line per tag */
 		if (c->proxy) {
-			rc |= buf_printf(out, "pxe-service=tag:!ipxe,%s,\"Corral network boot\",%s\n",
+			rc |= buf_printf(out,
+					 "pxe-service=tag:!ipxe,%s,\"Corral network boot\",%s\n",
 					 a->pxe_csa, a->file);
-			rc |= buf_printf(out, "pxe-service=tag:ipxe,%s,\"Corral boot script\",\"%s\"\n",
+			rc |= buf_printf(out,
+					 "pxe-service=tag:ipxe,%s,\"Corral boot script\",\"%s\"\n",
 					 a->pxe_csa, url);
 			continue;
 		}
 		if (a->full_file != NULL) {
-			rc |= buf_printf(out, "dhcp-boot=tag:!ipxe,tag:%s,tag:ipxe-full,%s\n", a->tag,
-					 a->full_file);
-			rc |= buf_printf(out, "dhcp-boot=tag:!ipxe,tag:%s,tag:!ipxe-full,%s\n", a->tag,
-					 a->file);
+			rc |= buf_printf(out, "dhcp-boot=tag:!ipxe,tag:%s,tag:ipxe-full,%s\n",
+					 a->tag, a->full_file);
+			rc |= buf_printf(out, "dhcp-boot=tag:!ipxe,tag:%s,tag:!ipxe-full,%s\n",
+					 a->tag, a->file);
 		} else {
 			rc |= buf_printf(out, "dhcp-boot=tag:!ipxe,tag:%s,%s\n", a->tag, a->file);
 		}
@@ -119,14 +121,15 @@ int dhcpconf_render(const struct dhcpconf *c, struct buf *out)
 
 int dhcpconf_autoexec(const char *base_url, struct buf *out)
 {
-	int rc = buf_printf(out,
-			    "#!ipxe\n"
-			    "# Served by corrald's dnsmasq over TFTP: hand over to the boot script.\n"
-			    ":retry\n"
-			    "chain --replace --autofree %s/boot/v1/bootscript?mac=${net0/mac} || "
-			    "goto wait\n"
-			    ":wait\nsleep 5\ngoto retry\n",
-			    base_url);
+	int rc = buf_printf(
+		out,
+		"#!ipxe\n"
+		"# Served by corrald's dnsmasq over TFTP: hand over to the boot script.\n"
+		":retry\n"
+		"chain --replace --autofree %s/boot/v1/bootscript?mac=${net0/mac} || "
+		"goto wait\n"
+		":wait\nsleep 5\ngoto retry\n",
+		base_url);
 	return rc ? -E2BIG : 0;
 }
 

@@ -18,26 +18,26 @@
 #include "store.h"
 
 struct dhcpconf {
-	bool proxy;             /* proxy DHCP: the site's server hands out addresses */
+	bool proxy; /* proxy DHCP: the site's server hands out addresses */
 	const char *interface;
-	unsigned network, prefix; /* boot subnet (host order) */
+	unsigned network, prefix;          /* boot subnet (host order) */
 	const char *pool_start, *pool_end; /* "" = derived: upper half of the subnet */
-	const char *router;     /* "" = none */
+	const char *router;                /* "" = none */
 	const char *domain;
-	unsigned dns_port;      /* 0 = DNS off */
+	unsigned dns_port;        /* 0 = DNS off */
 	const char *dns_upstream; /* comma-separated servers, "" = none */
 	unsigned lease_time, pool_lease_time, lease_max, tftp_max;
 	const char *tftp_root, *hostsdir, *dns_hostsdir, *hook;
-	const char *base_url;   /* corrald's advertised URL */
+	const char *base_url; /* corrald's advertised URL */
 };
 
 /* One first-stage iPXE binary per client architecture (option 93). */
 struct dhcpconf_arch {
-	unsigned arch;          /* option 93 value */
-	const char *tag;        /* dnsmasq tag set for it */
-	const char *pxe_csa;    /* proxy mode: pxe-service client system type */
-	const char *file;       /* default binary, under the TFTP root */
-	const char *full_file;  /* binary for nodes that ask for full iPXE, or NULL */
+	unsigned arch;         /* option 93 value */
+	const char *tag;       /* dnsmasq tag set for it */
+	const char *pxe_csa;   /* proxy mode: pxe-service client system type */
+	const char *file;      /* default binary, under the TFTP root */
+	const char *full_file; /* binary for nodes that ask for full iPXE, or NULL */
 };
 extern const struct dhcpconf_arch dhcpconf_arches[];
 extern const unsigned dhcpconf_narches;
@@ -55,15 +55,15 @@ int dhcpconf_dns_host(const struct store_dhcp_host *h, const char *domain, struc
 enum dhcp_action { DHCP_ADD, DHCP_OLD, DHCP_DEL, DHCP_TFTP, DHCP_INIT, DHCP_OTHER };
 struct dhcp_event {
 	enum dhcp_action action;
-	char mac[18];           /* normalised; "" for tftp/init */
+	char mac[18]; /* normalised; "" for tftp/init */
 	char ip[16];
 	char hostname[64];
 	char client_id[96];
-	bool ipxe;              /* the request came from iPXE (tag ipxe) */
-	bool known;             /* dnsmasq had a host entry (tag known) */
-	int64_t expires;        /* lease expiry (Unix seconds), 0 if unknown */
-	char file[128];         /* tftp: file name sent */
-	uint64_t size;          /* tftp: bytes */
+	bool ipxe;       /* the request came from iPXE (tag ipxe) */
+	bool known;      /* dnsmasq had a host entry (tag known) */
+	int64_t expires; /* lease expiry (Unix seconds), 0 if unknown */
+	char file[128];  /* tftp: file name sent */
+	uint64_t size;   /* tftp: bytes */
 };
 /*
  * Parses "action\tmac-or-size\tip\thostname-or-file\ttags\texpires\tclient-id".

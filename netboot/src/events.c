@@ -23,8 +23,8 @@ struct events {
 	pthread_cond_t written; /* signalled after each batch */
 	struct store_event *queue;
 	size_t n, cap;
-	uint64_t queued;        /* sequence of the last queued event */
-	uint64_t stored;        /* sequence of the last stored (or dropped) event */
+	uint64_t queued; /* sequence of the last queued event */
+	uint64_t stored; /* sequence of the last stored (or dropped) event */
 	uint64_t dropped;
 	int stop;
 	int64_t keep_us;
@@ -42,12 +42,14 @@ static void events_publish(struct events *ev, const struct store_event *q, size_
 		json_t *j;
 		if (q[i].node_id == 0) {
 			j = json_pack("{s:s, s:s, s:s, s:s, s:b}", "mac", q[i].mac, "stage",
-				      q[i].stage, "time", t, "source", q[i].source, "discovered", 1);
+				      q[i].stage, "time", t, "source", q[i].source, "discovered",
+				      1);
 		} else {
 			if (store_node_name(ev->st, q[i].node_id, name, sizeof(name)) < 0)
 				continue;
-			j = json_pack("{s:s, s:s, s:s, s:s, s:s}", "node", name, "stage", q[i].stage,
-				      "time", t, "source", q[i].source, "detail", q[i].detail);
+			j = json_pack("{s:s, s:s, s:s, s:s, s:s}", "node", name, "stage",
+				      q[i].stage, "time", t, "source", q[i].source, "detail",
+				      q[i].detail);
 			if (j != NULL && q[i].state != NULL)
 				json_object_set_new(j, "state", json_string(q[i].state));
 		}

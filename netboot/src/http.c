@@ -30,8 +30,8 @@ static const struct {
 	const char *name;
 	enum http_method id;
 } http_methods[] = {
-	{"GET", HTTP_GET},	 {"HEAD", HTTP_HEAD},	  {"POST", HTTP_POST},
-	{"PUT", HTTP_PUT},	 {"PATCH", HTTP_PATCH}, {"DELETE", HTTP_DELETE},
+	{"GET", HTTP_GET}, {"HEAD", HTTP_HEAD},   {"POST", HTTP_POST},
+	{"PUT", HTTP_PUT}, {"PATCH", HTTP_PATCH}, {"DELETE", HTTP_DELETE},
 };
 
 void http_methods_str(unsigned mask, char *out, size_t outlen)
@@ -114,8 +114,8 @@ int http_reply(struct http_req *r, unsigned status, struct MHD_Response *resp)
 int http_reply_data(struct http_req *r, unsigned status, const char *ctype, const char *data,
 		    size_t len)
 {
-	struct MHD_Response *resp =
-		MHD_create_response_from_buffer(len, (void *)(uintptr_t)data, MHD_RESPMEM_MUST_COPY);
+	struct MHD_Response *resp = MHD_create_response_from_buffer(len, (void *)(uintptr_t)data,
+								    MHD_RESPMEM_MUST_COPY);
 	if (resp == NULL)
 		return -ENOMEM;
 	if (ctype != NULL)
@@ -133,8 +133,7 @@ int http_reply_json(struct http_req *r, unsigned status, json_t *j)
 	if (s == NULL)
 		return -ENOMEM;
 	size_t len = strlen(s);
-	struct MHD_Response *resp =
-		MHD_create_response_from_buffer(len, s, MHD_RESPMEM_MUST_FREE);
+	struct MHD_Response *resp = MHD_create_response_from_buffer(len, s, MHD_RESPMEM_MUST_FREE);
 	if (resp == NULL) {
 		free(s);
 		return -ENOMEM;
@@ -264,15 +263,15 @@ static int http_begin(struct http_server *s, struct http_req *r)
 		const char *tok = http_bearer(r);
 		if (tok == NULL || cfg->auth == NULL || cfg->auth(cfg->ctx, tok, &r->granted) < 0) {
 			struct MHD_Response *resp;
-			json_t *j = json_pack("{s:{s:s, s:s}}", "error", "code", "unauthorized",
-					      "message",
-					      tok ? "unknown or revoked token"
-						  : "missing bearer token (Authorization: Bearer …)");
+			json_t *j = json_pack(
+				"{s:{s:s, s:s}}", "error", "code", "unauthorized", "message",
+				tok ? "unknown or revoked token" :
+				      "missing bearer token (Authorization: Bearer …)");
 			char *body = j ? json_dumps(j, JSON_COMPACT) : NULL;
 			json_decref(j);
 			resp = body ? MHD_create_response_from_buffer(strlen(body), body,
-								      MHD_RESPMEM_MUST_FREE)
-				    : NULL;
+								      MHD_RESPMEM_MUST_FREE) :
+				      NULL;
 			if (resp == NULL) {
 				free(body);
 				return 1;
@@ -310,8 +309,8 @@ static int http_begin(struct http_server *s, struct http_req *r)
 }
 
 static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const char *url,
-				   const char *method, const char *version,
-				   const char *upload_data, size_t *upload_size, void **con_cls)
+				   const char *method, const char *version, const char *upload_data,
+				   size_t *upload_size, void **con_cls)
 {
 	struct http_server *s = cls;
 	struct http_req *r = *con_cls;
@@ -420,10 +419,9 @@ int http_server_start(const struct http_config *cfg, struct http_server **out)
 	}
 	s->mhd = MHD_start_daemon(
 		flags, cfg->port, NULL, NULL, http_access, s, MHD_OPTION_EXTERNAL_LOGGER,
-		http_mhd_log, NULL, MHD_OPTION_SOCK_ADDR, &ss,
-		MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_NOTIFY_COMPLETED, http_completed,
-		s, MHD_OPTION_CONNECTION_TIMEOUT, cfg->conn_timeout ? cfg->conn_timeout : 60u,
-		MHD_OPTION_CONNECTION_LIMIT, 4096u,
+		http_mhd_log, NULL, MHD_OPTION_SOCK_ADDR, &ss, MHD_OPTION_THREAD_POOL_SIZE, threads,
+		MHD_OPTION_NOTIFY_COMPLETED, http_completed, s, MHD_OPTION_CONNECTION_TIMEOUT,
+		cfg->conn_timeout ? cfg->conn_timeout : 60u, MHD_OPTION_CONNECTION_LIMIT, 4096u,
 		MHD_OPTION_END);
 	if (s->mhd == NULL) {
 		free(s);

@@ -45,28 +45,28 @@ struct http_req;
 typedef int (*http_handler)(struct http_req *r);
 
 struct http_route {
-	unsigned methods;     /* HTTP_GET | ... */
-	const char *pattern;  /* "/api/v1/nodes/:", ":" = one segment, "*" = rest */
+	unsigned methods;            /* HTTP_GET | ... */
+	const char *pattern;         /* "/api/v1/nodes/:", ":" = one segment, "*" = rest */
 	enum http_scope read_scope;  /* needed for GET/HEAD */
 	enum http_scope write_scope; /* needed for every other method */
-	size_t max_body;      /* 0: the server default */
+	size_t max_body;             /* 0: the server default */
 	http_handler handler;
-	const char *label;    /* metrics label, e.g. "bootscript" */
+	const char *label; /* metrics label, e.g. "bootscript" */
 };
 
 struct http_req {
 	struct MHD_Connection *conn;
-	const char *method;       /* as sent */
+	const char *method; /* as sent */
 	enum http_method method_id;
-	const char *path;         /* URL path, percent-decoded by MHD */
+	const char *path;                /* URL path, percent-decoded by MHD */
 	const char *args[HTTP_MAX_ARGS]; /* captured segments, NUL-terminated */
 	const struct http_route *route;
-	struct buf body;          /* request body (empty for GET) */
-	enum http_scope granted;  /* scope of the token presented */
-	char client_ip[64];       /* peer address as text */
-	unsigned status;          /* status of the queued reply, 0 before */
-	uint64_t bytes_out;       /* body bytes the reply will carry */
-	void *ctx;                /* the server's user context */
+	struct buf body;         /* request body (empty for GET) */
+	enum http_scope granted; /* scope of the token presented */
+	char client_ip[64];      /* peer address as text */
+	unsigned status;         /* status of the queued reply, 0 before */
+	uint64_t bytes_out;      /* body bytes the reply will carry */
+	void *ctx;               /* the server's user context */
 	/* private to http.c */
 	char argbuf[512];
 	int body_too_large;
@@ -105,23 +105,21 @@ void http_server_free(struct http_server *s);
 
 /* Reply helpers.  Each queues exactly one response and returns 0 or -EIO. */
 int http_reply(struct http_req *r, unsigned status, struct MHD_Response *resp);
-int http_reply_data(struct http_req *r, unsigned status, const char *ctype,
-		    const char *data, size_t len);
+int http_reply_data(struct http_req *r, unsigned status, const char *ctype, const char *data,
+		    size_t len);
 /* Steals j. */
 int http_reply_json(struct http_req *r, unsigned status, json_t *j);
 int http_reply_empty(struct http_req *r, unsigned status);
 /* {"error":{"code","message"[, "field"]}}; field may be NULL. */
-int http_reply_error(struct http_req *r, unsigned status, const char *code,
-		     const char *field, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+int http_reply_error(struct http_req *r, unsigned status, const char *code, const char *field,
+		     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 /* Request header / query argument, or NULL.  Borrowed for the request. */
 const char *http_header(struct http_req *r, const char *name);
 const char *http_query(struct http_req *r, const char *name);
 
 /* Routes the table allows for path (for tests and docs): method mask or 0. */
-unsigned http_route_methods(const struct http_route *routes, size_t n,
-			    const char *path);
+unsigned http_route_methods(const struct http_route *routes, size_t n, const char *path);
 /* "GET, HEAD" for a mask; writes into out. */
 void http_methods_str(unsigned mask, char *out, size_t outlen);
 

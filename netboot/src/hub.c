@@ -17,8 +17,8 @@ struct hub_client;
 
 struct hub {
 	pthread_mutex_t lock;
-	char *ring[HUB_RING];   /* formatted records; ring[seq % HUB_RING] */
-	uint64_t next;          /* sequence number of the next record */
+	char *ring[HUB_RING]; /* formatted records; ring[seq % HUB_RING] */
+	uint64_t next;        /* sequence number of the next record */
 	struct hub_client *waiters;
 	int closed;
 };
@@ -26,10 +26,10 @@ struct hub {
 struct hub_client {
 	struct hub *hub;
 	struct MHD_Connection *conn;
-	uint64_t seq;           /* next record this client reads */
+	uint64_t seq; /* next record this client reads */
 	struct hub_client *next_waiter;
 	int waiting;
-	struct buf pending;     /* formatted bytes not yet handed to MHD */
+	struct buf pending; /* formatted bytes not yet handed to MHD */
 	size_t pending_off;
 };
 
@@ -184,9 +184,8 @@ struct MHD_Response *hub_response(struct hub *h, struct MHD_Connection *conn)
 	pthread_mutex_lock(&h->lock);
 	c->seq = h->next;
 	pthread_mutex_unlock(&h->lock);
-	struct MHD_Response *r =
-		MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, hub_reader, c,
-						  hub_client_free);
+	struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024,
+								   hub_reader, c, hub_client_free);
 	if (r == NULL) {
 		buf_clear(&c->pending);
 		free(c);

@@ -59,16 +59,16 @@ static void log_vemit(const char *tag, const char *err, const char *fmt, va_list
 	(void)w; /* nowhere left to report a failed log write */
 }
 
-#define LOG_BODY(lvl, tag, witherr)                                            \
-	do {                                                                   \
-		int saved = errno;                                             \
-		if (log_lvl < (lvl))                                           \
-			return;                                                \
-		va_list ap;                                                    \
-		va_start(ap, fmt);                                             \
-		log_vemit(tag, (witherr) ? strerror(saved) : NULL, fmt, ap);   \
-		va_end(ap);                                                    \
-		errno = saved;                                                 \
+#define LOG_BODY(lvl, tag, witherr)                                          \
+	do {                                                                 \
+		int saved = errno;                                           \
+		if (log_lvl < (lvl))                                         \
+			return;                                              \
+		va_list ap;                                                  \
+		va_start(ap, fmt);                                           \
+		log_vemit(tag, (witherr) ? strerror(saved) : NULL, fmt, ap); \
+		va_end(ap);                                                  \
+		errno = saved;                                               \
 	} while (0)
 
 void log_warn(const char *fmt, ...)

@@ -93,10 +93,10 @@ int metrics_render(struct metrics *m, struct buf *out)
 				snprintf(code, sizeof(code), "%u", metrics_codes[c]);
 			else
 				snprintf(code, sizeof(code), "other");
-			rc |= buf_printf(out,
-					 "corral_http_requests_total{route=\"%s\",code=\"%s\"} %llu\n",
-					 r < m->nlabels ? m->labels[r] : "none", code,
-					 (unsigned long long)v);
+			rc |= buf_printf(
+				out, "corral_http_requests_total{route=\"%s\",code=\"%s\"} %llu\n",
+				r < m->nlabels ? m->labels[r] : "none", code,
+				(unsigned long long)v);
 		}
 	}
 	rc |= buf_adds(out, "# HELP corral_bootscripts_total Boot scripts served, by kind.\n"
@@ -116,10 +116,11 @@ int metrics_render(struct metrics *m, struct buf *out)
 			 "# TYPE corral_file_bytes_total counter\n"
 			 "corral_file_bytes_total %llu\n",
 			 (unsigned long long)atomic_load(&m->file_bytes));
-	rc |= buf_printf(out,
-			 "# HELP corral_dnsmasq_restarts_total Times dnsmasq died and was restarted.\n"
-			 "# TYPE corral_dnsmasq_restarts_total counter\n"
-			 "corral_dnsmasq_restarts_total %llu\n",
-			 (unsigned long long)atomic_load(&m->dhcp_restarts));
+	rc |= buf_printf(
+		out,
+		"# HELP corral_dnsmasq_restarts_total Times dnsmasq died and was restarted.\n"
+		"# TYPE corral_dnsmasq_restarts_total counter\n"
+		"corral_dnsmasq_restarts_total %llu\n",
+		(unsigned long long)atomic_load(&m->dhcp_restarts));
 	return rc ? -E2BIG : 0;
 }

@@ -41,7 +41,8 @@ int serve_render_bootscript(struct app *a, enum store_boot_key key, const char *
 	metrics_bootcache(a->metrics, hit);
 
 	if (!hit) {
-		struct bootscript_env env = {cfg->base_url, cfg->unknown_wait, cfg->retry_max_sleep};
+		struct bootscript_env env = {cfg->base_url, cfg->unknown_wait,
+					     cfg->retry_max_sleep};
 		struct store_boot b;
 		char why[160];
 		int64_t hour = now / 1000000 / 3600 * 3600;
@@ -53,8 +54,8 @@ int serve_render_bootscript(struct app *a, enum store_boot_key key, const char *
 		if (rc == -ENOENT) {
 			meta.kind = METRICS_BOOT_UNKNOWN;
 			if (key == STORE_BOOT_MAC)
-				snprintf(why, sizeof(why), "this machine (%s) is not registered yet",
-					 value);
+				snprintf(why, sizeof(why),
+					 "this machine (%s) is not registered yet", value);
 			else
 				snprintf(why, sizeof(why), "no node has %s", self);
 			snprintf(meta.detail, sizeof(meta.detail), "unknown");
@@ -72,10 +73,11 @@ int serve_render_bootscript(struct app *a, enum store_boot_key key, const char *
 			} else if (!b.has_profile) {
 				meta.kind = METRICS_BOOT_NOPROFILE;
 				snprintf(meta.detail, sizeof(meta.detail), "no boot profile");
-				snprintf(why, sizeof(why),
-					 "node %s has no boot profile (none on the node, its groups "
-					 "or the defaults)",
-					 b.name);
+				snprintf(
+					why, sizeof(why),
+					"node %s has no boot profile (none on the node, its groups "
+					"or the defaults)",
+					b.name);
 				rc = bootscript_wait(&env, why, self, out);
 			} else {
 				char seed[AUTH_SEED_LEN];
@@ -172,8 +174,7 @@ static int serve_identify(struct http_req *r, const char *token, int64_t *node_i
 	}
 	int rc = store_node_by_ip(a->store, r->client_ip, node_id);
 	if (rc == -ENOENT)
-		http_reply_error(r, 404, "not_found", NULL, "no node has address %s",
-				 r->client_ip);
+		http_reply_error(r, 404, "not_found", NULL, "no node has address %s", r->client_ip);
 	return rc;
 }
 
@@ -190,8 +191,8 @@ int serve_cloudinit(struct http_req *r)
 	else if (strcmp(file, "vendor-data") == 0)
 		kind = 2;
 	else
-		return http_reply_error(r, 404, "not_found", NULL,
-					"no such cloud-init file: %s", file);
+		return http_reply_error(r, 404, "not_found", NULL, "no such cloud-init file: %s",
+					file);
 
 	int64_t node_id;
 	int rc = serve_identify(r, token, &node_id);
@@ -221,7 +222,8 @@ int serve_cloudinit(struct http_req *r)
 	if (rc == 0) {
 		rc = http_reply_data(r, 200, "text/plain; charset=utf-8", buf_str(&out), out.len);
 		if (r->method_id == HTTP_GET)
-			events_add(a->events, node_id, "cloud-init", r->client_ip, file, NULL, NULL);
+			events_add(a->events, node_id, "cloud-init", r->client_ip, file, NULL,
+				   NULL);
 	}
 	buf_clear(&out);
 	return rc;
@@ -360,13 +362,14 @@ int serve_metrics(struct http_req *r)
 		rc |= buf_adds(&out, "# HELP corral_nodes Nodes by state.\n"
 				     "# TYPE corral_nodes gauge\n");
 		for (int i = 0; i < 3; i++)
-			rc |= buf_printf(&out, "corral_nodes{state=\"%s\"} %lld\n", states[i],
-					 (long long)json_integer_value(
-						 json_object_get(counts, states[i])));
-		rc |= buf_printf(&out,
-				 "# HELP corral_nodes_disabled Nodes disabled for boot.\n"
-				 "# TYPE corral_nodes_disabled gauge\ncorral_nodes_disabled %lld\n",
-				 (long long)json_integer_value(json_object_get(counts, "disabled")));
+			rc |= buf_printf(
+				&out, "corral_nodes{state=\"%s\"} %lld\n", states[i],
+				(long long)json_integer_value(json_object_get(counts, states[i])));
+		rc |= buf_printf(
+			&out,
+			"# HELP corral_nodes_disabled Nodes disabled for boot.\n"
+			"# TYPE corral_nodes_disabled gauge\ncorral_nodes_disabled %lld\n",
+			(long long)json_integer_value(json_object_get(counts, "disabled")));
 		json_decref(counts);
 	}
 	rc |= buf_printf(&out,

@@ -91,174 +91,174 @@ static const char *const store_migrations[] = {
 
 /* ---- statements ------------------------------------------------------ */
 
-#define STORE_STATEMENTS(X)                                                                    \
-	X(BEGIN, "BEGIN IMMEDIATE")                                                            \
-	X(COMMIT, "COMMIT")                                                                    \
-	X(ROLLBACK, "ROLLBACK")                                                                \
-	X(PING, "SELECT 1")                                                                    \
-	/* images */                                                                           \
-	X(IMAGE_GET, "SELECT name, arch, kernel, initrd, rootfs, params, created, updated"    \
-		     " FROM images WHERE name=?1")                                             \
-	X(IMAGE_LIST, "SELECT name, arch, kernel, initrd, rootfs, params, created, updated"   \
-		      " FROM images ORDER BY name")                                            \
-	X(IMAGE_EXISTS, "SELECT 1 FROM images WHERE name=?1")                                  \
-	X(IMAGE_PUT, "INSERT INTO images(name, arch, kernel, initrd, rootfs, params, created," \
-		     " updated) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7) ON CONFLICT(name) DO"  \
-		     " UPDATE SET arch=excluded.arch, kernel=excluded.kernel,"                 \
-		     " initrd=excluded.initrd, rootfs=excluded.rootfs, params=excluded.params," \
-		     " updated=excluded.updated")                                              \
-	X(IMAGE_DELETE, "DELETE FROM images WHERE name=?1")                                    \
-	X(IMAGE_USERS, "SELECT 'profile', name FROM profiles WHERE image_id=(SELECT id FROM"   \
-		       " images WHERE name=?1) ORDER BY name LIMIT 11")                        \
-	/* profiles */                                                                         \
-	X(PROFILE_GET, "SELECT p.name, i.name, p.kernel, p.initrd, p.params, p.created,"      \
-		       " p.updated FROM profiles p LEFT JOIN images i ON i.id=p.image_id"      \
-		       " WHERE p.name=?1")                                                     \
-	X(PROFILE_LIST, "SELECT p.name, i.name, p.kernel, p.initrd, p.params, p.created,"     \
-			" p.updated FROM profiles p LEFT JOIN images i ON i.id=p.image_id"     \
-			" ORDER BY p.name")                                                    \
-	X(PROFILE_EXISTS, "SELECT 1 FROM profiles WHERE name=?1")                              \
-	X(PROFILE_PUT, "INSERT INTO profiles(name, image_id, kernel, initrd, params, created," \
-		       " updated) VALUES(?1, (SELECT id FROM images WHERE name=?2), ?3, ?4,"   \
-		       " ?5, ?6, ?6) ON CONFLICT(name) DO UPDATE SET"                          \
-		       " image_id=excluded.image_id, kernel=excluded.kernel,"                  \
-		       " initrd=excluded.initrd, params=excluded.params,"                      \
-		       " updated=excluded.updated")                                            \
-	X(PROFILE_DELETE, "DELETE FROM profiles WHERE name=?1")                                \
-	X(PROFILE_USERS, "SELECT * FROM (SELECT 'node', n.name FROM nodes n JOIN profiles p"   \
-			 " ON p.id=n.profile_id WHERE p.name=?1 ORDER BY n.name LIMIT 11)"     \
-			 " UNION ALL SELECT * FROM (SELECT 'group', g.name FROM groups g JOIN" \
-			 " profiles p ON p.id=g.profile_id WHERE p.name=?1 ORDER BY g.name"    \
-			 " LIMIT 11) UNION ALL SELECT 'defaults', 'defaults' FROM settings"    \
-			 " WHERE key='default_profile' AND value=?1")                          \
-	/* groups */                                                                           \
-	X(GROUP_GET, "SELECT g.name, g.description, p.name, g.metadata, g.user_data,"         \
-		     " g.created, g.updated FROM groups g LEFT JOIN profiles p"                \
-		     " ON p.id=g.profile_id WHERE g.name=?1")                                  \
-	X(GROUP_LIST, "SELECT g.name, g.description, p.name, g.metadata, g.user_data,"        \
-		      " g.created, g.updated FROM groups g LEFT JOIN profiles p"               \
-		      " ON p.id=g.profile_id ORDER BY g.name")                                 \
-	X(GROUP_EXISTS, "SELECT 1 FROM groups WHERE name=?1")                                  \
-	X(GROUP_PUT, "INSERT INTO groups(name, description, profile_id, metadata, user_data,"  \
-		     " created, updated) VALUES(?1, ?2, (SELECT id FROM profiles WHERE"        \
-		     " name=?3), ?4, ?5, ?6, ?6) ON CONFLICT(name) DO UPDATE SET"              \
-		     " description=excluded.description, profile_id=excluded.profile_id,"      \
-		     " metadata=excluded.metadata, user_data=excluded.user_data,"              \
-		     " updated=excluded.updated")                                              \
-	X(GROUP_DELETE, "DELETE FROM groups WHERE name=?1")                                    \
-	X(GROUP_USERS, "SELECT 'node', n.name FROM node_groups ng JOIN nodes n"                \
-		       " ON n.id=ng.node_id WHERE ng.group_id=(SELECT id FROM groups"          \
-		       " WHERE name=?1) ORDER BY n.name LIMIT 11")                             \
-	X(GROUP_MEMBERS, "SELECT n.name FROM node_groups ng JOIN nodes n ON n.id=ng.node_id"   \
-			 " WHERE ng.group_id=(SELECT id FROM groups WHERE name=?1)"            \
-			 " ORDER BY n.name")                                                   \
-	X(GROUP_ENSURE, "INSERT INTO groups(name, created, updated) VALUES(?1, ?2, ?2)"        \
-			" ON CONFLICT(name) DO NOTHING")                                       \
-	/* nodes */                                                                            \
-	X(NODE_GET, "SELECT n.id, n.name, n.nid, n.arch, n.role, n.enabled, p.name,"          \
-		    " n.params, n.metadata, n.user_data, n.state, n.last_stage, n.last_time,"  \
-		    " n.created, n.updated, n.ipxe_efi FROM nodes n LEFT JOIN profiles p"      \
-		    " ON p.id=n.profile_id WHERE n.name=?1")                                   \
-	X(NODE_LIST, "SELECT n.id, n.name, n.nid, n.arch, n.role, n.enabled, p.name,"         \
-		     " n.params, n.metadata, n.user_data, n.state, n.last_stage, n.last_time," \
-		     " n.created, n.updated, n.ipxe_efi FROM nodes n LEFT JOIN profiles p"     \
-		     " ON p.id=n.profile_id WHERE (?1 IS NULL OR n.state=?1)"                  \
-		     " AND (?2 IS NULL OR n.arch=?2) AND (?3 IS NULL OR n.enabled=?3)"         \
-		     " AND (?4 IS NULL OR EXISTS(SELECT 1 FROM node_groups ng JOIN groups g"   \
-		     " ON g.id=ng.group_id WHERE ng.node_id=n.id AND g.name=?4))"              \
-		     " ORDER BY n.name LIMIT ?5 OFFSET ?6")                                    \
-	X(NODE_IFACES, "SELECT mac, ip FROM interfaces WHERE node_id=?1 ORDER BY position")    \
-	X(NODE_GROUPS, "SELECT g.name FROM node_groups ng JOIN groups g ON g.id=ng.group_id"   \
-		       " WHERE ng.node_id=?1 ORDER BY ng.position")                            \
-	X(ALL_IFACES, "SELECT node_id, mac, ip FROM interfaces ORDER BY node_id, position")    \
-	X(ALL_NODE_GROUPS, "SELECT ng.node_id, g.name FROM node_groups ng JOIN groups g"       \
-			   " ON g.id=ng.group_id ORDER BY ng.node_id, ng.position")            \
-	X(NODE_ID, "SELECT id FROM nodes WHERE name=?1")                                       \
-	X(NODE_NAME, "SELECT name FROM nodes WHERE id=?1")                                     \
-	X(NODE_NID_TAKEN, "SELECT name FROM nodes WHERE nid=?1 AND name<>?2")                  \
-	X(MAC_TAKEN, "SELECT n.name FROM interfaces i JOIN nodes n ON n.id=i.node_id"          \
-		     " WHERE i.mac=?1 AND n.name<>?2")                                         \
-	X(IP_TAKEN, "SELECT n.name FROM interfaces i JOIN nodes n ON n.id=i.node_id"           \
-		    " WHERE i.ip=?1 AND n.name<>?2")                                           \
-	X(NODE_PUT, "INSERT INTO nodes(name, nid, arch, role, enabled, profile_id, params,"    \
-		    " metadata, user_data, ipxe_efi, created, updated) VALUES(?1, ?2, ?3, ?4,"  \
-		    " ?5, (SELECT id FROM profiles WHERE name=?6), ?7, ?8, ?9, ?10, ?11, ?11)" \
-		    " ON CONFLICT(name) DO UPDATE SET nid=excluded.nid, arch=excluded.arch,"   \
-		    " role=excluded.role, enabled=excluded.enabled,"                           \
-		    " profile_id=excluded.profile_id, params=excluded.params,"                 \
-		    " metadata=excluded.metadata, user_data=excluded.user_data,"               \
-		    " ipxe_efi=excluded.ipxe_efi, updated=excluded.updated RETURNING id")      \
-	X(NODE_IFACES_CLEAR, "DELETE FROM interfaces WHERE node_id=?1")                        \
-	X(NODE_IFACE_ADD, "INSERT INTO interfaces(mac, node_id, position, ip)"                 \
-			  " VALUES(?1, ?2, ?3, ?4)")                                           \
-	X(NODE_GROUPS_CLEAR, "DELETE FROM node_groups WHERE node_id=?1")                       \
-	X(NODE_GROUP_ADD, "INSERT OR IGNORE INTO node_groups(node_id, group_id, position)"     \
-			  " VALUES(?1, (SELECT id FROM groups WHERE name=?2), ?3)")            \
-	X(NODE_DELETE, "DELETE FROM nodes WHERE name=?1")                                      \
-	X(NODE_BY_IP, "SELECT node_id FROM interfaces WHERE ip=?1 UNION ALL"                   \
-		      " SELECT node_id FROM interfaces WHERE last_ip=?1 LIMIT 1")              \
-	X(NODE_COUNTS, "SELECT count(*), sum(state='new'), sum(state='booting'),"              \
-		       " sum(state='ready'), sum(enabled=0) FROM nodes")                       \
-	X(OTHER_COUNTS, "SELECT (SELECT count(*) FROM groups), (SELECT count(*) FROM images)," \
-			" (SELECT count(*) FROM profiles), (SELECT count(*) FROM discovered)") \
-	X(DISCOVERED_FORGET, "DELETE FROM discovered WHERE mac=?1")                            \
-	/* boot resolution */                                                                  \
-	X(BOOT_BY_MAC, "SELECT node_id FROM interfaces WHERE mac=?1")                          \
-	X(BOOT_BY_NID, "SELECT id FROM nodes WHERE nid=?1")                                    \
-	X(BOOT_NODE, "SELECT n.name, n.arch, n.enabled, n.params, n.profile_id,"               \
-		     " (SELECT mac FROM interfaces WHERE node_id=n.id ORDER BY position"       \
-		     " LIMIT 1) FROM nodes n WHERE n.id=?1")                                   \
-	X(BOOT_GROUP_PROFILE, "SELECT g.name, g.profile_id FROM node_groups ng JOIN groups g"  \
-			      " ON g.id=ng.group_id WHERE ng.node_id=?1"                       \
-			      " AND g.profile_id IS NOT NULL ORDER BY ng.position LIMIT 1")    \
-	X(BOOT_DEFAULT_PROFILE, "SELECT p.id FROM settings s JOIN profiles p"                  \
-				" ON p.name=s.value WHERE s.key='default_profile'")            \
-	X(BOOT_PROFILE, "SELECT p.name, p.kernel, p.initrd, p.params, i.name, i.kernel,"      \
-			" i.initrd, i.rootfs, i.params FROM profiles p LEFT JOIN images i"     \
-			" ON i.id=p.image_id WHERE p.id=?1")                                   \
-	X(CI_GROUPS, "SELECT g.metadata, g.user_data FROM node_groups ng JOIN groups g"        \
-		     " ON g.id=ng.group_id WHERE ng.node_id=?1 ORDER BY ng.position")          \
-	X(CI_NODE, "SELECT name, metadata, user_data FROM nodes WHERE id=?1")                  \
-	/* tokens */                                                                           \
-	X(TOKEN_ADD, "INSERT INTO tokens(name, hash, scope, created) VALUES(?1, ?2, ?3, ?4)")  \
-	X(TOKEN_FIND, "SELECT scope, last_used FROM tokens WHERE hash=?1")                     \
-	X(TOKEN_TOUCH, "UPDATE tokens SET last_used=?2 WHERE hash=?1")                         \
-	X(TOKEN_LIST, "SELECT name, scope, created, last_used FROM tokens ORDER BY name")      \
-	X(TOKEN_DELETE, "DELETE FROM tokens WHERE name=?1")                                    \
-	/* events */                                                                           \
-	X(EVENT_ADD, "INSERT INTO events(node_id, time_us, stage, source, detail)"             \
-		     " VALUES(?1, ?2, ?3, ?4, ?5)")                                            \
-	X(EVENT_NODE, "UPDATE nodes SET last_stage=?2, last_time=?3,"                          \
-		      " state=COALESCE(?4, state) WHERE id=?1")                                \
-	X(EVENT_LAST_IP, "UPDATE interfaces SET last_ip=?2 WHERE mac=?1"                       \
-			 " AND last_ip IS NOT ?2")                                             \
-	X(EVENT_DISCOVERED, "INSERT INTO discovered(mac, ip, first_seen, last_seen, requests)" \
-			    " VALUES(?1, ?2, ?3, ?3, 1) ON CONFLICT(mac) DO UPDATE SET"        \
-			    " ip=excluded.ip, last_seen=excluded.last_seen,"                   \
-			    " requests=requests+1")                                            \
-	X(EVENT_LIST, "SELECT time_us, stage, source, detail FROM (SELECT * FROM events"       \
-		      " WHERE node_id=?1 ORDER BY time_us DESC, id DESC LIMIT ?2)"             \
-		      " ORDER BY time_us, id")                                                 \
-	X(EVENT_PRUNE, "DELETE FROM events WHERE time_us < ?1")                                \
-	X(DISCOVERED_LIST, "SELECT mac, ip, first_seen, last_seen, requests FROM discovered"   \
-			   " ORDER BY last_seen DESC")                                         \
-	X(DISCOVERED_DELETE, "DELETE FROM discovered WHERE mac=?1")                            \
-	X(DISCOVERED_EXISTS, "SELECT 1 FROM discovered WHERE mac=?1")                          \
-	/* settings */                                                                         \
-	X(SETTING_GET, "SELECT value FROM settings WHERE key=?1")                              \
-	X(SETTING_SET, "INSERT INTO settings(key, value) VALUES(?1, ?2) ON CONFLICT(key)"      \
-		       " DO UPDATE SET value=excluded.value")                                  \
-	X(SETTING_DEL, "DELETE FROM settings WHERE key=?1")                                    \
-	/* DHCP */                                                                             \
-	X(DHCP_HOSTS, "SELECT i.mac, i.ip, CASE WHEN i.position=0 THEN n.name ELSE '' END,"   \
-		      " n.enabled, n.ipxe_efi FROM interfaces i JOIN nodes n ON n.id=i.node_id" \
-		      " ORDER BY i.mac")                                                       \
-	X(LEASE_SET, "INSERT INTO leases(mac, ip, expires, hostname, client_id)"               \
+#define STORE_STATEMENTS(X)                                                                       \
+	X(BEGIN, "BEGIN IMMEDIATE")                                                               \
+	X(COMMIT, "COMMIT")                                                                       \
+	X(ROLLBACK, "ROLLBACK")                                                                   \
+	X(PING, "SELECT 1")                                                                       \
+	/* images */                                                                              \
+	X(IMAGE_GET, "SELECT name, arch, kernel, initrd, rootfs, params, created, updated"        \
+		     " FROM images WHERE name=?1")                                                \
+	X(IMAGE_LIST, "SELECT name, arch, kernel, initrd, rootfs, params, created, updated"       \
+		      " FROM images ORDER BY name")                                               \
+	X(IMAGE_EXISTS, "SELECT 1 FROM images WHERE name=?1")                                     \
+	X(IMAGE_PUT, "INSERT INTO images(name, arch, kernel, initrd, rootfs, params, created,"    \
+		     " updated) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7) ON CONFLICT(name) DO"      \
+		     " UPDATE SET arch=excluded.arch, kernel=excluded.kernel,"                    \
+		     " initrd=excluded.initrd, rootfs=excluded.rootfs, params=excluded.params,"   \
+		     " updated=excluded.updated")                                                 \
+	X(IMAGE_DELETE, "DELETE FROM images WHERE name=?1")                                       \
+	X(IMAGE_USERS, "SELECT 'profile', name FROM profiles WHERE image_id=(SELECT id FROM"      \
+		       " images WHERE name=?1) ORDER BY name LIMIT 11")                           \
+	/* profiles */                                                                            \
+	X(PROFILE_GET, "SELECT p.name, i.name, p.kernel, p.initrd, p.params, p.created,"          \
+		       " p.updated FROM profiles p LEFT JOIN images i ON i.id=p.image_id"         \
+		       " WHERE p.name=?1")                                                        \
+	X(PROFILE_LIST, "SELECT p.name, i.name, p.kernel, p.initrd, p.params, p.created,"         \
+			" p.updated FROM profiles p LEFT JOIN images i ON i.id=p.image_id"        \
+			" ORDER BY p.name")                                                       \
+	X(PROFILE_EXISTS, "SELECT 1 FROM profiles WHERE name=?1")                                 \
+	X(PROFILE_PUT, "INSERT INTO profiles(name, image_id, kernel, initrd, params, created,"    \
+		       " updated) VALUES(?1, (SELECT id FROM images WHERE name=?2), ?3, ?4,"      \
+		       " ?5, ?6, ?6) ON CONFLICT(name) DO UPDATE SET"                             \
+		       " image_id=excluded.image_id, kernel=excluded.kernel,"                     \
+		       " initrd=excluded.initrd, params=excluded.params,"                         \
+		       " updated=excluded.updated")                                               \
+	X(PROFILE_DELETE, "DELETE FROM profiles WHERE name=?1")                                   \
+	X(PROFILE_USERS, "SELECT * FROM (SELECT 'node', n.name FROM nodes n JOIN profiles p"      \
+			 " ON p.id=n.profile_id WHERE p.name=?1 ORDER BY n.name LIMIT 11)"        \
+			 " UNION ALL SELECT * FROM (SELECT 'group', g.name FROM groups g JOIN"    \
+			 " profiles p ON p.id=g.profile_id WHERE p.name=?1 ORDER BY g.name"       \
+			 " LIMIT 11) UNION ALL SELECT 'defaults', 'defaults' FROM settings"       \
+			 " WHERE key='default_profile' AND value=?1")                             \
+	/* groups */                                                                              \
+	X(GROUP_GET, "SELECT g.name, g.description, p.name, g.metadata, g.user_data,"             \
+		     " g.created, g.updated FROM groups g LEFT JOIN profiles p"                   \
+		     " ON p.id=g.profile_id WHERE g.name=?1")                                     \
+	X(GROUP_LIST, "SELECT g.name, g.description, p.name, g.metadata, g.user_data,"            \
+		      " g.created, g.updated FROM groups g LEFT JOIN profiles p"                  \
+		      " ON p.id=g.profile_id ORDER BY g.name")                                    \
+	X(GROUP_EXISTS, "SELECT 1 FROM groups WHERE name=?1")                                     \
+	X(GROUP_PUT, "INSERT INTO groups(name, description, profile_id, metadata, user_data,"     \
+		     " created, updated) VALUES(?1, ?2, (SELECT id FROM profiles WHERE"           \
+		     " name=?3), ?4, ?5, ?6, ?6) ON CONFLICT(name) DO UPDATE SET"                 \
+		     " description=excluded.description, profile_id=excluded.profile_id,"         \
+		     " metadata=excluded.metadata, user_data=excluded.user_data,"                 \
+		     " updated=excluded.updated")                                                 \
+	X(GROUP_DELETE, "DELETE FROM groups WHERE name=?1")                                       \
+	X(GROUP_USERS, "SELECT 'node', n.name FROM node_groups ng JOIN nodes n"                   \
+		       " ON n.id=ng.node_id WHERE ng.group_id=(SELECT id FROM groups"             \
+		       " WHERE name=?1) ORDER BY n.name LIMIT 11")                                \
+	X(GROUP_MEMBERS, "SELECT n.name FROM node_groups ng JOIN nodes n ON n.id=ng.node_id"      \
+			 " WHERE ng.group_id=(SELECT id FROM groups WHERE name=?1)"               \
+			 " ORDER BY n.name")                                                      \
+	X(GROUP_ENSURE, "INSERT INTO groups(name, created, updated) VALUES(?1, ?2, ?2)"           \
+			" ON CONFLICT(name) DO NOTHING")                                          \
+	/* nodes */                                                                               \
+	X(NODE_GET, "SELECT n.id, n.name, n.nid, n.arch, n.role, n.enabled, p.name,"              \
+		    " n.params, n.metadata, n.user_data, n.state, n.last_stage, n.last_time,"     \
+		    " n.created, n.updated, n.ipxe_efi FROM nodes n LEFT JOIN profiles p"         \
+		    " ON p.id=n.profile_id WHERE n.name=?1")                                      \
+	X(NODE_LIST, "SELECT n.id, n.name, n.nid, n.arch, n.role, n.enabled, p.name,"             \
+		     " n.params, n.metadata, n.user_data, n.state, n.last_stage, n.last_time,"    \
+		     " n.created, n.updated, n.ipxe_efi FROM nodes n LEFT JOIN profiles p"        \
+		     " ON p.id=n.profile_id WHERE (?1 IS NULL OR n.state=?1)"                     \
+		     " AND (?2 IS NULL OR n.arch=?2) AND (?3 IS NULL OR n.enabled=?3)"            \
+		     " AND (?4 IS NULL OR EXISTS(SELECT 1 FROM node_groups ng JOIN groups g"      \
+		     " ON g.id=ng.group_id WHERE ng.node_id=n.id AND g.name=?4))"                 \
+		     " ORDER BY n.name LIMIT ?5 OFFSET ?6")                                       \
+	X(NODE_IFACES, "SELECT mac, ip FROM interfaces WHERE node_id=?1 ORDER BY position")       \
+	X(NODE_GROUPS, "SELECT g.name FROM node_groups ng JOIN groups g ON g.id=ng.group_id"      \
+		       " WHERE ng.node_id=?1 ORDER BY ng.position")                               \
+	X(ALL_IFACES, "SELECT node_id, mac, ip FROM interfaces ORDER BY node_id, position")       \
+	X(ALL_NODE_GROUPS, "SELECT ng.node_id, g.name FROM node_groups ng JOIN groups g"          \
+			   " ON g.id=ng.group_id ORDER BY ng.node_id, ng.position")               \
+	X(NODE_ID, "SELECT id FROM nodes WHERE name=?1")                                          \
+	X(NODE_NAME, "SELECT name FROM nodes WHERE id=?1")                                        \
+	X(NODE_NID_TAKEN, "SELECT name FROM nodes WHERE nid=?1 AND name<>?2")                     \
+	X(MAC_TAKEN, "SELECT n.name FROM interfaces i JOIN nodes n ON n.id=i.node_id"             \
+		     " WHERE i.mac=?1 AND n.name<>?2")                                            \
+	X(IP_TAKEN, "SELECT n.name FROM interfaces i JOIN nodes n ON n.id=i.node_id"              \
+		    " WHERE i.ip=?1 AND n.name<>?2")                                              \
+	X(NODE_PUT, "INSERT INTO nodes(name, nid, arch, role, enabled, profile_id, params,"       \
+		    " metadata, user_data, ipxe_efi, created, updated) VALUES(?1, ?2, ?3, ?4,"    \
+		    " ?5, (SELECT id FROM profiles WHERE name=?6), ?7, ?8, ?9, ?10, ?11, ?11)"    \
+		    " ON CONFLICT(name) DO UPDATE SET nid=excluded.nid, arch=excluded.arch,"      \
+		    " role=excluded.role, enabled=excluded.enabled,"                              \
+		    " profile_id=excluded.profile_id, params=excluded.params,"                    \
+		    " metadata=excluded.metadata, user_data=excluded.user_data,"                  \
+		    " ipxe_efi=excluded.ipxe_efi, updated=excluded.updated RETURNING id")         \
+	X(NODE_IFACES_CLEAR, "DELETE FROM interfaces WHERE node_id=?1")                           \
+	X(NODE_IFACE_ADD, "INSERT INTO interfaces(mac, node_id, position, ip)"                    \
+			  " VALUES(?1, ?2, ?3, ?4)")                                              \
+	X(NODE_GROUPS_CLEAR, "DELETE FROM node_groups WHERE node_id=?1")                          \
+	X(NODE_GROUP_ADD, "INSERT OR IGNORE INTO node_groups(node_id, group_id, position)"        \
+			  " VALUES(?1, (SELECT id FROM groups WHERE name=?2), ?3)")               \
+	X(NODE_DELETE, "DELETE FROM nodes WHERE name=?1")                                         \
+	X(NODE_BY_IP, "SELECT node_id FROM interfaces WHERE ip=?1 UNION ALL"                      \
+		      " SELECT node_id FROM interfaces WHERE last_ip=?1 LIMIT 1")                 \
+	X(NODE_COUNTS, "SELECT count(*), sum(state='new'), sum(state='booting'),"                 \
+		       " sum(state='ready'), sum(enabled=0) FROM nodes")                          \
+	X(OTHER_COUNTS, "SELECT (SELECT count(*) FROM groups), (SELECT count(*) FROM images),"    \
+			" (SELECT count(*) FROM profiles), (SELECT count(*) FROM discovered)")    \
+	X(DISCOVERED_FORGET, "DELETE FROM discovered WHERE mac=?1")                               \
+	/* boot resolution */                                                                     \
+	X(BOOT_BY_MAC, "SELECT node_id FROM interfaces WHERE mac=?1")                             \
+	X(BOOT_BY_NID, "SELECT id FROM nodes WHERE nid=?1")                                       \
+	X(BOOT_NODE, "SELECT n.name, n.arch, n.enabled, n.params, n.profile_id,"                  \
+		     " (SELECT mac FROM interfaces WHERE node_id=n.id ORDER BY position"          \
+		     " LIMIT 1) FROM nodes n WHERE n.id=?1")                                      \
+	X(BOOT_GROUP_PROFILE, "SELECT g.name, g.profile_id FROM node_groups ng JOIN groups g"     \
+			      " ON g.id=ng.group_id WHERE ng.node_id=?1"                          \
+			      " AND g.profile_id IS NOT NULL ORDER BY ng.position LIMIT 1")       \
+	X(BOOT_DEFAULT_PROFILE, "SELECT p.id FROM settings s JOIN profiles p"                     \
+				" ON p.name=s.value WHERE s.key='default_profile'")               \
+	X(BOOT_PROFILE, "SELECT p.name, p.kernel, p.initrd, p.params, i.name, i.kernel,"          \
+			" i.initrd, i.rootfs, i.params FROM profiles p LEFT JOIN images i"        \
+			" ON i.id=p.image_id WHERE p.id=?1")                                      \
+	X(CI_GROUPS, "SELECT g.metadata, g.user_data FROM node_groups ng JOIN groups g"           \
+		     " ON g.id=ng.group_id WHERE ng.node_id=?1 ORDER BY ng.position")             \
+	X(CI_NODE, "SELECT name, metadata, user_data FROM nodes WHERE id=?1")                     \
+	/* tokens */                                                                              \
+	X(TOKEN_ADD, "INSERT INTO tokens(name, hash, scope, created) VALUES(?1, ?2, ?3, ?4)")     \
+	X(TOKEN_FIND, "SELECT scope, last_used FROM tokens WHERE hash=?1")                        \
+	X(TOKEN_TOUCH, "UPDATE tokens SET last_used=?2 WHERE hash=?1")                            \
+	X(TOKEN_LIST, "SELECT name, scope, created, last_used FROM tokens ORDER BY name")         \
+	X(TOKEN_DELETE, "DELETE FROM tokens WHERE name=?1")                                       \
+	/* events */                                                                              \
+	X(EVENT_ADD, "INSERT INTO events(node_id, time_us, stage, source, detail)"                \
+		     " VALUES(?1, ?2, ?3, ?4, ?5)")                                               \
+	X(EVENT_NODE, "UPDATE nodes SET last_stage=?2, last_time=?3,"                             \
+		      " state=COALESCE(?4, state) WHERE id=?1")                                   \
+	X(EVENT_LAST_IP, "UPDATE interfaces SET last_ip=?2 WHERE mac=?1"                          \
+			 " AND last_ip IS NOT ?2")                                                \
+	X(EVENT_DISCOVERED, "INSERT INTO discovered(mac, ip, first_seen, last_seen, requests)"    \
+			    " VALUES(?1, ?2, ?3, ?3, 1) ON CONFLICT(mac) DO UPDATE SET"           \
+			    " ip=excluded.ip, last_seen=excluded.last_seen,"                      \
+			    " requests=requests+1")                                               \
+	X(EVENT_LIST, "SELECT time_us, stage, source, detail FROM (SELECT * FROM events"          \
+		      " WHERE node_id=?1 ORDER BY time_us DESC, id DESC LIMIT ?2)"                \
+		      " ORDER BY time_us, id")                                                    \
+	X(EVENT_PRUNE, "DELETE FROM events WHERE time_us < ?1")                                   \
+	X(DISCOVERED_LIST, "SELECT mac, ip, first_seen, last_seen, requests FROM discovered"      \
+			   " ORDER BY last_seen DESC")                                            \
+	X(DISCOVERED_DELETE, "DELETE FROM discovered WHERE mac=?1")                               \
+	X(DISCOVERED_EXISTS, "SELECT 1 FROM discovered WHERE mac=?1")                             \
+	/* settings */                                                                            \
+	X(SETTING_GET, "SELECT value FROM settings WHERE key=?1")                                 \
+	X(SETTING_SET, "INSERT INTO settings(key, value) VALUES(?1, ?2) ON CONFLICT(key)"         \
+		       " DO UPDATE SET value=excluded.value")                                     \
+	X(SETTING_DEL, "DELETE FROM settings WHERE key=?1")                                       \
+	/* DHCP */                                                                                \
+	X(DHCP_HOSTS, "SELECT i.mac, i.ip, CASE WHEN i.position=0 THEN n.name ELSE '' END,"       \
+		      " n.enabled, n.ipxe_efi FROM interfaces i JOIN nodes n ON n.id=i.node_id"   \
+		      " ORDER BY i.mac")                                                          \
+	X(LEASE_SET, "INSERT INTO leases(mac, ip, expires, hostname, client_id)"                  \
 		     " VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(mac) DO UPDATE SET ip=excluded.ip," \
-		     " expires=excluded.expires, hostname=excluded.hostname,"                  \
-		     " client_id=excluded.client_id")                                          \
-	X(LEASE_DEL, "DELETE FROM leases WHERE mac=?1")                                        \
-	X(LEASE_LIST, "SELECT mac, ip, expires, hostname, client_id FROM leases"               \
+		     " expires=excluded.expires, hostname=excluded.hostname,"                     \
+		     " client_id=excluded.client_id")                                             \
+	X(LEASE_DEL, "DELETE FROM leases WHERE mac=?1")                                           \
+	X(LEASE_LIST, "SELECT mac, ip, expires, hostname, client_id FROM leases"                  \
 		      " WHERE expires > ?1 ORDER BY mac")
 
 #define X_ENUM(id, sql) ST_##id,
@@ -631,9 +631,9 @@ struct store_col {
 };
 
 struct store_ref {
-	const char *field;        /* JSON member naming another object */
-	enum store_stmt exists;   /* statement checking that it exists */
-	const char *what;         /* "image", "profile" */
+	const char *field;      /* JSON member naming another object */
+	enum store_stmt exists; /* statement checking that it exists */
+	const char *what;       /* "image", "profile" */
 };
 
 struct store_kind_desc {
@@ -646,18 +646,18 @@ struct store_kind_desc {
 };
 
 static const struct store_col image_cols[] = {
-	{"name", COL_TEXT},	  {"arch", COL_TEXT},	 {"kernel", COL_TEXT},
-	{"initrd", COL_TEXT},	  {"rootfs", COL_TEXT_NULL}, {"params", COL_TEXT},
-	{"created", COL_TIME},	  {"updated", COL_TIME},
+	{"name", COL_TEXT},    {"arch", COL_TEXT},        {"kernel", COL_TEXT},
+	{"initrd", COL_TEXT},  {"rootfs", COL_TEXT_NULL}, {"params", COL_TEXT},
+	{"created", COL_TIME}, {"updated", COL_TIME},
 };
 static const struct store_col profile_cols[] = {
-	{"name", COL_TEXT},	 {"image", COL_TEXT_NULL}, {"kernel", COL_TEXT_NULL},
-	{"initrd", COL_TEXT_NULL}, {"params", COL_TEXT},   {"created", COL_TIME},
+	{"name", COL_TEXT},        {"image", COL_TEXT_NULL}, {"kernel", COL_TEXT_NULL},
+	{"initrd", COL_TEXT_NULL}, {"params", COL_TEXT},     {"created", COL_TIME},
 	{"updated", COL_TIME},
 };
 static const struct store_col group_cols[] = {
-	{"name", COL_TEXT},	    {"description", COL_TEXT}, {"profile", COL_TEXT_NULL},
-	{"metadata", COL_JSON},	    {"user_data", COL_TEXT},   {"created", COL_TIME},
+	{"name", COL_TEXT},     {"description", COL_TEXT}, {"profile", COL_TEXT_NULL},
+	{"metadata", COL_JSON}, {"user_data", COL_TEXT},   {"created", COL_TIME},
 	{"updated", COL_TIME},
 };
 static const struct store_ref profile_refs[] = {{"image", ST_IMAGE_EXISTS, "image"}};
@@ -667,8 +667,8 @@ static const struct store_kind_desc store_kinds[] = {
 	[STORE_IMAGE] = {"image", image_cols, 8, 6, ST_IMAGE_GET, ST_IMAGE_LIST, ST_IMAGE_EXISTS,
 			 ST_IMAGE_PUT, ST_IMAGE_DELETE, ST_IMAGE_USERS, NULL, 0},
 	[STORE_PROFILE] = {"profile", profile_cols, 7, 5, ST_PROFILE_GET, ST_PROFILE_LIST,
-			   ST_PROFILE_EXISTS, ST_PROFILE_PUT, ST_PROFILE_DELETE,
-			   ST_PROFILE_USERS, profile_refs, 1},
+			   ST_PROFILE_EXISTS, ST_PROFILE_PUT, ST_PROFILE_DELETE, ST_PROFILE_USERS,
+			   profile_refs, 1},
 	[STORE_GROUP] = {"group", group_cols, 7, 5, ST_GROUP_GET, ST_GROUP_LIST, ST_GROUP_EXISTS,
 			 ST_GROUP_PUT, ST_GROUP_DELETE, ST_GROUP_USERS, group_refs, 1},
 };
@@ -730,8 +730,7 @@ int store_obj_list(struct store *st, enum store_kind kind, json_t **out)
 	if (kind == STORE_GROUP) {
 		size_t i;
 		json_t *g;
-		json_array_foreach(arr, i, g)
-		{
+		json_array_foreach(arr, i, g) {
 			if (store_group_members(c, g) < 0) {
 				json_decref(arr);
 				return -EIO;
@@ -889,9 +888,9 @@ static json_t *store_node_row(sqlite3_stmt *s)
 	json_t *n = json_object();
 	json_object_set_new(n, "name", json_string(col_text(s, 1)));
 	json_object_set_new(n, "nid",
-			    sqlite3_column_type(s, 2) == SQLITE_NULL
-				    ? json_null()
-				    : json_integer(sqlite3_column_int64(s, 2)));
+			    sqlite3_column_type(s, 2) == SQLITE_NULL ?
+				    json_null() :
+				    json_integer(sqlite3_column_int64(s, 2)));
 	json_object_set_new(n, "arch", json_string(col_text(s, 3)));
 	json_object_set_new(n, "role", json_string(col_text(s, 4)));
 	json_object_set_new(n, "groups", json_array());
@@ -903,9 +902,9 @@ static json_t *store_node_row(sqlite3_stmt *s)
 	json_object_set_new(n, "user_data", json_string(col_text(s, 9)));
 	json_object_set_new(n, "state", json_string(col_text(s, 10)));
 	if (col_text(s, 11) != NULL)
-		json_object_set_new(n, "last_event",
-				    json_pack("{s:s, s:o}", "stage", col_text(s, 11), "time",
-					      col_time(s, 12)));
+		json_object_set_new(
+			n, "last_event",
+			json_pack("{s:s, s:o}", "stage", col_text(s, 11), "time", col_time(s, 12)));
 	else
 		json_object_set_new(n, "last_event", json_null());
 	json_object_set_new(n, "created", col_time(s, 13));
@@ -1048,8 +1047,8 @@ static int store_taken(struct store_conn *c, enum store_stmt id, sqlite3_int64 i
 }
 
 /* Writes one node inside an open transaction.  prefix goes before field names. */
-static int store_node_put_txn(struct store_conn *c, json_t *node, bool create_only,
-			      bool *created, const char *prefix, struct store_err *err)
+static int store_node_put_txn(struct store_conn *c, json_t *node, bool create_only, bool *created,
+			      const char *prefix, struct store_err *err)
 {
 	const char *name = json_string_value(json_object_get(node, "name"));
 	char owner[64], field[96];
@@ -1080,8 +1079,7 @@ static int store_node_put_txn(struct store_conn *c, json_t *node, bool create_on
 	json_t *ifs = json_object_get(node, "interfaces");
 	size_t i;
 	json_t *ifc;
-	json_array_foreach(ifs, i, ifc)
-	{
+	json_array_foreach(ifs, i, ifc) {
 		const char *mac = json_string_value(json_object_get(ifc, "mac"));
 		const char *ip = json_string_value(json_object_get(ifc, "ip"));
 		rc = store_taken(c, ST_MAC_TAKEN, 0, mac, name, owner, sizeof(owner));
@@ -1108,8 +1106,8 @@ static int store_node_put_txn(struct store_conn *c, json_t *node, bool create_on
 	sqlite3_stmt *s = store_stmt(c, ST_NODE_PUT);
 	if (s == NULL)
 		return -EIO;
-	static const char *const put_fields[] = {"name",    "nid",     "arch",	   "role",
-						 "enabled", "profile", "params",   "metadata",
+	static const char *const put_fields[] = {"name",      "nid",     "arch",   "role",
+						 "enabled",   "profile", "params", "metadata",
 						 "user_data", "ipxe_efi"};
 	for (int k = 0; k < 10; k++)
 		bind_json(s, k + 1, json_object_get(node, put_fields[k]));
@@ -1127,8 +1125,7 @@ static int store_node_put_txn(struct store_conn *c, json_t *node, bool create_on
 	sqlite3_bind_int64(s, 1, id);
 	if ((rc = store_done(c, s)) < 0)
 		return rc;
-	json_array_foreach(ifs, i, ifc)
-	{
+	json_array_foreach(ifs, i, ifc) {
 		const char *mac = json_string_value(json_object_get(ifc, "mac"));
 		s = store_stmt(c, ST_NODE_IFACE_ADD);
 		if (s == NULL)
@@ -1159,8 +1156,7 @@ static int store_node_put_txn(struct store_conn *c, json_t *node, bool create_on
 		return rc;
 	json_t *groups = json_object_get(node, "groups");
 	json_t *g;
-	json_array_foreach(groups, i, g)
-	{
+	json_array_foreach(groups, i, g) {
 		s = store_stmt(c, ST_GROUP_ENSURE);
 		if (s == NULL)
 			return -EIO;
@@ -1209,8 +1205,7 @@ int store_node_import(struct store *st, json_t *nodes, int *ncreated, int *nrepl
 	*ncreated = *nreplaced = 0;
 	size_t i;
 	json_t *n;
-	json_array_foreach(nodes, i, n)
-	{
+	json_array_foreach(nodes, i, n) {
 		char prefix[32];
 		bool created;
 		snprintf(prefix, sizeof(prefix), "nodes[%zu].", i);
@@ -1505,9 +1500,10 @@ int store_boot_lookup(struct store *st, enum store_boot_key key, const char *val
 	b->enabled = sqlite3_column_int(s, 2) != 0;
 	char *node_params = store_strdup_or_null(col_text(s, 3));
 	int64_t pid = sqlite3_column_type(s, 4) == SQLITE_NULL ? 0 : sqlite3_column_int64(s, 4);
-	snprintf(b->mac, sizeof(b->mac), "%s", key == STORE_BOOT_MAC ? value
-					       : col_text(s, 5) ? col_text(s, 5)
-								 : "");
+	snprintf(b->mac, sizeof(b->mac), "%s",
+		 key == STORE_BOOT_MAC ? value :
+		 col_text(s, 5)        ? col_text(s, 5) :
+					 "");
 	snprintf(b->source, sizeof(b->source), "node");
 
 	if (pid == 0) {
@@ -1663,11 +1659,10 @@ int store_token_list(struct store *st, json_t **out)
 	json_t *arr = json_array();
 	int rc;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		json_array_append_new(arr, json_pack("{s:s, s:s, s:o, s:o}", "name",
-						     col_text(s, 0), "scope",
-						     sqlite3_column_int(s, 1) >= 2 ? "admin" : "read",
-						     "created", col_time(s, 2), "last_used",
-						     col_time(s, 3)));
+		json_array_append_new(
+			arr, json_pack("{s:s, s:s, s:o, s:o}", "name", col_text(s, 0), "scope",
+				       sqlite3_column_int(s, 1) >= 2 ? "admin" : "read", "created",
+				       col_time(s, 2), "last_used", col_time(s, 3)));
 	if (rc != SQLITE_DONE) {
 		json_decref(arr);
 		return -EIO;
@@ -1765,10 +1760,9 @@ int store_events_list(struct store *st, int64_t node_id, long long limit, json_t
 	json_t *arr = json_array();
 	int rc;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		json_array_append_new(arr, json_pack("{s:o, s:s, s:s, s:s}", "time",
-						     col_time(s, 0), "stage", col_text(s, 1),
-						     "source", col_text(s, 2), "detail",
-						     col_text(s, 3)));
+		json_array_append_new(arr, json_pack("{s:o, s:s, s:s, s:s}", "time", col_time(s, 0),
+						     "stage", col_text(s, 1), "source",
+						     col_text(s, 2), "detail", col_text(s, 3)));
 	if (rc != SQLITE_DONE) {
 		json_decref(arr);
 		return -EIO;
@@ -1796,11 +1790,11 @@ int store_discovered_list(struct store *st, json_t **out)
 	json_t *arr = json_array();
 	int rc;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		json_array_append_new(
-			arr, json_pack("{s:s, s:o, s:o, s:o, s:I}", "mac", col_text(s, 0), "ip",
-				       col_str_or_null(s, 1), "first_seen", col_time(s, 2),
-				       "last_seen", col_time(s, 3), "requests",
-				       (json_int_t)sqlite3_column_int64(s, 4)));
+		json_array_append_new(arr, json_pack("{s:s, s:o, s:o, s:o, s:I}", "mac",
+						     col_text(s, 0), "ip", col_str_or_null(s, 1),
+						     "first_seen", col_time(s, 2), "last_seen",
+						     col_time(s, 3), "requests",
+						     (json_int_t)sqlite3_column_int64(s, 4)));
 	if (rc != SQLITE_DONE) {
 		json_decref(arr);
 		return -EIO;

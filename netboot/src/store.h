@@ -91,15 +91,15 @@ int store_defaults_put(struct store *st, json_t *defaults, struct store_err *err
 struct store_boot {
 	int64_t node_id;
 	char name[64];
-	char mac[18];       /* boot MAC: the one asked for, else the first interface */
+	char mac[18]; /* boot MAC: the one asked for, else the first interface */
 	char arch[16];
 	bool enabled;
-	bool has_profile;   /* false: nothing to boot */
-	char profile[64];   /* profile name */
-	char source[80];    /* "node", "group <name>" or "default" */
-	char image[64];     /* image name or "" */
+	bool has_profile;               /* false: nothing to boot */
+	char profile[64];               /* profile name */
+	char source[80];                /* "node", "group <name>" or "default" */
+	char image[64];                 /* image name or "" */
 	char *kernel, *initrd, *rootfs; /* locations (path or URL); rootfs may be NULL */
-	char *params;       /* image + profile + node parameters, space-joined */
+	char *params;                   /* image + profile + node parameters, space-joined */
 };
 enum store_boot_key { STORE_BOOT_MAC, STORE_BOOT_NAME, STORE_BOOT_NID, STORE_BOOT_ID };
 int store_boot_lookup(struct store *st, enum store_boot_key key, const char *value,
@@ -119,13 +119,13 @@ int store_token_delete(struct store *st, const char *name);
 
 /* Boot events, written in batches by the events module. */
 struct store_event {
-	int64_t node_id;      /* 0: none (then mac names a discovered machine) */
+	int64_t node_id; /* 0: none (then mac names a discovered machine) */
 	int64_t time_us;
 	char stage[24];
 	char source[48];
 	char detail[200];
-	char mac[18];         /* for discovered machines and last-seen IPs */
-	const char *state;    /* new node state, or NULL to keep */
+	char mac[18];      /* for discovered machines and last-seen IPs */
+	const char *state; /* new node state, or NULL to keep */
 };
 int store_events_write(struct store *st, const struct store_event *ev, size_t n);
 int store_events_list(struct store *st, int64_t node_id, long long limit, json_t **out);
@@ -140,8 +140,8 @@ int store_discovered_exists(struct store *st, const char *mac);
 /* DHCP host entries: one per interface. */
 struct store_dhcp_host {
 	char mac[18];
-	char ip[16];    /* "" = dynamic */
-	char name[64];  /* node name on its boot interface, "" on others */
+	char ip[16];   /* "" = dynamic */
+	char name[64]; /* node name on its boot interface, "" on others */
 	bool enabled;
 	bool ipxe_full; /* UEFI gets ipxe.efi instead of snponly.efi */
 };

@@ -58,7 +58,7 @@ int ui_serve(struct http_req *r)
 int ui_redirect(struct http_req *r)
 {
 	struct MHD_Response *resp =
-		MHD_create_response_from_buffer(0, (void *)(uintptr_t)"", MHD_RESPMEM_PERSISTENT);
+		MHD_create_response_from_buffer(0, (void *)(uintptr_t) "", MHD_RESPMEM_PERSISTENT);
 	if (resp == NULL)
 		return -1;
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, "/ui/");

@@ -10,10 +10,10 @@
 #include <stddef.h>
 
 struct ui_asset {
-	const char *path;           /* relative to /ui/, e.g. "app.js" */
+	const char *path; /* relative to /ui/, e.g. "app.js" */
 	const unsigned char *data;
 	size_t len;
-	const char *etag;           /* quoted, from the content */
+	const char *etag; /* quoted, from the content */
 };
 
 extern const struct ui_asset ui_assets[];

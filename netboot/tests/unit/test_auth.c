@@ -392,9 +392,9 @@ static void test_key_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest pure[] = {
-		cmocka_unit_test(test_token_format),	cmocka_unit_test(test_token_hash),
-		cmocka_unit_test(test_seed_vectors),	cmocka_unit_test(test_seed_round_trip),
-		cmocka_unit_test(test_seed_tampered),	cmocka_unit_test(test_seed_wrong_key),
+		cmocka_unit_test(test_token_format),   cmocka_unit_test(test_token_hash),
+		cmocka_unit_test(test_seed_vectors),   cmocka_unit_test(test_seed_round_trip),
+		cmocka_unit_test(test_seed_tampered),  cmocka_unit_test(test_seed_wrong_key),
 		cmocka_unit_test(test_seed_malformed),
 	};
 	const struct CMUnitTest files[] = {

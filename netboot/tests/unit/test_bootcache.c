@@ -382,10 +382,14 @@ static void test_threads(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_hit),	       cmocka_unit_test(test_miss),
-		cmocka_unit_test(test_buffer_too_small), cmocka_unit_test(test_binary_script),
-		cmocka_unit_test(test_replace),	       cmocka_unit_test(test_clear),
-		cmocka_unit_test(test_full),	       cmocka_unit_test(test_many_keys),
+		cmocka_unit_test(test_hit),
+		cmocka_unit_test(test_miss),
+		cmocka_unit_test(test_buffer_too_small),
+		cmocka_unit_test(test_binary_script),
+		cmocka_unit_test(test_replace),
+		cmocka_unit_test(test_clear),
+		cmocka_unit_test(test_full),
+		cmocka_unit_test(test_many_keys),
 		cmocka_unit_test(test_threads),
 	};
 

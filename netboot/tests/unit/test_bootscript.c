@@ -25,8 +25,7 @@
 static const struct bootscript_env env60 = {BASE, 10, 60};
 
 /* Compares got with the lines of want (each ends with '\n'), line by line. */
-static void check_lines(const char *what, const char *got, const char *const *want,
-			size_t nwant)
+static void check_lines(const char *what, const char *got, const char *const *want, size_t nwant)
 {
 	const char *p = got;
 
@@ -54,12 +53,17 @@ struct sleep_case {
 };
 
 static const struct sleep_case sleep_cases[] = {
-	{60, 0, 5},	   {60, 1, 10},	   {60, 2, 20},	     {60, 3, 40},     {60, 4, 60},
-	{60, 5, 60},	   {60, 6, 60},	   {60, 100, 60},    {60, UINT_MAX, 60},
-	{30, 0, 5},	   {30, 2, 20},	   {30, 3, 30},	     {30, 50, 30},
-	{5, 0, 5},	   {5, 1, 5},	   {1, 0, 1},	     {1, 7, 1},
-	{3600, 9, 2560},   {3600, 10, 3600}, {3600, 31, 3600}, {3600, 64, 3600},
-	{3600, UINT_MAX, 3600},
+	{60, 0, 5},         {60, 1, 10},
+	{60, 2, 20},        {60, 3, 40},
+	{60, 4, 60},        {60, 5, 60},
+	{60, 6, 60},        {60, 100, 60},
+	{60, UINT_MAX, 60}, {30, 0, 5},
+	{30, 2, 20},        {30, 3, 30},
+	{30, 50, 30},       {5, 0, 5},
+	{5, 1, 5},          {1, 0, 1},
+	{1, 7, 1},          {3600, 9, 2560},
+	{3600, 10, 3600},   {3600, 31, 3600},
+	{3600, 64, 3600},   {3600, UINT_MAX, 3600},
 };
 
 static void test_retry_sleep(void **state)
@@ -109,7 +113,8 @@ static const struct node_case node_cases[] = {
 			"kernel " BASE "/files/images/compute-v1/vmlinuz initrd=initrd "
 			"console=ttyS0 quiet BOOTIF=01-52-54-00-12-34-56 corral.node=x1000c0s0b0n0 "
 			"ds=nocloud-net;s=" BASE "/cloud-init/" SEED "/ || goto retry",
-			"initrd --name initrd " BASE "/files/images/compute-v1/initrd || goto retry",
+			"initrd --name initrd " BASE
+			"/files/images/compute-v1/initrd || goto retry",
 			"boot || goto retry",
 			":retry",
 			"echo Corral: boot step failed, retrying in 5 s (attempt 1)",
@@ -307,8 +312,8 @@ static void test_node_retry_path(void **state)
 		char want_sleep[32], want_chain[160], want_echo[96];
 
 		buf_init(&out, BOOTSCRIPT_MAX);
-		assert_int_equal(bootscript_node(&env60, &b, SEED, "mac=52:54:00:12:34:56", r, &out),
-				 0);
+		assert_int_equal(
+			bootscript_node(&env60, &b, SEED, "mac=52:54:00:12:34:56", r, &out), 0);
 		snprintf(want_sleep, sizeof(want_sleep), "\nsleep %u\n",
 			 bootscript_retry_sleep(&env60, r));
 		snprintf(want_echo, sizeof(want_echo), "retrying in %u s (attempt %u)\n",
@@ -473,10 +478,14 @@ static void test_url(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_retry_sleep),	  cmocka_unit_test(test_node),
-		cmocka_unit_test(test_node_kernel_words), cmocka_unit_test(test_node_retry_path),
-		cmocka_unit_test(test_node_appends),	  cmocka_unit_test(test_node_too_small),
-		cmocka_unit_test(test_wait),		  cmocka_unit_test(test_exit),
+		cmocka_unit_test(test_retry_sleep),
+		cmocka_unit_test(test_node),
+		cmocka_unit_test(test_node_kernel_words),
+		cmocka_unit_test(test_node_retry_path),
+		cmocka_unit_test(test_node_appends),
+		cmocka_unit_test(test_node_too_small),
+		cmocka_unit_test(test_wait),
+		cmocka_unit_test(test_exit),
 		cmocka_unit_test(test_url),
 	};
 

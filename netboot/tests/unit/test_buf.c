@@ -59,7 +59,8 @@ static const struct cap_case cap_cases[] = {
 	{10, "0123456789", OP_ADDC, "a", -E2BIG},
 	{10, "0123", OP_PRINTF, "456789a", -E2BIG},
 	{0, "", OP_ADDC, "x", -E2BIG},
-	{64, "", OP_ADDS, "01234567890123456789012345678901234567890123456789012345678901234", -E2BIG},
+	{64, "", OP_ADDS, "01234567890123456789012345678901234567890123456789012345678901234",
+	 -E2BIG},
 	/* far past it */
 	{10, "abc", OP_ADDS, "0123456789012345678901234567890123456789", -E2BIG},
 	{10, "abc", OP_PRINTF, "0123456789012345678901234567890123456789", -E2BIG},
@@ -99,7 +100,8 @@ static void test_cap_exact(void **state)
 		else
 			snprintf(want, sizeof(want), "%s", c->first);
 		if (strcmp(buf_str(&b), want) != 0)
-			fail_msg("cap case %zu: contents \"%s\", want \"%s\"", i, buf_str(&b), want);
+			fail_msg("cap case %zu: contents \"%s\", want \"%s\"", i, buf_str(&b),
+				 want);
 		assert_int_equal(b.len, strlen(want));
 		assert_true(b.len <= b.cap);
 		/* Never allocates more than the cap can use. */
@@ -311,10 +313,14 @@ static void test_many_small(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_init_empty),   cmocka_unit_test(test_cap_exact),
-		cmocka_unit_test(test_refused_unchanged), cmocka_unit_test(test_printf_growth),
-		cmocka_unit_test(test_vprintf),	     cmocka_unit_test(test_binary),
-		cmocka_unit_test(test_take),	     cmocka_unit_test(test_clear_reset),
+		cmocka_unit_test(test_init_empty),
+		cmocka_unit_test(test_cap_exact),
+		cmocka_unit_test(test_refused_unchanged),
+		cmocka_unit_test(test_printf_growth),
+		cmocka_unit_test(test_vprintf),
+		cmocka_unit_test(test_binary),
+		cmocka_unit_test(test_take),
+		cmocka_unit_test(test_clear_reset),
 		cmocka_unit_test(test_many_small),
 	};
 

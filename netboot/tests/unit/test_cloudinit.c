@@ -147,7 +147,8 @@ static void test_yaml_values(void **state)
 		int rc = cloudinit_yaml_parse(yaml_cases[i].yaml, &j, err, sizeof(err));
 
 		if (rc != 0)
-			fail_msg("yaml case %zu \"%s\": rc %d (%s)", i, yaml_cases[i].yaml, rc, err);
+			fail_msg("yaml case %zu \"%s\": rc %d (%s)", i, yaml_cases[i].yaml, rc,
+				 err);
 		snprintf(what, sizeof(what), "yaml case %zu \"%.60s\"", i, yaml_cases[i].yaml);
 		assert_json(what, j, yaml_cases[i].json);
 		json_decref(j);
@@ -343,8 +344,9 @@ static void test_check_user_data_huge_float(void **state)
 	memset(err, 0, sizeof(err));
 	int rc = cloudinit_check_user_data("#cloud-config\nv: 1.0e400\n", err, sizeof(err));
 	if (rc != 0 && strncmp(err, "invalid YAML: line 2:", 21) != 0)
-		fail_msg("check_user_data: rc %d, err \"%s\"; want 0 or \"invalid YAML: line 2: ...\"",
-			 rc, err);
+		fail_msg(
+			"check_user_data: rc %d, err \"%s\"; want 0 or \"invalid YAML: line 2: ...\"",
+			rc, err);
 }
 
 /* ---- cloudinit_check_user_data ------------------------------------------ */
@@ -398,8 +400,8 @@ static void test_check_user_data(void **state)
 		int rc = cloudinit_check_user_data(c->text, err, sizeof(err));
 
 		if (rc != c->rc)
-			fail_msg("user-data case %zu \"%.40s\": rc %d (%s), want %d", i, c->text, rc,
-				 err, c->rc);
+			fail_msg("user-data case %zu \"%.40s\": rc %d (%s), want %d", i, c->text,
+				 rc, err, c->rc);
 		if (rc != 0 && strstr(err, c->msg) == NULL)
 			fail_msg("user-data case %zu: message \"%s\" lacks \"%s\"", i, err, c->msg);
 	}
@@ -478,7 +480,8 @@ static void test_merge(void **state)
 static void test_merge_no_alias(void **state)
 {
 	json_t *dst = jload("{\"l\": [1], \"m\": {\"a\": 1}}");
-	json_t *src = jload("{\"l\": [{\"x\": 1}], \"n\": {\"b\": [2]}, \"m\": {\"c\": {\"d\": 1}}}");
+	json_t *src =
+		jload("{\"l\": [{\"x\": 1}], \"n\": {\"b\": [2]}, \"m\": {\"c\": {\"d\": 1}}}");
 
 	(void)state;
 	cloudinit_merge(dst, src);
@@ -486,8 +489,9 @@ static void test_merge_no_alias(void **state)
 	json_array_append_new(json_object_get(json_object_get(src, "n"), "b"), json_integer(3));
 	json_object_set_new(json_object_get(json_object_get(src, "m"), "c"), "d", json_integer(9));
 	json_decref(src);
-	assert_json("merged, source changed and freed", dst,
-		    "{\"l\": [1, {\"x\": 1}], \"n\": {\"b\": [2]}, \"m\": {\"a\": 1, \"c\": {\"d\": 1}}}");
+	assert_json(
+		"merged, source changed and freed", dst,
+		"{\"l\": [1, {\"x\": 1}], \"n\": {\"b\": [2]}, \"m\": {\"a\": 1, \"c\": {\"d\": 1}}}");
 	json_decref(dst);
 }
 
@@ -566,15 +570,19 @@ struct ud_out_case {
 static const struct ud_out_case ud_out_cases[] = {
 	{"no layers", {NULL}, "#cloud-config\n{}\n", NULL},
 	{"all empty", {"", "", ""}, "#cloud-config\n{}\n", NULL},
-	{"node script wins", {"#cloud-config\na: 1\n", "#cloud-config\nb: 2\n", SCRIPT}, SCRIPT,
+	{"node script wins",
+	 {"#cloud-config\na: 1\n", "#cloud-config\nb: 2\n", SCRIPT},
+	 SCRIPT,
 	 NULL},
 	{"most specific non-empty decides", {"#cloud-config\na: 1\n", SCRIPT, ""}, SCRIPT, NULL},
 	{"script below a cloud-config is skipped",
 	 {"#cloud-config\na: 1\n", SCRIPT, "#cloud-config\nb: 2\n"},
 	 NULL,
 	 "{\"a\": 1, \"b\": 2}"},
-	{"mime as is", {"#cloud-config\na: 1\n", "Content-Type: multipart/mixed\n\nX\n"},
-	 "Content-Type: multipart/mixed\n\nX\n", NULL},
+	{"mime as is",
+	 {"#cloud-config\na: 1\n", "Content-Type: multipart/mixed\n\nX\n"},
+	 "Content-Type: multipart/mixed\n\nX\n",
+	 NULL},
 	{"layers merged in order",
 	 {"#cloud-config\npackages: [vim]\nntp: {servers: [a]}\nssh_pwauth: yes\n",
 	  "#cloud-config\npackages: [htop]\nntp: {servers: [b], enabled: true}\n",
@@ -582,17 +590,21 @@ static const struct ud_out_case ud_out_cases[] = {
 	 NULL,
 	 "{\"packages\": [\"vim\", \"htop\", \"gcc\"], \"ntp\": {\"servers\": [\"a\", \"b\"],"
 	 " \"enabled\": true}, \"ssh_pwauth\": false, \"hostname\": \"n1\"}"},
-	{"empty layers between", {"#cloud-config\nx: 1\n", "", "#cloud-config\ny: 2\n", ""},
+	{"empty layers between",
+	 {"#cloud-config\nx: 1\n", "", "#cloud-config\ny: 2\n", ""},
 	 NULL,
 	 "{\"x\": 1, \"y\": 2}"},
 	{"a layer that no longer parses is skipped",
 	 {"#cloud-config\nx: [1\n", "#cloud-config\ny: 2\n"},
 	 NULL,
 	 "{\"y\": 2}"},
-	{"a non-mapping layer is skipped", {"#cloud-config\n- 1\n", "#cloud-config\ny: 2\n"},
+	{"a non-mapping layer is skipped",
+	 {"#cloud-config\n- 1\n", "#cloud-config\ny: 2\n"},
 	 NULL,
 	 "{\"y\": 2}"},
-	{"top layer empty cloud-config", {"#cloud-config\nx: 1\n", "#cloud-config\n"}, NULL,
+	{"top layer empty cloud-config",
+	 {"#cloud-config\nx: 1\n", "#cloud-config\n"},
+	 NULL,
 	 "{\"x\": 1}"},
 	{"file modes stay strings",
 	 {"#cloud-config\nwrite_files:\n  - {path: /a, permissions: 0644}\n"},
@@ -614,7 +626,8 @@ static void test_user_data(void **state)
 		assert_int_equal(cloudinit_user_data(layers, &out), 0);
 		if (c->raw != NULL) {
 			if (strcmp(buf_str(&out), c->raw) != 0)
-				fail_msg("%s: got \"%s\", want \"%s\"", c->what, buf_str(&out), c->raw);
+				fail_msg("%s: got \"%s\", want \"%s\"", c->what, buf_str(&out),
+					 c->raw);
 		} else {
 			const char *s = buf_str(&out);
 			json_t *got;
@@ -656,13 +669,20 @@ static void test_output_cap(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_yaml_values),	 cmocka_unit_test(test_yaml_number_types),
-		cmocka_unit_test(test_yaml_errors),	 cmocka_unit_test(test_yaml_alias_bomb),
-		cmocka_unit_test(test_yaml_too_many_nodes), cmocka_unit_test(test_yaml_deep),
-		cmocka_unit_test(test_yaml_huge_float), cmocka_unit_test(test_check_user_data_huge_float),
-		cmocka_unit_test(test_check_user_data), cmocka_unit_test(test_is_cloud_config),
-		cmocka_unit_test(test_merge),		 cmocka_unit_test(test_merge_no_alias),
-		cmocka_unit_test(test_meta_data),	 cmocka_unit_test(test_user_data),
+		cmocka_unit_test(test_yaml_values),
+		cmocka_unit_test(test_yaml_number_types),
+		cmocka_unit_test(test_yaml_errors),
+		cmocka_unit_test(test_yaml_alias_bomb),
+		cmocka_unit_test(test_yaml_too_many_nodes),
+		cmocka_unit_test(test_yaml_deep),
+		cmocka_unit_test(test_yaml_huge_float),
+		cmocka_unit_test(test_check_user_data_huge_float),
+		cmocka_unit_test(test_check_user_data),
+		cmocka_unit_test(test_is_cloud_config),
+		cmocka_unit_test(test_merge),
+		cmocka_unit_test(test_merge_no_alias),
+		cmocka_unit_test(test_meta_data),
+		cmocka_unit_test(test_user_data),
 		cmocka_unit_test(test_output_cap),
 	};
 

@@ -202,8 +202,14 @@ struct ok_case {
 	const char *str;
 };
 
-#define U(text, field, v) {text, offsetof(struct config, field), 0, v, NULL}
-#define S(text, field, v) {text, offsetof(struct config, field), 1, 0, v}
+#define U(text, field, v)                                        \
+	{                                                        \
+		text, offsetof(struct config, field), 0, v, NULL \
+	}
+#define S(text, field, v)                                     \
+	{                                                     \
+		text, offsetof(struct config, field), 1, 0, v \
+	}
 
 static const struct ok_case ok_cases[] = {
 	U("[server]\nport = 0\n", port, 0),
@@ -249,7 +255,8 @@ static void test_accepted(void **state)
 		field = (const char *)&c + k->offset;
 		if (k->is_str) {
 			if (strcmp(field, k->str) != 0)
-				fail_msg("accepted case %zu: \"%s\", want \"%s\"", i, field, k->str);
+				fail_msg("accepted case %zu: \"%s\", want \"%s\"", i, field,
+					 k->str);
 		} else {
 			unsigned v;
 			memcpy(&v, field, sizeof(v));
@@ -449,7 +456,8 @@ static void collect(const char *line, void *arg)
 		l->seen_retry = 1;
 	if (strncmp(line, "cloud_init.token_ttl = 86400\t# ", 31) == 0)
 		l->seen_ttl = 1;
-	if (strchr(line, '.') == NULL || strstr(line, " = ") == NULL || strstr(line, "\t# ") == NULL)
+	if (strchr(line, '.') == NULL || strstr(line, " = ") == NULL ||
+	    strstr(line, "\t# ") == NULL)
 		l->bad++;
 }
 
@@ -469,14 +477,10 @@ static void test_describe(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_defaults),
-		cmocka_unit_test(test_every_key),
-		cmocka_unit_test(test_accepted),
-		cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_errors_after_parse),
-		cmocka_unit_test(test_error_bad_section),
-		cmocka_unit_test(test_long_path),
-		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_defaults),           cmocka_unit_test(test_every_key),
+		cmocka_unit_test(test_accepted),           cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_errors_after_parse), cmocka_unit_test(test_error_bad_section),
+		cmocka_unit_test(test_long_path),          cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_describe),
 	};
 

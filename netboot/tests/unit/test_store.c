@@ -129,8 +129,8 @@ static void put_obj(struct store *st, enum store_kind k, json_t *o)
 	int rc = store_obj_put(st, k, o, false, &created, &e);
 
 	if (rc != 0)
-		fail_msg("put %s: rc %d (%s: %s)", json_string_value(json_object_get(o, "name")), rc,
-			 e.field, e.message);
+		fail_msg("put %s: rc %d (%s: %s)", json_string_value(json_object_get(o, "name")),
+			 rc, e.field, e.message);
 	json_decref(o);
 }
 
@@ -141,8 +141,8 @@ static void put_node(struct store *st, json_t *n)
 	int rc = store_node_put(st, n, false, &created, &e);
 
 	if (rc != 0)
-		fail_msg("put node %s: rc %d (%s: %s)", json_string_value(json_object_get(n, "name")),
-			 rc, e.field, e.message);
+		fail_msg("put node %s: rc %d (%s: %s)",
+			 json_string_value(json_object_get(n, "name")), rc, e.field, e.message);
 	json_decref(n);
 }
 
@@ -176,8 +176,7 @@ static void names_of(json_t *arr, char *out, size_t len)
 	json_t *o;
 
 	out[0] = '\0';
-	json_array_foreach(arr, i, o)
-	{
+	json_array_foreach(arr, i, o) {
 		int k = snprintf(out + n, len - n, "%s%s", i ? "," : "",
 				 json_string_value(json_object_get(o, "name")));
 		assert_true(k > 0 && (size_t)k < len - n);
@@ -238,8 +237,8 @@ static void test_open_reopen(void **state)
 static void test_images(void **state)
 {
 	struct fx *f = *state;
-	static const char *const keys[] = {"name", "arch", "kernel", "initrd", "rootfs", "params",
-					   NULL};
+	static const char *const keys[] = {"name",   "arch",   "kernel", "initrd",
+					   "rootfs", "params", NULL};
 	json_t *o, *got = NULL, *list = NULL;
 	bool created = false;
 	struct store_err e;
@@ -301,8 +300,8 @@ static void test_profiles_groups(void **state)
 {
 	struct fx *f = *state;
 	static const char *const pkeys[] = {"name", "image", "kernel", "initrd", "params", NULL};
-	static const char *const gkeys[] = {"name", "description", "profile", "metadata",
-					    "user_data", NULL};
+	static const char *const gkeys[] = {"name",     "description", "profile",
+					    "metadata", "user_data",   NULL};
 	json_t *o, *got = NULL, *list = NULL;
 	struct store_err e;
 	bool created;
@@ -387,7 +386,8 @@ static void test_missing_references(void **state)
 	json_decref(o);
 	assert_int_equal(store_node_get(f->st, "n1", &got), -ENOENT);
 
-	o = json_pack("{s:s, s:{}, s:s}", "profile", "no-such-profile", "metadata", "user_data", "");
+	o = json_pack("{s:s, s:{}, s:s}", "profile", "no-such-profile", "metadata", "user_data",
+		      "");
 	memset(&e, 0, sizeof(e));
 	assert_int_equal(store_defaults_put(f->st, o, &e), -ENXIO);
 	assert_string_equal(e.field, "profile");
@@ -449,24 +449,23 @@ static void test_node_round_trip(void **state)
 {
 	struct fx *f = *state;
 	static const char *const groups[] = {"compute", "rack1", "gpu", NULL};
-	static const char *const keys[] = {"name",   "nid",	"arch",	      "role",
-					   "groups", "enabled", "profile",     "params",
-					   "interfaces", "metadata", "user_data", "ipxe_efi",
-					   NULL};
+	static const char *const keys[] = {
+		"name",   "nid",        "arch",     "role",      "groups",   "enabled", "profile",
+		"params", "interfaces", "metadata", "user_data", "ipxe_efi", NULL};
 	json_t *n, *got = NULL, *g = NULL;
 	bool created = false;
 	struct store_err e;
 
 	put_obj(f->st, STORE_IMAGE, image("img", "k", "i", ""));
 	put_obj(f->st, STORE_PROFILE, profile("prof", "img", NULL, NULL, ""));
-	n = node("x1000c0s0b0n0", 1000, "52:54:00:12:34:56", "10.100.0.11", "prof",
-		 "console=ttyS0", groups);
+	n = node("x1000c0s0b0n0", 1000, "52:54:00:12:34:56", "10.100.0.11", "prof", "console=ttyS0",
+		 groups);
 	json_array_append_new(json_object_get(n, "interfaces"),
 			      json_pack("{s:s, s:n}", "mac", "52:54:00:12:34:57", "ip"));
 	json_object_set_new(n, "arch", json_string("aarch64"));
 	json_object_set_new(n, "enabled", json_false());
-	json_object_set_new(n, "metadata", json_pack("{s:s, s:{s:i}}", "site", "lab", "rack",
-						     "pos", 7));
+	json_object_set_new(n, "metadata",
+			    json_pack("{s:s, s:{s:i}}", "site", "lab", "rack", "pos", 7));
 	json_object_set_new(n, "user_data", json_string("#!/bin/sh\necho hi\n"));
 	json_object_set_new(n, "ipxe_efi", json_string("ipxe.efi"));
 	assert_int_equal(store_node_put(f->st, n, true, &created, &e), 0);
@@ -483,16 +482,17 @@ static void test_node_round_trip(void **state)
 		assert_int_equal(store_obj_get(f->st, STORE_GROUP, groups[i], &g), 0);
 		assert_true(json_is_null(json_object_get(g, "profile")));
 		assert_int_equal(json_array_size(json_object_get(g, "members")), 1);
-		assert_string_equal(json_string_value(
-					    json_array_get(json_object_get(g, "members"), 0)),
-				    "x1000c0s0b0n0");
+		assert_string_equal(
+			json_string_value(json_array_get(json_object_get(g, "members"), 0)),
+			"x1000c0s0b0n0");
 		json_decref(g);
 	}
 
 	/* replace: fewer groups, other order, one interface, no nid */
 	json_object_set_new(n, "groups", json_pack("[s, s]", "gpu", "compute"));
-	json_object_set_new(n, "interfaces",
-			    json_pack("[{s:s, s:s}]", "mac", "52:54:00:12:34:57", "ip", "10.100.0.12"));
+	json_object_set_new(
+		n, "interfaces",
+		json_pack("[{s:s, s:s}]", "mac", "52:54:00:12:34:57", "ip", "10.100.0.12"));
 	json_object_set_new(n, "nid", json_null());
 	json_object_set_new(n, "profile", json_null());
 	created = true;
@@ -626,8 +626,8 @@ static void test_node_import(void **state)
 
 	/* a good batch, one of them replacing "existing" */
 	json_array_set_new(nodes, 2, node("i3", 13, "52:54:00:00:01:03", NULL, NULL, "", NULL));
-	json_array_append_new(nodes, node("existing", 5, "52:54:00:00:00:05", "10.0.0.5", NULL,
-					  "quiet", NULL));
+	json_array_append_new(
+		nodes, node("existing", 5, "52:54:00:00:00:05", "10.0.0.5", NULL, "quiet", NULL));
 	assert_int_equal(store_node_import(f->st, nodes, &created, &replaced, &e), 0);
 	assert_int_equal(created, 3);
 	assert_int_equal(replaced, 1);
@@ -879,8 +879,8 @@ static void test_node_list(void **state)
 	json_t *want_if = json_pack("[{s:s, s:s}]", "mac", "52:54:00:00:00:a2", "ip", "10.0.0.2");
 	assert_true(json_equal(json_object_get(json_array_get(list, 1), "interfaces"), want_if));
 	json_decref(want_if);
-	assert_string_equal(
-		json_string_value(json_object_get(json_array_get(list, 1), "state")), "booting");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(list, 1), "state")),
+			    "booting");
 	/* a list item equals what get returns */
 	json_t *got = NULL;
 	assert_int_equal(store_node_get(f->st, "b1", &got), 0);
@@ -963,9 +963,9 @@ static void test_events(void **state)
 	/* the node's state and last event; its last-seen IP finds it */
 	assert_int_equal(store_node_get(f->st, "n1", &n), 0);
 	assert_string_equal(json_string_value(json_object_get(n, "state")), "ready");
-	assert_string_equal(json_string_value(json_object_get(json_object_get(n, "last_event"),
-							      "stage")),
-			    "phone-home");
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(n, "last_event"), "stage")),
+		"phone-home");
 	json_decref(n);
 	assert_int_equal(store_node_by_ip(f->st, "10.0.0.50", &by_ip), 0);
 	assert_int_equal(by_ip, id);
@@ -1105,8 +1105,8 @@ static void test_tokens(void **state)
 	const char *k;
 	json_t *v;
 	json_object_foreach(t, k, v)
-		if (strcmp(k, "name") != 0 && strcmp(k, "scope") != 0 && strcmp(k, "created") != 0 &&
-		    strcmp(k, "last_used") != 0)
+		if (strcmp(k, "name") != 0 && strcmp(k, "scope") != 0 &&
+		    strcmp(k, "created") != 0 && strcmp(k, "last_used") != 0)
 			fail_msg("token list has member %s", k);
 	json_decref(list);
 
@@ -1184,9 +1184,9 @@ static void test_defaults_layers(void **state)
 	put_node(f->st, n);
 
 	/* least specific first: defaults, groups in the node's order, node */
-	assert_int_equal(store_cloudinit_layers(f->st, node_id(f->st, "cn"), name, sizeof(name),
-						&meta, &ud),
-			 0);
+	assert_int_equal(
+		store_cloudinit_layers(f->st, node_id(f->st, "cn"), name, sizeof(name), &meta, &ud),
+		0);
 	assert_string_equal(name, "cn");
 	want = json_pack("[{s:i}, {s:s}, {s:s}, {s:s}]", "lvl", 0, "lvl", "gz", "lvl", "ga", "lvl",
 			 "node");
@@ -1269,12 +1269,12 @@ int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
-		T(test_open_reopen),	 T(test_images),	T(test_profiles_groups),
-		T(test_missing_references), T(test_in_use),	T(test_node_round_trip),
-		T(test_node_conflicts),	 T(test_node_import),	T(test_boot_lookup),
-		T(test_node_list),	 T(test_events),	T(test_discovered),
-		T(test_generation),	 T(test_tokens),	T(test_node_by_ip),
-		T(test_defaults_layers), T(test_threads),
+		T(test_open_reopen),        T(test_images),      T(test_profiles_groups),
+		T(test_missing_references), T(test_in_use),      T(test_node_round_trip),
+		T(test_node_conflicts),     T(test_node_import), T(test_boot_lookup),
+		T(test_node_list),          T(test_events),      T(test_discovered),
+		T(test_generation),         T(test_tokens),      T(test_node_by_ip),
+		T(test_defaults_layers),    T(test_threads),
 	};
 #undef T
 

@@ -242,41 +242,31 @@ static void test_mac_normalize(void **state)
 /* ---- valid_ipv4, valid_ip_literal --------------------------------------- */
 
 static const struct str_case ipv4_cases[] = {
-	{"10.0.0.1", 0},
-	{"0.0.0.0", 0},
-	{"255.255.255.255", 0},
-	{"192.168.100.11", 0},
-	{"1.2.3.4", 0},
-	{"", -EINVAL},
+	{"10.0.0.1", 0},         {"0.0.0.0", 0},           {"255.255.255.255", 0},
+	{"192.168.100.11", 0},   {"1.2.3.4", 0},           {"", -EINVAL},
 	{"010.0.0.1", -EINVAL}, /* leading zero: octal to some parsers */
-	{"10.00.0.1", -EINVAL},
-	{"10.0.0.01", -EINVAL},
-	{"10.1", -EINVAL},   /* short forms */
-	{"10.0.1", -EINVAL},
-	{"167772161", -EINVAL},
-	{"10.0.0.", -EINVAL},
-	{".10.0.0.1", -EINVAL},
-	{"10..0.1", -EINVAL},
-	{"10.0.0.1.", -EINVAL},
-	{"10.0.0.1.5", -EINVAL},
-	{"256.0.0.1", -EINVAL},
-	{"10.0.0.256", -EINVAL},
-	{"10.0.0.-1", -EINVAL},
-	{"0x0a.0.0.1", -EINVAL},
-	{" 10.0.0.1", -EINVAL},
-	{"10.0.0.1 ", -EINVAL},
-	{"10.0.0.1/24", -EINVAL},
-	{"10.0.0.1:80", -EINVAL},
-	{"::1", -EINVAL},
-	{"a.b.c.d", -EINVAL},
-	{"localhost", -EINVAL},
+	{"10.00.0.1", -EINVAL},  {"10.0.0.01", -EINVAL},   {"10.1", -EINVAL}, /* short forms */
+	{"10.0.1", -EINVAL},     {"167772161", -EINVAL},   {"10.0.0.", -EINVAL},
+	{".10.0.0.1", -EINVAL},  {"10..0.1", -EINVAL},     {"10.0.0.1.", -EINVAL},
+	{"10.0.0.1.5", -EINVAL}, {"256.0.0.1", -EINVAL},   {"10.0.0.256", -EINVAL},
+	{"10.0.0.-1", -EINVAL},  {"0x0a.0.0.1", -EINVAL},  {" 10.0.0.1", -EINVAL},
+	{"10.0.0.1 ", -EINVAL},  {"10.0.0.1/24", -EINVAL}, {"10.0.0.1:80", -EINVAL},
+	{"::1", -EINVAL},        {"a.b.c.d", -EINVAL},     {"localhost", -EINVAL},
 };
 
 static const struct str_case ip_literal_cases[] = {
-	{"10.0.0.1", 0},     {"::", 0},		    {"::1", 0},
-	{"fe80::1", 0},	     {"2001:db8::42", 0},  {"::ffff:10.0.0.1", 0},
-	{"", -EINVAL},	     {"[::1]", -EINVAL},   {"010.0.0.1", -EINVAL},
-	{"fe80::1%eth0", -EINVAL}, {"host", -EINVAL}, {"1:2:3:4:5:6:7:8:9", -EINVAL},
+	{"10.0.0.1", 0},
+	{"::", 0},
+	{"::1", 0},
+	{"fe80::1", 0},
+	{"2001:db8::42", 0},
+	{"::ffff:10.0.0.1", 0},
+	{"", -EINVAL},
+	{"[::1]", -EINVAL},
+	{"010.0.0.1", -EINVAL},
+	{"fe80::1%eth0", -EINVAL},
+	{"host", -EINVAL},
+	{"1:2:3:4:5:6:7:8:9", -EINVAL},
 };
 
 static void test_ipv4(void **state)
@@ -293,8 +283,8 @@ static void test_ipv4(void **state)
 		int rc = valid_ip_literal(ip_literal_cases[i].s);
 
 		if (rc != ip_literal_cases[i].rc)
-			fail_msg("valid_ip_literal(\"%s\"): rc %d, want %d",
-				 ip_literal_cases[i].s, rc, ip_literal_cases[i].rc);
+			fail_msg("valid_ip_literal(\"%s\"): rc %d, want %d", ip_literal_cases[i].s,
+				 rc, ip_literal_cases[i].rc);
 	}
 }
 
@@ -344,8 +334,7 @@ static const struct str_case params_cases[] = {
 	{"", 0},
 	{"quiet", 0},
 	{"console=ttyS0,115200n8 quiet", 0},
-	{"root=live:http://10.0.0.1:8080/files/images/r.squashfs rd.live.overlay.overlayfs=1",
-	 0},
+	{"root=live:http://10.0.0.1:8080/files/images/r.squashfs rd.live.overlay.overlayfs=1", 0},
 	{"url=http://h/a?b=1&c=2", 0}, /* '&' inside a URL */
 	{"a&b", 0},
 	{"&", 0},
@@ -395,8 +384,8 @@ static void test_ipxe_params(void **state)
 		int rc = valid_ipxe_params(params_cases[i].s, &why);
 
 		if (rc != params_cases[i].rc)
-			fail_msg("params case %zu \"%s\": rc %d, want %d", i, params_cases[i].s,
-				 rc, params_cases[i].rc);
+			fail_msg("params case %zu \"%s\": rc %d, want %d", i, params_cases[i].s, rc,
+				 params_cases[i].rc);
 		if (rc != 0 && (why == NULL || why[0] == '\0'))
 			fail_msg("params case %zu: refused without a reason", i);
 	}
@@ -502,9 +491,9 @@ static void test_location(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_ll),    cmocka_unit_test(test_name),
+		cmocka_unit_test(test_parse_ll),      cmocka_unit_test(test_name),
 		cmocka_unit_test(test_mac_normalize), cmocka_unit_test(test_ipv4),
-		cmocka_unit_test(test_urls),	    cmocka_unit_test(test_ipxe_params),
+		cmocka_unit_test(test_urls),          cmocka_unit_test(test_ipxe_params),
 		cmocka_unit_test(test_location),
 	};
 
