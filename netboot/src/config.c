@@ -205,7 +205,16 @@ void config_defaults(struct config *c)
 	c->dhcp_lease_max = 100000;
 	c->dhcp_tftp_max = 1000;
 	snprintf(c->dhcp_dnsmasq, sizeof(c->dhcp_dnsmasq), "/usr/sbin/dnsmasq");
-	config_path_in(c->dhcp_state_dir, sizeof(c->dhcp_state_dir), dir, "dhcp");
+	/* Rebuilt at every start and read by dnsmasq after it drops to nobody:
+	 * a run-time directory every user can traverse, not the private data dir. */
+	const char *rt = getenv("XDG_RUNTIME_DIR");
+	if (geteuid() == 0)
+		snprintf(c->dhcp_state_dir, sizeof(c->dhcp_state_dir), "/run/corral/dhcp");
+	else if (rt != NULL && rt[0] == '/' && strlen(rt) < 200)
+		snprintf(c->dhcp_state_dir, sizeof(c->dhcp_state_dir), "%s/corral/dhcp", rt);
+	else
+		snprintf(c->dhcp_state_dir, sizeof(c->dhcp_state_dir), "/tmp/corral-%u/dhcp",
+			 (unsigned)geteuid());
 	snprintf(c->dhcp_ipxe_dir, sizeof(c->dhcp_ipxe_dir), "/usr/lib/ipxe");
 }
 

@@ -3,8 +3,10 @@
  *
  * Security: dnsmasq starts from an argv array (fork/execve), never a
  * shell; its configuration is generated from validated settings only.
- * The hook socket lives in the state directory (0750) and only takes
- * one bounded line per connection.
+ * The state directory is readable by everyone (dnsmasq reads it as
+ * nobody; it holds nothing secret: host entries and iPXE binaries); the
+ * hook socket in it is 0600 (the hook runs as root) and takes one bounded
+ * line per connection.
  */
 #include "dhcp.h"
 
@@ -89,6 +91,13 @@ static int dhcp_write(struct dhcp *d, const char *dir, const char *name, const c
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -errno;
+	/* dnsmasq reads these as nobody, whatever corrald's umask is. */
+	if (fchmod(fd, 0644) < 0) {
+		int e = errno;
+		close(fd);
+		unlink(tmp);
+		return -e;
+	}
 	size_t off = 0;
 	while (off < len) {
 		ssize_t w = write(fd, data + off, len - off);
@@ -491,6 +500,10 @@ static void dhcp_hook(struct dhcp *d, int fd)
 	}
 	case DHCP_ADD:
 	case DHCP_OLD:
+		/* dnsmasq replays every lease as "old" after SIGHUP or a restart:
+		 * same address, same expiry.  Not a DHCP exchange: no event. */
+		if (e.action == DHCP_OLD && store_lease_same(d->st, e.mac, e.ip, e.expires) == 1)
+			break;
 		if (store_lease_set(d->st, e.mac, e.ip, e.expires, e.hostname, e.client_id) < 0)
 			log_warnx("dhcp: could not store the lease of %s", e.mac);
 		(void)store_node_by_mac(d->st, e.mac, &node);
@@ -550,10 +563,49 @@ static void *dhcp_main(void *arg)
 	return NULL;
 }
 
-static int dhcp_mkdir(const char *p)
+/* mkdir -p, each level 0755 (dnsmasq runs as nobody and must get through). */
+static int dhcp_mkdir(const char *path)
 {
-	if (mkdir(p, 0755) < 0 && errno != EEXIST)
-		return -errno;
+	char p[PATH_MAX];
+	snprintf(p, sizeof(p), "%s", path);
+	for (char *s = p + 1;; s++) {
+		if (*s != '/' && *s != '\0')
+			continue;
+		char c = *s;
+		*s = '\0';
+		if (mkdir(p, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*s = c;
+		if (c == '\0')
+			break;
+	}
+	return chmod(path, 0755) < 0 ? -errno : 0;
+}
+
+/*
+ * dnsmasq drops to user nobody after start: every directory above the
+ * state directory must let others through, or it fails at TFTP and host
+ * files with "Permission denied" and restarts forever.  Says which one.
+ */
+static int dhcp_check_reachable(const char *dir)
+{
+	char p[PATH_MAX];
+	snprintf(p, sizeof(p), "%s", dir);
+	for (;;) {
+		struct stat st;
+		if (stat(p[0] ? p : "/", &st) == 0 && !(st.st_mode & S_IXOTH)) {
+			log_warnx(
+				"dhcp: dhcp.state_dir %s: %s is mode %03o, so dnsmasq (which runs "
+				"as nobody) cannot reach it; use a directory every user can "
+				"traverse, such as /run/corral/dhcp",
+				dir, p[0] ? p : "/", (unsigned)(st.st_mode & 0777));
+			return -EACCES;
+		}
+		char *slash = strrchr(p, '/');
+		if (slash == NULL || slash == p)
+			break;
+		*slash = '\0';
+	}
 	return 0;
 }
 
@@ -611,6 +663,8 @@ int dhcp_start(const struct config *cfg, struct store *st, struct events *ev, st
 		log_warn("dhcp: cannot create %s", d->dir);
 		goto err_free;
 	}
+	if (dhcp_check_reachable(d->dir) < 0)
+		goto err_free;
 	dhcp_empty_dir(d->hosts);
 	dhcp_empty_dir(d->dns);
 	if (dhcp_tftp_root(d) < 0)

@@ -58,12 +58,12 @@ struct dhcp_event {
 	char mac[18]; /* normalised; "" for tftp/init */
 	char ip[16];
 	char hostname[64];
-	char client_id[96];
-	bool ipxe;       /* the request came from iPXE (tag ipxe) */
-	bool known;      /* dnsmasq had a host entry (tag known) */
-	int64_t expires; /* lease expiry (Unix seconds), 0 if unknown */
-	char file[128];  /* tftp: file name sent */
-	uint64_t size;   /* tftp: bytes */
+	char client_id[256]; /* hex:colon form; a longer one is dropped */
+	bool ipxe;           /* the request came from iPXE (tag ipxe) */
+	bool known;          /* dnsmasq had a host entry (tag known) */
+	int64_t expires;     /* lease expiry (Unix seconds), 0 if unknown */
+	char file[128];      /* tftp: file name sent */
+	uint64_t size;       /* tftp: bytes */
 };
 /*
  * Parses "action\tmac-or-size\tip\thostname-or-file\ttags\texpires\tclient-id".

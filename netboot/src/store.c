@@ -258,6 +258,7 @@ static const char *const store_migrations[] = {
 		     " expires=excluded.expires, hostname=excluded.hostname,"                     \
 		     " client_id=excluded.client_id")                                             \
 	X(LEASE_DEL, "DELETE FROM leases WHERE mac=?1")                                           \
+	X(LEASE_SAME, "SELECT 1 FROM leases WHERE mac=?1 AND ip=?2 AND abs(expires - ?3) < 2")    \
 	X(LEASE_LIST, "SELECT mac, ip, expires, hostname, client_id FROM leases"                  \
 		      " WHERE expires > ?1 ORDER BY mac")
 
@@ -1878,6 +1879,20 @@ int store_lease_set(struct store *st, const char *mac, const char *ip, int64_t e
 	bind_text(s, 4, hostname ? hostname : "");
 	bind_text(s, 5, client_id ? client_id : "");
 	return store_done(c, s);
+}
+
+int store_lease_same(struct store *st, const char *mac, const char *ip, int64_t expires)
+{
+	struct store_conn *c = store_conn(st);
+	sqlite3_stmt *s = c ? store_stmt(c, ST_LEASE_SAME) : NULL;
+	if (s == NULL)
+		return -EIO;
+	bind_text(s, 1, mac);
+	bind_text(s, 2, ip);
+	sqlite3_bind_int64(s, 3, expires);
+	int rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -EIO;
 }
 
 int store_lease_del(struct store *st, const char *mac)

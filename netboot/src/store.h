@@ -151,6 +151,8 @@ int store_dhcp_hosts(struct store *st, struct store_dhcp_host **out, size_t *n);
 int store_lease_set(struct store *st, const char *mac, const char *ip, int64_t expires,
 		    const char *hostname, const char *client_id);
 int store_lease_del(struct store *st, const char *mac);
+/* 1 if mac holds exactly this lease already (within a second), 0 if not. */
+int store_lease_same(struct store *st, const char *mac, const char *ip, int64_t expires);
 /* Unexpired leases in dnsmasq's lease-file format, appended to out. */
 struct buf;
 int store_leases(struct store *st, int64_t now, struct buf *out);
