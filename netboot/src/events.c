@@ -13,6 +13,15 @@
 #include "log.h"
 
 #define EVENTS_MAX_QUEUE 100000
+#define EVENTS_DEDUP 4096       /* slots of the repeat filter (by node id) */
+#define EVENTS_DEDUP_US 2000000 /* the same step again within 2 s is one event */
+#define EVENTS_PER_NODE 2000    /* a node keeps its newest events only */
+
+/* Last stored event per slot, to fold rapid repeats (a hammering client). */
+struct events_last {
+	int64_t node_id, time_us;
+	char stage[24], detail[200];
+};
 
 struct events {
 	struct store *st;
@@ -29,7 +38,30 @@ struct events {
 	int stop;
 	int64_t keep_us;
 	int64_t last_prune;
+	struct events_last *last; /* writer thread only */
 };
+
+/* Drops events that repeat their node's previous one within 2 s; returns the new count. */
+static size_t events_fold(struct events *ev, struct store_event *q, size_t n)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct store_event *e = &q[i];
+		if (e->node_id != 0 && ev->last != NULL) {
+			struct events_last *l = &ev->last[(uint64_t)e->node_id % EVENTS_DEDUP];
+			if (l->node_id == e->node_id && e->time_us - l->time_us < EVENTS_DEDUP_US &&
+			    e->state == NULL && strcmp(l->stage, e->stage) == 0 &&
+			    strcmp(l->detail, e->detail) == 0)
+				continue;
+			l->node_id = e->node_id;
+			l->time_us = e->time_us;
+			memcpy(l->stage, e->stage, sizeof(l->stage));
+			memcpy(l->detail, e->detail, sizeof(l->detail));
+		}
+		q[k++] = *e;
+	}
+	return k;
+}
 
 /* Stored events to the live streams, with node names. */
 static void events_publish(struct events *ev, const struct store_event *q, size_t n)
@@ -85,6 +117,7 @@ static void *events_writer(void *arg)
 		ev->n = 0;
 		pthread_mutex_unlock(&ev->lock);
 
+		n = events_fold(ev, q, n);
 		int rc = store_events_write(ev->st, q, n);
 		if (rc < 0)
 			log_warnx("events: could not store %zu boot events (%d)", n, rc);
@@ -93,7 +126,7 @@ static void *events_writer(void *arg)
 		int64_t now = store_now_us();
 		if (now - ev->last_prune > 3600LL * 1000000) {
 			ev->last_prune = now;
-			if (store_events_prune(ev->st, now - ev->keep_us) < 0)
+			if (store_events_prune(ev->st, now - ev->keep_us, EVENTS_PER_NODE) < 0)
 				log_warnx("events: pruning old events failed");
 		}
 		batch = q;
@@ -115,6 +148,7 @@ int events_start(struct store *st, struct hub *hub, unsigned keep_days, struct e
 		return -ENOMEM;
 	ev->st = st;
 	ev->hub = hub;
+	ev->last = calloc(EVENTS_DEDUP, sizeof(*ev->last)); /* NULL: no folding */
 	ev->keep_us = (int64_t)keep_days * 86400 * 1000000;
 	ev->last_prune = 0;
 	pthread_mutex_init(&ev->lock, NULL);
@@ -144,6 +178,7 @@ void events_free(struct events *ev)
 	pthread_cond_destroy(&ev->work);
 	pthread_cond_destroy(&ev->written);
 	free(ev->queue);
+	free(ev->last);
 	free(ev);
 }
 

@@ -45,8 +45,14 @@ int serve_render_bootscript(struct app *a, enum store_boot_key key, const char *
 					     cfg->retry_max_sleep};
 		struct store_boot b;
 		char why[160];
-		int64_t hour = now / 1000000 / 3600 * 3600;
-		int64_t valid_until = (hour + 3600) * 1000000;
+		/*
+		 * Seed tokens expire at the end of a window, so one rendering
+		 * serves the window from the cache: a token lives between 90%
+		 * and 100% of token_ttl, never longer.
+		 */
+		int64_t window = cfg->token_ttl / 10 > 3600 ? 3600 : cfg->token_ttl / 10;
+		int64_t start = now / 1000000 / window * window;
+		int64_t valid_until = (start + window) * 1000000;
 		int rc = store_boot_lookup(a->store, key, value, &b);
 		memset(&meta, 0, sizeof(meta));
 		if (key == STORE_BOOT_MAC)
@@ -81,7 +87,7 @@ int serve_render_bootscript(struct app *a, enum store_boot_key key, const char *
 				rc = bootscript_wait(&env, why, self, out);
 			} else {
 				char seed[AUTH_SEED_LEN];
-				uint32_t expiry = (uint32_t)(hour + 3600 + cfg->token_ttl);
+				uint32_t expiry = (uint32_t)(start + cfg->token_ttl);
 				auth_seed_make(a->seed_key, b.node_id, expiry, seed);
 				meta.kind = METRICS_BOOT_NODE;
 				snprintf(meta.detail, sizeof(meta.detail), "profile %s (%s)",

@@ -240,6 +240,9 @@ static const char *const store_migrations[] = {
 		      " WHERE node_id=?1 ORDER BY time_us DESC, id DESC LIMIT ?2)"                \
 		      " ORDER BY time_us, id")                                                    \
 	X(EVENT_PRUNE, "DELETE FROM events WHERE time_us < ?1")                                   \
+	X(EVENT_CAP, "DELETE FROM events WHERE id IN (SELECT id FROM (SELECT id, row_number()"    \
+		     " OVER (PARTITION BY node_id ORDER BY time_us DESC, id DESC) AS rn"          \
+		     " FROM events) WHERE rn > ?1)")                                              \
 	X(DISCOVERED_LIST, "SELECT mac, ip, first_seen, last_seen, requests FROM discovered"      \
 			   " ORDER BY last_seen DESC")                                            \
 	X(DISCOVERED_DELETE, "DELETE FROM discovered WHERE mac=?1")                               \
@@ -1772,13 +1775,20 @@ int store_events_list(struct store *st, int64_t node_id, long long limit, json_t
 	return 0;
 }
 
-int store_events_prune(struct store *st, int64_t before_us)
+int store_events_prune(struct store *st, int64_t before_us, int per_node)
 {
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s = c ? store_stmt(c, ST_EVENT_PRUNE) : NULL;
 	if (s == NULL)
 		return -EIO;
 	sqlite3_bind_int64(s, 1, before_us);
+	int rc = store_done(c, s);
+	if (rc < 0)
+		return rc;
+	s = store_stmt(c, ST_EVENT_CAP);
+	if (s == NULL)
+		return -EIO;
+	sqlite3_bind_int(s, 1, per_node);
 	return store_done(c, s);
 }
 

@@ -129,7 +129,8 @@ struct store_event {
 };
 int store_events_write(struct store *st, const struct store_event *ev, size_t n);
 int store_events_list(struct store *st, int64_t node_id, long long limit, json_t **out);
-int store_events_prune(struct store *st, int64_t before_us);
+/* Drops events older than before_us, and all but each node's newest per_node. */
+int store_events_prune(struct store *st, int64_t before_us, int per_node);
 
 /* Discovered (unknown) MACs. */
 int store_discovered_list(struct store *st, json_t **out);

@@ -970,12 +970,19 @@ static void test_events(void **state)
 	assert_int_equal(store_node_by_ip(f->st, "10.0.0.50", &by_ip), 0);
 	assert_int_equal(by_ip, id);
 
-	/* prune */
-	assert_int_equal(store_events_prune(f->st, t0 + 2000000), 0);
+	/* prune by age */
+	assert_int_equal(store_events_prune(f->st, t0 + 2000000, 1000), 0);
 	assert_int_equal(store_events_list(f->st, id, 1000, &list), 0);
 	assert_int_equal(json_array_size(list), 2);
 	assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "stage")),
 			    "kernel");
+	json_decref(list);
+	/* and per node: only the newest survive */
+	assert_int_equal(store_events_prune(f->st, 0, 1), 0);
+	assert_int_equal(store_events_list(f->st, id, 1000, &list), 0);
+	assert_int_equal(json_array_size(list), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "stage")),
+			    "phone-home");
 	json_decref(list);
 
 	/* an event for a node deleted meanwhile is dropped, not an error */
