@@ -515,6 +515,10 @@ class Cluster:
         self._own_workdir = workdir is None
         self.workdir = pathlib.Path(workdir or tempfile.mkdtemp(prefix="corral-vm-"))
         self.workdir.mkdir(parents=True, exist_ok=True)
+        # dnsmasq drops to nobody: its TFTP root and state below this
+        # directory must be reachable (mkdtemp makes it 0700).  Secrets
+        # inside (key file, state.json) are 0600 themselves.
+        os.chmod(self.workdir, 0o755)
         self.accel = accel
         self.ns = None
         self.procs = {}  # name -> Popen
@@ -666,6 +670,15 @@ class Cluster:
         self.corrald.wait_healthy()
         self.save_state()
         return self.corrald
+
+    def corrald_dhcp_conf(self, mode="authoritative"):
+        """INI text for start_corrald(extra_conf=...) that makes corrald
+        generate and supervise its own dnsmasq on the bridge (instead of
+        start_dnsmasq())."""
+        return ("[dhcp]\nmode = %s\ninterface = %s\nsubnet = %s.0/24\n"
+                "pool_start = %s.100\npool_end = %s.199\nstate_dir = %s\n"
+                % (mode, BRIDGE, self.prefix, self.prefix, self.prefix,
+                   self.workdir / "corrald" / "dhcp"))
 
     def dnsmasq_conf(self, http_port, hosts=(), verbose=True):
         """The hand-written reference dnsmasq configuration (text): DHCP pool
@@ -822,8 +835,10 @@ def cmd_boot(a):
     c.create()
     ok = False
     try:
-        cd = c.start_corrald(a.corrald, port=a.port,
-                             extra_conf=pathlib.Path(a.corrald_conf).read_text() if a.corrald_conf else "")
+        extra = pathlib.Path(a.corrald_conf).read_text() if a.corrald_conf else ""
+        if a.dnsmasq == "corrald":
+            extra = c.corrald_dhcp_conf() + extra
+        cd = c.start_corrald(a.corrald, port=a.port, extra_conf=extra)
         setup_testos(cd, testos)
         vms = []
         for i in range(a.bios):
@@ -884,8 +899,10 @@ def main(argv=None):
                    help="UEFI VMs: OVMF's own PXE + TFTP snponly.efi (default) or the NIC's iPXE ROM")
     b.add_argument("--nic", choices=("virtio", "e1000"), default="virtio", help="BIOS VMs' NIC")
     b.add_argument("--mem", type=int, default=256)
-    b.add_argument("--dnsmasq", choices=("hand", "none"), default="hand",
-                   help="hand: the hand-written reference dnsmasq; none: corrald runs its own")
+    b.add_argument("--dnsmasq", choices=("hand", "corrald", "none"), default="hand",
+                   help="hand: the hand-written reference dnsmasq (default); corrald: corrald "
+                   "runs its own ([dhcp] section added); none: no DHCP server from this tool "
+                   "(configure corrald with --corrald-conf)")
     b.add_argument("--quiet-dnsmasq", action="store_true", help="no log-dhcp")
     b.add_argument("--corrald", help="corrald binary (default $CORRAL_BUILD/corrald)")
     b.add_argument("--corrald-conf", help="INI file appended to corrald's generated config")
@@ -907,6 +924,12 @@ def main(argv=None):
     t.add_argument("outdir", nargs="?")
     t.set_defaults(fn=lambda a: print(build_testos(a.outdir)) or 0)
     a = ap.parse_args(argv)
+
+    def on_term(signum, frame):
+        # SIGTERM (make interrupted, CI timeout): unwind so teardown runs.
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, on_term)
     return a.fn(a)
 
 
