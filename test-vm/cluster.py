@@ -771,7 +771,7 @@ def stages(cd, node):
     return [(e["stage"], e["time"]) for e in cd.api("GET", "/nodes/%s/events" % node)]
 
 
-def format_timeline(cd, node, t0=None):
+def format_timeline(cd, node):
     """Lines 'stage  +seconds  source  detail' for the node's events."""
     ev = cd.api("GET", "/nodes/%s/events" % node)
     out = []
