@@ -59,7 +59,8 @@ help:
 	@echo "make            build corrald and corral into $(BUILD)/"
 	@echo "make deps       install the Debian packages Corral needs (root)"
 	@echo "make check      every test tier, ends with 'N passed, N failed'"
-	@echo "make check-unit | check-integ   one tier"
+	@echo "make check-unit | check-integ | check-vm   one tier"
+	@echo "make demo       boot a virtual cluster (BIOS + UEFI) through Corral; KEEP=1 keeps it"
 	@echo "make lint       clang-format check and banned functions"
 	@echo "make fuzz       libFuzzer on every parser of outside input (FUZZ_SECONDS=$(FUZZ_SECONDS) each)"
 	@echo "make bench      benchmarks against a reference (nginx) on this machine"
@@ -121,12 +122,25 @@ check-unit: deps $(UNIT_BINS) $(REPLAY_BINS) | $(BUILD)/results
 check-integ: deps all | $(BUILD)/results
 	@sh scripts/run-pytest.sh $(BUILD)/results/integ $(NB)/tests/integ $(BUILD)
 
+# End to end: QEMU VMs in a network namespace boot through corrald (root;
+# KVM only when a guest really runs under it, TCG otherwise).
+check-vm: deps all | $(BUILD)/results
+	@sh scripts/run-pytest.sh $(BUILD)/results/vm test-vm/tests $(BUILD)
+
 check: deps
 	@rm -f $(BUILD)/results/*
 	@$(MAKE) --no-print-directory all || { mkdir -p $(BUILD)/results; echo "0 1" > $(BUILD)/results/build; }
 	-@$(MAKE) --no-print-directory check-unit
 	-@$(MAKE) --no-print-directory check-integ
-	@sh scripts/summary.sh $(BUILD)/results unit integ
+	-@$(MAKE) --no-print-directory check-vm
+	@sh scripts/summary.sh $(BUILD)/results unit integ vm
+
+# Corral's main job on a virtual cluster: one BIOS and one UEFI VM (the UEFI
+# one through the firmware's own PXE and TFTP) boot through corrald and its
+# dnsmasq; prints each node's timeline.  KEEP=1 leaves the cluster running.
+demo: deps all
+	@CORRAL_BUILD=$(abspath $(BUILD)) /usr/bin/python3 test-vm/cluster.py boot --bios 1 --uefi 1 \
+		--uefi-pxe firmware --dnsmasq corrald $(if $(KEEP),--keep)
 
 lint: deps
 	@sh scripts/lint.sh
