@@ -1,0 +1,236 @@
+// Test harness for the web page: a real corrald on 127.0.0.1 with its own
+// temporary store, file root and tokens, and Debian's Chromium driven by
+// playwright-core.  Everything started here is stopped by its PID.
+
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, mkdirSync, rmSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve, dirname } from 'node:path';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+export const REPO = resolve(HERE, '../../..');
+export const BUILD = resolve(process.env.CORRAL_BUILD || join(REPO, 'build'));
+export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function freePort() {
+	return new Promise((res, rej) => {
+		const s = createServer();
+		s.once('error', rej);
+		s.listen(0, '127.0.0.1', () => {
+			const { port } = s.address();
+			s.close(() => res(port));
+		});
+	});
+}
+
+export class Corrald {
+	constructor(dir, port) {
+		this.dir = dir;
+		this.port = port;
+		this.url = `http://127.0.0.1:${port}`;
+		this.conf = join(dir, 'corral.conf');
+		this.files = join(dir, 'files');
+		this.proc = null;
+		this.admin = null;
+		this.read = null;
+	}
+
+	run(...args) {
+		return execFileSync(join(BUILD, 'corrald'), ['-c', this.conf, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+	}
+
+	tokenCreate(name, readOnly = false) {
+		const out = this.run('token', 'create', name, ...(readOnly ? ['--read-only'] : []));
+		const lines = out.split('\n').filter((l) => l.trim());
+		if (lines.length !== 1) throw new Error('token create printed ' + JSON.stringify(out));
+		return lines[0].trim();
+	}
+
+	async start() {
+		const log = join(this.dir, 'corrald.log');
+		const { openSync } = await import('node:fs');
+		const fd = openSync(log, 'a');
+		this.proc = spawn(join(BUILD, 'corrald'), ['-c', this.conf], { stdio: ['ignore', fd, fd] });
+		this.log = log;
+		const deadline = Date.now() + 20000;
+		for (;;) {
+			if (this.proc.exitCode !== null) throw new Error('corrald exited during start:\n' + this.logTail());
+			try {
+				const r = await fetch(this.url + '/healthz');
+				if (r.status === 200) return this;
+			} catch {
+				/* not yet */
+			}
+			if (Date.now() > deadline) throw new Error('corrald not healthy:\n' + this.logTail());
+			await sleep(50);
+		}
+	}
+
+	logTail(n = 4000) {
+		try {
+			return readFileSync(this.log, 'utf8').slice(-n);
+		} catch {
+			return '';
+		}
+	}
+
+	async stop() {
+		const p = this.proc;
+		if (!p || p.exitCode !== null || p.signalCode) return;
+		const done = new Promise((r) => p.once('exit', r));
+		process.kill(p.pid, 'SIGTERM');
+		const t = setTimeout(() => p.exitCode === null && process.kill(p.pid, 'SIGKILL'), 10000);
+		await done;
+		clearTimeout(t);
+	}
+
+	async cleanup() {
+		await this.stop();
+		if (!process.env.KEEP_TMP) rmSync(this.dir, { recursive: true, force: true });
+	}
+
+	// An API request with the admin token (or the one given); resolves to
+	// {status, body} (body parsed when JSON).
+	async api(method, path, body, token = this.admin) {
+		const headers = { Authorization: 'Bearer ' + token };
+		const init = { method, headers };
+		if (body !== undefined) {
+			headers['Content-Type'] = 'application/json';
+			init.body = JSON.stringify(body);
+		}
+		const r = await fetch(this.url + '/api/v1' + path, init);
+		const text = await r.text();
+		let parsed = text;
+		if ((r.headers.get('content-type') || '').startsWith('application/json') && text) parsed = JSON.parse(text);
+		return { status: r.status, body: parsed };
+	}
+
+	async ok(method, path, body) {
+		const r = await this.api(method, path, body);
+		if (r.status < 200 || r.status > 299) throw new Error(`${method} ${path} -> ${r.status} ${JSON.stringify(r.body)}`);
+		return r.body;
+	}
+
+	// Node-facing GET (no token); resolves to {status, text}.
+	async nodeGet(path) {
+		const r = await fetch(this.url + path);
+		return { status: r.status, text: await r.text() };
+	}
+
+	async nodePost(path, form) {
+		const r = await fetch(this.url + path, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form).toString() });
+		return { status: r.status, text: await r.text() };
+	}
+
+	addFile(rel, data) {
+		const p = join(this.files, rel);
+		mkdirSync(dirname(p), { recursive: true });
+		writeFileSync(p, data);
+	}
+
+	// An image, a profile using it and a group using that, all named `name`.
+	async seedImage(name = 'compute-v1', params = 'console=ttyS0') {
+		this.addFile(`images/${name}/vmlinuz`, 'kernel ' + name);
+		this.addFile(`images/${name}/initrd`, 'initrd ' + name);
+		await this.ok('POST', '/images', { name, kernel: `images/${name}/vmlinuz`, initrd: `images/${name}/initrd`, params });
+	}
+}
+
+// A started corrald with an admin and a read-only token.
+export async function startCorrald(conf = {}) {
+	const dir = mkdtempSync(join(tmpdir(), 'corral-web-'));
+	const port = await freePort();
+	const c = new Corrald(dir, port);
+	mkdirSync(c.files, { recursive: true });
+	const sections = {
+		server: { address: '127.0.0.1', port: String(port), advertise_url: c.url, threads: '4', log_level: 'info' },
+		store: { path: join(dir, 'corral.db') },
+		files: { root: c.files },
+		auth: { key_file: join(dir, 'secret.key') },
+		boot: { unknown_wait: '10' },
+	};
+	for (const [s, kv] of Object.entries(conf)) Object.assign((sections[s] ||= {}), kv);
+	writeFileSync(c.conf, Object.entries(sections).map(([s, kv]) => `[${s}]\n` + Object.entries(kv).map(([k, v]) => `${k} = ${v}`).join('\n')).join('\n') + '\n');
+	c.admin = c.tokenCreate('web-admin');
+	c.read = c.tokenCreate('web-read', true);
+	try {
+		await c.start();
+	} catch (e) {
+		await c.cleanup();
+		throw e;
+	}
+	return c;
+}
+
+export const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+// Debian's Chromium with a fresh profile directory.  Returns a browser
+// context; close() also removes the profile.
+export async function launch({ width = 1280, height = 800 } = {}) {
+	const profile = mkdtempSync(join(tmpdir(), 'corral-chromium-'));
+	const ctx = await chromium.launchPersistentContext(profile, {
+		executablePath: CHROMIUM,
+		headless: true,
+		args: CHROMIUM_FLAGS,
+		viewport: { width, height },
+		colorScheme: 'light',
+		reducedMotion: 'reduce',
+		timezoneId: 'UTC',
+		locale: 'en-US',
+	});
+	const close = ctx.close.bind(ctx);
+	ctx.close = async () => {
+		await close().catch(() => {});
+		rmSync(profile, { recursive: true, force: true });
+	};
+	return ctx;
+}
+
+// A page that fails the test on any script error or console error (a CSP
+// violation shows up there too).
+export async function newPage(ctx) {
+	const page = ctx.pages()[0] || (await ctx.newPage());
+	page.errors = [];
+	page.on('pageerror', (e) => page.errors.push('pageerror: ' + e.message));
+	page.on('console', (m) => {
+		if (m.type() === 'error' && !/Failed to load resource: the server responded with a status of (401|403|404|409|422)/.test(m.text())) page.errors.push('console: ' + m.text());
+	});
+	page.setDefaultTimeout(10000);
+	return page;
+}
+
+export async function signIn(page, c, token = c.admin) {
+	await page.goto(c.url + '/ui/');
+	await page.fill('#token', token);
+	await page.click('#signin-btn');
+	await page.waitForSelector('#top:not([hidden])');
+	await page.waitForSelector('#live[data-state="live"]');
+}
+
+// Until fn() is truthy (or throws after timeout ms).
+export async function until(fn, timeout = 10000, what = 'condition') {
+	const deadline = Date.now() + timeout;
+	let last;
+	for (;;) {
+		try {
+			last = await fn();
+			if (last) return last;
+		} catch (e) {
+			last = e;
+		}
+		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
+		await sleep(50);
+	}
+}
+
+export function macFor(n) {
+	const b = [(n >> 24) & 255, (n >> 16) & 255, (n >> 8) & 255, n & 255].map((x) => x.toString(16).padStart(2, '0'));
+	return '02:00:' + b.join(':');
+}
+
+export { sleep };

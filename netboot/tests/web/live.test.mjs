@@ -1,0 +1,127 @@
+// Live updates: while the test plays a node's boot against corrald (boot
+// script, a retry, kernel and initrd from /files, cloud-init with the
+// token from the script, phone-home), the node's row in the table and its
+// timeline on the node page move without a reload.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startCorrald, launch, newPage, signIn, macFor } from './harness.mjs';
+
+let c, ctx, table, node;
+const NAME = 'x3000c0s7b0n0';
+const MAC = macFor(0x3007);
+const listFetches = [];
+before(async () => {
+	c = await startCorrald();
+	await c.seedImage('compute-v1');
+	await c.ok('POST', '/profiles', { name: 'compute', image: 'compute-v1', params: 'quiet' });
+	await c.ok('POST', '/groups', { name: 'compute', profile: 'compute' });
+	await c.ok('POST', '/nodes', { name: NAME, groups: ['compute'], interfaces: [{ mac: MAC }] });
+	await c.ok('POST', '/nodes', { name: 'x3000c0s7b0n1', groups: ['compute'], interfaces: [{ mac: macFor(0x3008) }] });
+	ctx = await launch();
+	table = await newPage(ctx);
+	await signIn(table, c);
+	await table.waitForSelector(`#node-rows tr[data-name="${NAME}"]`);
+	node = await ctx.newPage();
+	node.errors = [];
+	node.on('pageerror', (e) => node.errors.push(e.message));
+	node.setDefaultTimeout(10000);
+	await signIn(node, c);
+	await node.goto(`${c.url}/ui/#/nodes/${NAME}`);
+	await node.waitForSelector('#timeline .empty-tl');
+	for (const p of [table, node]) await p.evaluate(() => (window.__noReload = true));
+	table.on('request', (r) => /\/api\/v1\/nodes(\?|$)/.test(r.url()) && listFetches.push(r.url()));
+});
+after(async () => {
+	await ctx?.close();
+	await c?.cleanup();
+});
+
+const row = `#node-rows tr[data-name="${NAME}"]`;
+async function rowShows(stage, state) {
+	await table.waitForFunction(
+		([sel, st, s]) => {
+			const tr = document.querySelector(sel);
+			return tr && tr.querySelector('.stage-name').textContent === st && tr.querySelector('.badge').textContent === s;
+		},
+		[row, stage, state],
+	);
+}
+async function timelineHas(stage, n = 1) {
+	await node.waitForFunction(([st, k]) => document.querySelectorAll(`#timeline .tl-stop[data-stage="${st}"]`).length >= k, [stage, n]);
+}
+
+let seed;
+test('boot script: the row says booting, the timeline starts', async () => {
+	const r = await c.nodeGet('/boot/v1/bootscript?mac=' + MAC);
+	assert.match(r.text, /^#!ipxe/);
+	seed = /\/cloud-init\/([^/]+)\//.exec(r.text)[1];
+	await rowShows('bootscript', 'booting');
+	await timelineHas('bootscript');
+	assert.match(await node.textContent('#tl-summary'), /Booting: at bootscript/);
+	assert.equal(await table.getAttribute(`${row} .pipe`, 'aria-label'), 'at bootscript (iPXE)');
+});
+
+test('a retried boot script stands out', async () => {
+	await c.nodeGet(`/boot/v1/bootscript?mac=${MAC}&retry=1`);
+	await timelineHas('bootscript', 2);
+	const stops = await node.$$eval('#timeline .tl-stop[data-stage="bootscript"]', (els) => els.map((e) => e.className));
+	assert.match(stops[1], /\bwarn\b/);
+	assert.match(await node.textContent('#timeline .tl-stop.warn .tl-note'), /retry 1/);
+});
+
+test('kernel and initrd downloads move the row and the timeline', async () => {
+	let r = await c.nodeGet('/files/images/compute-v1/vmlinuz');
+	assert.equal(r.status, 200);
+	await rowShows('kernel', 'booting');
+	await timelineHas('kernel');
+	r = await c.nodeGet('/files/images/compute-v1/initrd');
+	assert.equal(r.status, 200);
+	await rowShows('initrd', 'booting');
+	await timelineHas('initrd');
+	// the gap between the stages is drawn
+	assert.ok((await node.$$('#timeline .tl-gap')).length >= 3);
+});
+
+test('cloud-init with the token from the script', async () => {
+	let r = await c.nodeGet(`/cloud-init/${seed}/meta-data`);
+	assert.equal(r.status, 200);
+	assert.match(r.text, new RegExp(`"local-hostname": "${NAME}"`));
+	r = await c.nodeGet(`/cloud-init/${seed}/user-data`);
+	assert.equal(r.status, 200);
+	await rowShows('cloud-init', 'booting');
+	await timelineHas('cloud-init');
+});
+
+test('phone-home: ready, everywhere, without a reload', async () => {
+	const r = await c.nodePost(`/phone-home/${seed}`, { instance_id: 'i-' + NAME, hostname: NAME });
+	assert.equal(r.status, 200);
+	await rowShows('phone-home', 'ready');
+	await timelineHas('phone-home');
+	await node.waitForFunction(() => /Ready in .* after 1 retry/.test(document.querySelector('#tl-summary').textContent));
+	assert.equal(await node.textContent('.node-title .badge'), 'ready');
+	for (const p of [table, node]) assert.equal(await p.evaluate(() => window.__noReload), true);
+	// Rows moved from the stream alone: the node list was not fetched again.
+	assert.deepEqual(listFetches, []);
+	// The counters followed.
+	assert.equal(await table.textContent('.stat.st-ready .stat-n'), '1');
+	assert.deepEqual(table.errors, []);
+	assert.deepEqual(node.errors, []);
+});
+
+test('a node with no progress for over 2 minutes shows as stuck', async () => {
+	const p = await ctx.newPage();
+	p.setDefaultTimeout(10000);
+	await p.clock.install();
+	await signIn(p, c);
+	await c.nodeGet('/boot/v1/bootscript?mac=' + macFor(0x3008));
+	await p.goto(`${c.url}/ui/#/nodes/x3000c0s7b0n1`);
+	await p.waitForSelector('#timeline .tl-stop[data-stage="bootscript"]');
+	await p.clock.fastForward('02:30');
+	await p.waitForFunction(() => /Stuck: no progress for 2 min/.test(document.querySelector('#tl-summary').textContent));
+	assert.match(await p.getAttribute('#tl-summary', 'class'), /o-stuck/);
+	assert.equal(await p.$$eval('#timeline .tl-stop.bad', (e) => e.length), 2); // the last stage and the "stuck" end
+	await p.click('a[data-nav="nodes"]');
+	await p.waitForSelector('#node-rows tr[data-name="x3000c0s7b0n1"] .badge.st-stalled');
+	assert.equal(await p.textContent('.stat.st-stalled .stat-n'), '1');
+	await p.close();
+});
