@@ -14,7 +14,20 @@ python3 python3-pytest python3-yaml
 curl sqlite3
 nginx-light wrk
 qemu-system-x86 ovmf ipxe dnsmasq-base busybox-static linux-image-amd64 iproute2 kmod cpio
+chromium fonts-dejavu-core
 "
+# The web page's browser tests run on node; Debian's nodejs/npm only when
+# this machine has no node of its own.
+command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"
+
+# The browser tests' node modules (playwright-core, pinned by
+# package-lock.json; it never downloads a browser: the tests use Debian's
+# chromium).  netboot/tests/web/run.sh does the same when they are missing.
+web="$(dirname "$0")/../netboot/tests/web"
+if [ ! -d "$web/node_modules" ] && command -v npm >/dev/null 2>&1; then
+	(cd "$web" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error >/dev/null) ||
+		echo "deps: npm ci in netboot/tests/web failed (run.sh retries)" >&2
+fi
 
 missing=""
 for p in $PKGS; do
