@@ -30,6 +30,10 @@ Library use:
         c.start_dnsmasq(cd.port)            # skip when corrald runs its own
         vm.start(); vm.wait_for("phoned home", 120)
 
+Also: vm.wait_console(regex) for firmware/iPXE output (not only test OS
+markers), cd.metric(name) for /metrics, cd.cli(...) runs the `corral`
+client in the namespace, cd.dnsmasq_pid() finds the dnsmasq corrald runs.
+
 CLI: cluster.py boot | down | probe-accel | testos (see --help).
 Run it with /usr/bin/python3 as root; standard library only.
 """
@@ -255,6 +259,7 @@ class Corrald:
         self.token = token
         self.url = "http://%s:%d" % (address, port)
         self.files_root = workdir / "files"
+        self.binary = pathlib.Path(os.environ.get("CORRAL_BUILD", REPO / "build")) / "corrald"
 
     def http(self, method, path, body=None, headers=None, timeout=30):
         """One request inside the namespace; returns (status, parsed body).
@@ -318,6 +323,42 @@ class Corrald:
 
     def node(self, name):
         return self.api("GET", "/nodes/%s" % name)
+
+    def metric(self, name):
+        """The value of an unlabelled line of /metrics (float), or None."""
+        st, text = self.http("GET", "/metrics")
+        if st != 200:
+            raise RuntimeError("/metrics -> %d" % st)
+        for ln in str(text).splitlines():
+            parts = ln.split()
+            if len(parts) == 2 and parts[0] == name:
+                return float(parts[1])
+        return None
+
+    def cli(self, *args, check=True):
+        """Run the `corral` client next to corrald inside the namespace,
+        with CORRAL_URL/CORRAL_TOKEN in its environment; returns the
+        CompletedProcess (raises on a non-zero exit when check)."""
+        env = dict(os.environ, CORRAL_URL=self.url, CORRAL_TOKEN=self.token)
+        return run(self.cluster.exec_argv([str(self.binary.parent / "corral")] + list(args)),
+                   check=check, env=env)
+
+    def dnsmasq_pid(self):
+        """PID of the dnsmasq corrald runs itself (its child named dnsmasq),
+        or None."""
+        me = self.proc.pid
+        for d in pathlib.Path("/proc").iterdir():
+            if not d.name.isdigit():
+                continue
+            try:
+                st = (d / "stat").read_text()
+            except OSError:
+                continue
+            comm = st[st.find("(") + 1:st.rfind(")")]
+            fields = st[st.rfind(")") + 2:].split()
+            if comm == "dnsmasq" and int(fields[1]) == me:
+                return int(d.name)
+        return None
 
 
 def setup_testos(cd, testos_dir, params="console=ttyS0 quiet", name="testos"):
@@ -489,6 +530,28 @@ class VM:
         while self.t_exit is None and time.monotonic() < deadline:
             time.sleep(0.01)
         return self.t_exit
+
+    def console_text(self):
+        """The whole console so far, without terminal escape sequences."""
+        try:
+            raw = self.console.read_bytes().decode("utf-8", "replace")
+        except OSError:
+            return ""
+        return re.sub(r"\x1b(\[[0-9;?=]*[A-Za-z]|[()][A-Za-z0-9]|[A-Za-z])|[\x08\r]", "", raw)
+
+    def wait_console(self, pattern, timeout=120):
+        """Wait until the console text (any output, not only test OS
+        markers) matches the regular expression `pattern`; return seconds
+        from power-on.  Raises TimeoutError (with the console's tail)."""
+        rx = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        while True:
+            if rx.search(self.console_text()):
+                return round(time.monotonic() - self.t_start, 2)
+            if time.monotonic() > deadline:
+                raise TimeoutError("%s: console never matched %r in %ss\n%s" %
+                                   (self.name, pattern, timeout, self.tail()))
+            time.sleep(0.2)
 
     def tail(self, n=40):
         return self.cluster.tail(self.console, n) + "\n--- qemu:\n" + self.cluster.tail(self.dir / "qemu.log", 10)
@@ -667,6 +730,7 @@ class Cluster:
         tok = run([binary, "-c", str(conf), "token", "create", token_name]).stdout.strip().split()[-1]
         p = self.spawn("corrald", [binary, "-c", str(conf)], d / "corrald.log")
         self.corrald = Corrald(self, p, conf, d, self.server_ip, port, tok)
+        self.corrald.binary = pathlib.Path(binary)
         self.corrald.wait_healthy()
         self.save_state()
         return self.corrald

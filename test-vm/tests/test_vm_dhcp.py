@@ -1,0 +1,245 @@
+"""End to end through corrald's own dnsmasq: what DHCP does for unknown,
+adopted, disabled and removed machines, dnsmasq's supervision, and four
+VMs booting at once.
+
+One cluster for the module: corrald with [dhcp] mode = authoritative on the
+bridge (pool .100-.199, pinned addresses .11-.99 from host entries) and
+boot.unknown_wait = 3, so a waiting machine asks again every 3 s.  BIOS VMs
+(the NIC's iPXE ROM) except one UEFI VM (OVMF's own PXE + TFTP) among the
+four.  Every VM has its own MAC, so the tests do not depend on each other's
+order, except that test_dnsmasq_killed expects corrald's dnsmasq never to
+have been restarted before it."""
+import ipaddress
+import os
+import signal
+import re
+import time
+
+import pytest
+
+import cluster as C
+from conftest import TIMINGS, explained, preconditions, record_boot
+
+pytestmark = pytest.mark.long
+
+BOOT = ("dhcp", "bootscript", "kernel", "initrd", "cloud-init", "phone-home")
+TIMEOUT = 300  # one boot, generous: the machine may be loaded
+
+
+@pytest.fixture(scope="module")
+def lab(testos):
+    preconditions()
+    c = C.Cluster()
+    c.create()
+    try:
+        cd = c.start_corrald(extra_conf=c.corrald_dhcp_conf() + "[boot]\nunknown_wait = 3\n")
+        C.setup_testos(cd, testos)
+        deadline = time.monotonic() + 10
+        while "DHCP, IP range" not in c.tail(cd.workdir / "corrald.log", 200):
+            assert time.monotonic() < deadline, "corrald's dnsmasq did not start:\n" + \
+                c.tail(cd.workdir / "corrald.log", 60)
+            time.sleep(0.1)
+        yield c, cd
+    finally:
+        c.teardown()
+
+
+def hosts_dir(cd):
+    return cd.workdir / "dhcp" / "hosts"
+
+
+def host_file(cd, mac):
+    return hosts_dir(cd) / mac.replace(":", "-")
+
+
+def in_pool(c, ip):
+    a = ipaddress.ip_address(ip)
+    return ipaddress.ip_address(c.prefix + ".100") <= a <= ipaddress.ip_address(c.prefix + ".199")
+
+
+def corrald_log(cd):
+    return (cd.workdir / "corrald.log").read_text(errors="replace")
+
+
+def wait_until(fn, timeout, what, step=0.1):
+    """fn() until truthy; returns its value or raises AssertionError."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = fn()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError("after %ss: %s" % (timeout, what))
+        time.sleep(step)
+
+
+def discovered(cd, mac):
+    for d in cd.api("GET", "/discovered"):
+        if d["mac"] == mac:
+            return d
+    return None
+
+
+def check_booted(cd, vm, want=BOOT):
+    node = cd.node(vm.name)
+    assert node["state"] == "ready", node
+    missing = C.missing_stages(cd, vm.name, want)
+    assert not missing, "%s: timeline lacks %s (in this order: %s): %s" % (
+        vm.name, missing, " -> ".join(want), C.stages(cd, vm.name))
+
+
+# ---------------------------------------------------------------- tests
+
+
+def test_unknown_mac_discovered_then_adopted_boots_without_power_cycle(lab):
+    """An unregistered MAC gets a pool address, is listed as discovered
+    (API and `corral node discovered`), waits with "not registered yet";
+    `corral node adopt` makes it a node and it boots on its next re-ask,
+    the same QEMU process (no power cycle)."""
+    c, cd = lab
+    vm = c.add_vm("stray")
+    with explained(c, [vm]):
+        vm.start()
+        pid = vm.proc.pid
+        t_wait = vm.wait_console(r"\(%s\) is not registered yet" % vm.mac, TIMEOUT)
+        d = wait_until(lambda: discovered(cd, vm.mac), 10, "%s not in /api/v1/discovered" % vm.mac)
+        assert d["ip"] and in_pool(c, d["ip"]), "discovered with %r, not a pool address: %s" % (d["ip"], d)
+        assert re.search(r"DHCPACK\(br0\) %s %s" % (re.escape(d["ip"]), vm.mac), corrald_log(cd))
+        out = cd.cli("node", "discovered").stdout
+        assert vm.mac in out, "corral node discovered:\n" + out
+        # It keeps asking (every unknown_wait = 3 s) while unknown.
+        n0 = vm.console_text().count("is not registered yet")
+        wait_until(lambda: vm.console_text().count("is not registered yet") > n0, 30,
+                   "the waiting script did not ask again")
+
+        cd.cli("node", "adopt", vm.mac, vm.name)
+        t_adopt = round(time.monotonic() - vm.t_start, 2)
+        node = cd.node(vm.name)
+        assert node["interfaces"][0]["mac"] == vm.mac, node
+        assert discovered(cd, vm.mac) is None, "still listed as discovered after adoption"
+
+        t_home = vm.wait_for(r"^phoned home", TIMEOUT)
+        vm.wait_exit(60)
+        assert vm.proc.pid == pid
+        text = vm.console_text()
+        assert text.count("SeaBIOS (version") == 1, "the VM was power-cycled"
+        assert "booting %s with profile" % vm.name in text
+        check_booted(cd, vm, ("bootscript", "kernel", "initrd", "cloud-init", "phone-home"))
+    record_boot("adopted", vm, t_home, " (waiting from %.1f s, adopted at %.1f s)" % (t_wait, t_adopt))
+
+
+def test_disabled_node_gets_no_dhcp_answer_and_no_image(lab):
+    """enabled=false: corrald writes an `ignore` host entry, so dnsmasq
+    never answers the machine; iPXE gives up and the firmware moves on.
+    No kernel, no phone-home, no events at all."""
+    c, cd = lab
+    vm = c.add_vm("off")
+    C.register_vm(cd, vm, enabled=False)
+    with explained(c, [vm]):
+        hf = host_file(cd, vm.mac)
+        wait_until(hf.exists, 1.5, "no host file %s within a second" % hf)
+        assert hf.read_text().strip() == "%s,ignore" % vm.mac, hf.read_text()
+        script = cd.http("GET", "/api/v1/nodes/%s/bootscript" % vm.name,
+                         headers={"Authorization": "Bearer " + cd.token})[1]
+        assert "kernel" not in script and "exit" in script, script
+        vm.start()
+        # iPXE tries DHCP for ~15-20 s, then hands back to SeaBIOS.
+        t_gone = vm.wait_console(r"No more network devices|No bootable device", 180)
+        log = corrald_log(cd)
+        assert "DHCPDISCOVER(br0) %s ignored" % vm.mac in log
+        assert not re.search(r"DHCP(OFFER|ACK)\(br0\) \S+ %s" % vm.mac, log), "dnsmasq answered"
+        text = vm.console_text()
+        assert "Linux version" not in text and "CORRAL-TESTOS" not in text
+        assert not re.search(r"net0: \d+\.\d+\.\d+\.\d+/", text), "iPXE got an IPv4 address"
+        assert cd.events(vm.name) == [], cd.events(vm.name)
+        assert cd.node(vm.name)["state"] == "new"
+        assert discovered(cd, vm.mac) is None
+    vm.stop()
+    TIMINGS.append("%-14s %-9s bios iPXE gave up after %.1f s without an answer" % ("disabled", vm.name, t_gone))
+
+
+def test_removed_node_loses_its_dhcp_entry(lab):
+    """A node with a pinned address gets it; after DELETE its host file is
+    gone within a second and the same MAC gets a pool address and is
+    listed as discovered."""
+    c, cd = lab
+    vm = c.add_vm("gone")
+    C.register_vm(cd, vm)
+    with explained(c, [vm]):
+        hf = host_file(cd, vm.mac)
+        wait_until(hf.exists, 1.5, "no host file %s within a second" % hf)
+        assert vm.ip in hf.read_text()
+        vm.start()
+        wait_until(lambda: any(e["stage"] == "bootscript" for e in cd.events(vm.name)), TIMEOUT,
+                   "%s never asked for its boot script" % vm.name, step=0.3)
+        vm.stop()
+        ev = cd.events(vm.name)
+        assert any(e["stage"] == "dhcp" and vm.ip in e["detail"] for e in ev), ev
+
+        cd.api("DELETE", "/nodes/" + vm.name)
+        t0 = time.monotonic()
+        wait_until(lambda: not hf.exists(), 1.5, "host file %s still there after DELETE" % hf)
+        gone_after = time.monotonic() - t0
+        assert cd.http("GET", "/api/v1/nodes/" + vm.name,
+                       headers={"Authorization": "Bearer " + cd.token})[0] == 404
+
+        vm.start()
+        vm.wait_console(r"\(%s\) is not registered yet" % vm.mac, TIMEOUT)
+        d = wait_until(lambda: discovered(cd, vm.mac), 10, "%s not discovered after removal" % vm.mac)
+        assert d["ip"] != vm.ip and in_pool(c, d["ip"]), \
+            "removed node's MAC got %s (pinned was %s): %s" % (d["ip"], vm.ip, d)
+        text = vm.console_text()
+        assert "net0: %s/" % d["ip"] in text and "net0: %s/" % vm.ip not in text, text[-1500:]
+    vm.stop()
+    TIMINGS.append("%-14s %-9s host file gone %.2f s after DELETE; then got pool address %s"
+                   % ("removed", vm.name, gone_after, d["ip"]))
+
+
+def test_dnsmasq_killed_is_restarted_and_next_vm_boots(lab):
+    """kill -9 of corrald's dnsmasq: corrald logs it, restarts it
+    (corral_dnsmasq_restarts_total 0 -> 1) and a VM then boots to
+    phone-home through the new one."""
+    c, cd = lab
+    vm = c.add_vm("after-kill")
+    C.register_vm(cd, vm)
+    with explained(c, [vm]):
+        assert cd.metric("corral_dnsmasq_restarts_total") == 0
+        old = cd.dnsmasq_pid()
+        assert old, "no dnsmasq child of corrald (pid %d)" % cd.proc.pid
+        assert "started dnsmasq (pid %d," % old in corrald_log(cd)
+        os.kill(old, signal.SIGKILL)
+        t0 = time.monotonic()
+        new = wait_until(lambda: (cd.dnsmasq_pid() or old) != old and cd.dnsmasq_pid(), 40,
+                         "corrald did not restart dnsmasq")
+        restarted_after = time.monotonic() - t0
+        log = corrald_log(cd)
+        assert "dnsmasq killed by signal 9; restarting" in log
+        assert "started dnsmasq (pid %d," % new in log
+        assert cd.metric("corral_dnsmasq_restarts_total") == 1
+        assert cd.proc.poll() is None, "corrald died"
+        wait_until(lambda: "dnsmasq-dhcp[%d]: DHCP, IP range" % new in corrald_log(cd), 10,
+                   "the new dnsmasq did not set up DHCP")
+
+        t_home = C.boot_and_check(c, cd, [vm], TIMEOUT)[vm.name]["phoned_home"]
+        check_booted(cd, vm)
+        assert "DHCPACK(br0) %s %s" % (vm.ip, vm.mac) in corrald_log(cd).split(
+            "started dnsmasq (pid %d," % new)[1]
+        assert cd.metric("corral_dnsmasq_restarts_total") == 1
+    record_boot("after kill -9", vm, t_home, " (dnsmasq back after %.1f s)" % restarted_after)
+
+
+def test_four_vms_at_once(lab):
+    """Three BIOS VMs and one UEFI VM (OVMF PXE + TFTP) powered on
+    together all reach phone-home with full timelines."""
+    c, cd = lab
+    vms = [c.add_vm("four-b%d" % i) for i in (1, 2, 3)]
+    vms.append(c.add_vm("four-u1", firmware="uefi", pxe="firmware"))
+    for vm in vms:
+        C.register_vm(cd, vm)
+    with explained(c, vms):
+        res = C.boot_and_check(c, cd, vms, TIMEOUT)
+        for vm in vms:
+            want = BOOT if vm.firmware == "bios" else ("dhcp", "tftp") + BOOT[1:]
+            check_booted(cd, vm, want)
+    for vm in vms:
+        record_boot("four at once", vm, res[vm.name]["phoned_home"])
