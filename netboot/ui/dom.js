@@ -93,11 +93,16 @@ export function duration(ms) {
 	return Math.floor(hr / 24) + ' d';
 }
 
+// "just now", "42 s ago", "3 min ago", "5 h ago", "2 d ago": short, for
+// tables; exact times go in a title.
 export function ago(t, now = Date.now()) {
 	if (t === null || t === undefined) return '';
-	const d = now - t;
-	if (d < 5000) return 'just now';
-	return duration(d) + ' ago';
+	const s = Math.floor((now - t) / 1000);
+	if (s < 5) return 'just now';
+	if (s < 60) return s + ' s ago';
+	if (s < 3600) return Math.floor(s / 60) + ' min ago';
+	if (s < 172800) return Math.floor(s / 3600) + ' h ago';
+	return Math.floor(s / 86400) + ' d ago';
 }
 
 const pad = (n, w = 2) => String(n).padStart(w, '0');

@@ -3,7 +3,7 @@
 // events arrive.
 
 import { h, clear, ago, dateTime, debounce, fmtInt, plural } from './dom.js';
-import { S, on, nodeStatus, effective, profileImage } from './state.js';
+import { S, on, nodeStatus, effective, profileImage, byNaturalName } from './state.js';
 import { pipeline } from './timeline.js';
 
 // Filters survive a visit to a node page.
@@ -107,8 +107,8 @@ export function nodesView(root, params) {
 			if (words.length && !words.every((w) => n._key.includes(w))) continue;
 			out.push(n);
 		}
-		if (F.sort === 'last') out.sort((a, b) => F.dir * ((a._t ?? -Infinity) - (b._t ?? -Infinity)) || cmp(a.name, b.name));
-		else if (F.sort === 'state') out.sort((a, b) => F.dir * (STATE_ORDER[nodeStatus(a, now)] - STATE_ORDER[nodeStatus(b, now)]) || cmp(a.name, b.name));
+		if (F.sort === 'last') out.sort((a, b) => F.dir * ((a._t ?? -Infinity) - (b._t ?? -Infinity)) || byNaturalName(a, b));
+		else if (F.sort === 'state') out.sort((a, b) => F.dir * (STATE_ORDER[nodeStatus(a, now)] - STATE_ORDER[nodeStatus(b, now)]) || byNaturalName(a, b));
 		else if (F.dir < 0) out.reverse();
 		rows = out;
 		dirty = false;
@@ -289,4 +289,3 @@ export function nodesView(root, params) {
 	};
 }
 
-const cmp = (a, b) => (a < b ? -1 : a > b ? 1 : 0);

@@ -63,9 +63,12 @@ export function nodeStatus(n, now = Date.now()) {
 	return n.state || 'new';
 }
 
+// Names in natural order: x1000c0s2 before x1000c0s10.
+export const byNaturalName = ((c) => (a, b) => c(a.name, b.name))(new Intl.Collator('en', { numeric: true }).compare);
+
 export async function loadNodes() {
 	const list = await get('/nodes');
-	S.nodes = list.map(prepNode);
+	S.nodes = list.map(prepNode).sort(byNaturalName);
 	S.byName = new Map(S.nodes.map((n) => [n.name, n]));
 	emit('nodes');
 }
@@ -76,7 +79,7 @@ export function putNode(n) {
 	if (i >= 0) S.nodes[i] = n;
 	else {
 		S.nodes.push(n);
-		S.nodes.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+		S.nodes.sort(byNaturalName);
 	}
 	S.byName.set(n.name, n);
 	emit('nodes');
