@@ -208,6 +208,7 @@ function route() {
 }
 
 window.addEventListener('hashchange', () => {
+	if (top.hidden) return; // signed out: the token field keeps the focus
 	route();
 	// Keyboard and screen-reader users land at the new view's heading.
 	const h1 = view.querySelector('h1');
