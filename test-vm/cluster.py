@@ -34,11 +34,25 @@ Also: vm.wait_console(regex) for firmware/iPXE output (not only test OS
 markers), cd.metric(name) for /metrics, cd.cli(...) runs the `corral`
 client in the namespace, cd.dnsmasq_pid() finds the dnsmasq corrald runs.
 
+Powered-off VMs behind virtual BMCs (issue 4): add_vm(..., powered_off=True)
+starts QEMU at once but paused before the firmware (-S), with a QMP socket
+and -no-shutdown (a guest poweroff leaves QEMU in "shutdown" instead of
+exiting; -no-reboot is dropped, since under it QEMU turns a reset into a
+shutdown).  vbmc=True (implies powered_off) also starts build/corral-vbmc
+for it inside the namespace on vm.bmc_url = http://10.77.<n>.<200+i>:8000
+(that address added to the bridge; outside the DHCP pool .100-.199), BMC MAC
+vm.bmc_mac = 52:54:00:78:<n>:<i>, admin/admin, and gives QEMU the UUID and
+serial the vBMC reports (-uuid, -smbios type=1).  Power such a VM with
+Redfish (vm.redfish(...)) or QMP (vm.qmp(...)); vm.power_state() and
+vm.wait_power("On"/"Off") read QEMU's run state; vm.new_boot() restarts
+the console marker clock before a power-on.
+
 CLI: cluster.py boot | down | probe-accel | testos (see --help).
 Run it with /usr/bin/python3 as root; standard library only.
 """
 
 import argparse
+import base64
 import ctypes
 import hashlib
 import http.client
@@ -48,11 +62,13 @@ import pathlib
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import uuid
 
 HERE = pathlib.Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -64,6 +80,9 @@ NS_PREFIX = "corral-vm"
 BRIDGE = "br0"
 CACHE_DIR = pathlib.Path(os.environ.get("CORRAL_VM_CACHE", "/var/tmp/corral-test-vm"))
 MARK = "CORRAL-TESTOS: "
+VBMC_PORT = 8000
+VBMC_USER = "admin"
+VBMC_PASSWORD = "admin"
 CLONE_NEWNET = 0x40000000
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -388,7 +407,7 @@ class VM:
     """One QEMU machine on the cluster's bridge.  Console: self.console."""
 
     def __init__(self, cluster, name, index, firmware="bios", nic="virtio", pxe="ipxe",
-                 mem=256, extra_args=()):
+                 mem=256, extra_args=(), powered_off=False):
         if firmware not in ("bios", "uefi"):
             raise ValueError("firmware: bios or uefi")
         if pxe not in ("ipxe", "firmware"):
@@ -419,6 +438,19 @@ class VM:
         self._pos = 0
         self._partial = ""
         self._lock = threading.Lock()
+        # Powered-off mode (QMP) and the virtual BMC; see the module doc.
+        self.powered_off = powered_off
+        self.qmp_socket = cluster.workdir / ("qmp-%d.sock" % index)
+        if powered_off and len(str(self.qmp_socket)) > 107:
+            raise ValueError("QMP socket path too long: %s" % self.qmp_socket)
+        self.uuid = str(uuid.uuid5(uuid.NAMESPACE_URL, "corral-test-vm/%d/%d" % (n, index)))
+        self.serial = "CRLVM%02X%02X" % (n, index)
+        self.bmc_ip = None
+        self.bmc_url = None
+        self.bmc_mac = None
+        self.bmc_user = VBMC_USER
+        self.bmc_password = VBMC_PASSWORD
+        self.vbmc = None  # Popen of its corral-vbmc
 
     def argv(self):
         accel = self.cluster.accel
@@ -427,6 +459,10 @@ class VM:
              "-serial", "file:%s" % self.console]
         if accel == "kvm":
             a += ["-cpu", "host"]
+        if self.powered_off:
+            a.remove("-no-reboot")
+            a += ["-S", "-no-shutdown", "-qmp", "unix:%s,server=on,wait=off" % self.qmp_socket,
+                  "-uuid", self.uuid, "-smbios", "type=1,serial=%s" % self.serial]
         if self.firmware == "uefi":
             vars_copy = self.dir / "OVMF_VARS.fd"
             if not vars_copy.exists():
@@ -443,7 +479,9 @@ class VM:
         return a + self.extra_args
 
     def start(self):
-        """Power on (the console file starts empty)."""
+        """Power on (the console file starts empty).  A powered_off VM's
+        QEMU starts paused instead (add_vm does that): power it on through
+        its vBMC or vm.qmp("cont")."""
         if self.proc and self.proc.poll() is None:
             raise RuntimeError("%s already running" % self.name)
         self.console.write_bytes(b"")
@@ -559,6 +597,118 @@ class VM:
     def stop(self):
         if self.proc is not None:
             stop_pid(self.proc.pid, popen=self.proc)
+
+    # -- powered-off VMs: QMP and the virtual BMC
+
+    def qmp(self, command, arguments=None, timeout=5.0):
+        """Run one QMP command on a powered_off VM's QEMU; returns its
+        "return" value, raises RuntimeError on a QMP error, OSError when
+        QEMU is not there.  One connection per call (QEMU serves one QMP
+        client at a time: calls made while its vBMC holds the monitor wait)."""
+        if not self.powered_off:
+            raise RuntimeError("%s has no QMP socket (add_vm(powered_off=True))" % self.name)
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(timeout)
+        try:
+            s.connect(str(self.qmp_socket))
+            f = s.makefile("rwb")
+
+            def reply():
+                while True:
+                    line = f.readline()
+                    if not line:
+                        raise OSError("QMP connection closed")
+                    msg = json.loads(line)
+                    if "event" not in msg:
+                        return msg
+
+            reply()  # greeting
+            out = None
+            for cmd, args in (("qmp_capabilities", None), (command, arguments)):
+                req = {"execute": cmd}
+                if args is not None:
+                    req["arguments"] = args
+                f.write(json.dumps(req).encode() + b"\n")
+                f.flush()
+                msg = reply()
+                if "error" in msg:
+                    raise RuntimeError("QMP %s: %s" % (cmd, msg["error"].get("desc")))
+                out = msg.get("return")
+            return out
+        finally:
+            s.close()
+
+    def run_state(self):
+        """QEMU's run state ("prelaunch", "running", "paused", "shutdown",
+        ...), or None when QEMU is not running."""
+        if not self.running():
+            return None
+        try:
+            return self.qmp("query-status")["status"]
+        except (OSError, ValueError):
+            return None
+
+    def power_state(self):
+        """"On" or "Off", as the vBMC reports it."""
+        return "On" if self.run_state() == "running" else "Off"
+
+    def wait_power(self, state, timeout=60):
+        """Wait until power_state() is state ("On"/"Off"); returns seconds
+        since t_start, or raises TimeoutError."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.power_state() == state:
+                return round(time.monotonic() - self.t_start, 2)
+            if time.monotonic() > deadline:
+                raise TimeoutError("%s: not %s after %ss (run state %s)\n%s" %
+                                   (self.name, state, timeout, self.run_state(), self.tail()))
+            time.sleep(0.2)
+
+    def new_boot(self):
+        """Forget the console markers seen so far and restart the clock, so
+        wait_for() and marks time the next boot of a VM whose QEMU keeps
+        running across power cycles."""
+        with self._lock:
+            self._scan()
+            self.marks = {}
+            self.t_start = time.monotonic()
+
+    def redfish(self, method, path, body=None, auth="basic", token=None, password=None,
+                timeout=10):
+        """One HTTP request to this VM's vBMC, from inside the namespace.
+        auth: "basic" (admin/admin, or `password`), "token" (X-Auth-Token
+        `token`) or None.  Returns (status, headers dict, parsed JSON body
+        or None)."""
+        if self.bmc_ip is None:
+            raise RuntimeError("%s has no vBMC (add_vm(vbmc=True))" % self.name)
+        hdrs = {}
+        if auth == "basic":
+            cred = "%s:%s" % (self.bmc_user, self.bmc_password if password is None else password)
+            hdrs["Authorization"] = "Basic " + base64.b64encode(cred.encode()).decode()
+        elif auth == "token":
+            hdrs["X-Auth-Token"] = token
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            hdrs["Content-Type"] = "application/json"
+
+        def req():
+            c = http.client.HTTPConnection(self.bmc_ip, VBMC_PORT, timeout=timeout)
+            try:
+                c.request(method, path, body=data, headers=hdrs)
+                r = c.getresponse()
+                raw = r.read()
+                parsed = None
+                if raw:
+                    try:
+                        parsed = json.loads(raw)
+                    except ValueError:
+                        parsed = raw.decode("utf-8", "replace")
+                return r.status, dict(r.getheaders()), parsed
+            finally:
+                c.close()
+
+        return in_netns(self.cluster.ns, req)
 
 
 # ---------------------------------------------------------------- cluster
@@ -814,17 +964,71 @@ class Cluster:
         self.dnsmasq = p
         return p
 
-    def add_vm(self, name, firmware="bios", nic="virtio", pxe="ipxe", mem=256, extra_args=()):
-        """Create (not start) a VM with the next index and its tap on the bridge."""
+    def add_vm(self, name, firmware="bios", nic="virtio", pxe="ipxe", mem=256, extra_args=(),
+               powered_off=False, vbmc=False):
+        """Create a VM with the next index and its tap on the bridge.  Not
+        started, unless powered_off: then its QEMU starts now, paused before
+        the firmware.  vbmc (implies powered_off): also its corral-vbmc."""
         i = len(self.vms) + 1
         if i > 89:
             raise RuntimeError("at most 89 VMs per cluster (pinned IPs .11-.99)")
-        vm = VM(self, name, i, firmware, nic, pxe, mem, extra_args)
+        if vbmc and i > 54:
+            raise RuntimeError("at most 54 VMs with a vBMC (BMC addresses .201-.254)")
+        powered_off = powered_off or vbmc
+        vm = VM(self, name, i, firmware, nic, pxe, mem, extra_args, powered_off=powered_off)
         self.ip("tuntap", "add", "dev", vm.tap, "mode", "tap")
         self.ip("link", "set", vm.tap, "master", BRIDGE)
         self.ip("link", "set", vm.tap, "up")
         self.vms.append(vm)
+        if powered_off:
+            vm.start()
+            self._wait_qmp(vm)
+        if vbmc:
+            self.start_vbmc(vm)
         return vm
+
+    def _wait_qmp(self, vm, timeout=10):
+        deadline = time.monotonic() + timeout
+        while True:
+            if vm.proc.poll() is not None:
+                raise RuntimeError("%s: QEMU exited: %s" % (vm.name, self.tail(vm.dir / "qemu.log")))
+            try:
+                vm.qmp("query-status", timeout=2)
+                return
+            except (OSError, ValueError):
+                if time.monotonic() > deadline:
+                    raise RuntimeError("%s: no QMP on %s" % (vm.name, vm.qmp_socket))
+                time.sleep(0.05)
+
+    def start_vbmc(self, vm, binary=None, timeout=10):
+        """Start corral-vbmc for a powered_off VM on 10.77.<n>.<200+i>:8000
+        (the address is added to the bridge); waits until it answers."""
+        binary = str(binary or pathlib.Path(os.environ.get("CORRAL_BUILD", REPO / "build")) /
+                     "corral-vbmc")
+        if not os.access(binary, os.X_OK):
+            raise RuntimeError("%s missing: build corral-vbmc first" % binary)
+        vm.bmc_ip = "%s.%d" % (self.prefix, 200 + vm.index)
+        vm.bmc_mac = "52:54:00:78:%02x:%02x" % (self.index, vm.index)
+        vm.bmc_url = "http://%s:%d" % (vm.bmc_ip, VBMC_PORT)
+        self.ip("addr", "add", "%s/32" % vm.bmc_ip, "dev", BRIDGE)
+        argv = [binary, "--listen", "%s:%d" % (vm.bmc_ip, VBMC_PORT), "--qmp", str(vm.qmp_socket),
+                "--mac", vm.mac, "--bmc-mac", vm.bmc_mac, "--name", vm.name,
+                "--user", vm.bmc_user, "--password", vm.bmc_password, "--uuid", vm.uuid,
+                "--serial", vm.serial, "--boot-mode", "UEFI" if vm.firmware == "uefi" else "Legacy"]
+        log_path = vm.dir / "vbmc.log"
+        vm.vbmc = self.spawn("vbmc-" + vm.name, argv, log_path)
+        deadline = time.monotonic() + timeout
+        while True:
+            if vm.vbmc.poll() is not None:
+                raise RuntimeError("corral-vbmc for %s exited: %s" % (vm.name, self.tail(log_path)))
+            try:
+                if vm.redfish("GET", "/redfish/v1/", auth=None, timeout=2)[0] == 200:
+                    return vm
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("corral-vbmc for %s not answering: %s" % (vm.name, self.tail(log_path)))
+            time.sleep(0.05)
 
 
 # ---------------------------------------------------------------- reports

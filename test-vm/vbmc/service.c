@@ -267,6 +267,7 @@ static void svc_reset(struct svc_ctx *c, enum power_reset type)
 	char st[32];
 	struct power_plan plan;
 	const char *what = "query-status";
+	int waiting = 0; /* the step that failed was the wait for a reset */
 
 	int rc = svc_qmp_begin(s, &q);
 	if (rc == -ENOENT) {
@@ -287,6 +288,7 @@ static void svc_reset(struct svc_ctx *c, enum power_reset type)
 	for (int i = 0; i < plan.nsteps; i++) {
 		const char *cmd = power_step_command(plan.steps[i]);
 		what = cmd ? cmd : "query-status";
+		waiting = plan.steps[i] == STEP_WAIT_SETTLED;
 		rc = cmd ? qmp_exec(q, cmd, NULL, NULL) : svc_settle(q);
 		if (rc < 0)
 			goto err_session;
@@ -313,6 +315,16 @@ err_session:
 		return;
 	}
 	svc_qmp_end(s, q);
+	if (rc == -ETIMEDOUT && waiting) {
+		/* QEMU under -no-reboot turns system_reset into a shutdown for good. */
+		log_warnx("%s: %s: QEMU stayed shut down after system_reset "
+			  "(started with -no-reboot?)",
+			  s->cfg.id.name, power_reset_names[type]);
+		svc_reply_error(c->rp, 500, "Base.1.0.InternalError",
+				"QEMU stayed shut down after a reset; it must run without "
+				"-no-reboot.");
+		return;
+	}
 err_qmp:
 	svc_reply_qmp_error(c, rc, what);
 }

@@ -40,6 +40,7 @@ struct fake_qmp {
 	char status[32]; /* QEMU's run state */
 	char log[2048];  /* commands run, space-separated, capabilities left out */
 	int hang;        /* accept, then never say a word */
+	int no_reboot;   /* system_reset shuts down, as under QEMU's -no-reboot */
 	int stop;
 };
 
@@ -89,7 +90,9 @@ static void fake_answer(struct fake_qmp *f, int fd, const char *line)
 			snprintf(f->status, sizeof(f->status), "paused");
 		} else if (strcmp(cmd, "system_reset") == 0) {
 			fake_send(fd, "{\"event\": \"RESET\", \"data\": {}}\r\n");
-			if (strcmp(f->status, "running") != 0)
+			if (f->no_reboot)
+				snprintf(f->status, sizeof(f->status), "shutdown");
+			else if (strcmp(f->status, "running") != 0)
 				snprintf(f->status, sizeof(f->status), "prelaunch");
 		} else if (strcmp(cmd, "system_powerdown") != 0) {
 			err = "The command is not known";
@@ -555,6 +558,27 @@ static void test_hung_qemu(void **state)
 	fake_stop(f);
 }
 
+/* A QEMU started with -no-reboot never leaves "shutdown": a clear 500, in time. */
+static void test_reset_under_no_reboot(void **state)
+{
+	struct fake_qmp *f = fake_start("shutdown", 0);
+	struct svc *s = new_svc(f->path, 300);
+	struct svc_reply rp;
+	(void)state;
+	f->no_reboot = 1;
+	double t0 = now_s();
+	assert_int_equal(req(s, "POST", "/redfish/v1/Systems/n1/Actions/ComputerSystem.Reset",
+			     "{\"ResetType\":\"On\"}", BASIC, NULL, &rp),
+			 500);
+	assert_non_null(strstr(
+		json_string_value(json_object_get(json_object_get(rp.body, "error"), "message")),
+		"-no-reboot"));
+	svc_reply_clear(&rp);
+	assert_true(now_s() - t0 < 2.0);
+	svc_free(s);
+	fake_stop(f);
+}
+
 static void test_uuid_from(void **state)
 {
 	char a[37], b[37], c[37];
@@ -580,6 +604,7 @@ int main(void)
 		cmocka_unit_test(test_reset_body_errors),
 		cmocka_unit_test(test_no_qemu),
 		cmocka_unit_test(test_hung_qemu),
+		cmocka_unit_test(test_reset_under_no_reboot),
 		cmocka_unit_test(test_uuid_from),
 	};
 	log_init("test_service", LOG_LVL_ERROR);
