@@ -5,6 +5,9 @@ import assert from 'node:assert/strict';
 import { startCorrald, launch, newPage, signIn, macFor } from './harness.mjs';
 
 const N = 10000;
+// Unloaded, this machine (2 cores) loads and renders in about 1.5 s and
+// filters in about 0.2 s; the limits leave room for a busy CI machine.
+const LOAD_LIMIT_MS = 6000;
 const LIMIT_MS = 3000;
 let c, ctx, page;
 
@@ -39,7 +42,7 @@ after(async () => {
 	await c?.cleanup();
 });
 
-test(`sign-in to a rendered table of ${N} nodes in under ${LIMIT_MS} ms`, async () => {
+test(`sign-in to a rendered table of ${N} nodes in under ${LOAD_LIMIT_MS} ms`, async () => {
 	await page.goto(c.url + '/ui/');
 	await page.fill('#token', c.admin);
 	const t0 = Date.now();
@@ -47,7 +50,7 @@ test(`sign-in to a rendered table of ${N} nodes in under ${LIMIT_MS} ms`, async 
 	await page.waitForFunction((n) => /of 10,000 nodes/.test(document.querySelector('#node-count')?.textContent || ''), N, { timeout: 15000 });
 	const ms = Date.now() - t0;
 	console.log(`${N} nodes loaded and rendered in ${ms} ms`);
-	assert.ok(ms < LIMIT_MS, `took ${ms} ms`);
+	assert.ok(ms < LOAD_LIMIT_MS, `took ${ms} ms`);
 	// Paged: only one page of rows is in the DOM.
 	assert.equal(await page.$$eval('#node-rows tr', (r) => r.length), 100);
 	assert.equal(await page.textContent('#page-info'), 'Page 1 of 100');
