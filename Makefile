@@ -22,7 +22,7 @@ ifeq ($(CI),true)
 WARN += -Werror
 endif
 
-PKGS     = libmicrohttpd jansson sqlite3 libsodium inih yaml-0.1
+PKGS     = libmicrohttpd jansson sqlite3 libsodium inih yaml-0.1 libcurl
 CLI_PKGS = libcurl jansson yaml-0.1
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) $(CLI_PKGS) 2>/dev/null)
 LIBS       := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm

@@ -20,6 +20,7 @@
 #include "http.h"
 #include "hub.h"
 #include "metrics.h"
+#include "redfish.h"
 #include "store.h"
 
 struct app_retired; /* replaced configs and file roots, freed at exit */
@@ -31,7 +32,8 @@ struct app {
 	struct events *events;
 	struct metrics *metrics;
 	struct bootcache *bootcache;
-	struct hub *hub; /* live updates (SSE) */
+	struct hub *hub;         /* live updates (SSE) */
+	struct redfish *redfish; /* BMC discovery and control jobs */
 	unsigned char seed_key[AUTH_KEY_LEN];
 	int64_t started_us;
 	struct app_retired *retired;
@@ -50,8 +52,6 @@ static inline struct files *app_files(struct app *a)
 /* The route table (routes.c): dispatch, auth scopes, metrics labels. */
 extern const struct http_route app_routes[];
 extern const size_t app_nroutes;
-/* Route labels in table order, for metrics. */
-extern const char *const app_route_labels[];
 
 /* http callbacks (routes.c). */
 int app_auth(void *ctx, const char *token, enum http_scope *granted);
@@ -80,6 +80,13 @@ int api_tokens(struct http_req *r);
 int api_token(struct http_req *r);
 int api_status(struct http_req *r);
 int api_stream(struct http_req *r);
+int api_credentials(struct http_req *r);
+int api_credential(struct http_req *r);
+int api_discovery(struct http_req *r);
+int api_job(struct http_req *r);
+int api_bmcs(struct http_req *r);
+int api_power(struct http_req *r);
+int api_boot(struct http_req *r);
 
 /* Renders the script the node found by key=value gets now (used by both
  * the node-facing route and the API's preview).  retry as in the query. */

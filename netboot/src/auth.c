@@ -143,3 +143,47 @@ int auth_seed_check(const unsigned char key[AUTH_KEY_LEN], const char *token, ui
 	*node_id = id;
 	return 0;
 }
+
+/* The sealing key: a hash of the key file's key for this one purpose. */
+static void auth_seal_key(const unsigned char key[AUTH_KEY_LEN],
+			  unsigned char out[crypto_secretbox_KEYBYTES])
+{
+	static const unsigned char label[] = "corral: sealed credentials v1";
+	crypto_generichash(out, crypto_secretbox_KEYBYTES, label, sizeof(label) - 1, key,
+			   AUTH_KEY_LEN);
+}
+
+int auth_seal(const unsigned char key[AUTH_KEY_LEN], const char *text, unsigned char *out,
+	      size_t outcap, size_t *outlen)
+{
+	size_t n = strlen(text);
+	if (outcap < n + crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES)
+		return -E2BIG;
+	unsigned char k[crypto_secretbox_KEYBYTES];
+	auth_seal_key(key, k);
+	randombytes_buf(out, crypto_secretbox_NONCEBYTES);
+	crypto_secretbox_easy(out + crypto_secretbox_NONCEBYTES, (const unsigned char *)text, n,
+			      out, k);
+	sodium_memzero(k, sizeof(k));
+	*outlen = n + crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES;
+	return 0;
+}
+
+int auth_open(const unsigned char key[AUTH_KEY_LEN], const unsigned char *in, size_t inlen,
+	      char *text, size_t textcap)
+{
+	if (inlen < crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES)
+		return -EACCES;
+	size_t n = inlen - crypto_secretbox_NONCEBYTES - crypto_secretbox_MACBYTES;
+	if (n + 1 > textcap)
+		return -E2BIG;
+	unsigned char k[crypto_secretbox_KEYBYTES];
+	auth_seal_key(key, k);
+	int rc = crypto_secretbox_open_easy((unsigned char *)text, in + crypto_secretbox_NONCEBYTES,
+					    inlen - crypto_secretbox_NONCEBYTES, in, k);
+	sodium_memzero(k, sizeof(k));
+	if (rc != 0)
+		return -EACCES;
+	text[n] = '\0';
+	return 0;
+}

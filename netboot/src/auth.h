@@ -31,4 +31,13 @@ void auth_seed_make(const unsigned char key[AUTH_KEY_LEN], int64_t node_id, uint
 int auth_seed_check(const unsigned char key[AUTH_KEY_LEN], const char *token, uint32_t now,
 		    int64_t *node_id);
 
+/* Sealed secrets (BMC passwords): nonce + XSalsa20-Poly1305 under a key
+ * derived from the key file.  AUTH_SEAL_OVERHEAD bytes longer than the text. */
+#define AUTH_SEAL_OVERHEAD 40
+int auth_seal(const unsigned char key[AUTH_KEY_LEN], const char *text, unsigned char *out,
+	      size_t outcap, size_t *outlen);
+/* Opens a sealed secret into text (NUL-terminated); -EACCES if it was tampered with. */
+int auth_open(const unsigned char key[AUTH_KEY_LEN], const unsigned char *in, size_t inlen,
+	      char *text, size_t textcap);
+
 #endif

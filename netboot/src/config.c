@@ -146,6 +146,16 @@ static const struct config_key config_keys[] = {
 	     "where corrald writes dnsmasq's configuration, host entries and TFTP root"),
 	STRC("dhcp", "ipxe_dir", dhcp_ipxe_dir, check_path,
 	     "directory with the iPXE binaries (Debian's ipxe package)"),
+	UINT("redfish", "concurrency", rf_concurrency, 1, 4096,
+	     "Redfish requests in flight at most (discovery probes hundreds at once)"),
+	UINT("redfish", "connect_timeout_ms", rf_connect_timeout, 100, 60000,
+	     "time to connect to a BMC, ms"),
+	UINT("redfish", "timeout_ms", rf_timeout, 500, 600000,
+	     "time for a whole Redfish request, ms"),
+	UINT("redfish", "max_reply", rf_max_reply, 65536, 256u << 20,
+	     "largest Redfish reply taken, bytes"),
+	STR("redfish", "ca_file", rf_ca_file,
+	    "CA bundle for BMC certificates (empty: the system's)"),
 	STR("dhcp", "hook", dhcp_hook,
 	    "dnsmasq's lease script (default: corral-dhcp-hook next to corrald)"),
 };
@@ -216,6 +226,10 @@ void config_defaults(struct config *c)
 		snprintf(c->dhcp_state_dir, sizeof(c->dhcp_state_dir), "/tmp/corral-%u/dhcp",
 			 (unsigned)geteuid());
 	snprintf(c->dhcp_ipxe_dir, sizeof(c->dhcp_ipxe_dir), "/usr/lib/ipxe");
+	c->rf_concurrency = 256;
+	c->rf_connect_timeout = 2000;
+	c->rf_timeout = 10000;
+	c->rf_max_reply = 4u << 20;
 }
 
 struct config_parse {

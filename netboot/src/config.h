@@ -57,6 +57,12 @@ struct config {
 	char dhcp_state_dir[PATH_MAX]; /* generated config, hosts, TFTP root */
 	char dhcp_ipxe_dir[PATH_MAX];  /* where Debian's iPXE binaries are */
 	char dhcp_hook[PATH_MAX];      /* corral-dhcp-hook ("" = next to corrald) */
+	/* [redfish] */
+	unsigned rf_concurrency;     /* transfers in flight at most */
+	unsigned rf_connect_timeout; /* ms */
+	unsigned rf_timeout;         /* ms, whole transfer */
+	unsigned rf_max_reply;       /* bytes */
+	char rf_ca_file[PATH_MAX];   /* "" = system bundle */
 	/* derived, not a key: advertise_url or http://<address>:<port>, no trailing '/' */
 	char base_url[256];
 };

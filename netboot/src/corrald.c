@@ -228,8 +228,17 @@ static void reload(struct app *a, struct dhcp **dhcp, const char *path, uint16_t
 	log_info("reloaded configuration");
 }
 
+/* The routes' metrics labels, in table order. */
+static const char *const *route_labels(const char **labels)
+{
+	for (size_t i = 0; i < app_nroutes; i++)
+		labels[i] = app_routes[i].label;
+	return labels;
+}
+
 int main(int argc, char **argv)
 {
+	const char **labels = NULL;
 	const char *conf_path = NULL;
 	int check_only = 0, debug = 0, ch;
 	log_init("corrald", LOG_LVL_INFO);
@@ -308,7 +317,8 @@ int main(int argc, char **argv)
 	atomic_init(&a.files, files);
 	if (hub_new(&a.hub) < 0 ||
 	    events_start(a.store, a.hub, cfg->events_keep_days, &a.events) < 0 ||
-	    metrics_new(app_route_labels, app_nroutes, &a.metrics) < 0 ||
+	    (labels = calloc(app_nroutes, sizeof(*labels))) == NULL ||
+	    metrics_new(route_labels(labels), app_nroutes, &a.metrics) < 0 ||
 	    bootcache_new(200000, &a.bootcache) < 0)
 		fatalx("out of memory");
 	a.started_us = store_now_us();
@@ -336,6 +346,10 @@ int main(int argc, char **argv)
 		resolve_base_url(cfg, port);
 	log_info("listening on %s port %u; nodes are told %s; store %s; files %s", cfg->address,
 		 port, cfg->base_url, cfg->store_path, cfg->files_root);
+	struct redfish_settings rs = {cfg->rf_concurrency, cfg->rf_connect_timeout, cfg->rf_timeout,
+				      cfg->rf_max_reply, cfg->rf_ca_file};
+	if (redfish_start(a.store, a.seed_key, &rs, &a.redfish) < 0)
+		fatalx("cannot start the Redfish worker");
 	struct dhcp *dhcp = NULL;
 	if (dhcp_start(cfg, a.store, a.events, a.metrics, &dhcp) < 0)
 		fatalx("the DHCP side did not start (dhcp.mode = %s); see the messages above",
@@ -354,12 +368,14 @@ int main(int argc, char **argv)
 	}
 
 	dhcp_free(dhcp);
+	redfish_free(a.redfish);
 	hub_close(a.hub);
 	http_server_free(http);
 	events_free(a.events);
 	hub_free(a.hub);
 	bootcache_free(a.bootcache);
 	metrics_free(a.metrics);
+	free(labels);
 	files_free(atomic_load(&a.files));
 	store_free(a.store);
 	while (a.retired != NULL) {

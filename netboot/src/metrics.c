@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* The statuses corrald answers with; anything else is counted as "other". */
 static const unsigned metrics_codes[] = {200, 201, 204, 206, 304, 400, 401, 403, 404,
@@ -83,9 +84,21 @@ int metrics_render(struct metrics *m, struct buf *out)
 	int rc = 0;
 	rc |= buf_adds(out, "# HELP corral_http_requests_total HTTP requests by route and status.\n"
 			    "# TYPE corral_http_requests_total counter\n");
+	/* Routes may share a label (two paths, one endpoint): one series each. */
 	for (size_t r = 0; r <= m->nlabels; r++) {
+		const char *label = r < m->nlabels ? m->labels[r] : "none";
+		int seen = 0;
+		for (size_t q = 0; q < r && q < m->nlabels && !seen; q++)
+			seen = strcmp(m->labels[q], label) == 0;
+		if (seen)
+			continue;
 		for (size_t c = 0; c < METRICS_NCODES; c++) {
-			uint64_t v = atomic_load(&m->requests[r * METRICS_NCODES + c]);
+			uint64_t v = 0;
+			for (size_t q = r; q <= m->nlabels; q++) {
+				const char *lq = q < m->nlabels ? m->labels[q] : "none";
+				if (strcmp(lq, label) == 0)
+					v += atomic_load(&m->requests[q * METRICS_NCODES + c]);
+			}
 			if (v == 0)
 				continue;
 			char code[8];
@@ -95,8 +108,7 @@ int metrics_render(struct metrics *m, struct buf *out)
 				snprintf(code, sizeof(code), "other");
 			rc |= buf_printf(
 				out, "corral_http_requests_total{route=\"%s\",code=\"%s\"} %llu\n",
-				r < m->nlabels ? m->labels[r] : "none", code,
-				(unsigned long long)v);
+				label, code, (unsigned long long)v);
 		}
 	}
 	rc |= buf_adds(out, "# HELP corral_bootscripts_total Boot scripts served, by kind.\n"

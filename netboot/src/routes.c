@@ -55,47 +55,19 @@ const struct http_route app_routes[] = {
 	{DEL, "/api/v1/tokens/:", A, A, 0, api_token, "api_token"},
 	{GET, "/api/v1/status", R, A, 0, api_status, "api_status"},
 	{GET, "/api/v1/stream", R, A, 0, api_stream, "api_stream"},
+	/* Redfish */
+	{GET | POST, "/api/v1/credentials", A, A, 0, api_credentials, "api_credentials"},
+	{DEL, "/api/v1/credentials/:", A, A, 0, api_credential, "api_credential"},
+	{POST, "/api/v1/discovery", R, A, 0, api_discovery, "api_discovery"},
+	{GET, "/api/v1/discovery/:", R, A, 0, api_job, "api_job"},
+	{GET, "/api/v1/jobs/:", R, A, 0, api_job, "api_job"},
+	{GET, "/api/v1/bmcs", R, A, 0, api_bmcs, "api_bmcs"},
+	{DEL, "/api/v1/bmcs/:", R, A, 0, api_bmcs, "api_bmc"},
+	{POST, "/api/v1/power", R, A, 0, api_power, "api_power"},
+	{POST, "/api/v1/boot", R, A, 0, api_boot, "api_boot"},
 };
 
 const size_t app_nroutes = sizeof(app_routes) / sizeof(app_routes[0]);
-
-const char *const app_route_labels[] = {
-	"healthz",
-	"metrics",
-	"bootscript",
-	"cloud-init",
-	"cloud-init",
-	"phone-home",
-	"phone-home",
-	"files",
-	"ui",
-	"ui",
-	"ui",
-	"ui",
-	"api_nodes",
-	"api_nodes_import",
-	"api_node",
-	"api_node_events",
-	"api_node_bootscript",
-	"api_groups",
-	"api_group",
-	"api_images",
-	"api_image",
-	"api_profiles",
-	"api_profile",
-	"api_defaults",
-	"api_discovered",
-	"api_discovered_one",
-	"api_discovered_adopt",
-	"api_tokens",
-	"api_token",
-	"api_status",
-	"api_stream",
-};
-
-_Static_assert(sizeof(app_route_labels) / sizeof(app_route_labels[0]) ==
-		       sizeof(app_routes) / sizeof(app_routes[0]),
-	       "one metrics label per route");
 
 int app_auth(void *ctx, const char *token, enum http_scope *granted)
 {
@@ -121,7 +93,7 @@ void app_done(void *ctx, const struct http_req *r)
 	    r->route->write_scope > HTTP_SCOPE_NONE && r->status >= 200 && r->status < 300)
 		hub_publish(a->hub, "inventory",
 			    json_pack("{s:s, s:s, s:s}", "method", r->method, "path", r->path,
-				      "route", app_route_labels[idx]));
+				      "route", r->route->label));
 	if (r->route != NULL && r->route->handler == serve_files)
 		metrics_file_bytes(a->metrics, r->bytes_out);
 	log_debug("%s %s %s %u %llu", r->client_ip, r->method, r->path, r->status,

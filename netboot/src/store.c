@@ -85,6 +85,22 @@ static const char *const store_migrations[] = {
 	"CREATE TABLE leases("
 	" mac TEXT PRIMARY KEY, ip TEXT NOT NULL, expires INTEGER NOT NULL,"
 	" hostname TEXT NOT NULL DEFAULT '', client_id TEXT NOT NULL DEFAULT '');",
+	/* 3: Redfish: credentials (secret sealed with libsodium), BMCs and the
+	 * systems behind them, linked to the nodes they are */
+	"CREATE TABLE credentials("
+	" id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, username TEXT NOT NULL,"
+	" secret BLOB NOT NULL, created INTEGER NOT NULL, updated INTEGER NOT NULL);"
+	"CREATE TABLE bmcs("
+	" id INTEGER PRIMARY KEY, address TEXT NOT NULL, port INTEGER NOT NULL,"
+	" scheme TEXT NOT NULL, insecure INTEGER NOT NULL DEFAULT 0, credential TEXT NOT NULL,"
+	" status TEXT NOT NULL, message TEXT NOT NULL DEFAULT '', mac TEXT, vendor TEXT,"
+	" model TEXT, uuid TEXT, firmware TEXT, last_seen INTEGER NOT NULL,"
+	" created INTEGER NOT NULL, UNIQUE(address, port));"
+	"CREATE TABLE systems("
+	" id INTEGER PRIMARY KEY, bmc_id INTEGER NOT NULL REFERENCES bmcs(id) ON DELETE CASCADE,"
+	" path TEXT NOT NULL, node_id INTEGER REFERENCES nodes(id) ON DELETE SET NULL,"
+	" data TEXT NOT NULL, UNIQUE(bmc_id, path));"
+	"CREATE INDEX systems_node ON systems(node_id);",
 };
 
 #define STORE_NMIGRATIONS ((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
@@ -262,6 +278,39 @@ static const char *const store_migrations[] = {
 		     " client_id=excluded.client_id")                                             \
 	X(LEASE_DEL, "DELETE FROM leases WHERE mac=?1")                                           \
 	X(LEASE_SAME, "SELECT 1 FROM leases WHERE mac=?1 AND ip=?2 AND abs(expires - ?3) < 2")    \
+	X(CRED_PUT,                                                                               \
+	  "INSERT INTO credentials(name, username, secret, created, updated)"                     \
+	  " VALUES(?1, ?2, ?3, ?4, ?4) ON CONFLICT(name) DO UPDATE SET"                           \
+	  " username=excluded.username, secret=excluded.secret, updated=excluded.updated")        \
+	X(CRED_GET, "SELECT username, secret FROM credentials WHERE name=?1")                     \
+	X(CRED_LIST, "SELECT name, username, created, updated FROM credentials ORDER BY name")    \
+	X(CRED_USERS, "SELECT 'bmc', address FROM bmcs WHERE credential=?1 ORDER BY address"      \
+		      " LIMIT 11")                                                                \
+	X(CRED_EXISTS, "SELECT 1 FROM credentials WHERE name=?1")                                 \
+	X(CRED_DELETE, "DELETE FROM credentials WHERE name=?1")                                   \
+	X(BMC_PUT, "INSERT INTO bmcs(address, port, scheme, insecure, credential, status,"        \
+		   " message, mac, vendor, model, uuid, firmware, last_seen, created)"            \
+		   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)"         \
+		   " ON CONFLICT(address, port) DO UPDATE SET scheme=excluded.scheme,"            \
+		   " insecure=excluded.insecure, credential=excluded.credential,"                 \
+		   " status=excluded.status, message=excluded.message, mac=excluded.mac,"         \
+		   " vendor=excluded.vendor, model=excluded.model, uuid=excluded.uuid,"           \
+		   " firmware=excluded.firmware, last_seen=excluded.last_seen RETURNING id")      \
+	X(BMC_LIST, "SELECT id, address, port, scheme, insecure, credential, status, message,"    \
+		    " mac, vendor, model, uuid, firmware, last_seen, created FROM bmcs"           \
+		    " ORDER BY address, port")                                                    \
+	X(BMC_DELETE, "DELETE FROM bmcs WHERE address=?1")                                        \
+	X(SYS_OF_BMC, "SELECT s.path, n.name, s.data FROM systems s LEFT JOIN nodes n"            \
+		      " ON n.id=s.node_id WHERE s.bmc_id=?1 ORDER BY s.path")                     \
+	X(SYS_CLEAR, "DELETE FROM systems WHERE bmc_id=?1")                                       \
+	X(SYS_PUT, "INSERT INTO systems(bmc_id, path, node_id, data) VALUES(?1, ?2, ?3, ?4)")     \
+	X(SYS_OF_NODE, "SELECT b.address, b.port, b.scheme, b.insecure, b.credential, s.path,"    \
+		       " s.data FROM systems s JOIN bmcs b ON b.id=s.bmc_id"                      \
+		       " WHERE s.node_id=(SELECT id FROM nodes WHERE name=?1)")                   \
+	X(SYS_POWER, "UPDATE systems SET data=json_set(data, '$.power_state', ?2)"                \
+		     " WHERE node_id=(SELECT id FROM nodes WHERE name=?1)")                       \
+	X(MAC_OWNER, "SELECT n.name FROM interfaces i JOIN nodes n ON n.id=i.node_id"             \
+		     " WHERE i.mac=?1")                                                           \
 	X(LEASE_LIST, "SELECT mac, ip, expires, hostname, client_id FROM leases"                  \
 		      " WHERE expires > ?1 ORDER BY mac")
 
@@ -1939,4 +1988,392 @@ int store_leases(struct store *st, int64_t now, struct buf *out)
 int store_node_by_mac(struct store *st, const char *mac, int64_t *id)
 {
 	return store_one_id(st, ST_BOOT_BY_MAC, mac, 0, id);
+}
+
+/* ---- Redfish: credentials, BMCs, systems ------------------------------- */
+
+int store_cred_put(struct store *st, const char *name, const char *username,
+		   const unsigned char *secret, size_t len)
+{
+	struct store_conn *c = store_conn(st);
+	sqlite3_stmt *s = c ? store_stmt(c, ST_CRED_PUT) : NULL;
+	if (s == NULL)
+		return -EIO;
+	bind_text(s, 1, name);
+	bind_text(s, 2, username);
+	sqlite3_bind_blob(s, 3, secret, (int)len, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 4, store_now_us());
+	return store_done(c, s);
+}
+
+int store_cred_get(struct store *st, const char *name, char *username, size_t ulen,
+		   unsigned char *secret, size_t *len)
+{
+	struct store_conn *c = store_conn(st);
+	sqlite3_stmt *s = c ? store_stmt(c, ST_CRED_GET) : NULL;
+	if (s == NULL)
+		return -EIO;
+	bind_text(s, 1, name);
+	int rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(s);
+		return rc == SQLITE_DONE ? -ENOENT : -EIO;
+	}
+	size_t n = (size_t)sqlite3_column_bytes(s, 1);
+	if (n > *len) {
+		sqlite3_reset(s);
+		return -E2BIG;
+	}
+	snprintf(username, ulen, "%s", col_text(s, 0));
+	memcpy(secret, sqlite3_column_blob(s, 1), n);
+	*len = n;
+	sqlite3_reset(s);
+	return 0;
+}
+
+int store_cred_list(struct store *st, json_t **out)
+{
+	struct store_conn *c = store_conn(st);
+	sqlite3_stmt *s = c ? store_stmt(c, ST_CRED_LIST) : NULL;
+	if (s == NULL)
+		return -EIO;
+	json_t *arr = json_array();
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:o, s:o}", "name", col_text(s, 0),
+						     "username", col_text(s, 1), "created",
+						     col_time(s, 2), "updated", col_time(s, 3)));
+	if (rc != SQLITE_DONE) {
+		json_decref(arr);
+		return -EIO;
+	}
+	*out = arr;
+	return 0;
+}
+
+int store_cred_delete(struct store *st, const char *name, struct store_err *err)
+{
+	struct store_conn *c = store_conn(st);
+	if (c == NULL)
+		return -EIO;
+	int rc = store_begin(c);
+	if (rc < 0)
+		return rc;
+	rc = store_has_row(c, ST_CRED_EXISTS, name);
+	if (rc <= 0) {
+		rc = rc == 0 ? -ENOENT : rc;
+		goto err_txn;
+	}
+	rc = store_has_row(c, ST_CRED_USERS, name);
+	if (rc != 0) {
+		store_seterr(err, NULL,
+			     "credential %s is in use by BMCs; delete or change them first", name);
+		rc = rc < 0 ? rc : -EBUSY;
+		goto err_txn;
+	}
+	sqlite3_stmt *s = store_stmt(c, ST_CRED_DELETE);
+	if (s == NULL) {
+		rc = -EIO;
+		goto err_txn;
+	}
+	bind_text(s, 1, name);
+	if ((rc = store_done(c, s)) < 0)
+		goto err_txn;
+	return store_commit(st, c, false);
+
+err_txn:
+	store_rollback(c);
+	return rc;
+}
+
+/* Owner of mac into owner ("" if none); 0 or -EIO. */
+static int store_mac_owner(struct store_conn *c, const char *mac, char *owner, size_t len)
+{
+	sqlite3_stmt *s = store_stmt(c, ST_MAC_OWNER);
+	if (s == NULL)
+		return -EIO;
+	bind_text(s, 1, mac);
+	int rc = sqlite3_step(s);
+	owner[0] = '\0';
+	if (rc == SQLITE_ROW)
+		snprintf(owner, len, "%s", col_text(s, 0));
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+/* A node name for a system nobody registered: its host name, else from the BMC. */
+static void store_system_name(struct store_conn *c, json_t *bmc, json_t *sys, size_t nsys,
+			      size_t idx, char *out, size_t len)
+{
+	const char *host = json_string_value(json_object_get(sys, "hostname"));
+	const char *addr = json_string_value(json_object_get(bmc, "address"));
+	char base[64];
+	int ok = host != NULL && host[0] != '\0' && strlen(host) < 48;
+	for (const char *p = host; ok && *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '-' || *p == '_'))
+			ok = 0;
+	if (ok) {
+		snprintf(base, sizeof(base), "%s", host);
+	} else {
+		snprintf(base, sizeof(base), "bmc-%.40s", addr ? addr : "x");
+		for (char *p = base; *p; p++)
+			if (*p == '.' || *p == ':')
+				*p = '-';
+		if (nsys > 1) {
+			size_t n = strlen(base);
+			snprintf(base + n, sizeof(base) - n, "-s%zu", idx + 1);
+		}
+	}
+	/* Unique among nodes: add -2, -3, ... */
+	snprintf(out, len, "%s", base);
+	for (int k = 2; k < 100 && store_has_row(c, ST_NODE_ID, out) == 1; k++)
+		snprintf(out, len, "%.56s-%d", base, k);
+}
+
+/*
+ * Records one BMC as discovered and brings the nodes in line with its
+ * systems, in one transaction: a system whose MACs belong to no node
+ * becomes a new node; one whose MACs belong to one node is linked to it
+ * (MACs it lacks are added if free); MACs spread over several nodes are a
+ * conflict, reported and left alone.  A BMC whose status is not "ok"
+ * creates nothing.  report gets nodes_created, nodes_updated, conflicts.
+ */
+int store_bmc_record(struct store *st, json_t *bmc, json_t *report)
+{
+	struct store_conn *c = store_conn(st);
+	if (c == NULL)
+		return -EIO;
+	int rc = store_begin(c);
+	if (rc < 0)
+		return rc;
+	int64_t now = store_now_us();
+	sqlite3_stmt *s = store_stmt(c, ST_BMC_PUT);
+	if (s == NULL)
+		goto err_io;
+	static const char *const cols[] = {"address",    "port",   "scheme",  "insecure",
+					   "credential", "status", "message", "mac",
+					   "vendor",     "model",  "uuid",    "firmware"};
+	for (int i = 0; i < 12; i++)
+		bind_json(s, i + 1, json_object_get(bmc, cols[i]));
+	sqlite3_bind_int64(s, 13, now);
+	if (sqlite3_step(s) != SQLITE_ROW)
+		goto err_io;
+	int64_t bmc_id = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	const char *status = json_string_value(json_object_get(bmc, "status"));
+	if (status == NULL || strcmp(status, "ok") != 0)
+		return store_commit(st, c, false); /* keep its systems as they were */
+
+	s = store_stmt(c, ST_SYS_CLEAR);
+	if (s == NULL)
+		goto err_io;
+	sqlite3_bind_int64(s, 1, bmc_id);
+	if (store_done(c, s) < 0)
+		goto err_io;
+
+	json_t *systems = json_object_get(bmc, "systems");
+	json_t *created = json_object_get(report, "nodes_created");
+	json_t *updated = json_object_get(report, "nodes_updated");
+	json_t *conflicts = json_object_get(report, "conflicts");
+	bool changed = false;
+	size_t i;
+	json_t *sys;
+	json_array_foreach(systems, i, sys) {
+		json_t *macs = json_object_get(sys, "macs");
+		char owner[64], node[64] = "";
+		int spread = 0;
+		size_t k;
+		json_t *m;
+		json_array_foreach(macs, k, m) {
+			if (store_mac_owner(c, json_string_value(m), owner, sizeof(owner)) < 0)
+				goto err_io;
+			if (owner[0] == '\0')
+				continue;
+			if (node[0] == '\0')
+				snprintf(node, sizeof(node), "%s", owner);
+			else if (strcmp(node, owner) != 0)
+				spread = 1;
+		}
+		const char *path = json_string_value(json_object_get(sys, "path"));
+		if (spread) {
+			json_array_append_new(
+				conflicts, json_pack("{s:s, s:s, s:s}", "system", path, "message",
+						     "its MACs belong to several nodes; nothing "
+						     "changed",
+						     "node", node));
+			node[0] = '\0';
+		} else if (json_array_size(macs) == 0) {
+			json_array_append_new(
+				conflicts, json_pack("{s:s, s:s}", "system", path, "message",
+						     "no usable MAC address found; no node made"));
+		} else if (node[0] == '\0') {
+			/* New node from the system. */
+			store_system_name(c, bmc, sys, json_array_size(systems), i, node,
+					  sizeof(node));
+			json_t *ifs = json_array();
+			json_array_foreach(macs, k, m)
+				json_array_append_new(ifs, json_pack("{s:O, s:n}", "mac", m, "ip"));
+			json_t *n = json_pack(
+				"{s:s, s:n, s:s, s:s, s:[], s:b, s:n, s:s, s:o, s:{s:O, s:s}, s:s, s:s}",
+				"name", node, "nid", "arch", "x86_64", "role", "", "groups",
+				"enabled", 1, "profile", "params", "", "interfaces", ifs,
+				"metadata", "bmc", json_object_get(bmc, "address"), "system", path,
+				"user_data", "", "ipxe_efi", "snponly.efi");
+			bool was_created;
+			rc = n ? store_node_put_txn(c, n, true, &was_created, "", NULL) : -ENOMEM;
+			json_decref(n);
+			if (rc < 0)
+				goto err_rc;
+			json_array_append_new(created, json_string(node));
+			changed = true;
+		} else {
+			/* Known node: add the MACs it lacks (they are free: not spread). */
+			json_t *n = NULL;
+			if (store_node_get(st, node, &n) < 0)
+				goto err_io;
+			json_t *ifs = json_object_get(n, "interfaces");
+			size_t before = json_array_size(ifs);
+			json_array_foreach(macs, k, m) {
+				if (store_mac_owner(c, json_string_value(m), owner, sizeof(owner)) <
+				    0) {
+					json_decref(n);
+					goto err_io;
+				}
+				if (owner[0] == '\0')
+					json_array_append_new(
+						ifs, json_pack("{s:O, s:n}", "mac", m, "ip"));
+			}
+			if (json_array_size(ifs) != before) {
+				bool was_created;
+				rc = store_node_put_txn(c, n, false, &was_created, "", NULL);
+				if (rc < 0) {
+					json_decref(n);
+					goto err_rc;
+				}
+				json_array_append_new(updated, json_string(node));
+				changed = true;
+			}
+			json_decref(n);
+		}
+		s = store_stmt(c, ST_SYS_PUT);
+		if (s == NULL)
+			goto err_io;
+		sqlite3_bind_int64(s, 1, bmc_id);
+		bind_text(s, 2, path);
+		int64_t nid = 0;
+		if (node[0] != '\0')
+			(void)store_one_id(st, ST_NODE_ID, node, 0, &nid);
+		if (nid != 0)
+			sqlite3_bind_int64(s, 3, nid);
+		else
+			sqlite3_bind_null(s, 3);
+		bind_json(s, 4, sys);
+		if (store_done(c, s) < 0)
+			goto err_io;
+	}
+	return store_commit(st, c, changed);
+
+err_io:
+	rc = -EIO;
+err_rc:
+	store_rollback(c);
+	return rc;
+}
+
+int store_bmc_list(struct store *st, json_t **out)
+{
+	struct store_conn *c = store_conn(st);
+	sqlite3_stmt *s = c ? store_stmt(c, ST_BMC_LIST) : NULL;
+	if (s == NULL)
+		return -EIO;
+	json_t *arr = json_array();
+	json_t *ids = json_array();
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		json_t *b =
+			json_pack("{s:s, s:i, s:s, s:b, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, "
+				  "s:o, s:o}",
+				  "address", col_text(s, 1), "port", sqlite3_column_int(s, 2),
+				  "scheme", col_text(s, 3), "insecure", sqlite3_column_int(s, 4),
+				  "credential", col_text(s, 5), "status", col_text(s, 6), "message",
+				  col_text(s, 7), "mac", col_str_or_null(s, 8), "vendor",
+				  col_str_or_null(s, 9), "model", col_str_or_null(s, 10), "uuid",
+				  col_str_or_null(s, 11), "firmware", col_str_or_null(s, 12),
+				  "last_seen", col_time(s, 13), "created", col_time(s, 14));
+		json_array_append_new(arr, b);
+		json_array_append_new(ids, json_integer(sqlite3_column_int64(s, 0)));
+	}
+	if (rc != SQLITE_DONE)
+		goto err_list;
+	size_t i;
+	json_t *b;
+	json_array_foreach(arr, i, b) {
+		s = store_stmt(c, ST_SYS_OF_BMC);
+		if (s == NULL)
+			goto err_list;
+		sqlite3_bind_int64(s, 1, json_integer_value(json_array_get(ids, i)));
+		json_t *systems = json_array();
+		while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+			json_t *d = col_json(s, 2);
+			json_object_set_new(d, "path", json_string(col_text(s, 0)));
+			json_object_set_new(d, "node", col_str_or_null(s, 1));
+			json_array_append_new(systems, d);
+		}
+		json_object_set_new(b, "systems", systems);
+		if (rc != SQLITE_DONE)
+			goto err_list;
+	}
+	json_decref(ids);
+	*out = arr;
+	return 0;
+
+err_list:
+	json_decref(ids);
+	json_decref(arr);
+	return -EIO;
+}
+
+int store_bmc_delete(struct store *st, const char *address)
+{
+	struct store_conn *c = store_conn(st);
+	sqlite3_stmt *s = c ? store_stmt(c, ST_BMC_DELETE) : NULL;
+	if (s == NULL)
+		return -EIO;
+	bind_text(s, 1, address);
+	int rc = store_done(c, s);
+	if (rc == 0 && sqlite3_changes(c->db) == 0)
+		return -ENOENT;
+	return rc;
+}
+
+int store_node_system(struct store *st, const char *node, json_t **out)
+{
+	struct store_conn *c = store_conn(st);
+	sqlite3_stmt *s = c ? store_stmt(c, ST_SYS_OF_NODE) : NULL;
+	if (s == NULL)
+		return -EIO;
+	bind_text(s, 1, node);
+	int rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(s);
+		return rc == SQLITE_DONE ? -ENOENT : -EIO;
+	}
+	*out = json_pack("{s:s, s:i, s:s, s:b, s:s, s:s, s:o}", "address", col_text(s, 0), "port",
+			 sqlite3_column_int(s, 1), "scheme", col_text(s, 2), "insecure",
+			 sqlite3_column_int(s, 3), "credential", col_text(s, 4), "path",
+			 col_text(s, 5), "system", col_json(s, 6));
+	sqlite3_reset(s);
+	return *out ? 0 : -ENOMEM;
+}
+
+int store_node_power_state(struct store *st, const char *node, const char *state)
+{
+	struct store_conn *c = store_conn(st);
+	sqlite3_stmt *s = c ? store_stmt(c, ST_SYS_POWER) : NULL;
+	if (s == NULL)
+		return -EIO;
+	bind_text(s, 1, node);
+	bind_text(s, 2, state);
+	return store_done(c, s);
 }

@@ -159,6 +159,28 @@ struct buf;
 int store_leases(struct store *st, int64_t now, struct buf *out);
 int store_node_by_mac(struct store *st, const char *mac, int64_t *id);
 
+/* Redfish: credentials (the secret is sealed by the caller), BMCs, systems. */
+int store_cred_put(struct store *st, const char *name, const char *username,
+		   const unsigned char *secret, size_t len);
+/* *len: buffer size in, secret size out. */
+int store_cred_get(struct store *st, const char *name, char *username, size_t ulen,
+		   unsigned char *secret, size_t *len);
+int store_cred_list(struct store *st, json_t **out); /* never the secrets */
+int store_cred_delete(struct store *st, const char *name, struct store_err *err);
+/*
+ * One discovered BMC ({"address","port","scheme","insecure","credential",
+ * "status","message","mac","vendor","model","uuid","firmware","systems":
+ * [{"path","macs":[…],"hostname",…}]}) and the nodes its systems are, in
+ * one transaction.  report must hold arrays nodes_created, nodes_updated,
+ * conflicts; they are appended to.
+ */
+int store_bmc_record(struct store *st, json_t *bmc, json_t *report);
+int store_bmc_list(struct store *st, json_t **out);
+int store_bmc_delete(struct store *st, const char *address);
+/* The BMC and system a node is: {"address","port","scheme","insecure","credential","path","system"}. */
+int store_node_system(struct store *st, const char *node, json_t **out);
+int store_node_power_state(struct store *st, const char *node, const char *state);
+
 /* Small key/value settings. */
 int store_setting_get(struct store *st, const char *key, char **value);
 int store_setting_set(struct store *st, const char *key, const char *value);

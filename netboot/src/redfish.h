@@ -1,0 +1,59 @@
+/*
+ * redfish: talks to BMCs.  Discovery (probe address ranges for Redfish
+ * services, walk each one's Systems, NICs and Managers, record BMCs and
+ * systems and create or update the nodes they are) and control (power,
+ * boot override) run as jobs on one worker thread driving libcurl's multi
+ * interface: many transfers in flight, each with a connect and a total
+ * timeout and a capped reply, so a hung or hostile BMC costs one slot for
+ * a bounded time and never blocks an HTTP handler.
+ *
+ * Jobs live in memory (the newest REDFISH_JOBS are kept); what they find
+ * is written to the store.  Passwords are opened from the store only for
+ * the job that needs them and never logged.
+ */
+#ifndef CORRAL_REDFISH_H
+#define CORRAL_REDFISH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "auth.h"
+#include "store.h"
+
+#define REDFISH_JOBS 64
+#define REDFISH_MAX_TARGETS 65536
+
+struct redfish;
+
+struct redfish_settings {
+	unsigned concurrency;        /* transfers in flight at most */
+	unsigned connect_timeout_ms; /* per transfer */
+	unsigned total_timeout_ms;   /* per transfer */
+	size_t max_reply;            /* bytes; a larger reply is an error */
+	const char *ca_file;         /* "" = the system's CA bundle */
+};
+
+int redfish_start(struct store *st, const unsigned char key[AUTH_KEY_LEN],
+		  const struct redfish_settings *cfg, struct redfish **out);
+/* Stops the worker (in-flight jobs end as "cancelled") and frees. */
+void redfish_free(struct redfish *rf);
+
+/*
+ * Discovery job.  req: {"targets": [...], "port", "scheme", "credential",
+ * "insecure", "concurrency"}, validated by the caller except the targets,
+ * checked here (CIDRs, a-b ranges, hosts): -EINVAL with err set.
+ */
+int redfish_discover(struct redfish *rf, json_t *req, int *job_id, char *err, size_t errlen);
+/* Power job for nodes (array of names): action on, off, reset, cycle or status. */
+int redfish_power(struct redfish *rf, json_t *nodes, const char *action, int *job_id);
+/* Boot override job: PXE, once or continuous, read back to verify; reset after if asked. */
+int redfish_boot(struct redfish *rf, json_t *nodes, bool once, bool reset, int *job_id);
+/* A job as JSON (new reference), or NULL if unknown. */
+json_t *redfish_job(struct redfish *rf, int job_id);
+
+/* Expands one target ("10.0.0.0/24", "10.0.0.5-10.0.0.9", "host") into out (strings). */
+int redfish_expand(const char *target, json_t *out, size_t max, char *err, size_t errlen);
+
+#endif
