@@ -173,6 +173,7 @@ DEFAULT_PORT = 8443
 MAX_ADDRESSES = 4096
 MAX_BODY = 64 * 1024
 IDLE_TIMEOUT = 30.0  # seconds a keep-alive connection may sit idle
+MAX_HELD = 4096      # "hang" connections kept open at most
 
 RESET_TYPES = ["On", "ForceOff", "GracefulShutdown", "ForceRestart", "GracefulRestart",
                "PushPowerButton", "Nmi"]
@@ -677,9 +678,7 @@ class Handler(BaseHTTPRequestHandler):
         return self.rfile.read(n) if n else b""
 
     def json_body(self):
-        raw = self.read_body()
-        if raw is None:
-            return None
+        raw = self.body
         try:
             v = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, ValueError):
@@ -736,6 +735,11 @@ class Handler(BaseHTTPRequestHandler):
         st = e.state
         with st.lock:
             st.requests += 1
+        # Read any body first, whatever the answer: an unread body would be
+        # taken for the next request on this keep-alive connection.
+        self.body = self.read_body()
+        if self.body is None:
+            return
         path = self.path.split("?", 1)[0]
         while len(path) > 1 and path.endswith("/"):
             path = path[:-1]
@@ -760,7 +764,6 @@ class Handler(BaseHTTPRequestHandler):
         public = path in ("/redfish", R) and method in ("GET", "HEAD")
         login = path == R + "/SessionService/Sessions" and method == "POST"
         if shape == "error-500" and not public:
-            self.read_body()
             return self.send_error_json(500, "Base.1.0.InternalError", "Internal error.")
         if not public and not login and not self.authorised():
             return
@@ -777,11 +780,9 @@ class Handler(BaseHTTPRequestHandler):
             sp = path[:-len("/Actions/ComputerSystem.Reset")]
             if _is_system(tree, sp):
                 if method != "POST":
-                    self.read_body()
                     return self.not_allowed("POST")
                 return self.reset(sp)
         if path in tree.missing or path not in tree.res:
-            self.read_body()
             return self.send_error_json(404, "Base.1.0.ResourceMissingAtURI",
                                         "The resource at %s was not found." % path[:200])
         if path.startswith(R + "/SessionService/Sessions/"):
@@ -789,14 +790,12 @@ class Handler(BaseHTTPRequestHandler):
                 return self.logout(path.rsplit("/", 1)[1])
             if method in ("GET", "HEAD"):
                 return self.send_json(200, tree.res[path])
-            self.read_body()
             return self.not_allowed("GET, HEAD, DELETE")
         is_sys = _is_system(tree, path)
         if method == "PATCH" and is_sys:
             return self.patch(tree.res[path]["Id"])
         if method in ("GET", "HEAD"):
             return self.send_json(200, tree.res[path])
-        self.read_body()
         return self.not_allowed("GET, HEAD, PATCH" if is_sys else "GET, HEAD")
 
     def not_allowed(self, allow):
@@ -1044,6 +1043,8 @@ class FixtureServer:
                     with e.state.lock:
                         e.state.requests += 1
                     self.held.append(conn)
+                    if len(self.held) > MAX_HELD:  # bounded: the oldest goes
+                        self.held.pop(0).close()
                     continue
                 conn.setblocking(True)
                 threading.Thread(target=self._serve, args=(conn, peer, e), daemon=True).start()

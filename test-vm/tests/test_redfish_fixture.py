@@ -397,3 +397,23 @@ def test_tls(tmp_path):
         assert walk(Client("127.0.10.1", port, tls=ctx))["bmc_mac"] == "02:00:0a:01:00:01"
         with pytest.raises(ssl.SSLError):
             walk(Client("127.0.10.1", port, tls=ssl.create_default_context()))
+
+
+def test_keep_alive_survives_refused_bodies(fx):
+    """A refused request's body is consumed, so the next request on the
+    same connection parses (clients pool connections)."""
+    c = http.client.HTTPConnection(fx.addr["standard"], fx.port, timeout=5)
+    basic = "Basic " + base64.b64encode(b"admin:admin").decode()
+    sp = F.R + "/Systems/1"
+    for hdrs, path, want in (({}, sp + "/Actions/ComputerSystem.Reset", 401),
+                             ({"Authorization": basic}, F.R + "/Nope", 404),
+                             ({"Authorization": basic}, F.R + "/Systems", 405),
+                             ({"Authorization": basic}, sp + "/Actions/ComputerSystem.Reset", 400)):
+        c.request("POST", path, body=b'{"ResetType": "Bogus"}', headers=hdrs)
+        r = c.getresponse()
+        r.read()
+        assert r.status == want, path
+    c.request("GET", F.R + "/Systems", headers={"Authorization": basic})
+    r = c.getresponse()
+    assert r.status == 200 and json.loads(r.read())["Members@odata.count"] == 1
+    c.close()

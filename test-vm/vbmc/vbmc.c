@@ -49,8 +49,8 @@ struct vbmc_req {
 struct vbmc_opts {
 	const char *listen;
 	const char *qmp;
-	const char *mac;
-	const char *bmc_mac;
+	char mac[18];     /* normalised to lower case */
+	char bmc_mac[18]; /* normalised to lower case */
 	const char *name;
 	const char *user;
 	const char *password;
@@ -70,23 +70,25 @@ static void vbmc_usage(FILE *f)
 		   "[--log-level error|warn|info|debug]\n");
 }
 
-/* Lower-cases a MAC in place; 0 if it is aa:bb:cc:dd:ee:ff, else -EINVAL. */
-static int vbmc_mac_ok(char *mac)
+/* Copies an aa:bb:cc:dd:ee:ff MAC (either case) into out[18], lower-cased;
+ * 0, or -EINVAL for anything else. */
+static int vbmc_mac_parse(const char *in, char *out)
 {
-	if (strlen(mac) != 17)
+	if (strlen(in) != 17)
 		return -EINVAL;
 	for (int i = 0; i < 17; i++) {
-		char ch = mac[i];
+		char ch = in[i];
 		if (i % 3 == 2) {
 			if (ch != ':')
 				return -EINVAL;
-			continue;
-		}
-		if (ch >= 'A' && ch <= 'F')
-			mac[i] = (char)(ch - 'A' + 'a');
-		else if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f')))
+		} else if (ch >= 'A' && ch <= 'F') {
+			ch = (char)(ch - 'A' + 'a');
+		} else if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f'))) {
 			return -EINVAL;
+		}
+		out[i] = ch;
 	}
+	out[17] = '\0';
 	return 0;
 }
 
@@ -212,10 +214,12 @@ static void vbmc_parse_args(int argc, char **argv, struct vbmc_opts *o)
 			o->qmp = optarg;
 			break;
 		case O_MAC:
-			o->mac = optarg;
+			if (vbmc_mac_parse(optarg, o->mac) < 0)
+				fatalx("--mac: aa:bb:cc:dd:ee:ff");
 			break;
 		case O_BMC_MAC:
-			o->bmc_mac = optarg;
+			if (vbmc_mac_parse(optarg, o->bmc_mac) < 0)
+				fatalx("--bmc-mac: aa:bb:cc:dd:ee:ff");
 			break;
 		case O_NAME:
 			o->name = optarg;
@@ -251,12 +255,10 @@ static void vbmc_parse_args(int argc, char **argv, struct vbmc_opts *o)
 			exit(2);
 		}
 	}
-	if (optind != argc || !o->listen || !o->qmp || !o->mac || !o->bmc_mac || !o->name) {
+	if (optind != argc || !o->listen || !o->qmp || !o->mac[0] || !o->bmc_mac[0] || !o->name) {
 		vbmc_usage(stderr);
 		exit(2);
 	}
-	if (vbmc_mac_ok((char *)o->mac) < 0 || vbmc_mac_ok((char *)o->bmc_mac) < 0)
-		fatalx("--mac/--bmc-mac: aa:bb:cc:dd:ee:ff");
 	if (vbmc_name_ok(o->name) < 0)
 		fatalx("--name: 1-63 of A-Z a-z 0-9 . _ -");
 	if (o->uuid && vbmc_uuid_ok(o->uuid) < 0)
@@ -394,14 +396,16 @@ int main(int argc, char **argv)
 		fatalx("name too long");
 	svc_uuid_from(seed, bmc_uuid);
 	if (o.serial == NULL) {
+		/* CRL + the MAC's last three octets: CRL7701AB for ..:77:01:ab. */
+		char hex[7];
 		size_t k = 0;
-		for (const char *p = "CRL"; *p; p++)
-			serial[k++] = *p;
-		for (const char *p = o.mac + 6; *p && k < sizeof(serial) - 1; p++) {
+		for (const char *p = o.mac + 9; *p != '\0' && k < sizeof(hex) - 1; p++) {
 			if (*p != ':')
-				serial[k++] = (char)(*p >= 'a' ? *p - 'a' + 'A' : *p);
+				hex[k++] = (char)(*p >= 'a' ? *p - 'a' + 'A' : *p);
 		}
-		serial[k] = '\0';
+		hex[k] = '\0';
+		if (snprintf(serial, sizeof(serial), "CRL%s", hex) >= (int)sizeof(serial))
+			fatalx("serial too long");
 		o.serial = serial;
 	}
 
