@@ -35,6 +35,7 @@ def lab(testos):
         C.setup_testos(cd, testos)
         vm = c.add_vm("vb1", firmware="bios", vbmc=True)
         C.register_vm(cd, vm)
+        c.other = c.add_vm("vb2", firmware="uefi", vbmc=True)  # stays off
         yield c, cd, vm
     finally:
         c.teardown()
@@ -86,6 +87,23 @@ def test_starts_off_behind_its_vbmc(lab):
         _, _, chassis = vm.redfish("GET", R + "/Chassis")
         st, _, ch = vm.redfish("GET", chassis["Members"][0]["@odata.id"])
         assert st == 200 and ch["PowerState"] == "Off"
+
+
+def test_each_vm_has_its_own_bmc(lab):
+    c, cd, vm = lab
+    other = c.other
+    with explained(c, [vm, other], [other.dir / "vbmc.log"]):
+        assert other.bmc_ip != vm.bmc_ip and other.bmc_mac != vm.bmc_mac
+        assert vm.bmc_url == "http://%s.%d:8000" % (c.prefix, 200 + vm.index)
+        s = _system(other)
+        assert s["Id"] == "vb2" and s["UUID"] == other.uuid != vm.uuid
+        assert s["Boot"]["BootSourceOverrideMode"] == "UEFI"
+        assert _system(vm)["Boot"]["BootSourceOverrideMode"] == "Legacy"
+        _, _, nic = other.redfish("GET", R + "/Systems/vb2/EthernetInterfaces/eth0")
+        assert nic["MACAddress"] == other.mac
+        # One BMC does not answer for the other's system.
+        assert vm.redfish("GET", R + "/Systems/vb2")[0] == 404
+        assert other.run_state() == "prelaunch"
 
 
 def test_credentials_and_sessions(lab):
@@ -177,3 +195,4 @@ def test_power_cycle_forceoff_forcerestart(lab):
         assert st == 400 and body["error"]["message"]
         log = (vm.dir / "vbmc.log").read_text()
         assert "ForceOff (was running" in log and "ForceRestart (was paused" in log
+        assert c.other.run_state() == "prelaunch"  # its neighbour was never touched
