@@ -53,7 +53,7 @@ FUZZ_SECONDS ?= 60
 
 .PHONY: all deps check check-unit check-integ check-vm lint bench install clean help demo fuzz
 
-all: $(BUILD)/corrald $(BUILD)/corral $(BUILD)/corral-dhcp-hook
+all: $(BUILD)/corrald $(BUILD)/corral $(BUILD)/corral-dhcp-hook $(BUILD)/corral-vbmc
 
 help:
 	@echo "make            build corrald and corral into $(BUILD)/"
@@ -116,8 +116,8 @@ fuzz: deps
 # Test tiers.  Each writes "<passed> <failed>" into $(BUILD)/results/<tier>;
 # `make check` adds them up in one final line.  A tier that could not run
 # at all counts as one failure, so a broken build never looks green.
-check-unit: deps $(UNIT_BINS) $(REPLAY_BINS) | $(BUILD)/results
-	@sh scripts/run-unit.sh $(BUILD)/results/unit $(UNIT_BINS) $(REPLAY_BINS)
+check-unit: deps $(UNIT_BINS) $(REPLAY_BINS) $(VBMC_UNIT_BINS) | $(BUILD)/results
+	@sh scripts/run-unit.sh $(BUILD)/results/unit $(UNIT_BINS) $(REPLAY_BINS) $(VBMC_UNIT_BINS)
 
 check-integ: deps all | $(BUILD)/results
 	@sh scripts/run-pytest.sh $(BUILD)/results/integ $(NB)/tests/integ $(BUILD)
@@ -161,5 +161,20 @@ install: all
 
 clean:
 	rm -rf build
+
+# corral-vbmc: the virtual BMC of the test clusters (test-vm/vbmc).
+VBMC           = test-vm/vbmc
+VBMC_LIBS     := $(shell pkg-config --libs libmicrohttpd jansson 2>/dev/null) -lpthread
+VBMC_LIB_OBJS  = $(patsubst $(VBMC)/%.c,$(BUILD)/obj/vbmc/%.o,$(filter-out $(VBMC)/vbmc.c,$(wildcard $(VBMC)/*.c))) \
+                 $(BUILD)/obj/buf.o $(BUILD)/obj/log.o
+VBMC_UNIT_BINS = $(patsubst $(VBMC)/tests/test_%.c,$(BUILD)/tests/vbmc_test_%,$(wildcard $(VBMC)/tests/test_*.c))
+$(BUILD)/obj/vbmc/%.o: $(VBMC)/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -I$(NB_SRC) -c -o $@ $<
+$(BUILD)/corral-vbmc: $(BUILD)/obj/vbmc/vbmc.o $(VBMC_LIB_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(VBMC_LIBS)
+$(BUILD)/tests/vbmc_test_%: $(VBMC)/tests/test_%.c $(VBMC_LIB_OBJS) | $(BUILD)/tests
+	$(CC) $(CFLAGS) -I$(NB_SRC) -I$(VBMC) -o $@ $< $(VBMC_LIB_OBJS) $(LDFLAGS) $(VBMC_LIBS) $(CMOCKA_LIBS)
+-include $(VBMC_LIB_OBJS:.o=.d) $(BUILD)/obj/vbmc/vbmc.d
 
 -include $(CORE_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(BUILD)/obj/corrald.d $(BUILD)/obj/hook.d

@@ -360,6 +360,8 @@ static void rf_add_mac(struct rf_probe *p, size_t sys, json_t *nic, json_t *eth)
 		if (rf_ci_contains(names[i], "manager") || rf_ci_contains(names[i], "usb") ||
 		    rf_ci_contains(names[i], "host interface") || rf_ci_contains(names[i], "bmc"))
 			return;
+	if (json_is_false(json_object_get(nic, "InterfaceEnabled")))
+		return; /* a disabled port (often the host-to-BMC link) */
 	size_t k;
 	json_t *a;
 	size_t naddr = 0, linklocal = 0;
