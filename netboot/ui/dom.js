@@ -77,9 +77,10 @@ export function parseTime(s) {
 	return Number.isNaN(t) ? null : t;
 }
 
-// "0.4 s", "12 s", "3 min 5 s", "2 h 10 min", "3 d"
+// "4 ms", "1.2 s", "12 s", "3 min 5 s", "2 h 10 min", "3 d"
 export function duration(ms) {
 	if (ms < 0) ms = 0;
+	if (ms < 1000) return Math.round(ms) + ' ms';
 	const s = ms / 1000;
 	if (s < 10) return (Math.round(s * 10) / 10).toFixed(1).replace(/\.0$/, '') + ' s';
 	if (s < 60) return Math.round(s) + ' s';
