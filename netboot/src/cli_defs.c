@@ -56,6 +56,21 @@ static const struct cli_col discovered_cols[] = {
 	{"REQUESTS", "requests", NULL, CLI_COL_VALUE},
 };
 
+static const struct cli_col credential_cols[] = {
+	{"NAME", "name", NULL, CLI_COL_VALUE},
+	{"USERNAME", "username", NULL, CLI_COL_VALUE},
+	{"CREATED", "created", NULL, CLI_COL_VALUE},
+	{"UPDATED", "updated", NULL, CLI_COL_VALUE},
+};
+
+static const struct cli_col bmc_cols[] = {
+	{"ADDRESS", "address", NULL, CLI_COL_VALUE}, {"PORT", "port", NULL, CLI_COL_VALUE},
+	{"STATUS", "status", NULL, CLI_COL_VALUE},   {"VENDOR", "vendor", NULL, CLI_COL_VALUE},
+	{"MODEL", "model", NULL, CLI_COL_VALUE},     {"MAC", "mac", NULL, CLI_COL_VALUE},
+	{"SYSTEMS", "systems", NULL, CLI_COL_COUNT}, {"NODES", "systems", "node", CLI_COL_VALUE},
+	{"MESSAGE", "message", NULL, CLI_COL_VALUE},
+};
+
 /* ---- collections ---- */
 
 static const struct cli_resource res_node = {"node", "/api/v1/nodes", "nodes",
@@ -71,6 +86,9 @@ static const struct cli_resource res_token = {"token", "/api/v1/tokens", "tokens
 static const struct cli_resource res_discovered = {"discovered machine", "/api/v1/discovered",
 						   "discovered",         1,
 						   discovered_cols,      N(discovered_cols)};
+static const struct cli_resource res_credential = {"credential",    "/api/v1/credentials", NULL, 1,
+						   credential_cols, N(credential_cols)};
+static const struct cli_resource res_bmc = {"BMC", "/api/v1/bmcs", NULL, 1, bmc_cols, N(bmc_cols)};
 static const struct cli_resource res_defaults = {"defaults", "/api/v1/defaults", NULL, 0, NULL, 0};
 
 /* ---- options ---- */
@@ -189,6 +207,58 @@ static const struct cli_opt events_opts[] = {
 	OPT_INT("--limit", "limit", Q, 1, 1000000, "N", "at most N events (server default 1000)"),
 };
 
+/* Redfish.  Options the CLI keeps to itself (waiting, the password from
+   stdin, --profile of boot pxe) are CLI_OPT_QUERY: no API call sends them. */
+#define OPT_QFLAG(name, key, help)                                         \
+	{                                                                  \
+		name, key, CLI_OPT_FLAG, Q, 0, 0, "true", NULL, NULL, help \
+	}
+#define OPT_WAIT(deflt)                                                               \
+	OPT_INT("--timeout", "timeout", Q, 1, 604800, "SECONDS",                      \
+		"stop waiting after this long (default " deflt "); the job goes on"), \
+		OPT_QFLAG("--no-wait", "no-wait", "print the job's ID and return at once")
+
+static const struct cli_opt credential_opts[] = {
+	OPT_STR("--username", "username", 0, "U", "user name on the BMCs (required)"),
+	OPT_KIND("--password-file", "password", CLI_OPT_TEXTFILE, "FILE",
+		 "read the password from FILE (one line)"),
+	OPT_QFLAG("--password-stdin", "password-stdin",
+		  "read the password from stdin (asked for, not echoed, on a terminal)"),
+};
+
+static const struct cli_opt discover_opts[] = {
+	OPT_INT("--port", "port", 0, 1, 65535, "N", "BMC port (default 443, or 80 with http)"),
+	OPT_STR("--scheme", "scheme", 0, "http|https", "default https"),
+	OPT_STR("--credential", "credential", 0, "NAME",
+		"credential to log in with (default: the one named 'default')"),
+	OPT_FLAG("--insecure", "insecure", "true",
+		 "do not verify the BMCs' TLS certificates (kept per BMC for power and boot)"),
+	OPT_INT("--concurrency", "concurrency", 0, 1, 4096, "N",
+		"addresses probed at once (default: corrald's [redfish] concurrency)"),
+	OPT_WAIT("1800 s"),
+};
+
+static const struct cli_opt control_opts[] = {
+	OPT_WAIT("300 s"),
+};
+
+static const struct cli_opt boot_pxe_opts[] = {
+	OPT_FLAG("--once", "once", "true", "PXE at the next boot only (the default)"),
+	OPT_FLAG("--continuous", "once", "false", "PXE at every boot until changed"),
+	OPT_FLAG("--reset", "reset", "true", "then power on (if off) or restart the nodes"),
+	OPT_STR("--profile", "profile", Q, "P",
+		"first give each named node or group boot profile P (PATCH)"),
+	OPT_WAIT("300 s"),
+};
+
+static const struct cli_opt job_wait_opts[] = {
+	OPT_INT("--timeout", "timeout", Q, 1, 604800, "SECONDS",
+		"stop waiting after this long (default 1800 s); the job goes on"),
+};
+
+#define POWER(verb, summary) \
+	CMD("power", verb, cli_cmd_power, NULL, control_opts, 1, -1, "NODE|GROUP...", summary)
+
 /* ---- commands ---- */
 
 #define CMD(resource, verb, run, res, opts, minpos, maxpos, usage, summary)             \
@@ -229,6 +299,27 @@ const struct cli_cmd cli_cmds[] = {
 	CRUD("profile", &res_profile, profile_opts, "boot profiles"),
 	CMD0("boot", "show", cli_cmd_bootscript, &res_node, 1, 1, "NODE",
 	     "print the iPXE script NODE would get now"),
+	CMD("boot", "pxe", cli_cmd_boot_pxe, NULL, boot_pxe_opts, 1, -1, "NODE|GROUP...",
+	    "make nodes boot from the network (Redfish boot override), optionally reset"),
+	CMD("discover", NULL, cli_cmd_discover, NULL, discover_opts, 1, -1, "TARGET...",
+	    "find Redfish BMCs in CIDRs, FIRST-LAST ranges or hosts; register their nodes"),
+	CMD0("bmc", "list", cli_res_list, &res_bmc, 0, 0, "", "list BMCs found by discovery"),
+	CMD0("bmc", "rm", cli_res_rm, &res_bmc, 1, -1, "ADDRESS...",
+	     "forget BMCs (their nodes stay)"),
+	POWER("on", "power nodes on"),
+	POWER("off", "power nodes off"),
+	POWER("reset", "restart nodes"),
+	POWER("cycle", "power-cycle nodes"),
+	POWER("status", "read the nodes' power state"),
+	CMD0("job", "show", cli_cmd_job, NULL, 1, 1, "ID", "show a discovery, power or boot job"),
+	CMD("job", "wait", cli_cmd_job, NULL, job_wait_opts, 1, 1, "ID",
+	    "wait for a job, then show it"),
+	CMD0("credential", "list", cli_res_list, &res_credential, 0, 0, "",
+	     "list BMC credentials (never the passwords)"),
+	CMD("credential", "set", cli_cmd_credential_set, &res_credential, credential_opts, 1, 1,
+	    "NAME", "create or replace a BMC credential (stored encrypted)"),
+	CMD0("credential", "rm", cli_res_rm, &res_credential, 1, -1, "NAME...",
+	     "remove credentials no BMC uses"),
 	CMD("events", NULL, cli_cmd_events, &res_node, events_opts, 1, 1, "NODE",
 	    "a node's boot timeline"),
 	CMD0("status", NULL, cli_cmd_status, NULL, 0, 0, "", "server summary"),

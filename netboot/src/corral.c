@@ -41,7 +41,34 @@ static const char cli_help_tail[] =
 	"  0  success\n"
 	"  1  the server refused the request (its reason is printed), or a bad input file\n"
 	"  2  usage: a bad command line or config file\n"
-	"  3  the server could not be reached (connection failed or timed out)\n";
+	"  3  the server could not be reached (connection failed or timed out)\n"
+	"  discover, power, boot pxe and job wait also exit 1 when the job reports a\n"
+	"  failure (see their --help) or the wait passes --timeout (the job goes on).\n";
+
+/* More for a command's --help: what its exit status means. */
+static const struct {
+	const char *word, *verb; /* verb NULL: every verb of word */
+	const char *text;
+} cli_help_notes[] = {
+	{"discover", NULL,
+	 "Waits for the job (a progress bar on a terminal, a line every few seconds\n"
+	 "otherwise), then prints the BMCs found by status, the nodes created and\n"
+	 "updated, conflicts (a MAC owned by another node: reported, nothing\n"
+	 "overwritten) and errors.  Exit status 0 when every BMC found is ok; 1 when\n"
+	 "any BMC refused the credentials (auth_failed) or failed (error), when an\n"
+	 "address answered but not with usable Redfish, or when the wait timed out.\n"
+	 "Conflicts alone do not make it fail.  --json prints the final job.\n"},
+	{"power", NULL,
+	 "Waits for the job and prints NODE RESULT POWER MESSAGE.  Exit status 1\n"
+	 "when any node failed or the wait timed out.  --json prints the final job.\n"},
+	{"boot", "pxe",
+	 "Sets BootSourceOverrideTarget Pxe through each node's BMC and reads it\n"
+	 "back.  With --profile, first assigns the profile (every name is checked\n"
+	 "before anything changes), so 'corral boot pxe compute --profile v2 --reset'\n"
+	 "boots group compute into profile v2.  Exit status 1 when any node failed\n"
+	 "or the wait timed out.  --json prints the final job.\n"},
+	{"job", "wait", "Exit status as for the command that started the job.\n"},
+};
 
 /* Does any command of this first word take a verb? */
 static int cli_has_verbs(const char *word)
@@ -125,6 +152,11 @@ static int cli_help_cmd(const struct cli_cmd *cmd)
 		buf_clear(&left);
 		cli_table_free(t);
 	}
+	for (size_t i = 0; i < sizeof(cli_help_notes) / sizeof(cli_help_notes[0]); i++)
+		if (strcmp(cli_help_notes[i].word, cmd->resource) == 0 &&
+		    (cli_help_notes[i].verb == NULL ||
+		     (cmd->verb != NULL && strcmp(cli_help_notes[i].verb, cmd->verb) == 0)))
+			printf("\n%s", cli_help_notes[i].text);
 	return CLI_EXIT_OK;
 }
 
