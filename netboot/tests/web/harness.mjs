@@ -3,7 +3,7 @@
 // playwright-core.  Everything started here is stopped by its PID.
 
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, mkdirSync, rmSync, readFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, mkdirSync, rmSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { createServer } from 'node:net';
@@ -25,6 +25,28 @@ function freePort() {
 			const { port } = s.address();
 			s.close(() => res(port));
 		});
+	});
+}
+
+// Every corrald started here, stopped by its PID if the test process ends
+// early (a signal, an uncaught error) before the tests' own cleanup.
+const live = new Map(); // process -> its temporary directory
+function stopAll() {
+	for (const [p, dir] of live) {
+		try {
+			process.kill(p.pid, 'SIGTERM');
+		} catch {
+			/* already gone */
+		}
+		if (!process.env.KEEP_TMP) rmSync(dir, { recursive: true, force: true });
+	}
+	live.clear();
+}
+process.on('exit', stopAll);
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGPIPE']) {
+	process.on(sig, () => {
+		stopAll();
+		process.exit(128 + ({ SIGINT: 2, SIGTERM: 15, SIGHUP: 1, SIGPIPE: 13 }[sig] || 0));
 	});
 }
 
@@ -55,7 +77,13 @@ export class Corrald {
 		const log = join(this.dir, 'corrald.log');
 		const { openSync } = await import('node:fs');
 		const fd = openSync(log, 'a');
-		this.proc = spawn(join(BUILD, 'corrald'), ['-c', this.conf], { stdio: ['ignore', fd, fd] });
+		// setpriv execs corrald (same PID) with a parent-death signal: it
+		// stops even if this process is killed outright.
+		const argv = [join(BUILD, 'corrald'), '-c', this.conf];
+		const pd = existsSync('/usr/bin/setpriv') ? ['/usr/bin/setpriv', '--pdeathsig', 'TERM', '--'] : [];
+		this.proc = spawn(pd.length ? pd[0] : argv[0], [...pd.slice(1), ...(pd.length ? argv : argv.slice(1))], { stdio: ['ignore', fd, fd] });
+		live.set(this.proc, this.dir);
+		this.proc.once('exit', () => live.delete(this.proc));
 		this.log = log;
 		const deadline = Date.now() + 20000;
 		for (;;) {
