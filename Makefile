@@ -51,7 +51,7 @@ FUZZ_NAMES = $(FUZZ_SRCS:$(NB)/fuzz/fuzz_%.c=%)
 REPLAY_BINS = $(FUZZ_NAMES:%=$(BUILD)/tests/replay_%)
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps check check-unit check-integ check-vm lint bench install clean help demo fuzz
+.PHONY: all deps check check-unit check-integ check-vm check-web screenshots lint bench install clean help demo fuzz
 
 all: $(BUILD)/corrald $(BUILD)/corral $(BUILD)/corral-dhcp-hook $(BUILD)/corral-vbmc
 
@@ -59,7 +59,8 @@ help:
 	@echo "make            build corrald and corral into $(BUILD)/"
 	@echo "make deps       install the Debian packages Corral needs (root)"
 	@echo "make check      every test tier, ends with 'N passed, N failed'"
-	@echo "make check-unit | check-integ | check-vm   one tier"
+	@echo "make check-unit | check-integ | check-web | check-vm   one tier"
+	@echo "make screenshots  regenerate docs/img/*.png from a seeded corrald"
 	@echo "make demo       boot a virtual cluster (BIOS + UEFI) through Corral; KEEP=1 keeps it"
 	@echo "make lint       clang-format check and banned functions"
 	@echo "make fuzz       libFuzzer on every parser of outside input (FUZZ_SECONDS=$(FUZZ_SECONDS) each)"
@@ -127,13 +128,23 @@ check-integ: deps all | $(BUILD)/results
 check-vm: deps all | $(BUILD)/results
 	@sh scripts/run-pytest.sh $(BUILD)/results/vm test-vm/tests $(BUILD)
 
+# The web page in real headless Chromium (Debian's), driven by playwright-core.
+check-web: deps all | $(BUILD)/results
+	@sh netboot/tests/web/run.sh $(BUILD)/results/web $(BUILD)
+
+# README's screenshots, made by the same tooling as check-web.
+screenshots: deps all
+	@cd netboot/tests/web && { [ -d node_modules/playwright-core ] || PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 \
+		npm ci --no-audit --no-fund; } && CORRAL_BUILD=$(CURDIR)/$(BUILD) node screenshots.mjs $(CURDIR)/docs/img
+
 check: deps
 	@rm -f $(BUILD)/results/*
 	@$(MAKE) --no-print-directory all || { mkdir -p $(BUILD)/results; echo "0 1" > $(BUILD)/results/build; }
 	-@$(MAKE) --no-print-directory check-unit
 	-@$(MAKE) --no-print-directory check-integ
+	-@$(MAKE) --no-print-directory check-web
 	-@$(MAKE) --no-print-directory check-vm
-	@sh scripts/summary.sh $(BUILD)/results unit integ vm
+	@sh scripts/summary.sh $(BUILD)/results unit integ web vm
 
 # Corral's main job on a virtual cluster: one BIOS and one UEFI VM (the UEFI
 # one through the firmware's own PXE and TFTP) boot through corrald and its
