@@ -707,8 +707,12 @@ static int api_object_write(struct http_req *r, enum store_kind k, const char *w
 	struct app *a = r->ctx;
 	struct api_err e;
 	json_t *obj;
-	if (api_validate(api_kind_fields(k), body, "", &obj, &e) < 0 ||
-	    api_check_object(k, obj, &e) < 0) {
+	if (api_validate(api_kind_fields(k), body, "", &obj, &e) < 0) {
+		json_decref(body);
+		return api_invalid(r, &e);
+	}
+	if (api_check_object(k, obj, &e) < 0) {
+		json_decref(obj);
 		json_decref(body);
 		return api_invalid(r, &e);
 	}
@@ -1234,4 +1238,37 @@ int api_boot(struct http_req *r)
 	json_decref(body);
 	return rc < 0 ? http_reply_error(r, 500, "internal", NULL, "cannot start the job") :
 			api_job_accepted(r, id);
+}
+
+/* GET /api/v1/whoami: the scope of the token presented. */
+int api_whoami(struct http_req *r)
+{
+	return http_reply_json(
+		r, 200,
+		json_pack("{s:s}", "scope", r->granted >= HTTP_SCOPE_ADMIN ? "admin" : "read"));
+}
+
+/* GET /api/v1/nodes/{name}/cloud-init/{file}: what the node gets, recording nothing. */
+int api_node_cloudinit(struct http_req *r)
+{
+	struct app *a = r->ctx;
+	int64_t id;
+	int kind = serve_cloudinit_kind(r->args[1]);
+	if (kind < 0)
+		return http_reply_error(r, 404, "not_found", NULL,
+					"no such cloud-init file: %s (meta-data, user-data, "
+					"vendor-data)",
+					r->args[1]);
+	int rc = store_node_id(a->store, r->args[0], &id);
+	if (rc < 0)
+		return api_store_error(r, rc, NULL, "node", r->args[0]);
+	struct buf out;
+	buf_init(&out, SERVE_CI_MAX);
+	rc = serve_render_cloudinit(a, id, kind, &out);
+	if (rc == 0)
+		rc = http_reply_data(r, 200, "text/plain; charset=utf-8", buf_str(&out), out.len);
+	else if (rc == -ENOENT)
+		rc = api_store_error(r, rc, NULL, "node", r->args[0]);
+	buf_clear(&out);
+	return rc;
 }

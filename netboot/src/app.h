@@ -80,6 +80,8 @@ int api_tokens(struct http_req *r);
 int api_token(struct http_req *r);
 int api_status(struct http_req *r);
 int api_stream(struct http_req *r);
+int api_whoami(struct http_req *r);
+int api_node_cloudinit(struct http_req *r);
 int api_credentials(struct http_req *r);
 int api_credential(struct http_req *r);
 int api_discovery(struct http_req *r);
@@ -87,6 +89,12 @@ int api_job(struct http_req *r);
 int api_bmcs(struct http_req *r);
 int api_power(struct http_req *r);
 int api_boot(struct http_req *r);
+
+/* cloud-init files: kind by name (0 meta-data, 1 user-data, 2 vendor-data, -1);
+ * the text a node gets, appended to out (no event). */
+int serve_cloudinit_kind(const char *file);
+int serve_render_cloudinit(struct app *a, int64_t node_id, int kind, struct buf *out);
+#define SERVE_CI_MAX (4u << 20)
 
 /* Renders the script the node found by key=value gets now (used by both
  * the node-facing route and the API's preview).  retry as in the query. */

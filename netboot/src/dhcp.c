@@ -56,7 +56,8 @@ struct dhcp {
 	int listen_fd; /* hook socket */
 	int out_fd;    /* dnsmasq's stdout+stderr */
 	_Atomic int pid;
-	int stop;
+	_Atomic int stop;
+	int64_t stop_deadline;          /* monotonic ms: SIGKILL after */
 	unsigned backoff;               /* seconds before the next restart */
 	int64_t started_at, restart_at; /* monotonic ms */
 	uint64_t synced_gen;
@@ -530,9 +531,21 @@ static void dhcp_hook(struct dhcp *d, int fd)
 static void *dhcp_main(void *arg)
 {
 	struct dhcp *d = arg;
-	while (!d->stop) {
+	for (;;) {
 		int pid = atomic_load(&d->pid);
-		if (pid == 0 && dhcp_now_ms() >= d->restart_at) {
+		/* Stopping: dnsmasq got SIGTERM; keep taking its last lease events
+		 * until it is gone, so no lease it granted is lost. */
+		if (d->stop) {
+			if (pid == 0)
+				break;
+			if (dhcp_now_ms() > d->stop_deadline) {
+				kill(pid, SIGKILL);
+				waitpid(pid, NULL, 0);
+				atomic_store(&d->pid, 0);
+				break;
+			}
+		}
+		if (!d->stop && pid == 0 && dhcp_now_ms() >= d->restart_at) {
 			if (dhcp_write_conf(d) < 0 || dhcp_spawn(d) < 0) {
 				log_warnx("dhcp: cannot start %s", d->cfg.dhcp_dnsmasq);
 				d->backoff = d->backoff ? d->backoff * 2 : 1;
@@ -544,9 +557,12 @@ static void *dhcp_main(void *arg)
 		struct pollfd p[3] = {
 			{d->wake_fd, POLLIN, 0}, {d->listen_fd, POLLIN, 0}, {d->out_fd, POLLIN, 0}};
 		int np = d->out_fd >= 0 ? 3 : 2;
-		int n = poll(p, (nfds_t)np, 250);
-		if (n > 0 && (p[0].revents & POLLIN))
-			break;
+		int n = poll(p, (nfds_t)np, d->stop ? 50 : 250);
+		if (n > 0 && (p[0].revents & POLLIN)) {
+			uint64_t v;
+			if (read(d->wake_fd, &v, sizeof(v)) < 0)
+				log_debug("dhcp: wake read");
+		}
 		if (n > 0 && (p[1].revents & POLLIN)) {
 			int c = accept4(d->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 			if (c >= 0) {
@@ -557,7 +573,7 @@ static void *dhcp_main(void *arg)
 		if (n > 0 && np == 3 && (p[2].revents & (POLLIN | POLLHUP)))
 			dhcp_read_output(d);
 		dhcp_reap(d);
-		if (!d->synced || store_generation(d->st) != d->synced_gen)
+		if (!d->stop && (!d->synced || store_generation(d->st) != d->synced_gen))
 			dhcp_sync(d);
 	}
 	return NULL;
@@ -711,21 +727,15 @@ void dhcp_free(struct dhcp *d)
 {
 	if (d == NULL)
 		return;
-	d->stop = 1;
+	d->stop_deadline = dhcp_now_ms() + 5000;
+	int pid = atomic_load(&d->pid);
+	if (pid > 0)
+		kill(pid, SIGTERM);
+	atomic_store(&d->stop, 1);
 	uint64_t one = 1;
 	if (write(d->wake_fd, &one, sizeof(one)) < 0)
 		log_warn("dhcp: wake");
-	pthread_join(d->thread, NULL);
-	int pid = atomic_load(&d->pid);
-	if (pid > 0) {
-		kill(pid, SIGTERM);
-		for (int i = 0; i < 50 && waitpid(pid, NULL, WNOHANG) == 0; i++)
-			usleep(100000);
-		if (waitpid(pid, NULL, WNOHANG) == 0) {
-			kill(pid, SIGKILL);
-			waitpid(pid, NULL, 0);
-		}
-	}
+	pthread_join(d->thread, NULL); /* it reaps dnsmasq */
 	if (d->out_fd >= 0)
 		close(d->out_fd);
 	close(d->listen_fd);

@@ -55,6 +55,8 @@ const struct http_route app_routes[] = {
 	{DEL, "/api/v1/tokens/:", A, A, 0, api_token, "api_token"},
 	{GET, "/api/v1/status", R, A, 0, api_status, "api_status"},
 	{GET, "/api/v1/stream", R, A, 0, api_stream, "api_stream"},
+	{GET, "/api/v1/whoami", R, A, 0, api_whoami, "api_whoami"},
+	{GET, "/api/v1/nodes/:/cloud-init/:", R, A, 0, api_node_cloudinit, "api_node_cloudinit"},
 	/* Redfish */
 	{GET | POST, "/api/v1/credentials", A, A, 0, api_credentials, "api_credentials"},
 	{DEL, "/api/v1/credentials/:", A, A, 0, api_credential, "api_credential"},

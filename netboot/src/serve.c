@@ -20,7 +20,6 @@
 #include "valid.h"
 
 #define SERVE_SCRIPT_MAX BOOTSCRIPT_MAX
-#define SERVE_CI_MAX (4u << 20)
 
 static const char *const serve_kind_state[METRICS_BOOT_KINDS] = {
 	[METRICS_BOOT_NODE] = "booting",
@@ -184,47 +183,56 @@ static int serve_identify(struct http_req *r, const char *token, int64_t *node_i
 	return rc;
 }
 
+/* Which NoCloud file: 0 meta-data, 1 user-data, 2 vendor-data, -1 none. */
+int serve_cloudinit_kind(const char *file)
+{
+	static const char *const files[] = {"meta-data", "user-data", "vendor-data"};
+	for (int i = 0; i < 3; i++)
+		if (strcmp(file, files[i]) == 0)
+			return i;
+	return -1;
+}
+
+int serve_render_cloudinit(struct app *a, int64_t node_id, int kind, struct buf *out)
+{
+	char name[64];
+	json_t *metas = NULL, *uds = NULL;
+	int rc = store_cloudinit_layers(a->store, node_id, name, sizeof(name), &metas, &uds);
+	if (rc < 0)
+		return rc;
+	if (kind == 0)
+		rc = cloudinit_meta_data(name, metas, out);
+	else if (kind == 1)
+		rc = cloudinit_user_data(uds, out);
+	else
+		rc = buf_adds(out, "#cloud-config\n{}\n");
+	json_decref(metas);
+	json_decref(uds);
+	return rc;
+}
+
 int serve_cloudinit(struct http_req *r)
 {
 	struct app *a = r->ctx;
 	const char *token = r->args[1] ? r->args[0] : NULL;
 	const char *file = r->args[1] ? r->args[1] : r->args[0];
-	int kind;
-	if (strcmp(file, "meta-data") == 0)
-		kind = 0;
-	else if (strcmp(file, "user-data") == 0)
-		kind = 1;
-	else if (strcmp(file, "vendor-data") == 0)
-		kind = 2;
-	else
+	int kind = serve_cloudinit_kind(file);
+	if (kind < 0)
 		return http_reply_error(r, 404, "not_found", NULL, "no such cloud-init file: %s",
 					file);
-
 	int64_t node_id;
 	int rc = serve_identify(r, token, &node_id);
 	if (rc == -EACCES || rc == -ENOENT)
 		return 0; /* answered */
 	if (rc < 0)
 		return rc;
-
-	char name[64];
-	json_t *metas = NULL, *uds = NULL;
-	rc = store_cloudinit_layers(a->store, node_id, name, sizeof(name), &metas, &uds);
-	if (rc == -ENOENT)
-		return http_reply_error(r, 404, "not_found", NULL, "node no longer exists");
-	if (rc < 0)
-		return rc;
-
 	struct buf out;
 	buf_init(&out, SERVE_CI_MAX);
-	if (kind == 0)
-		rc = cloudinit_meta_data(name, metas, &out);
-	else if (kind == 1)
-		rc = cloudinit_user_data(uds, &out);
-	else
-		rc = buf_adds(&out, "#cloud-config\n{}\n");
-	json_decref(metas);
-	json_decref(uds);
+	rc = serve_render_cloudinit(a, node_id, kind, &out);
+	if (rc == -ENOENT) {
+		buf_clear(&out);
+		return http_reply_error(r, 404, "not_found", NULL, "node no longer exists");
+	}
 	if (rc == 0) {
 		rc = http_reply_data(r, 200, "text/plain; charset=utf-8", buf_str(&out), out.len);
 		if (r->method_id == HTTP_GET)
