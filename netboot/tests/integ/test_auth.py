@@ -1,7 +1,10 @@
 """Auth over the whole route table of docs/api.md, plus 404/405 answers."""
+import sys
+
 import pytest
 
-from conftest import NO_TOKEN, EventStream, Response, assert_error, next_mac, node, uniq, wait_until
+from conftest import (REPO, NO_TOKEN, EventStream, Response, assert_error, free_port, next_mac,
+                      node, uniq, wait_until)
 
 # Every /api/v1 route of docs/api.md.  {node} etc. are filled from objects
 # made by the `objs` fixture.  The body is what an admin would send.
@@ -46,6 +49,16 @@ ROUTES = [
     ("POST", "/api/v1/discovered/{mac2}/adopt", {"name": "{newnode}"}),
     ("GET", "/api/v1/status", None),
     ("GET", "/api/v1/stream", None),
+    ("GET", "/api/v1/credentials", None),
+    ("POST", "/api/v1/credentials", {"name": "{newcred}", "username": "u", "password": "p"}),
+    ("DELETE", "/api/v1/credentials/{cred}", None),
+    ("POST", "/api/v1/discovery", "DISCOVERY"),
+    ("GET", "/api/v1/discovery/{job}", None),
+    ("GET", "/api/v1/jobs/{job}", None),
+    ("GET", "/api/v1/bmcs", None),
+    ("DELETE", "/api/v1/bmcs/{bmc}", None),
+    ("POST", "/api/v1/power", {"targets": ["{node}"], "action": "status"}),
+    ("POST", "/api/v1/boot", {"targets": ["{node}"], "once": True}),
 ]
 
 STREAM = "/api/v1/stream"
@@ -60,13 +73,39 @@ def send(c, method, path, body=None, token=None):
     return c.request(method, path, body, token=token, timeout=10)
 
 # GETs that the contract reserves for admin tokens.
-ADMIN_READS = {"/api/v1/tokens"}
+ADMIN_READS = {"/api/v1/tokens", "/api/v1/credentials"}
 
 IDS = ["%s %s" % (m, p.split("?")[0] + ("?…" if "?" in p else "")) for m, p, _ in ROUTES]
 
 
 @pytest.fixture(scope="module")
-def objs(corrald):
+def rf_peer():
+    """A Redfish peer refusing every login (test-vm/redfish_fixture.py, in this
+    process) on 127.0.0.1: a discovery of it records a BMC."""
+    sys.path.insert(0, str(REPO / "test-vm"))
+    from redfish_fixture import FixtureServer
+    fx = FixtureServer({"127.0.0.1": "unauthorized"}, port=free_port()).start()
+    try:
+        yield fx.entries[0].port
+    finally:
+        fx.stop()
+
+
+def redfish_objs(c, o, port):
+    """Credentials, a finished discovery job and the BMC it recorded."""
+    o.update({"cred": uniq("cred"), "cred2": uniq("cred"), "newcred": uniq("nc"),
+              "bmc": "127.0.0.1", "rfport": port})
+    for k in ("cred", "cred2"):
+        c.ok("POST", "/api/v1/credentials", {"name": o[k], "username": "u", "password": "p"},
+             expect=201)
+    job = c.ok("POST", "/api/v1/discovery", fill(o, "DISCOVERY"), expect=202)
+    o["job"] = str(job["id"])
+    assert wait_until(lambda: c.get("/api/v1/jobs/" + o["job"]).body["state"] == "done", 30)
+    assert any(b["address"] == "127.0.0.1" for b in c.get("/api/v1/bmcs").body)
+
+
+@pytest.fixture(scope="module")
+def objs(corrald, rf_peer):
     c = corrald
     o = {
         "token": uniq("authtok"), "group": uniq("authgrp"), "image": uniq("authimg"),
@@ -75,6 +114,7 @@ def objs(corrald):
         "newtoken": uniq("tk"), "newgroup": uniq("ng"), "newimage": uniq("ni"),
         "newprofile": uniq("np"),
     }
+    redfish_objs(c, o, rf_peer)
     c.ok("POST", "/api/v1/tokens", {"name": o["token"], "scope": "read"}, expect=201)
     c.ok("POST", "/api/v1/images", {"name": o["image"], "kernel": "k", "initrd": "i"}, expect=201)
     c.ok("POST", "/api/v1/profiles", {"name": o["profile"], "image": o["image"]}, expect=201)
@@ -91,6 +131,9 @@ def objs(corrald):
 def fill(objs, v):
     if v == "NEWNODE":
         return node()
+    if v == "DISCOVERY":
+        return {"targets": ["127.0.0.1"], "port": objs["rfport"], "scheme": "http",
+                "credential": objs["cred2"]}
     if v == "NODE":
         return dict(objs["node_body"])
     if isinstance(v, str):
@@ -115,6 +158,8 @@ def snapshot(c):
                 o.pop("members", None)
         out[p] = b
     out["tokens"] = sorted(t["name"] for t in c.get("/api/v1/tokens").body)
+    out["credentials"] = c.get("/api/v1/credentials").body
+    out["bmcs"] = [dict(b, last_seen=None) for b in c.get("/api/v1/bmcs").body]
     return out
 
 
@@ -174,7 +219,7 @@ def test_head_like_get(corrald, objs, method, path, body):
     assert r.status == 401, r
 
 
-def test_admin_writes_whole_table(fresh_corrald):
+def test_admin_writes_whole_table(fresh_corrald, rf_peer):
     """Walk the writes with an admin token on a fresh daemon: each succeeds."""
     c = fresh_corrald
     o = {
@@ -193,9 +238,11 @@ def test_admin_writes_whole_table(fresh_corrald):
     c.bootscript({"mac": o["mac"]})
     c.bootscript({"mac": o["mac2"]})
     assert wait_until(lambda: len(c.get("/api/v1/discovered").body) >= 2)
+    redfish_objs(c, o, rf_peer)
     # Order: deletes of nodes before groups, profiles before images.
     writes = [r for r in ROUTES if r[0] != "GET"]
-    order = ["tokens", "nodes", "groups", "profiles", "images", "defaults", "discovered"]
+    order = ["tokens", "power", "boot", "nodes", "groups", "profiles", "images", "defaults",
+             "discovered", "discovery", "bmcs", "credentials"]
     writes.sort(key=lambda r: (r[0] == "DELETE",
                                order.index(r[1].split("/")[3].split("?")[0])))
     for method, path, body in writes:
