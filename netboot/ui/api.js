@@ -64,15 +64,9 @@ export async function api(method, path, body, { token = session.token, signal } 
 
 export const get = (path, opts) => api('GET', path, undefined, opts);
 
-// Checks a token and finds its scope: the token list is admin-only, so a
-// 403 there means read-only.  Nothing is written to find out.
+// Checks a token and finds its scope (GET /whoami: nothing is written,
+// nothing is probed).
 export async function probe(token) {
-	await get('/status', { token });
-	try {
-		await get('/tokens', { token });
-		return { readOnly: false };
-	} catch (e) {
-		if (e.status === 403) return { readOnly: true };
-		throw e;
-	}
+	const who = await get('/whoami', { token });
+	return { readOnly: !who || who.scope !== 'admin' };
 }

@@ -1,5 +1,5 @@
 // Corral's web page: sign-in, the header, the router (#/nodes,
-// #/nodes/NAME, #/config/KIND[/NAME], #/discovered) and the live stream
+// #/nodes/NAME, #/config/KIND[/NAME], #/discovered, #/bmcs) and the live stream
 // that keeps every view current.
 
 import { session, saveToken, forgetToken, probe, get, enc } from './api.js';
@@ -10,6 +10,7 @@ import { nodesView } from './nodes.js';
 import { nodeView } from './node.js';
 import { configView } from './config.js';
 import { discoveredView } from './discovered.js';
+import { bmcsView } from './bmcs.js';
 
 const view = $('#view');
 const top = $('#top');
@@ -95,9 +96,15 @@ function counts() {
 	const d = $('#nav-disc');
 	d.textContent = fmtInt(S.discovered.length);
 	d.classList.toggle('hot', S.discovered.length > 0);
+	const b = $('#nav-bmcs');
+	b.textContent = S.bmcs.length ? fmtInt(S.bmcs.length) : '';
+	const bad = S.bmcs.filter((x) => x.status !== 'ok').length;
+	b.classList.toggle('hot', bad > 0);
+	b.title = bad ? `${bad} not ok (auth_failed or error)` : '';
 }
 on('nodes', counts);
 on('discovered', counts);
+on('bmcs', counts);
 
 function liveState(s) {
 	const el = $('#live');
@@ -151,6 +158,11 @@ const ROUTE_KINDS = {
 	api_defaults: ['defaults'],
 	api_discovered_one: ['discovered'],
 	api_discovered_adopt: ['discovered', 'nodes', 'groups'],
+	// Redfish: a job's 202 comes before its work; whoever started it
+	// reloads when it is done.  Forgetting a BMC and credentials are at once.
+	api_bmc: ['bmcs'],
+	api_credentials: ['credentials'],
+	api_credential: ['credentials'],
 };
 
 function onEvent(type, data) {
@@ -169,7 +181,7 @@ function onEvent(type, data) {
 			}
 		} else if (ROUTE_KINDS[data.route]) reloadSoon(...ROUTE_KINDS[data.route]);
 	} else if (type === 'resync') {
-		reloadSoon('nodes', 'groups', 'images', 'profiles', 'defaults', 'discovered');
+		reloadSoon('nodes', 'groups', 'images', 'profiles', 'defaults', 'discovered', 'bmcs', 'credentials');
 	}
 }
 
@@ -199,6 +211,9 @@ function route() {
 	} else if (section === 'discovered') {
 		current = discoveredView(view);
 		title = 'Discovered machines';
+	} else if (section === 'bmcs') {
+		current = bmcsView(view);
+		title = 'BMCs';
 	} else {
 		current = nodesView(view, params);
 	}

@@ -1,17 +1,16 @@
 // One node: its boot timeline, the exact iPXE script and the cloud-init
-// data it gets, its interfaces, and (for an admin token) its boot
-// configuration.
+// data it gets, its interfaces, its BMC and power (when Redfish discovery
+// linked one), and (for an admin token) its boot configuration.
 
 import { api, get, enc, session } from './api.js';
 import { h, clear, ago, dateTime, debounce, toast, field, showFieldError, clearFieldError } from './dom.js';
-import { S, on, putNode, nodeStatus, effective, profileImage, mergeMeta } from './state.js';
+import { S, on, putNode, nodeStatus, effective, profileImage } from './state.js';
 import { splitBoots, analyse, renderBoot, renderEvents, pipeline } from './timeline.js';
 import { profileChoice, ensureProfile } from './config.js';
+import { powerControls, powerBadge } from './redfish.js';
 
-// HOOK(redfish): power state and the power / PXE-once buttons.  Hidden
-// until the Redfish issue lands; then set POWER.enabled, read the node's
-// BMC fields and wire the buttons' handlers.
-export const POWER = { enabled: false };
+const CI_FILES = ['meta-data', 'user-data', 'vendor-data'];
+let ciTab = 'meta-data'; // the cloud-init tab last picked, kept across nodes
 
 export function nodeView(root, { name }) {
 	let node = null;
@@ -27,26 +26,26 @@ export function nodeView(root, { name }) {
 	const ciCard = h('section.card#cloudinit', { 'aria-labelledby': 'ci-title' });
 	const ifCard = h('section.card#interfaces', { 'aria-labelledby': 'if-title' });
 	const cfgCard = h('section.card#bootcfg', { 'aria-labelledby': 'cfg-title' });
-	const powerCard = h(
-		'section.card#power',
-		{ hidden: !POWER.enabled, dataset: { hook: 'redfish' }, 'aria-labelledby': 'power-title' },
-		h('h2#power-title', 'Power'),
-		h('p.muted', 'BMC and power state appear here once Corral talks Redfish.'),
-		h('div.actions', h('button.btn', { type: 'button', disabled: true, dataset: { write: '' } }, 'Power cycle'), h('button.btn', { type: 'button', disabled: true, dataset: { write: '' } }, 'PXE boot once')),
-	);
-	const grid = h('div.node-grid', tlCard, scriptCard, ciCard, ifCard, cfgCard, powerCard);
+	// Power: shown only when a BMC's system is linked to this node.
+	const powerCard = h('section.card#power', { hidden: true, dataset: { hook: 'redfish' }, 'aria-labelledby': 'power-title' });
+	const powerFacts = h('div.power-facts');
+	const controls = session.readOnly ? null : powerControls({ prefix: 'pw', names: () => [name], isAlive: () => alive });
+	const grid = h('div.node-grid', tlCard, powerCard, scriptCard, ciCard, ifCard, cfgCard);
+	let ci = null; // {'meta-data': text, …} as the node gets them; null until loaded
 	clear(root, crumb, head, h('p.loading', 'Loading…'));
 
 	async function loadAll() {
 		try {
-			const [n, ev, sc] = await Promise.all([get(`/nodes/${enc(name)}`), get(`/nodes/${enc(name)}/events`), get(`/nodes/${enc(name)}/bootscript`)]);
+			const [n, ev, sc, c] = await Promise.all([get(`/nodes/${enc(name)}`), get(`/nodes/${enc(name)}/events`), get(`/nodes/${enc(name)}/bootscript`), loadCloudInit()]);
 			if (!alive) return;
 			node = n;
 			events = ev;
 			script = sc;
+			ci = c;
 			clear(root, crumb, head, grid);
 			renderHead();
 			renderTimeline();
+			renderPower();
 			renderScript();
 			renderCloudInit();
 			renderInterfaces();
@@ -150,22 +149,84 @@ export function nodeView(root, { name }) {
 	}
 
 	// --- cloud-init ----------------------------------------------------------
+	// The three NoCloud files exactly as corrald serves them to the node
+	// (merged), from the preview route, which records no boot event.
+	async function loadCloudInit() {
+		const out = {};
+		await Promise.all(
+			CI_FILES.map(async (f) => {
+				try {
+					out[f] = await get(`/nodes/${enc(name)}/cloud-init/${f}`);
+				} catch (e) {
+					if (e.status === 404 && e.code === 'not_found' && /node/.test(e.message)) throw e;
+					out[f] = { error: e.message };
+				}
+			}),
+		);
+		return out;
+	}
+
 	function renderCloudInit() {
-		const meta = JSON.stringify(mergeMeta(node), null, 2);
-		const layers = [['defaults', S.defaults.user_data, '#/config/defaults'], ...(node.groups || []).map((g) => ['group ' + g, (S.groupByName.get(g) || {}).user_data, '#/config/groups/' + enc(g)]), ['node ' + name, node.user_data, null]];
-		const used = layers.filter(([, t]) => t);
 		const seed = /ds=nocloud-net;s=(\S+)/.exec(script);
+		const tabs = CI_FILES.map((f) =>
+			h(
+				'button.tab',
+				{ type: 'button', role: 'tab', id: 'ci-tab-' + f, 'aria-selected': String(f === ciTab), 'aria-controls': 'ci-panel', tabindex: f === ciTab ? '0' : '-1', dataset: { file: f }, onclick: () => pick(f, false) },
+				f,
+			),
+		);
+		const list = h('div.tabs', { role: 'tablist', 'aria-label': 'cloud-init files' }, tabs);
+		list.addEventListener('keydown', (e) => {
+			const k = CI_FILES.indexOf(ciTab);
+			const to = e.key === 'ArrowRight' ? (k + 1) % 3 : e.key === 'ArrowLeft' ? (k + 2) % 3 : e.key === 'Home' ? 0 : e.key === 'End' ? 2 : -1;
+			if (to < 0) return;
+			e.preventDefault();
+			pick(CI_FILES[to], true);
+		});
+		const body = ci && ci[ciTab];
+		const text = typeof body === 'string' ? body : null;
+		const copy = h('button.btn.ghost.small', { type: 'button', id: 'ci-copy', disabled: text === null, onclick: () => copyText(text, copy) }, 'Copy');
+		const panel = h(
+			'div.tab-panel',
+			{ role: 'tabpanel', id: 'ci-panel', 'aria-labelledby': 'ci-tab-' + ciTab, dataset: { file: ciTab } },
+			text !== null
+				? h('pre.code', { tabindex: '0', 'aria-label': ciTab }, text || h('span.muted', '(empty)'))
+				: h('p.form-error', body ? body.error : 'Not loaded.'),
+		);
 		clear(
 			ciCard,
-			h('h2#ci-title', 'cloud-init data'),
+			h('div.card-head', h('h2#ci-title', 'cloud-init data'), copy),
+			h('p.muted', 'Exactly what this node gets now, merged (defaults, then its groups in order, then the node). Looking here records no boot event.'),
 			seed ? h('p.muted', 'Seed: ', h('code.break', seed[1])) : h('p.muted', 'The node gets no seed URL until it has a boot profile.'),
-			h('h3', 'meta-data'),
-			h('p.hint', 'instance-id and local-hostname, then the metadata of the defaults, the groups in order and the node, merged.'),
-			h('pre.code', { tabindex: '0', 'aria-label': 'meta-data' }, meta),
-			h('h3', 'user-data'),
-			h('p.hint', used.length ? 'Layers, least specific first; corrald merges the #cloud-config ones (mappings key by key, lists appended). A node layer that is not #cloud-config is served as it is.' : 'No layer has user-data: the node gets an empty #cloud-config.'),
-			used.map(([label, text, href]) => h('div.layer', h('div.layer-head', href ? h('a', { href }, label) : label), h('pre.code', { tabindex: '0', 'aria-label': 'user-data of ' + label }, text))),
+			list,
+			panel,
 		);
+		function pick(f, focus) {
+			ciTab = f;
+			renderCloudInit();
+			if (focus) document.getElementById('ci-tab-' + f).focus();
+		}
+	}
+
+	// --- power (Redfish) -----------------------------------------------------
+	function renderPower() {
+		const link = S.sysByNode.get(name);
+		powerCard.hidden = !link;
+		if (!link) return;
+		const { bmc, sys } = link;
+		const port = bmc.port && bmc.port !== (bmc.scheme === 'http' ? 80 : 443) ? ':' + bmc.port : '';
+		clear(
+			powerFacts,
+			h(
+				'dl.facts.stack',
+				fact('BMC', [h('a.mono', { href: '#/bmcs', id: 'pw-bmc' }, `${bmc.scheme || 'https'}://${bmc.address}${port}`), [bmc.vendor, bmc.model].filter(Boolean).length ? h('span.sub', [bmc.vendor, bmc.model].filter(Boolean).join(' · ')) : null]),
+				fact('BMC status', [h('span.badge', { class: bmc.status === 'ok' ? 'st-ready' : 'st-stalled', id: 'pw-bmc-status' }, bmc.status || 'unknown'), bmc.message ? h('span.sub', bmc.message) : null]),
+				fact('Power', h('span#pw-state', powerBadge(sys.power_state))),
+				fact('System', h('span.mono', sys.path || '—')),
+			),
+		);
+		// Built once: a running job's result and the focus stay put.
+		if (!powerCard.firstChild) clear(powerCard, h('h2#power-title', 'Power'), powerFacts, controls ? controls.el : h('p.ro-note', 'Read-only: this token can see the power state but not change it.'));
 	}
 
 	// --- interfaces ----------------------------------------------------------
@@ -303,11 +364,13 @@ export function nodeView(root, { name }) {
 
 	async function refresh() {
 		try {
-			const [n, sc] = await Promise.all([get(`/nodes/${enc(name)}`), get(`/nodes/${enc(name)}/bootscript`)]);
+			const [n, sc, c] = await Promise.all([get(`/nodes/${enc(name)}`), get(`/nodes/${enc(name)}/bootscript`), loadCloudInit()]);
 			if (!alive) return;
 			node = n;
 			script = sc;
+			ci = c;
 			renderHead();
+			renderPower();
 			renderScript();
 			renderCloudInit();
 			renderInterfaces();
@@ -348,6 +411,7 @@ export function nodeView(root, { name }) {
 		on('groups', () => node && reloadSoon()),
 		on('profiles', () => node && reloadSoon()),
 		on('defaults', () => node && reloadSoon()),
+		on('bmcs', () => node && renderPower()),
 	];
 	const tick = setInterval(() => {
 		if (!node) return;

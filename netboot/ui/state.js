@@ -1,9 +1,9 @@
 // What the page knows about the cluster: every list the API gives, kept
 // here and refreshed as the stream says things changed.  Views subscribe
 // with on(kind, fn); kinds: nodes, groups, images, profiles, defaults,
-// discovered, boot (one node's live boot event).
+// discovered, bmcs, credentials, boot (one node's live boot event).
 
-import { get } from './api.js';
+import { get, session } from './api.js';
 import { parseTime } from './dom.js';
 
 export const S = {
@@ -15,6 +15,9 @@ export const S = {
 	profiles: [],
 	defaults: { profile: null, metadata: {}, user_data: '' },
 	discovered: [],
+	bmcs: [],
+	sysByNode: new Map(), // node name -> {bmc, sys}: its Redfish system
+	credentials: [], // admin tokens only
 	loaded: false,
 };
 
@@ -113,6 +116,28 @@ export async function loadDiscovered() {
 	emit('discovered');
 }
 
+// BMCs found by Redfish discovery, each with its systems; a system that
+// is linked to a node makes that node's power controls appear.
+export async function loadBmcs() {
+	let list;
+	try {
+		list = await get('/bmcs');
+	} catch (e) {
+		if (e.status !== 404) throw e;
+		list = []; // a corrald without Redfish
+	}
+	S.bmcs = list.sort((a, b) => String(a.address).localeCompare(String(b.address), 'en', { numeric: true }));
+	S.sysByNode = new Map();
+	for (const b of S.bmcs) for (const s of b.systems || []) if (s.node) S.sysByNode.set(s.node, { bmc: b, sys: s });
+	emit('bmcs');
+}
+
+// Names and user names only: the API never returns a password.
+export async function loadCredentials() {
+	S.credentials = session.readOnly ? [] : await get('/credentials');
+	emit('credentials');
+}
+
 const LOADERS = {
 	nodes: loadNodes,
 	groups: loadGroups,
@@ -120,6 +145,8 @@ const LOADERS = {
 	profiles: loadProfiles,
 	defaults: loadDefaults,
 	discovered: loadDiscovered,
+	bmcs: loadBmcs,
+	credentials: loadCredentials,
 };
 
 export async function load(kinds = Object.keys(LOADERS)) {
@@ -196,23 +223,3 @@ export function usersOf(kind, name) {
 	}
 	return [];
 }
-
-// meta-data as corrald builds it: instance-id and local-hostname, then the
-// defaults', the groups' (in order) and the node's metadata deep-merged
-// (mappings key by key, lists appended, other values replaced).
-export function mergeMeta(n) {
-	const m = { 'instance-id': 'i-' + n.name, 'local-hostname': n.name };
-	const layers = [S.defaults.metadata, ...(n.groups || []).map((g) => (S.groupByName.get(g) || {}).metadata), n.metadata];
-	for (const l of layers) if (l && typeof l === 'object' && !Array.isArray(l)) merge(m, l);
-	return m;
-}
-
-function merge(dst, src) {
-	for (const [k, v] of Object.entries(src)) {
-		const d = dst[k];
-		if (isObj(d) && isObj(v)) merge(d, v);
-		else if (Array.isArray(d) && Array.isArray(v)) dst[k] = d.concat(structuredClone(v));
-		else dst[k] = structuredClone(v);
-	}
-}
-const isObj = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
