@@ -6,6 +6,7 @@ import { startCorrald, launch, newPage, signIn, macFor } from './harness.mjs';
 
 let c, ctx, page;
 const writes = [];
+const gets = [];
 const NAME = 'x1000c0s0b0n5';
 before(async () => {
 	c = await startCorrald();
@@ -17,7 +18,7 @@ before(async () => {
 	await c.nodeGet('/boot/v1/bootscript?mac=52:54:00:00:99:99');
 	ctx = await launch();
 	page = await newPage(ctx);
-	page.on('request', (r) => r.method() !== 'GET' && writes.push(`${r.method()} ${r.url()}`));
+	page.on('request', (r) => (r.method() !== 'GET' ? writes.push(`${r.method()} ${r.url()}`) : gets.push(new URL(r.url()).pathname)));
 	await signIn(page, c, c.read);
 });
 after(async () => {
@@ -38,6 +39,12 @@ async function noChangingControls(where) {
 	assert.deepEqual(found, [], `changing controls on ${where}`);
 }
 
+test('the scope comes from whoami (nothing is probed)', async () => {
+	assert.ok(gets.includes('/api/v1/whoami'));
+	assert.deepEqual(gets.filter((p) => p.startsWith('/api/v1/tokens')), []);
+	assert.equal(await page.evaluate(async () => (await import('/ui/api.js')).session.readOnly), true);
+});
+
 test('the page says read-only', async () => {
 	assert.equal(await page.isVisible('#ro-badge'), true);
 	assert.equal((await page.textContent('#ro-badge')).trim(), 'read-only');
@@ -51,12 +58,19 @@ test('a node page shows everything and offers no change', async () => {
 	await page.waitForSelector('#timeline .tl-stop[data-stage="bootscript"]');
 	await page.waitForSelector('#ipxe pre');
 	assert.match(await page.textContent('#ipxe pre'), /kernel .*compute-v1\/vmlinuz/);
-	assert.match(await page.textContent('#cloudinit'), /packages: \[htop\]/);
+	await page.click('#ci-tab-user-data');
+	await page.waitForSelector('#ci-panel[data-file="user-data"]');
+	assert.match(await page.textContent('#ci-panel pre'), /htop/);
 	assert.match(await page.textContent('#bootcfg .ro-note'), /Read-only/);
 	await noChangingControls('node page');
 });
 
 test('boot configuration views offer no change', async () => {
+	for (const hash of ['#/bmcs']) {
+		await page.goto(`${c.url}/ui/${hash}`);
+		await page.waitForSelector('#bmc-list');
+		await noChangingControls(hash);
+	}
 	for (const hash of ['#/config/groups', '#/config/groups/compute', '#/config/profiles/compute', '#/config/images/compute-v1', '#/config/defaults']) {
 		await page.goto(`${c.url}/ui/${hash}`);
 		await page.waitForSelector('.cfg-panel .card, .cfg-panel section');
