@@ -1,0 +1,366 @@
+/*
+ * corral-image: recipes into bootable node images, and the image store.
+ *
+ *   corral-image build RECIPE [--push] [--force] [--quiet]
+ *   corral-image check RECIPE            validate only (no work, no root)
+ *   corral-image list | show NAME | rm NAME
+ *   corral-image push NAME [--as NAME]
+ *
+ * Common: --store DIR (default $CORRAL_IMAGE_STORE, else /var/lib/corral/images);
+ * push: --url/--token (else CORRAL_URL/CORRAL_TOKEN), --files-root DIR,
+ * --advertise URL, --corrald-conf FILE (default /etc/corral/corral.conf).
+ * main only wires the modules together.
+ */
+#include <curl/curl.h>
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "build.h"
+#include "imgstore.h"
+#include "proc.h"
+#include "push.h"
+#include "recipe.h"
+
+#ifndef CORRAL_VERSION
+#define CORRAL_VERSION "0.1"
+#endif
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: corral-image [--store DIR] COMMAND ...\n"
+		   "  build RECIPE [--push] [--force] [--quiet] [--sources FILE]\n"
+		   "                     build the image (and its parent layers) into the store\n"
+		   "  check RECIPE       validate a recipe and its parents, build nothing\n"
+		   "  list [--json]      images in the store\n"
+		   "  show NAME          an image's manifest\n"
+		   "  rm NAME            remove an image (refused while in use)\n"
+		   "  push NAME [--as NAME]  copy into corrald's file root and register it\n"
+		   "push options: --url URL --token TOKEN (else CORRAL_URL, CORRAL_TOKEN),\n"
+		   "  --files-root DIR, --advertise URL, --corrald-conf FILE\n"
+		   "store: --store, else $CORRAL_IMAGE_STORE, else /var/lib/corral/images\n");
+}
+
+struct args {
+	const char *store;
+	int push, force, quiet, json;
+	const char *sources;
+	struct push_opts po;
+};
+
+static int cmd_check(const char *path)
+{
+	struct recipe *r = NULL;
+	struct buf err;
+	char digest[65];
+	buf_init(&err, 1 << 20);
+	int rc = recipe_load(path, &r, &err);
+	if (rc < 0) {
+		fprintf(stderr, "%s", buf_str(&err));
+		buf_clear(&err);
+		return 1;
+	}
+	for (const struct recipe *x = r; x; x = x->parent_recipe) {
+		if (recipe_digest(x, digest, &err) < 0) {
+			fprintf(stderr, "%s", buf_str(&err));
+			rc = -EINVAL;
+			break;
+		}
+		printf("%s: ok (%s, recipe digest %.12s%s%s)\n", x->path, x->name, digest,
+		       x->parent ? ", parent " : "", x->parent ? x->parent : "");
+	}
+	recipe_free(r);
+	buf_clear(&err);
+	return rc < 0 ? 1 : 0;
+}
+
+static int open_store(const struct args *a, struct imgstore **s)
+{
+	int rc = imgstore_open(a->store, s);
+	if (rc < 0)
+		fprintf(stderr, "corral-image: store %s: %s\n", a->store, strerror(-rc));
+	return rc;
+}
+
+static int cmd_build(const struct args *a, const char *path)
+{
+	struct recipe *r = NULL;
+	struct imgstore *s = NULL;
+	struct buf err;
+	char key[65];
+	int rc;
+
+	buf_init(&err, 1 << 20);
+	/* Every check before any work. */
+	if ((rc = recipe_load(path, &r, &err)) < 0) {
+		fprintf(stderr, "%s", buf_str(&err));
+		goto out;
+	}
+	if (a->push && (a->po.url == NULL || a->po.token == NULL)) {
+		fprintf(stderr, "corral-image: --push needs CORRAL_URL and CORRAL_TOKEN\n");
+		rc = -EINVAL;
+		goto out;
+	}
+	if (geteuid() != 0) {
+		fprintf(stderr, "corral-image: building needs root (mmdebstrap, chroot, mounts)\n");
+		rc = -EPERM;
+		goto out;
+	}
+	if ((rc = open_store(a, &s)) < 0)
+		goto out;
+	struct build_opts bo = {a->force, a->quiet, a->sources};
+	double t0 = proc_now();
+	if ((rc = build_image(s, r, &bo, key)) < 0)
+		goto out;
+	if (!a->quiet)
+		printf("%s: ready in %.1f s: layer %s\n", r->name, proc_now() - t0, key);
+	if (a->push)
+		rc = push_image(s, r->name, &a->po);
+out:
+	imgstore_close(s);
+	recipe_free(r);
+	buf_clear(&err);
+	if (rc == -EINTR)
+		return 130;
+	return rc < 0 ? 1 : 0;
+}
+
+static json_t *manifest(struct imgstore *s, const char *name, char key[65])
+{
+	struct buf p;
+	json_error_t jerr;
+	if (imgstore_resolve(s, name, key) < 0)
+		return NULL;
+	buf_init(&p, 4096);
+	imgstore_layer_path(s, key, "manifest.json", &p);
+	json_t *m = json_load_file(buf_str(&p), 0, &jerr);
+	buf_clear(&p);
+	return m;
+}
+
+static int cmd_list(const struct args *a)
+{
+	struct imgstore *s;
+	struct buf names;
+	char key[65];
+	if (open_store(a, &s) < 0)
+		return 1;
+	buf_init(&names, 1 << 20);
+	imgstore_names(s, &names);
+	json_t *arr = json_array();
+	if (!a->json)
+		printf("%-24s %-12s %-12s %-20s %9s %s\n", "NAME", "LAYER", "PARENT", "BUILT",
+		       "ROOTFS", "PACKAGES");
+	for (char *save = NULL, *n = strtok_r(names.data ? names.data : (char *)"", "\n", &save);
+	     n; n = strtok_r(NULL, "\n", &save)) {
+		json_t *m = manifest(s, n, key);
+		if (m == NULL)
+			continue;
+		json_t *par = json_object_get(m, "parent");
+		json_t *sq = json_object_get(json_object_get(m, "artifacts"), "rootfs.squashfs");
+		if (a->json) {
+			json_array_append_new(
+				arr, json_pack("{s:s,s:s,s:O,s:O,s:O}", "name", n, "layer", key,
+					       "parent", par ? par : json_null(), "built",
+					       json_object_get(m, "built"), "artifacts",
+					       json_object_get(m, "artifacts")));
+		} else {
+			printf("%-24s %-12.12s %-12s %-20s %8.1fM %zu\n", n, key,
+			       json_is_object(par)
+				       ? json_string_value(json_object_get(par, "name"))
+				       : "-",
+			       json_string_value(json_object_get(m, "built")),
+			       (double)json_integer_value(json_object_get(sq, "size")) / 1048576.0,
+			       json_array_size(json_object_get(m, "packages")));
+		}
+		json_decref(m);
+	}
+	if (a->json) {
+		char *t = json_dumps(arr, JSON_INDENT(1));
+		if (t)
+			printf("%s\n", t);
+		free(t);
+	}
+	json_decref(arr);
+	buf_clear(&names);
+	imgstore_close(s);
+	return 0;
+}
+
+static int cmd_show(const struct args *a, const char *name)
+{
+	struct imgstore *s;
+	char key[65];
+	if (open_store(a, &s) < 0)
+		return 1;
+	json_t *m = manifest(s, name, key);
+	if (m == NULL) {
+		fprintf(stderr, "corral-image: no image %s in the store %s\n", name, a->store);
+		imgstore_close(s);
+		return 1;
+	}
+	char *t = json_dumps(m, JSON_INDENT(1) | JSON_SORT_KEYS);
+	if (t)
+		printf("%s\n", t);
+	free(t);
+	json_decref(m);
+	imgstore_close(s);
+	return 0;
+}
+
+static int cmd_rm(const struct args *a, const char *name)
+{
+	struct imgstore *s;
+	struct buf why;
+	int rc;
+	if (open_store(a, &s) < 0)
+		return 1;
+	buf_init(&why, 8192);
+	/* Registered with corrald?  corrald refuses (409) while a profile uses it. */
+	if (a->po.url != NULL && a->po.token != NULL) {
+		rc = push_unregister(&a->po, name, &why);
+		if (rc < 0 && rc != -ENOENT) {
+			fprintf(stderr, "corral-image: %s in use, not removed: %s\n", name,
+				buf_str(&why));
+			goto out;
+		}
+	}
+	if ((rc = imgstore_rm(s, name, &why)) < 0) {
+		fprintf(stderr, "corral-image: %s not removed: %s\n", name,
+			why.len ? buf_str(&why) : strerror(-rc));
+		goto out;
+	}
+	printf("removed %s\n", name);
+out:
+	buf_clear(&why);
+	imgstore_close(s);
+	return rc < 0 ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	enum { O_STORE = 256, O_PUSH, O_FORCE, O_QUIET, O_JSON, O_SOURCES, O_URL, O_TOKEN,
+	       O_FILES, O_ADV, O_CONF, O_AS, O_HELP, O_VERSION };
+	static const struct option opts[] = {
+		{"store", required_argument, NULL, O_STORE},
+		{"push", no_argument, NULL, O_PUSH},
+		{"force", no_argument, NULL, O_FORCE},
+		{"quiet", no_argument, NULL, O_QUIET},
+		{"json", no_argument, NULL, O_JSON},
+		{"sources", required_argument, NULL, O_SOURCES},
+		{"url", required_argument, NULL, O_URL},
+		{"token", required_argument, NULL, O_TOKEN},
+		{"files-root", required_argument, NULL, O_FILES},
+		{"advertise", required_argument, NULL, O_ADV},
+		{"corrald-conf", required_argument, NULL, O_CONF},
+		{"as", required_argument, NULL, O_AS},
+		{"help", no_argument, NULL, O_HELP},
+		{"version", no_argument, NULL, O_VERSION},
+		{NULL, 0, NULL, 0},
+	};
+	struct args a;
+	int c, rc;
+
+	memset(&a, 0, sizeof(a));
+	a.store = getenv("CORRAL_IMAGE_STORE");
+	if (a.store == NULL || a.store[0] == '\0')
+		a.store = "/var/lib/corral/images";
+	a.po.url = getenv("CORRAL_URL");
+	a.po.token = getenv("CORRAL_TOKEN");
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case O_STORE:
+			a.store = optarg;
+			break;
+		case O_PUSH:
+			a.push = 1;
+			break;
+		case O_FORCE:
+			a.force = 1;
+			break;
+		case O_QUIET:
+			a.quiet = 1;
+			break;
+		case O_JSON:
+			a.json = 1;
+			break;
+		case O_SOURCES:
+			a.sources = optarg;
+			break;
+		case O_URL:
+			a.po.url = optarg;
+			break;
+		case O_TOKEN:
+			a.po.token = optarg;
+			break;
+		case O_FILES:
+			a.po.files_root = optarg;
+			break;
+		case O_ADV:
+			a.po.advertise = optarg;
+			break;
+		case O_CONF:
+			a.po.conf = optarg;
+			break;
+		case O_AS:
+			a.po.as = optarg;
+			break;
+		case 'h':
+		case O_HELP:
+			usage(stdout);
+			return 0;
+		case O_VERSION:
+			printf("corral-image %s\n", CORRAL_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	const char *cmd = argv[optind];
+	const char *arg = optind + 1 < argc ? argv[optind + 1] : NULL;
+	int needs_arg = strcmp(cmd, "list") != 0;
+	/* Exactly one operand (none for list). */
+	if ((needs_arg && (arg == NULL || optind + 2 != argc)) || (!needs_arg && optind + 1 != argc)) {
+		usage(stderr);
+		return 2;
+	}
+	if (sodium_init() < 0) {
+		fprintf(stderr, "corral-image: libsodium failed to start\n");
+		return 1;
+	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	proc_init(-1, a.quiet);
+	if (strcmp(cmd, "build") == 0)
+		rc = cmd_build(&a, arg);
+	else if (strcmp(cmd, "check") == 0)
+		rc = cmd_check(arg);
+	else if (strcmp(cmd, "list") == 0)
+		rc = cmd_list(&a);
+	else if (strcmp(cmd, "show") == 0)
+		rc = cmd_show(&a, arg);
+	else if (strcmp(cmd, "rm") == 0)
+		rc = cmd_rm(&a, arg);
+	else if (strcmp(cmd, "push") == 0) {
+		struct imgstore *s;
+		rc = 1;
+		if (open_store(&a, &s) == 0) {
+			rc = push_image(s, arg, &a.po) < 0 ? 1 : 0;
+			imgstore_close(s);
+		}
+	} else {
+		usage(stderr);
+		rc = 2;
+	}
+	curl_global_cleanup();
+	return rc;
+}

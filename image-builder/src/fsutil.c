@@ -1,0 +1,233 @@
+/*
+ * fsutil: rm -r within one file system, copies, hashes, atomic writes.
+ * See fsutil.h.
+ */
+#include "fsutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+
+static int rm_busy;
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	int r = (flag == FTW_DP) ? rmdir(path) : unlink(path);
+	if (r < 0 && errno != ENOENT)
+		rm_busy = 1;
+	return 0;
+}
+
+int fs_rm_tree(const char *path)
+{
+	struct stat st;
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	rm_busy = 0;
+	/* FTW_MOUNT: never descend into another file system; FTW_PHYS: never
+	 * follow symbolic links. */
+	if (nftw(path, rm_one, 64, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) < 0)
+		return -errno;
+	return rm_busy ? -EBUSY : 0;
+}
+
+int fs_mkdir_p(const char *path, mode_t mode)
+{
+	char tmp[4096];
+	int n = snprintf(tmp, sizeof(tmp), "%s", path);
+	if (n < 0 || (size_t)n >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, mode) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(tmp, mode) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int fs_copy(const char *src, const char *dst, mode_t mode)
+{
+	char buf[65536];
+	int rc = 0;
+	int in = open(src, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return -errno;
+	int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (out < 0) {
+		rc = -errno;
+		goto err_in;
+	}
+	for (;;) {
+		ssize_t r = read(in, buf, sizeof(buf));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			rc = -errno;
+			goto err_out;
+		}
+		if (r == 0)
+			break;
+		for (ssize_t off = 0; off < r;) {
+			ssize_t w = write(out, buf + off, (size_t)(r - off));
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0) {
+				rc = -errno;
+				goto err_out;
+			}
+			off += w;
+		}
+	}
+	if (fchmod(out, mode) < 0 || fsync(out) < 0)
+		rc = -errno;
+err_out:
+	if (close(out) < 0 && rc == 0)
+		rc = -errno;
+err_in:
+	close(in);
+	return rc;
+}
+
+int fs_link_or_copy(const char *src, const char *dst)
+{
+	struct buf tmp;
+	int rc;
+	buf_init(&tmp, 4200);
+	if ((rc = buf_printf(&tmp, "%s.tmp.%d", dst, (int)getpid())) < 0)
+		goto err;
+	unlink(buf_str(&tmp));
+	if (link(src, buf_str(&tmp)) < 0) {
+		if (errno != EXDEV && errno != EPERM) {
+			rc = -errno;
+			goto err;
+		}
+		if ((rc = fs_copy(src, buf_str(&tmp), 0644)) < 0)
+			goto err_unlink;
+	}
+	if (rename(buf_str(&tmp), dst) < 0) {
+		rc = -errno;
+		goto err_unlink;
+	}
+	buf_clear(&tmp);
+	return 0;
+err_unlink:
+	unlink(buf_str(&tmp));
+err:
+	buf_clear(&tmp);
+	return rc;
+}
+
+int fs_sha256(const char *path, char hex[65], unsigned long long *size)
+{
+	crypto_hash_sha256_state h;
+	unsigned char out[crypto_hash_sha256_BYTES];
+	static unsigned char chunk[1 << 20];
+	unsigned long long total = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	crypto_hash_sha256_init(&h);
+	for (;;) {
+		ssize_t r = read(fd, chunk, sizeof(chunk));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int rc = -errno;
+			close(fd);
+			return rc;
+		}
+		if (r == 0)
+			break;
+		crypto_hash_sha256_update(&h, chunk, (unsigned long long)r);
+		total += (unsigned long long)r;
+	}
+	close(fd);
+	crypto_hash_sha256_final(&h, out);
+	sodium_bin2hex(hex, 65, out, sizeof(out));
+	if (size)
+		*size = total;
+	return 0;
+}
+
+int fs_write_atomic(const char *path, const char *data, size_t len, mode_t mode)
+{
+	struct buf tmp;
+	int rc = 0, fd;
+	buf_init(&tmp, 4200);
+	if ((rc = buf_printf(&tmp, "%s.tmp", path)) < 0)
+		goto err;
+	fd = open(buf_str(&tmp), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0) {
+		rc = -errno;
+		goto err;
+	}
+	for (size_t off = 0; off < len;) {
+		ssize_t w = write(fd, data + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			rc = -errno;
+			close(fd);
+			goto err_unlink;
+		}
+		off += (size_t)w;
+	}
+	if (fsync(fd) < 0 || close(fd) < 0) {
+		rc = -errno;
+		goto err_unlink;
+	}
+	if (rename(buf_str(&tmp), path) < 0) {
+		rc = -errno;
+		goto err_unlink;
+	}
+	buf_clear(&tmp);
+	return 0;
+err_unlink:
+	unlink(buf_str(&tmp));
+err:
+	buf_clear(&tmp);
+	return rc;
+}
+
+int fs_sync_dir(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int rc = fsync(fd) < 0 ? -errno : 0;
+	close(fd);
+	return rc;
+}
+
+static unsigned long long du_total;
+
+static int du_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)path;
+	(void)ftw;
+	if (flag == FTW_F)
+		du_total += (unsigned long long)st->st_size;
+	return 0;
+}
+
+unsigned long long fs_du(const char *path)
+{
+	du_total = 0;
+	nftw(path, du_one, 64, FTW_PHYS | FTW_MOUNT);
+	return du_total;
+}
