@@ -9,6 +9,7 @@ once and reset" on the group powers both on into a network boot through
 corrald's own dnsmasq, to the test OS's phone-home; power off stops a
 running VM.  TCG: two boots of ~10-40 s.
 """
+import json
 import os
 import time
 
@@ -85,9 +86,12 @@ def test_discovery_registers_every_vm(lab):
 
 
 def test_second_discovery_changes_nothing(lab):
+    """Through the CLI, as an administrator runs it."""
     c, cd, vms = lab
     before = sorted((n["name"], n["updated"]) for n in cd.api("GET", "/nodes"))
-    job = discover(c, cd)
+    p = cd.cli("--json", "discover", "%s.200-%s.220" % (c.prefix, c.prefix), "--port", "8000",
+               "--scheme", "http")
+    job = json.loads(p.stdout)
     assert job["found"] == 2 and job["nodes_created"] == [] and job["nodes_updated"] == [], job
     after = sorted((n["name"], n["updated"]) for n in cd.api("GET", "/nodes"))
     assert after == before
@@ -124,9 +128,9 @@ def test_power_off_stops_a_running_vm(lab):
         job = wait_job(cd, cd.api("POST", "/power", {"targets": [name], "action": "on"}))
         assert job["nodes"][0]["ok"], job
         assert vm.run_state() == "running"
-        job = wait_job(cd, cd.api("POST", "/power", {"targets": [name], "action": "off"}))
-        r = job["nodes"][0]
-        assert r["ok"] and r["power_state"] == "Off", job
+        p = cd.cli("--json", "power", "off", name)
+        r = json.loads(p.stdout)["nodes"][0]
+        assert r["ok"] and r["power_state"] == "Off", p.stdout
         assert vm.run_state() != "running"
         job = wait_job(cd, cd.api("POST", "/power", {"targets": [name], "action": "status"}))
         assert job["nodes"][0]["power_state"] == "Off", job
