@@ -1,10 +1,13 @@
 // The nodes table: every node, filtered and searched in memory, shown a
 // page at a time (10,000 nodes stay responsive), rows moving live as boot
-// events arrive.
+// events arrive.  An admin token can select nodes and power them or set a
+// one-time PXE boot through their BMCs (Redfish) in one job.
 
+import { session } from './api.js';
 import { h, clear, ago, dateTime, debounce, fmtInt, plural } from './dom.js';
 import { S, on, nodeStatus, effective, profileImage, byNaturalName } from './state.js';
 import { pipeline } from './timeline.js';
+import { powerControls, powerBadge } from './redfish.js';
 
 // Filters survive a visit to a node page.
 const F = { q: '', status: '', group: '', arch: '', page: 0, size: 100, sort: 'name', dir: 1 };
@@ -20,9 +23,14 @@ const STATUSES = [
 
 const FLASH_MS = 2500;
 
+// The selected nodes (by name), kept across visits like the filters.
+const SEL = new Set();
+
 export function nodesView(root, params) {
 	if (params.group !== undefined) F.group = params.group;
 	if (params.status !== undefined) F.status = params.status;
+	const admin = !session.readOnly;
+	let alive = true;
 	const recent = new Map(); // node name -> when its last live update came
 	let rows = []; // filtered and sorted
 	let dirty = true;
@@ -48,10 +56,12 @@ export function nodesView(root, params) {
 
 	const sortBtn = (key, label) =>
 		h('button.sort', { type: 'button', dataset: { sort: key }, onclick: () => setSort(key) }, label, h('span.sort-mark', { 'aria-hidden': 'true' }));
+	const selPage = admin ? h('input.sel-page', { type: 'checkbox', id: 'sel-page', 'aria-label': 'Select every node on this page' }) : null;
 	const head = h(
 		'thead',
 		h(
 			'tr',
+			admin ? h('th.c-sel', { scope: 'col' }, selPage) : null,
 			h('th.c-name', { scope: 'col', dataset: { col: 'name' } }, sortBtn('name', 'Name')),
 			h('th.c-state', { scope: 'col', dataset: { col: 'state' } }, sortBtn('state', 'State')),
 			h('th.c-stage', { scope: 'col' }, 'Last boot stage'),
@@ -71,7 +81,14 @@ export function nodesView(root, params) {
 	const sizeSel = h('select', { id: 'page-size' }, [50, 100, 250, 500].map((n) => h('option', { value: n, selected: n === F.size }, String(n))));
 	const pager = h('nav.pager', { 'aria-label': 'Pages' }, prev, pageInfo, next, h('span.spacer'), h('label', { for: 'page-size' }, 'Rows per page'), sizeSel);
 
-	clear(root, title, stats, toolbar, count, h('div.table-wrap', table, empty), pager);
+	// The selection's bar: what is selected and the power / PXE actions.
+	const bulkInfo = h('p.bulk-info', { id: 'bulk-info', 'aria-live': 'polite' });
+	const selAll = h('button.btn.ghost.small', { type: 'button', id: 'sel-all' }, 'Select all matching');
+	const selNone = h('button.btn.ghost.small', { type: 'button', id: 'sel-none' }, 'Clear selection');
+	const bulk = admin ? powerControls({ prefix: 'bulk', names: () => [...SEL].filter((n) => S.byName.has(n)), isAlive: () => alive }) : null;
+	const bulkBar = admin ? h('section.bulk-bar', { id: 'bulk-bar', 'aria-label': 'Selected nodes', hidden: true }, h('div.bulk-head', bulkInfo, selAll, selNone), bulk.el) : null;
+
+	clear(root, title, stats, toolbar, count, bulkBar, h('div.table-wrap', table, empty), pager);
 
 	statusSel.value = F.status;
 	archSel.value = F.arch;
@@ -150,11 +167,13 @@ export function nodesView(root, params) {
 		const le = n.last_event;
 		const flash = recent.has(n.name) && now - recent.get(n.name) < FLASH_MS;
 		const iface = (n.interfaces || [])[0];
+		const link = S.sysByNode.get(n.name);
 		return h(
 			'tr',
 			{ dataset: { name: n.name }, class: flash ? 'flash' : '' },
+			admin ? h('td.c-sel', h('input.sel', { type: 'checkbox', checked: SEL.has(n.name), 'aria-label': 'Select ' + n.name, dataset: { name: n.name } })) : null,
 			h('td.c-name', h('a.node-link', { href: '#/nodes/' + encodeURIComponent(n.name) }, n.name), iface ? h('span.sub.mono', iface.ip || iface.mac) : null),
-			h('td.c-state', h('span.badge', { class: 'st-' + st }, st)),
+			h('td.c-state', h('span.badge', { class: 'st-' + st }, st), link ? h('span.sub', { title: 'Power state from its BMC ' + link.bmc.address }, powerBadge(link.sys.power_state)) : null),
 			h('td.c-stage', pipeline(le && le.stage, st), h('span.stage-name', le ? le.stage : '—')),
 			h('td.c-when', le ? h('time', { datetime: le.time, title: dateTime(n._t) }, ago(n._t, now)) : h('span.muted', 'never')),
 			h(
@@ -175,16 +194,19 @@ export function nodesView(root, params) {
 		if (F.page >= pages) F.page = pages - 1;
 		const from = F.page * F.size;
 		const slice = rows.slice(from, from + F.size);
-		// Keep keyboard focus on the same node's link across re-renders.
+		// Keep keyboard focus on the same node's link (or box) across re-renders.
 		const active = document.activeElement;
 		const focusName = active && body.contains(active) ? active.closest('tr').dataset.name : null;
+		const focusSel = focusName && active.classList.contains('sel') ? 'input.sel' : 'a';
 		const frag = document.createDocumentFragment();
 		for (const n of slice) frag.appendChild(row(n, now));
 		body.replaceChildren(frag);
 		if (focusName) {
-			const a = body.querySelector(`tr[data-name="${CSS.escape(focusName)}"] a`);
+			const a = body.querySelector(`tr[data-name="${CSS.escape(focusName)}"] ${focusSel}`);
 			if (a) a.focus();
 		}
+		shown = slice;
+		renderSelection();
 		const filtered = rows.length !== S.nodes.length;
 		count.textContent = rows.length
 			? `Showing ${fmtInt(from + 1)}–${fmtInt(from + slice.length)} of ${plural(rows.length, 'node')}${filtered ? ` (${fmtInt(S.nodes.length)} in all)` : ''}`
@@ -200,6 +222,48 @@ export function nodesView(root, params) {
 			th.setAttribute('aria-sort', F.sort === k ? (F.dir > 0 ? 'ascending' : 'descending') : 'none');
 		}
 		clearBtn.disabled = !(F.q || F.status || F.group || F.arch);
+	}
+
+	let shown = []; // the nodes on the page now
+
+	function renderSelection() {
+		if (!admin) return;
+		for (const name of [...SEL]) if (!S.byName.has(name)) SEL.delete(name);
+		const picked = shown.filter((n) => SEL.has(n.name)).length;
+		selPage.checked = shown.length > 0 && picked === shown.length;
+		selPage.indeterminate = picked > 0 && picked < shown.length;
+		bulkBar.hidden = SEL.size === 0 && !bulk.isBusy();
+		const withBmc = [...SEL].filter((n) => S.sysByNode.has(n)).length;
+		bulkInfo.textContent = `${plural(SEL.size, 'node')} selected` + (SEL.size ? ` · ${withBmc === SEL.size ? 'all' : fmtInt(withBmc)} with a BMC` : '');
+		selAll.hidden = rows.length <= SEL.size && rows.every((n) => SEL.has(n.name));
+		selAll.textContent = `Select all ${plural(rows.length, 'matching node')}`;
+	}
+
+	if (admin) {
+		body.addEventListener('change', (e) => {
+			const box = e.target.closest('input.sel');
+			if (!box) return;
+			if (box.checked) SEL.add(box.dataset.name);
+			else SEL.delete(box.dataset.name);
+			renderSelection();
+		});
+		selPage.addEventListener('change', () => {
+			for (const n of shown) {
+				if (selPage.checked) SEL.add(n.name);
+				else SEL.delete(n.name);
+			}
+			for (const b of body.querySelectorAll('input.sel')) b.checked = SEL.has(b.dataset.name);
+			renderSelection();
+		});
+		selAll.addEventListener('click', () => {
+			for (const n of rows) SEL.add(n.name);
+			render();
+		});
+		selNone.addEventListener('click', () => {
+			SEL.clear();
+			render();
+			selPage.focus();
+		});
 	}
 
 	const refilter = () => {
@@ -258,9 +322,11 @@ export function nodesView(root, params) {
 			const n = S.byName.get(ev.node);
 			if (tr && n) {
 				const fresh = row(n, Date.now());
-				const hadFocus = tr.contains(document.activeElement);
+				const act = document.activeElement;
+				const hadFocus = tr.contains(act);
+				const onBox = hadFocus && act.classList.contains('sel');
 				tr.replaceWith(fresh);
-				if (hadFocus) fresh.querySelector('a').focus();
+				if (hadFocus) fresh.querySelector(onBox ? 'input.sel' : 'a').focus();
 			}
 			soon();
 		}),
@@ -271,6 +337,7 @@ export function nodesView(root, params) {
 		}),
 		on('profiles', soon),
 		on('defaults', soon),
+		on('bmcs', soon),
 	];
 	const tick = setInterval(() => {
 		if (F.status === 'stalled' || F.status === 'booting' || F.sort === 'state') dirty = true;
@@ -281,6 +348,7 @@ export function nodesView(root, params) {
 	render();
 	return {
 		leave() {
+			alive = false;
 			offs.forEach((f) => f());
 			clearInterval(tick);
 			soon.cancel();

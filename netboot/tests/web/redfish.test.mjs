@@ -167,6 +167,36 @@ test('a bad target is shown at its field, and nothing starts', async () => {
 	assert.deepEqual(page.errors, []);
 });
 
+test('nodes table: select nodes, read their power state and PXE-boot them once in one job each', async () => {
+	await page.click('a[data-nav="nodes"]');
+	const row = (n) => `#node-rows tr[data-name="${n}"]`;
+	await page.waitForSelector(`${row(NODE)} .pw[data-power="On"]`);
+	assert.equal(await page.isVisible('#bulk-bar'), false);
+	await page.check(`${row(NODE)} input.sel`);
+	await page.check(`${row('plain1')} input.sel`);
+	await page.waitForSelector('#bulk-bar:not([hidden])');
+	assert.match(await page.textContent('#bulk-info'), /2 nodes selected · 1 with a BMC/);
+	await page.click('#bulk-status');
+	await page.waitForSelector('#bulk-result[data-state="failed"]', { timeout: 15000 });
+	assert.equal(await page.getAttribute(`#bulk-result li[data-node="${NODE}"]`, 'data-ok'), 'true');
+	assert.equal(await page.getAttribute(`#bulk-result li[data-node="${NODE}"] .pw`, 'data-power'), 'On');
+	assert.equal(await page.getAttribute('#bulk-result li[data-node="plain1"]', 'data-ok'), 'false');
+	assert.match(await page.textContent('#bulk-result li[data-node="plain1"]'), /no BMC/);
+	// Only the node with a BMC, PXE once.
+	await page.uncheck(`${row('plain1')} input.sel`);
+	assert.match(await page.textContent('#bulk-info'), /1 node selected · all with a BMC/);
+	bmc.state.boot.BootSourceOverrideTarget = 'None';
+	await page.click('#bulk-pxe');
+	await page.waitForSelector('#bulk-result[data-state="ok"] >> text=PXE once');
+	assert.equal(bmc.state.boot.BootSourceOverrideTarget, 'Pxe');
+	// The page checkbox selects the page; clear empties the selection.
+	await page.check('#sel-page');
+	assert.match(await page.textContent('#bulk-info'), /2 nodes selected/);
+	await page.click('#sel-none');
+	await page.waitForSelector('#bulk-bar[hidden]', { state: 'attached' });
+	assert.deepEqual(page.errors, []);
+});
+
 test('read-only: BMCs and power state visible, no power button, no discover or credential form', async () => {
 	const ro = await ctx.newPage();
 	ro.errors = [];
@@ -186,6 +216,10 @@ test('read-only: BMCs and power state visible, no power button, no discover or c
 	assert.equal(await ro.$('#pw-pxe'), null);
 	assert.equal(await ro.$('#power [data-write]'), null);
 	assert.match(await ro.textContent('#power .ro-note'), /Read-only/);
+	await ro.goto(`${c.url}/ui/#/nodes`);
+	await ro.waitForSelector(`#node-rows tr[data-name="${NODE}"] .pw`);
+	assert.equal(await ro.$('#node-rows input.sel'), null);
+	assert.equal(await ro.$('#bulk-bar'), null);
 	assert.deepEqual(writes, []);
 	assert.deepEqual(ro.errors, []);
 	await ro.close();
