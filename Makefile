@@ -158,6 +158,7 @@ lint: deps
 
 bench: deps all
 	@sh bench/run.sh $(BUILD)
+	@/usr/bin/python3 bench/discovery.py $(BUILD)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)/etc/corral \

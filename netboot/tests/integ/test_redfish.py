@@ -477,7 +477,7 @@ def test_credential_validation_and_in_use(world):
 
 
 def test_discovery_validation(world):
-    c, port = world["c"], world["port"]
+    c = world["c"]
     bad = [({"targets": []}, "targets"), ({"targets": ["10.0.0.0/8"]}, "targets"),
            ({"targets": ["10.0.0.9-10.0.0.1"]}, "targets"), ({"targets": ["a b"]}, "targets"),
            ({"targets": ["127.0.0.1"], "port": 0}, "port"),
