@@ -108,6 +108,42 @@ def test_credential_set_list_rm(rf, tmp_path):
     assert "spare" not in ok(c, "credential", "list")
 
 
+def test_credential_password_asked_on_a_terminal(rf):
+    """--password-stdin on a terminal: a prompt on stderr, no echo."""
+    c = rf["c"]
+    env = dict(os.environ, CORRAL_URL=c.url, CORRAL_TOKEN=c.admin_token,
+               XDG_CONFIG_HOME="/nonexistent-corral-test")
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([str(c.build / "corral"), "credential", "set", "ttycred",
+                             "--username", "u", "--password-stdin"],
+                            stdin=slave, stdout=slave, stderr=slave, env=env)
+    os.close(slave)
+    out = b""
+    deadline = time.monotonic() + 30
+    sent = False
+    while time.monotonic() < deadline:
+        r, _, _ = select.select([master], [], [], 0.2)
+        if r:
+            try:
+                data = os.read(master, 4096)
+            except OSError:
+                break
+            if not data:
+                break
+            out += data
+        if not sent and b"Password for credential ttycred: " in out:
+            os.write(master, b"Tty-Secret-91\n")
+            sent = True
+        if proc.poll() is not None and not r:
+            break
+    proc.wait(30)
+    os.close(master)
+    assert sent and proc.returncode == 0, out
+    assert b"Tty-Secret-91" not in out, out
+    assert b"credential ttycred set (username u)" in out
+    assert "ttycred" in ok(c, "credential", "list")
+
+
 # ---------------------------------------------------------------- discover
 
 def test_discover_summary_then_nothing_changes(rf):
