@@ -54,7 +54,7 @@ export function bmcsView(root) {
 								'tr',
 								{ dataset: { address: b.address, status: b.status || '' }, class: bad ? 'bmc-bad' : '' },
 								h('td', h('span.mono', `${b.scheme || 'https'}://${b.address}:${b.port}`), b.insecure ? h('span.chip.warn', { title: 'TLS certificate not verified' }, 'insecure') : null, b.credential ? h('span.sub', 'credential ' + b.credential) : null),
-								h('td', h('span.badge', { class: bad ? 'st-stalled' : 'st-ready' }, b.status || 'unknown'), b.message ? h('span.sub.bmc-msg', b.message) : null),
+								h('td', h('span.badge.raw', { class: bad ? 'st-stalled' : 'st-ready' }, b.status || 'unknown'), b.message ? h('span.sub.bmc-msg', b.message) : null),
 								h('td', [b.vendor, b.model].filter(Boolean).join(' · ') || h('span.muted', '—'), b.firmware ? h('span.sub', 'firmware ' + b.firmware) : null),
 								h('td.mono', b.mac || '—'),
 								h(
@@ -194,7 +194,7 @@ export function bmcsView(root) {
 				? h(
 						'div.disc-summary#disc-summary',
 						h(
-							'dl.facts.stack',
+							'dl.facts',
 							h('div.fact', h('dt', 'Nodes created'), h('dd#disc-created', created.length ? created.map((n) => h('a.chip', { href: '#/nodes/' + enc(n) }, n)) : '0')),
 							h('div.fact', h('dt', 'Nodes updated'), h('dd#disc-updated', updated.length ? updated.map((n) => h('a.chip', { href: '#/nodes/' + enc(n) }, n)) : '0')),
 							h('div.fact', h('dt', 'Conflicts'), h('dd#disc-conflicts', conflicts.length ? h('ul.plain-list', conflicts.map((c) => h('li', h('span.mono', `${c.bmc || ''} ${c.system || ''}`), ': ', c.message, c.node ? ` (node ${c.node})` : ''))) : '0')),
@@ -203,7 +203,7 @@ export function bmcsView(root) {
 						bmcs.length
 							? h(
 									'ul.plain-list.disc-bmcs',
-									bmcs.map((b) => h('li', { dataset: { address: b.address } }, h('span.mono', `${b.address}:${b.port}`), ' ', h('span.badge', { class: b.status === 'ok' ? 'st-ready' : 'st-stalled' }, b.status), ` ${plural(b.systems || 0, 'system')}`, b.message ? h('span.bmc-msg', ' — ' + b.message) : null)),
+									bmcs.map((b) => h('li', { dataset: { address: b.address } }, h('span.mono', `${b.address}:${b.port}`), ' ', h('span.badge.raw', { class: b.status === 'ok' ? 'st-ready' : 'st-stalled' }, b.status), ` ${plural(b.systems || 0, 'system')}`, b.message ? h('span.bmc-msg', ' — ' + b.message) : null)),
 								)
 							: h('p.muted', 'No Redfish service answered at these addresses.'),
 					)

@@ -158,7 +158,6 @@ export function nodeView(root, { name }) {
 				try {
 					out[f] = await get(`/nodes/${enc(name)}/cloud-init/${f}`);
 				} catch (e) {
-					if (e.status === 404 && e.code === 'not_found' && /node/.test(e.message)) throw e;
 					out[f] = { error: e.message };
 				}
 			}),
@@ -220,7 +219,7 @@ export function nodeView(root, { name }) {
 			h(
 				'dl.facts.stack',
 				fact('BMC', [h('a.mono', { href: '#/bmcs', id: 'pw-bmc' }, `${bmc.scheme || 'https'}://${bmc.address}${port}`), [bmc.vendor, bmc.model].filter(Boolean).length ? h('span.sub', [bmc.vendor, bmc.model].filter(Boolean).join(' · ')) : null]),
-				fact('BMC status', [h('span.badge', { class: bmc.status === 'ok' ? 'st-ready' : 'st-stalled', id: 'pw-bmc-status' }, bmc.status || 'unknown'), bmc.message ? h('span.sub', bmc.message) : null]),
+				fact('BMC status', [h('span.badge.raw', { class: bmc.status === 'ok' ? 'st-ready' : 'st-stalled', id: 'pw-bmc-status' }, bmc.status || 'unknown'), bmc.message ? h('span.sub', bmc.message) : null]),
 				fact('Power', h('span#pw-state', powerBadge(sys.power_state))),
 				fact('System', h('span.mono', sys.path || '—')),
 			),

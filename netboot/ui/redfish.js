@@ -122,7 +122,9 @@ export function powerControls({ prefix, names, isAlive = () => true, onDone = ()
 		const head = done
 			? h('p.job-line', h('strong', what), bad ? ` — ${fmtInt(nodes.length - bad)} ok, ${fmtInt(bad)} failed` : ` — ok${nodes.length > 1 ? ` (${plural(nodes.length, 'node')})` : ''}`)
 			: h('p.job-line', h('span.spinner', { 'aria-hidden': 'true' }), `${what}: ${fmtInt(nodes.length)} of ${plural(targets.length, 'node')} answered…`);
-		clear(result, head, nodes.length ? h('ul.job-nodes', nodes.map(nodeLine)) : null);
+		// Failures first: in a job over many nodes they are what to read.
+		const order = [...nodes].sort((x, y) => Number(!!x.ok) - Number(!!y.ok) || String(x.node).localeCompare(String(y.node), 'en', { numeric: true }));
+		clear(result, head, nodes.length ? h('ul.job-nodes', order.map(nodeLine)) : null);
 	}
 
 	return { el, isBusy: () => busy };

@@ -48,6 +48,7 @@ test('every control has a label, on every view', async () => {
 		['#/config/images/compute-v1', '#edit-form'],
 		['#/config/defaults', '#defaults-form'],
 		['#/discovered', '#discovered-table'],
+		['#/bmcs', '#discover-form'],
 	];
 	for (const [hash, ready] of views) {
 		await page.goto(c.url + '/ui/' + hash);
