@@ -115,4 +115,5 @@ def test_proxy_dhcp_boots_bios_and_uefi(lab):
             assert "DHCPACK(br0) %s %s" % (vm.ip, vm.mac) in slog
         assert not re.search(r"sent size:.*option: (67|43) ", slog), "site server sent boot options"
     for vm in vms:
-        record_boot("proxy-DHCP", vm, res[vm.name]["phoned_home"])
+        record_boot("proxy-DHCP", vm, res[vm.name]["phoned_home"],
+                    " (timeline: %s)" % " ".join(st for st, _ in C.stages(cd, vm.name)))
