@@ -46,11 +46,10 @@ static const char dracut_add[] = "dmsquash-live livenet network network-legacy";
 static const char dracut_omit[] =
 	"kernel-modules kernel-modules-extra nvdimm lunmask resume crypt ifcfg virtiofs";
 /* cloud-init settings baked into images that enable it. */
-static const char cloud_cfg[] =
-	"# written by corral-image: NoCloud from Corral's seed URL\n"
-	"datasource_list: [NoCloud, None]\n"
-	"# RSA host keys cost half a minute on slow machines\n"
-	"ssh_genkeytypes: [ed25519]\n";
+static const char cloud_cfg[] = "# written by corral-image: NoCloud from Corral's seed URL\n"
+				"datasource_list: [NoCloud, None]\n"
+				"# RSA host keys cost half a minute on slow machines\n"
+				"ssh_genkeytypes: [ed25519]\n";
 
 /* State of one layer's build; everything the unwinding must undo. */
 struct job {
@@ -92,8 +91,9 @@ static int fail(struct job *j, const char *stage, int rc)
 {
 	if (rc == -EINTR) {
 		proc_stage_done("stopped");
-		fprintf(stderr, "corral-image: %s: interrupted during %s; nothing was added to the "
-				"store\n",
+		fprintf(stderr,
+			"corral-image: %s: interrupted during %s; nothing was added to the "
+			"store\n",
 			j->r->name, stage);
 		return rc;
 	}
@@ -146,9 +146,9 @@ int build_sources_from_deb822(const char *text, const char *suite, struct buf *o
 			}
 		}
 		if ((blank || e == NULL) && uris[0] && suites[0]) {
-			if (strstr(types, "deb") != NULL && (strstr(types, "deb ") != NULL ||
-							    strcmp(types, "deb") == 0 ||
-							    strncmp(types, "deb", 4) == 0)) {
+			if (strstr(types, "deb") != NULL &&
+			    (strstr(types, "deb ") != NULL || strcmp(types, "deb") == 0 ||
+			     strncmp(types, "deb", 4) == 0)) {
 				char *s1 = NULL, *s2 = NULL;
 				for (char *u = strtok_r(uris, " \t", &s1); u;
 				     u = strtok_r(NULL, " \t", &s1)) {
@@ -160,7 +160,8 @@ int build_sources_from_deb822(const char *text, const char *suite, struct buf *o
 						    (su[slen] != '\0' && su[slen] != '-'))
 							continue;
 						if (rc == 0)
-							rc = buf_printf(out, "deb %s %s %s\n", u, su,
+							rc = buf_printf(out, "deb %s %s %s\n", u,
+									su,
 									comps[0] ? comps : "main");
 					}
 				}
@@ -209,7 +210,10 @@ static int stage_base(struct job *j, const struct recipe *r)
 		buf_printf(&inc, "%s%s", i ? "," : "", boot_packages[i]);
 	for (size_t i = 0; i < r->npackages; i++)
 		buf_printf(&inc, ",%s", r->packages[i]);
-	if (recipe_cloud_init(j->r))
+	int has_ci = 0;
+	for (size_t i = 0; i < r->npackages; i++)
+		has_ci |= strcmp(r->packages[i], "cloud-init") == 0;
+	if (recipe_cloud_init(j->r) && !has_ci)
 		buf_adds(&inc, ",cloud-init");
 	if (r->mirror != NULL) {
 		rc = buf_printf(&srcs, "deb %s %s main\n", r->mirror, r->suite);
@@ -272,8 +276,8 @@ static int stage_unpack_parent(struct job *j)
 	buf_init(&sq, 4096);
 	imgstore_layer_path(j->s, j->parent_key, "rootfs.squashfs", &sq);
 	proc_stage("rootfs", "unsquashfs parent");
-	const char *argv[] = {"/usr/bin/unsquashfs", "-no-progress", "-d", buf_str(&j->root),
-			      buf_str(&sq), NULL};
+	const char *argv[] = {"/usr/bin/unsquashfs", "-no-progress", "-d",
+			      buf_str(&j->root),     buf_str(&sq),   NULL};
 	rc = run(argv);
 	buf_clear(&sq);
 	if (rc < 0)
@@ -295,8 +299,8 @@ static int chroot_run(struct job *j, const char *const *cmd)
 }
 
 /* Writes a file inside the image, resolving its path inside the root. */
-static int put_file(struct job *j, const char *dest, const char *src, const char *data,
-		    size_t len, mode_t mode)
+static int put_file(struct job *j, const char *dest, const char *src, const char *data, size_t len,
+		    mode_t mode)
 {
 	int rc = 0, rootfd, fd;
 	char dir[4096];
@@ -369,7 +373,8 @@ static int chroot_enter(struct job *j)
 	buf_clear(&res);
 	if (rc < 0)
 		return rc;
-	static const char prc[] = "#!/bin/sh\n# corral-image: no services during the build\nexit 101\n";
+	static const char prc[] =
+		"#!/bin/sh\n# corral-image: no services during the build\nexit 101\n";
 	return put_file(j, "/usr/sbin/policy-rc.d", NULL, prc, sizeof(prc) - 1, 0755);
 }
 
@@ -693,18 +698,19 @@ static int stage_manifest(struct job *j)
 		unsigned long long size;
 		if ((rc = fs_sha256(jpath(j, buf_str(&j->out), arts[i]), hex, &size)) < 0)
 			goto out;
-		json_object_set_new(a, arts[i], json_pack("{s:s,s:I}", "sha256", hex, "size",
-							  (json_int_t)size));
+		json_object_set_new(
+			a, arts[i],
+			json_pack("{s:s,s:I}", "sha256", hex, "size", (json_int_t)size));
 	}
 	json_object_set_new(m, "format", json_integer(1));
 	json_object_set_new(m, "name", json_string(r->name));
-	json_object_set_new(m, "description", r->description ? json_string(r->description)
-							     : json_null());
+	json_object_set_new(m, "description",
+			    r->description ? json_string(r->description) : json_null());
 	json_object_set_new(m, "arch", json_string(r->arch));
 	json_object_set_new(m, "layer", json_string(j->key));
-	json_object_set_new(m, "recipe", json_pack("{s:s,s:s}", "path", r->realpath ? r->realpath
-										  : r->path,
-						   "digest", j->digest));
+	json_object_set_new(m, "recipe",
+			    json_pack("{s:s,s:s}", "path", r->realpath ? r->realpath : r->path,
+				      "digest", j->digest));
 	if (j->parent_key[0])
 		json_object_set_new(m, "parent",
 				    json_pack("{s:s,s:s}", "name",
@@ -716,8 +722,8 @@ static int stage_manifest(struct job *j)
 		json_object_set_new(m, "base",
 				    json_pack("{s:s,s:s,s:o}", "suite", root->suite, "variant",
 					      root->variant, "mirror",
-					      root->mirror ? json_string(root->mirror)
-							   : json_string("(apt sources)")));
+					      root->mirror ? json_string(root->mirror) :
+							     json_string("(apt sources)")));
 	json_object_set_new(m, "kernel_version", json_string(j->kver));
 	json_object_set_new(m, "kernel_params", json_string(buf_str(&params)));
 	json_object_set_new(m, "cloud_init", json_boolean(recipe_cloud_init(r)));
@@ -726,7 +732,8 @@ static int stage_manifest(struct job *j)
 	json_object_set_new(m, "packages", j->packages ? j->packages : json_array());
 	j->packages = NULL;
 	json_object_set_new(m, "built", json_string(ts));
-	json_object_set_new(m, "build_seconds", json_real((double)(long)((proc_now() - j->t0) * 10) / 10));
+	json_object_set_new(m, "build_seconds",
+			    json_real((double)(long)((proc_now() - j->t0) * 10) / 10));
 	json_object_set_new(m, "builder", json_string("corral-image " CORRAL_VERSION));
 	char *text = json_dumps(m, JSON_INDENT(1) | JSON_SORT_KEYS);
 	if (text == NULL) {
@@ -817,8 +824,8 @@ static int build_layer(struct imgstore *s, const struct recipe *r, const struct 
 	if (!o->quiet) {
 		printf("%s: building layer %.12s (%s%s), log %s\n", r->name, j.key,
 		       j.parent_key[0] ? "on " : "base ",
-		       j.parent_key[0] ? (r->parent_recipe ? r->parent_recipe->name : r->parent)
-				       : r->suite,
+		       j.parent_key[0] ? (r->parent_recipe ? r->parent_recipe->name : r->parent) :
+					 r->suite,
 		       buf_str(&j.log));
 		fflush(stdout);
 	}

@@ -18,9 +18,9 @@
 #include "recipe.h"
 
 struct build_opts {
-	int force;            /* rebuild the top layer even when cached */
-	int quiet;            /* no progress lines */
-	const char *sources;  /* apt deb822 sources file (default: the machine's) */
+	int force;           /* rebuild the top layer even when cached */
+	int quiet;           /* no progress lines */
+	const char *sources; /* apt deb822 sources file (default: the machine's) */
 };
 
 /* Builds r (and its parents) into s.  On success key holds the top layer's

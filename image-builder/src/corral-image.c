@@ -156,8 +156,8 @@ static int cmd_list(const struct args *a)
 	if (!a->json)
 		printf("%-24s %-12s %-12s %-20s %9s %s\n", "NAME", "LAYER", "PARENT", "BUILT",
 		       "ROOTFS", "PACKAGES");
-	for (char *save = NULL, *n = strtok_r(names.data ? names.data : (char *)"", "\n", &save);
-	     n; n = strtok_r(NULL, "\n", &save)) {
+	for (char *save = NULL, *n = strtok_r(names.data ? names.data : (char *)"", "\n", &save); n;
+	     n = strtok_r(NULL, "\n", &save)) {
 		json_t *m = manifest(s, n, key);
 		if (m == NULL)
 			continue;
@@ -171,9 +171,9 @@ static int cmd_list(const struct args *a)
 					       json_object_get(m, "artifacts")));
 		} else {
 			printf("%-24s %-12.12s %-12s %-20s %8.1fM %zu\n", n, key,
-			       json_is_object(par)
-				       ? json_string_value(json_object_get(par, "name"))
-				       : "-",
+			       json_is_object(par) ?
+				       json_string_value(json_object_get(par, "name")) :
+				       "-",
 			       json_string_value(json_object_get(m, "built")),
 			       (double)json_integer_value(json_object_get(sq, "size")) / 1048576.0,
 			       json_array_size(json_object_get(m, "packages")));
@@ -244,8 +244,22 @@ out:
 
 int main(int argc, char **argv)
 {
-	enum { O_STORE = 256, O_PUSH, O_FORCE, O_QUIET, O_JSON, O_SOURCES, O_URL, O_TOKEN,
-	       O_FILES, O_ADV, O_CONF, O_AS, O_HELP, O_VERSION };
+	enum {
+		O_STORE = 256,
+		O_PUSH,
+		O_FORCE,
+		O_QUIET,
+		O_JSON,
+		O_SOURCES,
+		O_URL,
+		O_TOKEN,
+		O_FILES,
+		O_ADV,
+		O_CONF,
+		O_AS,
+		O_HELP,
+		O_VERSION
+	};
 	static const struct option opts[] = {
 		{"store", required_argument, NULL, O_STORE},
 		{"push", no_argument, NULL, O_PUSH},
@@ -330,7 +344,8 @@ int main(int argc, char **argv)
 	const char *arg = optind + 1 < argc ? argv[optind + 1] : NULL;
 	int needs_arg = strcmp(cmd, "list") != 0;
 	/* Exactly one operand (none for list). */
-	if ((needs_arg && (arg == NULL || optind + 2 != argc)) || (!needs_arg && optind + 1 != argc)) {
+	if ((needs_arg && (arg == NULL || optind + 2 != argc)) ||
+	    (!needs_arg && optind + 1 != argc)) {
 		usage(stderr);
 		return 2;
 	}

@@ -105,8 +105,8 @@ int imgstore_layer_path(const struct imgstore *s, const char *key, const char *f
 			struct buf *out)
 {
 	buf_reset(out);
-	return file ? buf_printf(out, "%s/layers/%s/%s", s->dir, key, file)
-		    : buf_printf(out, "%s/layers/%s", s->dir, key);
+	return file ? buf_printf(out, "%s/layers/%s/%s", s->dir, key, file) :
+		      buf_printf(out, "%s/layers/%s", s->dir, key);
 }
 
 int imgstore_has_layer(const struct imgstore *s, const char *key)
@@ -114,7 +114,8 @@ int imgstore_has_layer(const struct imgstore *s, const char *key)
 	struct buf p;
 	struct stat st;
 	buf_init(&p, 4096);
-	int ok = imgstore_layer_path(s, key, "manifest.json", &p) == 0 && stat(buf_str(&p), &st) == 0;
+	int ok = imgstore_layer_path(s, key, "manifest.json", &p) == 0 &&
+		 stat(buf_str(&p), &st) == 0;
 	buf_clear(&p);
 	return ok;
 }
@@ -164,7 +165,8 @@ int imgstore_set_name(struct imgstore *s, const char *name, const char *key)
 	    (rc = buf_printf(&target, "../layers/%s", key)) < 0)
 		goto out;
 	unlink(buf_str(&tmp));
-	if (symlink(buf_str(&target), buf_str(&tmp)) < 0 || rename(buf_str(&tmp), buf_str(&link)) < 0) {
+	if (symlink(buf_str(&target), buf_str(&tmp)) < 0 ||
+	    rename(buf_str(&tmp), buf_str(&link)) < 0) {
 		rc = -errno;
 		unlink(buf_str(&tmp));
 		goto out;

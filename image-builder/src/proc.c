@@ -42,6 +42,9 @@ static const char *const child_env[] = {
 	"DEBCONF_NONINTERACTIVE_SEEN=true",
 	"HOME=/root",
 	"TMPDIR=/tmp",
+	/* Debian's kernel hooks skip their generic initramfs: the builder
+	 * makes its own live one (dracut, in the chroot) right after. */
+	"INITRD=No",
 	NULL,
 };
 
@@ -235,7 +238,8 @@ int proc_run(const char *const argv[], const char *out_path)
 		buf_init(&cmd, 4096);
 		for (int i = 0; argv[i]; i++)
 			buf_printf(&cmd, "%s%s", i ? " " : "", argv[i]);
-		proc_log("$ %s%s%s", buf_str(&cmd), out_path ? " > " : "", out_path ? out_path : "");
+		proc_log("$ %s%s%s", buf_str(&cmd), out_path ? " > " : "",
+			 out_path ? out_path : "");
 		buf_clear(&cmd);
 	}
 	if (proc_sig)

@@ -34,8 +34,7 @@ static int conf_line(void *arg, const char *section, const char *name, const cha
 	return 1;
 }
 
-int push_params(const char *advertise, const char *dir, const char *recipe_params,
-		struct buf *out)
+int push_params(const char *advertise, const char *dir, const char *recipe_params, struct buf *out)
 {
 	size_t n = strlen(advertise);
 	while (n > 0 && advertise[n - 1] == '/')
@@ -170,8 +169,8 @@ int push_image(struct imgstore *s, const char *name, const struct push_opts *o)
 		buf_reset(&dst);
 		buf_printf(&dst, "%s/%s", buf_str(&dir), files[i]);
 		if ((rc = fs_link_or_copy(buf_str(&src), buf_str(&dst))) < 0) {
-			fprintf(stderr, "corral-image: %s → %s: %s\n", buf_str(&src),
-				buf_str(&dst), strerror(-rc));
+			fprintf(stderr, "corral-image: %s → %s: %s\n", buf_str(&src), buf_str(&dst),
+				strerror(-rc));
 			goto out;
 		}
 	}
@@ -183,8 +182,7 @@ int push_image(struct imgstore *s, const char *name, const struct push_opts *o)
 		goto out;
 	}
 	if ((rc = push_params(v.advertise, rel,
-			      json_string_value(json_object_get(m, "kernel_params")), &params)) <
-	    0)
+			      json_string_value(json_object_get(m, "kernel_params")), &params)) < 0)
 		goto out;
 	char kpath[600], ipath[600], rpath[600];
 	snprintf(kpath, sizeof(kpath), "%s/vmlinuz", rel);

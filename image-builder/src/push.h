@@ -31,7 +31,6 @@ int push_image(struct imgstore *s, const char *name, const struct push_opts *o);
  * in use: corrald's message into why), other negative errno. */
 int push_unregister(const struct push_opts *o, const char *name, struct buf *why);
 /* The default kernel parameters for an image served at base/files/dir. */
-int push_params(const char *advertise, const char *dir, const char *recipe_params,
-		struct buf *out);
+int push_params(const char *advertise, const char *dir, const char *recipe_params, struct buf *out);
 
 #endif

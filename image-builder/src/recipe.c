@@ -30,9 +30,9 @@ struct key {
 
 /* The one table of top-level keys. */
 static const struct key top_keys[] = {
-	{"name", K_STR, 1},      {"description", K_STR, 0},   {"arch", K_STR, 0},
-	{"base", K_MAP, 0},      {"parent", K_STR, 0},        {"packages", K_STRLIST, 0},
-	{"remove", K_STRLIST, 0}, {"files", K_FILES, 0},      {"run", K_RUN, 0},
+	{"name", K_STR, 1},          {"description", K_STR, 0}, {"arch", K_STR, 0},
+	{"base", K_MAP, 0},          {"parent", K_STR, 0},      {"packages", K_STRLIST, 0},
+	{"remove", K_STRLIST, 0},    {"files", K_FILES, 0},     {"run", K_RUN, 0},
 	{"kernel_params", K_STR, 0}, {"cloud_init", K_BOOL, 0},
 };
 static const struct key base_keys[] = {
@@ -249,9 +249,9 @@ static int walk_map(struct ctx *c, yaml_node_t *map, const char *where, const st
 	unsigned seen = 0; /* one bit per table row */
 	int rc = 0;
 	/* Missing keys are blamed on the key that holds this mapping. */
-	yaml_node_t *owner = c->cur_key && map->start_mark.line != c->cur_key->start_mark.line
-				     ? c->cur_key
-				     : map;
+	yaml_node_t *owner = c->cur_key && map->start_mark.line != c->cur_key->start_mark.line ?
+				     c->cur_key :
+				     map;
 	if (map->type != YAML_MAPPING_NODE) {
 		bad(c, map, where, "must be %s", type_name(K_MAP));
 		return -EINVAL;
@@ -297,8 +297,9 @@ static int walk_map(struct ctx *c, yaml_node_t *map, const char *where, const st
 	for (size_t i = 0; i < nkeys; i++) {
 		if (keys[i].required && !(seen & (1u << i))) {
 			char full[160];
-			int fl = snprintf(full, sizeof(full), "%s%s%s", where[0] == '(' ? "" : where,
-					  where[0] == '(' ? "" : ".", keys[i].name);
+			int fl =
+				snprintf(full, sizeof(full), "%s%s%s", where[0] == '(' ? "" : where,
+					 where[0] == '(' ? "" : ".", keys[i].name);
 			if (fl < 0 || (size_t)fl >= sizeof(full))
 				full[sizeof(full) - 1] = '\0';
 			bad(c, owner, full, "missing (required: %s)", type_name(keys[i].type));
@@ -324,14 +325,15 @@ static int base_key(struct ctx *c, const struct key *k, yaml_node_t *v, void *ar
 	} else if (strcmp(k->name, "mirror") == 0) {
 		if ((rc = take_str(c, v, key, &r->mirror)) < 0)
 			return rc;
-		if ((strncmp(r->mirror, "http://", 7) != 0 && strncmp(r->mirror, "https://", 8) != 0) ||
+		if ((strncmp(r->mirror, "http://", 7) != 0 &&
+		     strncmp(r->mirror, "https://", 8) != 0) ||
 		    strpbrk(r->mirror, " \t\n\"'\\") != NULL) {
 			bad(c, v, key, "must be an http:// or https:// URL without blanks");
 			return -EINVAL;
 		}
 	} else if (strcmp(k->name, "variant") == 0) {
-		static const char *const ok[] = {"minbase", "buildd", "required", "important",
-						 "standard", NULL};
+		static const char *const ok[] = {"minbase",   "buildd",   "required",
+						 "important", "standard", NULL};
 		if ((rc = take_str(c, v, key, &r->variant)) < 0)
 			return rc;
 		int i;
@@ -446,8 +448,9 @@ static int take_run(struct ctx *c, struct recipe *r, yaml_node_t *n)
 		cmd->line = (int)e->start_mark.line + 1;
 		if (e->type != YAML_SEQUENCE_NODE) {
 			/* Not a shell string: commands run with execve and an argv. */
-			bad(c, e, "run", "each command must be a list of strings (argv), "
-					 "like [systemctl, enable, ssh]");
+			bad(c, e, "run",
+			    "each command must be a list of strings (argv), "
+			    "like [systemctl, enable, ssh]");
 			rc = -EINVAL;
 			continue;
 		}
@@ -472,7 +475,8 @@ static int top_key(struct ctx *c, const struct key *k, yaml_node_t *v, void *arg
 		if ((rc = take_str(c, v, n, &r->name)) < 0)
 			return rc;
 		if (!name_ok(r->name)) {
-			bad(c, v, n, "\"%s\": 1-63 of [A-Za-z0-9._-], starting with a letter or digit",
+			bad(c, v, n,
+			    "\"%s\": 1-63 of [A-Za-z0-9._-], starting with a letter or digit",
 			    r->name);
 			return -EINVAL;
 		}
@@ -582,8 +586,7 @@ static int parse_chain(const char *path, const char *text, size_t len, const str
 		 r);
 
 	/* Rules across keys. */
-	if (r->parent == NULL && r->suite == NULL && root->type == YAML_MAPPING_NODE &&
-	    c.nerr == 0)
+	if (r->parent == NULL && r->suite == NULL && root->type == YAML_MAPPING_NODE && c.nerr == 0)
 		bad(&c, root, "base", "missing: a recipe needs a base (base.suite) or a parent");
 	if (r->parent != NULL && r->suite != NULL)
 		bad(&c, root, "parent", "a recipe has either a base or a parent, not both");

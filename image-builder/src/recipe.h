@@ -34,16 +34,16 @@ struct recipe_cmd {
 };
 
 struct recipe {
-	char *path;          /* the file as given */
-	char *realpath;      /* canonical path (cycle detection) */
-	char *dir;           /* directory of the file: `files` src are relative to it */
-	char *name;          /* image name */
-	char *description;   /* free text or NULL */
-	char *arch;          /* Debian architecture: amd64 */
-	char *suite;         /* base only: bookworm, ... (children: inherited) */
-	char *mirror;        /* base only: NULL = the machine's apt sources */
-	char *variant;       /* base only: mmdebstrap variant (default minbase) */
-	char *parent;        /* as written, or NULL */
+	char *path;                   /* the file as given */
+	char *realpath;               /* canonical path (cycle detection) */
+	char *dir;                    /* directory of the file: `files` src are relative to it */
+	char *name;                   /* image name */
+	char *description;            /* free text or NULL */
+	char *arch;                   /* Debian architecture: amd64 */
+	char *suite;                  /* base only: bookworm, ... (children: inherited) */
+	char *mirror;                 /* base only: NULL = the machine's apt sources */
+	char *variant;                /* base only: mmdebstrap variant (default minbase) */
+	char *parent;                 /* as written, or NULL */
 	struct recipe *parent_recipe; /* when parent names a recipe file */
 	char **packages;
 	size_t npackages;
