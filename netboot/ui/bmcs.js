@@ -9,9 +9,12 @@ import { S, on, load } from './state.js';
 import { runJob, powerBadge } from './redfish.js';
 import { showApiError } from './node.js';
 
-// The last discovery started from this page, kept across visits.
+// The last discovery started from this page, kept across visits: it goes
+// on when the view is left, and a view shown meanwhile follows it.
 let lastJob = null;
 let running = false;
+const watchers = new Set();
+const tell = () => watchers.forEach((fn) => fn());
 
 export function bmcsView(root) {
 	let alive = true;
@@ -44,7 +47,7 @@ export function bmcsView(root) {
 					'table.plain.bmcs',
 					{ id: 'bmc-table' },
 					h('caption.sr-only', 'BMCs'),
-					h('thead', h('tr', th('Address'), th('Status'), th('Vendor · model'), th('MAC'), th('Systems → nodes'), th('Last seen'))),
+					h('thead', h('tr', th('Address'), th('Status'), th('Vendor · model'), th('MAC'), th('Systems → nodes'), th('Last seen'), session.readOnly ? null : th(h('span.sr-only', 'Actions')))),
 					h(
 						'tbody',
 						S.bmcs.map((b) => {
@@ -76,12 +79,40 @@ export function bmcsView(root) {
 										: h('span.muted', bad ? 'not read' : 'none'),
 								),
 								h('td', ls !== null ? h('time', { datetime: b.last_seen, title: dateTime(ls) }, ago(ls, now)) : '—'),
+								session.readOnly ? null : h('td', forgetCell(b)),
 							);
 						}),
 					),
 				),
 			),
 		);
+	}
+
+	// Forget a BMC (its systems go, the nodes stay): asked first, inline.
+	let asking = null; // address whose forget is being confirmed
+	function forgetCell(b) {
+		if (asking !== b.address) return h('button.btn.ghost.small', { type: 'button', dataset: { write: '' }, 'aria-label': `Forget BMC ${b.address}`, onclick: () => ((asking = b.address), renderList(), focusIn(b.address, '.forget-yes')) }, 'Forget…');
+		return h(
+			'div.confirm.small',
+			{ role: 'group', 'aria-label': 'Confirm' },
+			h('p', `Forget ${b.address}? Its systems are unlinked; the nodes stay.`),
+			h('button.btn.danger.small.forget-yes', { type: 'button', onclick: () => forget(b.address) }, 'Forget'),
+			h('button.btn.ghost.small', { type: 'button', onclick: () => ((asking = null), renderList()) }, 'Cancel'),
+		);
+	}
+	function focusIn(address, sel) {
+		const el = listCard.querySelector(`tr[data-address="${CSS.escape(address)}"] ${sel}`);
+		if (el) el.focus();
+	}
+	async function forget(address) {
+		try {
+			await api('DELETE', `/bmcs/${enc(address)}`);
+			toast(`Forgot BMC ${address}`);
+		} catch (e) {
+			toast(e.message, 'error');
+		}
+		asking = null;
+		await load(['bmcs']).catch(() => {});
 	}
 
 	// --- discover ------------------------------------------------------------
@@ -138,13 +169,13 @@ export function bmcsView(root) {
 				return;
 			}
 			body.credential = f.credential.input.value;
-			start.disabled = true;
 			running = true;
+			tell();
 			try {
 				const job = await runJob('/discovery', body, {
 					onUpdate: (j) => {
 						lastJob = j;
-						if (alive) renderProgress();
+						tell();
 					},
 				});
 				lastJob = job;
@@ -155,14 +186,12 @@ export function bmcsView(root) {
 				showApiError(ex, { targets: f.targets, port: f.port, scheme: f.scheme, credential: f.credential }, formErr);
 			} finally {
 				running = false;
-				start.disabled = false;
-				if (alive) renderProgress();
+				tell();
 			}
 		});
 		disc = { f, form, progress, start };
 		clear(discCard, h('h2#disc-title', 'Discover BMCs'), h('p.muted', 'Probes each address for /redfish/v1/, logs in with the credential and walks its systems. Running it again changes nothing that did not change.'), form, progress);
 		fillCredentials(f.credential.input);
-		start.disabled = running;
 		renderProgress();
 	}
 
@@ -174,6 +203,8 @@ export function bmcsView(root) {
 
 	function renderProgress() {
 		if (!disc) return;
+		disc.start.disabled = running;
+		disc.start.textContent = running ? 'Discovering…' : 'Discover';
 		const j = lastJob;
 		if (!j) {
 			clear(disc.progress);
@@ -284,7 +315,10 @@ export function bmcsView(root) {
 	renderCredentials();
 	// Fresh lists on entry: another client may have discovered meanwhile.
 	load(session.readOnly ? ['bmcs'] : ['bmcs', 'credentials']).catch(() => {});
+	const follow = () => alive && renderProgress();
+	watchers.add(follow);
 	const offs = [
+		() => watchers.delete(follow),
 		on('bmcs', renderList),
 		on('credentials', () => {
 			renderCredentials();

@@ -167,6 +167,32 @@ test('a bad target is shown at its field, and nothing starts', async () => {
 	assert.deepEqual(page.errors, []);
 });
 
+test('forget a BMC: asked first; its row goes, the nodes stay', async () => {
+	const row = '#bmc-table tr[data-address="127.0.0.2"]';
+	await page.click(`${row} button[aria-label="Forget BMC 127.0.0.2"]`);
+	await page.waitForSelector(`${row} .forget-yes`);
+	assert.equal((await c.ok('GET', '/bmcs')).length, 2, 'nothing sent before the confirmation');
+	await page.click(`${row} .forget-yes`);
+	await page.waitForFunction(() => !document.querySelector('#bmc-table tr[data-address="127.0.0.2"]'));
+	assert.deepEqual((await c.ok('GET', '/bmcs')).map((b) => b.address), ['127.0.0.1']);
+	assert.equal((await c.api('GET', '/nodes/' + NODE)).status, 200);
+	assert.equal(await page.$('#nav-bmcs.hot'), null);
+});
+
+test('a discovery goes on while the view is left, and the view follows it on return', async () => {
+	await page.fill('#disc-targets', '127.0.0.2');
+	await page.selectOption('#disc-scheme', 'http');
+	await page.fill('#disc-port', String(bad.port));
+	await page.click('#disc-start');
+	await page.click('a[data-nav="nodes"]');
+	await page.waitForSelector('#node-rows tr');
+	await page.click('a[data-nav="bmcs"]');
+	await page.waitForSelector('#disc-progress[data-state="done"] >> text=127.0.0.2', { timeout: 20000 });
+	await page.waitForSelector('#disc-start:not([disabled])');
+	await page.waitForSelector('#bmc-table tr[data-address="127.0.0.2"][data-status="auth_failed"]');
+	assert.deepEqual(page.errors, []);
+});
+
 test('nodes table: select nodes, read their power state and PXE-boot them once in one job each', async () => {
 	await page.click('a[data-nav="nodes"]');
 	const row = (n) => `#node-rows tr[data-name="${n}"]`;
