@@ -6,9 +6,10 @@
 // allowed targets, EthernetInterfaces), one Manager with its own NIC.
 // POST Reset changes PowerState; PATCH Boot stores the override.  Every
 // path but the root needs HTTP Basic with the given user and password.
+// failing: every answer is a 500 (a BMC in trouble).
 import { createServer } from 'node:http';
 
-export async function startFakeBmc({ host = '127.0.0.1', user = 'admin', password = 'secret', hostName = 'rf-node1', mac = '52:54:00:aa:00:01', bmcMac = '52:54:00:bb:00:01', power = 'Off' } = {}) {
+export async function startFakeBmc({ host = '127.0.0.1', port: listenPort = 0, failing = false, user = 'admin', password = 'secret', hostName = 'rf-node1', mac = '52:54:00:aa:00:01', bmcMac = '52:54:00:bb:00:01', power = 'Off' } = {}) {
 	const state = {
 		power,
 		boot: { BootSourceOverrideTarget: 'None', BootSourceOverrideEnabled: 'Disabled', BootSourceOverrideMode: 'UEFI' },
@@ -78,6 +79,7 @@ export async function startFakeBmc({ host = '127.0.0.1', user = 'admin', passwor
 				res.end(text);
 			};
 			const err = (code, msg) => send(code, { error: { code: 'Base.1.8.GeneralError', message: msg } });
+			if (failing) return err(500, 'internal error'); // a BMC in trouble
 			if (path !== '/redfish/v1' && req.headers.authorization !== expected) {
 				state.authFailures++;
 				res.setHeader('WWW-Authenticate', 'Basic realm="fake"');
@@ -113,7 +115,7 @@ export async function startFakeBmc({ host = '127.0.0.1', user = 'admin', passwor
 	});
 	await new Promise((ok, bad) => {
 		server.once('error', bad);
-		server.listen(0, host, ok);
+		server.listen(listenPort, host, ok);
 	});
 	const port = server.address().port;
 	return {

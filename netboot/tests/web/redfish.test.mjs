@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { startCorrald, launch, newPage, signIn, until, macFor } from './harness.mjs';
 import { startFakeBmc } from './fakebmc.mjs';
 
-let c, ctx, page, bmc, bad;
+let c, ctx, page, bmc, bad, broken;
 const NODE = 'rf-node1';
 const PASSWORD = 'Fake-Passw0rd!';
 const requests = [];
@@ -29,6 +29,7 @@ after(async () => {
 	await c?.cleanup();
 	await bmc?.stop();
 	await bad?.stop();
+	await broken?.stop();
 });
 
 test('the scope comes from whoami, not from probing the token list', async () => {
@@ -190,6 +191,20 @@ test('a discovery goes on while the view is left, and the view follows it on ret
 	await page.waitForSelector('#disc-progress[data-state="done"] >> text=127.0.0.2', { timeout: 20000 });
 	await page.waitForSelector('#disc-start:not([disabled])');
 	await page.waitForSelector('#bmc-table tr[data-address="127.0.0.2"][data-status="auth_failed"]');
+	assert.deepEqual(page.errors, []);
+});
+
+test('a BMC that fails (HTTP 500) stands out as error, with its message', async () => {
+	broken = await startFakeBmc({ host: '127.0.0.3', failing: true });
+	await page.fill('#disc-targets', '127.0.0.3');
+	await page.selectOption('#disc-scheme', 'http');
+	await page.fill('#disc-port', String(broken.port));
+	await page.click('#disc-start');
+	const row = '#bmc-table tr[data-address="127.0.0.3"]';
+	await page.waitForSelector(`${row}[data-status="error"]`, { timeout: 20000 });
+	assert.match(await page.getAttribute(row, 'class'), /bmc-bad/);
+	assert.match(await page.textContent(`${row} .bmc-msg`), /failed.*500/);
+	assert.match(await page.textContent(`${row} .badge`), /^error$/);
 	assert.deepEqual(page.errors, []);
 });
 
