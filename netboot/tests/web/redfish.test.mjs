@@ -238,6 +238,22 @@ test('nodes table: select nodes, read their power state and PXE-boot them once i
 	assert.deepEqual(page.errors, []);
 });
 
+test('a power job that fails shows the BMC’s refusal for the node', async () => {
+	await c.ok('POST', '/credentials', { name: 'default', username: 'corral', password: 'wrong' });
+	await page.goto(`${c.url}/ui/#/nodes/${NODE}`);
+	await page.waitForSelector('#power:not([hidden])');
+	const before = bmc.state.resets.length;
+	await page.click('#pw-on');
+	await page.waitForSelector('#pw-result[data-state="failed"]', { timeout: 15000 });
+	const line = `#pw-result li.job-node[data-node="${NODE}"]`;
+	assert.equal(await page.getAttribute(line, 'data-ok'), 'false');
+	assert.match(await page.textContent(`${line} .job-msg`), /refused the credentials/);
+	assert.match(await page.textContent('#pw-result'), /0 ok, 1 failed/);
+	assert.equal(bmc.state.resets.length, before);
+	await c.ok('POST', '/credentials', { name: 'default', username: 'corral', password: PASSWORD });
+	assert.deepEqual(page.errors, []);
+});
+
 test('read-only: BMCs and power state visible, no power button, no discover or credential form', async () => {
 	const ro = await ctx.newPage();
 	ro.errors = [];
