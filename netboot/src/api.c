@@ -1221,9 +1221,9 @@ int api_boot(struct http_req *r)
 					"target: pxe (the only boot override Corral sets)");
 	}
 	if ((once && !json_is_boolean(once)) || (reset && !json_is_boolean(reset))) {
+		const char *field = once && !json_is_boolean(once) ? "once" : "reset";
 		json_decref(body);
-		return http_reply_error(r, 422, "invalid_field",
-					once && !json_is_boolean(once) ? "once" : "reset",
+		return http_reply_error(r, 422, "invalid_field", field,
 					"once and reset: true or false");
 	}
 	json_t *nodes;

@@ -40,6 +40,7 @@ enum rf_kind {
 	RQ_MGR_ETH_COLL,
 	RQ_MGR_ETH,
 	RQ_CHASSIS,
+	RQ_ACTIONINFO,
 	RQ_CTRL,
 };
 
@@ -71,7 +72,8 @@ struct rf_probe {
 	bool insecure;
 	const char *user, *pass; /* the job's, or own[] for control jobs */
 	char own_user[128], own_pass[256];
-	json_t *bmc; /* discovery: the record being built */
+	json_t *bmc;     /* discovery: the record being built */
+	long next_order; /* order given to the next request started */
 	int inflight;
 	bool failed;
 	/* control */
@@ -90,6 +92,7 @@ struct rf_req {
 	struct buf reply;
 	char *body; /* request body (owned) */
 	char path[512];
+	long order; /* collection-member order, to sort what arrives in any order */
 	bool too_large;
 	struct rf_req *prev, *next; /* every transfer in flight (for shutdown) */
 };
@@ -236,6 +239,7 @@ static int rf_request(struct redfish *rf, struct rf_probe *p, enum rf_kind kind,
 	q->probe = p;
 	q->kind = kind;
 	q->sys = sys;
+	q->order = p->next_order;
 	snprintf(q->path, sizeof(q->path), "%s", path);
 	buf_init(&q->reply, rf->cfg.max_reply);
 	q->easy = curl_easy_init();
@@ -325,11 +329,14 @@ static void rf_members(struct redfish *rf, struct rf_probe *p, json_t *coll, enu
 {
 	size_t i;
 	json_t *m;
+	long base = p->next_order;
 	json_array_foreach(json_object_get(coll, "Members"), i, m) {
 		if (i >= max)
 			break;
+		p->next_order = base * 128 + (long)i;
 		rf_get(rf, p, kind, sys, rf_link(m, NULL));
 	}
+	p->next_order = base;
 }
 
 static int rf_ci_contains(const char *s, const char *needle)
@@ -348,7 +355,7 @@ static int rf_ci_contains(const char *s, const char *needle)
  * host-to-BMC link (named for the manager, USB or "host interface", or
  * link-local only), an empty or broadcast MAC, or a repeat (VLANs).
  */
-static void rf_add_mac(struct rf_probe *p, size_t sys, json_t *nic, json_t *eth)
+static void rf_add_mac(struct rf_probe *p, size_t sys, long order, json_t *nic, json_t *eth)
 {
 	json_t *s = json_array_get(json_object_get(p->bmc, "systems"), sys);
 	if (s == NULL)
@@ -388,6 +395,7 @@ static void rf_add_mac(struct rf_probe *p, size_t sys, json_t *nic, json_t *eth)
 		if (strcmp(json_string_value(a), mac) == 0)
 			return; /* a VLAN or a second view of the same port */
 	json_array_append_new(macs, json_string(mac));
+	json_array_append_new(json_object_get(s, "_order"), json_integer(order));
 }
 
 static json_t *rf_allowable(json_t *obj, const char *key)
@@ -409,13 +417,14 @@ static void rf_walk(struct redfish *rf, struct rf_req *q, json_t *j)
 {
 	struct rf_probe *p = q->probe;
 	json_t *systems = json_object_get(p->bmc, "systems");
+	p->next_order = q->order; /* what this reply links to sorts under it */
 	switch (q->kind) {
 	case RQ_ROOT: {
 		json_t *f = json_object_get(p->job->result, "found");
 		json_object_set_new(p->job->result, "found",
 				    json_integer(json_integer_value(f) + 1));
 		rf_str(p->bmc, "uuid", j, "UUID");
-		rf_str(p->bmc, "firmware", j, "RedfishVersion");
+		rf_str(p->bmc, "redfish_version", j, "RedfishVersion");
 		rf_str(p->bmc, "vendor", j, "Vendor");
 		if (json_is_null(json_object_get(p->bmc, "vendor")))
 			rf_str(p->bmc, "vendor", j, "Product");
@@ -431,7 +440,8 @@ static void rf_walk(struct redfish *rf, struct rf_req *q, json_t *j)
 		rf_members(rf, p, j, RQ_SYSTEM, 0, 64);
 		break;
 	case RQ_SYSTEM: {
-		json_t *s = json_pack("{s:s, s:[]}", "path", q->path, "macs");
+		json_t *s = json_pack("{s:s, s:[], s:[], s:I}", "path", q->path, "macs", "_order",
+				      "_sys_order", (json_int_t)q->order);
 		rf_str(s, "uuid", j, "UUID");
 		rf_str(s, "serial", j, "SerialNumber");
 		rf_str(s, "model", j, "Model");
@@ -451,6 +461,10 @@ static void rf_walk(struct redfish *rf, struct rf_req *q, json_t *j)
 			rf_allowable(json_object_get(j, "Boot"), "BootSourceOverrideTarget"));
 		size_t idx = json_array_size(systems);
 		json_array_append_new(systems, s);
+		/* Some BMCs list the reset types only in an ActionInfo resource. */
+		const char *info = json_string_value(json_object_get(reset, "@Redfish.ActionInfo"));
+		if (json_array_size(json_object_get(s, "reset_types")) == 0 && rf_path_ok(info))
+			rf_get(rf, p, RQ_ACTIONINFO, idx, info);
 		if (rf_link(j, "EthernetInterfaces") != NULL)
 			rf_get(rf, p, RQ_ETH_COLL, idx, rf_link(j, "EthernetInterfaces"));
 		else if (rf_link(j, "NetworkInterfaces") != NULL)
@@ -461,7 +475,7 @@ static void rf_walk(struct redfish *rf, struct rf_req *q, json_t *j)
 		rf_members(rf, p, j, RQ_ETH, q->sys, 64);
 		break;
 	case RQ_ETH:
-		rf_add_mac(p, q->sys, j, j);
+		rf_add_mac(p, q->sys, q->order, j, j);
 		break;
 	case RQ_NETIF_COLL:
 		rf_members(rf, p, j, RQ_NETIF, q->sys, 64);
@@ -477,7 +491,7 @@ static void rf_walk(struct redfish *rf, struct rf_req *q, json_t *j)
 		rf_members(rf, p, j, RQ_NDF, q->sys, 64);
 		break;
 	case RQ_NDF:
-		rf_add_mac(p, q->sys, j, json_object_get(j, "Ethernet"));
+		rf_add_mac(p, q->sys, q->order, j, json_object_get(j, "Ethernet"));
 		break;
 	case RQ_MANAGERS:
 		rf_members(rf, p, j, RQ_MANAGER, 0, 1);
@@ -498,6 +512,19 @@ static void rf_walk(struct redfish *rf, struct rf_req *q, json_t *j)
 			raw = json_string_value(json_object_get(j, "PermanentMACAddress"));
 		if (raw != NULL && valid_mac_normalize(raw, mac) == 0)
 			json_object_set_new(p->bmc, "mac", json_string(mac));
+		break;
+	}
+	case RQ_ACTIONINFO: {
+		json_t *sys = json_array_get(systems, q->sys);
+		size_t k;
+		json_t *par;
+		json_array_foreach(json_object_get(j, "Parameters"), k, par) {
+			const char *name = json_string_value(json_object_get(par, "Name"));
+			json_t *vals = json_object_get(par, "AllowableValues");
+			if (sys != NULL && name != NULL && strcmp(name, "ResetType") == 0 &&
+			    json_is_array(vals))
+				json_object_set_new(sys, "reset_types", json_deep_copy(vals));
+		}
 		break;
 	}
 	case RQ_CHASSIS:
@@ -569,15 +596,30 @@ static void rf_control_next(struct redfish *rf, struct rf_probe *p, json_t *repl
 	if (reply != NULL && json_is_object(reply) && json_object_get(reply, "PowerState"))
 		rf_str(p->out, "power_state", reply, "PowerState");
 	if (job->type == JOB_POWER) {
-		if (p->step == 0 && strcmp(job->action, "status") != 0) {
+		/* Read the state first: On while on (or Off while off) is done, not
+		 * an error (some BMCs answer it with 409). */
+		const char *ps = json_string_value(json_object_get(p->out, "power_state"));
+		switch (p->step) {
+		case 0:
 			p->step = 1;
-			rf_reset(rf, p, job->action);
-			return;
-		}
-		if (p->step <= 1) {
-			p->step = 2;
 			rf_get(rf, p, RQ_CTRL, 0, path);
 			return;
+		case 1:
+			if (strcmp(job->action, "status") == 0 ||
+			    (ps != NULL && strcmp(job->action, "on") == 0 &&
+			     strcmp(ps, "On") == 0) ||
+			    (ps != NULL && strcmp(job->action, "off") == 0 &&
+			     strcmp(ps, "Off") == 0))
+				break;
+			p->step = 2;
+			rf_reset(rf, p, job->action);
+			return;
+		case 2:
+			p->step = 3;
+			rf_get(rf, p, RQ_CTRL, 0, path);
+			return;
+		default:
+			break;
 		}
 		json_object_set_new(p->out, "ok", json_true());
 		return;
@@ -641,6 +683,61 @@ static void rf_probe_free(struct rf_probe *p)
 	free(p);
 }
 
+static int rf_cmp_order(const void *a, const void *b)
+{
+	const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+	json_int_t ox = json_integer_value(json_object_get(x, "_k"));
+	json_int_t oy = json_integer_value(json_object_get(y, "_k"));
+	return ox < oy ? -1 : ox > oy;
+}
+
+/* Sorts array items by their "_k" (stable enough: keys are unique) and strips it. */
+static void rf_sort_by_k(json_t *arr)
+{
+	size_t n = json_array_size(arr);
+	json_t **v = calloc(n ? n : 1, sizeof(*v));
+	if (v == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		v[i] = json_incref(json_array_get(arr, i));
+	qsort(v, n, sizeof(*v), rf_cmp_order);
+	json_array_clear(arr);
+	for (size_t i = 0; i < n; i++) {
+		json_object_del(v[i], "_k");
+		json_array_append_new(arr, v[i]);
+	}
+	free(v);
+}
+
+/*
+ * Replies arrive in any order: put systems and each system's NICs back in
+ * the BMC's member order, so the first NIC (the boot interface) and the
+ * -s1/-s2 names are the same on every run.
+ */
+static void rf_sort_systems(json_t *systems)
+{
+	size_t i;
+	json_t *s;
+	json_array_foreach(systems, i, s) {
+		json_t *macs = json_object_get(s, "macs"), *order = json_object_get(s, "_order");
+		json_t *pairs = json_array();
+		size_t k;
+		json_t *m;
+		json_array_foreach(macs, k, m)
+			json_array_append_new(pairs, json_pack("{s:O, s:O}", "mac", m, "_k",
+							       json_array_get(order, k)));
+		rf_sort_by_k(pairs);
+		json_array_clear(macs);
+		json_array_foreach(pairs, k, m)
+			json_array_append(macs, json_object_get(m, "mac"));
+		json_decref(pairs);
+		json_object_del(s, "_order");
+		json_object_set(s, "_k", json_object_get(s, "_sys_order"));
+		json_object_del(s, "_sys_order");
+	}
+	rf_sort_by_k(systems);
+}
+
 /* A probe with nothing in flight is finished: record it. */
 static void rf_probe_done(struct redfish *rf, struct rf_probe *p)
 {
@@ -666,6 +763,7 @@ static void rf_probe_done(struct redfish *rf, struct rf_probe *p)
 		rf_probe_free(p);
 		return;
 	}
+	rf_sort_systems(json_object_get(p->bmc, "systems"));
 	json_t *report =
 		json_pack("{s:[], s:[], s:[]}", "nodes_created", "nodes_updated", "conflicts");
 	int rc = store_bmc_record(rf->st, p->bmc, report);
@@ -736,9 +834,15 @@ static void rf_root(struct redfish *rf, struct rf_req *q, CURLcode res, long cod
 		json_object_set_new(p->bmc, "status",
 				    json_string(code >= 500 ? "error" : "auth_failed"));
 		json_object_set_new(p->bmc, "message", json_string(msg));
-	} else if (q->too_large) {
+	} else if (q->too_large || res == CURLE_FILESIZE_EXCEEDED) {
 		snprintf(msg, sizeof(msg), "reply at /redfish/v1/ larger than %zu bytes",
 			 q->reply.cap);
+		rf_job_error(p, msg);
+	} else if (res == CURLE_PEER_FAILED_VERIFICATION || res == CURLE_SSL_CONNECT_ERROR ||
+		   res == CURLE_SSL_CACERT_BADFILE) {
+		snprintf(msg, sizeof(msg),
+			 "TLS: %s (trust its CA with redfish.ca_file, or discover it as insecure)",
+			 curl_easy_strerror(res));
 		rf_job_error(p, msg);
 	} else if (res == CURLE_OPERATION_TIMEDOUT && connect > 0) {
 		snprintf(msg, sizeof(msg),
@@ -761,7 +865,7 @@ static void rf_finish(struct redfish *rf, struct rf_req *q, CURLcode res)
 	}
 	if (p->failed)
 		return;
-	if (q->too_large) {
+	if (q->too_large || res == CURLE_FILESIZE_EXCEEDED) {
 		rf_error(p, "%s: reply larger than %zu bytes", q->path, q->reply.cap);
 	} else if (res == CURLE_OPERATION_TIMEDOUT) {
 		rf_error(p, "%s: no answer within %ld ms", q->path, (long)rf->cfg.total_timeout_ms);
@@ -776,6 +880,10 @@ static void rf_finish(struct redfish *rf, struct rf_req *q, CURLcode res)
 		} else {
 			rf_error(p, "the BMC refused the credentials (%ld)", code);
 		}
+	} else if (code == 404 && q->kind != RQ_SYSTEMS && q->kind != RQ_SYSTEM &&
+		   q->kind != RQ_CTRL) {
+		/* A broken link to a part we only describe: skip it, keep the BMC. */
+		log_debug("redfish: %s: %s: 404, skipped", p->address, q->path);
 	} else if (code >= 300) {
 		rf_error(p, "%s: HTTP %ld", q->path, code);
 	} else {
@@ -854,8 +962,6 @@ static void rf_start_target(struct redfish *rf, struct rf_job *job, const char *
 	p->user = p->own_user;
 	p->pass = p->own_pass;
 	p->step = 0;
-	if (job->type == JOB_POWER && strcmp(job->action, "status") == 0)
-		p->step = 1;
 	rf_control_next(rf, p, NULL);
 	if (p->inflight == 0)
 		rf_probe_done(rf, p);
@@ -954,7 +1060,8 @@ int redfish_start(struct store *st, const unsigned char key[AUTH_KEY_LEN],
 	rf->multi = curl_multi_init();
 	if (rf->multi == NULL)
 		goto err_free;
-	curl_multi_setopt(rf->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)cfg->concurrency);
+	/* No connection cap in curl: a queued transfer's wait would count
+	 * against its timeout.  The worker bounds transfers itself. */
 	if (pthread_create(&rf->thread, NULL, rf_main, rf) != 0)
 		goto err_multi;
 	*out = rf;

@@ -107,211 +107,211 @@ static const char *const store_migrations[] = {
 
 /* ---- statements ------------------------------------------------------ */
 
-#define STORE_STATEMENTS(X)                                                                       \
-	X(BEGIN, "BEGIN IMMEDIATE")                                                               \
-	X(COMMIT, "COMMIT")                                                                       \
-	X(ROLLBACK, "ROLLBACK")                                                                   \
-	X(PING, "SELECT 1")                                                                       \
-	/* images */                                                                              \
-	X(IMAGE_GET, "SELECT name, arch, kernel, initrd, rootfs, params, created, updated"        \
-		     " FROM images WHERE name=?1")                                                \
-	X(IMAGE_LIST, "SELECT name, arch, kernel, initrd, rootfs, params, created, updated"       \
-		      " FROM images ORDER BY name")                                               \
-	X(IMAGE_EXISTS, "SELECT 1 FROM images WHERE name=?1")                                     \
-	X(IMAGE_PUT, "INSERT INTO images(name, arch, kernel, initrd, rootfs, params, created,"    \
-		     " updated) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7) ON CONFLICT(name) DO"      \
-		     " UPDATE SET arch=excluded.arch, kernel=excluded.kernel,"                    \
-		     " initrd=excluded.initrd, rootfs=excluded.rootfs, params=excluded.params,"   \
-		     " updated=excluded.updated")                                                 \
-	X(IMAGE_DELETE, "DELETE FROM images WHERE name=?1")                                       \
-	X(IMAGE_USERS, "SELECT 'profile', name FROM profiles WHERE image_id=(SELECT id FROM"      \
-		       " images WHERE name=?1) ORDER BY name LIMIT 11")                           \
-	/* profiles */                                                                            \
-	X(PROFILE_GET, "SELECT p.name, i.name, p.kernel, p.initrd, p.params, p.created,"          \
-		       " p.updated FROM profiles p LEFT JOIN images i ON i.id=p.image_id"         \
-		       " WHERE p.name=?1")                                                        \
-	X(PROFILE_LIST, "SELECT p.name, i.name, p.kernel, p.initrd, p.params, p.created,"         \
-			" p.updated FROM profiles p LEFT JOIN images i ON i.id=p.image_id"        \
-			" ORDER BY p.name")                                                       \
-	X(PROFILE_EXISTS, "SELECT 1 FROM profiles WHERE name=?1")                                 \
-	X(PROFILE_PUT, "INSERT INTO profiles(name, image_id, kernel, initrd, params, created,"    \
-		       " updated) VALUES(?1, (SELECT id FROM images WHERE name=?2), ?3, ?4,"      \
-		       " ?5, ?6, ?6) ON CONFLICT(name) DO UPDATE SET"                             \
-		       " image_id=excluded.image_id, kernel=excluded.kernel,"                     \
-		       " initrd=excluded.initrd, params=excluded.params,"                         \
-		       " updated=excluded.updated")                                               \
-	X(PROFILE_DELETE, "DELETE FROM profiles WHERE name=?1")                                   \
-	X(PROFILE_USERS, "SELECT * FROM (SELECT 'node', n.name FROM nodes n JOIN profiles p"      \
-			 " ON p.id=n.profile_id WHERE p.name=?1 ORDER BY n.name LIMIT 11)"        \
-			 " UNION ALL SELECT * FROM (SELECT 'group', g.name FROM groups g JOIN"    \
-			 " profiles p ON p.id=g.profile_id WHERE p.name=?1 ORDER BY g.name"       \
-			 " LIMIT 11) UNION ALL SELECT 'defaults', 'defaults' FROM settings"       \
-			 " WHERE key='default_profile' AND value=?1")                             \
-	/* groups */                                                                              \
-	X(GROUP_GET, "SELECT g.name, g.description, p.name, g.metadata, g.user_data,"             \
-		     " g.created, g.updated FROM groups g LEFT JOIN profiles p"                   \
-		     " ON p.id=g.profile_id WHERE g.name=?1")                                     \
-	X(GROUP_LIST, "SELECT g.name, g.description, p.name, g.metadata, g.user_data,"            \
-		      " g.created, g.updated FROM groups g LEFT JOIN profiles p"                  \
-		      " ON p.id=g.profile_id ORDER BY g.name")                                    \
-	X(GROUP_EXISTS, "SELECT 1 FROM groups WHERE name=?1")                                     \
-	X(GROUP_PUT, "INSERT INTO groups(name, description, profile_id, metadata, user_data,"     \
-		     " created, updated) VALUES(?1, ?2, (SELECT id FROM profiles WHERE"           \
-		     " name=?3), ?4, ?5, ?6, ?6) ON CONFLICT(name) DO UPDATE SET"                 \
-		     " description=excluded.description, profile_id=excluded.profile_id,"         \
-		     " metadata=excluded.metadata, user_data=excluded.user_data,"                 \
-		     " updated=excluded.updated")                                                 \
-	X(GROUP_DELETE, "DELETE FROM groups WHERE name=?1")                                       \
-	X(GROUP_USERS, "SELECT 'node', n.name FROM node_groups ng JOIN nodes n"                   \
-		       " ON n.id=ng.node_id WHERE ng.group_id=(SELECT id FROM groups"             \
-		       " WHERE name=?1) ORDER BY n.name LIMIT 11")                                \
-	X(GROUP_MEMBERS, "SELECT n.name FROM node_groups ng JOIN nodes n ON n.id=ng.node_id"      \
-			 " WHERE ng.group_id=(SELECT id FROM groups WHERE name=?1)"               \
-			 " ORDER BY n.name")                                                      \
-	X(GROUP_ENSURE, "INSERT INTO groups(name, created, updated) VALUES(?1, ?2, ?2)"           \
-			" ON CONFLICT(name) DO NOTHING")                                          \
-	/* nodes */                                                                               \
-	X(NODE_GET, "SELECT n.id, n.name, n.nid, n.arch, n.role, n.enabled, p.name,"              \
-		    " n.params, n.metadata, n.user_data, n.state, n.last_stage, n.last_time,"     \
-		    " n.created, n.updated, n.ipxe_efi FROM nodes n LEFT JOIN profiles p"         \
-		    " ON p.id=n.profile_id WHERE n.name=?1")                                      \
-	X(NODE_LIST, "SELECT n.id, n.name, n.nid, n.arch, n.role, n.enabled, p.name,"             \
-		     " n.params, n.metadata, n.user_data, n.state, n.last_stage, n.last_time,"    \
-		     " n.created, n.updated, n.ipxe_efi FROM nodes n LEFT JOIN profiles p"        \
-		     " ON p.id=n.profile_id WHERE (?1 IS NULL OR n.state=?1)"                     \
-		     " AND (?2 IS NULL OR n.arch=?2) AND (?3 IS NULL OR n.enabled=?3)"            \
-		     " AND (?4 IS NULL OR EXISTS(SELECT 1 FROM node_groups ng JOIN groups g"      \
-		     " ON g.id=ng.group_id WHERE ng.node_id=n.id AND g.name=?4))"                 \
-		     " ORDER BY n.name LIMIT ?5 OFFSET ?6")                                       \
-	X(NODE_IFACES, "SELECT mac, ip FROM interfaces WHERE node_id=?1 ORDER BY position")       \
-	X(NODE_GROUPS, "SELECT g.name FROM node_groups ng JOIN groups g ON g.id=ng.group_id"      \
-		       " WHERE ng.node_id=?1 ORDER BY ng.position")                               \
-	X(ALL_IFACES, "SELECT node_id, mac, ip FROM interfaces ORDER BY node_id, position")       \
-	X(ALL_NODE_GROUPS, "SELECT ng.node_id, g.name FROM node_groups ng JOIN groups g"          \
-			   " ON g.id=ng.group_id ORDER BY ng.node_id, ng.position")               \
-	X(NODE_ID, "SELECT id FROM nodes WHERE name=?1")                                          \
-	X(NODE_NAME, "SELECT name FROM nodes WHERE id=?1")                                        \
-	X(NODE_NID_TAKEN, "SELECT name FROM nodes WHERE nid=?1 AND name<>?2")                     \
-	X(MAC_TAKEN, "SELECT n.name FROM interfaces i JOIN nodes n ON n.id=i.node_id"             \
-		     " WHERE i.mac=?1 AND n.name<>?2")                                            \
-	X(IP_TAKEN, "SELECT n.name FROM interfaces i JOIN nodes n ON n.id=i.node_id"              \
-		    " WHERE i.ip=?1 AND n.name<>?2")                                              \
-	X(NODE_PUT, "INSERT INTO nodes(name, nid, arch, role, enabled, profile_id, params,"       \
-		    " metadata, user_data, ipxe_efi, created, updated) VALUES(?1, ?2, ?3, ?4,"    \
-		    " ?5, (SELECT id FROM profiles WHERE name=?6), ?7, ?8, ?9, ?10, ?11, ?11)"    \
-		    " ON CONFLICT(name) DO UPDATE SET nid=excluded.nid, arch=excluded.arch,"      \
-		    " role=excluded.role, enabled=excluded.enabled,"                              \
-		    " profile_id=excluded.profile_id, params=excluded.params,"                    \
-		    " metadata=excluded.metadata, user_data=excluded.user_data,"                  \
-		    " ipxe_efi=excluded.ipxe_efi, updated=excluded.updated RETURNING id")         \
-	X(NODE_IFACES_CLEAR, "DELETE FROM interfaces WHERE node_id=?1")                           \
-	X(NODE_IFACE_ADD, "INSERT INTO interfaces(mac, node_id, position, ip)"                    \
-			  " VALUES(?1, ?2, ?3, ?4)")                                              \
-	X(NODE_GROUPS_CLEAR, "DELETE FROM node_groups WHERE node_id=?1")                          \
-	X(NODE_GROUP_ADD, "INSERT OR IGNORE INTO node_groups(node_id, group_id, position)"        \
-			  " VALUES(?1, (SELECT id FROM groups WHERE name=?2), ?3)")               \
-	X(NODE_DELETE, "DELETE FROM nodes WHERE name=?1")                                         \
-	X(NODE_BY_IP, "SELECT node_id FROM interfaces WHERE ip=?1 UNION ALL"                      \
-		      " SELECT node_id FROM interfaces WHERE last_ip=?1 LIMIT 1")                 \
-	X(NODE_COUNTS, "SELECT count(*), sum(state='new'), sum(state='booting'),"                 \
-		       " sum(state='ready'), sum(enabled=0) FROM nodes")                          \
-	X(OTHER_COUNTS, "SELECT (SELECT count(*) FROM groups), (SELECT count(*) FROM images),"    \
-			" (SELECT count(*) FROM profiles), (SELECT count(*) FROM discovered)")    \
-	X(DISCOVERED_FORGET, "DELETE FROM discovered WHERE mac=?1")                               \
-	/* boot resolution */                                                                     \
-	X(BOOT_BY_MAC, "SELECT node_id FROM interfaces WHERE mac=?1")                             \
-	X(BOOT_BY_NID, "SELECT id FROM nodes WHERE nid=?1")                                       \
-	X(BOOT_NODE, "SELECT n.name, n.arch, n.enabled, n.params, n.profile_id,"                  \
-		     " (SELECT mac FROM interfaces WHERE node_id=n.id ORDER BY position"          \
-		     " LIMIT 1) FROM nodes n WHERE n.id=?1")                                      \
-	X(BOOT_GROUP_PROFILE, "SELECT g.name, g.profile_id FROM node_groups ng JOIN groups g"     \
-			      " ON g.id=ng.group_id WHERE ng.node_id=?1"                          \
-			      " AND g.profile_id IS NOT NULL ORDER BY ng.position LIMIT 1")       \
-	X(BOOT_DEFAULT_PROFILE, "SELECT p.id FROM settings s JOIN profiles p"                     \
-				" ON p.name=s.value WHERE s.key='default_profile'")               \
-	X(BOOT_PROFILE, "SELECT p.name, p.kernel, p.initrd, p.params, i.name, i.kernel,"          \
-			" i.initrd, i.rootfs, i.params FROM profiles p LEFT JOIN images i"        \
-			" ON i.id=p.image_id WHERE p.id=?1")                                      \
-	X(CI_GROUPS, "SELECT g.metadata, g.user_data FROM node_groups ng JOIN groups g"           \
-		     " ON g.id=ng.group_id WHERE ng.node_id=?1 ORDER BY ng.position")             \
-	X(CI_NODE, "SELECT name, metadata, user_data FROM nodes WHERE id=?1")                     \
-	/* tokens */                                                                              \
-	X(TOKEN_ADD, "INSERT INTO tokens(name, hash, scope, created) VALUES(?1, ?2, ?3, ?4)")     \
-	X(TOKEN_FIND, "SELECT scope, last_used FROM tokens WHERE hash=?1")                        \
-	X(TOKEN_TOUCH, "UPDATE tokens SET last_used=?2 WHERE hash=?1")                            \
-	X(TOKEN_LIST, "SELECT name, scope, created, last_used FROM tokens ORDER BY name")         \
-	X(TOKEN_DELETE, "DELETE FROM tokens WHERE name=?1")                                       \
-	/* events */                                                                              \
-	X(EVENT_ADD, "INSERT INTO events(node_id, time_us, stage, source, detail)"                \
-		     " VALUES(?1, ?2, ?3, ?4, ?5)")                                               \
-	X(EVENT_NODE, "UPDATE nodes SET last_stage=?2, last_time=?3,"                             \
-		      " state=COALESCE(?4, state) WHERE id=?1")                                   \
-	X(EVENT_LAST_IP, "UPDATE interfaces SET last_ip=?2 WHERE mac=?1"                          \
-			 " AND last_ip IS NOT ?2")                                                \
-	X(EVENT_DISCOVERED, "INSERT INTO discovered(mac, ip, first_seen, last_seen, requests)"    \
-			    " VALUES(?1, ?2, ?3, ?3, 1) ON CONFLICT(mac) DO UPDATE SET"           \
-			    " ip=excluded.ip, last_seen=excluded.last_seen,"                      \
-			    " requests=requests+1")                                               \
-	X(EVENT_LIST, "SELECT time_us, stage, source, detail FROM (SELECT * FROM events"          \
-		      " WHERE node_id=?1 ORDER BY time_us DESC, id DESC LIMIT ?2)"                \
-		      " ORDER BY time_us, id")                                                    \
-	X(EVENT_PRUNE, "DELETE FROM events WHERE time_us < ?1")                                   \
-	X(EVENT_CAP, "DELETE FROM events WHERE id IN (SELECT id FROM (SELECT id, row_number()"    \
-		     " OVER (PARTITION BY node_id ORDER BY time_us DESC, id DESC) AS rn"          \
-		     " FROM events) WHERE rn > ?1)")                                              \
-	X(DISCOVERED_LIST, "SELECT mac, ip, first_seen, last_seen, requests FROM discovered"      \
-			   " ORDER BY last_seen DESC")                                            \
-	X(DISCOVERED_DELETE, "DELETE FROM discovered WHERE mac=?1")                               \
-	X(DISCOVERED_EXISTS, "SELECT 1 FROM discovered WHERE mac=?1")                             \
-	/* settings */                                                                            \
-	X(SETTING_GET, "SELECT value FROM settings WHERE key=?1")                                 \
-	X(SETTING_SET, "INSERT INTO settings(key, value) VALUES(?1, ?2) ON CONFLICT(key)"         \
-		       " DO UPDATE SET value=excluded.value")                                     \
-	X(SETTING_DEL, "DELETE FROM settings WHERE key=?1")                                       \
-	/* DHCP */                                                                                \
-	X(DHCP_HOSTS, "SELECT i.mac, i.ip, CASE WHEN i.position=0 THEN n.name ELSE '' END,"       \
-		      " n.enabled, n.ipxe_efi FROM interfaces i JOIN nodes n ON n.id=i.node_id"   \
-		      " ORDER BY i.mac")                                                          \
-	X(LEASE_SET, "INSERT INTO leases(mac, ip, expires, hostname, client_id)"                  \
-		     " VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(mac) DO UPDATE SET ip=excluded.ip," \
-		     " expires=excluded.expires, hostname=excluded.hostname,"                     \
-		     " client_id=excluded.client_id")                                             \
-	X(LEASE_DEL, "DELETE FROM leases WHERE mac=?1")                                           \
-	X(LEASE_SAME, "SELECT 1 FROM leases WHERE mac=?1 AND ip=?2 AND abs(expires - ?3) < 2")    \
-	X(CRED_PUT,                                                                               \
-	  "INSERT INTO credentials(name, username, secret, created, updated)"                     \
-	  " VALUES(?1, ?2, ?3, ?4, ?4) ON CONFLICT(name) DO UPDATE SET"                           \
-	  " username=excluded.username, secret=excluded.secret, updated=excluded.updated")        \
-	X(CRED_GET, "SELECT username, secret FROM credentials WHERE name=?1")                     \
-	X(CRED_LIST, "SELECT name, username, created, updated FROM credentials ORDER BY name")    \
-	X(CRED_USERS, "SELECT 'bmc', address FROM bmcs WHERE credential=?1 ORDER BY address"      \
-		      " LIMIT 11")                                                                \
-	X(CRED_EXISTS, "SELECT 1 FROM credentials WHERE name=?1")                                 \
-	X(CRED_DELETE, "DELETE FROM credentials WHERE name=?1")                                   \
-	X(BMC_PUT, "INSERT INTO bmcs(address, port, scheme, insecure, credential, status,"        \
-		   " message, mac, vendor, model, uuid, firmware, last_seen, created)"            \
-		   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)"         \
-		   " ON CONFLICT(address, port) DO UPDATE SET scheme=excluded.scheme,"            \
-		   " insecure=excluded.insecure, credential=excluded.credential,"                 \
-		   " status=excluded.status, message=excluded.message, mac=excluded.mac,"         \
-		   " vendor=excluded.vendor, model=excluded.model, uuid=excluded.uuid,"           \
-		   " firmware=excluded.firmware, last_seen=excluded.last_seen RETURNING id")      \
-	X(BMC_LIST, "SELECT id, address, port, scheme, insecure, credential, status, message,"    \
-		    " mac, vendor, model, uuid, firmware, last_seen, created FROM bmcs"           \
-		    " ORDER BY address, port")                                                    \
-	X(BMC_DELETE, "DELETE FROM bmcs WHERE address=?1")                                        \
-	X(SYS_OF_BMC, "SELECT s.path, n.name, s.data FROM systems s LEFT JOIN nodes n"            \
-		      " ON n.id=s.node_id WHERE s.bmc_id=?1 ORDER BY s.path")                     \
-	X(SYS_CLEAR, "DELETE FROM systems WHERE bmc_id=?1")                                       \
-	X(SYS_PUT, "INSERT INTO systems(bmc_id, path, node_id, data) VALUES(?1, ?2, ?3, ?4)")     \
-	X(SYS_OF_NODE, "SELECT b.address, b.port, b.scheme, b.insecure, b.credential, s.path,"    \
-		       " s.data FROM systems s JOIN bmcs b ON b.id=s.bmc_id"                      \
-		       " WHERE s.node_id=(SELECT id FROM nodes WHERE name=?1)")                   \
-	X(SYS_POWER, "UPDATE systems SET data=json_set(data, '$.power_state', ?2)"                \
-		     " WHERE node_id=(SELECT id FROM nodes WHERE name=?1)")                       \
-	X(MAC_OWNER, "SELECT n.name FROM interfaces i JOIN nodes n ON n.id=i.node_id"             \
-		     " WHERE i.mac=?1")                                                           \
-	X(LEASE_LIST, "SELECT mac, ip, expires, hostname, client_id FROM leases"                  \
+#define STORE_STATEMENTS(X)                                                                        \
+	X(BEGIN, "BEGIN IMMEDIATE")                                                                \
+	X(COMMIT, "COMMIT")                                                                        \
+	X(ROLLBACK, "ROLLBACK")                                                                    \
+	X(PING, "SELECT 1")                                                                        \
+	/* images */                                                                               \
+	X(IMAGE_GET, "SELECT name, arch, kernel, initrd, rootfs, params, created, updated"         \
+		     " FROM images WHERE name=?1")                                                 \
+	X(IMAGE_LIST, "SELECT name, arch, kernel, initrd, rootfs, params, created, updated"        \
+		      " FROM images ORDER BY name")                                                \
+	X(IMAGE_EXISTS, "SELECT 1 FROM images WHERE name=?1")                                      \
+	X(IMAGE_PUT, "INSERT INTO images(name, arch, kernel, initrd, rootfs, params, created,"     \
+		     " updated) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7) ON CONFLICT(name) DO"       \
+		     " UPDATE SET arch=excluded.arch, kernel=excluded.kernel,"                     \
+		     " initrd=excluded.initrd, rootfs=excluded.rootfs, params=excluded.params,"    \
+		     " updated=excluded.updated")                                                  \
+	X(IMAGE_DELETE, "DELETE FROM images WHERE name=?1")                                        \
+	X(IMAGE_USERS, "SELECT 'profile', name FROM profiles WHERE image_id=(SELECT id FROM"       \
+		       " images WHERE name=?1) ORDER BY name LIMIT 11")                            \
+	/* profiles */                                                                             \
+	X(PROFILE_GET, "SELECT p.name, i.name, p.kernel, p.initrd, p.params, p.created,"           \
+		       " p.updated FROM profiles p LEFT JOIN images i ON i.id=p.image_id"          \
+		       " WHERE p.name=?1")                                                         \
+	X(PROFILE_LIST, "SELECT p.name, i.name, p.kernel, p.initrd, p.params, p.created,"          \
+			" p.updated FROM profiles p LEFT JOIN images i ON i.id=p.image_id"         \
+			" ORDER BY p.name")                                                        \
+	X(PROFILE_EXISTS, "SELECT 1 FROM profiles WHERE name=?1")                                  \
+	X(PROFILE_PUT, "INSERT INTO profiles(name, image_id, kernel, initrd, params, created,"     \
+		       " updated) VALUES(?1, (SELECT id FROM images WHERE name=?2), ?3, ?4,"       \
+		       " ?5, ?6, ?6) ON CONFLICT(name) DO UPDATE SET"                              \
+		       " image_id=excluded.image_id, kernel=excluded.kernel,"                      \
+		       " initrd=excluded.initrd, params=excluded.params,"                          \
+		       " updated=excluded.updated")                                                \
+	X(PROFILE_DELETE, "DELETE FROM profiles WHERE name=?1")                                    \
+	X(PROFILE_USERS, "SELECT * FROM (SELECT 'node', n.name FROM nodes n JOIN profiles p"       \
+			 " ON p.id=n.profile_id WHERE p.name=?1 ORDER BY n.name LIMIT 11)"         \
+			 " UNION ALL SELECT * FROM (SELECT 'group', g.name FROM groups g JOIN"     \
+			 " profiles p ON p.id=g.profile_id WHERE p.name=?1 ORDER BY g.name"        \
+			 " LIMIT 11) UNION ALL SELECT 'defaults', 'defaults' FROM settings"        \
+			 " WHERE key='default_profile' AND value=?1")                              \
+	/* groups */                                                                               \
+	X(GROUP_GET, "SELECT g.name, g.description, p.name, g.metadata, g.user_data,"              \
+		     " g.created, g.updated FROM groups g LEFT JOIN profiles p"                    \
+		     " ON p.id=g.profile_id WHERE g.name=?1")                                      \
+	X(GROUP_LIST, "SELECT g.name, g.description, p.name, g.metadata, g.user_data,"             \
+		      " g.created, g.updated FROM groups g LEFT JOIN profiles p"                   \
+		      " ON p.id=g.profile_id ORDER BY g.name")                                     \
+	X(GROUP_EXISTS, "SELECT 1 FROM groups WHERE name=?1")                                      \
+	X(GROUP_PUT, "INSERT INTO groups(name, description, profile_id, metadata, user_data,"      \
+		     " created, updated) VALUES(?1, ?2, (SELECT id FROM profiles WHERE"            \
+		     " name=?3), ?4, ?5, ?6, ?6) ON CONFLICT(name) DO UPDATE SET"                  \
+		     " description=excluded.description, profile_id=excluded.profile_id,"          \
+		     " metadata=excluded.metadata, user_data=excluded.user_data,"                  \
+		     " updated=excluded.updated")                                                  \
+	X(GROUP_DELETE, "DELETE FROM groups WHERE name=?1")                                        \
+	X(GROUP_USERS, "SELECT 'node', n.name FROM node_groups ng JOIN nodes n"                    \
+		       " ON n.id=ng.node_id WHERE ng.group_id=(SELECT id FROM groups"              \
+		       " WHERE name=?1) ORDER BY n.name LIMIT 11")                                 \
+	X(GROUP_MEMBERS, "SELECT n.name FROM node_groups ng JOIN nodes n ON n.id=ng.node_id"       \
+			 " WHERE ng.group_id=(SELECT id FROM groups WHERE name=?1)"                \
+			 " ORDER BY n.name")                                                       \
+	X(GROUP_ENSURE, "INSERT INTO groups(name, created, updated) VALUES(?1, ?2, ?2)"            \
+			" ON CONFLICT(name) DO NOTHING")                                           \
+	/* nodes */                                                                                \
+	X(NODE_GET, "SELECT n.id, n.name, n.nid, n.arch, n.role, n.enabled, p.name,"               \
+		    " n.params, n.metadata, n.user_data, n.state, n.last_stage, n.last_time,"      \
+		    " n.created, n.updated, n.ipxe_efi FROM nodes n LEFT JOIN profiles p"          \
+		    " ON p.id=n.profile_id WHERE n.name=?1")                                       \
+	X(NODE_LIST, "SELECT n.id, n.name, n.nid, n.arch, n.role, n.enabled, p.name,"              \
+		     " n.params, n.metadata, n.user_data, n.state, n.last_stage, n.last_time,"     \
+		     " n.created, n.updated, n.ipxe_efi FROM nodes n LEFT JOIN profiles p"         \
+		     " ON p.id=n.profile_id WHERE (?1 IS NULL OR n.state=?1)"                      \
+		     " AND (?2 IS NULL OR n.arch=?2) AND (?3 IS NULL OR n.enabled=?3)"             \
+		     " AND (?4 IS NULL OR EXISTS(SELECT 1 FROM node_groups ng JOIN groups g"       \
+		     " ON g.id=ng.group_id WHERE ng.node_id=n.id AND g.name=?4))"                  \
+		     " ORDER BY n.name LIMIT ?5 OFFSET ?6")                                        \
+	X(NODE_IFACES, "SELECT mac, ip FROM interfaces WHERE node_id=?1 ORDER BY position")        \
+	X(NODE_GROUPS, "SELECT g.name FROM node_groups ng JOIN groups g ON g.id=ng.group_id"       \
+		       " WHERE ng.node_id=?1 ORDER BY ng.position")                                \
+	X(ALL_IFACES, "SELECT node_id, mac, ip FROM interfaces ORDER BY node_id, position")        \
+	X(ALL_NODE_GROUPS, "SELECT ng.node_id, g.name FROM node_groups ng JOIN groups g"           \
+			   " ON g.id=ng.group_id ORDER BY ng.node_id, ng.position")                \
+	X(NODE_ID, "SELECT id FROM nodes WHERE name=?1")                                           \
+	X(NODE_NAME, "SELECT name FROM nodes WHERE id=?1")                                         \
+	X(NODE_NID_TAKEN, "SELECT name FROM nodes WHERE nid=?1 AND name<>?2")                      \
+	X(MAC_TAKEN, "SELECT n.name FROM interfaces i JOIN nodes n ON n.id=i.node_id"              \
+		     " WHERE i.mac=?1 AND n.name<>?2")                                             \
+	X(IP_TAKEN, "SELECT n.name FROM interfaces i JOIN nodes n ON n.id=i.node_id"               \
+		    " WHERE i.ip=?1 AND n.name<>?2")                                               \
+	X(NODE_PUT, "INSERT INTO nodes(name, nid, arch, role, enabled, profile_id, params,"        \
+		    " metadata, user_data, ipxe_efi, created, updated) VALUES(?1, ?2, ?3, ?4,"     \
+		    " ?5, (SELECT id FROM profiles WHERE name=?6), ?7, ?8, ?9, ?10, ?11, ?11)"     \
+		    " ON CONFLICT(name) DO UPDATE SET nid=excluded.nid, arch=excluded.arch,"       \
+		    " role=excluded.role, enabled=excluded.enabled,"                               \
+		    " profile_id=excluded.profile_id, params=excluded.params,"                     \
+		    " metadata=excluded.metadata, user_data=excluded.user_data,"                   \
+		    " ipxe_efi=excluded.ipxe_efi, updated=excluded.updated RETURNING id")          \
+	X(NODE_IFACES_CLEAR, "DELETE FROM interfaces WHERE node_id=?1")                            \
+	X(NODE_IFACE_ADD, "INSERT INTO interfaces(mac, node_id, position, ip)"                     \
+			  " VALUES(?1, ?2, ?3, ?4)")                                               \
+	X(NODE_GROUPS_CLEAR, "DELETE FROM node_groups WHERE node_id=?1")                           \
+	X(NODE_GROUP_ADD, "INSERT OR IGNORE INTO node_groups(node_id, group_id, position)"         \
+			  " VALUES(?1, (SELECT id FROM groups WHERE name=?2), ?3)")                \
+	X(NODE_DELETE, "DELETE FROM nodes WHERE name=?1")                                          \
+	X(NODE_BY_IP, "SELECT node_id FROM interfaces WHERE ip=?1 UNION ALL"                       \
+		      " SELECT node_id FROM interfaces WHERE last_ip=?1 LIMIT 1")                  \
+	X(NODE_COUNTS, "SELECT count(*), sum(state='new'), sum(state='booting'),"                  \
+		       " sum(state='ready'), sum(enabled=0) FROM nodes")                           \
+	X(OTHER_COUNTS, "SELECT (SELECT count(*) FROM groups), (SELECT count(*) FROM images),"     \
+			" (SELECT count(*) FROM profiles), (SELECT count(*) FROM discovered)")     \
+	X(DISCOVERED_FORGET, "DELETE FROM discovered WHERE mac=?1")                                \
+	/* boot resolution */                                                                      \
+	X(BOOT_BY_MAC, "SELECT node_id FROM interfaces WHERE mac=?1")                              \
+	X(BOOT_BY_NID, "SELECT id FROM nodes WHERE nid=?1")                                        \
+	X(BOOT_NODE, "SELECT n.name, n.arch, n.enabled, n.params, n.profile_id,"                   \
+		     " (SELECT mac FROM interfaces WHERE node_id=n.id ORDER BY position"           \
+		     " LIMIT 1) FROM nodes n WHERE n.id=?1")                                       \
+	X(BOOT_GROUP_PROFILE, "SELECT g.name, g.profile_id FROM node_groups ng JOIN groups g"      \
+			      " ON g.id=ng.group_id WHERE ng.node_id=?1"                           \
+			      " AND g.profile_id IS NOT NULL ORDER BY ng.position LIMIT 1")        \
+	X(BOOT_DEFAULT_PROFILE, "SELECT p.id FROM settings s JOIN profiles p"                      \
+				" ON p.name=s.value WHERE s.key='default_profile'")                \
+	X(BOOT_PROFILE, "SELECT p.name, p.kernel, p.initrd, p.params, i.name, i.kernel,"           \
+			" i.initrd, i.rootfs, i.params FROM profiles p LEFT JOIN images i"         \
+			" ON i.id=p.image_id WHERE p.id=?1")                                       \
+	X(CI_GROUPS, "SELECT g.metadata, g.user_data FROM node_groups ng JOIN groups g"            \
+		     " ON g.id=ng.group_id WHERE ng.node_id=?1 ORDER BY ng.position")              \
+	X(CI_NODE, "SELECT name, metadata, user_data FROM nodes WHERE id=?1")                      \
+	/* tokens */                                                                               \
+	X(TOKEN_ADD, "INSERT INTO tokens(name, hash, scope, created) VALUES(?1, ?2, ?3, ?4)")      \
+	X(TOKEN_FIND, "SELECT scope, last_used FROM tokens WHERE hash=?1")                         \
+	X(TOKEN_TOUCH, "UPDATE tokens SET last_used=?2 WHERE hash=?1")                             \
+	X(TOKEN_LIST, "SELECT name, scope, created, last_used FROM tokens ORDER BY name")          \
+	X(TOKEN_DELETE, "DELETE FROM tokens WHERE name=?1")                                        \
+	/* events */                                                                               \
+	X(EVENT_ADD, "INSERT INTO events(node_id, time_us, stage, source, detail)"                 \
+		     " VALUES(?1, ?2, ?3, ?4, ?5)")                                                \
+	X(EVENT_NODE, "UPDATE nodes SET last_stage=?2, last_time=?3,"                              \
+		      " state=COALESCE(?4, state) WHERE id=?1")                                    \
+	X(EVENT_LAST_IP, "UPDATE interfaces SET last_ip=?2 WHERE mac=?1"                           \
+			 " AND last_ip IS NOT ?2")                                                 \
+	X(EVENT_DISCOVERED, "INSERT INTO discovered(mac, ip, first_seen, last_seen, requests)"     \
+			    " SELECT ?1, ?2, ?3, ?3, 1 WHERE NOT EXISTS (SELECT 1 FROM interfaces" \
+			    " WHERE mac=?1) ON CONFLICT(mac) DO UPDATE SET ip=excluded.ip,"        \
+			    " last_seen=excluded.last_seen, requests=requests+1")                  \
+	X(EVENT_LIST, "SELECT time_us, stage, source, detail FROM (SELECT * FROM events"           \
+		      " WHERE node_id=?1 ORDER BY time_us DESC, id DESC LIMIT ?2)"                 \
+		      " ORDER BY time_us, id")                                                     \
+	X(EVENT_PRUNE, "DELETE FROM events WHERE time_us < ?1")                                    \
+	X(EVENT_CAP, "DELETE FROM events WHERE id IN (SELECT id FROM (SELECT id, row_number()"     \
+		     " OVER (PARTITION BY node_id ORDER BY time_us DESC, id DESC) AS rn"           \
+		     " FROM events) WHERE rn > ?1)")                                               \
+	X(DISCOVERED_LIST, "SELECT mac, ip, first_seen, last_seen, requests FROM discovered"       \
+			   " ORDER BY last_seen DESC")                                             \
+	X(DISCOVERED_DELETE, "DELETE FROM discovered WHERE mac=?1")                                \
+	X(DISCOVERED_EXISTS, "SELECT 1 FROM discovered WHERE mac=?1")                              \
+	/* settings */                                                                             \
+	X(SETTING_GET, "SELECT value FROM settings WHERE key=?1")                                  \
+	X(SETTING_SET, "INSERT INTO settings(key, value) VALUES(?1, ?2) ON CONFLICT(key)"          \
+		       " DO UPDATE SET value=excluded.value")                                      \
+	X(SETTING_DEL, "DELETE FROM settings WHERE key=?1")                                        \
+	/* DHCP */                                                                                 \
+	X(DHCP_HOSTS, "SELECT i.mac, i.ip, CASE WHEN i.position=0 THEN n.name ELSE '' END,"        \
+		      " n.enabled, n.ipxe_efi FROM interfaces i JOIN nodes n ON n.id=i.node_id"    \
+		      " ORDER BY i.mac")                                                           \
+	X(LEASE_SET, "INSERT INTO leases(mac, ip, expires, hostname, client_id)"                   \
+		     " VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(mac) DO UPDATE SET ip=excluded.ip,"  \
+		     " expires=excluded.expires, hostname=excluded.hostname,"                      \
+		     " client_id=excluded.client_id")                                              \
+	X(LEASE_DEL, "DELETE FROM leases WHERE mac=?1")                                            \
+	X(LEASE_SAME, "SELECT 1 FROM leases WHERE mac=?1 AND ip=?2 AND abs(expires - ?3) < 2")     \
+	X(CRED_PUT,                                                                                \
+	  "INSERT INTO credentials(name, username, secret, created, updated)"                      \
+	  " VALUES(?1, ?2, ?3, ?4, ?4) ON CONFLICT(name) DO UPDATE SET"                            \
+	  " username=excluded.username, secret=excluded.secret, updated=excluded.updated")         \
+	X(CRED_GET, "SELECT username, secret FROM credentials WHERE name=?1")                      \
+	X(CRED_LIST, "SELECT name, username, created, updated FROM credentials ORDER BY name")     \
+	X(CRED_USERS, "SELECT 'bmc', address FROM bmcs WHERE credential=?1 ORDER BY address"       \
+		      " LIMIT 11")                                                                 \
+	X(CRED_EXISTS, "SELECT 1 FROM credentials WHERE name=?1")                                  \
+	X(CRED_DELETE, "DELETE FROM credentials WHERE name=?1")                                    \
+	X(BMC_PUT, "INSERT INTO bmcs(address, port, scheme, insecure, credential, status,"         \
+		   " message, mac, vendor, model, uuid, firmware, last_seen, created)"             \
+		   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)"          \
+		   " ON CONFLICT(address, port) DO UPDATE SET scheme=excluded.scheme,"             \
+		   " insecure=excluded.insecure, credential=excluded.credential,"                  \
+		   " status=excluded.status, message=excluded.message, mac=excluded.mac,"          \
+		   " vendor=excluded.vendor, model=excluded.model, uuid=excluded.uuid,"            \
+		   " firmware=excluded.firmware, last_seen=excluded.last_seen RETURNING id")       \
+	X(BMC_LIST, "SELECT id, address, port, scheme, insecure, credential, status, message,"     \
+		    " mac, vendor, model, uuid, firmware, last_seen, created FROM bmcs"            \
+		    " ORDER BY address, port")                                                     \
+	X(BMC_DELETE, "DELETE FROM bmcs WHERE address=?1")                                         \
+	X(SYS_OF_BMC, "SELECT s.path, n.name, s.data FROM systems s LEFT JOIN nodes n"             \
+		      " ON n.id=s.node_id WHERE s.bmc_id=?1 ORDER BY s.path")                      \
+	X(SYS_CLEAR, "DELETE FROM systems WHERE bmc_id=?1")                                        \
+	X(SYS_PUT, "INSERT INTO systems(bmc_id, path, node_id, data) VALUES(?1, ?2, ?3, ?4)")      \
+	X(SYS_OF_NODE, "SELECT b.address, b.port, b.scheme, b.insecure, b.credential, s.path,"     \
+		       " s.data FROM systems s JOIN bmcs b ON b.id=s.bmc_id"                       \
+		       " WHERE s.node_id=(SELECT id FROM nodes WHERE name=?1)")                    \
+	X(SYS_POWER, "UPDATE systems SET data=json_set(data, '$.power_state', ?2)"                 \
+		     " WHERE node_id=(SELECT id FROM nodes WHERE name=?1)")                        \
+	X(MAC_OWNER, "SELECT n.name FROM interfaces i JOIN nodes n ON n.id=i.node_id"              \
+		     " WHERE i.mac=?1")                                                            \
+	X(LEASE_LIST, "SELECT mac, ip, expires, hostname, client_id FROM leases"                   \
 		      " WHERE expires > ?1 ORDER BY mac")
 
 #define X_ENUM(id, sql) ST_##id,

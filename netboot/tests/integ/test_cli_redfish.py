@@ -137,6 +137,15 @@ def test_credential_password_asked_on_a_terminal(rf):
         if proc.poll() is not None and not r:
             break
     proc.wait(30)
+    # What it printed just before exiting may still wait in the pty.
+    while select.select([master], [], [], 0.5)[0]:
+        try:
+            data = os.read(master, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        out += data
     os.close(master)
     assert sent and proc.returncode == 0, out
     assert b"Tty-Secret-91" not in out, out
