@@ -1046,8 +1046,8 @@ int api_discovery(struct http_req *r)
 	json_t *body = api_body(r);
 	if (body == NULL)
 		return 0;
-	static const char *const known[] = {"targets",  "port",        "scheme", "credential",
-					    "insecure", "concurrency", NULL};
+	static const char *const known[] = {"targets",  "port", "scheme",      "credential",
+					    "insecure", "auth", "concurrency", NULL};
 	const char *key;
 	json_t *v;
 	int bad = 0;
@@ -1081,6 +1081,11 @@ int api_discovery(struct http_req *r)
 		bad = api_fail(&e, "scheme", "http or https");
 	if (!bad && cred && (!json_is_string(cred) || valid_name(json_string_value(cred)) < 0))
 		bad = api_fail(&e, "credential", "a credential name");
+	json_t *auth = json_object_get(body, "auth");
+	if (!bad && auth &&
+	    (!json_is_string(auth) || (strcmp(json_string_value(auth), "basic") != 0 &&
+				       strcmp(json_string_value(auth), "session") != 0)))
+		bad = api_fail(&e, "auth", "basic or session");
 	if (!bad && insecure && !json_is_boolean(insecure))
 		bad = api_fail(&e, "insecure", "true or false");
 	if (!bad && conc &&
@@ -1098,6 +1103,7 @@ int api_discovery(struct http_req *r)
 		sch, "credential", cred ? json_string_value(cred) : "default", "insecure",
 		json_is_true(insecure), "concurrency",
 		conc ? json_integer_value(conc) : (json_int_t)app_config(a)->rf_concurrency);
+	json_object_set_new(req, "auth", json_string(auth ? json_string_value(auth) : "basic"));
 	json_decref(body);
 	char err[256];
 	int id;

@@ -41,6 +41,8 @@ enum rf_kind {
 	RQ_MGR_ETH,
 	RQ_CHASSIS,
 	RQ_ACTIONINFO,
+	RQ_LOGIN,
+	RQ_LOGOUT,
 	RQ_CTRL,
 };
 
@@ -57,6 +59,7 @@ struct rf_job {
 	char scheme[8];
 	int port;
 	bool insecure;
+	bool session; /* discovery: log in with a session */
 	char user[128], pass[256];
 	char action[16];  /* power */
 	bool once, reset; /* boot */
@@ -72,8 +75,13 @@ struct rf_probe {
 	bool insecure;
 	const char *user, *pass; /* the job's, or own[] for control jobs */
 	char own_user[128], own_pass[256];
-	json_t *bmc;     /* discovery: the record being built */
-	long next_order; /* order given to the next request started */
+	json_t *bmc;            /* discovery: the record being built */
+	long next_order;        /* order given to the next request started */
+	bool session;           /* log in for an X-Auth-Token instead of basic auth */
+	char token[256];        /* the session's token, once logged in */
+	char session_path[400]; /* where to DELETE the session */
+	bool logged_out;
+	json_t *root; /* discovery: the service root, kept while logging in */
 	int inflight;
 	bool failed;
 	/* control */
@@ -92,7 +100,9 @@ struct rf_req {
 	struct buf reply;
 	char *body; /* request body (owned) */
 	char path[512];
-	long order; /* collection-member order, to sort what arrives in any order */
+	long order;         /* collection-member order, to sort what arrives in any order */
+	char token[256];    /* login: X-Auth-Token answered */
+	char location[400]; /* login: Location answered (the session) */
 	bool too_large;
 	struct rf_req *prev, *next; /* every transfer in flight (for shutdown) */
 };
@@ -189,6 +199,34 @@ static size_t rf_write(char *data, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
+/* Login replies: keep X-Auth-Token and Location (a path on the same BMC). */
+static size_t rf_header(char *data, size_t size, size_t n, void *arg)
+{
+	struct rf_req *q = arg;
+	size_t len = size * n;
+	char line[512];
+	if (len >= sizeof(line))
+		return len;
+	memcpy(line, data, len);
+	line[len] = '\0';
+	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		line[--len] = '\0';
+	char *v = strchr(line, ':');
+	if (v == NULL)
+		return size * n;
+	*v++ = '\0';
+	while (*v == ' ')
+		v++;
+	if (strcasecmp(line, "X-Auth-Token") == 0)
+		snprintf(q->token, sizeof(q->token), "%s", v);
+	else if (strcasecmp(line, "Location") == 0) {
+		const char *path = strstr(v, "/redfish/v1/");
+		if (path != NULL)
+			snprintf(q->location, sizeof(q->location), "%s", path);
+	}
+	return size * n;
+}
+
 /* A link we may follow: a path under /redfish/v1/ with plain characters. */
 static int rf_path_ok(const char *p)
 {
@@ -266,12 +304,20 @@ static int rf_request(struct redfish *rf, struct rf_probe *p, enum rf_kind kind,
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, p->insecure ? 0L : 2L);
 	if (rf->ca_file[0] != '\0')
 		curl_easy_setopt(e, CURLOPT_CAINFO, rf->ca_file);
-	if (authed && p->user != NULL) {
+	q->hdrs = curl_slist_append(NULL, "Accept: application/json");
+	if (authed && p->token[0] != '\0') {
+		char h[300];
+		snprintf(h, sizeof(h), "X-Auth-Token: %s", p->token);
+		q->hdrs = curl_slist_append(q->hdrs, h);
+	} else if (authed && p->user != NULL) {
 		curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
 		curl_easy_setopt(e, CURLOPT_USERNAME, p->user);
 		curl_easy_setopt(e, CURLOPT_PASSWORD, p->pass);
 	}
-	q->hdrs = curl_slist_append(NULL, "Accept: application/json");
+	if (kind == RQ_LOGIN) {
+		curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, rf_header);
+		curl_easy_setopt(e, CURLOPT_HEADERDATA, q);
+	}
 	if (body != NULL) {
 		q->body = strdup(body);
 		q->hdrs = curl_slist_append(q->hdrs, "Content-Type: application/json");
@@ -412,6 +458,56 @@ static void rf_str(json_t *dst, const char *key, json_t *src, const char *skey)
 	json_object_set_new(dst, key, v && strlen(v) < 200 ? json_string(v) : json_null());
 }
 
+/* Redfish sessions: POST credentials, keep the X-Auth-Token, DELETE at the end. */
+static void rf_login(struct redfish *rf, struct rf_probe *p, json_t *root)
+{
+	const char *path = root ? rf_link(json_object_get(root, "Links"), "Sessions") : NULL;
+	if (path == NULL)
+		path = "/redfish/v1/SessionService/Sessions";
+	json_t *b = json_pack("{s:s, s:s}", "UserName", p->user ? p->user : "", "Password",
+			      p->pass ? p->pass : "");
+	char *body = b ? json_dumps(b, JSON_COMPACT) : NULL;
+	json_decref(b);
+	if (body == NULL || rf_request(rf, p, RQ_LOGIN, 0, path, "POST", body, false) < 0)
+		rf_error(p, "cannot start the session login");
+	if (body != NULL) {
+		sodium_memzero(body, strlen(body));
+		free(body);
+	}
+}
+
+static void rf_root_links(struct redfish *rf, struct rf_probe *p, json_t *j)
+{
+	rf_get(rf, p, RQ_SYSTEMS, 0, rf_link(j, "Systems"));
+	rf_get(rf, p, RQ_MANAGERS, 0, rf_link(j, "Managers"));
+	rf_get(rf, p, RQ_CHASSIS, 0, rf_link(j, "Chassis"));
+	if (rf_link(j, "Systems") == NULL)
+		rf_error(p, "the service root links no Systems");
+}
+
+static void rf_control_next(struct redfish *rf, struct rf_probe *p, json_t *reply);
+
+/* A login answered: go on with what the probe was doing. */
+static void rf_logged_in(struct redfish *rf, struct rf_req *q)
+{
+	struct rf_probe *p = q->probe;
+	if (q->token[0] == '\0') {
+		rf_error(p, "the session login answered no X-Auth-Token");
+		return;
+	}
+	snprintf(p->token, sizeof(p->token), "%s", q->token);
+	snprintf(p->session_path, sizeof(p->session_path), "%s", q->location);
+	if (p->root != NULL) {
+		json_t *root = p->root;
+		p->root = NULL;
+		p->next_order = 0;
+		rf_root_links(rf, p, root);
+		json_decref(root);
+	} else {
+		rf_control_next(rf, p, NULL);
+	}
+}
+
 /* A reply for a discovery request: record what it says, follow its links. */
 static void rf_walk(struct redfish *rf, struct rf_req *q, json_t *j)
 {
@@ -429,11 +525,13 @@ static void rf_walk(struct redfish *rf, struct rf_req *q, json_t *j)
 		if (json_is_null(json_object_get(p->bmc, "vendor")))
 			rf_str(p->bmc, "vendor", j, "Product");
 		json_object_set_new(p->bmc, "status", json_string("ok"));
-		rf_get(rf, p, RQ_SYSTEMS, 0, rf_link(j, "Systems"));
-		rf_get(rf, p, RQ_MANAGERS, 0, rf_link(j, "Managers"));
-		rf_get(rf, p, RQ_CHASSIS, 0, rf_link(j, "Chassis"));
-		if (rf_link(j, "Systems") == NULL)
-			rf_error(p, "the service root links no Systems");
+		if (p->session) {
+			/* Log in first; the walk goes on when the token arrives. */
+			p->root = json_incref(j);
+			rf_login(rf, p, j);
+			break;
+		}
+		rf_root_links(rf, p, j);
 		break;
 	}
 	case RQ_SYSTEMS:
@@ -676,6 +774,8 @@ static void rf_control_next(struct redfish *rf, struct rf_probe *p, json_t *repl
 
 static void rf_probe_free(struct rf_probe *p)
 {
+	json_decref(p->root);
+	sodium_memzero(p->token, sizeof(p->token));
 	sodium_memzero(p->own_pass, sizeof(p->own_pass));
 	json_decref(p->bmc);
 	json_decref(p->sys);
@@ -742,6 +842,12 @@ static void rf_sort_systems(json_t *systems)
 static void rf_probe_done(struct redfish *rf, struct rf_probe *p)
 {
 	struct rf_job *job = p->job;
+	if (p->token[0] != '\0' && !p->logged_out) {
+		p->logged_out = true;
+		if (p->session_path[0] != '\0' &&
+		    rf_request(rf, p, RQ_LOGOUT, 0, p->session_path, "DELETE", NULL, true) == 0)
+			return; /* finished when the logout is */
+	}
 	job->inflight--;
 	if (job->type != JOB_DISCOVER) {
 		if (json_object_get(p->out, "ok") == NULL)
@@ -855,6 +961,8 @@ static void rf_root(struct redfish *rf, struct rf_req *q, CURLcode res, long cod
 
 static void rf_finish(struct redfish *rf, struct rf_req *q, CURLcode res)
 {
+	if (q->kind == RQ_LOGOUT)
+		return; /* best effort: the session expires anyway */
 	struct rf_probe *p = q->probe;
 	long code = 0;
 	curl_easy_getinfo(q->easy, CURLINFO_RESPONSE_CODE, &code);
@@ -895,7 +1003,9 @@ static void rf_finish(struct redfish *rf, struct rf_req *q, CURLcode res)
 				return;
 			}
 		}
-		if (q->kind == RQ_CTRL)
+		if (q->kind == RQ_LOGIN)
+			rf_logged_in(rf, q);
+		else if (q->kind == RQ_CTRL)
 			rf_control_next(rf, p, j);
 		else if (json_is_object(j))
 			rf_walk(rf, q, j);
@@ -917,12 +1027,15 @@ static void rf_start_target(struct redfish *rf, struct rf_job *job, const char *
 		snprintf(p->scheme, sizeof(p->scheme), "%s", job->scheme);
 		p->port = job->port;
 		p->insecure = job->insecure;
+		p->session = job->session;
 		p->bmc = json_pack(
 			"{s:s, s:i, s:s, s:b, s:s, s:n, s:s, s:n, s:n, s:n, s:n, s:n, s:[]}",
 			"address", t, "port", job->port, "scheme", job->scheme, "insecure",
 			job->insecure, "credential",
 			json_string_value(json_object_get(job->result, "credential")), "status",
 			"message", "", "mac", "vendor", "model", "uuid", "firmware", "systems");
+		json_object_set_new(p->bmc, "auth",
+				    json_string(job->session ? "session" : "basic"));
 		/* The root is public in Redfish: probe without credentials. */
 		if (p->bmc == NULL ||
 		    rf_request(rf, p, RQ_ROOT, 0, "/redfish/v1/", NULL, NULL, false) < 0) {
@@ -961,8 +1074,13 @@ static void rf_start_target(struct redfish *rf, struct rf_job *job, const char *
 	}
 	p->user = p->own_user;
 	p->pass = p->own_pass;
+	const char *auth = json_string_value(json_object_get(p->sys, "auth"));
+	p->session = auth != NULL && strcmp(auth, "session") == 0;
 	p->step = 0;
-	rf_control_next(rf, p, NULL);
+	if (p->session)
+		rf_login(rf, p, NULL);
+	else
+		rf_control_next(rf, p, NULL);
 	if (p->inflight == 0)
 		rf_probe_done(rf, p);
 }
@@ -1172,6 +1290,8 @@ int redfish_discover(struct redfish *rf, json_t *req, int *job_id, char *err, si
 		 json_string_value(json_object_get(req, "scheme")));
 	job->port = (int)json_integer_value(json_object_get(req, "port"));
 	job->insecure = json_is_true(json_object_get(req, "insecure"));
+	job->session = json_is_string(json_object_get(req, "auth")) &&
+		       strcmp(json_string_value(json_object_get(req, "auth")), "session") == 0;
 	job->concurrency = (unsigned)json_integer_value(json_object_get(req, "concurrency"));
 	job->result =
 		json_pack("{s:s, s:I, s:i, s:i, s:s, s:s, s:i, s:b, s:[], s:[], s:[], s:[], "

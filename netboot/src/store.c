@@ -101,6 +101,8 @@ static const char *const store_migrations[] = {
 	" path TEXT NOT NULL, node_id INTEGER REFERENCES nodes(id) ON DELETE SET NULL,"
 	" data TEXT NOT NULL, UNIQUE(bmc_id, path));"
 	"CREATE INDEX systems_node ON systems(node_id);",
+	/* 4: Redfish session login (X-Auth-Token) per BMC, beside basic auth */
+	"ALTER TABLE bmcs ADD COLUMN auth TEXT NOT NULL DEFAULT 'basic';",
 };
 
 #define STORE_NMIGRATIONS ((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
@@ -289,15 +291,16 @@ static const char *const store_migrations[] = {
 	X(CRED_EXISTS, "SELECT 1 FROM credentials WHERE name=?1")                                  \
 	X(CRED_DELETE, "DELETE FROM credentials WHERE name=?1")                                    \
 	X(BMC_PUT, "INSERT INTO bmcs(address, port, scheme, insecure, credential, status,"         \
-		   " message, mac, vendor, model, uuid, firmware, last_seen, created)"             \
-		   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)"          \
+		   " message, mac, vendor, model, uuid, firmware, auth, last_seen, created)"       \
+		   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?14, ?13, ?13)"     \
 		   " ON CONFLICT(address, port) DO UPDATE SET scheme=excluded.scheme,"             \
 		   " insecure=excluded.insecure, credential=excluded.credential,"                  \
 		   " status=excluded.status, message=excluded.message, mac=excluded.mac,"          \
 		   " vendor=excluded.vendor, model=excluded.model, uuid=excluded.uuid,"            \
-		   " firmware=excluded.firmware, last_seen=excluded.last_seen RETURNING id")       \
+		   " firmware=excluded.firmware, auth=excluded.auth, last_seen=excluded.last_seen" \
+		   " RETURNING id")                                                                \
 	X(BMC_LIST, "SELECT id, address, port, scheme, insecure, credential, status, message,"     \
-		    " mac, vendor, model, uuid, firmware, last_seen, created FROM bmcs"            \
+		    " mac, vendor, model, uuid, firmware, last_seen, created, auth FROM bmcs"      \
 		    " ORDER BY address, port")                                                     \
 	X(BMC_DELETE, "DELETE FROM bmcs WHERE address=?1")                                         \
 	X(SYS_OF_BMC, "SELECT s.path, n.name, s.data FROM systems s LEFT JOIN nodes n"             \
@@ -305,7 +308,7 @@ static const char *const store_migrations[] = {
 	X(SYS_CLEAR, "DELETE FROM systems WHERE bmc_id=?1")                                        \
 	X(SYS_PUT, "INSERT INTO systems(bmc_id, path, node_id, data) VALUES(?1, ?2, ?3, ?4)")      \
 	X(SYS_OF_NODE, "SELECT b.address, b.port, b.scheme, b.insecure, b.credential, s.path,"     \
-		       " s.data FROM systems s JOIN bmcs b ON b.id=s.bmc_id"                       \
+		       " s.data, b.auth FROM systems s JOIN bmcs b ON b.id=s.bmc_id"               \
 		       " WHERE s.node_id=(SELECT id FROM nodes WHERE name=?1)")                    \
 	X(SYS_POWER, "UPDATE systems SET data=json_set(data, '$.power_state', ?2)"                 \
 		     " WHERE node_id=(SELECT id FROM nodes WHERE name=?1)")                        \
@@ -2156,6 +2159,8 @@ int store_bmc_record(struct store *st, json_t *bmc, json_t *report)
 					   "vendor",     "model",  "uuid",    "firmware"};
 	for (int i = 0; i < 12; i++)
 		bind_json(s, i + 1, json_object_get(bmc, cols[i]));
+	json_t *auth = json_object_get(bmc, "auth");
+	bind_text(s, 14, json_is_string(auth) ? json_string_value(auth) : "basic");
 	sqlite3_bind_int64(s, 13, now);
 	if (sqlite3_step(s) != SQLITE_ROW)
 		goto err_io;
@@ -2301,6 +2306,7 @@ int store_bmc_list(struct store *st, json_t **out)
 				  col_str_or_null(s, 9), "model", col_str_or_null(s, 10), "uuid",
 				  col_str_or_null(s, 11), "firmware", col_str_or_null(s, 12),
 				  "last_seen", col_time(s, 13), "created", col_time(s, 14));
+		json_object_set_new(b, "auth", json_string(col_text(s, 15)));
 		json_array_append_new(arr, b);
 		json_array_append_new(ids, json_integer(sqlite3_column_int64(s, 0)));
 	}
@@ -2359,10 +2365,10 @@ int store_node_system(struct store *st, const char *node, json_t **out)
 		sqlite3_reset(s);
 		return rc == SQLITE_DONE ? -ENOENT : -EIO;
 	}
-	*out = json_pack("{s:s, s:i, s:s, s:b, s:s, s:s, s:o}", "address", col_text(s, 0), "port",
-			 sqlite3_column_int(s, 1), "scheme", col_text(s, 2), "insecure",
+	*out = json_pack("{s:s, s:i, s:s, s:b, s:s, s:s, s:o, s:s}", "address", col_text(s, 0),
+			 "port", sqlite3_column_int(s, 1), "scheme", col_text(s, 2), "insecure",
 			 sqlite3_column_int(s, 3), "credential", col_text(s, 4), "path",
-			 col_text(s, 5), "system", col_json(s, 6));
+			 col_text(s, 5), "system", col_json(s, 6), "auth", col_text(s, 7));
 	sqlite3_reset(s);
 	return *out ? 0 : -ENOMEM;
 }
