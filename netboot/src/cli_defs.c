@@ -233,6 +233,8 @@ static const struct cli_opt discover_opts[] = {
 		"credential to log in with (default: the one named 'default')"),
 	OPT_FLAG("--insecure", "insecure", "true",
 		 "do not verify the BMCs' TLS certificates (kept per BMC for power and boot)"),
+	OPT_STR("--auth", "auth", 0, "basic|session",
+		"basic auth on every request (default), or a Redfish session (X-Auth-Token)"),
 	OPT_INT("--concurrency", "concurrency", 0, 1, 4096, "N",
 		"addresses probed at once (default: corrald's [redfish] concurrency)"),
 	OPT_WAIT("1800 s"),
