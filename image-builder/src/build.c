@@ -35,10 +35,12 @@
 
 /* What every bootable image needs besides the recipe's packages: the
  * kernel, dracut's live boot (dmsquash-live, livenet) and zstd for its
- * compression (dracut silently falls back to gzip without it), dbus (the
+ * compression (dracut silently falls back to gzip without it), curl (livenet
+ * downloads with it) and dhclient (network-legacy), dbus (the
  * kernel's initramfs hook fails without it when Recommends are off). */
 static const char *const boot_packages[] = {
-	"linux-image-amd64", "dracut", "dracut-live", "dracut-network", "dbus", "zstd", NULL,
+	"linux-image-amd64", "dracut", "dracut-live", "dracut-network", "dbus", "zstd", "curl",
+	"isc-dhcp-client",   NULL,
 };
 /* dracut 059 on Debian 12: network-legacy, since the systemd-networkd
  * backend gets a lease but never starts the livenet download. */

@@ -59,6 +59,8 @@ int imgstore_open(const char *dir, struct imgstore **out)
 	if ((rc = sub(s, "lock", NULL, &p)) < 0)
 		goto err;
 	s->lock_fd = open(buf_str(&p), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (s->lock_fd >= 0 && flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK)
+		fprintf(stderr, "corral-image: waiting for another corral-image using %s\n", dir);
 	if (s->lock_fd < 0 || flock(s->lock_fd, LOCK_EX) < 0) {
 		rc = -errno;
 		goto err;
