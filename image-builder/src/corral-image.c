@@ -87,6 +87,14 @@ static int open_store(const struct args *a, struct imgstore **s)
 	return rc;
 }
 
+static int open_store_ro(const struct args *a, struct imgstore **s)
+{
+	int rc = imgstore_open_ro(a->store, s);
+	if (rc < 0)
+		fprintf(stderr, "corral-image: store %s: %s\n", a->store, strerror(-rc));
+	return rc;
+}
+
 static int cmd_build(const struct args *a, const char *path)
 {
 	struct recipe *r = NULL;
@@ -148,7 +156,7 @@ static int cmd_list(const struct args *a)
 	struct imgstore *s;
 	struct buf names;
 	char key[65];
-	if (open_store(a, &s) < 0)
+	if (open_store_ro(a, &s) < 0)
 		return 1;
 	buf_init(&names, 1 << 20);
 	imgstore_names(s, &names);
@@ -196,7 +204,7 @@ static int cmd_show(const struct args *a, const char *name)
 {
 	struct imgstore *s;
 	char key[65];
-	if (open_store(a, &s) < 0)
+	if (open_store_ro(a, &s) < 0)
 		return 1;
 	json_t *m = manifest(s, name, key);
 	if (m == NULL) {

@@ -31,7 +31,19 @@ static int sub(const struct imgstore *s, const char *a, const char *b, struct bu
 	return b ? buf_printf(out, "%s/%s/%s", s->dir, a, b) : buf_printf(out, "%s/%s", s->dir, a);
 }
 
+static int store_open(const char *dir, int lock, struct imgstore **out);
+
 int imgstore_open(const char *dir, struct imgstore **out)
+{
+	return store_open(dir, 1, out);
+}
+
+int imgstore_open_ro(const char *dir, struct imgstore **out)
+{
+	return store_open(dir, 0, out);
+}
+
+static int store_open(const char *dir, int lock, struct imgstore **out)
 {
 	static const char *const subs[] = {"layers", "names", "tmp", "logs"};
 	struct imgstore *s = calloc(1, sizeof(*s));
@@ -56,6 +68,8 @@ int imgstore_open(const char *dir, struct imgstore **out)
 			goto err;
 		}
 	}
+	if (!lock)
+		goto done;
 	if ((rc = sub(s, "lock", NULL, &p)) < 0)
 		goto err;
 	s->lock_fd = open(buf_str(&p), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -65,6 +79,7 @@ int imgstore_open(const char *dir, struct imgstore **out)
 		rc = -errno;
 		goto err;
 	}
+done:
 	buf_clear(&p);
 	*out = s;
 	return 0;

@@ -24,6 +24,9 @@ struct imgstore;
 /* Opens (creating) the store at dir and takes its lock (waits for another
  * builder).  0 or a negative errno. */
 int imgstore_open(const char *dir, struct imgstore **out);
+/* Opens without the lock, for reading only (list, show): layers and names
+ * appear and change by rename, so a reader never sees half of one. */
+int imgstore_open_ro(const char *dir, struct imgstore **out);
 void imgstore_close(struct imgstore *s);
 const char *imgstore_dir(const struct imgstore *s);
 

@@ -124,6 +124,31 @@ def test_changed_child_rebuilds_only_child(compute):
         assert rc == 0, out4
 
 
+def test_interrupted_build_leaves_nothing(compute):
+    """SIGINT in the middle of a (child) build: exit 130, its mounts gone,
+    nothing added to layers/ or names/, tmp/ emptied."""
+    before = store_state()
+    with tempfile.TemporaryDirectory(prefix="corral-image-int-") as d:
+        child = pathlib.Path(d) / "child.yaml"
+        child.write_text("name: compute-e2e-interrupted\nparent: %s\npackages: [less]\n"
+                         "run:\n  - [/bin/true, '%d']\n" % (EXAMPLES / "compute.yaml", time.time()))
+        p = subprocess.Popen(["nice", "-n", "10", str(BUILD / "corral-image"), "--store", str(STORE),
+                              "build", str(child)], stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True)
+        deadline = time.monotonic() + 120
+        # Wait until the layer's build is under way (its temporary tree exists).
+        while not os.listdir(STORE / "tmp") and time.monotonic() < deadline and p.poll() is None:
+            time.sleep(0.2)
+        time.sleep(5)
+        p.send_signal(2)
+        out, _ = p.communicate(timeout=300)
+    assert p.returncode == 130, out
+    assert "interrupted during" in out and "nothing was added to the store" in out, out
+    assert store_state() == before
+    with open("/proc/mounts") as f:
+        assert str(STORE) not in f.read()
+
+
 def test_missing_package_fails_clearly_and_leaves_store(compute):
     before = store_state()
     with tempfile.TemporaryDirectory(prefix="corral-image-bad-") as d:
