@@ -50,10 +50,22 @@ FUZZ_NAMES = $(FUZZ_SRCS:$(NB)/fuzz/fuzz_%.c=%)
 # Corpus replays: each fuzz target run over its corpus in the unit tier.
 REPLAY_BINS = $(FUZZ_NAMES:%=$(BUILD)/tests/replay_%)
 FUZZ_SECONDS ?= 60
+# corral-vbmc (test-vm/vbmc) and corral-image (image-builder/): programs of their own.
+VBMC           = test-vm/vbmc
+VBMC_LIBS     := $(shell pkg-config --libs libmicrohttpd jansson 2>/dev/null) -lpthread
+VBMC_LIB_OBJS  = $(patsubst $(VBMC)/%.c,$(BUILD)/obj/vbmc/%.o,$(filter-out $(VBMC)/vbmc.c,$(wildcard $(VBMC)/*.c))) \
+                 $(BUILD)/obj/buf.o $(BUILD)/obj/log.o
+VBMC_UNIT_BINS = $(patsubst $(VBMC)/tests/test_%.c,$(BUILD)/tests/vbmc_test_%,$(wildcard $(VBMC)/tests/test_*.c))
+IMG           = image-builder
+IMG_LIBS     := $(shell pkg-config --libs yaml-0.1 jansson libsodium libcurl inih 2>/dev/null)
+IMG_LIB_OBJS  = $(patsubst $(IMG)/src/%.c,$(BUILD)/obj/img/%.o,$(filter-out $(IMG)/src/corral-image.c,$(wildcard $(IMG)/src/*.c))) \
+                $(BUILD)/obj/buf.o $(BUILD)/obj/log.o
+IMG_UNIT_BINS = $(patsubst $(IMG)/tests/test_%.c,$(BUILD)/tests/img_test_%,$(wildcard $(IMG)/tests/test_*.c))
+
 
 .PHONY: all deps check check-unit check-integ check-vm check-web screenshots lint bench install clean help demo fuzz
 
-all: $(BUILD)/corrald $(BUILD)/corral $(BUILD)/corral-dhcp-hook $(BUILD)/corral-vbmc
+all: $(BUILD)/corrald $(BUILD)/corral $(BUILD)/corral-dhcp-hook $(BUILD)/corral-vbmc $(BUILD)/corral-image
 
 help:
 	@echo "make            build corrald and corral into $(BUILD)/"
@@ -117,8 +129,8 @@ fuzz: deps
 # Test tiers.  Each writes "<passed> <failed>" into $(BUILD)/results/<tier>;
 # `make check` adds them up in one final line.  A tier that could not run
 # at all counts as one failure, so a broken build never looks green.
-check-unit: deps $(UNIT_BINS) $(REPLAY_BINS) $(VBMC_UNIT_BINS) | $(BUILD)/results
-	@sh scripts/run-unit.sh $(BUILD)/results/unit $(UNIT_BINS) $(REPLAY_BINS) $(VBMC_UNIT_BINS)
+check-unit: deps $(UNIT_BINS) $(REPLAY_BINS) $(VBMC_UNIT_BINS) $(IMG_UNIT_BINS) | $(BUILD)/results
+	@sh scripts/run-unit.sh $(BUILD)/results/unit $(UNIT_BINS) $(REPLAY_BINS) $(VBMC_UNIT_BINS) $(IMG_UNIT_BINS)
 
 check-integ: deps all | $(BUILD)/results
 	@sh scripts/run-pytest.sh $(BUILD)/results/integ $(NB)/tests/integ $(BUILD)
@@ -176,11 +188,6 @@ clean:
 	rm -rf build
 
 # corral-vbmc: the virtual BMC of the test clusters (test-vm/vbmc).
-VBMC           = test-vm/vbmc
-VBMC_LIBS     := $(shell pkg-config --libs libmicrohttpd jansson 2>/dev/null) -lpthread
-VBMC_LIB_OBJS  = $(patsubst $(VBMC)/%.c,$(BUILD)/obj/vbmc/%.o,$(filter-out $(VBMC)/vbmc.c,$(wildcard $(VBMC)/*.c))) \
-                 $(BUILD)/obj/buf.o $(BUILD)/obj/log.o
-VBMC_UNIT_BINS = $(patsubst $(VBMC)/tests/test_%.c,$(BUILD)/tests/vbmc_test_%,$(wildcard $(VBMC)/tests/test_*.c))
 $(BUILD)/obj/vbmc/%.o: $(VBMC)/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -I$(NB_SRC) -c -o $@ $<
@@ -189,5 +196,15 @@ $(BUILD)/corral-vbmc: $(BUILD)/obj/vbmc/vbmc.o $(VBMC_LIB_OBJS)
 $(BUILD)/tests/vbmc_test_%: $(VBMC)/tests/test_%.c $(VBMC_LIB_OBJS) | $(BUILD)/tests
 	$(CC) $(CFLAGS) -I$(NB_SRC) -I$(VBMC) -o $@ $< $(VBMC_LIB_OBJS) $(LDFLAGS) $(VBMC_LIBS) $(CMOCKA_LIBS)
 -include $(VBMC_LIB_OBJS:.o=.d) $(BUILD)/obj/vbmc/vbmc.d
+
+# corral-image: recipes into bootable node images (image-builder/).
+$(BUILD)/obj/img/%.o: $(IMG)/src/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -I$(NB_SRC) -c -o $@ $<
+$(BUILD)/corral-image: $(BUILD)/obj/img/corral-image.o $(IMG_LIB_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(IMG_LIBS)
+$(BUILD)/tests/img_test_%: $(IMG)/tests/test_%.c $(IMG_LIB_OBJS) | $(BUILD)/tests
+	$(CC) $(CFLAGS) -I$(NB_SRC) -I$(IMG)/src -o $@ $< $(IMG_LIB_OBJS) $(LDFLAGS) $(IMG_LIBS) $(CMOCKA_LIBS)
+-include $(IMG_LIB_OBJS:.o=.d) $(BUILD)/obj/img/corral-image.d
 
 -include $(CORE_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(BUILD)/obj/corrald.d $(BUILD)/obj/hook.d
