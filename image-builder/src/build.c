@@ -51,7 +51,9 @@ static const char dracut_omit[] =
 static const char cloud_cfg[] = "# written by corral-image: NoCloud from Corral's seed URL\n"
 				"datasource_list: [NoCloud, None]\n"
 				"# RSA host keys cost half a minute on slow machines\n"
-				"ssh_genkeytypes: [ed25519]\n";
+				"ssh_genkeytypes: [ed25519]\n"
+	"# images carry no locale data (C.UTF-8 only): nothing to generate\n"
+	"locale: false\n";
 
 /* State of one layer's build; everything the unwinding must undo. */
 struct job {

@@ -108,7 +108,9 @@ void imgstore_layer_key(const char *recipe_digest, const char *parent_key, char 
 {
 	crypto_hash_sha256_state h;
 	unsigned char out[crypto_hash_sha256_BYTES];
-	static const char tag[] = "corral-image-layer 1\n";
+	/* Bumped whenever the builder makes a layer differently, so layers
+	 * from an older builder are not reused by a newer one. */
+	static const char tag[] = "corral-image-layer 2\n";
 	crypto_hash_sha256_init(&h);
 	crypto_hash_sha256_update(&h, (const unsigned char *)tag, sizeof(tag) - 1);
 	crypto_hash_sha256_update(&h, (const unsigned char *)recipe_digest, strlen(recipe_digest));
