@@ -43,9 +43,9 @@ TEST_KEY = ("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHx2cm9yYWwtZTJlLXRlc3Qta2V5LW5
             "corral-e2e")
 
 
-def image_cli(*args, netns=None, env=None, timeout=3600):
+def image_cli(*args, netns=None, env=None, timeout=3600, store=STORE):
     """Run corral-image (niced) on the test store; returns (rc, output, seconds)."""
-    argv = ["nice", "-n", "10", str(BUILD / "corral-image"), "--store", str(STORE)] + list(args)
+    argv = ["nice", "-n", "10", str(BUILD / "corral-image"), "--store", str(store)] + list(args)
     if netns is not None:
         argv = ["ip", "netns", "exec", netns] + argv
     t0 = time.monotonic()
@@ -54,13 +54,12 @@ def image_cli(*args, netns=None, env=None, timeout=3600):
     return p.returncode, p.stdout, round(time.monotonic() - t0, 1)
 
 
-def store_state():
-    """What a build may change: layers and names (logs are allowed to grow)."""
+def store_state(store):
+    """What a build may change: layers, names, tmp (logs may grow)."""
     out = {}
-    for sub in ("layers", "names"):
-        d = STORE / sub
+    for sub in ("layers", "names", "tmp"):
+        d = pathlib.Path(store) / sub
         out[sub] = sorted(os.listdir(d)) if d.exists() else []
-    out["tmp"] = sorted(os.listdir(STORE / "tmp")) if (STORE / "tmp").exists() else []
     return out
 
 
@@ -101,8 +100,10 @@ def test_changed_child_rebuilds_only_child(compute):
     with tempfile.TemporaryDirectory(prefix="corral-image-child-") as d:
         child = pathlib.Path(d) / "child.yaml"
         stamp = "%d-%d" % (os.getpid(), time.time())
+        # A name of its own: two test runs may share the store.
+        name = "compute-e2e-child-%d" % os.getpid()
         child.write_text(
-            "name: compute-e2e-child\n"
+            "name: %s\n" % name +
             "parent: %s\n"
             "packages: [less]\n"
             "run:\n"
@@ -111,69 +112,71 @@ def test_changed_child_rebuilds_only_child(compute):
         assert rc == 0, out
         assert re.search(r"^compute: cached", out, re.M), out
         assert "compute: building" not in out, out
-        assert re.search(r"^compute-e2e-child: building layer [0-9a-f]{12} \(on compute\)", out, re.M), out
-        assert re.search(r"^compute-e2e-child: built layer", out, re.M), out
+        assert re.search(r"^%s: building layer [0-9a-f]{12} \(on compute\)" % name, out, re.M), out
+        assert re.search(r"^%s: built layer" % name, out, re.M), out
         TIMINGS.append("image build    child     rebuilt %5.1f s (parent cached)" % secs)
         # Unchanged: cached as a whole chain.
         rc, out2, secs2 = image_cli("build", str(child))
-        assert rc == 0 and "compute-e2e-child: cached" in out2, out2
+        assert rc == 0 and "%s: cached" % name in out2, out2
         # The child is built on compute: removing compute is refused.
         rc, out3, _ = image_cli("rm", "compute")
         assert rc != 0 and "built on compute" in out3, out3
-        rc, out4, _ = image_cli("rm", "compute-e2e-child")
+        rc, out4, _ = image_cli("rm", name)
         assert rc == 0, out4
 
 
 def test_interrupted_build_leaves_nothing(compute):
-    """SIGINT in the middle of a (child) build: exit 130, its mounts gone,
-    nothing added to layers/ or names/, tmp/ emptied."""
-    before = store_state()
+    """SIGINT in the middle of a build (in its own store, during mmdebstrap):
+    exit 130, its mounts gone, nothing in layers/ or names/, tmp/ emptied."""
     with tempfile.TemporaryDirectory(prefix="corral-image-int-") as d:
-        child = pathlib.Path(d) / "child.yaml"
-        child.write_text("name: compute-e2e-interrupted\nparent: %s\npackages: [less]\n"
-                         "run:\n  - [/bin/true, '%d']\n" % (EXAMPLES / "compute.yaml", time.time()))
-        p = subprocess.Popen(["nice", "-n", "10", str(BUILD / "corral-image"), "--store", str(STORE),
-                              "build", str(child)], stdout=subprocess.PIPE,
+        store = pathlib.Path(d) / "store"
+        recipe = pathlib.Path(d) / "r.yaml"
+        recipe.write_text("name: interrupted\nbase: {suite: bookworm}\ncloud_init: false\n")
+        p = subprocess.Popen(["nice", "-n", "10", str(BUILD / "corral-image"), "--store", str(store),
+                              "build", str(recipe)], stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, text=True)
-        deadline = time.monotonic() + 120
-        # Wait until the layer's build is under way (its temporary tree exists).
-        while not os.listdir(STORE / "tmp") and time.monotonic() < deadline and p.poll() is None:
+        deadline = time.monotonic() + 60
+        # Wait until the build is under way (its temporary tree exists).
+        while time.monotonic() < deadline and p.poll() is None and not (
+                (store / "tmp").exists() and os.listdir(store / "tmp")):
             time.sleep(0.2)
         time.sleep(5)
         p.send_signal(2)
         out, _ = p.communicate(timeout=300)
-    assert p.returncode == 130, out
-    assert "interrupted during" in out and "nothing was added to the store" in out, out
-    assert store_state() == before
-    with open("/proc/mounts") as f:
-        assert str(STORE) not in f.read()
+        assert p.returncode == 130, out
+        assert "interrupted during" in out and "nothing was added to the store" in out, out
+        assert store_state(store) == {"layers": [], "names": [], "tmp": []}
+        with open("/proc/mounts") as f:
+            assert str(store) not in f.read()
 
 
 def test_missing_package_fails_clearly_and_leaves_store(compute):
-    before = store_state()
+    """In a store of its own (so other runs sharing the test store don't
+    matter): apt's own message, and the store stays empty."""
     with tempfile.TemporaryDirectory(prefix="corral-image-bad-") as d:
+        store = pathlib.Path(d) / "store"
         bad = pathlib.Path(d) / "bad.yaml"
         bad.write_text("name: bad-package\nbase: {suite: bookworm}\n"
                        "packages: [corral-no-such-package]\ncloud_init: false\n")
-        rc, out, _ = image_cli("build", str(bad))
-    assert rc == 1, out
-    assert "rootfs (mmdebstrap) failed" in out, out
-    assert "corral-no-such-package" in out, out
-    assert "nothing was added to the store" in out, out
-    assert store_state() == before
+        rc, out, _ = image_cli("build", str(bad), store=store)
+        assert rc == 1, out
+        assert "rootfs (mmdebstrap) failed" in out, out
+        assert "E: Unable to locate package corral-no-such-package" in out, out
+        assert "nothing was added to the store" in out, out
+        assert store_state(store) == {"layers": [], "names": [], "tmp": []}
 
 
 def test_validation_error_before_any_work(compute):
-    before = store_state()
     with tempfile.TemporaryDirectory(prefix="corral-image-bad-") as d:
+        store = pathlib.Path(d) / "store"
         bad = pathlib.Path(d) / "bad.yaml"
         bad.write_text("name: x\nbase: {suite: bookworm}\npackages: systemd\nfoo: 1\n")
-        rc, out, secs = image_cli("build", str(bad))
-    assert rc == 1, out
-    assert "bad.yaml:3: packages: must be a list of strings" in out, out
-    assert "bad.yaml:4: foo: unknown key" in out, out
-    assert secs < 5
-    assert store_state() == before
+        rc, out, secs = image_cli("build", str(bad), store=store)
+        assert rc == 1, out
+        assert "bad.yaml:3: packages: must be a list of strings" in out, out
+        assert "bad.yaml:4: foo: unknown key" in out, out
+        assert secs < 5
+        assert not store.exists(), "the store was touched before validation"
 
 
 def group_user_data(server):
