@@ -178,6 +178,7 @@ install: all
 		$(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/share/doc/corral
 	install -m 755 $(BUILD)/corrald $(DESTDIR)$(PREFIX)/sbin/corrald
 	install -m 755 $(BUILD)/corral $(DESTDIR)$(PREFIX)/bin/corral
+	install -m 755 $(BUILD)/corral-image $(DESTDIR)$(PREFIX)/bin/corral-image
 	install -d $(DESTDIR)$(PREFIX)/libexec/corral
 	install -m 755 $(BUILD)/corral-dhcp-hook $(DESTDIR)$(PREFIX)/libexec/corral/corral-dhcp-hook
 	install -m 644 $(NB)/corral.conf.example $(DESTDIR)$(PREFIX)/share/doc/corral/corral.conf.example
