@@ -421,12 +421,14 @@ static int cli_password_tty(const char *prompt, struct buf *out)
 		return -errno;
 	quiet = old;
 	quiet.c_lflag &= ~(tcflag_t)ECHO;
+	/* Echo off before the prompt, and without flushing: a password typed
+	 * (or sent) as soon as the prompt shows must not be thrown away. */
+	if (tcsetattr(STDIN_FILENO, TCSANOW, &quiet) < 0)
+		return -errno;
 	fputs(prompt, stderr);
 	fflush(stderr);
-	if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) < 0)
-		return -errno;
 	char *got = fgets(line, sizeof(line), stdin);
-	tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+	tcsetattr(STDIN_FILENO, TCSANOW, &old);
 	fputc('\n', stderr);
 	int rc = got == NULL ? -EIO : buf_adds(out, line);
 	explicit_bzero(line, sizeof(line));
