@@ -48,10 +48,11 @@ static const char dracut_add[] = "dmsquash-live livenet network network-legacy";
 static const char dracut_omit[] =
 	"kernel-modules kernel-modules-extra nvdimm lunmask resume crypt ifcfg virtiofs";
 /* cloud-init settings baked into images that enable it. */
-static const char cloud_cfg[] = "# written by corral-image: NoCloud from Corral's seed URL\n"
-				"datasource_list: [NoCloud, None]\n"
-				"# RSA host keys cost half a minute on slow machines\n"
-				"ssh_genkeytypes: [ed25519]\n"
+static const char cloud_cfg[] =
+	"# written by corral-image: NoCloud from Corral's seed URL\n"
+	"datasource_list: [NoCloud, None]\n"
+	"# RSA host keys cost half a minute on slow machines\n"
+	"ssh_genkeytypes: [ed25519]\n"
 	"# images carry no locale data (C.UTF-8 only): nothing to generate\n"
 	"locale: false\n";
 

@@ -43,6 +43,21 @@ struct dhcp_files {
 	size_t n;
 };
 
+/*
+ * When dnsmasq granted a lease.  dnsmasq logs a DHCPACK before it sends it
+ * but runs the lease script (our hook) later, through a helper process; a
+ * node quick off the mark (iPXE fetching its boot script) can reach corrald
+ * before the hook does.  The timeline's dhcp step takes its time from the
+ * log line, so it stays before the requests the lease made possible.
+ */
+#define DHCP_ACKS 512
+#define DHCP_ACK_MAX_AGE_US 30000000 /* older log times are not trusted */
+
+struct dhcp_ack {
+	char mac[18];
+	int64_t time_us;
+};
+
 struct dhcp {
 	struct config cfg; /* a copy: dnsmasq needs a restart for changes anyway */
 	struct store *st;
@@ -66,6 +81,8 @@ struct dhcp {
 	struct dhcp_files dnsfiles; /* DNS hostsdir as written */
 	char linebuf[4096];
 	size_t linelen;
+	struct dhcp_ack acks[DHCP_ACKS]; /* a ring, newest at ack_next - 1 */
+	unsigned ack_next;
 };
 
 static int64_t dhcp_now_ms(void)
@@ -392,6 +409,41 @@ static int dhcp_spawn(struct dhcp *d)
 }
 
 /* Logs dnsmasq's output line by line. */
+/* Notes the time of a "DHCPACK(iface) ip mac [name]" log line. */
+static void dhcp_note_ack(struct dhcp *d, const char *line, int64_t now_us)
+{
+	const char *p = strstr(line, "DHCPACK(");
+	if (p == NULL || (p = strchr(p, ')')) == NULL)
+		return;
+	char ip[64], mac[64];
+	if (sscanf(p + 1, " %63s %63s", ip, mac) != 2)
+		return;
+	struct dhcp_ack *a = &d->acks[d->ack_next++ % DHCP_ACKS];
+	if (valid_mac_normalize(mac, a->mac) < 0) {
+		d->ack_next--;
+		return;
+	}
+	a->time_us = now_us;
+}
+
+/* When the lease of mac was granted, by the log; 0 if not seen lately.  Taken once. */
+static int64_t dhcp_ack_time(struct dhcp *d, const char *mac, int64_t now_us)
+{
+	for (unsigned i = 1; i <= DHCP_ACKS && i <= d->ack_next; i++) {
+		struct dhcp_ack *a = &d->acks[(d->ack_next - i) % DHCP_ACKS];
+		if (a->time_us == 0)
+			continue; /* taken */
+		if (now_us - a->time_us > DHCP_ACK_MAX_AGE_US)
+			break; /* older ones only from here */
+		if (strcmp(a->mac, mac) == 0) {
+			int64_t t = a->time_us;
+			a->time_us = 0;
+			return t;
+		}
+	}
+	return 0;
+}
+
 static void dhcp_read_output(struct dhcp *d)
 {
 	ssize_t r = read(d->out_fd, d->linebuf + d->linelen, sizeof(d->linebuf) - 1 - d->linelen);
@@ -400,13 +452,16 @@ static void dhcp_read_output(struct dhcp *d)
 		d->out_fd = -1;
 		return;
 	}
+	int64_t now_us = store_now_us();
 	d->linelen += (size_t)r;
 	d->linebuf[d->linelen] = '\0';
 	char *start = d->linebuf, *nl;
 	while ((nl = strchr(start, '\n')) != NULL) {
 		*nl = '\0';
-		if (*start)
+		if (*start) {
+			dhcp_note_ack(d, start, now_us);
 			log_info("dnsmasq: %s", start);
+		}
 		start = nl + 1;
 	}
 	size_t rest = d->linelen - (size_t)(start - d->linebuf);
@@ -510,7 +565,13 @@ static void dhcp_hook(struct dhcp *d, int fd)
 		(void)store_node_by_mac(d->st, e.mac, &node);
 		snprintf(detail, sizeof(detail), "%s %s %s", dhcp_client_kind(&e, vendor),
 			 e.action == DHCP_ADD ? "lease" : "renewal", e.ip);
-		events_add(d->ev, node, "dhcp", e.ip, detail, e.mac, NULL);
+		/* The ACK's log line is in the pipe by now (logged before it was
+		 * sent); read it if the loop has not. */
+		struct pollfd op = {d->out_fd, POLLIN, 0};
+		if (d->out_fd >= 0 && poll(&op, 1, 0) > 0 && (op.revents & POLLIN))
+			dhcp_read_output(d);
+		events_add_at(d->ev, dhcp_ack_time(d, e.mac, store_now_us()), node, "dhcp", e.ip,
+			      detail, e.mac, NULL);
 		break;
 	case DHCP_DEL:
 		(void)store_lease_del(d->st, e.mac);
@@ -563,6 +624,9 @@ static void *dhcp_main(void *arg)
 			if (read(d->wake_fd, &v, sizeof(v)) < 0)
 				log_debug("dhcp: wake read");
 		}
+		/* dnsmasq's log first: a lease's DHCPACK line comes before its hook call. */
+		if (n > 0 && np == 3 && (p[2].revents & (POLLIN | POLLHUP)))
+			dhcp_read_output(d);
 		if (n > 0 && (p[1].revents & POLLIN)) {
 			int c = accept4(d->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 			if (c >= 0) {
@@ -570,8 +634,6 @@ static void *dhcp_main(void *arg)
 				close(c);
 			}
 		}
-		if (n > 0 && np == 3 && (p[2].revents & (POLLIN | POLLHUP)))
-			dhcp_read_output(d);
 		dhcp_reap(d);
 		if (!d->stop && (!d->synced || store_generation(d->st) != d->synced_gen))
 			dhcp_sync(d);

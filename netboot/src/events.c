@@ -185,10 +185,16 @@ void events_free(struct events *ev)
 void events_add(struct events *ev, int64_t node_id, const char *stage, const char *source,
 		const char *detail, const char *mac, const char *state)
 {
+	events_add_at(ev, 0, node_id, stage, source, detail, mac, state);
+}
+
+void events_add_at(struct events *ev, int64_t time_us, int64_t node_id, const char *stage,
+		   const char *source, const char *detail, const char *mac, const char *state)
+{
 	struct store_event e;
 	memset(&e, 0, sizeof(e));
 	e.node_id = node_id;
-	e.time_us = store_now_us();
+	e.time_us = time_us > 0 ? time_us : store_now_us();
 	snprintf(e.stage, sizeof(e.stage), "%s", stage ? stage : "");
 	snprintf(e.source, sizeof(e.source), "%s", source ? source : "");
 	snprintf(e.detail, sizeof(e.detail), "%s", detail ? detail : "");

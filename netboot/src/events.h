@@ -31,6 +31,10 @@ void events_free(struct events *ev);
  */
 void events_add(struct events *ev, int64_t node_id, const char *stage, const char *source,
 		const char *detail, const char *mac, const char *state);
+/* events_add() with the time the step happened (microseconds since the epoch), for
+ * a step learned of after the fact; 0 means now. */
+void events_add_at(struct events *ev, int64_t time_us, int64_t node_id, const char *stage,
+		   const char *source, const char *detail, const char *mac, const char *state);
 /* Waits until every event queued before the call is stored. */
 void events_flush(struct events *ev);
 /* Events dropped because the queue was full. */

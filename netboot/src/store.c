@@ -247,7 +247,8 @@ static const char *const store_migrations[] = {
 	X(EVENT_ADD, "INSERT INTO events(node_id, time_us, stage, source, detail)"                 \
 		     " VALUES(?1, ?2, ?3, ?4, ?5)")                                                \
 	X(EVENT_NODE, "UPDATE nodes SET last_stage=?2, last_time=?3,"                              \
-		      " state=COALESCE(?4, state) WHERE id=?1")                                    \
+		      " state=COALESCE(?4, state) WHERE id=?1"                                     \
+		      " AND (last_time IS NULL OR last_time<=?3)")                                 \
 	X(EVENT_LAST_IP, "UPDATE interfaces SET last_ip=?2 WHERE mac=?1"                           \
 			 " AND last_ip IS NOT ?2")                                                 \
 	X(EVENT_DISCOVERED, "INSERT INTO discovered(mac, ip, first_seen, last_seen, requests)"     \

@@ -410,3 +410,50 @@ def test_private_state_parent_is_refused_with_its_name(lab):
         assert str(c.dir) in err and "nobody" in err, err
     finally:
         lab2.close()
+
+
+def test_dhcp_step_keeps_its_place_when_the_hook_is_late(lab):
+    """dnsmasq runs its lease script after it has sent the ACK, and on a busy
+    server that can be after the node's first HTTP request (iPXE asks for its
+    boot script at once).  With a hook slowed by 1.5 s, the timeline must
+    still read dhcp -> bootscript, with the dhcp step at the ACK's time, and
+    the node's last event stays the boot script."""
+    lab2 = netns.Lab()
+    try:
+        c = lab2.corrald(start=False)
+        slow = c.dir / "slow-hook"
+        slow.write_text("#!/bin/sh\nsleep 1.5\nexec %s \"$@\"\n" % (c.build / "corral-dhcp-hook"))
+        slow.chmod(0o755)
+        c.set_conf("dhcp", "hook", str(slow))
+        c.start()
+        c.wait_dnsmasq(timeout=20)
+        cl = lab2.client("02:c0:%02x:00:01:01" % lab2.nn)
+        ip = lab2.ip4(31)
+        add_node(c, "late1", cl.mac, ip)
+        assert wait_for(lambda: host_file(c, cl.mac), timeout=3)
+        time.sleep(0.3)  # inotify
+        t_ack = time.time()
+        lease = cl.dhcp()
+        assert lease and lease["ip"] == ip, lease
+        cl.set_ip(ip)
+        cp = cl.exec(["busybox", "wget", "-q", "-O", "-",
+                      "http://%s:8080/boot/v1/bootscript?mac=%s" % (lab2.server_ip, cl.mac)])
+        assert cp.returncode == 0 and cp.stdout.startswith("#!ipxe"), cp
+        t_script = time.time()
+        assert t_script - t_ack < 1.2, "the client was too slow to show anything"
+
+        def both():
+            evs = c.get("/api/v1/nodes/late1/events").body
+            stages = [e["stage"] for e in evs]
+            return evs if "dhcp" in stages and "bootscript" in stages else None
+
+        evs = wait_for(both, timeout=6)
+        assert evs, c.get("/api/v1/nodes/late1/events").body
+        stages = [e["stage"] for e in evs]
+        assert stages.index("dhcp") < stages.index("bootscript"), evs
+        dhcp = next(e for e in evs if e["stage"] == "dhcp")
+        assert dhcp["detail"] == "OS lease " + ip, dhcp
+        node = c.get("/api/v1/nodes/late1").body
+        assert node["last_event"]["stage"] == "bootscript", node["last_event"]
+    finally:
+        lab2.close()
