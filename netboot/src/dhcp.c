@@ -44,17 +44,18 @@ struct dhcp_files {
 };
 
 /*
- * When dnsmasq granted a lease.  dnsmasq logs a DHCPACK before it sends it
- * but runs the lease script (our hook) later, through a helper process; a
+ * When dnsmasq did something, by its log.  dnsmasq logs a DHCPACK before it
+ * sends it, and a TFTP transfer when it ends, but runs the lease script
+ * (our hook) for them later, through a helper process, one at a time; a
  * node quick off the mark (iPXE fetching its boot script) can reach corrald
- * before the hook does.  The timeline's dhcp step takes its time from the
- * log line, so it stays before the requests the lease made possible.
+ * before the hook does.  The timeline takes the dhcp and tftp steps' times
+ * from the log lines, so they stay before the requests they made possible.
  */
-#define DHCP_ACKS 512
-#define DHCP_ACK_MAX_AGE_US 30000000 /* older log times are not trusted */
+#define DHCP_SEEN 512
+#define DHCP_SEEN_MAX_AGE_US 30000000 /* older log times are not trusted */
 
-struct dhcp_ack {
-	char mac[18];
+struct dhcp_seen {
+	char key[64]; /* "ack MAC" or "tftp IP" */
 	int64_t time_us;
 };
 
@@ -81,8 +82,8 @@ struct dhcp {
 	struct dhcp_files dnsfiles; /* DNS hostsdir as written */
 	char linebuf[4096];
 	size_t linelen;
-	struct dhcp_ack acks[DHCP_ACKS]; /* a ring, newest at ack_next - 1 */
-	unsigned ack_next;
+	struct dhcp_seen seen[DHCP_SEEN]; /* a ring, newest at seen_next - 1 */
+	unsigned seen_next;
 };
 
 static int64_t dhcp_now_ms(void)
@@ -408,42 +409,65 @@ static int dhcp_spawn(struct dhcp *d)
 	return 0;
 }
 
-/* Logs dnsmasq's output line by line. */
-/* Notes the time of a "DHCPACK(iface) ip mac [name]" log line. */
-static void dhcp_note_ack(struct dhcp *d, const char *line, int64_t now_us)
+/* Notes the time of a "DHCPACK(iface) IP MAC [name]" or "sent FILE to IP" line. */
+static void dhcp_note_line(struct dhcp *d, const char *line, int64_t now_us)
 {
-	const char *p = strstr(line, "DHCPACK(");
-	if (p == NULL || (p = strchr(p, ')')) == NULL)
-		return;
-	char ip[64], mac[64];
-	if (sscanf(p + 1, " %63s %63s", ip, mac) != 2)
-		return;
-	struct dhcp_ack *a = &d->acks[d->ack_next++ % DHCP_ACKS];
-	if (valid_mac_normalize(mac, a->mac) < 0) {
-		d->ack_next--;
+	char key[64], a1[64], a2[64], mac[VALID_MAC_LEN + 1];
+	const char *p;
+	if ((p = strstr(line, "DHCPACK(")) != NULL && (p = strchr(p, ')')) != NULL) {
+		if (sscanf(p + 1, " %63s %63s", a1, a2) != 2 || valid_mac_normalize(a2, mac) < 0)
+			return;
+		snprintf(key, sizeof(key), "ack %s", mac);
+	} else if ((p = strstr(line, "dnsmasq-tftp[")) != NULL &&
+		   (p = strstr(p, "]: sent ")) != NULL) {
+		const char *to = strrchr(p, ' ');
+		if (to == NULL || to - p < 12 || strncmp(to - 3, " to", 3) != 0)
+			return;
+		snprintf(key, sizeof(key), "tftp %s", to + 1);
+	} else {
 		return;
 	}
-	a->time_us = now_us;
+	struct dhcp_seen *s = &d->seen[d->seen_next++ % DHCP_SEEN];
+	memcpy(s->key, key, sizeof(s->key));
+	s->time_us = now_us;
 }
 
-/* When the lease of mac was granted, by the log; 0 if not seen lately.  Taken once. */
-static int64_t dhcp_ack_time(struct dhcp *d, const char *mac, int64_t now_us)
+static void dhcp_read_output(struct dhcp *d);
+
+/*
+ * When the log showed key (see dhcp_note_line), 0 if it did not lately.
+ * dnsmasq runs the hook in the order it logged, so the oldest line not yet
+ * taken is the one; with at_s >= 0 only a line logged in that second (or
+ * the next two, for a slow reader) counts: a lease's expiry minus its
+ * length names the second of its ACK, and an ACK that ran no hook (one
+ * that changed nothing) is never taken for a later one.  First reads what
+ * dnsmasq logged and the loop has not read yet.
+ */
+static int64_t dhcp_seen_time(struct dhcp *d, const char *key, int64_t at_s)
 {
-	for (unsigned i = 1; i <= DHCP_ACKS && i <= d->ack_next; i++) {
-		struct dhcp_ack *a = &d->acks[(d->ack_next - i) % DHCP_ACKS];
-		if (a->time_us == 0)
+	struct pollfd op = {d->out_fd, POLLIN, 0};
+	if (d->out_fd >= 0 && poll(&op, 1, 0) > 0 && (op.revents & POLLIN))
+		dhcp_read_output(d);
+	int64_t now_us = store_now_us();
+	struct dhcp_seen *found = NULL;
+	for (unsigned i = 1; i <= DHCP_SEEN && i <= d->seen_next; i++) {
+		struct dhcp_seen *s = &d->seen[(d->seen_next - i) % DHCP_SEEN];
+		if (s->time_us == 0)
 			continue; /* taken */
-		if (now_us - a->time_us > DHCP_ACK_MAX_AGE_US)
+		if (now_us - s->time_us > DHCP_SEEN_MAX_AGE_US)
 			break; /* older ones only from here */
-		if (strcmp(a->mac, mac) == 0) {
-			int64_t t = a->time_us;
-			a->time_us = 0;
-			return t;
-		}
+		int64_t sec = s->time_us / 1000000;
+		if (strcmp(s->key, key) == 0 && (at_s < 0 || (sec >= at_s && sec <= at_s + 2)))
+			found = s;
 	}
-	return 0;
+	if (found == NULL)
+		return 0;
+	int64_t t = found->time_us;
+	found->time_us = 0;
+	return t;
 }
 
+/* Logs dnsmasq's output line by line. */
 static void dhcp_read_output(struct dhcp *d)
 {
 	ssize_t r = read(d->out_fd, d->linebuf + d->linelen, sizeof(d->linebuf) - 1 - d->linelen);
@@ -459,7 +483,7 @@ static void dhcp_read_output(struct dhcp *d)
 	while ((nl = strchr(start, '\n')) != NULL) {
 		*nl = '\0';
 		if (*start) {
-			dhcp_note_ack(d, start, now_us);
+			dhcp_note_line(d, start, now_us);
 			log_info("dnsmasq: %s", start);
 		}
 		start = nl + 1;
@@ -537,7 +561,7 @@ static void dhcp_hook(struct dhcp *d, int fd)
 		return;
 	}
 	int64_t node = 0;
-	char detail[192];
+	char detail[192], key[64];
 	switch (e.action) {
 	case DHCP_INIT: {
 		struct buf b;
@@ -565,13 +589,11 @@ static void dhcp_hook(struct dhcp *d, int fd)
 		(void)store_node_by_mac(d->st, e.mac, &node);
 		snprintf(detail, sizeof(detail), "%s %s %s", dhcp_client_kind(&e, vendor),
 			 e.action == DHCP_ADD ? "lease" : "renewal", e.ip);
-		/* The ACK's log line is in the pipe by now (logged before it was
-		 * sent); read it if the loop has not. */
-		struct pollfd op = {d->out_fd, POLLIN, 0};
-		if (d->out_fd >= 0 && poll(&op, 1, 0) > 0 && (op.revents & POLLIN))
-			dhcp_read_output(d);
-		events_add_at(d->ev, dhcp_ack_time(d, e.mac, store_now_us()), node, "dhcp", e.ip,
-			      detail, e.mac, NULL);
+		snprintf(key, sizeof(key), "ack %s", e.mac);
+		unsigned lease_s = e.known ? d->cfg.dhcp_lease_time : d->cfg.dhcp_pool_lease_time;
+		int64_t at_s = e.expires > (int64_t)lease_s ? e.expires - lease_s : -1;
+		events_add_at(d->ev, dhcp_seen_time(d, key, at_s), node, "dhcp", e.ip, detail,
+			      e.mac, NULL);
 		break;
 	case DHCP_DEL:
 		(void)store_lease_del(d->st, e.mac);
@@ -580,7 +602,9 @@ static void dhcp_hook(struct dhcp *d, int fd)
 		if (store_node_by_ip(d->st, e.ip, &node) == 0) {
 			snprintf(detail, sizeof(detail), "%s (%llu bytes)", e.file,
 				 (unsigned long long)e.size);
-			events_add(d->ev, node, "tftp", e.ip, detail, NULL, NULL);
+			snprintf(key, sizeof(key), "tftp %s", e.ip);
+			events_add_at(d->ev, dhcp_seen_time(d, key, -1), node, "tftp", e.ip, detail,
+				      NULL, NULL);
 		}
 		break;
 	default:

@@ -413,11 +413,11 @@ def test_private_state_parent_is_refused_with_its_name(lab):
 
 
 def test_dhcp_step_keeps_its_place_when_the_hook_is_late(lab):
-    """dnsmasq runs its lease script after it has sent the ACK, and on a busy
-    server that can be after the node's first HTTP request (iPXE asks for its
-    boot script at once).  With a hook slowed by 1.5 s, the timeline must
-    still read dhcp -> bootscript, with the dhcp step at the ACK's time, and
-    the node's last event stays the boot script."""
+    """dnsmasq runs its lease script after it has sent the ACK (or the TFTP
+    file), and on a busy server that can be after the node's next HTTP
+    request (iPXE asks for its boot script at once).  With a hook slowed by
+    1.5 s a call, the timeline must still read dhcp -> tftp -> bootscript,
+    and the node's last event stays the boot script."""
     lab2 = netns.Lab()
     try:
         c = lab2.corrald(start=False)
@@ -436,21 +436,22 @@ def test_dhcp_step_keeps_its_place_when_the_hook_is_late(lab):
         lease = cl.dhcp()
         assert lease and lease["ip"] == ip, lease
         cl.set_ip(ip)
+        assert cl.tftp_get("undionly.kpxe") is not None
         cp = cl.exec(["busybox", "wget", "-q", "-O", "-",
                       "http://%s:8080/boot/v1/bootscript?mac=%s" % (lab2.server_ip, cl.mac)])
         assert cp.returncode == 0 and cp.stdout.startswith("#!ipxe"), cp
         t_script = time.time()
-        assert t_script - t_ack < 1.2, "the client was too slow to show anything"
+        assert t_script - t_ack < 1.4, "the client was too slow to show anything"
 
-        def both():
+        def all_three():
             evs = c.get("/api/v1/nodes/late1/events").body
             stages = [e["stage"] for e in evs]
-            return evs if "dhcp" in stages and "bootscript" in stages else None
+            return evs if {"dhcp", "tftp", "bootscript"} <= set(stages) else None
 
-        evs = wait_for(both, timeout=6)
+        evs = wait_for(all_three, timeout=8)
         assert evs, c.get("/api/v1/nodes/late1/events").body
         stages = [e["stage"] for e in evs]
-        assert stages.index("dhcp") < stages.index("bootscript"), evs
+        assert stages == ["dhcp", "tftp", "bootscript"], evs
         dhcp = next(e for e in evs if e["stage"] == "dhcp")
         assert dhcp["detail"] == "OS lease " + ip, dhcp
         node = c.get("/api/v1/nodes/late1").body
