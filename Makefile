@@ -45,6 +45,9 @@ CLI_SRCS  = $(NB_SRC)/corral.c $(wildcard $(NB_SRC)/cli_*.c) $(NB_SRC)/buf.c $(N
 CLI_OBJS  = $(CLI_SRCS:$(NB_SRC)/%.c=$(BUILD)/obj/%.o)
 UNIT_SRCS = $(wildcard $(NB)/tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:$(NB)/tests/unit/%.c=$(BUILD)/tests/%)
+# The CLI's modules have unit tests of their own, linked without corral.c's main.
+CLI_LIB_OBJS  = $(filter-out $(BUILD)/obj/corral.o,$(CLI_OBJS))
+CLI_UNIT_BINS = $(patsubst $(NB)/tests/cli-unit/test_%.c,$(BUILD)/tests/cli_test_%,$(wildcard $(NB)/tests/cli-unit/test_*.c))
 FUZZ_SRCS = $(wildcard $(NB)/fuzz/fuzz_*.c)
 FUZZ_NAMES = $(FUZZ_SRCS:$(NB)/fuzz/fuzz_%.c=%)
 # Corpus replays: each fuzz target run over its corpus in the unit tier.
@@ -111,6 +114,9 @@ $(BUILD)/corral: $(CLI_OBJS)
 $(BUILD)/tests/%: $(NB)/tests/unit/%.c $(CORE_OBJS) | $(BUILD)/tests
 	$(CC) $(CFLAGS) -I$(NB_SRC) -o $@ $< $(CORE_OBJS) $(LDFLAGS) $(LIBS) $(CMOCKA_LIBS)
 
+$(BUILD)/tests/cli_test_%: $(NB)/tests/cli-unit/test_%.c $(CLI_LIB_OBJS) | $(BUILD)/tests
+	$(CC) $(CFLAGS) -I$(NB_SRC) -o $@ $< $(CLI_LIB_OBJS) $(LDFLAGS) $(CLI_LIBS) $(CMOCKA_LIBS)
+
 $(BUILD)/tests/replay_%: $(NB)/fuzz/fuzz_%.c $(NB)/fuzz/replay.c $(CORE_OBJS) | $(BUILD)/tests
 	$(CC) $(CFLAGS) -I$(NB_SRC) -DREPLAY_CORPUS=\"$(NB)/fuzz/corpus/$*\" -o $@ $< $(NB)/fuzz/replay.c \
 		$(CORE_OBJS) $(LDFLAGS) $(LIBS)
@@ -129,8 +135,8 @@ fuzz: deps
 # Test tiers.  Each writes "<passed> <failed>" into $(BUILD)/results/<tier>;
 # `make check` adds them up in one final line.  A tier that could not run
 # at all counts as one failure, so a broken build never looks green.
-check-unit: deps $(UNIT_BINS) $(REPLAY_BINS) $(VBMC_UNIT_BINS) $(IMG_UNIT_BINS) | $(BUILD)/results
-	@sh scripts/run-unit.sh $(BUILD)/results/unit $(UNIT_BINS) $(REPLAY_BINS) $(VBMC_UNIT_BINS) $(IMG_UNIT_BINS)
+check-unit: deps $(UNIT_BINS) $(CLI_UNIT_BINS) $(REPLAY_BINS) $(VBMC_UNIT_BINS) $(IMG_UNIT_BINS) | $(BUILD)/results
+	@sh scripts/run-unit.sh $(BUILD)/results/unit $(UNIT_BINS) $(CLI_UNIT_BINS) $(REPLAY_BINS) $(VBMC_UNIT_BINS) $(IMG_UNIT_BINS)
 
 check-integ: deps all | $(BUILD)/results
 	@sh scripts/run-pytest.sh $(BUILD)/results/integ $(NB)/tests/integ $(BUILD)
