@@ -409,26 +409,14 @@ static int dhcp_spawn(struct dhcp *d)
 	return 0;
 }
 
-/* Notes the time of a "DHCPACK(iface) IP MAC [name]" or "sent FILE to IP" line. */
+/* Notes the time of a log line that a hook call will follow. */
 static void dhcp_note_line(struct dhcp *d, const char *line, int64_t now_us)
 {
-	char key[64], a1[64], a2[64], mac[VALID_MAC_LEN + 1];
-	const char *p;
-	if ((p = strstr(line, "DHCPACK(")) != NULL && (p = strchr(p, ')')) != NULL) {
-		if (sscanf(p + 1, " %63s %63s", a1, a2) != 2 || valid_mac_normalize(a2, mac) < 0)
-			return;
-		snprintf(key, sizeof(key), "ack %s", mac);
-	} else if ((p = strstr(line, "dnsmasq-tftp[")) != NULL &&
-		   (p = strstr(p, "]: sent ")) != NULL) {
-		const char *to = strrchr(p, ' ');
-		if (to == NULL || to - p < 12 || strncmp(to - 3, " to", 3) != 0)
-			return;
-		snprintf(key, sizeof(key), "tftp %s", to + 1);
-	} else {
+	char key[sizeof(d->seen[0].key)];
+	if (dhcpconf_log_key(line, key, sizeof(key)) < 0)
 		return;
-	}
 	struct dhcp_seen *s = &d->seen[d->seen_next++ % DHCP_SEEN];
-	memcpy(s->key, key, sizeof(s->key));
+	memcpy(s->key, key, sizeof(key));
 	s->time_us = now_us;
 }
 

@@ -243,3 +243,26 @@ int dhcpconf_parse_event(const char *line, struct dhcp_event *ev)
 		snprintf(ev->client_id, sizeof(ev->client_id), "%s", f[6]);
 	return 0;
 }
+
+int dhcpconf_log_key(const char *line, char *key, size_t keylen)
+{
+	char ip[64], mac_in[64], mac[VALID_MAC_LEN + 1];
+	const char *p;
+	int n;
+	if ((p = strstr(line, "DHCPACK(")) != NULL && (p = strchr(p, ')')) != NULL) {
+		if (sscanf(p + 1, " %63s %63s", ip, mac_in) != 2 ||
+		    valid_mac_normalize(mac_in, mac) < 0)
+			return -ENOENT;
+		n = snprintf(key, keylen, "ack %s", mac);
+	} else if ((p = strstr(line, "dnsmasq-tftp[")) != NULL &&
+		   (p = strstr(p, "]: sent ")) != NULL) {
+		const char *to = strrchr(p, ' ');
+		/* "]: sent " + at least one character of file name + " to" */
+		if (to == NULL || to - p < 12 || strncmp(to - 3, " to", 3) != 0 || to[1] == '\0')
+			return -ENOENT;
+		n = snprintf(key, keylen, "tftp %s", to + 1);
+	} else {
+		return -ENOENT;
+	}
+	return n > 0 && (size_t)n < keylen ? 0 : -ENOENT;
+}

@@ -71,4 +71,12 @@ struct dhcp_event {
  */
 int dhcpconf_parse_event(const char *line, struct dhcp_event *ev);
 
+/*
+ * A line of dnsmasq's log that a hook call will follow: "...DHCPACK(iface) IP
+ * MAC [name]" gives "ack MAC" (normalised), "dnsmasq-tftp[pid]: sent FILE to
+ * IP" gives "tftp IP": the key dhcp.c matches the hook's event against.
+ * Returns 0, or -ENOENT for any other line (or a malformed one).
+ */
+int dhcpconf_log_key(const char *line, char *key, size_t keylen);
+
 #endif

@@ -520,6 +520,60 @@ static void test_parse_event_overlong(void **state)
 	assert_int_equal(dhcpconf_parse_event(line, &e), -EINVAL);
 }
 
+/* ---- dhcpconf_log_key -------------------------------------------------------- */
+
+struct logkey_case {
+	const char *line;
+	const char *key; /* NULL: not a line a hook call follows */
+};
+
+static const struct logkey_case logkey_cases[] = {
+	/* dnsmasq 2.90's own words, as corrald reads them from its stderr */
+	{"dnsmasq-dhcp[6019]: DHCPACK(br0) 10.77.1.17 52:54:00:77:01:07 four-b3",
+	 "ack 52:54:00:77:01:07"},
+	{"dnsmasq-dhcp[6019]: DHCPACK(br0) 10.77.1.17 52:54:00:77:01:07", "ack 52:54:00:77:01:07"},
+	/* with log-dhcp, a transaction number comes first */
+	{"dnsmasq-dhcp[11]: 1423675478 DHCPACK(eth1) 10.0.0.5 AA:BB:CC:DD:EE:0F n5",
+	 "ack aa:bb:cc:dd:ee:0f"},
+	{"dnsmasq-tftp[6019]: sent /run/corral/dhcp/tftp/snponly.efi to 10.77.1.18",
+	 "tftp 10.77.1.18"},
+	{"dnsmasq-tftp[6019]: sent /srv/a file with spaces.efi to 10.0.0.9", "tftp 10.0.0.9"},
+	/* steps that run no hook, or are not ours */
+	{"dnsmasq-dhcp[6019]: DHCPOFFER(br0) 10.77.1.17 52:54:00:77:01:07", NULL},
+	{"dnsmasq-dhcp[6019]: DHCPREQUEST(br0) 10.77.1.17 52:54:00:77:01:07", NULL},
+	{"dnsmasq-dhcp[6019]: DHCPNAK(br0) 10.77.1.17 52:54:00:77:01:07 wrong address", NULL},
+	{"dnsmasq-tftp[6019]: failed sending /x/undionly.kpxe to 10.77.1.18", NULL},
+	{"dnsmasq-tftp[6019]: error 8 User aborted the transfer received from 10.0.0.1", NULL},
+	{"dnsmasq[6019]: started, version 2.90 cachesize 150", NULL},
+	/* malformed */
+	{"dnsmasq-dhcp[1]: DHCPACK(br0) 10.0.0.1", NULL},
+	{"dnsmasq-dhcp[1]: DHCPACK(br0) 10.0.0.1 not-a-mac", NULL},
+	{"dnsmasq-dhcp[1]: DHCPACK(br0", NULL},
+	{"dnsmasq-tftp[1]: sent x to", NULL},
+	{"dnsmasq-tftp[1]: sent  to 10.0.0.1", NULL},
+	{"", NULL},
+};
+
+static void test_log_key(void **state)
+{
+	for (size_t i = 0; i < NELEM(logkey_cases); i++) {
+		const struct logkey_case *c = &logkey_cases[i];
+		char key[64] = "untouched";
+		int rc = dhcpconf_log_key(c->line, key, sizeof(key));
+		if (c->key == NULL) {
+			if (rc != -ENOENT)
+				fail_msg("\"%s\": want -ENOENT, got %d (%s)", c->line, rc, key);
+			continue;
+		}
+		if (rc != 0)
+			fail_msg("\"%s\": want %s, got %d", c->line, c->key, rc);
+		assert_string_equal(key, c->key);
+	}
+	/* a key that does not fit is refused, not cut */
+	char small[8];
+	assert_int_equal(dhcpconf_log_key(logkey_cases[0].line, small, sizeof(small)), -ENOENT);
+}
+
 /*
  * A client-id longer than the event's field (dnsmasq writes 3 characters a
  * byte; RFC 2132 allows 255 bytes) must be kept whole or dropped, never cut:
@@ -578,6 +632,7 @@ int main(void)
 		cmocka_unit_test(test_parse_event),
 		cmocka_unit_test(test_parse_event_resets),
 		cmocka_unit_test(test_parse_event_overlong),
+		cmocka_unit_test(test_log_key),
 		cmocka_unit_test(test_parse_event_long_client_id),
 		cmocka_unit_test(test_arches),
 	};
