@@ -82,6 +82,7 @@ struct dhcp {
 	struct dhcp_files dnsfiles; /* DNS hostsdir as written */
 	char linebuf[4096];
 	size_t linelen;
+	int proxy;                        /* proxy-DHCP mode */
 	struct dhcp_seen seen[DHCP_SEEN]; /* a ring, newest at seen_next - 1 */
 	unsigned seen_next;
 };
@@ -420,6 +421,35 @@ static void dhcp_note_line(struct dhcp *d, const char *line, int64_t now_us)
 	s->time_us = now_us;
 }
 
+/*
+ * Proxy mode: dnsmasq runs no hook for its answers (it grants no lease), so
+ * the timeline's dhcp step comes from the log.  An unknown machine is left
+ * to the boot script request it makes next to be listed as discovered.
+ */
+static void dhcp_note_proxy(struct dhcp *d, const char *line, int64_t now_us)
+{
+	struct dhcp_proxy_log pl;
+	int64_t node = 0;
+	char detail[192];
+	if (dhcpconf_log_proxy(line, &pl) < 0)
+		return;
+	if (store_node_by_mac(d->st, pl.mac, &node) < 0 || node == 0) {
+		store_release(d->st);
+		return;
+	}
+	store_release(d->st);
+	if (pl.ip[0] == '\0')
+		snprintf(detail, sizeof(detail),
+			 "proxy offer (the address comes from the site's DHCP)");
+	else if (strncmp(pl.file, "http", 4) == 0)
+		snprintf(detail, sizeof(detail), "iPXE proxy boot server %s: boot script URL",
+			 pl.ip);
+	else
+		snprintf(detail, sizeof(detail), "PXE firmware proxy boot server %s: %s", pl.ip,
+			 pl.file);
+	events_add_at(d->ev, now_us, node, "dhcp", pl.ip, detail, pl.mac, NULL);
+}
+
 static void dhcp_read_output(struct dhcp *d);
 
 /*
@@ -472,6 +502,8 @@ static void dhcp_read_output(struct dhcp *d)
 		*nl = '\0';
 		if (*start) {
 			dhcp_note_line(d, start, now_us);
+			if (d->proxy)
+				dhcp_note_proxy(d, start, now_us);
 			log_info("dnsmasq: %s", start);
 		}
 		start = nl + 1;
@@ -729,6 +761,7 @@ int dhcp_start(const struct config *cfg, struct store *st, struct events *ev, st
 	if (d == NULL)
 		return -ENOMEM;
 	d->cfg = *cfg;
+	d->proxy = strcmp(cfg->dhcp_mode, "proxy") == 0;
 	d->st = st;
 	d->ev = ev;
 	d->metrics = m;

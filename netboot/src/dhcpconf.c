@@ -266,3 +266,30 @@ int dhcpconf_log_key(const char *line, char *key, size_t keylen)
 	}
 	return n > 0 && (size_t)n < keylen ? 0 : -ENOENT;
 }
+
+int dhcpconf_log_proxy(const char *line, struct dhcp_proxy_log *out)
+{
+	char a[160], b[160], c[160];
+	const char *p = strstr(line, "dnsmasq-dhcp[");
+	memset(out, 0, sizeof(*out));
+	if (p == NULL || (p = strstr(p, "]: PXE(")) == NULL || (p = strchr(p, ')')) == NULL)
+		return -ENOENT;
+	int n = sscanf(p + 1, " %159s %159s %159s", a, b, c);
+	if (n == 2 && strcmp(b, "proxy") == 0) {
+		if (valid_mac_normalize(a, out->mac) < 0)
+			goto err;
+		return 0;
+	}
+	struct in_addr ip;
+	if (n != 3 || inet_pton(AF_INET, a, &ip) != 1 || valid_mac_normalize(b, out->mac) < 0)
+		goto err;
+	if (snprintf(out->ip, sizeof(out->ip), "%s", a) >= (int)sizeof(out->ip))
+		goto err;
+	/* a file name longer than the field is shown cut, with "..." */
+	if (snprintf(out->file, sizeof(out->file), "%s", c) >= (int)sizeof(out->file))
+		memcpy(out->file + sizeof(out->file) - 4, "...", 4);
+	return 0;
+err:
+	memset(out, 0, sizeof(*out));
+	return -ENOENT;
+}

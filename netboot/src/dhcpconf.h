@@ -79,4 +79,17 @@ int dhcpconf_parse_event(const char *line, struct dhcp_event *ev);
  */
 int dhcpconf_log_key(const char *line, char *key, size_t keylen);
 
+/* A proxy-DHCP answer as dnsmasq logs it (it runs no hook for those). */
+struct dhcp_proxy_log {
+	char mac[18];   /* normalised */
+	char ip[16];    /* "" for the offer: the client has no address yet */
+	char file[128]; /* boot server reply: the boot file or URL given; "" for the offer */
+};
+/*
+ * "...PXE(iface) MAC proxy" (the offer that makes a PXE client ask corral's
+ * boot server) and "...PXE(iface) IP MAC FILE" (the boot server's answer).
+ * Returns 0, or -ENOENT for any other line.
+ */
+int dhcpconf_log_proxy(const char *line, struct dhcp_proxy_log *out);
+
 #endif

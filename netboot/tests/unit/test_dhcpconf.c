@@ -574,6 +574,61 @@ static void test_log_key(void **state)
 	assert_int_equal(dhcpconf_log_key(logkey_cases[0].line, small, sizeof(small)), -ENOENT);
 }
 
+struct proxy_case {
+	const char *line;
+	int rc;
+	const char *mac, *ip, *file;
+};
+
+static const struct proxy_case proxy_cases[] = {
+	/* dnsmasq 2.90 in proxy mode, as test_vm_proxy.py sees it */
+	{"dnsmasq-dhcp[31738]: PXE(br0) 52:54:00:77:01:01 proxy", 0, "52:54:00:77:01:01", "", ""},
+	{"dnsmasq-dhcp[31738]: PXE(br0) 10.77.1.11 52:54:00:77:01:01 "
+	 "http://10.77.1.1:8080/boot/v1/bootscript?mac=${net0/mac}",
+	 0, "52:54:00:77:01:01", "10.77.1.11",
+	 "http://10.77.1.1:8080/boot/v1/bootscript?mac=${net0/mac}"},
+	{"dnsmasq-dhcp[7]: PXE(eth1) 10.0.0.9 AA:BB:CC:00:00:01 undionly.kpxe", 0,
+	 "aa:bb:cc:00:00:01", "10.0.0.9", "undionly.kpxe"},
+	/* not proxy answers */
+	{"dnsmasq-dhcp[7]: PXE(br0) 52:54:00:77:01:01 proxy-ignored", -ENOENT, "", "", ""},
+	{"dnsmasq-dhcp[7]: DHCPACK(br0) 10.0.0.9 52:54:00:77:01:01 n1", -ENOENT, "", "", ""},
+	{"dnsmasq-tftp[7]: sent /x/snponly.efi to 10.0.0.9", -ENOENT, "", "", ""},
+	{"dnsmasq[7]: PXE(br0) 52:54:00:77:01:01 proxy", -ENOENT, "", "", ""},
+	/* malformed */
+	{"dnsmasq-dhcp[7]: PXE(br0) nomac proxy", -ENOENT, "", "", ""},
+	{"dnsmasq-dhcp[7]: PXE(br0) 10.0.0.999 52:54:00:77:01:01 f", -ENOENT, "", "", ""},
+	{"dnsmasq-dhcp[7]: PXE(br0) 10.0.0.9 nomac f", -ENOENT, "", "", ""},
+	{"dnsmasq-dhcp[7]: PXE(br0) 10.0.0.9 52:54:00:77:01:01", -ENOENT, "", "", ""},
+	{"dnsmasq-dhcp[7]: PXE(br0", -ENOENT, "", "", ""},
+};
+
+static void test_log_proxy(void **state)
+{
+	for (size_t i = 0; i < NELEM(proxy_cases); i++) {
+		const struct proxy_case *c = &proxy_cases[i];
+		struct dhcp_proxy_log pl;
+		memset(&pl, 'x', sizeof(pl)); /* stale bytes must not survive */
+		int rc = dhcpconf_log_proxy(c->line, &pl);
+		if (rc != c->rc)
+			fail_msg("\"%s\": want %d, got %d", c->line, c->rc, rc);
+		assert_string_equal(pl.mac, c->mac);
+		assert_string_equal(pl.ip, c->ip);
+		assert_string_equal(pl.file, c->file);
+	}
+	/* a boot file longer than the field is cut with "..." */
+	char line[512], want[128];
+	memset(want, 'f', sizeof(want));
+	int n = snprintf(line, sizeof(line),
+			 "dnsmasq-dhcp[7]: PXE(br0) 10.0.0.9 52:54:00:77:01:01 ");
+	memset(line + n, 'f', 150);
+	line[n + 150] = '\0';
+	struct dhcp_proxy_log pl;
+	assert_int_equal(dhcpconf_log_proxy(line, &pl), 0);
+	assert_int_equal(strlen(pl.file), sizeof(pl.file) - 1);
+	assert_memory_equal(pl.file, want, sizeof(pl.file) - 4);
+	assert_string_equal(pl.file + sizeof(pl.file) - 4, "...");
+}
+
 /*
  * A client-id longer than the event's field (dnsmasq writes 3 characters a
  * byte; RFC 2132 allows 255 bytes) must be kept whole or dropped, never cut:
@@ -633,6 +688,7 @@ int main(void)
 		cmocka_unit_test(test_parse_event_resets),
 		cmocka_unit_test(test_parse_event_overlong),
 		cmocka_unit_test(test_log_key),
+		cmocka_unit_test(test_log_proxy),
 		cmocka_unit_test(test_parse_event_long_client_id),
 		cmocka_unit_test(test_arches),
 	};
