@@ -1132,6 +1132,14 @@ int api_job(struct http_req *r)
 				    id, REDFISH_JOBS);
 }
 
+int api_jobs(struct http_req *r)
+{
+	struct app *a = r->ctx;
+	json_t *list = redfish_jobs(a->redfish);
+	return list ? http_reply_json(r, 200, list) :
+		      http_reply_error(r, 500, "internal", NULL, "out of memory");
+}
+
 int api_bmcs(struct http_req *r)
 {
 	struct app *a = r->ctx;

@@ -86,6 +86,7 @@ int api_credentials(struct http_req *r);
 int api_credential(struct http_req *r);
 int api_discovery(struct http_req *r);
 int api_job(struct http_req *r);
+int api_jobs(struct http_req *r);
 int api_bmcs(struct http_req *r);
 int api_power(struct http_req *r);
 int api_boot(struct http_req *r);

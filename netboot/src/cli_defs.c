@@ -71,6 +71,16 @@ static const struct cli_col bmc_cols[] = {
 	{"MESSAGE", "message", NULL, CLI_COL_VALUE},
 };
 
+/* Discovery, power and boot jobs mixed: each fills the columns of its kind. */
+static const struct cli_col job_cols[] = {
+	{"ID", "id", NULL, CLI_COL_VALUE},           {"TYPE", "type", NULL, CLI_COL_VALUE},
+	{"ACTION", "action", NULL, CLI_COL_VALUE},   {"STATE", "state", NULL, CLI_COL_VALUE},
+	{"STARTED", "started", NULL, CLI_COL_VALUE}, {"FINISHED", "finished", NULL, CLI_COL_VALUE},
+	{"TARGETS", "targets", NULL, CLI_COL_VALUE}, {"FOUND", "found", NULL, CLI_COL_VALUE},
+	{"NODES", "nodes", NULL, CLI_COL_VALUE},     {"FAILED", "failed", NULL, CLI_COL_VALUE},
+	{"ERRORS", "errors", NULL, CLI_COL_VALUE},
+};
+
 /* ---- collections ---- */
 
 static const struct cli_resource res_node = {"node", "/api/v1/nodes", "nodes",
@@ -89,6 +99,7 @@ static const struct cli_resource res_discovered = {"discovered machine", "/api/v
 static const struct cli_resource res_credential = {"credential",    "/api/v1/credentials", NULL, 1,
 						   credential_cols, N(credential_cols)};
 static const struct cli_resource res_bmc = {"BMC", "/api/v1/bmcs", NULL, 1, bmc_cols, N(bmc_cols)};
+static const struct cli_resource res_job = {"job", "/api/v1/jobs", NULL, 1, job_cols, N(job_cols)};
 static const struct cli_resource res_defaults = {"defaults", "/api/v1/defaults", NULL, 0, NULL, 0};
 
 /* ---- options ---- */
@@ -313,6 +324,8 @@ const struct cli_cmd cli_cmds[] = {
 	POWER("reset", "restart nodes"),
 	POWER("cycle", "power-cycle nodes"),
 	POWER("status", "read the nodes' power state"),
+	CMD0("job", "list", cli_res_list, &res_job, 0, 0, "",
+	     "list the discovery, power and boot jobs corrald keeps (the newest 64), newest first"),
 	CMD0("job", "show", cli_cmd_job, NULL, 1, 1, "ID", "show a discovery, power or boot job"),
 	CMD("job", "wait", cli_cmd_job, NULL, job_wait_opts, 1, 1, "ID",
 	    "wait for a job, then show it"),

@@ -1339,6 +1339,47 @@ int redfish_boot(struct redfish *rf, json_t *nodes, bool once, bool reset, int *
 	return rf_control(rf, JOB_BOOT, nodes, NULL, once, reset, job_id);
 }
 
+/* One job's summary for redfish_jobs(). */
+static json_t *rf_job_summary(const struct rf_job *j)
+{
+	json_t *out = json_object();
+	if (out == NULL)
+		return NULL;
+	const char *k;
+	json_t *v;
+	json_object_foreach(j->result, k, v) {
+		if (json_is_array(v))
+			json_object_set_new(out, k, json_integer((json_int_t)json_array_size(v)));
+		else /* a copy: the worker goes on changing the job after the lock */
+			json_object_set_new(out, k, json_deep_copy(v));
+	}
+	if (j->type != JOB_DISCOVER) {
+		json_int_t failed = 0;
+		size_t i;
+		json_array_foreach(json_object_get(j->result, "nodes"), i, v)
+			failed += json_is_false(json_object_get(v, "ok"));
+		json_object_set_new(out, "failed", json_integer(failed));
+	}
+	return out;
+}
+
+json_t *redfish_jobs(struct redfish *rf)
+{
+	json_t *list = json_array();
+	if (list == NULL)
+		return NULL;
+	pthread_mutex_lock(&rf->lock);
+	for (struct rf_job *j = rf->jobs; j; j = j->next_job) {
+		if (json_array_append_new(list, rf_job_summary(j)) < 0) {
+			json_decref(list);
+			list = NULL;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&rf->lock);
+	return list;
+}
+
 json_t *redfish_job(struct redfish *rf, int job_id)
 {
 	json_t *out = NULL;

@@ -52,6 +52,12 @@ int redfish_power(struct redfish *rf, json_t *nodes, const char *action, int *jo
 int redfish_boot(struct redfish *rf, json_t *nodes, bool once, bool reset, int *job_id);
 /* A job as JSON (new reference), or NULL if unknown. */
 json_t *redfish_job(struct redfish *rf, int job_id);
+/*
+ * Every kept job, newest first, as summaries (new reference; NULL if out of
+ * memory): a job's fields with each list replaced by its length, and for
+ * power and boot jobs "failed", the nodes that did not succeed.
+ */
+json_t *redfish_jobs(struct redfish *rf);
 
 /* Expands one target ("10.0.0.0/24", "10.0.0.5-10.0.0.9", "host") into out (strings). */
 int redfish_expand(const char *target, json_t *out, size_t max, char *err, size_t errlen);

@@ -62,6 +62,7 @@ const struct http_route app_routes[] = {
 	{DEL, "/api/v1/credentials/:", A, A, 0, api_credential, "api_credential"},
 	{POST, "/api/v1/discovery", R, A, 0, api_discovery, "api_discovery"},
 	{GET, "/api/v1/discovery/:", R, A, 0, api_job, "api_job"},
+	{GET, "/api/v1/jobs", R, A, 0, api_jobs, "api_jobs"},
 	{GET, "/api/v1/jobs/:", R, A, 0, api_job, "api_job"},
 	{GET, "/api/v1/bmcs", R, A, 0, api_bmcs, "api_bmcs"},
 	{DEL, "/api/v1/bmcs/:", R, A, 0, api_bmcs, "api_bmc"},

@@ -54,6 +54,7 @@ ROUTES = [
     ("DELETE", "/api/v1/credentials/{cred}", None),
     ("POST", "/api/v1/discovery", "DISCOVERY"),
     ("GET", "/api/v1/discovery/{job}", None),
+    ("GET", "/api/v1/jobs", None),
     ("GET", "/api/v1/jobs/{job}", None),
     ("GET", "/api/v1/bmcs", None),
     ("DELETE", "/api/v1/bmcs/{bmc}", None),

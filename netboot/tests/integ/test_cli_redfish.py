@@ -402,6 +402,41 @@ def test_control_no_wait_and_job_wait(rf, pnodes):
     assert ok(c, "job", "show", m.group(1)).startswith("power status job %s: done" % m.group(1))
 
 
+def test_job_list_summarises_kept_jobs(rf, pnodes):
+    """GET /api/v1/jobs and `corral job list`: every job this module ran,
+    newest first, each list in it given as its length (the failed boot
+    override counted in "failed")."""
+    c = rf["c"]
+    r = c.get("/api/v1/jobs")
+    assert r.status == 200, r
+    jobs = r.body
+    ids = [j["id"] for j in jobs]
+    assert len(ids) >= 5 and ids == sorted(ids, reverse=True), ids
+    types = {j["type"] for j in jobs}
+    assert {"discovery", "power", "boot"} <= types, types
+    for j in jobs:
+        assert j["state"] in ("running", "done") and j["started"], j
+        assert not [k for k, v in j.items() if isinstance(v, (list, dict)) and k != "boot"], j
+        if j["state"] != "done":
+            continue  # (a job of the timeout tests may still wait on its hung BMCs)
+        assert j["finished"], j
+        full = c.get("/api/v1/jobs/%d" % j["id"]).body
+        if j["type"] == "discovery":
+            assert j["bmcs"] == len(full["bmcs"]) and j["targets"] == full["targets"], (j, full)
+            assert j["errors"] == len(full["errors"]) and "failed" not in j
+        else:
+            assert j["nodes"] == len(full["nodes"]), (j, full)
+            assert j["failed"] == sum(1 for n in full["nodes"] if not n["ok"]), (j, full)
+    assert any(j["type"] == "boot" and j["failed"] >= 1 for j in jobs), jobs
+
+    assert json.loads(ok(c, "--json", "job", "list")) == c.get("/api/v1/jobs").body
+    rows = table(ok(c, "job", "list"))
+    assert rows[0][:4] == ["ID", "TYPE", "ACTION", "STATE"], rows[0]
+    assert [int(row[0]) for row in rows[1:]] == ids
+    assert any(row[1] == "power" and row[2] in ("on", "off", "reset", "cycle", "status")
+               for row in rows[1:]), rows
+
+
 def test_help_says_exit_status(rf):
     c = rf["c"]
     out = ok(c, "discover", "--help")
