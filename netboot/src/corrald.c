@@ -350,6 +350,7 @@ int main(int argc, char **argv)
 				      cfg->rf_max_reply, cfg->rf_ca_file};
 	if (redfish_start(a.store, a.seed_key, &rs, &a.redfish) < 0)
 		fatalx("cannot start the Redfish worker");
+	redfish_set_hub(a.redfish, a.hub);
 	struct dhcp *dhcp = NULL;
 	if (dhcp_start(cfg, a.store, a.events, a.metrics, &dhcp) < 0)
 		fatalx("the DHCP side did not start (dhcp.mode = %s); see the messages above",

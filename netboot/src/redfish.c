@@ -115,6 +115,7 @@ struct redfish {
 	pthread_t thread;
 	pthread_mutex_t lock; /* jobs list and results */
 	struct rf_job *jobs;  /* newest first */
+	struct hub *hub;      /* told of finished jobs; may be NULL */
 	int next_id;
 	CURLM *multi;
 	struct rf_req *reqs; /* transfers in flight */
@@ -1085,6 +1086,8 @@ static void rf_start_target(struct redfish *rf, struct rf_job *job, const char *
 		rf_probe_done(rf, p);
 }
 
+static json_t *rf_job_summary(const struct rf_job *j);
+
 static void rf_job_finished(struct rf_job *job)
 {
 	char t[40];
@@ -1124,7 +1127,10 @@ static void *rf_main(void *arg)
 			if (j->next >= json_array_size(j->targets) && j->inflight == 0) {
 				pthread_mutex_lock(&rf->lock);
 				rf_job_finished(j);
+				json_t *done = rf->hub ? rf_job_summary(j) : NULL;
 				pthread_mutex_unlock(&rf->lock);
+				if (done != NULL)
+					hub_publish(rf->hub, "job", done);
 			}
 		}
 		int still;
@@ -1361,6 +1367,13 @@ static json_t *rf_job_summary(const struct rf_job *j)
 		json_object_set_new(out, "failed", json_integer(failed));
 	}
 	return out;
+}
+
+void redfish_set_hub(struct redfish *rf, struct hub *hub)
+{
+	pthread_mutex_lock(&rf->lock);
+	rf->hub = hub;
+	pthread_mutex_unlock(&rf->lock);
 }
 
 json_t *redfish_jobs(struct redfish *rf)

@@ -20,6 +20,7 @@
 #include <jansson.h>
 
 #include "auth.h"
+#include "hub.h"
 #include "store.h"
 
 #define REDFISH_JOBS 64
@@ -37,6 +38,12 @@ struct redfish_settings {
 
 int redfish_start(struct store *st, const unsigned char key[AUTH_KEY_LEN],
 		  const struct redfish_settings *cfg, struct redfish **out);
+/*
+ * Live pages learn of finished jobs: hub (may be NULL, the default) gets a
+ * "job" record, the job's summary as redfish_jobs() gives it, when a job
+ * is done.  Call before the first job.
+ */
+void redfish_set_hub(struct redfish *rf, struct hub *hub);
 /* Stops the worker (in-flight jobs end as "cancelled") and frees. */
 void redfish_free(struct redfish *rf);
 

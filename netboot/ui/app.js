@@ -180,6 +180,11 @@ function onEvent(type, data) {
 				reloadSoon('groups');
 			}
 		} else if (ROUTE_KINDS[data.route]) reloadSoon(...ROUTE_KINDS[data.route]);
+	} else if (type === 'job') {
+		// A Redfish job is done, whoever started it: discovery makes and
+		// links nodes and records BMCs; power and boot jobs leave power states.
+		if (data.type === 'discovery') reloadSoon('nodes', 'groups', 'bmcs');
+		else reloadSoon('bmcs');
 	} else if (type === 'resync') {
 		reloadSoon('nodes', 'groups', 'images', 'profiles', 'defaults', 'discovered', 'bmcs', 'credentials');
 	}

@@ -27,7 +27,7 @@ import urllib.request
 
 import pytest
 
-from conftest import REPO, assert_error, free_port, new_corrald, next_mac, uniq
+from conftest import REPO, EventStream, assert_error, free_port, new_corrald, next_mac, uniq
 
 sys.path.insert(0, str(REPO / "test-vm"))
 import redfish_fixture as F  # noqa: E402
@@ -643,6 +643,27 @@ def test_reset_uses_a_type_from_action_info(world, power_nodes):
     _, res = control(c, "/api/v1/power", {"targets": [name], "action": "reset"})
     assert res[name]["ok"] is True, res
     assert fx.state(addr)["resets"][-1] == ["1", "GracefulRestart"]
+
+
+def test_finished_job_is_announced_on_the_stream(world, power_nodes):
+    """Live pages learn that a job is done (and reload what it changed)
+    without polling it: an `event: job` with the job's summary."""
+    c = world["c"]
+    addr, name = one(power_nodes, world, 5)
+    es = EventStream(c)
+    try:
+        assert es.status == 200
+        r = c.post("/api/v1/power", {"targets": [name], "action": "status"})
+        assert r.status == 202, r
+        jid = r.body["id"]
+        got = es.events(lambda ev, d: ev == "job" and d.get("id") == jid, timeout=30)
+    finally:
+        es.close()
+    assert got and got[-1][0] == "job", got
+    done = got[-1][1]
+    assert done["state"] == "done" and done["type"] == "power" and done["action"] == "status"
+    assert done["nodes"] == 1 and done["failed"] == 0 and done["finished"], done
+    assert done == [j for j in c.get("/api/v1/jobs").body if j["id"] == jid][0]
 
 
 def test_jobs_in_flight_do_not_block_the_api(world):

@@ -254,6 +254,24 @@ test('a power job that fails shows the BMC’s refusal for the node', async () =
 	assert.deepEqual(page.errors, []);
 });
 
+test('a discovery run elsewhere (CLI, API) shows on an open page without a reload', async () => {
+	const other = await startFakeBmc({ host: '127.0.0.4', user: 'corral', password: PASSWORD, hostName: 'rf-node4', mac: '52:54:00:aa:00:04', bmcMac: '52:54:00:bb:00:04' });
+	try {
+		await page.click('a[data-nav="nodes"]');
+		await page.waitForSelector(`#node-rows tr[data-name="${NODE}"]`);
+		const bmcsBefore = Number(await page.textContent('#nav-bmcs'));
+		await page.evaluate(() => (window.__sameDocument = true));
+		const job = await c.ok('POST', '/discovery', { targets: ['127.0.0.4'], port: other.port, scheme: 'http' });
+		await page.waitForSelector('#node-rows tr[data-name="rf-node4"]', { timeout: 20000 });
+		await page.waitForFunction((n) => Number(document.querySelector('#nav-bmcs').textContent) === n, bmcsBefore + 1);
+		assert.equal(await page.evaluate(() => window.__sameDocument), true, 'the page was not reloaded');
+		assert.equal((await c.ok('GET', '/jobs/' + job.id)).state, 'done');
+		assert.deepEqual(page.errors, []);
+	} finally {
+		await other.stop();
+	}
+});
+
 test('read-only: BMCs and power state visible, no power button, no discover or credential form', async () => {
 	const ro = await ctx.newPage();
 	ro.errors = [];
