@@ -459,10 +459,12 @@ int api_nodes(struct http_req *r)
 				return http_reply_error(r, 400, "bad_request", "state",
 							"state: one of new, booting, ready");
 		}
-		if ((lim && valid_parse_ll(lim, 0, 1000000000, &f.limit) < 0) ||
-		    (off && valid_parse_ll(off, 0, 1000000000, &f.offset) < 0))
-			return http_reply_error(r, 400, "bad_request", lim ? "limit" : "offset",
-						"limit and offset: whole numbers");
+		if (lim && valid_parse_ll(lim, 0, 1000000000, &f.limit) < 0)
+			return http_reply_error(r, 400, "bad_request", "limit",
+						"limit: a whole number, 0 to 1000000000");
+		if (off && valid_parse_ll(off, 0, 1000000000, &f.offset) < 0)
+			return http_reply_error(r, 400, "bad_request", "offset",
+						"offset: a whole number, 0 to 1000000000");
 		events_flush(a->events);
 		json_t *list;
 		int rc = store_node_list(a->store, &f, &list);

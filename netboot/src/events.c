@@ -49,9 +49,11 @@ static size_t events_fold(struct events *ev, struct store_event *q, size_t n)
 		struct store_event *e = &q[i];
 		if (e->node_id != 0 && ev->last != NULL) {
 			struct events_last *l = &ev->last[(uint64_t)e->node_id % EVENTS_DEDUP];
-			if (l->node_id == e->node_id && e->time_us - l->time_us < EVENTS_DEDUP_US &&
-			    e->state == NULL && strcmp(l->stage, e->stage) == 0 &&
-			    strcmp(l->detail, e->detail) == 0)
+			/* either way round: events_add_at() may give an earlier time */
+			int64_t gap = e->time_us - l->time_us;
+			if (l->node_id == e->node_id && gap < EVENTS_DEDUP_US &&
+			    gap > -EVENTS_DEDUP_US && e->state == NULL &&
+			    strcmp(l->stage, e->stage) == 0 && strcmp(l->detail, e->detail) == 0)
 				continue;
 			l->node_id = e->node_id;
 			l->time_us = e->time_us;
@@ -119,10 +121,14 @@ static void *events_writer(void *arg)
 
 		n = events_fold(ev, q, n);
 		int rc = store_events_write(ev->st, q, n);
-		if (rc < 0)
+		if (rc < 0) {
 			log_warnx("events: could not store %zu boot events (%d)", n, rc);
-		else
+			pthread_mutex_lock(&ev->lock);
+			ev->dropped += n; /* lost: counted as the queue's overflow is */
+			pthread_mutex_unlock(&ev->lock);
+		} else {
 			events_publish(ev, q, n);
+		}
 		int64_t now = store_now_us();
 		if (now - ev->last_prune > 3600LL * 1000000) {
 			ev->last_prune = now;
@@ -158,6 +164,7 @@ int events_start(struct store *st, struct hub *hub, unsigned keep_days, struct e
 		pthread_mutex_destroy(&ev->lock);
 		pthread_cond_destroy(&ev->work);
 		pthread_cond_destroy(&ev->written);
+		free(ev->last);
 		free(ev);
 		return -EAGAIN;
 	}

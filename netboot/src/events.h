@@ -25,7 +25,8 @@ int events_start(struct store *st, struct hub *hub, unsigned keep_days, struct e
 void events_free(struct events *ev);
 /*
  * Queues one event.  node_id 0 with a MAC records a discovered machine.
- * state: new node state or NULL.  Never blocks on the database; under an
+ * state: new node state or NULL; kept by pointer until stored, so a
+ * string constant ("booting", "ready").  Never blocks on the database; under an
  * absurd backlog (more than 100,000 queued) the event is dropped and
  * counted.
  */
@@ -37,7 +38,7 @@ void events_add_at(struct events *ev, int64_t time_us, int64_t node_id, const ch
 		   const char *source, const char *detail, const char *mac, const char *state);
 /* Waits until every event queued before the call is stored. */
 void events_flush(struct events *ev);
-/* Events dropped because the queue was full. */
+/* Events lost: the queue was full, or their batch could not be stored. */
 uint64_t events_dropped(struct events *ev);
 
 #endif

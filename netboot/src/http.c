@@ -59,6 +59,8 @@ static int http_match(const char *pattern, const char *path, char *argbuf, size_
 	size_t used = 0;
 	int nargs = 0;
 	const char *p = pattern, *s = path;
+	for (int i = 0; i < HTTP_MAX_ARGS; i++)
+		args[i] = NULL; /* nothing left of an earlier, partial match */
 
 	while (*p != '\0') {
 		if (*p == '*' || *p == ':') {
@@ -120,8 +122,10 @@ int http_reply_data(struct http_req *r, unsigned status, const char *ctype, cons
 		return -ENOMEM;
 	if (ctype != NULL)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
-	r->bytes_out = len;
-	return http_reply(r, status, resp);
+	int rc = http_reply(r, status, resp);
+	if (rc == 0)
+		r->bytes_out = len;
+	return rc;
 }
 
 int http_reply_json(struct http_req *r, unsigned status, json_t *j)
@@ -139,13 +143,48 @@ int http_reply_json(struct http_req *r, unsigned status, json_t *j)
 		return -ENOMEM;
 	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-	r->bytes_out = len;
-	return http_reply(r, status, resp);
+	int rc = http_reply(r, status, resp);
+	if (rc == 0)
+		r->bytes_out = len;
+	return rc;
 }
 
 int http_reply_empty(struct http_req *r, unsigned status)
 {
 	return http_reply_data(r, status, NULL, "", 0);
+}
+
+/* Length of the valid UTF-8 sequence at p (strict: no overlong forms,
+ * surrogates or code points past U+10FFFF), or 0. */
+static size_t http_utf8_len(const unsigned char *p)
+{
+	if (p[0] < 0x80)
+		return 1;
+	size_t n = p[0] >= 0xc2 && p[0] <= 0xdf ? 2 :
+		   p[0] >= 0xe0 && p[0] <= 0xef ? 3 :
+		   p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 :
+						  0;
+	for (size_t i = 1; i < n; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] > 0x9f) ||
+	    (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] > 0x8f))
+		return 0;
+	return n;
+}
+
+/* Replaces every byte that is not part of valid UTF-8 with '?', in place:
+ * messages quote what clients sent, and JSON carries only UTF-8. */
+static void http_utf8_fix(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+	while (*p != '\0') {
+		size_t n = http_utf8_len(p);
+		if (n == 0)
+			*p++ = '?';
+		else
+			p += n;
+	}
 }
 
 int http_reply_error(struct http_req *r, unsigned status, const char *code, const char *field,
@@ -158,6 +197,7 @@ int http_reply_error(struct http_req *r, unsigned status, const char *code, cons
 	va_end(ap);
 	if (n < 0)
 		msg[0] = '\0';
+	http_utf8_fix(msg); /* also a multi-byte character cut at the end */
 	json_t *err = json_pack("{s:s, s:s}", "code", code, "message", msg);
 	if (err != NULL && field != NULL)
 		json_object_set_new(err, "field", json_string(field));
@@ -308,6 +348,41 @@ static int http_begin(struct http_server *s, struct http_req *r)
 	return 0;
 }
 
+static int http_hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Percent-decoding of the path and the query arguments, in place, as MHD's
+ * own but for "%00": MHD would write a NUL, silently ending the path or
+ * value there ("/files/k%00.txt" served as "/files/k").  It stays "%00",
+ * which no name, MAC or file has, so such a request is refused as such.
+ */
+static size_t http_unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+	char *w = s;
+	const char *r = s;
+	while (*r != '\0') {
+		int hi, lo;
+		if (r[0] == '%' && (hi = http_hexval(r[1])) >= 0 && (lo = http_hexval(r[2])) >= 0 &&
+		    (hi | lo) != 0) {
+			*w++ = (char)(hi * 16 + lo);
+			r += 3;
+			continue;
+		}
+		*w++ = *r++;
+	}
+	*w = '\0';
+	return (size_t)(w - s);
+}
+
 static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const char *url,
 				   const char *method, const char *version, const char *upload_data,
 				   size_t *upload_size, void **con_cls)
@@ -330,8 +405,15 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const
 				r->method_id = http_methods[i].id;
 		http_client_addr(r);
 		if (r->method_id == 0) {
-			http_reply_error(r, 405, "method_not_allowed", NULL,
-					 "method %s not supported", method);
+			/* not a method of any route (OPTIONS, TRACE, ...): 501, which
+			 * needs no Allow, unlike a 405 */
+			http_reply_error(r, 501, "not_implemented", NULL, "method %s not supported",
+					 method);
+			return MHD_YES;
+		}
+		if (strstr(url, "%00") != NULL) { /* left so by http_unescape() */
+			http_reply_error(r, 400, "bad_request", NULL,
+					 "an encoded NUL (%%00) in the path");
 			return MHD_YES;
 		}
 		http_begin(s, r);
@@ -352,6 +434,8 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const
 				 r->body.cap);
 		return MHD_YES;
 	}
+	if (r->route == NULL)
+		return MHD_NO; /* no route and no answer queued (out of memory): drop it */
 	int rc = r->route->handler(r);
 	if (!r->replied) {
 		if (rc < 0)
@@ -422,7 +506,7 @@ int http_server_start(const struct http_config *cfg, struct http_server **out)
 		http_mhd_log, NULL, MHD_OPTION_SOCK_ADDR, &ss, MHD_OPTION_THREAD_POOL_SIZE, threads,
 		MHD_OPTION_NOTIFY_COMPLETED, http_completed, s, MHD_OPTION_CONNECTION_TIMEOUT,
 		cfg->conn_timeout ? cfg->conn_timeout : 60u, MHD_OPTION_CONNECTION_LIMIT, 4096u,
-		MHD_OPTION_END);
+		MHD_OPTION_UNESCAPE_CALLBACK, http_unescape, NULL, MHD_OPTION_END);
 	if (s->mhd == NULL) {
 		free(s);
 		return -EADDRINUSE;

@@ -123,7 +123,7 @@ int serve_bootscript(struct http_req *r)
 	const char *name = http_query(r, "name");
 	const char *nid = http_query(r, "nid");
 	const char *retry_s = http_query(r, "retry");
-	char norm[VALID_MAC_LEN + 1];
+	char norm[VALID_MAC_LEN + 1], nidbuf[24];
 	long long v;
 	unsigned retry = 0;
 
@@ -148,8 +148,11 @@ int serve_bootscript(struct http_req *r)
 		if (valid_parse_ll(nid, 1, 2147483648LL, &v) < 0)
 			return http_reply_error(r, 400, "bad_request", "nid",
 						"nid: not a node number");
+		/* the number as written here ("+7", "007" are 7): the script
+		 * re-chains with it and the cache is keyed by it */
+		snprintf(nidbuf, sizeof(nidbuf), "%lld", v);
 		key = STORE_BOOT_NID;
-		value = nid;
+		value = nidbuf;
 	} else {
 		return http_reply_error(r, 400, "bad_request", "mac",
 					"give mac=, name= or nid= (iPXE: mac=${net0/mac})");

@@ -103,6 +103,14 @@ static const char *const store_migrations[] = {
 	"CREATE INDEX systems_node ON systems(node_id);",
 	/* 4: Redfish session login (X-Auth-Token) per BMC, beside basic auth */
 	"ALTER TABLE bmcs ADD COLUMN auth TEXT NOT NULL DEFAULT 'basic';",
+	/* 5: node ids are never used twice (SQLite reuses the highest rowid once
+	 * its row is deleted): a cloud-init seed token, which names its node by
+	 * id, must not open a node created after its own was deleted, nor may a
+	 * late boot event land on the newcomer's timeline */
+	"CREATE TABLE node_ids(high INTEGER NOT NULL);"
+	"INSERT INTO node_ids SELECT COALESCE(MAX(id), 0) FROM nodes;"
+	"CREATE TRIGGER nodes_id_high AFTER INSERT ON nodes BEGIN"
+	" UPDATE node_ids SET high=NEW.id WHERE high<NEW.id; END;",
 };
 
 #define STORE_NMIGRATIONS ((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
@@ -198,8 +206,9 @@ static const char *const store_migrations[] = {
 		     " WHERE i.mac=?1 AND n.name<>?2")                                             \
 	X(IP_TAKEN, "SELECT n.name FROM interfaces i JOIN nodes n ON n.id=i.node_id"               \
 		    " WHERE i.ip=?1 AND n.name<>?2")                                               \
-	X(NODE_PUT, "INSERT INTO nodes(name, nid, arch, role, enabled, profile_id, params,"        \
-		    " metadata, user_data, ipxe_efi, created, updated) VALUES(?1, ?2, ?3, ?4,"     \
+	X(NODE_PUT, "INSERT INTO nodes(id, name, nid, arch, role, enabled, profile_id, params,"    \
+		    " metadata, user_data, ipxe_efi, created, updated) VALUES((SELECT high+1"      \
+		    " FROM node_ids), ?1, ?2, ?3, ?4,"                                             \
 		    " ?5, (SELECT id FROM profiles WHERE name=?6), ?7, ?8, ?9, ?10, ?11, ?11)"     \
 		    " ON CONFLICT(name) DO UPDATE SET nid=excluded.nid, arch=excluded.arch,"       \
 		    " role=excluded.role, enabled=excluded.enabled,"                               \
@@ -311,7 +320,8 @@ static const char *const store_migrations[] = {
 	X(SYS_OF_NODE, "SELECT b.address, b.port, b.scheme, b.insecure, b.credential, s.path,"     \
 		       " s.data, b.auth FROM systems s JOIN bmcs b ON b.id=s.bmc_id"               \
 		       " WHERE s.node_id=(SELECT id FROM nodes WHERE name=?1)")                    \
-	X(SYS_POWER, "UPDATE systems SET data=json_set(data, '$.power_state', ?2)"                 \
+	X(SYS_POWER, "UPDATE systems SET data=json_set(data, '$.power_state', ?2,"                 \
+		     " '$.power_checked', ?3)"                                                     \
 		     " WHERE node_id=(SELECT id FROM nodes WHERE name=?1)")                        \
 	X(MAC_OWNER, "SELECT n.name FROM interfaces i JOIN nodes n ON n.id=i.node_id"              \
 		     " WHERE i.mac=?1")                                                            \
@@ -2380,7 +2390,10 @@ int store_node_power_state(struct store *st, const char *node, const char *state
 	sqlite3_stmt *s = c ? store_stmt(c, ST_SYS_POWER) : NULL;
 	if (s == NULL)
 		return -EIO;
+	char t[40];
+	store_time_str(store_now_us(), t, sizeof(t));
 	bind_text(s, 1, node);
 	bind_text(s, 2, state);
+	bind_text(s, 3, t);
 	return store_done(c, s);
 }

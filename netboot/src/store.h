@@ -179,6 +179,7 @@ int store_bmc_list(struct store *st, json_t **out);
 int store_bmc_delete(struct store *st, const char *address);
 /* The BMC and system a node is: {"address","port","scheme","insecure","credential","path","system"}. */
 int store_node_system(struct store *st, const char *node, json_t **out);
+/* Records the power state a node's BMC reported, and when (the system's "power_checked"). */
 int store_node_power_state(struct store *st, const char *node, const char *state);
 
 /* Small key/value settings. */

@@ -26,8 +26,7 @@
  * configuration reload (SIGHUP) lives in corrald.c's main.  The node-facing
  * side is test_serve.c (same fixture, copied: there is no shared test header).
  *
- * Tests of bugs found and not fixed yet run only with CORRAL_KNOWN_BUGS=1 and
- * fail until the fix: the error for "?limit=5&offset=x" names the wrong field.
+ * Tests of bugs found here and fixed since (they failed before the fix): the error for "?limit=5&offset=x" names the wrong field.
  */
 #include <errno.h>
 #include <ftw.h>
@@ -1568,7 +1567,7 @@ static void test_status(void **state)
 	json_decref(j);
 }
 
-/* ---- known bugs (run with CORRAL_KNOWN_BUGS=1) ------------------------------- */
+/* ---- fixed bugs ------------------------------------------------------------------- */
 
 /*
  * "?limit=5&offset=x" is refused (400) but the error names "limit":
@@ -1602,19 +1601,15 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_previews, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status, setup, teardown),
 	};
-	/* Tests of bugs not fixed yet: they fail until the fix. */
-	const struct CMUnitTest known_bugs[] = {
+	/* Tests of bugs found here and fixed since. */
+	const struct CMUnitTest fixed_bugs[] = {
 		cmocka_unit_test_setup_teardown(test_offset_error_field, setup, teardown),
 	};
 	int rc;
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	rc = cmocka_run_group_tests_name("api", tests, NULL, NULL);
-	if (getenv("CORRAL_KNOWN_BUGS") != NULL)
-		rc |= cmocka_run_group_tests_name("api: known bugs", known_bugs, NULL, NULL);
-	else
-		printf("# api: %zu test of a known bug not run (CORRAL_KNOWN_BUGS=1 runs it)\n",
-		       NELEM(known_bugs));
+	rc |= cmocka_run_group_tests_name("api: fixed bugs", fixed_bugs, NULL, NULL);
 	curl_global_cleanup();
 	return rc != 0;
 }

@@ -23,11 +23,11 @@
  * idle and half-sent connections open; http_route_methods and
  * http_methods_str over tables of cases.
  *
- * Known bugs: the tests named test_bug_* state the correct behaviour for
- * bugs not fixed yet (known_bugs[] names the place in http.c).  They run
- * only with CORRAL_TEST_KNOWN_BUGS=1 (otherwise one "# known bug" line each
- * is printed), so they can be turned on with the fix.  The crash among them
- * runs its server in a child process, so it fails instead of killing this
+ * Fixed bugs: the tests named test_bug_* each caught a bug in http.c
+ * (a path not UTF-8 crashed the server; %00 cut the path; captures of a
+ * partial match stayed in args[]; unknown methods got a 405 without Allow;
+ * a refused second reply changed bytes_out).  The one that crashed runs its
+ * server in a child process, so a regression fails instead of killing this
  * binary.
  *
  * Not covered here: suspended connections (hub.c's live streams; corrald
@@ -1152,8 +1152,12 @@ static const struct err_case err_cases[] = {
 	 "caf\xc3\xa9 (42)"},
 	{"/err?status=422&code=invalid_field&msg=%22quoted%22%5C", 422, "invalid_field", NULL,
 	 "\"quoted\"\\ (42)"},
-	/* a message that is not UTF-8 cannot be sent: the server falls back to 500 */
-	{"/err?status=422&code=invalid_field&msg=%FF", 500, "internal", NULL, "internal error"},
+	/* bytes that are not UTF-8 become '?': JSON carries only UTF-8, and the answer is sent */
+	{"/err?status=422&code=invalid_field&msg=%FF", 422, "invalid_field", NULL, "? (42)"},
+	{"/err?status=422&code=invalid_field&msg=a%C3%28b", 422, "invalid_field", NULL,
+	 "a?(b (42)"},
+	{"/err?status=422&code=invalid_field&msg=%ED%A0%80", 422, "invalid_field", NULL,
+	 "??? (42)"},
 	/* handlers that answer nothing */
 	{"/fail", 500, "internal", NULL, "internal error"},
 	{"/silent", 500, "internal", NULL, "internal error"},
@@ -1523,9 +1527,9 @@ static void test_unknown_method(void **state)
 		unsigned calls = atomic_load(&f->calls);
 		struct resp r;
 		roundtrip(f, methods[i], "/open", NULL, NULL, 0, 0, &r);
-		if (r.status != 405 && r.status != 501)
-			fail_msg("%s: %u", methods[i], r.status);
-		assert_error_shape(&r, "method_not_allowed", NULL);
+		if (r.status != 501)
+			fail_msg("%s: %u, want 501", methods[i], r.status);
+		assert_error_shape(&r, "not_implemented", NULL);
 		assert_int_equal(atomic_load(&f->calls), calls);
 	}
 }
@@ -1659,7 +1663,7 @@ static void test_free_with_open_connections(void **state)
 	fixture_free(f);
 }
 
-/* ---- known bugs ------------------------------------------------------------------------ */
+/* ---- fixed bugs -------------------------------------------------------------------------- */
 
 /* Captures of an earlier route that matched only in part must not leak into args. */
 static void test_bug_stale_args(void **state)
@@ -1776,25 +1780,27 @@ static void test_bug_invalid_utf8_path(void **state)
 	const char *raws[] = {
 		"GET /%FF HTTP/1.1\r\nHost: t\r\n\r\n",
 		"GET /nope/\xc3\x28 HTTP/1.1\r\nHost: t\r\n\r\n",
-		/* the same through the unknown-method 405 (http.c:333) */
+		/* the same through the unknown-method answer */
 		"\xff\xfe /open HTTP/1.1\r\nHost: t\r\n\r\n",
 	};
-	const unsigned want[] = {404, 404, 405};
+	const unsigned want[] = {404, 404, 501};
 	for (size_t i = 0; i < NELEM(raws); i++) {
 		struct resp r;
 		int died = 0;
 		isolated_request(raws[i], &r, &died);
 		if (died)
 			fail_msg("request %zu killed the server", i);
-		if (r.status != want[i] && !(want[i] == 405 && r.status == 501))
+		if (r.status != want[i])
 			fail_msg("request %zu: %u, want %u", i, r.status, want[i]);
-		assert_error_shape(&r, want[i] == 404 ? "not_found" : "method_not_allowed", NULL);
+		assert_error_shape(&r, want[i] == 404 ? "not_found" : "not_implemented", NULL);
 	}
 }
 
 /*
- * A routed request whose path or message is not UTF-8: the handler's JSON
- * cannot be built, the server falls back to 500 and stays up.
+ * A routed request whose path or message is not UTF-8.  The test handler
+ * echoes the path in JSON, which cannot hold it: the server falls back to
+ * 500 and stays up.  An error message with such bytes is sent with '?'
+ * for them.
  */
 static void test_invalid_utf8_routed(void **state)
 {
@@ -1802,7 +1808,7 @@ static void test_invalid_utf8_routed(void **state)
 		"GET /files/%FF HTTP/1.1\r\nHost: t\r\n\r\n",
 		"GET /err?status=400&code=bad_request&msg=%FF HTTP/1.1\r\nHost: t\r\n\r\n",
 	};
-	const unsigned want[] = {500, 500};
+	const unsigned want[] = {500, 400};
 	for (size_t i = 0; i < NELEM(raws); i++) {
 		struct resp r;
 		int died = 0;
@@ -1812,19 +1818,6 @@ static void test_invalid_utf8_routed(void **state)
 			fail_msg("request %zu: %u, want %u", i, r.status, want[i]);
 	}
 }
-
-/* The bugs the test_bug_* tests show, for the note printed when they do not run. */
-static const char *const known_bugs[] = {
-	"test_bug_invalid_utf8_path: http.c:234,333 then 355: an error message that is not UTF-8"
-	" (GET /%FF, an unknown method's name) cannot be built, nothing is queued, and the next"
-	" callback calls r->route->handler with route NULL: SIGSEGV",
-	"test_bug_nul_in_path: http.c:325: r->path is cut at a decoded %00 and routed as its"
-	" prefix",
-	"test_bug_stale_args: http.c:56: args[] keeps captures of an earlier, partial match",
-	"test_bug_unknown_method_allow: http.c:333: the 405 for an unknown method has no Allow",
-	"test_bug_refused_reply_bytes_out: http.c:123,142: a refused second reply still sets"
-	" r->bytes_out",
-};
 
 int main(void)
 {
@@ -1881,16 +1874,9 @@ int main(void)
 	failed += cmocka_run_group_tests_name("http_server", server, server_setup, server_teardown);
 	failed += cmocka_run_group_tests_name("http_lifetime", lifetime, NULL, NULL);
 	failed += cmocka_run_group_tests_name("http_isolated", isolated, NULL, NULL);
-	if (getenv("CORRAL_TEST_KNOWN_BUGS") != NULL) {
-		failed += cmocka_run_group_tests_name("http_known_bugs", bugs_server, server_setup,
-						      server_teardown);
-		failed += cmocka_run_group_tests_name("http_known_bugs_isolated", bugs_isolated,
-						      NULL, NULL);
-	} else {
-		for (size_t i = 0; i < NELEM(known_bugs); i++)
-			print_message(
-				"# known bug, not run (CORRAL_TEST_KNOWN_BUGS=1 runs it): %s\n",
-				known_bugs[i]);
-	}
+	failed += cmocka_run_group_tests_name("http_fixed_bugs", bugs_server, server_setup,
+					      server_teardown);
+	failed +=
+		cmocka_run_group_tests_name("http_fixed_bugs_isolated", bugs_isolated, NULL, NULL);
 	return failed != 0;
 }

@@ -32,8 +32,7 @@
  * DHCP and TFTP stages (dnsmasq); the 2 s folding of repeated events
  * (events.c, visible only with identical requests within 2 s).
  *
- * Tests of bugs found and not fixed yet run only with CORRAL_KNOWN_BUGS=1 and
- * fail until the fix: a deleted node's seed token opens the cloud-init of the
+ * Tests of bugs found here and fixed since (they failed before the fix): a deleted node's seed token opens the cloud-init of the
  * next node given its row id; nid=%2B7 re-chains to a URL the server refuses;
  * a %00 in a /files path ends it silently.
  */
@@ -1086,7 +1085,7 @@ static void test_cloudinit_token(void **state)
 	res_free(&r);
 }
 
-/* ---- known bugs (run with CORRAL_KNOWN_BUGS=1) ------------------------------- */
+/* ---- fixed bugs ------------------------------------------------------------------- */
 
 /*
  * A seed token names a node by its row id (serve.c:90, checked at :173 and
@@ -1325,15 +1324,11 @@ static const char *const refused_paths[] = {
 	"/files/images/k",
 	"/files/nope",
 	"/files/leak", /* a link inside the root to the key file outside it */
-	"/files/..%00/secret.key",
 };
 
-/*
- * A %00 in the path: MHD decodes it to a NUL and corrald reads the path as
- * a C string, so "vmlinuz%00.txt" is served as "vmlinuz" (test_nul_in_path
- * below).  Whatever is answered, it must come from inside the root.
- */
+/* A %00 in the path: refused as such (400), never read as a shorter name. */
 static const char *const nul_paths[] = {
+	"/files/..%00/secret.key",
 	"/files/images/k/vmlinuz%00.txt",
 	"/files/images/k/vmlinuz%00/../../../secret.key",
 	"/files/leak%00",
@@ -1390,8 +1385,8 @@ static void test_files(void **state)
 	}
 	for (size_t i = 0; i < NELEM(nul_paths); i++) {
 		node_get(f, NULL, nul_paths[i], &r);
-		if (r.status != 200 && r.status != 404)
-			fail_msg("%s: %ld", nul_paths[i], r.status);
+		if (r.status != 400)
+			fail_msg("%s: %ld, want 400", nul_paths[i], r.status);
 		if (r.body.len >= AUTH_KEY_LEN &&
 		    memmem(r.body.data, r.body.len, key, AUTH_KEY_LEN) != NULL)
 			fail_msg("%s: the key file's bytes in the answer", nul_paths[i]);
@@ -1610,11 +1605,10 @@ static void test_health_metrics(void **state)
 }
 
 /*
- * MHD decodes %00 to a NUL and hands the path over as a C string
- * (http.c:325 keeps it as such), so "/files/images/k/vmlinuz%00.txt" is
- * answered with images/k/vmlinuz and recorded as a "kernel" download.
- * files.h refuses control characters in a path; a NUL should not end it
- * silently.  What must hold: a name with a NUL in it is no file (404).
+ * MHD decoded %00 to a NUL and corrald read the path as a C string, so
+ * "/files/images/k/vmlinuz%00.txt" was answered with images/k/vmlinuz and
+ * recorded as a "kernel" download.  Now such a path is refused with 400
+ * and nothing is recorded.
  */
 static void test_nul_in_path(void **state)
 {
@@ -1622,7 +1616,7 @@ static void test_nul_in_path(void **state)
 	struct res r;
 
 	node_get(f, NULL, "/files/images/k/vmlinuz%00.txt", &r);
-	check_error("vmlinuz%00.txt", &r, 404, "not_found", NULL);
+	check_error("vmlinuz%00.txt", &r, 400, "bad_request", NULL);
 	res_free(&r);
 }
 
@@ -1643,8 +1637,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_files_from_strangers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_health_metrics, setup, teardown),
 	};
-	/* Tests of bugs not fixed yet: they fail until the fix. */
-	const struct CMUnitTest known_bugs[] = {
+	/* Tests of bugs found here and fixed since. */
+	const struct CMUnitTest fixed_bugs[] = {
 		cmocka_unit_test_setup_teardown(test_token_of_reused_id, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nid_rechain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nul_in_path, setup, teardown),
@@ -1653,11 +1647,7 @@ int main(void)
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	rc = cmocka_run_group_tests_name("serve", tests, NULL, NULL);
-	if (getenv("CORRAL_KNOWN_BUGS") != NULL)
-		rc |= cmocka_run_group_tests_name("serve: known bugs", known_bugs, NULL, NULL);
-	else
-		printf("# serve: %zu tests of known bugs not run (CORRAL_KNOWN_BUGS=1 runs them)\n",
-		       NELEM(known_bugs));
+	rc |= cmocka_run_group_tests_name("serve: fixed bugs", fixed_bugs, NULL, NULL);
 	curl_global_cleanup();
 	return rc != 0;
 }
