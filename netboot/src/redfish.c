@@ -546,6 +546,11 @@ static void rf_walk(struct redfish *rf, struct rf_req *q, json_t *j)
 		rf_str(s, "model", j, "Model");
 		rf_str(s, "manufacturer", j, "Manufacturer");
 		rf_str(s, "power_state", j, "PowerState");
+		if (json_object_get(s, "power_state") != NULL) {
+			char t[40];
+			store_time_str(store_now_us(), t, sizeof(t));
+			json_object_set_new(s, "power_checked", json_string(t));
+		}
 		rf_str(s, "hostname", j, "HostName");
 		json_t *reset =
 			json_object_get(json_object_get(j, "Actions"), "#ComputerSystem.Reset");

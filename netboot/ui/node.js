@@ -220,7 +220,11 @@ export function nodeView(root, { name }) {
 				'dl.facts.stack',
 				fact('BMC', [h('a.mono', { href: '#/bmcs', id: 'pw-bmc' }, `${bmc.scheme || 'https'}://${bmc.address}${port}`), [bmc.vendor, bmc.model].filter(Boolean).length ? h('span.sub', [bmc.vendor, bmc.model].filter(Boolean).join(' · ')) : null]),
 				fact('BMC status', [h('span.badge.raw', { class: bmc.status === 'ok' ? 'st-ready' : 'st-stalled', id: 'pw-bmc-status' }, bmc.status || 'unknown'), bmc.message ? h('span.sub', bmc.message) : null]),
-				fact('Power', h('span#pw-state', powerBadge(sys.power_state))),
+				fact('Power', [
+					h('span#pw-state', powerBadge(sys.power_state)),
+					// A state read long ago may no longer hold: say when it was read.
+					sys.power_checked ? h('span.sub#pw-checked', 'read ', h('time', { datetime: sys.power_checked, title: dateTime(Date.parse(sys.power_checked)) }, ago(Date.parse(sys.power_checked), Date.now()))) : null,
+				]),
 				fact('System', h('span.mono', sys.path || '—')),
 			),
 		);

@@ -13,6 +13,7 @@ appear nowhere, and bad peers must leave a clear BMC status or job error
 and no node.  Power and boot jobs are checked against the fixture's
 state (resets received, boot override, power state).
 """
+import datetime
 import json
 import os
 import pathlib
@@ -550,6 +551,16 @@ def test_power_status_on_off_reset_cycle(world, power_nodes):
         assert st["resets"][-1] == ["1", rtype], st
         assert st["systems"]["1"]["power"] == power, st
     assert len(fx.state(addr)["resets"]) == len(steps)
+    # The BMC list keeps the last state read, and when it was read.
+    sys_ = [s for s in bmcs(c)[(addr, int(world["port"]))]["systems"] if s["node"] == name][0]
+    t0 = time.time()
+    control(c, "/api/v1/power", {"targets": [name], "action": "status"})
+    sys2 = [s for s in bmcs(c)[(addr, int(world["port"]))]["systems"] if s["node"] == name][0]
+    assert sys_["power_state"] == sys2["power_state"] == "On", (sys_, sys2)
+    checked = datetime.datetime.strptime(sys2["power_checked"], "%Y-%m-%dT%H:%M:%S.%fZ")
+    checked = checked.replace(tzinfo=datetime.timezone.utc).timestamp()
+    assert t0 - 1 <= checked <= time.time() + 1, sys2
+    assert sys2["power_checked"] > sys_["power_checked"], (sys_, sys2)
 
 
 def test_power_group_and_bad_targets(world, power_nodes):

@@ -103,8 +103,11 @@ test('the node page shows its BMC and power state; Power on reads back On', asyn
 	assert.equal(await page.getAttribute(`${line} .pw`, 'data-power'), 'On');
 	assert.deepEqual(bmc.state.resets, ['On']);
 	assert.equal(bmc.state.power, 'On');
-	// The power state shown in the card follows (BMCs reloaded).
+	// The power state shown in the card follows (BMCs reloaded), with when it was read.
 	await page.waitForSelector('#pw-state .pw[data-power="On"]');
+	assert.match(await page.textContent('#pw-checked'), /^read (just now|\d+ s ago)$/);
+	const checked = Date.parse(await page.getAttribute('#pw-checked time', 'datetime'));
+	assert.ok(Math.abs(Date.now() - checked) < 60000, `power read at ${checked}`);
 });
 
 test('PXE once: ok, and the BMC holds a one-time PXE override', async () => {
