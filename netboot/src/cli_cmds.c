@@ -368,9 +368,8 @@ int cli_cmd_adopt(struct cli *c, const struct cli_cmd *cmd, const struct cli_arg
 	buf_init(&p, CLI_PATH_MAX);
 	int rc = CLI_EXIT_OK;
 	/* The MAC goes into the path: only hex digits and separators. */
-	for (const char *s = a->pos[0]; *s; s++)
-		if (!strchr("0123456789abcdefABCDEF:-.", *s))
-			rc = cli_usage(cmd, "not a MAC address: %s", a->pos[0]);
+	if (strspn(a->pos[0], "0123456789abcdefABCDEF:-.") != strlen(a->pos[0]))
+		rc = cli_usage(cmd, "not a MAC address: %s", a->pos[0]);
 	if (rc == CLI_EXIT_OK && buf_printf(&p, "/api/v1/discovered/%s/adopt", a->pos[0]) < 0)
 		rc = cli_fail(CLI_EXIT_FAIL, "MAC too long");
 	if (rc == CLI_EXIT_OK) {

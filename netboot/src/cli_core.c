@@ -135,7 +135,11 @@ int cli_path(struct buf *out, const char *base, const char *name, const char *su
 	int rc = buf_adds(out, base);
 	if (rc == 0 && name != NULL) {
 		rc = buf_addc(out, '/');
-		if (rc == 0)
+		/* "." and ".." would be path steps to libcurl (and the server):
+		 * escaped, they stay the name asked for */
+		if (rc == 0 && (strcmp(name, ".") == 0 || strcmp(name, "..") == 0))
+			rc = buf_adds(out, name[1] ? "%2E%2E" : "%2E");
+		else if (rc == 0)
 			rc = cli_http_escape(out, name);
 	}
 	if (rc == 0 && suffix != NULL)

@@ -180,7 +180,15 @@ int cli_yaml_to_json(const char *text, size_t len, json_t **out, char *err, size
 		return -ENOMEM;
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 	if (!yaml_parser_load(&parser, &doc)) {
-		int n = snprintf(err, errlen, "line %zu: %s%s%s", parser.problem_mark.line + 1,
+		/* The reader (bad UTF-8, control characters) gives a byte offset,
+		 * not a mark: count the lines up to it. */
+		size_t line = parser.problem_mark.line + 1;
+		if (parser.error == YAML_READER_ERROR) {
+			line = 1;
+			for (size_t i = 0; i < parser.problem_offset && i < len; i++)
+				line += text[i] == '\n';
+		}
+		int n = snprintf(err, errlen, "line %zu: %s%s%s", line,
 				 parser.problem ? parser.problem : "YAML error",
 				 parser.context ? " " : "", parser.context ? parser.context : "");
 		if (n < 0 || (size_t)n >= errlen)

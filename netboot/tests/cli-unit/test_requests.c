@@ -964,12 +964,9 @@ static void test_res_rm(void **state)
 }
 
 /*
- * KNOWN BUG (cli_core.c:132-144 with cli_http.c): "." and ".." are
- * unreserved, so cli_path leaves a name of "." or ".." as a path segment
- * and libcurl then removes the dot segment: `corral node rm ..` sends
- * DELETE /api/v1/, `corral events ..` GET /api/v1/events, `corral node
- * show .` GET /api/v1/nodes/ (the list).  Either the name should be
- * refused or the dots escaped (%2E).  Run with CLI_TEST_KNOWN_BUGS=1.
+ * A bug found here, fixed: "." and ".." are unreserved, so cli_path left
+ * such a name as a path step and libcurl removed it (`corral node rm ..`
+ * sent DELETE /api/v1/).  They are escaped (%2E) now.
  */
 static void test_dot_names(void **state)
 {
@@ -1467,12 +1464,12 @@ int main(void)
 		cmocka_unit_test_setup(test_job_show, reset),
 		cmocka_unit_test_setup(test_discovery_summary, reset),
 	};
-	const struct CMUnitTest known_bugs[] = {
+	const struct CMUnitTest fixed_bugs[] = {
+		/* found by these tests, fixed since */
 		cmocka_unit_test_setup(test_dot_names, reset),
 	};
 	int rc = cmocka_run_group_tests(tests, setup, teardown);
 
-	if (getenv("CLI_TEST_KNOWN_BUGS") != NULL)
-		rc += cmocka_run_group_tests_name("known bugs", known_bugs, setup, teardown);
+	rc += cmocka_run_group_tests_name("fixed bugs", fixed_bugs, setup, teardown);
 	return rc;
 }
