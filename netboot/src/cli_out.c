@@ -14,6 +14,18 @@
 /* Cap of one formatted value (a long user-data, a big metadata object). */
 #define CLI_OUT_VALUE_MAX (4u * 1024 * 1024)
 
+/* The shortest "%g" form that reads back as x: 1234567.5, not 1.23457e+06; 0.1, not 0.10000000000000001. */
+static int cli_out_real(struct buf *b, double x)
+{
+	char tmp[40];
+	for (int prec = 1; prec <= 17; prec++) {
+		snprintf(tmp, sizeof(tmp), "%.*g", prec, x);
+		if (strtod(tmp, NULL) == x)
+			break;
+	}
+	return buf_adds(b, tmp);
+}
+
 static int cli_out_scalar(struct buf *b, const json_t *v)
 {
 	switch (json_typeof(v)) {
@@ -22,7 +34,7 @@ static int cli_out_scalar(struct buf *b, const json_t *v)
 	case JSON_INTEGER:
 		return buf_printf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
 	case JSON_REAL:
-		return buf_printf(b, "%g", json_real_value(v));
+		return cli_out_real(b, json_real_value(v));
 	case JSON_TRUE:
 		return buf_adds(b, "true");
 	case JSON_FALSE:

@@ -191,7 +191,7 @@ int cli_yaml_to_json(const char *text, size_t len, json_t **out, char *err, size
 		int n = snprintf(err, errlen, "line %zu: %s%s%s", line,
 				 parser.problem ? parser.problem : "YAML error",
 				 parser.context ? " " : "", parser.context ? parser.context : "");
-		if (n < 0 || (size_t)n >= errlen)
+		if ((n < 0 || (size_t)n >= errlen) && errlen > 0)
 			err[errlen - 1] = '\0'; /* cut; still names the line */
 		rc = -EINVAL;
 		goto err_parse;

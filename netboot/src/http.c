@@ -37,6 +37,8 @@ static const struct {
 void http_methods_str(unsigned mask, char *out, size_t outlen)
 {
 	size_t len = 0;
+	if (outlen == 0)
+		return;
 	out[0] = '\0';
 	for (size_t i = 0; i < sizeof(http_methods) / sizeof(http_methods[0]); i++) {
 		if (!(mask & http_methods[i].id))

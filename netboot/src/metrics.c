@@ -60,6 +60,8 @@ void metrics_request(struct metrics *m, int route, unsigned status)
 
 void metrics_bootscript(struct metrics *m, enum metrics_boot kind)
 {
+	if ((unsigned)kind >= METRICS_BOOT_KINDS)
+		return; /* not a kind: nothing to count it under */
 	atomic_fetch_add_explicit(&m->boot[kind], 1, memory_order_relaxed);
 }
 

@@ -10,9 +10,8 @@
  * characters replaced) and cli_out_json (two-space indent, any value).
  *
  * stdout is redirected to a temporary file around each call.  Not covered:
- * write errors on stdout (-EIO) and out of memory.  Reals print with "%g"
- * (six significant digits); the header promises no more, so only a short
- * real is pinned.
+ * write errors on stdout (-EIO) and out of memory.  Reals print in the
+ * shortest form that reads back as the same number.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -86,6 +85,11 @@ static const struct value_case value_cases[] = {
 	{"-7", NULL, "-7"},
 	{"9223372036854775807", NULL, "9223372036854775807"},
 	{"1.5", NULL, "1.5"},
+	{"1234567.5", NULL, "1234567.5"},
+	{"0.1", NULL, "0.1"},
+	{"1e-07", NULL, "1e-07"},
+	{"1e300", NULL, "1e+300"},
+	{"0.30000000000000004", NULL, "0.30000000000000004"},
 	{"true", NULL, "true"},
 	{"false", NULL, "false"},
 	{"[]", NULL, ""},
