@@ -482,8 +482,11 @@ static void rf_root_links(struct redfish *rf, struct rf_probe *p, json_t *j)
 	rf_get(rf, p, RQ_SYSTEMS, 0, rf_link(j, "Systems"));
 	rf_get(rf, p, RQ_MANAGERS, 0, rf_link(j, "Managers"));
 	rf_get(rf, p, RQ_CHASSIS, 0, rf_link(j, "Chassis"));
-	if (rf_link(j, "Systems") == NULL)
-		rf_error(p, "the service root links no Systems");
+	/* An enclosure manager, switch or PDU speaks Redfish too: a BMC that
+	 * answered, with nothing to boot.  Said, not an error. */
+	if (rf_link(j, "Systems") == NULL && !p->failed)
+		json_object_set_new(p->bmc, "message",
+				    json_string("no Systems: not a server's BMC, so no nodes"));
 }
 
 static void rf_control_next(struct redfish *rf, struct rf_probe *p, json_t *reply);

@@ -232,12 +232,12 @@ def test_shape_nodes_and_macs(world, shape):
     b = bmc_of(world, shape)
     assert b is not None, "no BMC recorded for %s (%s)" % (addr, shape)
     if shape == "no-systems":
-        # A service without systems (an enclosure manager, say): corrald
-        # calls it an error, the fixture an ok BMC.  Either way it is said
-        # and no node is made.
-        assert b["status"] in ("ok", "error") and (b["status"] == "ok" or "Systems" in
-                                                   b["message"]), b
+        # A service without systems (an enclosure manager, a PDU): an ok
+        # BMC that says why it made no node, and no error in the job.
+        assert b["status"] == "ok" and "no Systems" in b["message"], b
         assert b["systems"] == [] and owners(c, mac_prefix(addr)) == {}, b
+        assert not [e for e in world["job"]["errors"] if e.get("address") == addr], \
+            world["job"]["errors"]
         return
     assert b["status"] == "ok", b
     assert b["mac"] == exp["bmc_mac"], (b["mac"], exp["bmc_mac"])
