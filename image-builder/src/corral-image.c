@@ -4,6 +4,7 @@
  *   corral-image build RECIPE [--push] [--force] [--quiet]
  *   corral-image check RECIPE            validate only (no work, no root)
  *   corral-image list | show NAME | rm NAME
+ *   corral-image gc [--dry-run] [--keep-logs DAYS]
  *   corral-image push NAME [--as NAME]
  *
  * Common: --store DIR (default $CORRAL_IMAGE_STORE, else /var/lib/corral/images);
@@ -11,6 +12,7 @@
  * --advertise URL, --corrald-conf FILE (default /etc/corral/corral.conf).
  * main only wires the modules together.
  */
+#include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <getopt.h>
@@ -19,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "build.h"
@@ -40,6 +43,12 @@ static void usage(FILE *f)
 		   "  list [--json]      images in the store\n"
 		   "  show NAME          an image's manifest\n"
 		   "  rm NAME            remove an image (refused while in use)\n"
+		   "  gc [--dry-run] [--keep-logs DAYS]\n"
+		   "                     remove the layers no image needs (not named, not a\n"
+		   "                     parent of one), leftovers of dead builds in tmp/, and\n"
+		   "                     logs older than DAYS (default 30; each image's newest\n"
+		   "                     is kept); --dry-run only reports.  Waits while a build\n"
+		   "                     holds the store\n"
 		   "  push NAME [--as NAME]  copy into corrald's file root and register it\n"
 		   "push options: --url URL --token TOKEN (else CORRAL_URL, CORRAL_TOKEN),\n"
 		   "  --files-root DIR, --advertise URL, --corrald-conf FILE\n"
@@ -48,8 +57,9 @@ static void usage(FILE *f)
 
 struct args {
 	const char *store;
-	int push, force, quiet, json;
+	int push, force, quiet, json, dry_run;
 	const char *sources;
+	const char *keep_logs; /* gc --keep-logs, unparsed */
 	struct push_opts po;
 };
 
@@ -250,6 +260,59 @@ out:
 	return rc < 0 ? 1 : 0;
 }
 
+/* gc --keep-logs: whole days, 0 to 100 years. */
+static int parse_days(const char *s, unsigned *out)
+{
+	char *end;
+	if (!isdigit((unsigned char)s[0]))
+		return -EINVAL;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v > 36500)
+		return -EINVAL;
+	*out = (unsigned)v;
+	return 0;
+}
+
+static int cmd_gc(const struct args *a)
+{
+	struct imgstore *s;
+	struct imgstore_gc_result res;
+	struct buf report, why;
+	struct stat st;
+	unsigned days = 30;
+	int rc;
+
+	if (a->keep_logs != NULL && parse_days(a->keep_logs, &days) < 0) {
+		fprintf(stderr, "corral-image: --keep-logs %s: a whole number of days, 0-36500\n",
+			a->keep_logs);
+		return 2;
+	}
+	/* Opening creates a store; gc must not make one at a mistyped path. */
+	buf_init(&why, 8192);
+	if (buf_printf(&why, "%s/layers", a->store) < 0 || stat(buf_str(&why), &st) < 0 ||
+	    !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "corral-image: store %s: not an image store (no layers/)\n",
+			a->store);
+		buf_clear(&why);
+		return 1;
+	}
+	buf_reset(&why);
+	if (open_store(a, &s) < 0) {
+		buf_clear(&why);
+		return 1;
+	}
+	buf_init(&report, 64 << 20);
+	rc = imgstore_gc(s, a->dry_run, days, &res, &report, &why);
+	fputs(buf_str(&report), stdout);
+	if (rc < 0)
+		fprintf(stderr, "corral-image: gc: %s\n", why.len ? buf_str(&why) : strerror(-rc));
+	buf_clear(&report);
+	buf_clear(&why);
+	imgstore_close(s);
+	return rc < 0 ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	enum {
@@ -265,6 +328,8 @@ int main(int argc, char **argv)
 		O_ADV,
 		O_CONF,
 		O_AS,
+		O_DRY_RUN,
+		O_KEEP_LOGS,
 		O_HELP,
 		O_VERSION
 	};
@@ -281,6 +346,8 @@ int main(int argc, char **argv)
 		{"advertise", required_argument, NULL, O_ADV},
 		{"corrald-conf", required_argument, NULL, O_CONF},
 		{"as", required_argument, NULL, O_AS},
+		{"dry-run", no_argument, NULL, O_DRY_RUN},
+		{"keep-logs", required_argument, NULL, O_KEEP_LOGS},
 		{"help", no_argument, NULL, O_HELP},
 		{"version", no_argument, NULL, O_VERSION},
 		{NULL, 0, NULL, 0},
@@ -332,6 +399,12 @@ int main(int argc, char **argv)
 		case O_AS:
 			a.po.as = optarg;
 			break;
+		case O_DRY_RUN:
+			a.dry_run = 1;
+			break;
+		case O_KEEP_LOGS:
+			a.keep_logs = optarg;
+			break;
 		case 'h':
 		case O_HELP:
 			usage(stdout);
@@ -350,8 +423,8 @@ int main(int argc, char **argv)
 	}
 	const char *cmd = argv[optind];
 	const char *arg = optind + 1 < argc ? argv[optind + 1] : NULL;
-	int needs_arg = strcmp(cmd, "list") != 0;
-	/* Exactly one operand (none for list). */
+	int needs_arg = strcmp(cmd, "list") != 0 && strcmp(cmd, "gc") != 0;
+	/* Exactly one operand (none for list and gc). */
 	if ((needs_arg && (arg == NULL || optind + 2 != argc)) ||
 	    (!needs_arg && optind + 1 != argc)) {
 		usage(stderr);
@@ -373,6 +446,8 @@ int main(int argc, char **argv)
 		rc = cmd_show(&a, arg);
 	else if (strcmp(cmd, "rm") == 0)
 		rc = cmd_rm(&a, arg);
+	else if (strcmp(cmd, "gc") == 0)
+		rc = cmd_gc(&a);
 	else if (strcmp(cmd, "push") == 0) {
 		struct imgstore *s;
 		rc = 1;
