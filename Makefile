@@ -211,6 +211,8 @@ $(BUILD)/obj/img/%.o: $(IMG)/src/%.c
 	$(CC) $(CFLAGS) -I$(NB_SRC) -c -o $@ $<
 $(BUILD)/corral-image: $(BUILD)/obj/img/corral-image.o $(IMG_LIB_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(IMG_LIBS)
+# test_imgstore also runs the program itself.
+$(BUILD)/tests/img_test_imgstore: $(BUILD)/corral-image
 $(BUILD)/tests/img_test_%: $(IMG)/tests/test_%.c $(IMG_LIB_OBJS) | $(BUILD)/tests
 	$(CC) $(CFLAGS) -I$(NB_SRC) -I$(IMG)/src -o $@ $< $(IMG_LIB_OBJS) $(LDFLAGS) $(IMG_LIBS) $(CMOCKA_LIBS)
 -include $(IMG_LIB_OBJS:.o=.d) $(BUILD)/obj/img/corral-image.d
