@@ -54,6 +54,20 @@ struct dhcp_files {
 #define DHCP_SEEN 512
 #define DHCP_SEEN_MAX_AGE_US 30000000 /* older log times are not trusted */
 
+/*
+ * A machine dnsmasq refuses keeps asking (a disabled node's firmware
+ * retries DHCP for as long as it is on): its timeline gets the refusal
+ * once a minute at most, per reason.
+ */
+#define DHCP_REFUSALS 256
+#define DHCP_REFUSAL_EVERY_US 60000000
+
+struct dhcp_refusal {
+	char mac[18];
+	char message[128];
+	int64_t time_us;
+};
+
 struct dhcp_seen {
 	char key[64]; /* "ack MAC" or "tftp IP" */
 	int64_t time_us;
@@ -82,7 +96,9 @@ struct dhcp {
 	struct dhcp_files dnsfiles; /* DNS hostsdir as written */
 	char linebuf[4096];
 	size_t linelen;
-	int proxy;                        /* proxy-DHCP mode */
+	int proxy;                                   /* proxy-DHCP mode */
+	struct dhcp_refusal refusals[DHCP_REFUSALS]; /* a ring, newest at refusal_next - 1 */
+	unsigned refusal_next;
 	struct dhcp_seen seen[DHCP_SEEN]; /* a ring, newest at seen_next - 1 */
 	unsigned seen_next;
 };
@@ -450,6 +466,42 @@ static void dhcp_note_proxy(struct dhcp *d, const char *line, int64_t now_us)
 	events_add_at(d->ev, now_us, node, "dhcp", pl.ip, detail, pl.mac, NULL);
 }
 
+/*
+ * A known node's request that dnsmasq ignored or refused: on its timeline,
+ * with why (a disabled node, a pinned address dnsmasq cannot give, a NAK),
+ * so "it never got an address" is visible where the admin looks.
+ */
+static void dhcp_note_refusal(struct dhcp *d, const char *line, int64_t now_us)
+{
+	struct dhcp_refusal_log rl;
+	int64_t node = 0;
+	char detail[192];
+	if (dhcpconf_log_refusal(line, &rl) < 0)
+		return;
+	for (unsigned i = 1; i <= DHCP_REFUSALS && i <= d->refusal_next; i++) {
+		struct dhcp_refusal *r = &d->refusals[(d->refusal_next - i) % DHCP_REFUSALS];
+		if (now_us - r->time_us >= DHCP_REFUSAL_EVERY_US)
+			break; /* older ones only from here */
+		if (strcmp(r->mac, rl.mac) == 0 && strcmp(r->message, rl.message) == 0)
+			return; /* said lately */
+	}
+	int rc = store_node_by_mac(d->st, rl.mac, &node);
+	store_release(d->st);
+	if (rc < 0 || node == 0)
+		return; /* an unknown machine: dnsmasq's log says it */
+	struct dhcp_refusal *r = &d->refusals[d->refusal_next++ % DHCP_REFUSALS];
+	memcpy(r->mac, rl.mac, sizeof(r->mac));
+	memcpy(r->message, rl.message, sizeof(r->message));
+	r->time_us = now_us;
+	if (strcmp(rl.message, "ignored") == 0)
+		snprintf(detail, sizeof(detail), "not answered: the node is disabled (%s ignored)",
+			 rl.verb);
+	else
+		snprintf(detail, sizeof(detail), "refused: %s (%s%s%s)", rl.message, rl.verb,
+			 rl.ip[0] ? " " : "", rl.ip);
+	events_add_at(d->ev, now_us, node, "dhcp", rl.ip, detail, rl.mac, NULL);
+}
+
 static void dhcp_read_output(struct dhcp *d);
 
 /*
@@ -504,6 +556,8 @@ static void dhcp_read_output(struct dhcp *d)
 			dhcp_note_line(d, start, now_us);
 			if (d->proxy)
 				dhcp_note_proxy(d, start, now_us);
+			else
+				dhcp_note_refusal(d, start, now_us);
 			log_info("dnsmasq: %s", start);
 		}
 		start = nl + 1;

@@ -293,3 +293,52 @@ err:
 	memset(out, 0, sizeof(*out));
 	return -ENOENT;
 }
+
+int dhcpconf_log_refusal(const char *line, struct dhcp_refusal_log *out)
+{
+	static const char *const verbs[] = {"DHCPDISCOVER(", "DHCPREQUEST(", "DHCPNAK("};
+	const char *p = NULL;
+	size_t v;
+	memset(out, 0, sizeof(*out));
+	if (strstr(line, "dnsmasq-dhcp[") == NULL)
+		return -ENOENT;
+	for (v = 0; v < sizeof(verbs) / sizeof(verbs[0]) && p == NULL; v++)
+		p = strstr(line, verbs[v]);
+	if (p == NULL || (p = strchr(p, ')')) == NULL)
+		return -ENOENT;
+	snprintf(out->verb, sizeof(out->verb), "%.*s", (int)strcspn(verbs[v - 1], "("),
+		 verbs[v - 1]);
+	char a[64], b[64];
+	int used = 0;
+	if (sscanf(p + 1, " %63s%n", a, &used) != 1)
+		goto err;
+	p += 1 + used;
+	struct in_addr ip;
+	if (inet_pton(AF_INET, a, &ip) == 1) {
+		snprintf(out->ip, sizeof(out->ip), "%.15s", a); /* inet_pton took it: at most 15 */
+		if (sscanf(p, " %63s%n", b, &used) != 1)
+			goto err;
+		p += used;
+	} else {
+		memcpy(b, a, sizeof(b));
+	}
+	if (valid_mac_normalize(b, out->mac) < 0)
+		goto err;
+	p += strspn(p, " ");
+	size_t n = strlen(p);
+	while (n > 0 && p[n - 1] == ' ')
+		n--;
+	if (n == 0)
+		goto err; /* no reason: an ordinary step */
+	if (n >= sizeof(out->message))
+		n = sizeof(out->message) - 1;
+	memcpy(out->message, p, n);
+	out->message[n] = '\0';
+	for (char *q = out->message; *q; q++)
+		if ((unsigned char)*q < 0x20 || *q == 0x7f)
+			*q = '?';
+	return 0;
+err:
+	memset(out, 0, sizeof(*out));
+	return -ENOENT;
+}

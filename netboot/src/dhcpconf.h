@@ -92,4 +92,19 @@ struct dhcp_proxy_log {
  */
 int dhcpconf_log_proxy(const char *line, struct dhcp_proxy_log *out);
 
+/* dnsmasq not giving a machine what it asked for, as its log says. */
+struct dhcp_refusal_log {
+	char verb[16];     /* "DHCPDISCOVER", "DHCPREQUEST" or "DHCPNAK" */
+	char mac[18];      /* normalised */
+	char ip[16];       /* the address asked for or refused; "" if none */
+	char message[128]; /* dnsmasq's reason: "ignored", "no address available", ... */
+};
+/*
+ * "...DHCPDISCOVER(iface) [IP] MAC REASON", "...DHCPREQUEST(iface) IP MAC
+ * REASON" and "...DHCPNAK(iface) IP MAC REASON": a request dnsmasq did not
+ * answer or refused, with why.  The same lines without a reason are
+ * ordinary steps.  Returns 0, or -ENOENT for any other line.
+ */
+int dhcpconf_log_refusal(const char *line, struct dhcp_refusal_log *out);
+
 #endif

@@ -57,7 +57,10 @@ export function analyse(boot, now = Date.now()) {
 	for (const ev of evs) {
 		const last = items[items.length - 1];
 		const retry = ev.stage === 'bootscript' && /\bretry (\d+)/.exec(ev.detail || '');
-		const blocked = ev.stage === 'bootscript' && BLOCKED.find(([re]) => re.test(ev.detail || ''));
+		const blocked =
+			(ev.stage === 'bootscript' && BLOCKED.find(([re]) => re.test(ev.detail || ''))) ||
+			// dnsmasq ignored or refused the request: the detail says why
+			(ev.stage === 'dhcp' && /^(not answered|refused):/.test(ev.detail || '') && [null, ev.detail]);
 		if (last && !retry && !blocked && ev.stage !== 'bootscript' && last.stage === ev.stage && ev.t - last.end < 3000) {
 			last.events.push(ev);
 			last.end = ev.t;
@@ -85,8 +88,9 @@ export function analyse(boot, now = Date.now()) {
 		res.outcome = retries ? 'warn' : 'ready';
 		res.summary = `Ready in ${duration(lastEv.t - first.t)}${retryText}`;
 	} else if (items[items.length - 1].mark === 'bad') {
+		const last = items[items.length - 1];
 		res.outcome = 'bad';
-		res.summary = `Blocked at the boot script: ${items[items.length - 1].note}`;
+		res.summary = `Blocked at ${last.stage === 'dhcp' ? 'DHCP' : 'the boot script'}: ${last.note}`;
 	} else if (now - lastEv.t > STUCK_MS) {
 		res.outcome = 'stuck';
 		res.stuckFor = now - lastEv.t;

@@ -255,6 +255,17 @@ def test_disabled_node_gets_no_answer(lab, srv):
         host_file(srv, cl.mac)
     time.sleep(0.2)  # dnsmasq reads the new file by inotify
     assert cl.dhcp() is None
+    # The timeline says why the machine got nothing, once: the client
+    # asked three times (udhcpc -t 3) and asks again 2.5 s later (past the
+    # 2 s fold of repeated events), and a minute goes by between reports.
+    time.sleep(2.5)
+    assert cl.dhcp(tries=1) is None
+    want = "not answered: the node is disabled (DHCPDISCOVER ignored)"
+    evs = wait_for(lambda: events(srv, "off1", "dhcp"), timeout=3)
+    time.sleep(0.5)
+    evs = events(srv, "off1", "dhcp")
+    assert [e["detail"] for e in evs] == [want], evs
+    assert srv.get("/api/v1/nodes/off1").body["state"] == "new"
     # Enabled → served; disabled again (a changed file: SIGHUP path) → silence.
     assert srv.patch("/api/v1/nodes/off1", {"enabled": True}).status == 200
     lease, _, _ = dhcp_until(cl, lambda l: l["ip"] == ip)

@@ -629,6 +629,67 @@ static void test_log_proxy(void **state)
 	assert_string_equal(pl.file + sizeof(pl.file) - 4, "...");
 }
 
+struct refusal_case {
+	const char *line;
+	int rc;
+	const char *verb, *mac, *ip, *message;
+};
+
+static const struct refusal_case refusal_cases[] = {
+	/* dnsmasq 2.90's words (test_dhcp.py sees the first) */
+	{"dnsmasq-dhcp[28216]: DHCPDISCOVER(br0) 02:c0:6e:00:02:01 ignored", 0, "DHCPDISCOVER",
+	 "02:c0:6e:00:02:01", "", "ignored"},
+	{"dnsmasq-dhcp[7]: DHCPDISCOVER(br0) 10.0.0.42 02:C0:6E:00:02:03 no address available", 0,
+	 "DHCPDISCOVER", "02:c0:6e:00:02:03", "10.0.0.42", "no address available"},
+	{"dnsmasq-dhcp[7]: DHCPREQUEST(eth1) 10.0.0.9 52:54:00:00:00:01 address in use", 0,
+	 "DHCPREQUEST", "52:54:00:00:00:01", "10.0.0.9", "address in use"},
+	{"dnsmasq-dhcp[7]: DHCPNAK(br0) 10.0.0.9 52:54:00:00:00:01 wrong address  ", 0, "DHCPNAK",
+	 "52:54:00:00:00:01", "10.0.0.9", "wrong address"},
+	{"dnsmasq-dhcp[7]: 1234 DHCPNAK(br0) 10.0.0.9 52:54:00:00:00:01 lease not found", 0,
+	 "DHCPNAK", "52:54:00:00:00:01", "10.0.0.9", "lease not found"},
+	{"dnsmasq-dhcp[7]: DHCPNAK(br0) 10.0.0.9 52:54:00:00:00:01 bad\x01"
+	 "byte",
+	 0, "DHCPNAK", "52:54:00:00:00:01", "10.0.0.9", "bad?byte"},
+	/* ordinary steps: no reason */
+	{"dnsmasq-dhcp[7]: DHCPDISCOVER(br0) 52:54:00:77:01:07 ", -ENOENT, "", "", "", ""},
+	{"dnsmasq-dhcp[7]: DHCPDISCOVER(br0) 10.0.0.42 52:54:00:77:01:07", -ENOENT, "", "", "", ""},
+	{"dnsmasq-dhcp[7]: DHCPREQUEST(br0) 10.77.1.17 52:54:00:77:01:07 ", -ENOENT, "", "", "",
+	 ""},
+	{"dnsmasq-dhcp[7]: DHCPACK(br0) 10.77.1.17 52:54:00:77:01:07 four-b3", -ENOENT, "", "", "",
+	 ""},
+	{"dnsmasq-dhcp[7]: DHCPOFFER(br0) 10.77.1.17 52:54:00:77:01:07", -ENOENT, "", "", "", ""},
+	{"dnsmasq[7]: DHCPDISCOVER(br0) 52:54:00:77:01:07 ignored", -ENOENT, "", "", "", ""},
+	/* malformed */
+	{"dnsmasq-dhcp[7]: DHCPDISCOVER(br0) not-a-mac ignored", -ENOENT, "", "", "", ""},
+	{"dnsmasq-dhcp[7]: DHCPNAK(br0) 10.0.0.9", -ENOENT, "", "", "", ""},
+	{"dnsmasq-dhcp[7]: DHCPNAK(br0", -ENOENT, "", "", "", ""},
+};
+
+static void test_log_refusal(void **state)
+{
+	for (size_t i = 0; i < NELEM(refusal_cases); i++) {
+		const struct refusal_case *c = &refusal_cases[i];
+		struct dhcp_refusal_log rl;
+		memset(&rl, 'x', sizeof(rl)); /* stale bytes must not survive */
+		int rc = dhcpconf_log_refusal(c->line, &rl);
+		if (rc != c->rc)
+			fail_msg("\"%s\": want %d, got %d", c->line, c->rc, rc);
+		assert_string_equal(rl.verb, c->verb);
+		assert_string_equal(rl.mac, c->mac);
+		assert_string_equal(rl.ip, c->ip);
+		assert_string_equal(rl.message, c->message);
+	}
+	/* a long reason is cut to the field */
+	char line[512];
+	int n = snprintf(line, sizeof(line),
+			 "dnsmasq-dhcp[7]: DHCPNAK(br0) 10.0.0.9 52:54:00:00:00:01 ");
+	memset(line + n, 'r', 300);
+	line[n + 300] = '\0';
+	struct dhcp_refusal_log rl;
+	assert_int_equal(dhcpconf_log_refusal(line, &rl), 0);
+	assert_int_equal(strlen(rl.message), sizeof(rl.message) - 1);
+}
+
 /*
  * A client-id longer than the event's field (dnsmasq writes 3 characters a
  * byte; RFC 2132 allows 255 bytes) must be kept whole or dropped, never cut:
@@ -689,6 +750,7 @@ int main(void)
 		cmocka_unit_test(test_parse_event_overlong),
 		cmocka_unit_test(test_log_key),
 		cmocka_unit_test(test_log_proxy),
+		cmocka_unit_test(test_log_refusal),
 		cmocka_unit_test(test_parse_event_long_client_id),
 		cmocka_unit_test(test_arches),
 	};

@@ -125,3 +125,31 @@ test('a node with no progress for over 2 minutes shows as stuck', async () => {
 	assert.equal(await p.textContent('.stat.st-stalled .stat-n'), '1');
 	await p.close();
 });
+
+test('a DHCP request dnsmasq refused reads as blocked at DHCP, with its reason', async () => {
+	// The page's own timeline module, in the page: the events as corrald
+	// records them when dnsmasq ignores a disabled node (test_dhcp.py and
+	// test_vm_dhcp.py check the recording against the real dnsmasq).
+	const p = await ctx.newPage();
+	await signIn(p, c);
+	const res = await p.evaluate(async () => {
+		const { splitBoots, analyse } = await import('/ui/timeline.js');
+		const t0 = Date.parse('2026-11-25T10:00:00Z');
+		const ev = (s, stage, detail) => ({ time: new Date(t0 + s * 1000).toISOString(), stage, source: '', detail });
+		const refused = [ev(0, 'dhcp', 'not answered: the node is disabled (DHCPDISCOVER ignored)')];
+		const nak = [ev(0, 'dhcp', 'PXE firmware lease 10.0.0.5'), ev(1, 'bootscript', 'profile compute (node)'), ev(40, 'dhcp', 'refused: wrong address (DHCPNAK 10.0.0.9)')];
+		const ok = [ev(0, 'dhcp', 'iPXE lease 10.0.0.5'), ev(1, 'bootscript', 'profile compute (node)')];
+		const one = (evs) => {
+			const boots = splitBoots(evs);
+			const a = analyse(boots[boots.length - 1], t0 + 50000);
+			return { outcome: a.outcome, summary: a.summary, marks: a.items.map((i) => i.mark) };
+		};
+		return { refused: one(refused), nak: one(nak), ok: one(ok) };
+	});
+	assert.deepEqual(res.refused, { outcome: 'bad', summary: 'Blocked at DHCP: not answered: the node is disabled (DHCPDISCOVER ignored)', marks: ['bad'] });
+	assert.equal(res.nak.outcome, 'bad');
+	assert.equal(res.nak.summary, 'Blocked at DHCP: refused: wrong address (DHCPNAK 10.0.0.9)');
+	assert.equal(res.ok.outcome, 'booting');
+	assert.deepEqual(res.ok.marks, ['', '']);
+	await p.close();
+});
