@@ -88,6 +88,8 @@ struct dhcp {
 	_Atomic int pid;
 	_Atomic int stop;
 	int64_t stop_deadline;          /* monotonic ms: SIGKILL after */
+	int64_t gone_at;                /* monotonic ms: dnsmasq seen gone while stopping */
+	int64_t last_hook_at;           /* monotonic ms: the last hook connection */
 	unsigned backoff;               /* seconds before the next restart */
 	int64_t started_at, restart_at; /* monotonic ms */
 	uint64_t synced_gen;
@@ -577,8 +579,10 @@ static void dhcp_reap(struct dhcp *d)
 	if (pid <= 0 || waitpid(pid, &status, WNOHANG) != pid)
 		return;
 	atomic_store(&d->pid, 0);
-	if (d->stop)
+	if (d->stop) {
+		d->gone_at = dhcp_now_ms();
 		return;
+	}
 	int64_t ran = dhcp_now_ms() - d->started_at;
 	d->backoff = ran > 60000 ? 1 : (d->backoff ? d->backoff * 2 : 1);
 	if (d->backoff > 30)
@@ -695,9 +699,16 @@ static void *dhcp_main(void *arg)
 		/* Stopping: dnsmasq got SIGTERM; keep taking its last lease events
 		 * until it is gone, so no lease it granted is lost. */
 		if (d->stop) {
-			if (pid == 0)
+			/* dnsmasq hands its pending lease changes to its script
+			 * helper at SIGTERM and exits; the helper outlives it and
+			 * runs them (our hook) one by one.  Take them until the
+			 * hook socket has been quiet for a second (10 s at most),
+			 * or those leases are forgotten by the next dnsmasq. */
+			int64_t now = dhcp_now_ms();
+			int64_t quiet = d->last_hook_at > d->gone_at ? d->last_hook_at : d->gone_at;
+			if (pid == 0 && (now - quiet >= 1000 || now - d->gone_at >= 10000))
 				break;
-			if (dhcp_now_ms() > d->stop_deadline) {
+			if (pid != 0 && now > d->stop_deadline) {
 				kill(pid, SIGKILL);
 				waitpid(pid, NULL, 0);
 				atomic_store(&d->pid, 0);
@@ -730,6 +741,7 @@ static void *dhcp_main(void *arg)
 			if (c >= 0) {
 				dhcp_hook(d, c);
 				close(c);
+				d->last_hook_at = dhcp_now_ms();
 			}
 		}
 		dhcp_reap(d);

@@ -469,3 +469,36 @@ def test_dhcp_step_keeps_its_place_when_the_hook_is_late(lab):
         assert node["last_event"]["stage"] == "bootscript", node["last_event"]
     finally:
         lab2.close()
+
+
+def test_lease_granted_just_before_stop_is_kept(lab):
+    """dnsmasq hands the lease changes still pending at SIGTERM to its
+    script helper, which runs them after dnsmasq has exited.  With a hook
+    slowed to 1 s a call, a lease granted just before corrald stops reaches
+    the store only then; corrald must still be listening, or the next
+    dnsmasq gives the address away again."""
+    lab2 = netns.Lab()
+    try:
+        c = lab2.corrald(start=False)
+        slow = c.dir / "slow-hook"
+        slow.write_text("#!/bin/sh\nsleep 1\nexec %s \"$@\"\n" % (c.build / "corral-dhcp-hook"))
+        slow.chmod(0o755)
+        c.set_conf("dhcp", "hook", str(slow))
+        c.start()
+        c.wait_dnsmasq(timeout=20)
+        holder = lab2.client("02:c0:%02x:00:03:01" % lab2.nn)
+        late = lab2.client("02:c0:%02x:00:03:02" % lab2.nn)
+        got = holder.dhcp()
+        assert got and in_pool(lab2, got["ip"]), got
+        assert c.stop() == 0, c.stderr_tail()  # at once: the hook has not run yet
+        # The old helper's hook must have found the old corrald, not this
+        # one's successor: start it only once that hook is long done.
+        time.sleep(2.5)
+        c.start()
+        c.wait_dnsmasq(timeout=20)
+        other = late.dhcp(request_ip=got["ip"])
+        assert other is not None, c.stderr_tail()
+        assert other["ip"] != got["ip"], "a new MAC got %s, still leased to %s" % (
+            got["ip"], holder.mac)
+    finally:
+        lab2.close()
