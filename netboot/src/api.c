@@ -6,6 +6,7 @@
  * call, which is one transaction.  Validation failures are 422 with the
  * field's path; store results map to statuses in api_store_error() only.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -431,6 +432,41 @@ static int api_check_object(enum store_kind k, json_t *o, struct api_err *e)
 
 static const char *const api_node_states[] = {"new", "booting", "ready", NULL};
 
+/*
+ * Things about a stored node the admin should know though nothing is
+ * wrong with the request: "warnings" on the node's JSON.  Now one: with
+ * corrald's dnsmasq handing out addresses, a pinned IP outside dhcp.subnet
+ * is never given (dnsmasq answers from the pool instead, silently).
+ */
+static void api_node_warnings(struct app *a, json_t *node)
+{
+	const struct config *cfg = app_config(a);
+	unsigned net, prefix;
+	if (strcmp(cfg->dhcp_mode, "authoritative") != 0 ||
+	    valid_cidr(cfg->dhcp_subnet, &net, &prefix) < 0)
+		return;
+	uint32_t mask = 0xffffffffu << (32 - prefix); /* prefix 8..30 */
+	json_t *warnings = json_array();
+	size_t i;
+	json_t *it;
+	json_array_foreach(json_object_get(node, "interfaces"), i, it) {
+		const char *ip = json_string_value(json_object_get(it, "ip"));
+		struct in_addr in;
+		if (ip == NULL || inet_pton(AF_INET, ip, &in) != 1 ||
+		    (ntohl(in.s_addr) & mask) == (net & mask))
+			continue;
+		json_array_append_new(
+			warnings,
+			json_sprintf("interfaces[%zu].ip %s is outside dhcp.subnet %s: "
+				     "dnsmasq gives that interface a pool address instead",
+				     i, ip, cfg->dhcp_subnet));
+	}
+	if (json_array_size(warnings) > 0)
+		json_object_set_new(node, "warnings", warnings);
+	else
+		json_decref(warnings);
+}
+
 int api_nodes(struct http_req *r)
 {
 	struct app *a = r->ctx;
@@ -493,6 +529,7 @@ int api_nodes(struct http_req *r)
 	rc = store_node_get(a->store, name, &out);
 	if (rc < 0)
 		return api_store_error(r, rc, NULL, "node", name);
+	api_node_warnings(a, out);
 	return http_reply_json(r, 201, out);
 }
 
@@ -507,8 +544,10 @@ int api_node(struct http_req *r)
 		events_flush(a->events);
 		json_t *n;
 		rc = store_node_get(a->store, name, &n);
-		return rc < 0 ? api_store_error(r, rc, NULL, "node", name) :
-				http_reply_json(r, 200, n);
+		if (rc < 0)
+			return api_store_error(r, rc, NULL, "node", name);
+		api_node_warnings(a, n);
+		return http_reply_json(r, 200, n);
 	}
 	if (r->method_id == HTTP_DELETE) {
 		rc = store_node_delete(a->store, name);
@@ -551,6 +590,7 @@ int api_node(struct http_req *r)
 	rc = store_node_get(a->store, name, &out);
 	if (rc < 0)
 		return api_store_error(r, rc, NULL, "node", name);
+	api_node_warnings(a, out);
 	return http_reply_json(r, created ? 201 : 200, out);
 }
 

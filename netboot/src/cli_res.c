@@ -110,6 +110,12 @@ int cli_res_send(struct cli *c, const struct cli_cmd *cmd, const char *method, c
 			rc = cli_res_print_json(cmd, &r);
 		else if (done != NULL)
 			printf("%s\n", done);
+		/* Done, but the server says what will not work as one expects. */
+		size_t i;
+		json_t *w;
+		json_array_foreach(json_object_get(r.json, "warnings"), i, w)
+			if (json_is_string(w))
+				fprintf(stderr, "corral: warning: %s\n", json_string_value(w));
 	}
 	cli_reply_clear(&r);
 	return rc;

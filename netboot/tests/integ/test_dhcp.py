@@ -247,6 +247,30 @@ def test_removed_node_falls_back_to_pool(lab, srv):
     assert lease["hostname"] == "" and lease["lease"] == POOL_LEASE, lease
 
 
+def test_pinned_ip_outside_the_subnet_is_warned_about(lab, srv):
+    """dnsmasq never hands out a pinned address outside dhcp.subnet: it
+    answers from the pool instead, without a word.  corrald says so where
+    the admin pins it (the API's "warnings", the CLI's stderr) and on the
+    node; an address inside the subnet gets no warning."""
+    cl = new_client(lab)
+    outside = "10.%d.5.40" % lab.nn
+    r = srv.post("/api/v1/nodes", {"name": "far1", "interfaces": [{"mac": cl.mac, "ip": outside}]})
+    assert r.status == 201, r
+    want = ("interfaces[0].ip %s is outside dhcp.subnet %s: dnsmasq gives that interface a "
+            "pool address instead" % (outside, lab.subnet))
+    assert r.body["warnings"] == [want], r.body
+    assert srv.get("/api/v1/nodes/far1").body["warnings"] == [want]
+    lease, _, _ = dhcp_until(cl, lambda l: in_pool(lab, l["ip"]))
+    assert lease and in_pool(lab, lease["ip"]), lease  # what the warning says
+    # Fixed through the CLI: no warning; pinned elsewhere again: on stderr.
+    p = srv.corral_cli("node", "set", "far1", "--mac", "%s,ip=%s" % (cl.mac, lab.ip4(44)))
+    assert p.returncode == 0 and p.stderr == "", p
+    assert "warnings" not in srv.get("/api/v1/nodes/far1").body
+    p = srv.corral_cli("node", "set", "far1", "--mac", "%s,ip=%s" % (cl.mac, outside))
+    assert p.returncode == 0 and p.stdout == "node far1 updated\n", p
+    assert p.stderr == "corral: warning: %s\n" % want, p.stderr
+
+
 def test_disabled_node_gets_no_answer(lab, srv):
     cl = new_client(lab)
     ip = lab.ip4(16)
