@@ -282,6 +282,8 @@ int cli_args_query(const struct cli_args *a, struct buf *path)
 	json_t *v;
 	char sep = '?';
 	json_object_foreach(a->query, k, v) {
+		if (!json_is_string(v))
+			continue; /* a flag the CLI keeps to itself: nothing to send */
 		int rc = buf_addc(path, sep);
 		if (rc == 0)
 			rc = cli_http_escape(path, k);

@@ -67,7 +67,8 @@ struct cli_args {
 int cli_args_parse(const struct cli_cmd *cmd, int argc, char **argv, struct cli_args *a);
 void cli_args_clear(struct cli_args *a);
 
-/* Appends "?k=v&..." for a->query to path (nothing when empty); 0 or -errno. */
+/* Appends "?k=v&..." for a->query's text values to path (flags, which the CLI
+ * keeps to itself, are left out; nothing when none); 0 or -errno. */
 int cli_args_query(const struct cli_args *a, struct buf *path);
 
 /* For a PATCH: sets to null each field named in a given option's `clears`

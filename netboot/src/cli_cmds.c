@@ -202,6 +202,222 @@ static int cli_events_print(const json_t *events)
 	return rc;
 }
 
+/* ---- events --follow ---- */
+
+/* The stages a boot event can have (for --until). */
+static const char *const cli_stages[] = {"dhcp",   "tftp", "bootscript", "kernel",    "initrd",
+					 "rootfs", "file", "cloud-init", "phone-home"};
+
+/* One `corral events --follow` run: the history, then the live stream. */
+struct cli_follow {
+	struct cli *c;
+	const struct cli_cmd *cmd;
+	const char *node;
+	const char *until;     /* stop at the first new event of this stage, or NULL */
+	const char *hist_path; /* /api/v1/nodes/NODE/events[?limit=] */
+	struct buf type, data; /* the Server-Sent Event being read */
+	json_t *seen;          /* history events ("time stage detail"): not again */
+	int started;           /* the history is printed */
+	double t0;             /* the first event's time, for ELAPSED */
+	int have_t0;
+	int reached; /* the --until stage came */
+	int rc;      /* an exit code to leave with, once set */
+};
+
+/* One row, fixed widths (rows come one by one, a table cannot align them). */
+static void cli_follow_row(struct cli_follow *f, const json_t *ev)
+{
+	if (f->c->json) {
+		char *line = json_dumps(ev, JSON_COMPACT);
+		if (line != NULL)
+			printf("%s\n", line);
+		free(line);
+		fflush(stdout);
+		return;
+	}
+	struct buf cell[4];
+	static const char *const fields[4] = {"time", "stage", "source", "detail"};
+	for (int i = 0; i < 4; i++) {
+		buf_init(&cell[i], 4096);
+		if (cli_out_value(&cell[i], json_object_get(ev, fields[i]), NULL) < 0)
+			buf_reset(&cell[i]);
+		for (char *p = cell[i].data; p != NULL && *p; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				*p = '?'; /* the server's text on a terminal */
+	}
+	char elapsed[32] = "";
+	double when;
+	if (cli_parse_time(buf_str(&cell[0]), &when) == 0) {
+		if (!f->have_t0) {
+			f->t0 = when;
+			f->have_t0 = 1;
+		}
+		snprintf(elapsed, sizeof(elapsed), "+%.1fs", when - f->t0);
+	}
+	printf("%-24s  %-9s  %-11s  %-15s  %s\n", buf_str(&cell[0]), elapsed, buf_str(&cell[1]),
+	       buf_str(&cell[2]), buf_str(&cell[3]));
+	fflush(stdout);
+	for (int i = 0; i < 4; i++)
+		buf_clear(&cell[i]);
+}
+
+static int cli_follow_key(const json_t *ev, char *key, size_t len)
+{
+	int n = snprintf(key, len, "%s %s %s", json_string_value(json_object_get(ev, "time")),
+			 json_string_value(json_object_get(ev, "stage")),
+			 json_string_value(json_object_get(ev, "detail")));
+	return n > 0 && (size_t)n < len ? 0 : -1;
+}
+
+/* The history, fetched once the stream is open: nothing falls between the two. */
+static int cli_follow_history(struct cli_follow *f)
+{
+	struct cli_http *h2;
+	struct cli_reply r;
+	char key[512];
+	int rc;
+	if (cli_http_dup(f->c->http, &h2) < 0)
+		return cli_fail(CLI_EXIT_FAIL, "out of memory");
+	struct cli_http *own = f->c->http;
+	f->c->http = h2; /* cli_call's messages, on the second connection */
+	cli_reply_init(&r);
+	rc = cli_call(f->c, f->cmd, "GET", f->hist_path, NULL, &r);
+	f->c->http = own;
+	const json_t *events = rc == CLI_EXIT_OK ? cli_out_array(r.json, "events") : NULL;
+	if (rc == CLI_EXIT_OK && events == NULL)
+		rc = cli_fail(CLI_EXIT_FAIL, "events: reply is not a list of events");
+	if (rc == CLI_EXIT_OK && !f->c->json)
+		printf("%-24s  %-9s  %-11s  %-15s  %s\n", "TIME", "ELAPSED", "STAGE", "SOURCE",
+		       "DETAIL");
+	size_t i;
+	const json_t *ev;
+	json_array_foreach(events, i, ev) {
+		if (cli_follow_key(ev, key, sizeof(key)) == 0)
+			json_object_set_new(f->seen, key, json_true());
+		cli_follow_row(f, ev);
+	}
+	cli_reply_clear(&r);
+	cli_http_free(h2);
+	return rc;
+}
+
+/* One whole Server-Sent Event: a boot record of our node is a row. */
+static int cli_follow_event(struct cli_follow *f)
+{
+	const char *type = buf_str(&f->type);
+	if (strcmp(type, "resync") == 0) {
+		fprintf(stderr, "corral: warning: fell behind the server; events may be missing\n");
+		return 0;
+	}
+	if (strcmp(type, "boot") != 0)
+		return 0;
+	json_t *ev = json_loads(buf_str(&f->data), 0, NULL);
+	const char *node = json_string_value(json_object_get(ev, "node"));
+	char key[512];
+	int stop = 0;
+	if (node != NULL && strcmp(node, f->node) == 0 &&
+	    !(cli_follow_key(ev, key, sizeof(key)) == 0 && json_object_get(f->seen, key) != NULL)) {
+		json_object_del(ev, "node");
+		cli_follow_row(f, ev);
+		const char *stage = json_string_value(json_object_get(ev, "stage"));
+		if (f->until != NULL && stage != NULL && strcmp(stage, f->until) == 0) {
+			f->reached = 1;
+			stop = 1;
+		}
+	}
+	json_decref(ev);
+	return stop;
+}
+
+/* cli_http_stream's line callback. */
+static int cli_follow_line(void *ctx, const char *line)
+{
+	struct cli_follow *f = ctx;
+	if (!f->started) { /* the first line: the server has us as a listener */
+		f->started = 1;
+		int rc = cli_follow_history(f);
+		if (rc != CLI_EXIT_OK) {
+			f->rc = rc;
+			return 1;
+		}
+	}
+	if (line[0] == ':')
+		return 0; /* a comment: connected, ping */
+	if (line[0] == '\0') {
+		int stop = f->data.len > 0 ? cli_follow_event(f) : 0;
+		buf_reset(&f->type);
+		buf_reset(&f->data);
+		return stop;
+	}
+	const char *colon = strchr(line, ':');
+	size_t klen = colon ? (size_t)(colon - line) : strlen(line);
+	const char *val = colon ? colon + 1 + (colon[1] == ' ') : "";
+	if (klen == 5 && strncmp(line, "event", 5) == 0) {
+		buf_reset(&f->type);
+		(void)buf_adds(&f->type, val);
+	} else if (klen == 4 && strncmp(line, "data", 4) == 0) {
+		if (f->data.len > 0)
+			(void)buf_addc(&f->data, '\n');
+		(void)buf_adds(&f->data, val);
+	}
+	return 0;
+}
+
+static int cli_events_follow(struct cli *c, const struct cli_cmd *cmd, const struct cli_args *a,
+			     const char *hist_path)
+{
+	const char *until = json_string_value(json_object_get(a->query, "until"));
+	const char *tmo = json_string_value(json_object_get(a->query, "timeout"));
+	long long timeout = 0;
+	if (until != NULL) {
+		size_t i = 0;
+		while (i < sizeof(cli_stages) / sizeof(cli_stages[0]) &&
+		       strcmp(cli_stages[i], until))
+			i++;
+		if (i == sizeof(cli_stages) / sizeof(cli_stages[0]))
+			return cli_usage(cmd, "--until: not a boot stage: %s", until);
+	}
+	if (tmo != NULL && cli_parse_ll(tmo, 1, 604800, &timeout) < 0)
+		return cli_usage(cmd, "--timeout: seconds, 1 to 604800");
+	struct cli_follow f = {.c = c,
+			       .cmd = cmd,
+			       .node = a->pos[0],
+			       .until = until,
+			       .hist_path = hist_path,
+			       .rc = -1};
+	buf_init(&f.type, 64);
+	buf_init(&f.data, 1u << 20);
+	f.seen = json_object();
+	struct cli_reply r;
+	cli_reply_init(&r);
+	int rc = f.seen ? cli_http_stream(c->http, "/api/v1/stream", (long)timeout * 1000,
+					  cli_follow_line, &f, &r) :
+			  -ENOMEM;
+	char name[64];
+	cli_cmd_name(cmd, name, sizeof(name));
+	if (f.rc >= 0)
+		rc = f.rc; /* the history's failure, already said */
+	else if (rc == 0 && !f.started)
+		rc = cli_reply_check(cmd, &r); /* refused (a bad token, say) */
+	else if (rc == 0)
+		rc = CLI_EXIT_OK; /* --until reached */
+	else if (rc == -ETIMEDOUT)
+		rc = until ? cli_fail(CLI_EXIT_FAIL, "%s: no %s from %s within %lld s", name, until,
+				      f.node, timeout) :
+			     CLI_EXIT_OK;
+	else if (rc == -EPIPE)
+		rc = cli_fail(CLI_EXIT_FAIL, "%s: the server ended the stream", name);
+	else if (rc == -EIO)
+		rc = cli_fail(CLI_EXIT_CONNECT, "cannot reach %s: %s", c->url, r.err);
+	else
+		rc = cli_fail(CLI_EXIT_FAIL, "%s: %s", name, strerror(-rc));
+	cli_reply_clear(&r);
+	json_decref(f.seen);
+	buf_clear(&f.type);
+	buf_clear(&f.data);
+	return rc;
+}
+
 int cli_cmd_events(struct cli *c, const struct cli_cmd *cmd, const struct cli_args *a)
 {
 	char name[64];
@@ -209,10 +425,19 @@ int cli_cmd_events(struct cli *c, const struct cli_cmd *cmd, const struct cli_ar
 	struct cli_reply r;
 	buf_init(&p, CLI_PATH_MAX);
 	cli_reply_init(&r);
+	/* Only --limit is the server's; --follow, --until, --timeout are ours. */
+	const char *limit = json_string_value(json_object_get(a->query, "limit"));
 	int rc = cli_path(&p, "/api/v1/nodes", a->pos[0], "/events") == 0 &&
-				 cli_args_query(a, &p) == 0 ?
+				 (limit == NULL || buf_printf(&p, "?limit=%s", limit) == 0) ?
 			 CLI_EXIT_OK :
 			 cli_usage(cmd, "name too long");
+	int follow = json_is_true(json_object_get(a->query, "follow")) ||
+		     json_object_get(a->query, "until") != NULL;
+	if (rc == CLI_EXIT_OK && follow) {
+		rc = cli_events_follow(c, cmd, a, buf_str(&p));
+		buf_clear(&p);
+		return rc;
+	}
 	if (rc == CLI_EXIT_OK)
 		rc = cli_call(c, cmd, "GET", buf_str(&p), NULL, &r);
 	if (rc == CLI_EXIT_OK) {

@@ -108,6 +108,13 @@ int cli_call(struct cli *c, const struct cli_cmd *cmd, const char *method, const
 	default:
 		return cli_fail(CLI_EXIT_FAIL, "%s: %s", name, strerror(-rc));
 	}
+	return cli_reply_check(cmd, r);
+}
+
+int cli_reply_check(const struct cli_cmd *cmd, struct cli_reply *r)
+{
+	char name[64];
+	cli_cmd_name(cmd, name, sizeof(name));
 	if (r->status >= 200 && r->status < 300)
 		return CLI_EXIT_OK;
 

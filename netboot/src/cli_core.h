@@ -4,7 +4,8 @@
  *
  * Contract: a command handler that fails prints exactly one line on stderr,
  * "corral: <reason>", through cli_fail(), cli_usage() or cli_call(), and
- * returns the exit code they hand back.  Nothing else writes to stderr.
+ * returns the exit code they hand back.  Nothing else writes to stderr but
+ * warnings on a success ("corral: warning: <what the server warns of>").
  * Single-threaded; nothing here keeps state between calls.
  */
 #ifndef CORRAL_CLI_CORE_H
@@ -81,6 +82,8 @@ const char *cli_cmd_name(const struct cli_cmd *cmd, char *out, size_t len);
  */
 int cli_call(struct cli *c, const struct cli_cmd *cmd, const char *method, const char *path,
 	     const json_t *body, struct cli_reply *r);
+/* cli_call's second half: CLI_EXIT_OK for a 2xx reply, else its one-line message and 1. */
+int cli_reply_check(const struct cli_cmd *cmd, struct cli_reply *r);
 
 /*
  * Builds "<base>/<escaped name><suffix>" into out (reset first); name and

@@ -216,6 +216,12 @@ static const struct cli_opt token_opts[] = {
 
 static const struct cli_opt events_opts[] = {
 	OPT_INT("--limit", "limit", Q, 1, 1000000, "N", "at most N events (server default 1000)"),
+	{"--follow", "follow", CLI_OPT_FLAG, Q, 0, 0, "true", NULL, NULL,
+	 "then print new events as they happen, until Ctrl-C (--json: one JSON object a line)"},
+	OPT_STR("--until", "until", Q, "STAGE",
+		"follow until a new STAGE event (phone-home: the node is up), then exit 0"),
+	OPT_INT("--timeout", "timeout", Q, 1, 604800, "SECONDS",
+		"stop following after this long (exit 1 if --until did not come)"),
 };
 
 /* Redfish.  Options the CLI keeps to itself (waiting, the password from

@@ -90,6 +90,13 @@ err_token:
 	return rc;
 }
 
+int cli_http_dup(const struct cli_http *h, struct cli_http **out)
+{
+	static const char prefix[] = "Authorization: Bearer ";
+	const char *auth = buf_str(&h->auth);
+	return cli_http_new(h->base, h->auth.len > 0 ? auth + sizeof(prefix) - 1 : NULL, out);
+}
+
 void cli_http_free(struct cli_http *h)
 {
 	if (h == NULL)
@@ -249,6 +256,123 @@ err_perform:
 err_hdrs:
 	curl_slist_free_all(hdrs);
 err_url:
+	buf_clear(&url);
+	return rc;
+}
+
+/* What the stream's write callback works with. */
+struct cli_stream {
+	CURL *curl;
+	struct cli_reply *r;
+	int (*on_line)(void *ctx, const char *line);
+	void *ctx;
+	struct buf line; /* a line not yet ended */
+	int checked;     /* the status was looked at */
+	int ok;          /* it was 200: lines go to on_line */
+	int stopped;     /* on_line said stop */
+	int failed;      /* out of memory, or a line over its cap */
+};
+
+static size_t cli_stream_write(char *data, size_t size, size_t nmemb, void *userp)
+{
+	struct cli_stream *s = userp;
+	size_t n = size * nmemb;
+	if (!s->checked) {
+		long status = 0;
+		curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
+		s->checked = 1;
+		s->ok = status == 200;
+	}
+	if (!s->ok) /* an error reply: kept whole, like any reply */
+		return buf_add(&s->r->body, data, n) == 0 ? n : 0;
+	for (size_t i = 0; i < n; i++) {
+		if (data[i] != '\n') {
+			if (buf_addc(&s->line, data[i]) < 0) {
+				s->failed = 1;
+				return 0;
+			}
+			continue;
+		}
+		if (s->line.len > 0 && s->line.data[s->line.len - 1] == '\r')
+			s->line.len--;
+		if (s->on_line(s->ctx, buf_str(&s->line)) != 0) {
+			s->stopped = 1;
+			return 0; /* curl stops with CURLE_WRITE_ERROR */
+		}
+		buf_reset(&s->line);
+	}
+	return n;
+}
+
+int cli_http_stream(struct cli_http *h, const char *path, long timeout_ms,
+		    int (*on_line)(void *ctx, const char *line), void *ctx, struct cli_reply *r)
+{
+	struct curl_slist *hdrs = NULL, *tmp;
+	struct buf url;
+	char errbuf[CURL_ERROR_SIZE] = "";
+	char *ctype = NULL;
+	CURL *e = h->curl;
+	struct cli_stream s = {.curl = e, .r = r, .on_line = on_line, .ctx = ctx};
+	int rc;
+
+	buf_init(&url, CLI_HTTP_URL_MAX);
+	buf_init(&s.line, 1u << 20);
+	rc = buf_adds(&url, h->base);
+	if (rc == 0)
+		rc = buf_adds(&url, path);
+	if (rc < 0) {
+		rc = rc == -E2BIG ? -ENAMETOOLONG : rc;
+		goto err_url;
+	}
+	rc = -ENOMEM;
+	if (h->auth.len > 0) {
+		if ((tmp = curl_slist_append(hdrs, buf_str(&h->auth))) == NULL)
+			goto err_hdrs;
+		hdrs = tmp;
+	}
+	if ((tmp = curl_slist_append(hdrs, "Accept: text/event-stream")) == NULL)
+		goto err_hdrs;
+	hdrs = tmp;
+
+	curl_easy_reset(e);
+	curl_easy_setopt(e, CURLOPT_URL, buf_str(&url));
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, CLI_HTTP_CONNECT_TIMEOUT);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(e, CURLOPT_USERAGENT, "corral/" CORRAL_VERSION);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, cli_stream_write);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, &s);
+
+	CURLcode cc = curl_easy_perform(e);
+	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &r->status);
+	if (s.stopped) {
+		rc = 0;
+	} else if (s.failed) {
+		rc = -ENOMEM;
+	} else if (cc == CURLE_OPERATION_TIMEDOUT) {
+		rc = -ETIMEDOUT;
+	} else if (cc != CURLE_OK) {
+		const char *why = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(cc);
+		int n = snprintf(r->err, sizeof(r->err), "%s", why);
+		if (n < 0 || (size_t)n >= sizeof(r->err))
+			r->err[sizeof(r->err) - 1] = '\0';
+		rc = -EIO;
+	} else if (r->status != 200) {
+		curl_easy_getinfo(e, CURLINFO_CONTENT_TYPE, &ctype);
+		cli_http_parse(r, ctype);
+		rc = 0;
+	} else {
+		rc = -EPIPE; /* the server closed the stream */
+	}
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, NULL);
+err_hdrs:
+	curl_slist_free_all(hdrs);
+err_url:
+	buf_clear(&s.line);
 	buf_clear(&url);
 	return rc;
 }

@@ -40,6 +40,8 @@ void cli_reply_clear(struct cli_reply *r);
  */
 int cli_http_new(const char *base_url, const char *token, struct cli_http **out);
 void cli_http_free(struct cli_http *h);
+/* A second client to the same server with the same token (its own connection). */
+int cli_http_dup(const struct cli_http *h, struct cli_http **out);
 
 /*
  * Sends method to base_url + path (path starts with '/' and is already
@@ -51,6 +53,18 @@ void cli_http_free(struct cli_http *h);
  */
 int cli_http_request(struct cli_http *h, const char *method, const char *path, const json_t *body,
 		     struct cli_reply *r);
+
+/*
+ * GET base_url + path as a stream (Server-Sent Events): with a 200, each
+ * line of the body (no newline) goes to on_line as it arrives; on_line
+ * returns 0 to go on, 1 to stop there.  timeout_ms bounds the whole
+ * stream (0: none; the connect timeout stays).  Returns 0 when on_line
+ * stopped it, or the server answered other than 200 (r->status, r->body,
+ * r->json as cli_http_request); -ETIMEDOUT; -EPIPE when the server ended
+ * the stream; -EIO (r->err says why); -ENOMEM; -ENAMETOOLONG.
+ */
+int cli_http_stream(struct cli_http *h, const char *path, long timeout_ms,
+		    int (*on_line)(void *ctx, const char *line), void *ctx, struct cli_reply *r);
 
 /* Appends s percent-encoded (all but A-Z a-z 0-9 - . _ ~); 0 or -E2BIG/-ENOMEM. */
 int cli_http_escape(struct buf *b, const char *s);

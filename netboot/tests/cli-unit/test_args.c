@@ -730,6 +730,15 @@ static void test_query(void **state)
 	assert_string_equal(buf_str(&p), "/x");
 	buf_clear(&p);
 
+	/* a flag the CLI keeps to itself (JSON true) is not sent */
+	cli_args_clear(&a);
+	buf_init(&p, 4096);
+	assert_int_equal(run_parse(&cmd, argv, &a, &err), 0);
+	json_object_set_new(a.query, "follow", json_true());
+	assert_int_equal(cli_args_query(&a, &p), 0);
+	assert_string_equal(buf_str(&p), "?state=new%20ready&limit=5");
+	buf_clear(&p);
+
 	/* the path's cap is respected */
 	cli_args_clear(&a);
 	assert_int_equal(run_parse(&cmd, argv, &a, &err), 0);

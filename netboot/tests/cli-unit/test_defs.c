@@ -130,14 +130,12 @@ static void test_options(void **state)
 			   put null there (cli_args_query cannot send it). */
 			if ((o->flags & CLI_OPT_QUERY) && (o->flags & CLI_OPT_NULLABLE))
 				fail_msg("%s %s: nullable query option", n, o->name);
-			/* Flags marked QUERY are options the CLI keeps to itself and
-			   hold JSON true, not text; cli_args_query would dereference
-			   NULL on them.  The handlers that build a query string
-			   (list, events) must have text query options only. */
-			if ((c->run == cli_res_list || c->run == cli_cmd_events) &&
-			    (o->flags & CLI_OPT_QUERY) && o->kind != CLI_OPT_STR &&
-			    o->kind != CLI_OPT_INT)
-				fail_msg("%s %s: a query option that is not text", n, o->name);
+			/* Query options are text or flags (JSON true, which
+			   cli_args_query leaves out: test_args checks that). */
+			if ((o->flags & CLI_OPT_QUERY) && o->kind != CLI_OPT_STR &&
+			    o->kind != CLI_OPT_INT && o->kind != CLI_OPT_FLAG)
+				fail_msg("%s %s: a query option of kind %d", n, o->name,
+					 (int)o->kind);
 
 			for (size_t m = 0; m < k; m++) {
 				const struct cli_opt *p = &c->opts[m];

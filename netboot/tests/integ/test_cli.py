@@ -160,6 +160,88 @@ def test_events_timeline(corrald, world):
     assert {"time", "stage"} <= set(events[0])
 
 
+def _node_get(corrald, path, data=None):
+    req = urllib.request.Request(corrald.url + path, data=data, headers={
+        "Content-Type": "application/x-www-form-urlencoded"} if data else {})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        assert r.status == 200
+
+
+def _readline(p, timeout=10.0):
+    """The next stdout line of a running process (binary pipe, read here
+    without Python's buffering), or None after timeout."""
+    import select
+    import time as _t
+    buf = p.__dict__.setdefault("_linebuf", bytearray())
+    deadline = _t.monotonic() + timeout
+    while b"\n" not in buf:
+        left = deadline - _t.monotonic()
+        if left <= 0 or not select.select([p.stdout], [], [], left)[0]:
+            return None
+        chunk = os.read(p.stdout.fileno(), 65536)
+        if not chunk:
+            return None
+        buf += chunk
+    i = buf.index(b"\n")
+    line = bytes(buf[:i + 1]).decode()
+    del buf[:i + 1]
+    return line
+
+
+def test_events_follow_until_phone_home(corrald, world):
+    """`corral events NODE --until phone-home`: the timeline so far, then
+    each new event of that node as it happens (none of other nodes), and
+    exit 0 at its phone-home: what a script waits on after a reboot."""
+    node, mac = world["node"], world["mac"]
+    _node_get(corrald, "/boot/v1/bootscript?mac=%s" % mac)
+    other, _, other_mac = uniq("o")
+    ok(corrald, "node", "create", other, "--mac", other_mac)
+    env = dict(os.environ, CORRAL_URL=corrald.url, CORRAL_TOKEN=corrald.admin_token,
+               XDG_CONFIG_HOME="/nonexistent-corral-test")
+    p = subprocess.Popen([os.path.join(str(corrald.build), "corral"), "events", node,
+                          "--until", "phone-home", "--timeout", "60"], env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
+    try:
+        header = _readline(p)
+        assert header is not None and header.split() == ["TIME", "ELAPSED", "STAGE", "SOURCE",
+                                                          "DETAIL"], header
+        old = _readline(p)
+        assert old is not None and old.split()[1:3] == ["+0.0s", "bootscript"], old
+        # Printed once listening: what happens now is streamed.
+        _node_get(corrald, "/boot/v1/bootscript?mac=%s" % other_mac)
+        _node_get(corrald, "/phone-home", ("hostname=" + other).encode())
+        _node_get(corrald, "/boot/v1/bootscript?mac=%s&retry=1" % mac)
+        line = _readline(p)
+        assert line is not None and line.split()[2] == "bootscript" and "retry 1" in line, line
+        _node_get(corrald, "/phone-home", ("hostname=" + node).encode())
+        line = _readline(p)
+        assert line is not None and line.split()[2:4] == ["phone-home", "127.0.0.1"], line
+        assert p.wait(timeout=10) == 0, p.stderr.read()
+        assert p.stdout.read() == b"" and p.stderr.read() == b"" and not p._linebuf
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+def test_events_follow_json_timeout_and_bad_stage(corrald, world):
+    node, mac = world["node"], world["mac"]
+    _node_get(corrald, "/boot/v1/bootscript?mac=%s" % mac)
+    # --follow with --json: one JSON object a line; --timeout ends it (0 without --until).
+    p = corral(corrald, "--json", "events", node, "--follow", "--timeout", "1")
+    assert p.returncode == 0 and p.stderr == "", p
+    lines = [json.loads(l) for l in p.stdout.splitlines()]
+    assert lines and lines[0]["stage"] == "bootscript" and {"time", "detail"} <= set(lines[0])
+    # --until that never comes: exit 1, one line saying so.
+    p = corral(corrald, "events", node, "--until", "phone-home", "--timeout", "1")
+    assert failed(p, 1) == "corral: events: no phone-home from %s within 1 s" % node
+    p = corral(corrald, "events", node, "--until", "bogus")
+    assert p.returncode == 2 and "--until: not a boot stage: bogus" in p.stderr, p
+    # A bad token: the stream's refusal, said as any other.
+    p = corral(corrald, "events", node, "--follow", token="nope")
+    assert p.returncode == 1 and "401" in p.stderr, p
+
+
 def test_import_yaml_three_nodes(corrald, tmp_path):
     grp, _, _ = uniq("imp")
     nodes = [uniq("y") for _ in range(3)]
