@@ -281,6 +281,23 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* A link set_name() is still writing ("NAME.tmp.<pid>"): not a name of its own. */
+static int is_tmp_link(const char *name)
+{
+	const char *t = strstr(name, ".tmp.");
+	const char *last = NULL;
+	while (t != NULL) {
+		last = t;
+		t = strstr(t + 1, ".tmp.");
+	}
+	if (last == NULL || last[5] == '\0')
+		return 0;
+	for (const char *p = last + 5; *p; p++)
+		if (*p < '0' || *p > '9')
+			return 0;
+	return 1;
+}
+
 int imgstore_names(const struct imgstore *s, struct buf *out)
 {
 	struct buf p;
@@ -297,7 +314,7 @@ int imgstore_names(const struct imgstore *s, struct buf *out)
 		goto out;
 	}
 	while ((e = readdir(d)) != NULL && n < sizeof(names) / sizeof(names[0])) {
-		if (e->d_name[0] == '.' || strstr(e->d_name, ".tmp.") != NULL)
+		if (e->d_name[0] == '.' || is_tmp_link(e->d_name))
 			continue;
 		if ((names[n] = strdup(e->d_name)) != NULL)
 			n++;
@@ -646,7 +663,9 @@ static int gc_mark_names(const struct imgstore *s, struct gc_plan *pl, struct bu
 		return rc;
 	buf_init(&p, 4096);
 	while (rc == 0 && (e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.' || strstr(e->d_name, ".tmp.") != NULL)
+		/* set_name()'s half-written links ("NAME.tmp.<pid>") are no names;
+		 * a name with ".tmp." inside it otherwise ("web.tmp.v2") is */
+		if (e->d_name[0] == '.' || is_tmp_link(e->d_name))
 			continue;
 		ssize_t n = -1;
 		if (sub(s, "names", e->d_name, &p) == 0)

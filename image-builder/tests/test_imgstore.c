@@ -179,6 +179,9 @@ static int setup(void **state)
 	make_name(d, "tools", P("../layers/%s", K('c')));
 	make_name(d, "tools-alias", P("../layers/%s", K('c')));
 	make_name(d, "other", P("../layers/%s", K('d')));
+	/* A name with ".tmp." inside that is no half-written link. */
+	make_layer(d, '6', "web.tmp.v2", 0, 10, NULL);
+	make_name(d, "web.tmp.v2", P("../layers/%s", K('6')));
 	/* Garbage: an older "other", an older "tools" on the live base, an
 	 * orphan chain (2 on e), an orphan whose parent is gone, an
 	 * incomplete layer (no manifest). */
@@ -335,6 +338,9 @@ static void test_gc_removes_exactly_garbage(void **state)
 				  "(with 1 leftover in tmp/)\n");
 	buf_clear(&report);
 	buf_clear(&why);
+	/* a name with ".tmp." inside it is a name: its layer stays */
+	assert_true(exists(sc->dir, P("layers/%s", K('6'))));
+	assert_resolves(sc->dir, "web.tmp.v2", '6');
 }
 
 /* Replaces every "would remove" by "removed" and "would free" by "freed". */

@@ -263,9 +263,12 @@ static void cli_follow_row(struct cli_follow *f, const json_t *ev)
 
 static int cli_follow_key(const json_t *ev, char *key, size_t len)
 {
-	int n = snprintf(key, len, "%s %s %s", json_string_value(json_object_get(ev, "time")),
-			 json_string_value(json_object_get(ev, "stage")),
-			 json_string_value(json_object_get(ev, "detail")));
+	const char *t = json_string_value(json_object_get(ev, "time"));
+	const char *st = json_string_value(json_object_get(ev, "stage"));
+	const char *d = json_string_value(json_object_get(ev, "detail"));
+	if (t == NULL || st == NULL || d == NULL)
+		return -1;
+	int n = snprintf(key, len, "%s %s %s", t, st, d);
 	return n > 0 && (size_t)n < len ? 0 : -1;
 }
 
@@ -405,6 +408,9 @@ static int cli_events_follow(struct cli *c, const struct cli_cmd *cmd, const str
 		rc = until ? cli_fail(CLI_EXIT_FAIL, "%s: no %s from %s within %lld s", name, until,
 				      f.node, timeout) :
 			     CLI_EXIT_OK;
+	else if (rc == -E2BIG)
+		rc = cli_fail(CLI_EXIT_FAIL, "%s: reply larger than %u bytes", name,
+			      CLI_HTTP_MAX_REPLY);
 	else if (rc == -EPIPE)
 		rc = cli_fail(CLI_EXIT_FAIL, "%s: the server ended the stream", name);
 	else if (rc == -EIO)
@@ -432,7 +438,8 @@ int cli_cmd_events(struct cli *c, const struct cli_cmd *cmd, const struct cli_ar
 			 CLI_EXIT_OK :
 			 cli_usage(cmd, "name too long");
 	int follow = json_is_true(json_object_get(a->query, "follow")) ||
-		     json_object_get(a->query, "until") != NULL;
+		     json_object_get(a->query, "until") != NULL ||
+		     json_object_get(a->query, "timeout") != NULL;
 	if (rc == CLI_EXIT_OK && follow) {
 		rc = cli_events_follow(c, cmd, a, buf_str(&p));
 		buf_clear(&p);

@@ -221,7 +221,7 @@ static const struct cli_opt events_opts[] = {
 	OPT_STR("--until", "until", Q, "STAGE",
 		"follow until a new STAGE event (phone-home: the node is up), then exit 0"),
 	OPT_INT("--timeout", "timeout", Q, 1, 604800, "SECONDS",
-		"stop following after this long (exit 1 if --until did not come)"),
+		"follow for this long at most (exit 1 if --until did not come)"),
 };
 
 /* Redfish.  Options the CLI keeps to itself (waiting, the password from

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <curl/curl.h>
 
@@ -283,8 +284,12 @@ static size_t cli_stream_write(char *data, size_t size, size_t nmemb, void *user
 		s->checked = 1;
 		s->ok = status == 200;
 	}
-	if (!s->ok) /* an error reply: kept whole, like any reply */
-		return buf_add(&s->r->body, data, n) == 0 ? n : 0;
+	if (!s->ok) { /* an error reply: kept whole, like any reply */
+		if (buf_add(&s->r->body, data, n) == 0)
+			return n;
+		s->failed = 1;
+		return 0;
+	}
 	for (size_t i = 0; i < n; i++) {
 		if (data[i] != '\n') {
 			if (buf_addc(&s->line, data[i]) < 0) {
@@ -340,20 +345,30 @@ int cli_http_stream(struct cli_http *h, const char *path, long timeout_ms,
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, CLI_HTTP_CONNECT_TIMEOUT);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
+	/* corrald pings every 15 s: 45 s of silence is a server or network gone */
+	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, 45L);
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "corral/" CORRAL_VERSION);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, cli_stream_write);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, &s);
 
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	CURLcode cc = curl_easy_perform(e);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	long took_ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
 	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &r->status);
 	if (s.stopped) {
 		rc = 0;
 	} else if (s.failed) {
-		rc = -ENOMEM;
-	} else if (cc == CURLE_OPERATION_TIMEDOUT) {
+		rc = s.ok ? -ENOMEM : -E2BIG;
+	} else if (cc == CURLE_OPERATION_TIMEDOUT && timeout_ms > 0 && took_ms >= timeout_ms) {
 		rc = -ETIMEDOUT;
+	} else if (cc == CURLE_OPERATION_TIMEDOUT) {
+		snprintf(r->err, sizeof(r->err), "nothing from the server for 45 s");
+		rc = -EIO;
 	} else if (cc != CURLE_OK) {
 		const char *why = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(cc);
 		int n = snprintf(r->err, sizeof(r->err), "%s", why);

@@ -61,7 +61,9 @@ int cli_http_request(struct cli_http *h, const char *method, const char *path, c
  * stream (0: none; the connect timeout stays).  Returns 0 when on_line
  * stopped it, or the server answered other than 200 (r->status, r->body,
  * r->json as cli_http_request); -ETIMEDOUT; -EPIPE when the server ended
- * the stream; -EIO (r->err says why); -ENOMEM; -ENAMETOOLONG.
+ * the stream; -EIO (r->err says why; also after 45 s without a byte, the
+ * server pinging every 15 s); -E2BIG (an error reply over the cap);
+ * -ENOMEM; -ENAMETOOLONG.
  */
 int cli_http_stream(struct cli_http *h, const char *path, long timeout_ms,
 		    int (*on_line)(void *ctx, const char *line), void *ctx, struct cli_reply *r);

@@ -65,7 +65,7 @@ struct dhcp_files {
 struct dhcp_refusal {
 	char mac[18];
 	char message[128];
-	int64_t time_us;
+	int64_t time_us; /* monotonic */
 };
 
 struct dhcp_seen {
@@ -480,9 +480,10 @@ static void dhcp_note_refusal(struct dhcp *d, const char *line, int64_t now_us)
 	char detail[192];
 	if (dhcpconf_log_refusal(line, &rl) < 0)
 		return;
+	int64_t mono_us = dhcp_now_ms() * 1000; /* a clock step must not mute a node */
 	for (unsigned i = 1; i <= DHCP_REFUSALS && i <= d->refusal_next; i++) {
 		struct dhcp_refusal *r = &d->refusals[(d->refusal_next - i) % DHCP_REFUSALS];
-		if (now_us - r->time_us >= DHCP_REFUSAL_EVERY_US)
+		if (mono_us - r->time_us >= DHCP_REFUSAL_EVERY_US)
 			break; /* older ones only from here */
 		if (strcmp(r->mac, rl.mac) == 0 && strcmp(r->message, rl.message) == 0)
 			return; /* said lately */
@@ -494,7 +495,7 @@ static void dhcp_note_refusal(struct dhcp *d, const char *line, int64_t now_us)
 	struct dhcp_refusal *r = &d->refusals[d->refusal_next++ % DHCP_REFUSALS];
 	memcpy(r->mac, rl.mac, sizeof(r->mac));
 	memcpy(r->message, rl.message, sizeof(r->message));
-	r->time_us = now_us;
+	r->time_us = mono_us;
 	if (strcmp(rl.message, "ignored") == 0)
 		snprintf(detail, sizeof(detail), "not answered: the node is disabled (%s ignored)",
 			 rl.verb);
@@ -517,9 +518,13 @@ static void dhcp_read_output(struct dhcp *d);
  */
 static int64_t dhcp_seen_time(struct dhcp *d, const char *key, int64_t at_s)
 {
-	struct pollfd op = {d->out_fd, POLLIN, 0};
-	if (d->out_fd >= 0 && poll(&op, 1, 0) > 0 && (op.revents & POLLIN))
+	/* all of it (a boot storm logs more than one read takes), within reason */
+	for (int i = 0; i < 64 && d->out_fd >= 0; i++) {
+		struct pollfd op = {d->out_fd, POLLIN, 0};
+		if (poll(&op, 1, 0) <= 0 || !(op.revents & POLLIN))
+			break;
 		dhcp_read_output(d);
+	}
 	int64_t now_us = store_now_us();
 	struct dhcp_seen *found = NULL;
 	for (unsigned i = 1; i <= DHCP_SEEN && i <= d->seen_next; i++) {

@@ -106,7 +106,9 @@ static const char *const store_migrations[] = {
 	/* 5: node ids are never used twice (SQLite reuses the highest rowid once
 	 * its row is deleted): a cloud-init seed token, which names its node by
 	 * id, must not open a node created after its own was deleted, nor may a
-	 * late boot event land on the newcomer's timeline */
+	 * late boot event land on the newcomer's timeline.  (The high-water mark
+	 * starts at today's highest id: a highest node deleted before this
+	 * migration left no trace, its id can come back once.) */
 	"CREATE TABLE node_ids(high INTEGER NOT NULL);"
 	"INSERT INTO node_ids SELECT COALESCE(MAX(id), 0) FROM nodes;"
 	"CREATE TRIGGER nodes_id_high AFTER INSERT ON nodes BEGIN"
@@ -255,9 +257,10 @@ static const char *const store_migrations[] = {
 	/* events */                                                                               \
 	X(EVENT_ADD, "INSERT INTO events(node_id, time_us, stage, source, detail)"                 \
 		     " VALUES(?1, ?2, ?3, ?4, ?5)")                                                \
-	X(EVENT_NODE, "UPDATE nodes SET last_stage=?2, last_time=?3,"                              \
-		      " state=COALESCE(?4, state) WHERE id=?1"                                     \
-		      " AND (last_time IS NULL OR last_time<=?3)")                                 \
+	X(EVENT_NODE, "UPDATE nodes SET state=COALESCE(?4, state),"                                \
+		      " last_stage=CASE WHEN last_time IS NULL OR last_time<=?3 THEN ?2"           \
+		      " ELSE last_stage END, last_time=MAX(COALESCE(last_time, ?3), ?3)"           \
+		      " WHERE id=?1")                                                              \
 	X(EVENT_LAST_IP, "UPDATE interfaces SET last_ip=?2 WHERE mac=?1"                           \
 			 " AND last_ip IS NOT ?2")                                                 \
 	X(EVENT_DISCOVERED, "INSERT INTO discovered(mac, ip, first_seen, last_seen, requests)"     \
