@@ -169,55 +169,66 @@ static void cli_http_parse(struct cli_reply *r, const char *ctype)
 	}
 }
 
+/*
+ * What every request starts with: base + path into url, the token and the
+ * extra headers (NULL-terminated) into *hdrs, and the handle reset (its
+ * connection cache kept) with the options all share.  0, -ENAMETOOLONG or
+ * -ENOMEM; the caller frees url and *hdrs in every case.
+ */
+static int cli_http_begin(struct cli_http *h, const char *path, const char *const *extra,
+			  struct buf *url, struct curl_slist **hdrs, char *errbuf)
+{
+	struct curl_slist *tmp;
+	int rc = buf_adds(url, h->base);
+	if (rc == 0)
+		rc = buf_adds(url, path);
+	if (rc < 0)
+		return rc == -E2BIG ? -ENAMETOOLONG : rc;
+	if (h->auth.len > 0) {
+		if ((tmp = curl_slist_append(*hdrs, buf_str(&h->auth))) == NULL)
+			return -ENOMEM;
+		*hdrs = tmp;
+	}
+	for (; *extra != NULL; extra++) {
+		if ((tmp = curl_slist_append(*hdrs, *extra)) == NULL)
+			return -ENOMEM;
+		*hdrs = tmp;
+	}
+	CURL *e = h->curl;
+	curl_easy_reset(e);
+	curl_easy_setopt(e, CURLOPT_URL, buf_str(url));
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, CLI_HTTP_CONNECT_TIMEOUT);
+	curl_easy_setopt(e, CURLOPT_USERAGENT, "corral/" CORRAL_VERSION);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, *hdrs);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
+	return 0;
+}
+
 int cli_http_request(struct cli_http *h, const char *method, const char *path, const json_t *body,
 		     struct cli_reply *r)
 {
 	int rc;
 	char *payload = NULL;
-	struct curl_slist *hdrs = NULL, *tmp;
+	struct curl_slist *hdrs = NULL;
 	struct buf url;
 	char errbuf[CURL_ERROR_SIZE] = "";
 	struct cli_sink sink = {.body = &r->body};
 	CURL *e = h->curl;
 	char *ctype = NULL;
+	/* No "Expect: 100-continue" round trip for big bodies. */
+	static const char *const plain[] = {"Expect:", NULL};
+	static const char *const json[] = {"Expect:", "Content-Type: application/json", NULL};
 
 	buf_init(&url, CLI_HTTP_URL_MAX);
-	rc = buf_adds(&url, h->base);
-	if (rc == 0)
-		rc = buf_adds(&url, path);
-	if (rc < 0) {
-		rc = rc == -E2BIG ? -ENAMETOOLONG : rc;
-		goto err_url;
-	}
-
-	rc = -ENOMEM;
-	if (h->auth.len > 0) {
-		if ((tmp = curl_slist_append(hdrs, buf_str(&h->auth))) == NULL)
-			goto err_hdrs;
-		hdrs = tmp;
-	}
-	/* No "Expect: 100-continue" round trip for big bodies. */
-	if ((tmp = curl_slist_append(hdrs, "Expect:")) == NULL)
+	if ((rc = cli_http_begin(h, path, body ? json : plain, &url, &hdrs, errbuf)) < 0)
 		goto err_hdrs;
-	hdrs = tmp;
-	if (body != NULL) {
-		if ((tmp = curl_slist_append(hdrs, "Content-Type: application/json")) == NULL)
-			goto err_hdrs;
-		hdrs = tmp;
-		payload = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
-		if (payload == NULL)
-			goto err_hdrs;
+	if (body != NULL && (payload = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY)) == NULL) {
+		rc = -ENOMEM;
+		goto err_perform;
 	}
-
-	curl_easy_reset(e); /* keeps the connection cache */
-	curl_easy_setopt(e, CURLOPT_URL, buf_str(&url));
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, CLI_HTTP_CONNECT_TIMEOUT);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT, CLI_HTTP_TOTAL_TIMEOUT);
-	curl_easy_setopt(e, CURLOPT_USERAGENT, "corral/" CORRAL_VERSION);
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, cli_http_write);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, &sink);
 	if (strcmp(method, "GET") != 0)
@@ -250,13 +261,12 @@ int cli_http_request(struct cli_http *h, const char *method, const char *path, c
 	rc = 0;
 
 err_perform:
+	free(payload);
+err_hdrs:
 	/* The handle must not keep pointers to what is freed below. */
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, NULL);
-	free(payload);
-err_hdrs:
 	curl_slist_free_all(hdrs);
-err_url:
 	buf_clear(&url);
 	return rc;
 }
@@ -312,45 +322,23 @@ static size_t cli_stream_write(char *data, size_t size, size_t nmemb, void *user
 int cli_http_stream(struct cli_http *h, const char *path, long timeout_ms,
 		    int (*on_line)(void *ctx, const char *line), void *ctx, struct cli_reply *r)
 {
-	struct curl_slist *hdrs = NULL, *tmp;
+	struct curl_slist *hdrs = NULL;
 	struct buf url;
 	char errbuf[CURL_ERROR_SIZE] = "";
 	char *ctype = NULL;
 	CURL *e = h->curl;
 	struct cli_stream s = {.curl = e, .r = r, .on_line = on_line, .ctx = ctx};
+	static const char *const accept[] = {"Accept: text/event-stream", NULL};
 	int rc;
 
 	buf_init(&url, CLI_HTTP_URL_MAX);
 	buf_init(&s.line, 1u << 20);
-	rc = buf_adds(&url, h->base);
-	if (rc == 0)
-		rc = buf_adds(&url, path);
-	if (rc < 0) {
-		rc = rc == -E2BIG ? -ENAMETOOLONG : rc;
-		goto err_url;
-	}
-	rc = -ENOMEM;
-	if (h->auth.len > 0) {
-		if ((tmp = curl_slist_append(hdrs, buf_str(&h->auth))) == NULL)
-			goto err_hdrs;
-		hdrs = tmp;
-	}
-	if ((tmp = curl_slist_append(hdrs, "Accept: text/event-stream")) == NULL)
+	if ((rc = cli_http_begin(h, path, accept, &url, &hdrs, errbuf)) < 0)
 		goto err_hdrs;
-	hdrs = tmp;
-
-	curl_easy_reset(e);
-	curl_easy_setopt(e, CURLOPT_URL, buf_str(&url));
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, CLI_HTTP_CONNECT_TIMEOUT);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
 	/* corrald pings every 15 s: 45 s of silence is a server or network gone */
 	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, 45L);
-	curl_easy_setopt(e, CURLOPT_USERAGENT, "corral/" CORRAL_VERSION);
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, cli_stream_write);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, &s);
 
@@ -382,11 +370,10 @@ int cli_http_stream(struct cli_http *h, const char *path, long timeout_ms,
 	} else {
 		rc = -EPIPE; /* the server closed the stream */
 	}
+err_hdrs:
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, NULL);
-err_hdrs:
 	curl_slist_free_all(hdrs);
-err_url:
 	buf_clear(&s.line);
 	buf_clear(&url);
 	return rc;

@@ -447,6 +447,19 @@ def test_private_state_parent_is_refused_with_its_name(lab):
         lab2.close()
 
 
+def corrald_with_slow_hook(lab2, seconds):
+    """corrald in lab2 whose dnsmasq runs the real hook `seconds` late, as a
+    busy server's would; started, with its dnsmasq up."""
+    c = lab2.corrald(start=False)
+    slow = c.dir / "slow-hook"
+    slow.write_text("#!/bin/sh\nsleep %s\nexec %s \"$@\"\n" % (seconds, c.build / "corral-dhcp-hook"))
+    slow.chmod(0o755)
+    c.set_conf("dhcp", "hook", str(slow))
+    c.start()
+    c.wait_dnsmasq(timeout=20)
+    return c
+
+
 def test_dhcp_step_keeps_its_place_when_the_hook_is_late(lab):
     """dnsmasq runs its lease script after it has sent the ACK (or the TFTP
     file), and on a busy server that can be after the node's next HTTP
@@ -455,13 +468,7 @@ def test_dhcp_step_keeps_its_place_when_the_hook_is_late(lab):
     and the node's last event stays the boot script."""
     lab2 = netns.Lab()
     try:
-        c = lab2.corrald(start=False)
-        slow = c.dir / "slow-hook"
-        slow.write_text("#!/bin/sh\nsleep 1.5\nexec %s \"$@\"\n" % (c.build / "corral-dhcp-hook"))
-        slow.chmod(0o755)
-        c.set_conf("dhcp", "hook", str(slow))
-        c.start()
-        c.wait_dnsmasq(timeout=20)
+        c = corrald_with_slow_hook(lab2, 1.5)
         cl = lab2.client("02:c0:%02x:00:01:01" % lab2.nn)
         ip = lab2.ip4(31)
         add_node(c, "late1", cl.mac, ip)
@@ -503,13 +510,7 @@ def test_lease_granted_just_before_stop_is_kept(lab):
     dnsmasq gives the address away again."""
     lab2 = netns.Lab()
     try:
-        c = lab2.corrald(start=False)
-        slow = c.dir / "slow-hook"
-        slow.write_text("#!/bin/sh\nsleep 1\nexec %s \"$@\"\n" % (c.build / "corral-dhcp-hook"))
-        slow.chmod(0o755)
-        c.set_conf("dhcp", "hook", str(slow))
-        c.start()
-        c.wait_dnsmasq(timeout=20)
+        c = corrald_with_slow_hook(lab2, 1)
         holder = lab2.client("02:c0:%02x:00:03:01" % lab2.nn)
         late = lab2.client("02:c0:%02x:00:03:02" % lab2.nn)
         got = holder.dhcp()
