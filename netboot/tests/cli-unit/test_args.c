@@ -32,45 +32,10 @@
 #include "cli_core.h"
 #include "cli_defs.h"
 
+#define CAPTURE_STREAMS CAPTURE_STDERR /* only stderr is checked here */
+#include "capture.h"
+
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
-
-/* ---- stderr capture --------------------------------------------------- */
-
-static FILE *cap_file;
-static int cap_saved = -1;
-static char cap_text[8192];
-
-static void capture_start(void)
-{
-	fflush(stderr);
-	cap_file = tmpfile();
-	assert_non_null(cap_file);
-	cap_saved = dup(STDERR_FILENO);
-	assert_true(cap_saved >= 0);
-	assert_true(dup2(fileno(cap_file), STDERR_FILENO) >= 0);
-}
-
-static const char *capture_end(void)
-{
-	fflush(stderr);
-	dup2(cap_saved, STDERR_FILENO);
-	close(cap_saved);
-	rewind(cap_file);
-	size_t n = fread(cap_text, 1, sizeof(cap_text) - 1, cap_file);
-	cap_text[n] = '\0';
-	fclose(cap_file);
-	return cap_text;
-}
-
-static json_t *parse(const char *text)
-{
-	json_error_t jerr;
-	json_t *j = json_loads(text, JSON_DECODE_ANY, &jerr);
-
-	if (j == NULL)
-		fail_msg("bad test JSON: %s: %s", text, jerr.text);
-	return j;
-}
 
 /* ---- the test command ------------------------------------------------- */
 
@@ -749,18 +714,6 @@ static void test_query(void **state)
 }
 
 /* ---- cli_args_apply_clears -------------------------------------------- */
-
-static const struct cli_cmd *find_cmd(const char *resource, const char *verb)
-{
-	for (size_t i = 0; i < cli_ncmds; i++) {
-		const struct cli_cmd *c = &cli_cmds[i];
-		if (strcmp(c->resource, resource) == 0 && c->verb != NULL &&
-		    strcmp(c->verb, verb) == 0)
-			return c;
-	}
-	fail_msg("no command %s %s", resource, verb);
-	return NULL;
-}
 
 struct clears_case {
 	const char *body, *want;

@@ -31,6 +31,9 @@
 #include "cli_conf.h"
 #include "cli_core.h"
 
+#define CAPTURE_STREAMS CAPTURE_STDERR /* only stderr is checked here */
+#include "capture.h"
+
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 static const char *const env_names[] = {"HOME", "XDG_CONFIG_HOME", "CORRAL_URL", "CORRAL_TOKEN"};
@@ -38,35 +41,6 @@ static char *saved_env[NELEM(env_names)];
 static char tmpdir[64];
 static char home_dir[96], xdg_dir[96];
 static char home_conf[160], xdg_conf[160];
-
-/* ---- stderr capture --------------------------------------------------- */
-
-static FILE *cap_file;
-static int cap_saved = -1;
-static char cap_text[8192];
-
-static void capture_start(void)
-{
-	fflush(stderr);
-	cap_file = tmpfile();
-	assert_non_null(cap_file);
-	cap_saved = dup(STDERR_FILENO);
-	assert_true(cap_saved >= 0);
-	assert_true(dup2(fileno(cap_file), STDERR_FILENO) >= 0);
-}
-
-/* What was written on stderr since capture_start. */
-static const char *capture_end(void)
-{
-	fflush(stderr);
-	dup2(cap_saved, STDERR_FILENO);
-	close(cap_saved);
-	rewind(cap_file);
-	size_t n = fread(cap_text, 1, sizeof(cap_text) - 1, cap_file);
-	cap_text[n] = '\0';
-	fclose(cap_file);
-	return cap_text;
-}
 
 /* ---- environment and files -------------------------------------------- */
 

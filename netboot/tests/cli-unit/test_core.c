@@ -30,50 +30,9 @@
 #include "cli_core.h"
 #include "cli_http.h"
 
+#include "capture.h"
+
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
-
-/* ---- stdout and stderr capture ---------------------------------------- */
-
-static FILE *cap_out, *cap_err;
-static int saved_out = -1, saved_err = -1;
-static char out_text[8192], err_text[8192];
-
-static void capture_start(void)
-{
-	fflush(stdout);
-	fflush(stderr);
-	cap_out = tmpfile();
-	cap_err = tmpfile();
-	assert_non_null(cap_out);
-	assert_non_null(cap_err);
-	saved_out = dup(STDOUT_FILENO);
-	saved_err = dup(STDERR_FILENO);
-	assert_true(saved_out >= 0 && saved_err >= 0);
-	assert_true(dup2(fileno(cap_out), STDOUT_FILENO) >= 0);
-	assert_true(dup2(fileno(cap_err), STDERR_FILENO) >= 0);
-}
-
-static void slurp(FILE *f, char *text, size_t len)
-{
-	rewind(f);
-	size_t n = fread(text, 1, len - 1, f);
-	text[n] = '\0';
-	fclose(f);
-}
-
-/* Fills out_text and err_text; returns err_text. */
-static const char *capture_end(void)
-{
-	fflush(stdout);
-	fflush(stderr);
-	dup2(saved_out, STDOUT_FILENO);
-	dup2(saved_err, STDERR_FILENO);
-	close(saved_out);
-	close(saved_err);
-	slurp(cap_out, out_text, sizeof(out_text));
-	slurp(cap_err, err_text, sizeof(err_text));
-	return err_text;
-}
 
 static const struct cli_cmd node_create = {"node", "create", NULL, NULL,   NULL,
 					   0,      1,        1,    "NAME", "create"};

@@ -27,45 +27,11 @@
 
 #include "cli_out.h"
 
+#define CAPTURE_STREAMS CAPTURE_STDOUT /* only stdout is checked here */
+#define CAPTURE_OUT_LEN 65536
+#include "capture.h"
+
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
-
-/* ---- stdout capture --------------------------------------------------- */
-
-static FILE *cap_file;
-static int cap_saved = -1;
-static char cap_text[65536];
-
-static void capture_start(void)
-{
-	fflush(stdout);
-	cap_file = tmpfile();
-	assert_non_null(cap_file);
-	cap_saved = dup(STDOUT_FILENO);
-	assert_true(cap_saved >= 0);
-	assert_true(dup2(fileno(cap_file), STDOUT_FILENO) >= 0);
-}
-
-static const char *capture_end(void)
-{
-	fflush(stdout);
-	dup2(cap_saved, STDOUT_FILENO);
-	close(cap_saved);
-	rewind(cap_file);
-	size_t n = fread(cap_text, 1, sizeof(cap_text) - 1, cap_file);
-	cap_text[n] = '\0';
-	fclose(cap_file);
-	return cap_text;
-}
-
-static json_t *parse(const char *text)
-{
-	json_error_t jerr;
-	json_t *j = json_loads(text, JSON_DECODE_ANY, &jerr);
-
-	if (j == NULL)
-		fail_msg("bad test JSON: %s: %s", text, jerr.text);
-	return j;
-}
 
 /* ---- cli_out_value ---------------------------------------------------- */
 

@@ -51,6 +51,9 @@
 #include "cli_defs.h"
 #include "cli_http.h"
 
+#define CAPTURE_OUT_LEN (1 << 16)
+#include "capture.h"
+
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 /* ---- the fake server -------------------------------------------------- */
@@ -312,46 +315,7 @@ static void expect_req(size_t i, const char *method, const char *path, const cha
 	json_decref(want);
 }
 
-/* ---- capture and the command runner ------------------------------------ */
-
-static FILE *cap_out, *cap_err;
-static int saved_out = -1, saved_err = -1;
-static char out_text[1 << 16], err_text[8192];
-
-static void capture_start(void)
-{
-	fflush(stdout);
-	fflush(stderr);
-	cap_out = tmpfile();
-	cap_err = tmpfile();
-	assert_non_null(cap_out);
-	assert_non_null(cap_err);
-	saved_out = dup(STDOUT_FILENO);
-	saved_err = dup(STDERR_FILENO);
-	assert_true(saved_out >= 0 && saved_err >= 0);
-	assert_true(dup2(fileno(cap_out), STDOUT_FILENO) >= 0);
-	assert_true(dup2(fileno(cap_err), STDERR_FILENO) >= 0);
-}
-
-static void slurp(FILE *f, char *text, size_t len)
-{
-	rewind(f);
-	size_t n = fread(text, 1, len - 1, f);
-	text[n] = '\0';
-	fclose(f);
-}
-
-static void capture_end(void)
-{
-	fflush(stdout);
-	fflush(stderr);
-	dup2(saved_out, STDOUT_FILENO);
-	dup2(saved_err, STDERR_FILENO);
-	close(saved_out);
-	close(saved_err);
-	slurp(cap_out, out_text, sizeof(out_text));
-	slurp(cap_err, err_text, sizeof(err_text));
-}
+/* ---- the command runner ------------------------------------------------ */
 
 static char url[64], tmpdir[64];
 static struct cli cli;
@@ -404,19 +368,6 @@ static int reset(void **state)
 	fake_clear_reqs();
 	cli.json = 0;
 	return 0;
-}
-
-static const struct cli_cmd *find_cmd(const char *resource, const char *verb)
-{
-	for (size_t i = 0; i < cli_ncmds; i++) {
-		const struct cli_cmd *c = &cli_cmds[i];
-		if (strcmp(c->resource, resource) == 0 &&
-		    (verb == NULL ? c->verb == NULL :
-				    c->verb != NULL && strcmp(c->verb, verb) == 0))
-			return c;
-	}
-	fail_msg("no command %s %s", resource, verb ? verb : "");
-	return NULL;
 }
 
 /* As main() does it: parse argv for the real command, then its handler.

@@ -24,12 +24,11 @@
  * NULL (the integration tests run them against corral-vbmc); the live
  * stream (/api/v1/stream) holds its connection open (test_stream.py);
  * configuration reload (SIGHUP) lives in corrald.c's main.  The node-facing
- * side is test_serve.c (same fixture, copied: there is no shared test header).
+ * side is test_serve.c (the same fixture: appfix.h).
  *
  * Tests of bugs found here and fixed since (they failed before the fix): the error for "?limit=5&offset=x" names the wrong field.
  */
 #include <errno.h>
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -48,311 +47,25 @@
 #include "app.h"
 #include "log.h"
 
-#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
-#define ADVERTISE "http://boot.test:8080/corral"
+#include "appfix.h"
 
-/* ---- the daemon, wired as corrald.c wires it ------------------------------ */
-
-struct fx {
-	char dir[64];
-	struct app a;
-	struct config *cfg;
-	const char **labels; /* metrics labels, one per route */
-	struct http_server *http;
-	char base[64]; /* http://127.0.0.1:<port> */
-	char admin[AUTH_TOKEN_LEN + 8];
-	char reader[AUTH_TOKEN_LEN + 8];
-};
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static void fx_free(struct fx *f)
-{
-	if (f == NULL)
-		return;
-	/* corrald.c's shutdown order: streams, HTTP, events, the rest. */
-	hub_close(f->a.hub);
-	http_server_free(f->http);
-	events_free(f->a.events);
-	hub_free(f->a.hub);
-	bootcache_free(f->a.bootcache);
-	metrics_free(f->a.metrics);
-	free(f->labels);
-	files_free(atomic_load(&f->a.files));
-	store_free(f->a.store);
-	free(f->cfg);
-	if (f->dir[0] != '\0')
-		nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-	free(f);
-}
-
-static int fx_token(struct fx *f, const char *name, int scope, char *out)
-{
-	unsigned char hash[AUTH_HASH_LEN];
-
-	auth_token_new(out);
-	auth_token_hash(out, hash);
-	return store_token_add(f->a.store, name, hash, scope);
-}
+/* ---- the fixture (appfix.h), with a read token too ----------------------- */
 
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-	struct config *c = malloc(sizeof(*c));
-	struct files *files = NULL;
+	struct fx *f;
 
-	if (f == NULL || c == NULL) {
-		free(c);
-		free(f);
+	if (fx_new("/tmp/test_api.XXXXXX", NULL, &f) < 0)
+		return -1;
+	if (fx_token(f, "reader", 1, f->reader) < 0) {
+		fx_free(f);
 		return -1;
 	}
-	f->cfg = c;
-	log_set_level(LOG_LVL_WARN);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/test_api.XXXXXX");
-	if (mkdtemp(f->dir) == NULL) {
-		f->dir[0] = '\0';
-		goto err;
-	}
-	config_defaults(c);
-	snprintf(c->address, sizeof(c->address), "127.0.0.1");
-	c->port = 0;
-	c->threads = 4;
-	snprintf(c->advertise_url, sizeof(c->advertise_url), "%s", ADVERTISE);
-	/* corrald.c's resolve_base_url() (static): the advertise URL when set. */
-	snprintf(c->base_url, sizeof(c->base_url), "%s", ADVERTISE);
-	snprintf(c->store_path, sizeof(c->store_path), "%s/corral.db", f->dir);
-	snprintf(c->files_root, sizeof(c->files_root), "%s/files", f->dir);
-	snprintf(c->key_file, sizeof(c->key_file), "%s/secret.key", f->dir);
-	if (mkdir(c->files_root, 0750) < 0)
-		goto err;
-
-	if (auth_init() < 0 || store_open(c->store_path, &f->a.store) < 0 ||
-	    auth_key_load(c->key_file, f->a.seed_key) < 0 || files_open(c->files_root, &files) < 0)
-		goto err;
-	atomic_init(&f->a.files, files);
-	f->labels = calloc(app_nroutes, sizeof(*f->labels));
-	if (f->labels == NULL)
-		goto err;
-	for (size_t i = 0; i < app_nroutes; i++)
-		f->labels[i] = app_routes[i].label;
-	if (hub_new(&f->a.hub) < 0 ||
-	    events_start(f->a.store, f->a.hub, c->events_keep_days, &f->a.events) < 0 ||
-	    metrics_new(f->labels, app_nroutes, &f->a.metrics) < 0 ||
-	    bootcache_new(200000, &f->a.bootcache) < 0)
-		goto err;
-	f->a.started_us = store_now_us();
-	atomic_init(&f->a.cfg, c);
-	f->a.redfish = NULL; /* no Redfish route is called here */
-
-	struct http_config hc = {
-		.address = c->address,
-		.port = 0,
-		.threads = c->threads,
-		.max_body = c->max_body,
-		.conn_timeout = 60,
-		.routes = app_routes,
-		.nroutes = app_nroutes,
-		.auth = app_auth,
-		.done = app_done,
-		.ctx = &f->a,
-	};
-	if (http_server_start(&hc, &f->http) < 0)
-		goto err;
-	snprintf(f->base, sizeof(f->base), "http://127.0.0.1:%u", http_server_port(f->http));
-	if (fx_token(f, "admin", 2, f->admin) < 0 || fx_token(f, "reader", 1, f->reader) < 0)
-		goto err;
 	*state = f;
 	return 0;
-
-err:
-	fx_free(f);
-	return -1;
 }
 
-static int teardown(void **state)
-{
-	fx_free(*state);
-	return 0;
-}
-
-/* ---- a small HTTP client ------------------------------------------------- */
-
-struct rq {
-	const char *method;
-	const char *path;
-	const char *token;  /* bearer token, or NULL */
-	const char *body;   /* NULL: no body */
-	const char *ctype;  /* NULL: application/json when there is a body */
-	const char *src;    /* source address; NULL: 127.0.0.1 */
-	const char *header; /* one more request header, or NULL */
-};
-
-struct res {
-	long status;
-	struct buf body;
-	char ctype[128];
-	char allow[128];
-	char www_auth[64];
-	json_t *json; /* the body when it is JSON, else NULL */
-};
-
-static void res_free(struct res *r)
-{
-	buf_clear(&r->body);
-	json_decref(r->json);
-	r->json = NULL;
-}
-
-static size_t on_body(char *p, size_t size, size_t n, void *arg)
-{
-	struct res *r = arg;
-
-	return buf_add(&r->body, p, size * n) == 0 ? size * n : 0;
-}
-
-/* Copies the value of header "name:" in line into out (trimmed). */
-static void header_value(const char *line, size_t len, const char *name, char *out, size_t outlen)
-{
-	size_t nl = strlen(name);
-
-	if (len <= nl || strncasecmp(line, name, nl) != 0 || line[nl] != ':')
-		return;
-	line += nl + 1;
-	len -= nl + 1;
-	while (len > 0 && (*line == ' ' || *line == '\t'))
-		line++, len--;
-	while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == '\n'))
-		len--;
-	snprintf(out, outlen, "%.*s", (int)len, line);
-}
-
-static size_t on_header(char *p, size_t size, size_t n, void *arg)
-{
-	struct res *r = arg;
-
-	header_value(p, size * n, "Content-Type", r->ctype, sizeof(r->ctype));
-	header_value(p, size * n, "Allow", r->allow, sizeof(r->allow));
-	header_value(p, size * n, "WWW-Authenticate", r->www_auth, sizeof(r->www_auth));
-	return size * n;
-}
-
-/* JSON bodies in the tables use ' for " (no body here needs a '). */
-static char *dequote(const char *s)
-{
-	char *d = strdup(s);
-
-	assert_non_null(d);
-	for (char *p = d; *p; p++)
-		if (*p == '\'')
-			*p = '"';
-	return d;
-}
-
-/* Sends q and fills r (free with res_free()); returns the status. */
-static long send_rq(struct fx *f, const struct rq *q, struct res *r)
-{
-	CURL *c = curl_easy_init();
-	struct curl_slist *h = NULL;
-	char url[2048], line[256], iface[80];
-	CURLcode rc;
-
-	assert_non_null(c);
-	memset(r, 0, sizeof(*r));
-	buf_init(&r->body, 16u << 20);
-	snprintf(url, sizeof(url), "%s%s", f->base, q->path);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	/* Loopback only: never a proxy from the environment. */
-	curl_easy_setopt(c, CURLOPT_PROXY, "");
-	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-	curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
-	if (strcmp(q->method, "HEAD") == 0)
-		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-	else
-		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, q->method);
-	if (q->body != NULL) {
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, q->body);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(q->body));
-		snprintf(line, sizeof(line), "Content-Type: %s",
-			 q->ctype ? q->ctype : "application/json");
-		h = curl_slist_append(h, line);
-	}
-	h = curl_slist_append(h, "Expect:");
-	if (q->token != NULL) {
-		snprintf(line, sizeof(line), "Authorization: Bearer %s", q->token);
-		h = curl_slist_append(h, line);
-	}
-	if (q->header != NULL)
-		h = curl_slist_append(h, q->header);
-	if (q->src != NULL) {
-		snprintf(iface, sizeof(iface), "host!%s", q->src);
-		curl_easy_setopt(c, CURLOPT_INTERFACE, iface);
-	}
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
-	rc = curl_easy_perform(c);
-	if (rc != CURLE_OK)
-		fail_msg("%s %s: %s", q->method, q->path, curl_easy_strerror(rc));
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-	curl_slist_free_all(h);
-	curl_easy_cleanup(c);
-	if (strncmp(r->ctype, "application/json", 16) == 0)
-		r->json = json_loadb(buf_str(&r->body), r->body.len, 0, NULL);
-	return r->status;
-}
-
-/* An admin request with a JSON body written with ' for " (or NULL). */
-static long call_as(struct fx *f, const char *token, const char *method, const char *path,
-		    const char *body, struct res *r)
-{
-	char *b = body ? dequote(body) : NULL;
-	struct rq q = {.method = method, .path = path, .token = token, .body = b};
-	long st;
-
-	/* An empty body ("") still goes out, with Content-Length: 0. */
-	st = send_rq(f, &q, r);
-	free(b);
-	return st;
-}
-
-static long call(struct fx *f, const char *method, const char *path, const char *body,
-		 struct res *r)
-{
-	return call_as(f, f->admin, method, path, body, r);
-}
-
-/* The request must answer want; the body is dropped. */
-static void must(struct fx *f, const char *method, const char *path, const char *body, long want)
-{
-	struct res r;
-
-	if (call(f, method, path, body, &r) != want)
-		fail_msg("%s %s: %ld, want %ld: %s", method, path, r.status, want,
-			 buf_str(&r.body));
-	res_free(&r);
-}
-
-/* GET path with the admin token: the JSON (caller's), asserting 200. */
-static json_t *get_json(struct fx *f, const char *path)
-{
-	struct res r;
-	json_t *j;
-
-	if (call(f, "GET", path, NULL, &r) != 200 || r.json == NULL)
-		fail_msg("GET %s: %ld %s", path, r.status, buf_str(&r.body));
-	j = json_incref(r.json);
-	res_free(&r);
-	return j;
-}
+/* ---- checks -------------------------------------------------------------- */
 
 /* r is an error answer: status, code, and field (NULL: none named). */
 static void check_error(const char *what, const struct res *r, long status, const char *code,

@@ -5,9 +5,10 @@
  * a configuration from config_defaults() with an advertise URL, a file root
  * holding a few boot files, a seed key), starts http_server_start() on
  * 127.0.0.1 port 0 with the real route table and auth callback, and drives
- * it with libcurl.  Requests that stand for a node come from its own
- * loopback address (127.0.0.2, 127.0.0.3, ...: CURLOPT_INTERFACE), so
- * identity by source address is real.  Objects are set up through the
+ * it with libcurl (the fixture is appfix.h, shared with test_api.c).
+ * Requests that stand for a node come from its own loopback address
+ * (127.0.0.2, 127.0.0.3, ...: CURLOPT_INTERFACE), so identity by source
+ * address is real.  Objects are set up through the
  * operator API; what a node got is read back through it too (state, boot
  * timeline, discovered machines).
  *
@@ -38,7 +39,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -58,21 +58,13 @@
 #include "bootscript.h"
 #include "log.h"
 
-#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
-#define ADV "http://boot.test:8080/corral"
+#include "appfix.h"
+
+/* appfix.h's advertise URL, short for the expected lines below. */
+#define ADV ADVERTISE
 #define WAIT 7 /* boot.unknown_wait, not the default, to see it reach the script */
 
-/* ---- the daemon, wired as corrald.c wires it ------------------------------ */
-
-struct fx {
-	char dir[64];
-	struct app a;
-	struct config *cfg;
-	const char **labels; /* metrics labels, one per route */
-	struct http_server *http;
-	char base[64]; /* http://127.0.0.1:<port> */
-	char admin[AUTH_TOKEN_LEN + 8];
-};
+/* ---- the fixture (appfix.h), with boot files under its root -------------- */
 
 /* Boot files under the file root (path, content). */
 static const struct {
@@ -83,34 +75,6 @@ static const struct {
 	{"images/k/rootfs.squashfs", "ROOTFS-0123456789abcdefghij"},
 	{"extra/readme.txt", "hello\n"},
 };
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static void fx_free(struct fx *f)
-{
-	if (f == NULL)
-		return;
-	/* corrald.c's shutdown order: streams, HTTP, events, the rest. */
-	hub_close(f->a.hub);
-	http_server_free(f->http);
-	events_free(f->a.events);
-	hub_free(f->a.hub);
-	bootcache_free(f->a.bootcache);
-	metrics_free(f->a.metrics);
-	free(f->labels);
-	files_free(atomic_load(&f->a.files));
-	store_free(f->a.store);
-	free(f->cfg);
-	if (f->dir[0] != '\0')
-		nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-	free(f);
-}
 
 /* Writes content to root/rel, making the directories on the way. */
 static int put_file(const char *root, const char *rel, const char *content)
@@ -136,217 +100,31 @@ static int put_file(const char *root, const char *rel, const char *content)
 	return w == (ssize_t)strlen(content) ? 0 : -1;
 }
 
-static int setup(void **state)
+/* fx_new()'s prepare: the wait for unknown MACs, the boot files, and a
+   link inside the root to the key file outside it. */
+static int prepare(struct config *c)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-	struct config *c = malloc(sizeof(*c));
-	struct files *files = NULL;
-	unsigned char hash[AUTH_HASH_LEN];
 	char link[160];
 
-	if (f == NULL || c == NULL) {
-		free(c);
-		free(f);
-		return -1;
-	}
-	f->cfg = c;
-	log_set_level(LOG_LVL_WARN);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/test_serve.XXXXXX");
-	if (mkdtemp(f->dir) == NULL) {
-		f->dir[0] = '\0';
-		goto err;
-	}
-	config_defaults(c);
-	snprintf(c->address, sizeof(c->address), "127.0.0.1");
-	c->port = 0;
-	c->threads = 4;
 	c->unknown_wait = WAIT;
-	snprintf(c->advertise_url, sizeof(c->advertise_url), "%s", ADV);
-	/* corrald.c's resolve_base_url() (static): the advertise URL when set. */
-	snprintf(c->base_url, sizeof(c->base_url), "%s", ADV);
-	snprintf(c->store_path, sizeof(c->store_path), "%s/corral.db", f->dir);
-	snprintf(c->files_root, sizeof(c->files_root), "%s/files", f->dir);
-	snprintf(c->key_file, sizeof(c->key_file), "%s/secret.key", f->dir);
-	if (mkdir(c->files_root, 0750) < 0)
-		goto err;
 	for (size_t i = 0; i < NELEM(boot_files); i++)
 		if (put_file(c->files_root, boot_files[i].path, boot_files[i].content) < 0)
-			goto err;
-	/* A link inside the root to the key file outside it. */
+			return -1;
 	snprintf(link, sizeof(link), "%s/leak", c->files_root);
-	if (symlink("../secret.key", link) < 0)
-		goto err;
+	return symlink("../secret.key", link) < 0 ? -1 : 0;
+}
 
-	if (auth_init() < 0 || store_open(c->store_path, &f->a.store) < 0 ||
-	    auth_key_load(c->key_file, f->a.seed_key) < 0 || files_open(c->files_root, &files) < 0)
-		goto err;
-	atomic_init(&f->a.files, files);
-	f->labels = calloc(app_nroutes, sizeof(*f->labels));
-	if (f->labels == NULL)
-		goto err;
-	for (size_t i = 0; i < app_nroutes; i++)
-		f->labels[i] = app_routes[i].label;
-	if (hub_new(&f->a.hub) < 0 ||
-	    events_start(f->a.store, f->a.hub, c->events_keep_days, &f->a.events) < 0 ||
-	    metrics_new(f->labels, app_nroutes, &f->a.metrics) < 0 ||
-	    bootcache_new(200000, &f->a.bootcache) < 0)
-		goto err;
-	f->a.started_us = store_now_us();
-	atomic_init(&f->a.cfg, c);
-	f->a.redfish = NULL; /* no Redfish route is called here */
+static int setup(void **state)
+{
+	struct fx *f;
 
-	struct http_config hc = {
-		.address = c->address,
-		.port = 0,
-		.threads = c->threads,
-		.max_body = c->max_body,
-		.conn_timeout = 60,
-		.routes = app_routes,
-		.nroutes = app_nroutes,
-		.auth = app_auth,
-		.done = app_done,
-		.ctx = &f->a,
-	};
-	if (http_server_start(&hc, &f->http) < 0)
-		goto err;
-	snprintf(f->base, sizeof(f->base), "http://127.0.0.1:%u", http_server_port(f->http));
-	auth_token_new(f->admin);
-	auth_token_hash(f->admin, hash);
-	if (store_token_add(f->a.store, "admin", hash, 2) < 0)
-		goto err;
+	if (fx_new("/tmp/test_serve.XXXXXX", prepare, &f) < 0)
+		return -1;
 	*state = f;
 	return 0;
-
-err:
-	fx_free(f);
-	return -1;
 }
 
-static int teardown(void **state)
-{
-	fx_free(*state);
-	return 0;
-}
-
-/* ---- a small HTTP client ------------------------------------------------- */
-
-struct rq {
-	const char *method;
-	const char *path;
-	const char *token; /* bearer token, or NULL */
-	const char *body;  /* NULL: no body */
-	const char *ctype; /* NULL: application/json when there is a body */
-	const char *src;   /* source address; NULL: 127.0.0.1 */
-	const char *range; /* Range header value, or NULL */
-};
-
-struct res {
-	long status;
-	struct buf body;
-	char ctype[128];
-	char clen[32];   /* Content-Length as sent, "" if none */
-	char crange[64]; /* Content-Range */
-	json_t *json;    /* the body when it is JSON, else NULL */
-};
-
-static void res_free(struct res *r)
-{
-	buf_clear(&r->body);
-	json_decref(r->json);
-	r->json = NULL;
-}
-
-static size_t on_body(char *p, size_t size, size_t n, void *arg)
-{
-	struct res *r = arg;
-
-	return buf_add(&r->body, p, size * n) == 0 ? size * n : 0;
-}
-
-/* Copies the value of header "name:" in line into out (trimmed). */
-static void header_value(const char *line, size_t len, const char *name, char *out, size_t outlen)
-{
-	size_t nl = strlen(name);
-
-	if (len <= nl || strncasecmp(line, name, nl) != 0 || line[nl] != ':')
-		return;
-	line += nl + 1;
-	len -= nl + 1;
-	while (len > 0 && (*line == ' ' || *line == '\t'))
-		line++, len--;
-	while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == '\n'))
-		len--;
-	snprintf(out, outlen, "%.*s", (int)len, line);
-}
-
-static size_t on_header(char *p, size_t size, size_t n, void *arg)
-{
-	struct res *r = arg;
-
-	header_value(p, size * n, "Content-Type", r->ctype, sizeof(r->ctype));
-	header_value(p, size * n, "Content-Length", r->clen, sizeof(r->clen));
-	header_value(p, size * n, "Content-Range", r->crange, sizeof(r->crange));
-	return size * n;
-}
-
-/* Sends q and fills r (free with res_free()); returns the status. */
-static long send_rq(struct fx *f, const struct rq *q, struct res *r)
-{
-	CURL *c = curl_easy_init();
-	struct curl_slist *h = NULL;
-	char url[2048], line[256], iface[80];
-	CURLcode rc;
-
-	assert_non_null(c);
-	memset(r, 0, sizeof(*r));
-	buf_init(&r->body, 16u << 20);
-	snprintf(url, sizeof(url), "%s%s", f->base, q->path);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	/* Loopback only: never a proxy from the environment. */
-	curl_easy_setopt(c, CURLOPT_PROXY, "");
-	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-	/* Send "..", "." and "//" as written, as a hostile node would. */
-	curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
-	if (strcmp(q->method, "HEAD") == 0)
-		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-	else
-		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, q->method);
-	if (q->body != NULL) {
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, q->body);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(q->body));
-		snprintf(line, sizeof(line), "Content-Type: %s",
-			 q->ctype ? q->ctype : "application/json");
-		h = curl_slist_append(h, line);
-	}
-	h = curl_slist_append(h, "Expect:");
-	if (q->token != NULL) {
-		snprintf(line, sizeof(line), "Authorization: Bearer %s", q->token);
-		h = curl_slist_append(h, line);
-	}
-	if (q->range != NULL) {
-		snprintf(line, sizeof(line), "Range: %s", q->range);
-		h = curl_slist_append(h, line);
-	}
-	if (q->src != NULL) {
-		snprintf(iface, sizeof(iface), "host!%s", q->src);
-		curl_easy_setopt(c, CURLOPT_INTERFACE, iface);
-	}
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
-	rc = curl_easy_perform(c);
-	if (rc != CURLE_OK)
-		fail_msg("%s %s: %s", q->method, q->path, curl_easy_strerror(rc));
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-	curl_slist_free_all(h);
-	curl_easy_cleanup(c);
-	if (strncmp(r->ctype, "application/json", 16) == 0)
-		r->json = json_loadb(buf_str(&r->body), r->body.len, 0, NULL);
-	return r->status;
-}
+/* ---- requests and checks ------------------------------------------------- */
 
 /* A node's GET of path from address src (NULL: 127.0.0.1). */
 static long node_get(struct fx *f, const char *src, const char *path, struct res *r)
@@ -356,47 +134,6 @@ static long node_get(struct fx *f, const char *src, const char *path, struct res
 	return send_rq(f, &q, r);
 }
 
-/* JSON bodies here use ' for " (no body here needs a '). */
-static long api(struct fx *f, const char *method, const char *path, const char *body, struct res *r)
-{
-	char *b = NULL;
-
-	if (body != NULL) {
-		b = strdup(body);
-		assert_non_null(b);
-		for (char *p = b; *p; p++)
-			if (*p == '\'')
-				*p = '"';
-	}
-	struct rq q = {.method = method, .path = path, .token = f->admin, .body = b};
-	long st = send_rq(f, &q, r);
-	free(b);
-	return st;
-}
-
-static void must(struct fx *f, const char *method, const char *path, const char *body, long want)
-{
-	struct res r;
-
-	if (api(f, method, path, body, &r) != want)
-		fail_msg("%s %s: %ld, want %ld: %s", method, path, r.status, want,
-			 buf_str(&r.body));
-	res_free(&r);
-}
-
-/* GET path through the API (admin): the JSON, the caller's. */
-static json_t *api_json(struct fx *f, const char *path)
-{
-	struct res r;
-	json_t *j;
-
-	if (api(f, "GET", path, NULL, &r) != 200 || r.json == NULL)
-		fail_msg("GET %s: %ld %s", path, r.status, buf_str(&r.body));
-	j = json_incref(r.json);
-	res_free(&r);
-	return j;
-}
-
 /* The node's state as the API shows it (the API reads its own writes). */
 static void check_state(struct fx *f, const char *node, const char *want)
 {
@@ -404,7 +141,7 @@ static void check_state(struct fx *f, const char *node, const char *want)
 	json_t *n;
 
 	snprintf(path, sizeof(path), "/api/v1/nodes/%s", node);
-	n = api_json(f, path);
+	n = get_json(f, path);
 	if (strcmp(json_string_value(json_object_get(n, "state")), want) != 0)
 		fail_msg("node %s: state %s, want %s", node,
 			 json_string_value(json_object_get(n, "state")), want);
@@ -770,7 +507,7 @@ static void test_precedence(void **state)
 	check_lines("no profile", buf_str(&s), nowant, NELEM(nowant));
 	buf_clear(&s);
 	/* It asked, so it is on its timeline; but it is not booting. */
-	json_t *ev = api_json(f, "/api/v1/nodes/pn/events");
+	json_t *ev = get_json(f, "/api/v1/nodes/pn/events");
 	json_t *last = json_array_get(ev, json_array_size(ev) - 1);
 	assert_string_equal(json_string_value(json_object_get(last, "detail")), "no boot profile");
 	json_decref(ev);
@@ -800,7 +537,7 @@ static void test_unknown_mac(void **state)
 	buf_clear(&s);
 
 	/* Listed under discovered, with where it asked from and how often. */
-	d = api_json(f, "/api/v1/discovered");
+	d = get_json(f, "/api/v1/discovered");
 	assert_int_equal(json_array_size(d), 1);
 	e = json_array_get(d, 0);
 	assert_string_equal(json_string_value(json_object_get(e, "mac")), "52:54:00:ee:00:01");
@@ -809,7 +546,7 @@ static void test_unknown_mac(void **state)
 	json_decref(d);
 	script(f, "127.0.0.6", "mac=52:54:00:ee:00:01", &s);
 	buf_clear(&s);
-	d = api_json(f, "/api/v1/discovered");
+	d = get_json(f, "/api/v1/discovered");
 	e = json_array_get(d, 0);
 	assert_string_equal(json_string_value(json_object_get(e, "ip")), "127.0.0.6");
 	assert_int_equal(json_integer_value(json_object_get(e, "requests")), 2);
@@ -835,14 +572,14 @@ static void test_unknown_mac(void **state)
 		assert_string_equal(line, chain);
 		buf_clear(&s);
 	}
-	d = api_json(f, "/api/v1/discovered");
+	d = get_json(f, "/api/v1/discovered");
 	assert_int_equal(json_array_size(d), 1);
 	json_decref(d);
 
 	/* Registered meanwhile: the next ask boots, and it is no longer unknown. */
 	must(f, "POST", "/api/v1/nodes",
 	     "{'name':'late','interfaces':[{'mac':'52:54:00:ee:00:01'}]}", 201);
-	d = api_json(f, "/api/v1/discovered");
+	d = get_json(f, "/api/v1/discovered");
 	assert_int_equal(json_array_size(d), 0);
 	json_decref(d);
 	script(f, "127.0.0.6", "mac=52:54:00:ee:00:01", &s);
@@ -850,7 +587,7 @@ static void test_unknown_mac(void **state)
 	assert_non_null(strstr(buf_str(&s), " BOOTIF=01-52-54-00-ee-00-01 corral.node=late "));
 	buf_clear(&s);
 	check_state(f, "late", "booting");
-	d = api_json(f, "/api/v1/discovered");
+	d = get_json(f, "/api/v1/discovered");
 	assert_int_equal(json_array_size(d), 0);
 	json_decref(d);
 }
@@ -877,13 +614,13 @@ static void test_disabled(void **state)
 		buf_clear(&s);
 	}
 	/* On the timeline (repeats within 2 s fold into one), but not booting. */
-	n = api_json(f, "/api/v1/nodes/n1");
+	n = get_json(f, "/api/v1/nodes/n1");
 	assert_string_equal(json_string_value(json_object_get(n, "state")), "new");
 	assert_string_equal(
 		json_string_value(json_object_get(json_object_get(n, "last_event"), "stage")),
 		"bootscript");
 	json_decref(n);
-	ev = api_json(f, "/api/v1/nodes/n1/events");
+	ev = get_json(f, "/api/v1/nodes/n1/events");
 	assert_true(json_array_size(ev) >= 1);
 	assert_string_equal(json_string_value(json_object_get(json_array_get(ev, 0), "detail")),
 			    "disabled");
@@ -931,7 +668,7 @@ static void test_retry(void **state)
 		buf_clear(&s);
 	}
 	/* Each attempt is on the timeline with its number. */
-	json_t *ev = api_json(f, "/api/v1/nodes/n1/events");
+	json_t *ev = get_json(f, "/api/v1/nodes/n1/events");
 	assert_int_equal(json_array_size(ev), NELEM(cases));
 	for (size_t i = 0; i < NELEM(cases); i++) {
 		char want[96];
@@ -1289,7 +1026,7 @@ static void test_phone_home(void **state)
 		check_state(f, strcmp(c->node, "n1") == 0 ? "n2" : "n1", "booting");
 		/* The timeline ends with it. */
 		snprintf(path, sizeof(path), "/api/v1/nodes/%s/events", c->node);
-		json_t *ev = api_json(f, path);
+		json_t *ev = get_json(f, path);
 		json_t *last = json_array_get(ev, json_array_size(ev) - 1);
 		assert_string_equal(json_string_value(json_object_get(last, "stage")),
 				    "phone-home");
@@ -1468,7 +1205,7 @@ static void test_timeline(void **state)
 			nev++;
 
 		/* The timeline so far: one event per step that maps to the node. */
-		json_t *ev = api_json(f, "/api/v1/nodes/n1/events");
+		json_t *ev = get_json(f, "/api/v1/nodes/n1/events");
 		if (json_array_size(ev) != nev)
 			fail_msg("after %s %s: %zu events, want %zu", st->method, path,
 				 json_array_size(ev), nev);
@@ -1485,7 +1222,7 @@ static void test_timeline(void **state)
 		json_decref(ev);
 	}
 	/* Oldest first, times in order; the node's last event is the newest. */
-	json_t *ev = api_json(f, "/api/v1/nodes/n1/events");
+	json_t *ev = get_json(f, "/api/v1/nodes/n1/events");
 	size_t i;
 	json_t *e;
 	const char *prev = "";
@@ -1495,24 +1232,24 @@ static void test_timeline(void **state)
 		assert_true(strcmp(prev, t) <= 0);
 		prev = t;
 	}
-	json_t *n = api_json(f, "/api/v1/nodes/n1");
+	json_t *n = get_json(f, "/api/v1/nodes/n1");
 	json_t *le = json_object_get(n, "last_event");
 	assert_string_equal(json_string_value(json_object_get(le, "stage")), "bootscript");
 	assert_string_equal(json_string_value(json_object_get(le, "time")), prev);
 	json_decref(n);
 	json_decref(ev);
 	/* ?limit= gives the newest. */
-	ev = api_json(f, "/api/v1/nodes/n1/events?limit=2");
+	ev = get_json(f, "/api/v1/nodes/n1/events?limit=2");
 	assert_int_equal(json_array_size(ev), 2);
 	assert_string_equal(json_string_value(json_object_get(json_array_get(ev, 0), "detail")),
 			    "profile p-node (node), retry 1");
 	json_decref(ev);
 	/* Nothing of this went to other nodes' timelines or the discovered list. */
 	must(f, "POST", "/api/v1/nodes", "{'name':'n2'}", 201);
-	ev = api_json(f, "/api/v1/nodes/n2/events");
+	ev = get_json(f, "/api/v1/nodes/n2/events");
 	assert_int_equal(json_array_size(ev), 0);
 	json_decref(ev);
-	ev = api_json(f, "/api/v1/discovered");
+	ev = get_json(f, "/api/v1/discovered");
 	assert_int_equal(json_array_size(ev), 0);
 	json_decref(ev);
 }
@@ -1529,7 +1266,7 @@ static void test_files_from_strangers(void **state)
 	res_free(&r);
 	assert_int_equal(node_get(f, NULL, "/files/images/k/initrd.img", &r), 200);
 	res_free(&r);
-	json_t *ev = api_json(f, "/api/v1/nodes/n1/events");
+	json_t *ev = get_json(f, "/api/v1/nodes/n1/events");
 	assert_int_equal(json_array_size(ev), 0);
 	json_decref(ev);
 	check_state(f, "n1", "new");
