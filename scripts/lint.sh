@@ -25,7 +25,7 @@ fi
 
 # The globs that match nothing stay literal; keep only real files.
 files=""
-for f in netboot/src/*.c netboot/src/*.h netboot/tests/unit/*.c netboot/tests/unit/*.h netboot/tests/cli-unit/*.c \
+for f in netboot/src/*.c netboot/src/*.h netboot/tests/unit/*.c netboot/tests/unit/*.h netboot/tests/cli-unit/*.c netboot/tests/cli-unit/*.h \
 	netboot/fuzz/*.c netboot/fuzz/*.h test-vm/vbmc/*.c test-vm/vbmc/*.h test-vm/vbmc/tests/*.c image-builder/src/*.c image-builder/src/*.h image-builder/tests/*.c; do
 	[ -f "$f" ] && files="$files $f"
 done
