@@ -782,6 +782,33 @@ static int store_group_members(struct store_conn *c, json_t *g)
 	return rc == SQLITE_DONE ? 0 : -EIO;
 }
 
+/*
+ * Steps s to its end, each row made into an element of a new array by
+ * row(ctx, s) (a row it cannot make, NULL, is left out).  *out is the
+ * caller's.  0 or -EIO.
+ */
+static int store_rows(sqlite3_stmt *s, json_t *(*row)(const void *ctx, sqlite3_stmt *s),
+		      const void *ctx, json_t **out)
+{
+	json_t *arr = json_array();
+	int rc;
+	if (arr == NULL)
+		return -ENOMEM;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		json_array_append_new(arr, row(ctx, s));
+	if (rc != SQLITE_DONE) {
+		json_decref(arr);
+		return -EIO;
+	}
+	*out = arr;
+	return 0;
+}
+
+static json_t *store_obj_row_of(const void *ctx, sqlite3_stmt *s)
+{
+	return store_obj_row(ctx, s);
+}
+
 int store_obj_list(struct store *st, enum store_kind kind, json_t **out)
 {
 	const struct store_kind_desc *d = &store_kinds[kind];
@@ -789,14 +816,9 @@ int store_obj_list(struct store *st, enum store_kind kind, json_t **out)
 	sqlite3_stmt *s = c ? store_stmt(c, d->list) : NULL;
 	if (s == NULL)
 		return -EIO;
-	json_t *arr = json_array();
-	int rc;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		json_array_append_new(arr, store_obj_row(d, s));
-	if (rc != SQLITE_DONE) {
-		json_decref(arr);
+	json_t *arr;
+	if (store_rows(s, store_obj_row_of, d, &arr) < 0)
 		return -EIO;
-	}
 	if (kind == STORE_GROUP) {
 		size_t i;
 		json_t *g;
@@ -1720,25 +1742,21 @@ int store_token_find(struct store *st, const unsigned char *hash, int *scope)
 	return 0;
 }
 
+static json_t *store_token_row(const void *ctx, sqlite3_stmt *s)
+{
+	(void)ctx;
+	return json_pack("{s:s, s:s, s:o, s:o}", "name", col_text(s, 0), "scope",
+			 sqlite3_column_int(s, 1) >= 2 ? "admin" : "read", "created",
+			 col_time(s, 2), "last_used", col_time(s, 3));
+}
+
 int store_token_list(struct store *st, json_t **out)
 {
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s = c ? store_stmt(c, ST_TOKEN_LIST) : NULL;
 	if (s == NULL)
 		return -EIO;
-	json_t *arr = json_array();
-	int rc;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		json_array_append_new(
-			arr, json_pack("{s:s, s:s, s:o, s:o}", "name", col_text(s, 0), "scope",
-				       sqlite3_column_int(s, 1) >= 2 ? "admin" : "read", "created",
-				       col_time(s, 2), "last_used", col_time(s, 3)));
-	if (rc != SQLITE_DONE) {
-		json_decref(arr);
-		return -EIO;
-	}
-	*out = arr;
-	return 0;
+	return store_rows(s, store_token_row, NULL, out);
 }
 
 int store_token_delete(struct store *st, const char *name)
@@ -1819,6 +1837,13 @@ err_io:
 	return -EIO;
 }
 
+static json_t *store_event_row(const void *ctx, sqlite3_stmt *s)
+{
+	(void)ctx;
+	return json_pack("{s:o, s:s, s:s, s:s}", "time", col_time(s, 0), "stage", col_text(s, 1),
+			 "source", col_text(s, 2), "detail", col_text(s, 3));
+}
+
 int store_events_list(struct store *st, int64_t node_id, long long limit, json_t **out)
 {
 	struct store_conn *c = store_conn(st);
@@ -1827,18 +1852,7 @@ int store_events_list(struct store *st, int64_t node_id, long long limit, json_t
 		return -EIO;
 	sqlite3_bind_int64(s, 1, node_id);
 	sqlite3_bind_int64(s, 2, limit);
-	json_t *arr = json_array();
-	int rc;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		json_array_append_new(arr, json_pack("{s:o, s:s, s:s, s:s}", "time", col_time(s, 0),
-						     "stage", col_text(s, 1), "source",
-						     col_text(s, 2), "detail", col_text(s, 3)));
-	if (rc != SQLITE_DONE) {
-		json_decref(arr);
-		return -EIO;
-	}
-	*out = arr;
-	return 0;
+	return store_rows(s, store_event_row, NULL, out);
 }
 
 int store_events_prune(struct store *st, int64_t before_us, int per_node)
@@ -1858,26 +1872,21 @@ int store_events_prune(struct store *st, int64_t before_us, int per_node)
 	return store_done(c, s);
 }
 
+static json_t *store_discovered_row(const void *ctx, sqlite3_stmt *s)
+{
+	(void)ctx;
+	return json_pack("{s:s, s:o, s:o, s:o, s:I}", "mac", col_text(s, 0), "ip",
+			 col_str_or_null(s, 1), "first_seen", col_time(s, 2), "last_seen",
+			 col_time(s, 3), "requests", (json_int_t)sqlite3_column_int64(s, 4));
+}
+
 int store_discovered_list(struct store *st, json_t **out)
 {
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s = c ? store_stmt(c, ST_DISCOVERED_LIST) : NULL;
 	if (s == NULL)
 		return -EIO;
-	json_t *arr = json_array();
-	int rc;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		json_array_append_new(arr, json_pack("{s:s, s:o, s:o, s:o, s:I}", "mac",
-						     col_text(s, 0), "ip", col_str_or_null(s, 1),
-						     "first_seen", col_time(s, 2), "last_seen",
-						     col_time(s, 3), "requests",
-						     (json_int_t)sqlite3_column_int64(s, 4)));
-	if (rc != SQLITE_DONE) {
-		json_decref(arr);
-		return -EIO;
-	}
-	*out = arr;
-	return 0;
+	return store_rows(s, store_discovered_row, NULL, out);
 }
 
 int store_discovered_exists(struct store *st, const char *mac)
@@ -2048,24 +2057,20 @@ int store_cred_get(struct store *st, const char *name, char *username, size_t ul
 	return 0;
 }
 
+static json_t *store_cred_row(const void *ctx, sqlite3_stmt *s)
+{
+	(void)ctx;
+	return json_pack("{s:s, s:s, s:o, s:o}", "name", col_text(s, 0), "username", col_text(s, 1),
+			 "created", col_time(s, 2), "updated", col_time(s, 3));
+}
+
 int store_cred_list(struct store *st, json_t **out)
 {
 	struct store_conn *c = store_conn(st);
 	sqlite3_stmt *s = c ? store_stmt(c, ST_CRED_LIST) : NULL;
 	if (s == NULL)
 		return -EIO;
-	json_t *arr = json_array();
-	int rc;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		json_array_append_new(arr, json_pack("{s:s, s:s, s:o, s:o}", "name", col_text(s, 0),
-						     "username", col_text(s, 1), "created",
-						     col_time(s, 2), "updated", col_time(s, 3)));
-	if (rc != SQLITE_DONE) {
-		json_decref(arr);
-		return -EIO;
-	}
-	*out = arr;
-	return 0;
+	return store_rows(s, store_cred_row, NULL, out);
 }
 
 int store_cred_delete(struct store *st, const char *name, struct store_err *err)
