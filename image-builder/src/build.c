@@ -391,11 +391,32 @@ static int chroot_leave(struct job *j)
 	return mnt_release();
 }
 
+/* apt-get VERB PACKAGES... in the image ("install" without recommends). */
+static int apt_get(struct job *j, const char *verb, char *const *pkgs, size_t n)
+{
+	const char *argv[MAX_ARGS]; /* recipes hold at most 4096 packages */
+	size_t a = 0;
+	char what[64];
+	int rc;
+	argv[a++] = "/usr/bin/apt-get";
+	argv[a++] = "-q";
+	argv[a++] = "-y";
+	if (strcmp(verb, "install") == 0)
+		argv[a++] = "--no-install-recommends";
+	argv[a++] = verb;
+	for (size_t i = 0; i < n && a < MAX_ARGS - 1; i++)
+		argv[a++] = pkgs[i];
+	argv[a] = NULL;
+	if ((rc = chroot_run(j, argv)) < 0) {
+		snprintf(what, sizeof(what), "packages (apt-get %s)", verb);
+		return fail(j, what, rc);
+	}
+	return 0;
+}
+
 static int stage_packages(struct job *j)
 {
 	const struct recipe *r = j->r;
-	const char *argv[MAX_ARGS];
-	size_t a = 0;
 	int rc;
 	char what[160];
 
@@ -406,30 +427,10 @@ static int stage_packages(struct job *j)
 	const char *upd[] = {"/usr/bin/apt-get", "-q", "update", NULL};
 	if ((rc = chroot_run(j, upd)) < 0)
 		return fail(j, "packages (apt-get update)", rc);
-	if (r->npackages > 0) {
-		argv[a++] = "/usr/bin/apt-get";
-		argv[a++] = "-q";
-		argv[a++] = "-y";
-		argv[a++] = "--no-install-recommends";
-		argv[a++] = "install";
-		for (size_t i = 0; i < r->npackages && a < MAX_ARGS - 1; i++)
-			argv[a++] = r->packages[i];
-		argv[a] = NULL;
-		if ((rc = chroot_run(j, argv)) < 0)
-			return fail(j, "packages (apt-get install)", rc);
-	}
-	if (r->nremove > 0) {
-		a = 0;
-		argv[a++] = "/usr/bin/apt-get";
-		argv[a++] = "-q";
-		argv[a++] = "-y";
-		argv[a++] = "purge";
-		for (size_t i = 0; i < r->nremove && a < MAX_ARGS - 1; i++)
-			argv[a++] = r->remove[i];
-		argv[a] = NULL;
-		if ((rc = chroot_run(j, argv)) < 0)
-			return fail(j, "packages (apt-get purge)", rc);
-	}
+	if (r->npackages > 0 && (rc = apt_get(j, "install", r->packages, r->npackages)) < 0)
+		return rc;
+	if (r->nremove > 0 && (rc = apt_get(j, "purge", r->remove, r->nremove)) < 0)
+		return rc;
 	proc_stage_done("done");
 	return 0;
 }
@@ -437,21 +438,12 @@ static int stage_packages(struct job *j)
 static int stage_remove_base(struct job *j)
 {
 	const struct recipe *r = j->r;
-	const char *argv[MAX_ARGS];
-	size_t a = 0;
 	int rc;
 	if (r->nremove == 0)
 		return 0;
 	proc_stage("packages", "apt-get purge");
-	argv[a++] = "/usr/bin/apt-get";
-	argv[a++] = "-q";
-	argv[a++] = "-y";
-	argv[a++] = "purge";
-	for (size_t i = 0; i < r->nremove && a < MAX_ARGS - 1; i++)
-		argv[a++] = r->remove[i];
-	argv[a] = NULL;
-	if ((rc = chroot_run(j, argv)) < 0)
-		return fail(j, "packages (apt-get purge)", rc);
+	if ((rc = apt_get(j, "purge", r->remove, r->nremove)) < 0)
+		return rc;
 	proc_stage_done("done");
 	return 0;
 }
