@@ -22,31 +22,64 @@ ifeq ($(CI),true)
 WARN += -Werror
 endif
 
-PKGS     = libmicrohttpd jansson sqlite3 libsodium inih yaml-0.1 libcurl
-CLI_PKGS = libcurl jansson yaml-0.1
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) $(CLI_PKGS) 2>/dev/null)
-LIBS       := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
-CLI_LIBS   := $(shell pkg-config --libs $(CLI_PKGS) 2>/dev/null)
-CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+# Nothing below runs a program that `make deps` installs while the Makefile
+# is parsed: on a fresh machine pkg-config is not there yet, and flags read
+# then would be empty.  The flags live in $(BUILD)/flags.mk, which a rule
+# writes after running `make deps`; make builds it first and re-reads itself.
+# Goals that compile nothing (clean, help, deps) do not ask for it.
+PKGS       = libmicrohttpd jansson sqlite3 libsodium inih yaml-0.1 libcurl
+CLI_PKGS   = libcurl jansson yaml-0.1
+VBMC_PKGS  = libmicrohttpd jansson
+IMG_PKGS   = yaml-0.1 jansson libsodium libcurl
+.DEFAULT_GOAL := all
+NOFLAGS_GOALS = clean help deps
+ifneq ($(MAKECMDGOALS),)
+ifeq ($(filter-out $(NOFLAGS_GOALS),$(MAKECMDGOALS)),)
+SKIP_FLAGS = 1
+endif
+endif
+ifndef SKIP_FLAGS
+include $(BUILD)/flags.mk
+endif
+
+$(BUILD)/flags.mk: scripts/deps.sh Makefile
+	@sh scripts/deps.sh
+	@mkdir -p $(@D)
+	@{ echo "PKG_CFLAGS := $$(pkg-config --cflags $(PKGS) $(CLI_PKGS))"; \
+	   echo "LIBS := $$(pkg-config --libs $(PKGS)) -lpthread -lm"; \
+	   echo "CLI_LIBS := $$(pkg-config --libs $(CLI_PKGS))"; \
+	   echo "VBMC_LIBS := $$(pkg-config --libs $(VBMC_PKGS)) -lpthread"; \
+	   echo "IMG_LIBS := $$(pkg-config --libs $(IMG_PKGS))"; \
+	   echo "CMOCKA_LIBS := $$(pkg-config --libs cmocka)"; \
+	   echo "VERSION := $$(git describe --always --dirty 2>/dev/null || echo 0.1)"; } >$@.tmp
+	@mv $@.tmp $@
 
 CFLAGS  += -std=gnu11 $(OPT) $(WARN) $(SANFLAGS) -D_GNU_SOURCE -MMD -MP $(PKG_CFLAGS) \
            -DCORRAL_VERSION=\"$(VERSION)\"
 LDFLAGS += $(SANFLAGS)
-VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
+
+# Sources by program.  lib/ is the only code two programs share; it is
+# linked as an archive, so each program takes only the modules it calls.
+LIB       = lib
+LIB_SRCS  = $(wildcard $(LIB)/*.c)
+LIB_OBJS  = $(LIB_SRCS:$(LIB)/%.c=$(BUILD)/obj/lib/%.o)
+LIBCORRAL = $(BUILD)/libcorral.a
+LIB_UNIT_BINS = $(patsubst $(LIB)/tests/test_%.c,$(BUILD)/tests/lib_test_%,$(wildcard $(LIB)/tests/test_*.c))
 
 NB        = netboot
-NB_SRC    = $(NB)/src
-# Daemon modules: every src/*.c but the two programs and the CLI's own files.
-CORE_SRCS = $(filter-out $(NB_SRC)/corrald.c $(NB_SRC)/corral.c $(NB_SRC)/hook.c $(wildcard $(NB_SRC)/cli_*.c),$(wildcard $(NB_SRC)/*.c))
-CORE_OBJS = $(CORE_SRCS:$(NB_SRC)/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/ui_assets.o
+D_DIR     = $(NB)/corrald
+C_DIR     = $(NB)/corral
+# The daemon's modules: everything in its folder but its main.
+CORE_SRCS = $(filter-out $(D_DIR)/corrald.c,$(wildcard $(D_DIR)/*.c))
+CORE_OBJS = $(CORE_SRCS:$(D_DIR)/%.c=$(BUILD)/obj/corrald/%.o) $(BUILD)/obj/corrald/ui_assets.o
 # The web page, embedded into corrald at build time.
 UI_FILES  = $(sort $(patsubst $(NB)/ui/%,%,$(filter-out %/,$(wildcard $(NB)/ui/*.html $(NB)/ui/*.js $(NB)/ui/*.css $(NB)/ui/*.svg))))
-CLI_SRCS  = $(NB_SRC)/corral.c $(wildcard $(NB_SRC)/cli_*.c) $(NB_SRC)/buf.c $(NB_SRC)/log.c
-CLI_OBJS  = $(CLI_SRCS:$(NB_SRC)/%.c=$(BUILD)/obj/%.o)
+CLI_SRCS  = $(wildcard $(C_DIR)/*.c)
+CLI_OBJS  = $(CLI_SRCS:$(C_DIR)/%.c=$(BUILD)/obj/corral/%.o)
 UNIT_SRCS = $(wildcard $(NB)/tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:$(NB)/tests/unit/%.c=$(BUILD)/tests/%)
 # The CLI's modules have unit tests of their own, linked without corral.c's main.
-CLI_LIB_OBJS  = $(filter-out $(BUILD)/obj/corral.o,$(CLI_OBJS))
+CLI_LIB_OBJS  = $(filter-out $(BUILD)/obj/corral/corral.o,$(CLI_OBJS))
 CLI_UNIT_BINS = $(patsubst $(NB)/tests/cli-unit/test_%.c,$(BUILD)/tests/cli_test_%,$(wildcard $(NB)/tests/cli-unit/test_*.c))
 FUZZ_SRCS = $(wildcard $(NB)/fuzz/fuzz_*.c)
 FUZZ_NAMES = $(FUZZ_SRCS:$(NB)/fuzz/fuzz_%.c=%)
@@ -55,14 +88,10 @@ REPLAY_BINS = $(FUZZ_NAMES:%=$(BUILD)/tests/replay_%)
 FUZZ_SECONDS ?= 60
 # corral-vbmc (test-vm/vbmc) and corral-image (image-builder/): programs of their own.
 VBMC           = test-vm/vbmc
-VBMC_LIBS     := $(shell pkg-config --libs libmicrohttpd jansson 2>/dev/null) -lpthread
-VBMC_LIB_OBJS  = $(patsubst $(VBMC)/%.c,$(BUILD)/obj/vbmc/%.o,$(filter-out $(VBMC)/vbmc.c,$(wildcard $(VBMC)/*.c))) \
-                 $(BUILD)/obj/buf.o $(BUILD)/obj/log.o
+VBMC_LIB_OBJS  = $(patsubst $(VBMC)/%.c,$(BUILD)/obj/vbmc/%.o,$(filter-out $(VBMC)/vbmc.c,$(wildcard $(VBMC)/*.c)))
 VBMC_UNIT_BINS = $(patsubst $(VBMC)/tests/test_%.c,$(BUILD)/tests/vbmc_test_%,$(wildcard $(VBMC)/tests/test_*.c))
 IMG           = image-builder
-IMG_LIBS     := $(shell pkg-config --libs yaml-0.1 jansson libsodium libcurl inih 2>/dev/null)
-IMG_LIB_OBJS  = $(patsubst $(IMG)/src/%.c,$(BUILD)/obj/img/%.o,$(filter-out $(IMG)/src/corral-image.c,$(wildcard $(IMG)/src/*.c))) \
-                $(BUILD)/obj/buf.o $(BUILD)/obj/log.o
+IMG_LIB_OBJS  = $(patsubst $(IMG)/src/%.c,$(BUILD)/obj/img/%.o,$(filter-out $(IMG)/src/corral-image.c,$(wildcard $(IMG)/src/*.c)))
 IMG_UNIT_BINS = $(patsubst $(IMG)/tests/test_%.c,$(BUILD)/tests/img_test_%,$(wildcard $(IMG)/tests/test_*.c))
 
 
@@ -86,8 +115,27 @@ help:
 deps:
 	@sh scripts/deps.sh
 
-$(BUILD)/obj/%.o: $(NB_SRC)/%.c | $(BUILD)/obj
-	$(CC) $(CFLAGS) -c -o $@ $<
+# Each program compiles with its own folder and lib/ on the include path,
+# nothing else: the daemon and the CLI share only lib/.
+$(BUILD)/obj/lib/%.o: $(LIB)/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -I$(LIB) -c -o $@ $<
+
+$(LIBCORRAL): $(LIB_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/obj/corrald/%.o: $(D_DIR)/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -I$(D_DIR) -I$(LIB) -c -o $@ $<
+
+$(BUILD)/obj/corral/%.o: $(C_DIR)/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -I$(C_DIR) -I$(LIB) -c -o $@ $<
+
+$(BUILD)/obj/hook/%.o: $(NB)/hook/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -I$(LIB) -c -o $@ $<
 
 $(BUILD)/embed: $(NB)/tools/embed.c | $(BUILD)/obj
 	$(CC) -std=gnu11 -O2 -Wall -Wextra -o $@ $<
@@ -96,47 +144,51 @@ $(BUILD)/gen/ui_assets.c: $(BUILD)/embed $(addprefix $(NB)/ui/,$(UI_FILES))
 	@mkdir -p $(BUILD)/gen
 	$(BUILD)/embed $@ $(NB)/ui $(UI_FILES)
 
-$(BUILD)/obj/ui_assets.o: $(BUILD)/gen/ui_assets.c | $(BUILD)/obj
-	$(CC) $(CFLAGS) -I$(NB_SRC) -Wno-missing-variable-declarations -c -o $@ $<
+$(BUILD)/obj/corrald/ui_assets.o: $(BUILD)/gen/ui_assets.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -I$(D_DIR) -I$(LIB) -Wno-missing-variable-declarations -c -o $@ $<
 
 $(BUILD)/obj $(BUILD)/tests $(BUILD)/results:
 	@mkdir -p $@
 
-$(BUILD)/corrald: $(BUILD)/obj/corrald.o $(CORE_OBJS)
+$(BUILD)/corrald: $(BUILD)/obj/corrald/corrald.o $(CORE_OBJS) $(LIBCORRAL)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/corral-dhcp-hook: $(BUILD)/obj/hook.o $(BUILD)/obj/buf.o
+$(BUILD)/corral-dhcp-hook: $(BUILD)/obj/hook/hook.o $(LIBCORRAL)
 	$(CC) $(LDFLAGS) -o $@ $^
 
-$(BUILD)/corral: $(CLI_OBJS)
+$(BUILD)/corral: $(CLI_OBJS) $(LIBCORRAL)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CLI_LIBS)
 
-$(BUILD)/tests/%: $(NB)/tests/unit/%.c $(CORE_OBJS) | $(BUILD)/tests
-	$(CC) $(CFLAGS) -I$(NB_SRC) -o $@ $< $(CORE_OBJS) $(LDFLAGS) $(LIBS) $(CMOCKA_LIBS)
+$(BUILD)/tests/lib_test_%: $(LIB)/tests/test_%.c $(LIBCORRAL) | $(BUILD)/tests
+	$(CC) $(CFLAGS) -I$(LIB) -o $@ $< $(LIBCORRAL) $(LDFLAGS) $(LIBS) $(CMOCKA_LIBS)
 
-$(BUILD)/tests/cli_test_%: $(NB)/tests/cli-unit/test_%.c $(CLI_LIB_OBJS) | $(BUILD)/tests
-	$(CC) $(CFLAGS) -I$(NB_SRC) -o $@ $< $(CLI_LIB_OBJS) $(LDFLAGS) $(CLI_LIBS) $(CMOCKA_LIBS)
+$(BUILD)/tests/%: $(NB)/tests/unit/%.c $(CORE_OBJS) $(LIBCORRAL) | $(BUILD)/tests
+	$(CC) $(CFLAGS) -I$(D_DIR) -I$(LIB) -o $@ $< $(CORE_OBJS) $(LIBCORRAL) $(LDFLAGS) $(LIBS) $(CMOCKA_LIBS)
 
-$(BUILD)/tests/replay_%: $(NB)/fuzz/fuzz_%.c $(NB)/fuzz/replay.c $(CORE_OBJS) | $(BUILD)/tests
-	$(CC) $(CFLAGS) -I$(NB_SRC) -DREPLAY_CORPUS=\"$(NB)/fuzz/corpus/$*\" -o $@ $< $(NB)/fuzz/replay.c \
-		$(CORE_OBJS) $(LDFLAGS) $(LIBS)
+$(BUILD)/tests/cli_test_%: $(NB)/tests/cli-unit/test_%.c $(CLI_LIB_OBJS) $(LIBCORRAL) | $(BUILD)/tests
+	$(CC) $(CFLAGS) -I$(C_DIR) -I$(LIB) -o $@ $< $(CLI_LIB_OBJS) $(LIBCORRAL) $(LDFLAGS) $(CLI_LIBS) $(CMOCKA_LIBS)
+
+$(BUILD)/tests/replay_%: $(NB)/fuzz/fuzz_%.c $(NB)/fuzz/replay.c $(CORE_OBJS) $(LIBCORRAL) | $(BUILD)/tests
+	$(CC) $(CFLAGS) -I$(D_DIR) -I$(LIB) -DREPLAY_CORPUS=\"$(NB)/fuzz/corpus/$*\" -o $@ $< $(NB)/fuzz/replay.c \
+		$(CORE_OBJS) $(LIBCORRAL) $(LDFLAGS) $(LIBS)
 
 # libFuzzer builds (clang), run for FUZZ_SECONDS each; new finds land in the
 # corpus, which the unit tier replays from then on.
 fuzz: deps
 	@mkdir -p build/fuzz
 	@for t in $(FUZZ_NAMES); do \
-		clang -std=gnu11 -g -O1 -D_GNU_SOURCE -DCORRAL_VERSION=\"fuzz\" $(PKG_CFLAGS) -I$(NB_SRC) \
+		clang -std=gnu11 -g -O1 -D_GNU_SOURCE -DCORRAL_VERSION=\"fuzz\" $(PKG_CFLAGS) -I$(D_DIR) -I$(LIB) \
 			-fsanitize=fuzzer,address,undefined -o build/fuzz/$$t $(NB)/fuzz/fuzz_$$t.c \
-			$(filter-out $(NB_SRC)/corrald.c,$(CORE_SRCS)) $(LIBS) || exit 1; \
+			$(CORE_SRCS) $(LIB_SRCS) $(LIBS) || exit 1; \
 		build/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) $(NB)/fuzz/corpus/$$t || exit 1; \
 	done
 
 # Test tiers.  Each writes "<passed> <failed>" into $(BUILD)/results/<tier>;
 # `make check` adds them up in one final line.  A tier that could not run
 # at all counts as one failure, so a broken build never looks green.
-check-unit: deps $(UNIT_BINS) $(CLI_UNIT_BINS) $(REPLAY_BINS) $(VBMC_UNIT_BINS) $(IMG_UNIT_BINS) | $(BUILD)/results
-	@sh scripts/run-unit.sh $(BUILD)/results/unit $(UNIT_BINS) $(CLI_UNIT_BINS) $(REPLAY_BINS) $(VBMC_UNIT_BINS) $(IMG_UNIT_BINS)
+check-unit: deps $(LIB_UNIT_BINS) $(UNIT_BINS) $(CLI_UNIT_BINS) $(REPLAY_BINS) $(VBMC_UNIT_BINS) $(IMG_UNIT_BINS) | $(BUILD)/results
+	@sh scripts/run-unit.sh $(BUILD)/results/unit $(LIB_UNIT_BINS) $(UNIT_BINS) $(CLI_UNIT_BINS) $(REPLAY_BINS) $(VBMC_UNIT_BINS) $(IMG_UNIT_BINS)
 
 check-integ: deps all | $(BUILD)/results
 	@sh scripts/run-pytest.sh $(BUILD)/results/integ $(NB)/tests/integ $(BUILD)
@@ -198,23 +250,21 @@ clean:
 # corral-vbmc: the virtual BMC of the test clusters (test-vm/vbmc).
 $(BUILD)/obj/vbmc/%.o: $(VBMC)/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -I$(NB_SRC) -c -o $@ $<
-$(BUILD)/corral-vbmc: $(BUILD)/obj/vbmc/vbmc.o $(VBMC_LIB_OBJS)
+	$(CC) $(CFLAGS) -I$(VBMC) -I$(LIB) -c -o $@ $<
+$(BUILD)/corral-vbmc: $(BUILD)/obj/vbmc/vbmc.o $(VBMC_LIB_OBJS) $(LIBCORRAL)
 	$(CC) $(LDFLAGS) -o $@ $^ $(VBMC_LIBS)
-$(BUILD)/tests/vbmc_test_%: $(VBMC)/tests/test_%.c $(VBMC_LIB_OBJS) | $(BUILD)/tests
-	$(CC) $(CFLAGS) -I$(NB_SRC) -I$(VBMC) -o $@ $< $(VBMC_LIB_OBJS) $(LDFLAGS) $(VBMC_LIBS) $(CMOCKA_LIBS)
--include $(VBMC_LIB_OBJS:.o=.d) $(BUILD)/obj/vbmc/vbmc.d
+$(BUILD)/tests/vbmc_test_%: $(VBMC)/tests/test_%.c $(VBMC_LIB_OBJS) $(LIBCORRAL) | $(BUILD)/tests
+	$(CC) $(CFLAGS) -I$(VBMC) -I$(LIB) -o $@ $< $(VBMC_LIB_OBJS) $(LIBCORRAL) $(LDFLAGS) $(VBMC_LIBS) $(CMOCKA_LIBS)
 
 # corral-image: recipes into bootable node images (image-builder/).
 $(BUILD)/obj/img/%.o: $(IMG)/src/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -I$(NB_SRC) -c -o $@ $<
-$(BUILD)/corral-image: $(BUILD)/obj/img/corral-image.o $(IMG_LIB_OBJS)
+	$(CC) $(CFLAGS) -I$(IMG)/src -I$(LIB) -c -o $@ $<
+$(BUILD)/corral-image: $(BUILD)/obj/img/corral-image.o $(IMG_LIB_OBJS) $(LIBCORRAL)
 	$(CC) $(LDFLAGS) -o $@ $^ $(IMG_LIBS)
 # test_imgstore also runs the program itself.
 $(BUILD)/tests/img_test_imgstore: $(BUILD)/corral-image
-$(BUILD)/tests/img_test_%: $(IMG)/tests/test_%.c $(IMG_LIB_OBJS) | $(BUILD)/tests
-	$(CC) $(CFLAGS) -I$(NB_SRC) -I$(IMG)/src -o $@ $< $(IMG_LIB_OBJS) $(LDFLAGS) $(IMG_LIBS) $(CMOCKA_LIBS)
--include $(IMG_LIB_OBJS:.o=.d) $(BUILD)/obj/img/corral-image.d
+$(BUILD)/tests/img_test_%: $(IMG)/tests/test_%.c $(IMG_LIB_OBJS) $(LIBCORRAL) | $(BUILD)/tests
+	$(CC) $(CFLAGS) -I$(IMG)/src -I$(LIB) -o $@ $< $(IMG_LIB_OBJS) $(LIBCORRAL) $(LDFLAGS) $(IMG_LIBS) $(CMOCKA_LIBS)
 
--include $(CORE_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(BUILD)/obj/corrald.d $(BUILD)/obj/hook.d
+-include $(wildcard $(BUILD)/obj/*/*.d)

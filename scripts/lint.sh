@@ -2,7 +2,7 @@
 # `make lint`: two checks over Corral's C code, both always run.
 #
 #  1. Layout: `clang-format --dry-run --Werror` with the repository's
-#     .clang-format over netboot/src, netboot/tests/unit, netboot/tests/cli-unit and netboot/fuzz.
+#     .clang-format over lib, netboot/corrald, netboot/corral, netboot/hook, netboot/tests/unit, netboot/tests/cli-unit and netboot/fuzz.
 #  2. Banned functions (scripts/banned.txt): every C file in the tree, tracked
 #     or new (but not ignored), is searched for calls to them; each hit is
 #     printed as file:line.
@@ -25,7 +25,7 @@ fi
 
 # The globs that match nothing stay literal; keep only real files.
 files=""
-for f in netboot/src/*.c netboot/src/*.h netboot/tests/unit/*.c netboot/tests/unit/*.h netboot/tests/cli-unit/*.c netboot/tests/cli-unit/*.h \
+for f in lib/*.c lib/*.h lib/tests/*.c netboot/corrald/*.c netboot/corrald/*.h netboot/corral/*.c netboot/corral/*.h netboot/hook/*.c netboot/tests/unit/*.c netboot/tests/unit/*.h netboot/tests/cli-unit/*.c netboot/tests/cli-unit/*.h \
 	netboot/fuzz/*.c netboot/fuzz/*.h test-vm/vbmc/*.c test-vm/vbmc/*.h test-vm/vbmc/tests/*.c image-builder/src/*.c image-builder/src/*.h image-builder/tests/*.c; do
 	[ -f "$f" ] && files="$files $f"
 done

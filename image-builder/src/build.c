@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "digest.h"
 #include "fsutil.h"
 #include "mounts.h"
 #include "proc.h"
@@ -337,16 +338,14 @@ static int put_file(struct job *j, const char *dest, const char *src, const char
 			goto err_fd;
 		}
 		while ((n = read(in, chunk, sizeof(chunk))) > 0) {
-			if (write(fd, chunk, (size_t)n) != n) {
-				rc = -EIO;
+			if ((rc = fs_write_all(fd, chunk, (size_t)n)) < 0)
 				break;
-			}
 		}
 		if (n < 0)
 			rc = -errno;
 		close(in);
-	} else if (write(fd, data, len) != (ssize_t)len) {
-		rc = -EIO;
+	} else {
+		rc = fs_write_all(fd, data, len);
 	}
 	if (rc == 0 && fchmod(fd, mode) < 0)
 		rc = -errno;
@@ -693,7 +692,7 @@ static int stage_manifest(struct job *j)
 	for (int i = 0; i < 3; i++) {
 		char hex[65];
 		unsigned long long size;
-		if ((rc = fs_sha256(jpath(j, buf_str(&j->out), arts[i]), hex, &size)) < 0)
+		if ((rc = digest_sha256_file(jpath(j, buf_str(&j->out), arts[i]), hex, &size)) < 0)
 			goto out;
 		json_object_set_new(
 			a, arts[i],

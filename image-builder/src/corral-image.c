@@ -9,7 +9,7 @@
  *
  * Common: --store DIR (default $CORRAL_IMAGE_STORE, else /var/lib/corral/images);
  * push: --url/--token (else CORRAL_URL/CORRAL_TOKEN), --files-root DIR,
- * --advertise URL, --corrald-conf FILE (default /etc/corral/corral.conf).
+ * --advertise URL (both else from corrald's GET /api/v1/status).
  * main only wires the modules together.
  */
 #include <ctype.h>
@@ -51,7 +51,7 @@ static void usage(FILE *f)
 		   "                     holds the store\n"
 		   "  push NAME [--as NAME]  copy into corrald's file root and register it\n"
 		   "push options: --url URL --token TOKEN (else CORRAL_URL, CORRAL_TOKEN),\n"
-		   "  --files-root DIR, --advertise URL, --corrald-conf FILE\n"
+		   "  --files-root DIR, --advertise URL (else from corrald's /api/v1/status)\n"
 		   "store: --store, else $CORRAL_IMAGE_STORE, else /var/lib/corral/images\n");
 }
 
@@ -326,7 +326,6 @@ int main(int argc, char **argv)
 		O_TOKEN,
 		O_FILES,
 		O_ADV,
-		O_CONF,
 		O_AS,
 		O_DRY_RUN,
 		O_KEEP_LOGS,
@@ -344,7 +343,6 @@ int main(int argc, char **argv)
 		{"token", required_argument, NULL, O_TOKEN},
 		{"files-root", required_argument, NULL, O_FILES},
 		{"advertise", required_argument, NULL, O_ADV},
-		{"corrald-conf", required_argument, NULL, O_CONF},
 		{"as", required_argument, NULL, O_AS},
 		{"dry-run", no_argument, NULL, O_DRY_RUN},
 		{"keep-logs", required_argument, NULL, O_KEEP_LOGS},
@@ -392,9 +390,6 @@ int main(int argc, char **argv)
 			break;
 		case O_ADV:
 			a.po.advertise = optarg;
-			break;
-		case O_CONF:
-			a.po.conf = optarg;
 			break;
 		case O_AS:
 			a.po.as = optarg;

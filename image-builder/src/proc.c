@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "fsutil.h"
 
 #define TAIL_MAX 16384 /* bytes of a child's output kept for error messages */
 
@@ -88,15 +89,8 @@ double proc_now(void)
 
 static void log_write(const char *s, size_t n)
 {
-	while (proc_logfd >= 0 && n > 0) {
-		ssize_t w = write(proc_logfd, s, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return;
-		s += w;
-		n -= (size_t)w;
-	}
+	if (proc_logfd >= 0)
+		(void)fs_write_all(proc_logfd, s, n);
 }
 
 void proc_log(const char *fmt, ...)

@@ -6,7 +6,6 @@
 
 #include <curl/curl.h>
 #include <errno.h>
-#include <ini.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,22 +16,12 @@
 
 #define REPLY_MAX 65536
 
-struct conf_vals {
+/* What push needs of corrald: where its file root is and the base URL its
+ * nodes use.  From the flags, else from corrald's own GET /api/v1/status. */
+struct server_vals {
 	char files_root[4096];
 	char advertise[1024];
-	char address[256];
-	char port[16];
 };
-
-static int conf_line(void *arg, const char *section, const char *name, const char *value)
-{
-	struct conf_vals *v = arg;
-	if (strcmp(section, "files") == 0 && strcmp(name, "root") == 0)
-		snprintf(v->files_root, sizeof(v->files_root), "%s", value);
-	else if (strcmp(section, "server") == 0 && strcmp(name, "advertise_url") == 0)
-		snprintf(v->advertise, sizeof(v->advertise), "%s", value);
-	return 1;
-}
 
 int push_params(const char *advertise, const char *dir, const char *recipe_params, struct buf *out)
 {
@@ -102,29 +91,53 @@ out:
 	return rc;
 }
 
-static int fill_from_conf(const struct push_opts *o, struct conf_vals *v)
+static int copy_val(char *dst, size_t len, const char *src, const char *what)
 {
-	const char *conf = o->conf;
-	memset(v, 0, sizeof(*v));
-	if (conf == NULL && access("/etc/corral/corral.conf", R_OK) == 0)
-		conf = "/etc/corral/corral.conf";
-	if (conf != NULL) {
-		int r = ini_parse(conf, conf_line, v);
-		if (r != 0) {
-			fprintf(stderr, "corral-image: %s: %s\n", conf,
-				r < 0 ? "cannot read" : "not a corrald configuration");
-			return -EINVAL;
-		}
+	int n = snprintf(dst, len, "%s", src);
+	if (n < 0 || (size_t)n >= len) {
+		fprintf(stderr, "corral-image: %s is too long\n", what);
+		return -ENAMETOOLONG;
 	}
-	if (o->files_root)
-		snprintf(v->files_root, sizeof(v->files_root), "%s", o->files_root);
-	if (o->advertise)
-		snprintf(v->advertise, sizeof(v->advertise), "%s", o->advertise);
-	if (v->files_root[0] == '\0')
-		snprintf(v->files_root, sizeof(v->files_root), "/var/lib/corral/files");
-	if (v->advertise[0] == '\0' && o->url)
-		snprintf(v->advertise, sizeof(v->advertise), "%s", o->url);
 	return 0;
+}
+
+static int fill_from_server(const struct push_opts *o, struct server_vals *v)
+{
+	int rc = 0;
+	memset(v, 0, sizeof(*v));
+	if (o->files_root && (rc = copy_val(v->files_root, sizeof(v->files_root), o->files_root,
+					    "--files-root")) < 0)
+		return rc;
+	if (o->advertise &&
+	    (rc = copy_val(v->advertise, sizeof(v->advertise), o->advertise, "--advertise")) < 0)
+		return rc;
+	if (v->files_root[0] != '\0' && v->advertise[0] != '\0')
+		return 0;
+	struct buf reply;
+	long status = 0;
+	json_t *st = NULL;
+	buf_init(&reply, REPLY_MAX);
+	if ((rc = api_call(o, "GET", "/api/v1/status", NULL, &status, &reply)) < 0)
+		goto out;
+	st = status == 200 ? json_loadb(reply.data, reply.len, 0, NULL) : NULL;
+	const char *root = json_string_value(json_object_get(st, "files_root"));
+	const char *adv = json_string_value(json_object_get(st, "advertise_url"));
+	if (root == NULL || adv == NULL) {
+		fprintf(stderr,
+			"corral-image: GET /api/v1/status answered %ld without "
+			"files_root and advertise_url\n",
+			status);
+		rc = -EPROTO;
+		goto out;
+	}
+	if (v->files_root[0] == '\0')
+		rc = copy_val(v->files_root, sizeof(v->files_root), root, "files_root");
+	if (rc == 0 && v->advertise[0] == '\0')
+		rc = copy_val(v->advertise, sizeof(v->advertise), adv, "advertise_url");
+out:
+	json_decref(st);
+	buf_clear(&reply);
+	return rc;
 }
 
 int push_image(struct imgstore *s, const char *name, const struct push_opts *o)
@@ -132,7 +145,7 @@ int push_image(struct imgstore *s, const char *name, const struct push_opts *o)
 	static const char *const files[] = {"vmlinuz", "initrd", "rootfs.squashfs",
 					    "manifest.json"};
 	const char *as = o->as ? o->as : name;
-	struct conf_vals v;
+	struct server_vals v;
 	struct buf dir, src, dst, params, reply;
 	char key[65], rel[512];
 	json_t *m = NULL, *body = NULL;
@@ -151,7 +164,7 @@ int push_image(struct imgstore *s, const char *name, const struct push_opts *o)
 			imgstore_dir(s));
 		return rc;
 	}
-	if ((rc = fill_from_conf(o, &v)) < 0)
+	if ((rc = fill_from_server(o, &v)) < 0)
 		return rc;
 	buf_init(&dir, 4096);
 	buf_init(&src, 4096);

@@ -19,9 +19,8 @@
 struct push_opts {
 	const char *url;        /* corrald API base (CORRAL_URL) */
 	const char *token;      /* admin token (CORRAL_TOKEN); never logged */
-	const char *files_root; /* corrald's files.root; NULL: from conf */
-	const char *advertise;  /* base URL nodes use; NULL: from conf, else url */
-	const char *conf;       /* corrald's configuration file to read them from */
+	const char *files_root; /* corrald's files.root; NULL: from its /api/v1/status */
+	const char *advertise;  /* base URL nodes use; NULL: from its /api/v1/status */
 	const char *as;         /* name in corrald (default: the image's) */
 };
 

@@ -35,7 +35,7 @@ int valid_name(const char *s)
 	return 0;
 }
 
-static int valid_hexval(char c)
+int valid_hexval(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';

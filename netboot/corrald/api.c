@@ -1001,10 +1001,10 @@ int api_status(struct http_req *r)
 	int rc = store_node_counts(a->store, &counts);
 	if (rc < 0)
 		return api_store_error(r, rc, NULL, "status", "");
-	json_t *s = json_pack("{s:s, s:I, s:o, s:s, s:i}", "version", CORRAL_VERSION, "uptime",
+	json_t *s = json_pack("{s:s, s:I, s:o, s:s, s:s, s:i}", "version", CORRAL_VERSION, "uptime",
 			      (json_int_t)((store_now_us() - a->started_us) / 1000000), "nodes",
-			      counts, "advertise_url", app_config(a)->base_url, "schema",
-			      store_schema_version(a->store));
+			      counts, "advertise_url", app_config(a)->base_url, "files_root",
+			      app_config(a)->files_root, "schema", store_schema_version(a->store));
 	if (s == NULL || store_counts(a->store, s) < 0) {
 		json_decref(s);
 		return http_reply_error(r, 500, "internal", NULL, "store error");

@@ -24,6 +24,7 @@
 
 #include "app.h"
 #include "dhcp.h"
+#include "fsutil.h"
 #include "log.h"
 
 struct app_retired {
@@ -41,32 +42,6 @@ static void usage(FILE *f)
 		   "  -d       debug logging\n"
 		   "  -n       check the configuration and exit\n"
 		   "  -V       print the version\n");
-}
-
-/* mkdir -p for the directory part of path (or path itself when dir=1). */
-static int mkdirs(const char *path, int dir)
-{
-	char p[PATH_MAX];
-	int n = snprintf(p, sizeof(p), "%s", path);
-	if (n < 0 || (size_t)n >= sizeof(p))
-		return -ENAMETOOLONG;
-	if (!dir) {
-		char *slash = strrchr(p, '/');
-		if (slash == NULL)
-			return 0;
-		*slash = '\0';
-	}
-	for (char *s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0750) < 0 && errno != EEXIST)
-			return -errno;
-		*s = '/';
-	}
-	if (p[0] != '\0' && mkdir(p, 0750) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
 }
 
 /* Loads the configuration: the named file, else the default one if present. */
@@ -198,7 +173,7 @@ static void reload(struct app *a, struct dhcp **dhcp, const char *path, uint16_t
 
 	struct files *nf = NULL;
 	if (strcmp(c->files_root, old->files_root) != 0) {
-		if (mkdirs(c->files_root, 1) < 0 || files_open(c->files_root, &nf) < 0) {
+		if (fs_mkdir_p(c->files_root, 0750) < 0 || files_open(c->files_root, &nf) < 0) {
 			log_warnx("reload: cannot open files.root %s; configuration not changed",
 				  c->files_root);
 			free(c);
@@ -297,7 +272,7 @@ int main(int argc, char **argv)
 
 	if (auth_init() < 0)
 		fatalx("libsodium failed to initialise");
-	if (mkdirs(cfg->store_path, 0) < 0 || mkdirs(cfg->key_file, 0) < 0)
+	if (fs_mkdir_parent(cfg->store_path, 0750) < 0 || fs_mkdir_parent(cfg->key_file, 0750) < 0)
 		fatal("cannot create the directories for %s and %s", cfg->store_path,
 		      cfg->key_file);
 	int rc = store_open(cfg->store_path, &a.store);
@@ -312,7 +287,7 @@ int main(int argc, char **argv)
 	if (auth_key_load(cfg->key_file, a.seed_key) < 0)
 		fatalx("cannot read or create the key file %s", cfg->key_file);
 	struct files *files;
-	if (mkdirs(cfg->files_root, 1) < 0 || files_open(cfg->files_root, &files) < 0)
+	if (fs_mkdir_p(cfg->files_root, 0750) < 0 || files_open(cfg->files_root, &files) < 0)
 		fatal("cannot open files.root %s", cfg->files_root);
 	atomic_init(&a.files, files);
 	if (hub_new(&a.hub) < 0 ||

@@ -16,6 +16,8 @@
 int valid_parse_ll(const char *s, long long min, long long max, long long *out);
 /* Object name: 1-63 of [A-Za-z0-9._-], first a letter or digit. */
 int valid_name(const char *s);
+/* Value of one hex digit (either case), or -1. */
+int valid_hexval(char c);
 /* aa:bb:..., AA-BB-..., aabb.ccdd.eeff or aabbccddeeff → "aa:bb:cc:dd:ee:ff". */
 int valid_mac_normalize(const char *in, char out[VALID_MAC_LEN + 1]);
 /* Dotted-quad IPv4. */

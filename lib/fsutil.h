@@ -1,5 +1,7 @@
 /*
- * fsutil: file helpers for the image builder (leaf module).
+ * fsutil: file helpers every program shares (leaf module: depends on buf
+ * only).  Callable from any thread; no state of its own but
+ * fs_rm_tree's and fs_du's walk, which are not reentrant.
  *
  * Removing trees never crosses a mount point (a bind mount left inside a
  * build directory must not take the host's /dev or /sys with it); files
@@ -15,15 +17,24 @@
 /* rm -r of path, staying on path's file system; 0 or a negative errno
  * (-EBUSY when something below is another mount and was left). */
 int fs_rm_tree(const char *path);
-/* mkdir -p with mode; 0 or a negative errno. */
+/* mkdir -p with mode (each level made gets mode, less the umask; levels
+ * that exist are left as they are); 0 or a negative errno. */
 int fs_mkdir_p(const char *path, mode_t mode);
+/* mkdir -p of the directory part of path ("a/b/f" makes "a/b"). */
+int fs_mkdir_parent(const char *path, mode_t mode);
+/* write(2) until all len bytes are out, through EINTR; 0 or -errno
+ * (-EIO when the file takes no more). */
+int fs_write_all(int fd, const void *data, size_t len);
+/* Writes data to tmp (chmod'ed to mode whatever the umask, fsynced when
+ * do_fsync), then renames it onto dst: a reader sees the old file or the
+ * whole new one.  tmp is removed on failure.  0 or a negative errno. */
+int fs_write_via(const char *tmp, const char *dst, const void *data, size_t len, mode_t mode,
+		 int do_fsync);
 /* Copies src to dst (created with mode, replaced if it exists); 0 or errno. */
 int fs_copy(const char *src, const char *dst, mode_t mode);
 /* Hard link, else a copy (other file system); dst replaced atomically. */
 int fs_link_or_copy(const char *src, const char *dst);
-/* sha256 of a file as 64 hex + NUL, and its size. */
-int fs_sha256(const char *path, char hex[65], unsigned long long *size);
-/* Writes data to path through path.tmp, fsync, rename. */
+/* fs_write_via through path.tmp, fsynced. */
 int fs_write_atomic(const char *path, const char *data, size_t len, mode_t mode);
 /* fsync a directory (after renames inside it). */
 int fs_sync_dir(const char *path);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "fsutil.h"
 
 /* Appends s with tabs and line breaks turned into spaces. */
 static void hook_field(struct buf *b, const char *s)
@@ -54,13 +55,8 @@ int main(int argc, char **argv)
 		buf_clear(&b);
 		return 0;
 	}
-	size_t off = 0;
-	while (off < b.len) {
-		ssize_t w = write(fd, b.data + off, b.len - off);
-		if (w <= 0)
-			break;
-		off += (size_t)w;
-	}
+	if (fs_write_all(fd, b.data, b.len) < 0)
+		fprintf(stderr, "corral-dhcp-hook: %s event not sent whole\n", argv[1]);
 	shutdown(fd, SHUT_WR);
 	char chunk[65536];
 	struct pollfd p = {fd, POLLIN, 0};

@@ -1,5 +1,6 @@
 /*
- * fsutil: rm -r within one file system, copies, hashes, atomic writes.
+ * fsutil: mkdir -p, whole writes, atomic writes, rm -r within one file
+ * system, copies.
  * See fsutil.h.
  */
 #include "fsutil.h"
@@ -7,7 +8,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,8 +55,38 @@ int fs_mkdir_p(const char *path, mode_t mode)
 			return -errno;
 		*p = '/';
 	}
-	if (mkdir(tmp, mode) < 0 && errno != EEXIST)
+	if (tmp[0] != '\0' && mkdir(tmp, mode) < 0 && errno != EEXIST)
 		return -errno;
+	return 0;
+}
+
+int fs_mkdir_parent(const char *path, mode_t mode)
+{
+	char tmp[4096];
+	int n = snprintf(tmp, sizeof(tmp), "%s", path);
+	if (n < 0 || (size_t)n >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	char *slash = strrchr(tmp, '/');
+	if (slash == NULL || slash == tmp)
+		return 0;
+	*slash = '\0';
+	return fs_mkdir_p(tmp, mode);
+}
+
+int fs_write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+	while (len > 0) {
+		ssize_t w = write(fd, p, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		if (w == 0)
+			return -EIO;
+		p += w;
+		len -= (size_t)w;
+	}
 	return 0;
 }
 
@@ -82,16 +112,8 @@ int fs_copy(const char *src, const char *dst, mode_t mode)
 		}
 		if (r == 0)
 			break;
-		for (ssize_t off = 0; off < r;) {
-			ssize_t w = write(out, buf + off, (size_t)(r - off));
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0) {
-				rc = -errno;
-				goto err_out;
-			}
-			off += w;
-		}
+		if ((rc = fs_write_all(out, buf, (size_t)r)) < 0)
+			goto err_out;
 	}
 	if (fchmod(out, mode) < 0 || fsync(out) < 0)
 		rc = -errno;
@@ -132,74 +154,37 @@ err:
 	return rc;
 }
 
-int fs_sha256(const char *path, char hex[65], unsigned long long *size)
+int fs_write_via(const char *tmp, const char *dst, const void *data, size_t len, mode_t mode,
+		 int do_fsync)
 {
-	crypto_hash_sha256_state h;
-	unsigned char out[crypto_hash_sha256_BYTES];
-	static unsigned char chunk[1 << 20];
-	unsigned long long total = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int rc = 0;
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	if (fd < 0)
 		return -errno;
-	crypto_hash_sha256_init(&h);
-	for (;;) {
-		ssize_t r = read(fd, chunk, sizeof(chunk));
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			int rc = -errno;
-			close(fd);
-			return rc;
-		}
-		if (r == 0)
-			break;
-		crypto_hash_sha256_update(&h, chunk, (unsigned long long)r);
-		total += (unsigned long long)r;
+	/* The mode asked for, whatever the umask: other programs read these. */
+	if (fchmod(fd, mode) < 0 || (rc = fs_write_all(fd, data, len)) < 0 ||
+	    (do_fsync && fsync(fd) < 0)) {
+		rc = rc < 0 ? rc : -errno;
+		close(fd);
+		goto err_unlink;
 	}
-	close(fd);
-	crypto_hash_sha256_final(&h, out);
-	sodium_bin2hex(hex, 65, out, sizeof(out));
-	if (size)
-		*size = total;
+	if (close(fd) < 0 || rename(tmp, dst) < 0) {
+		rc = -errno;
+		goto err_unlink;
+	}
 	return 0;
+err_unlink:
+	unlink(tmp);
+	return rc;
 }
 
 int fs_write_atomic(const char *path, const char *data, size_t len, mode_t mode)
 {
 	struct buf tmp;
-	int rc = 0, fd;
+	int rc;
 	buf_init(&tmp, 4200);
-	if ((rc = buf_printf(&tmp, "%s.tmp", path)) < 0)
-		goto err;
-	fd = open(buf_str(&tmp), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-	if (fd < 0) {
-		rc = -errno;
-		goto err;
-	}
-	for (size_t off = 0; off < len;) {
-		ssize_t w = write(fd, data + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			rc = -errno;
-			close(fd);
-			goto err_unlink;
-		}
-		off += (size_t)w;
-	}
-	if (fsync(fd) < 0 || close(fd) < 0) {
-		rc = -errno;
-		goto err_unlink;
-	}
-	if (rename(buf_str(&tmp), path) < 0) {
-		rc = -errno;
-		goto err_unlink;
-	}
-	buf_clear(&tmp);
-	return 0;
-err_unlink:
-	unlink(buf_str(&tmp));
-err:
+	if ((rc = buf_printf(&tmp, "%s.tmp", path)) == 0)
+		rc = fs_write_via(buf_str(&tmp), path, data, len, mode, 1);
 	buf_clear(&tmp);
 	return rc;
 }

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "dhcpconf.h"
+#include "fsutil.h"
 #include "log.h"
 #include "valid.h"
 
@@ -118,7 +119,8 @@ static int dhcp_path(char *out, size_t len, const char *dir, const char *name)
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-/* Writes data to dir/name through a temporary file in d->tmp and rename. */
+/* Writes data to dir/name through a temporary file in d->tmp and rename;
+ * 0644 whatever corrald's umask is: dnsmasq reads these as nobody. */
 static int dhcp_write(struct dhcp *d, const char *dir, const char *name, const char *data,
 		      size_t len, int do_fsync)
 {
@@ -126,42 +128,7 @@ static int dhcp_write(struct dhcp *d, const char *dir, const char *name, const c
 	if (dhcp_path(tmp, sizeof(tmp), d->tmp, name) < 0 ||
 	    dhcp_path(dst, sizeof(dst), dir, name) < 0)
 		return -ENAMETOOLONG;
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	/* dnsmasq reads these as nobody, whatever corrald's umask is. */
-	if (fchmod(fd, 0644) < 0) {
-		int e = errno;
-		close(fd);
-		unlink(tmp);
-		return -e;
-	}
-	size_t off = 0;
-	while (off < len) {
-		ssize_t w = write(fd, data + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			int e = errno;
-			close(fd);
-			unlink(tmp);
-			return -e;
-		}
-		off += (size_t)w;
-	}
-	if (do_fsync && fsync(fd) < 0) {
-		int e = errno;
-		close(fd);
-		unlink(tmp);
-		return -e;
-	}
-	close(fd);
-	if (rename(tmp, dst) < 0) {
-		int e = errno;
-		unlink(tmp);
-		return -e;
-	}
-	return 0;
+	return fs_write_via(tmp, dst, data, len, 0644, do_fsync);
 }
 
 static void dhcp_files_clear(struct dhcp_files *f)
@@ -650,13 +617,8 @@ static void dhcp_hook(struct dhcp *d, int fd)
 		struct buf b;
 		buf_init(&b, 64u << 20);
 		if (store_leases(d->st, (int64_t)time(NULL), &b) == 0 && b.len > 0) {
-			size_t off = 0;
-			while (off < b.len) {
-				ssize_t w = write(fd, b.data + off, b.len - off);
-				if (w <= 0)
-					break;
-				off += (size_t)w;
-			}
+			if (fs_write_all(fd, b.data, b.len) < 0)
+				log_debug("dhcp: lease list not sent whole to the hook");
 		}
 		buf_clear(&b);
 		break;
@@ -756,22 +718,13 @@ static void *dhcp_main(void *arg)
 	return NULL;
 }
 
-/* mkdir -p, each level 0755 (dnsmasq runs as nobody and must get through). */
+/* mkdir -p, the leaf 0755 whatever the umask (dnsmasq runs as nobody and
+ * must get through). */
 static int dhcp_mkdir(const char *path)
 {
-	char p[PATH_MAX];
-	snprintf(p, sizeof(p), "%s", path);
-	for (char *s = p + 1;; s++) {
-		if (*s != '/' && *s != '\0')
-			continue;
-		char c = *s;
-		*s = '\0';
-		if (mkdir(p, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*s = c;
-		if (c == '\0')
-			break;
-	}
+	int rc = fs_mkdir_p(path, 0755);
+	if (rc < 0)
+		return rc;
 	return chmod(path, 0755) < 0 ? -errno : 0;
 }
 

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "valid.h"
 
 struct http_server {
 	struct MHD_Daemon *mhd;
@@ -350,17 +351,6 @@ static int http_begin(struct http_server *s, struct http_req *r)
 	return 0;
 }
 
-static int http_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Percent-decoding of the path and the query arguments, in place, as MHD's
  * own but for "%00": MHD would write a NUL, silently ending the path or
@@ -373,8 +363,8 @@ static size_t http_unescape(void *cls, struct MHD_Connection *conn, char *s)
 	const char *r = s;
 	while (*r != '\0') {
 		int hi, lo;
-		if (r[0] == '%' && (hi = http_hexval(r[1])) >= 0 && (lo = http_hexval(r[2])) >= 0 &&
-		    (hi | lo) != 0) {
+		if (r[0] == '%' && (hi = valid_hexval(r[1])) >= 0 &&
+		    (lo = valid_hexval(r[2])) >= 0 && (hi | lo) != 0) {
 			*w++ = (char)(hi * 16 + lo);
 			r += 3;
 			continue;

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "log.h"
 
 #define AUTH_SEED_MAC 20
@@ -62,8 +63,9 @@ int auth_key_load(const char *path, unsigned char key[AUTH_KEY_LEN])
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
-	if (write(fd, key, AUTH_KEY_LEN) != AUTH_KEY_LEN || fsync(fd) < 0) {
-		int e = errno ? errno : EIO;
+	int wrc = fs_write_all(fd, key, AUTH_KEY_LEN);
+	if (wrc < 0 || fsync(fd) < 0) {
+		int e = wrc < 0 ? -wrc : errno;
 		close(fd);
 		unlink(tmp);
 		return -e;
