@@ -1,18 +1,20 @@
 #!/bin/sh
 # Runs the browser tests (node's test runner, headless Chromium through
 # playwright-core, a real corrald per test file) and writes
-# "<passed> <failed>" to the results file given first, like
-# scripts/run-pytest.sh.  The second argument (or CORRAL_BUILD) names the
-# build directory holding corrald; default <repo>/build.
+# "<passed> <failed> <skipped>" to the results file given first (and each
+# skip with its reason to <results file>.skips), like scripts/run-pytest.sh.
+# The second argument (or CORRAL_BUILD) names the build directory holding
+# corrald; default <repo>/build.
 #   sh netboot/tests/web/run.sh build/results/web build
 out=${1:?usage: run.sh RESULTS_FILE [BUILD_DIR]}
 here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$(dirname "$out")"
 out=$(cd "$(dirname "$out")" && pwd)/$(basename "$out")
 build=${2:-${CORRAL_BUILD:-$here/../../../build}}
-CORRAL_BUILD=$(cd "$build" 2>/dev/null && pwd) || { echo "web: no build directory $build" >&2; echo "0 1" >"$out"; exit 1; }
+CORRAL_BUILD=$(cd "$build" 2>/dev/null && pwd) || { echo "web: no build directory $build" >&2; echo "0 1 0" >"$out"; exit 1; }
 export CORRAL_BUILD
-echo "0 1" >"$out" # until the run says otherwise
+echo "0 1 0" >"$out" # until the run says otherwise
+: >"$out.skips"
 
 if ! command -v node >/dev/null 2>&1; then
 	echo "web: node is missing (make deps)" >&2
@@ -38,11 +40,16 @@ rc=$?
 pass=$(sed -n 's/^# pass \([0-9][0-9]*\)$/\1/p' "$tap" | tail -n 1)
 fail=$(sed -n 's/^# fail \([0-9][0-9]*\)$/\1/p' "$tap" | tail -n 1)
 canc=$(sed -n 's/^# cancelled \([0-9][0-9]*\)$/\1/p' "$tap" | tail -n 1)
+skip=$(sed -n 's/^# skipped \([0-9][0-9]*\)$/\1/p' "$tap" | tail -n 1)
+todo=$(sed -n 's/^# todo \([0-9][0-9]*\)$/\1/p' "$tap" | tail -n 1)
+# "ok N - name # SKIP reason" (and TODO): the reason goes with the name.
+sed -n 's/^ *ok [0-9]* - \(.*\) # \(SKIP\|TODO\) *\(.*\)$/web:\1\t\2 \3/p' "$tap" >"$out.skips"
 if [ -z "$pass" ] || [ -z "$fail" ]; then
-	echo "0 1" >"$out"
+	echo "0 1 0" >"$out"
 	exit 1
 fi
 fail=$((fail + ${canc:-0}))
 [ "$rc" -ne 0 ] && [ "$fail" -eq 0 ] && fail=1
-echo "$pass $fail" >"$out"
+# node's "# pass" does not count skips and todos; they are counted apart.
+echo "$pass $fail $((${skip:-0} + ${todo:-0}))" >"$out"
 exit $rc
