@@ -442,8 +442,8 @@ static void api_node_warnings(struct app *a, json_t *node)
 {
 	const struct config *cfg = app_config(a);
 	unsigned net, prefix;
-	if (strcmp(cfg->dhcp_mode, "authoritative") != 0 ||
-	    valid_cidr(cfg->dhcp_subnet, &net, &prefix) < 0)
+	if (strcmp(cfg->dhcp.mode, "authoritative") != 0 ||
+	    valid_cidr(cfg->dhcp.subnet, &net, &prefix) < 0)
 		return;
 	uint32_t mask = 0xffffffffu << (32 - prefix); /* prefix 8..30 */
 	json_t *warnings = json_array();
@@ -459,7 +459,7 @@ static void api_node_warnings(struct app *a, json_t *node)
 			warnings,
 			json_sprintf("interfaces[%zu].ip %s is outside dhcp.subnet %s: "
 				     "dnsmasq gives that interface a pool address instead",
-				     i, ip, cfg->dhcp_subnet));
+				     i, ip, cfg->dhcp.subnet));
 	}
 	if (json_array_size(warnings) > 0)
 		json_object_set_new(node, "warnings", warnings);
