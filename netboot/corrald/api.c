@@ -956,12 +956,12 @@ int api_tokens(struct http_req *r)
 		return 0;
 	const char *name = json_string_value(json_object_get(body, "name"));
 	json_t *sc = json_object_get(body, "scope");
-	const char *scope = sc ? json_string_value(sc) : "admin";
+	enum auth_scope scope = AUTH_SCOPE_ADMIN;
 	struct api_err e;
 	int bad = 0;
 	if (name == NULL || valid_name(name) < 0)
 		bad = api_fail(&e, "name", "not a valid name");
-	else if (scope == NULL || (strcmp(scope, "admin") != 0 && strcmp(scope, "read") != 0))
+	else if (sc != NULL && auth_scope_parse(json_string_value(sc), &scope) < 0)
 		bad = api_fail(&e, "scope", "must be admin or read");
 	if (bad) {
 		json_decref(body);
@@ -971,10 +971,10 @@ int api_tokens(struct http_req *r)
 	unsigned char hash[AUTH_HASH_LEN];
 	auth_token_new(tok);
 	auth_token_hash(tok, hash);
-	int rc = store_token_add(a->store, name, hash, strcmp(scope, "admin") == 0 ? 2 : 1);
-	json_t *out =
-		rc == 0 ? json_pack("{s:s, s:s, s:s}", "name", name, "scope", scope, "token", tok) :
-			  NULL;
+	int rc = store_token_add(a->store, name, hash, scope);
+	json_t *out = rc == 0 ? json_pack("{s:s, s:s, s:s}", "name", name, "scope",
+					  auth_scope_name(scope), "token", tok) :
+				NULL;
 	json_decref(body);
 	if (rc == -EEXIST) {
 		struct store_err se = {"name", "a token with this name exists"};
@@ -1299,9 +1299,7 @@ int api_boot(struct http_req *r)
 /* GET /api/v1/whoami: the scope of the token presented. */
 int api_whoami(struct http_req *r)
 {
-	return http_reply_json(
-		r, 200,
-		json_pack("{s:s}", "scope", r->granted >= HTTP_SCOPE_ADMIN ? "admin" : "read"));
+	return http_reply_json(r, 200, json_pack("{s:s}", "scope", auth_scope_name(r->granted)));
 }
 
 /* GET /api/v1/nodes/{name}/cloud-init/{file}: what the node gets, recording nothing. */

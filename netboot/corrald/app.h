@@ -54,7 +54,7 @@ extern const struct http_route app_routes[];
 extern const size_t app_nroutes;
 
 /* http callbacks (routes.c). */
-int app_auth(void *ctx, const char *token, enum http_scope *granted);
+int app_auth(void *ctx, const char *token, enum auth_scope *granted);
 void app_done(void *ctx, const struct http_req *r);
 
 /* Handlers: node-facing (serve.c) and operator API (api.c). */

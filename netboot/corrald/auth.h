@@ -16,6 +16,22 @@
 #define AUTH_TOKEN_LEN 48 /* "crl_" + 43 base64url characters + NUL fits */
 #define AUTH_SEED_LEN 57  /* 28 bytes as hex + NUL */
 
+/*
+ * What an API token grants, and what a route asks for.  Stored in the
+ * tokens table as this number.  Ordered: a grant satisfies every lower
+ * need.  NONE is a need only (node-facing routes); a token is READ or ADMIN.
+ */
+enum auth_scope {
+	AUTH_SCOPE_NONE = 0,
+	AUTH_SCOPE_READ = 1,
+	AUTH_SCOPE_ADMIN = 2,
+};
+
+/* "admin" for ADMIN (or a larger stored number), else "read": the API's spelling. */
+const char *auth_scope_name(int scope);
+/* "read" or "admin" into *scope; 0, or -EINVAL for anything else (NULL too). */
+int auth_scope_parse(const char *name, enum auth_scope *scope);
+
 /* Initialises libsodium; 0 or -EIO. */
 int auth_init(void);
 /* Reads the key file, creating it (mode 0600, random) if missing. */

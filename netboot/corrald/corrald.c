@@ -82,13 +82,13 @@ static void resolve_base_url(struct config *c, uint16_t port)
 static int token_cmd(struct store *st, int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "create") == 0 && (argc == 3 || argc == 4)) {
-		int scope = 2;
+		enum auth_scope scope = AUTH_SCOPE_ADMIN;
 		if (argc == 4) {
 			if (strcmp(argv[3], "--read-only") != 0) {
 				usage(stderr);
 				return 2;
 			}
-			scope = 1;
+			scope = AUTH_SCOPE_READ;
 		}
 		char tok[AUTH_TOKEN_LEN + 8];
 		unsigned char hash[AUTH_HASH_LEN];

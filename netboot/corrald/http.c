@@ -300,9 +300,9 @@ static int http_begin(struct http_server *s, struct http_req *r)
 	}
 
 	int reading = r->method_id & (HTTP_GET | HTTP_HEAD);
-	enum http_scope need = reading ? r->route->read_scope : r->route->write_scope;
-	r->granted = HTTP_SCOPE_NONE;
-	if (need > HTTP_SCOPE_NONE) {
+	enum auth_scope need = reading ? r->route->read_scope : r->route->write_scope;
+	r->granted = AUTH_SCOPE_NONE;
+	if (need > AUTH_SCOPE_NONE) {
 		const char *tok = http_bearer(r);
 		if (tok == NULL || cfg->auth == NULL || cfg->auth(cfg->ctx, tok, &r->granted) < 0) {
 			struct MHD_Response *resp;
@@ -334,7 +334,7 @@ static int http_begin(struct http_server *s, struct http_req *r)
 	}
 
 	/* API bodies are JSON; node-facing routes (phone-home) take forms. */
-	if (!reading && need > HTTP_SCOPE_NONE) {
+	if (!reading && need > AUTH_SCOPE_NONE) {
 		const char *ct = http_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
 		const char *len = http_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		int has_body = (len != NULL && strcmp(len, "0") != 0) ||

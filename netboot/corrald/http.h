@@ -21,6 +21,7 @@
 #include <jansson.h>
 #include <microhttpd.h>
 
+#include "auth.h"
 #include "buf.h"
 
 enum http_method {
@@ -32,13 +33,6 @@ enum http_method {
 	HTTP_DELETE = 1 << 5,
 };
 
-/* What a caller must present.  Ordered: a grant satisfies every lower need. */
-enum http_scope {
-	HTTP_SCOPE_NONE = 0, /* node-facing and health: no token */
-	HTTP_SCOPE_READ = 1,
-	HTTP_SCOPE_ADMIN = 2,
-};
-
 #define HTTP_MAX_ARGS 3
 
 struct http_req;
@@ -47,8 +41,8 @@ typedef int (*http_handler)(struct http_req *r);
 struct http_route {
 	unsigned methods;            /* HTTP_GET | ... */
 	const char *pattern;         /* "/api/v1/nodes/:", ":" = one segment, "*" = rest */
-	enum http_scope read_scope;  /* needed for GET/HEAD */
-	enum http_scope write_scope; /* needed for every other method */
+	enum auth_scope read_scope;  /* needed for GET/HEAD */
+	enum auth_scope write_scope; /* needed for every other method */
 	size_t max_body;             /* 0: the server default */
 	http_handler handler;
 	const char *label; /* metrics label, e.g. "bootscript" */
@@ -62,7 +56,7 @@ struct http_req {
 	const char *args[HTTP_MAX_ARGS]; /* captured segments, NUL-terminated */
 	const struct http_route *route;
 	struct buf body;         /* request body (empty for GET) */
-	enum http_scope granted; /* scope of the token presented */
+	enum auth_scope granted; /* scope of the token presented */
 	char client_ip[64];      /* peer address as text */
 	unsigned status;         /* status of the queued reply, 0 before */
 	uint64_t bytes_out;      /* body bytes the reply will carry */
@@ -77,7 +71,7 @@ struct http_req {
  * Checks a presented bearer token; sets *granted.  Returns 0 if valid,
  * -ENOENT if unknown.  Called only for routes that need a scope.
  */
-typedef int (*http_auth_fn)(void *ctx, const char *token, enum http_scope *granted);
+typedef int (*http_auth_fn)(void *ctx, const char *token, enum auth_scope *granted);
 /* Called once per finished request (metrics, access log). */
 typedef void (*http_done_fn)(void *ctx, const struct http_req *r);
 

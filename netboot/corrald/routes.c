@@ -9,9 +9,9 @@
 #include "log.h"
 #include "ui.h"
 
-#define R HTTP_SCOPE_READ
-#define A HTTP_SCOPE_ADMIN
-#define N HTTP_SCOPE_NONE
+#define R AUTH_SCOPE_READ
+#define A AUTH_SCOPE_ADMIN
+#define N AUTH_SCOPE_NONE
 #define GET HTTP_GET
 #define POST HTTP_POST
 #define PUT HTTP_PUT
@@ -72,7 +72,7 @@ const struct http_route app_routes[] = {
 
 const size_t app_nroutes = sizeof(app_routes) / sizeof(app_routes[0]);
 
-int app_auth(void *ctx, const char *token, enum http_scope *granted)
+int app_auth(void *ctx, const char *token, enum auth_scope *granted)
 {
 	struct app *a = ctx;
 	unsigned char hash[AUTH_HASH_LEN];
@@ -81,7 +81,7 @@ int app_auth(void *ctx, const char *token, enum http_scope *granted)
 	int rc = store_token_find(a->store, hash, &scope);
 	if (rc < 0)
 		return rc;
-	*granted = scope >= 2 ? HTTP_SCOPE_ADMIN : HTTP_SCOPE_READ;
+	*granted = scope >= AUTH_SCOPE_ADMIN ? AUTH_SCOPE_ADMIN : AUTH_SCOPE_READ;
 	return 0;
 }
 
@@ -93,7 +93,7 @@ void app_done(void *ctx, const struct http_req *r)
 	metrics_request(a->metrics, idx, r->status);
 	/* A change through the API: live pages reload what they show. */
 	if (r->route != NULL && !(r->method_id & (HTTP_GET | HTTP_HEAD)) &&
-	    r->route->write_scope > HTTP_SCOPE_NONE && r->status >= 200 && r->status < 300)
+	    r->route->write_scope > AUTH_SCOPE_NONE && r->status >= 200 && r->status < 300)
 		hub_publish(a->hub, "inventory",
 			    json_pack("{s:s, s:s, s:s}", "method", r->method, "path", r->path,
 				      "route", r->route->label));

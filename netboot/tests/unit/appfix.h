@@ -84,8 +84,8 @@ static void fx_free(struct fx *f)
 	free(f);
 }
 
-/* Makes a token of scope (1 read, 2 admin) in the store; its text in out. */
-static int fx_token(struct fx *f, const char *name, int scope, char *out)
+/* Makes a token of scope in the store; its text in out. */
+static int fx_token(struct fx *f, const char *name, enum auth_scope scope, char *out)
 {
 	unsigned char hash[AUTH_HASH_LEN];
 
@@ -167,7 +167,7 @@ static int fx_new(const char *tmpl, int (*prepare)(struct config *c), struct fx 
 	if (http_server_start(&hc, &f->http) < 0)
 		goto err;
 	snprintf(f->base, sizeof(f->base), "http://127.0.0.1:%u", http_server_port(f->http));
-	if (fx_token(f, "admin", 2, f->admin) < 0)
+	if (fx_token(f, "admin", AUTH_SCOPE_ADMIN, f->admin) < 0)
 		goto err;
 	*out = f;
 	return 0;

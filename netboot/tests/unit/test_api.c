@@ -57,7 +57,7 @@ static int setup(void **state)
 
 	if (fx_new("/tmp/test_api.XXXXXX", NULL, &f) < 0)
 		return -1;
-	if (fx_token(f, "reader", 1, f->reader) < 0) {
+	if (fx_token(f, "reader", AUTH_SCOPE_READ, f->reader) < 0) {
 		fx_free(f);
 		return -1;
 	}

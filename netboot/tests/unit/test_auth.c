@@ -1,7 +1,8 @@
 /*
  * Unit tests for auth: API token shape and hash, signed seed tokens (known
  * layout, round trip, expiry, tampering, wrong key, malformed input) and
- * the key file (created 0600 with 32 random bytes, read back unchanged).
+ * the key file (created 0600 with 32 random bytes, read back unchanged);
+ * token scopes (their names, order and stored numbers).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -112,6 +113,44 @@ static void test_token_hash(void **state)
 	snprintf(t2, sizeof(t2), "%sx", t);
 	auth_token_hash(t2, h2);
 	assert_memory_not_equal(h1, h2, AUTH_HASH_LEN);
+}
+
+/* ---- scopes ---------------------------------------------------------------- */
+
+/* The API's names, the order routes rely on, and what a stored number reads as. */
+static void test_scope_names(void **state)
+{
+	static const struct {
+		const char *name;
+		int rc;
+		enum auth_scope scope;
+	} parse[] = {
+		{"read", 0, AUTH_SCOPE_READ},
+		{"admin", 0, AUTH_SCOPE_ADMIN},
+		{"Admin", -EINVAL, 0},
+		{"none", -EINVAL, 0},
+		{"", -EINVAL, 0},
+		{"read ", -EINVAL, 0},
+		{NULL, -EINVAL, 0},
+	};
+
+	(void)state;
+	assert_true(AUTH_SCOPE_NONE < AUTH_SCOPE_READ && AUTH_SCOPE_READ < AUTH_SCOPE_ADMIN);
+	/* The numbers are stored in the tokens table: they never change. */
+	assert_int_equal(AUTH_SCOPE_READ, 1);
+	assert_int_equal(AUTH_SCOPE_ADMIN, 2);
+	for (size_t i = 0; i < NELEM(parse); i++) {
+		enum auth_scope got = AUTH_SCOPE_NONE;
+		int rc = auth_scope_parse(parse[i].name, &got);
+		if (rc != parse[i].rc || (rc == 0 && got != parse[i].scope))
+			fail_msg("parse(%s): rc %d scope %d, want %d %d",
+				 parse[i].name ? parse[i].name : "NULL", rc, (int)got, parse[i].rc,
+				 (int)parse[i].scope);
+		if (rc == 0)
+			assert_string_equal(auth_scope_name(got), parse[i].name);
+	}
+	assert_string_equal(auth_scope_name(3), "admin");
+	assert_string_equal(auth_scope_name(0), "read");
 }
 
 /* ---- seed tokens -------------------------------------------------------- */
@@ -395,7 +434,7 @@ int main(void)
 		cmocka_unit_test(test_token_format),   cmocka_unit_test(test_token_hash),
 		cmocka_unit_test(test_seed_vectors),   cmocka_unit_test(test_seed_round_trip),
 		cmocka_unit_test(test_seed_tampered),  cmocka_unit_test(test_seed_wrong_key),
-		cmocka_unit_test(test_seed_malformed),
+		cmocka_unit_test(test_seed_malformed), cmocka_unit_test(test_scope_names),
 	};
 	const struct CMUnitTest files[] = {
 		cmocka_unit_test(test_key_create_and_reload),

@@ -61,9 +61,9 @@
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
-#define N HTTP_SCOPE_NONE
-#define R HTTP_SCOPE_READ
-#define A HTTP_SCOPE_ADMIN
+#define N AUTH_SCOPE_NONE
+#define R AUTH_SCOPE_READ
+#define A AUTH_SCOPE_ADMIN
 
 #define READ_TOKEN "read-token-0123"
 #define ADMIN_TOKEN "admin-token-4567"
@@ -101,16 +101,16 @@ struct fixture {
 	unsigned ndone;        /* requests finished, under mu */
 };
 
-static int test_auth(void *ctx, const char *token, enum http_scope *granted)
+static int test_auth(void *ctx, const char *token, enum auth_scope *granted)
 {
 	struct fixture *f = ctx;
 	atomic_fetch_add(&f->auth_calls, 1);
 	if (strcmp(token, READ_TOKEN) == 0) {
-		*granted = HTTP_SCOPE_READ;
+		*granted = AUTH_SCOPE_READ;
 		return 0;
 	}
 	if (strcmp(token, ADMIN_TOKEN) == 0) {
-		*granted = HTTP_SCOPE_ADMIN;
+		*granted = AUTH_SCOPE_ADMIN;
 		return 0;
 	}
 	return -ENOENT;
@@ -930,9 +930,9 @@ struct auth_case {
 	const char *target;
 	const char *headers;
 	unsigned status;
-	const char *code; /* 401/403 */
-	int granted;      /* 200 */
-	int asks_auth;    /* the callback runs */
+	const char *code;        /* 401/403 */
+	enum auth_scope granted; /* 200 */
+	int asks_auth;           /* the callback runs */
 };
 
 static const struct auth_case auth_cases[] = {

@@ -59,7 +59,7 @@ static const char *method_name(unsigned m)
 }
 
 /* The scope a route asks of method m. */
-static enum http_scope route_need(const struct http_route *rt, unsigned m)
+static enum auth_scope route_need(const struct http_route *rt, unsigned m)
 {
 	return m & READS ? rt->read_scope : rt->write_scope;
 }
@@ -196,7 +196,7 @@ static void test_table_shape(void **state)
 			fail_msg("%s: no handler", rt->pattern);
 		if (rt->methods == 0 || (rt->methods & ~ALL_METHODS) != 0)
 			fail_msg("%s: methods 0x%x", rt->pattern, rt->methods);
-		if (rt->read_scope > HTTP_SCOPE_ADMIN || rt->write_scope > HTTP_SCOPE_ADMIN)
+		if (rt->read_scope > AUTH_SCOPE_ADMIN || rt->write_scope > AUTH_SCOPE_ADMIN)
 			fail_msg("%s: scope out of range", rt->pattern);
 	}
 }
@@ -252,9 +252,9 @@ static void test_api_needs_token(void **state)
 		if (api_exception(rt->pattern))
 			continue;
 		/* whatever the methods are now: one added later is covered too */
-		if (rt->read_scope < HTTP_SCOPE_READ)
+		if (rt->read_scope < AUTH_SCOPE_READ)
 			fail_msg("%s: GET needs no token", rt->pattern);
-		if (rt->write_scope < HTTP_SCOPE_ADMIN)
+		if (rt->write_scope < AUTH_SCOPE_ADMIN)
 			fail_msg("%s: writes need no admin token", rt->pattern);
 	}
 	assert_true(napi > 0);
@@ -267,7 +267,7 @@ static void test_admin_only_reads(void **state)
 		int r = dispatch(p, HTTP_GET);
 		if (r < 0)
 			fail_msg("GET %s: no route", p);
-		if (app_routes[r].read_scope != HTTP_SCOPE_ADMIN)
+		if (app_routes[r].read_scope != AUTH_SCOPE_ADMIN)
 			fail_msg("GET %s: readable without an admin token", p);
 		/* and the single object under it */
 		char one[128];
@@ -275,7 +275,7 @@ static void test_admin_only_reads(void **state)
 		for (size_t k = 0; k < NELEM(method_names); k++) {
 			unsigned m = method_names[k].id;
 			int o = dispatch(one, m);
-			if (o >= 0 && route_need(&app_routes[o], m) != HTTP_SCOPE_ADMIN)
+			if (o >= 0 && route_need(&app_routes[o], m) != AUTH_SCOPE_ADMIN)
 				fail_msg("%s %s: needs less than admin", method_name(m), one);
 		}
 	}
@@ -290,7 +290,7 @@ static void test_node_facing_open(void **state)
 		if (c != CLASS_NODE && c != CLASS_UI)
 			continue;
 		nnode += c == CLASS_NODE;
-		if (rt->read_scope != HTTP_SCOPE_NONE || rt->write_scope != HTTP_SCOPE_NONE)
+		if (rt->read_scope != AUTH_SCOPE_NONE || rt->write_scope != AUTH_SCOPE_NONE)
 			fail_msg("%s: asks for a token a node cannot hold", rt->pattern);
 		/* nothing but a small form may be posted without a token */
 		if ((rt->methods & ~READS) != 0 &&
@@ -363,8 +363,8 @@ struct doc_entry {
 	unsigned methods;
 	char path[160];       /* as written: "/api/v1/nodes/{name}" */
 	int scoped;           /* a scope column said what it needs */
-	enum http_scope read; /* for GET/HEAD */
-	enum http_scope write;
+	enum auth_scope read; /* for GET/HEAD */
+	enum auth_scope write;
 	int line;
 };
 
@@ -408,7 +408,7 @@ static const char *trim(const char *s, size_t *len)
 }
 
 static void doc_add(struct doc *d, unsigned methods, const char *path, size_t plen, int scoped,
-		    enum http_scope rd, enum http_scope wr, int line)
+		    enum auth_scope rd, enum auth_scope wr, int line)
 {
 	if (d->n >= MAX_DOC)
 		fail_msg("docs/api.md: more than %d routes: raise MAX_DOC", MAX_DOC);
@@ -429,7 +429,7 @@ static void doc_add(struct doc *d, unsigned methods, const char *path, size_t pl
  * with methods != 0, every span that reads "/path" gets those methods.
  */
 static void doc_spans(struct doc *d, const char *s, size_t len, unsigned methods, int scoped,
-		      enum http_scope rd, enum http_scope wr, int line)
+		      enum auth_scope rd, enum auth_scope wr, int line)
 {
 	const char *end = s + len;
 	const char *p = s;
@@ -453,8 +453,8 @@ static void doc_spans(struct doc *d, const char *s, size_t len, unsigned methods
 			continue;
 		unsigned m = parse_methods(span, (size_t)(sp - span));
 		if (m != 0)
-			doc_add(d, m, sp + 1, (size_t)(close - sp - 1), 0, HTTP_SCOPE_NONE,
-				HTTP_SCOPE_NONE, line);
+			doc_add(d, m, sp + 1, (size_t)(close - sp - 1), 0, AUTH_SCOPE_NONE,
+				AUTH_SCOPE_NONE, line);
 	}
 }
 
@@ -487,19 +487,19 @@ static int cell_is(const char *cell, size_t len, const char *word)
 }
 
 /* "read", "admin", "read/admin" into the scopes of reads and of writes. */
-static int parse_scope(const char *cell, size_t len, enum http_scope *rd, enum http_scope *wr)
+static int parse_scope(const char *cell, size_t len, enum auth_scope *rd, enum auth_scope *wr)
 {
 	if (cell_is(cell, len, "read")) {
-		*rd = *wr = HTTP_SCOPE_READ;
+		*rd = *wr = AUTH_SCOPE_READ;
 		return 0;
 	}
 	if (cell_is(cell, len, "admin")) {
-		*rd = *wr = HTTP_SCOPE_ADMIN;
+		*rd = *wr = AUTH_SCOPE_ADMIN;
 		return 0;
 	}
 	if (cell_is(cell, len, "read/admin")) {
-		*rd = HTTP_SCOPE_READ;
-		*wr = HTTP_SCOPE_ADMIN;
+		*rd = AUTH_SCOPE_READ;
+		*wr = AUTH_SCOPE_ADMIN;
 		return 0;
 	}
 	return -EINVAL;
@@ -546,7 +546,7 @@ static void parse_api_md(const char *text, struct doc *d)
 		line++;
 		if (l[0] == '#') {
 			in_table = 0;
-			doc_spans(d, l, len, 0, 0, HTTP_SCOPE_NONE, HTTP_SCOPE_NONE, line);
+			doc_spans(d, l, len, 0, 0, AUTH_SCOPE_NONE, AUTH_SCOPE_NONE, line);
 		} else if (l[0] == '|') {
 			const char *cells[MAX_CELLS];
 			size_t lens[MAX_CELLS];
@@ -570,7 +570,7 @@ static void parse_api_md(const char *text, struct doc *d)
 				size_t pl = lens[path_col];
 				if (method_col < 0) {
 					/* "| `GET /cloud-init/...` | what |" */
-					doc_spans(d, pc, pl, 0, 0, HTTP_SCOPE_NONE, HTTP_SCOPE_NONE,
+					doc_spans(d, pc, pl, 0, 0, AUTH_SCOPE_NONE, AUTH_SCOPE_NONE,
 						  line);
 				} else {
 					if ((size_t)method_col >= n || scope_col < 0 ||
@@ -578,7 +578,7 @@ static void parse_api_md(const char *text, struct doc *d)
 						fail_msg("docs/api.md:%d: short row", line);
 					unsigned m =
 						parse_methods(cells[method_col], lens[method_col]);
-					enum http_scope rd = HTTP_SCOPE_NONE, wr = HTTP_SCOPE_NONE;
+					enum auth_scope rd = AUTH_SCOPE_NONE, wr = AUTH_SCOPE_NONE;
 					if (m == 0)
 						fail_msg("docs/api.md:%d: methods \"%.*s\"", line,
 							 (int)lens[method_col], cells[method_col]);
@@ -680,7 +680,7 @@ static void test_doc_routes_exist(void **state)
 					 method_name(m), e->path);
 			const struct http_route *rt = &app_routes[r];
 			/* node-facing entries carry no scope column: they need none */
-			enum http_scope want = !e->scoped ? HTTP_SCOPE_NONE :
+			enum auth_scope want = !e->scoped ? AUTH_SCOPE_NONE :
 					       m & READS  ? e->read :
 							    e->write;
 			if (route_need(rt, m) != want)
