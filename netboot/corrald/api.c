@@ -6,6 +6,8 @@
  * call, which is one transaction.  Validation failures are 422 with the
  * field's path; store results map to statuses in api_store_error() only.
  */
+#include "api.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -17,6 +19,7 @@
 #include "bootscript.h"
 #include "cloudinit.h"
 #include "log.h"
+#include "serve.h"
 #include "valid.h"
 
 struct api_err {

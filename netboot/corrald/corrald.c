@@ -26,6 +26,7 @@
 #include "dhcp.h"
 #include "fsutil.h"
 #include "log.h"
+#include "routes.h"
 
 struct app_retired {
 	struct app_retired *next;
@@ -206,8 +207,8 @@ static void reload(struct app *a, struct dhcp **dhcp, const char *path, uint16_t
 /* The routes' metrics labels, in table order. */
 static const char *const *route_labels(const char **labels)
 {
-	for (size_t i = 0; i < app_nroutes; i++)
-		labels[i] = app_routes[i].label;
+	for (size_t i = 0; i < routes_count; i++)
+		labels[i] = routes_table[i].label;
 	return labels;
 }
 
@@ -292,8 +293,8 @@ int main(int argc, char **argv)
 	atomic_init(&a.files, files);
 	if (hub_new(&a.hub) < 0 ||
 	    events_start(a.store, a.hub, cfg->events_keep_days, &a.events) < 0 ||
-	    (labels = calloc(app_nroutes, sizeof(*labels))) == NULL ||
-	    metrics_new(route_labels(labels), app_nroutes, &a.metrics) < 0 ||
+	    (labels = calloc(routes_count, sizeof(*labels))) == NULL ||
+	    metrics_new(route_labels(labels), routes_count, &a.metrics) < 0 ||
 	    bootcache_new(200000, &a.bootcache) < 0)
 		fatalx("out of memory");
 	a.started_us = store_now_us();
@@ -306,10 +307,10 @@ int main(int argc, char **argv)
 		.threads = cfg->threads,
 		.max_body = cfg->max_body,
 		.conn_timeout = 60,
-		.routes = app_routes,
-		.nroutes = app_nroutes,
-		.auth = app_auth,
-		.done = app_done,
+		.routes = routes_table,
+		.nroutes = routes_count,
+		.auth = routes_auth,
+		.done = routes_done,
 		.ctx = &a,
 	};
 	struct http_server *http;

@@ -8,6 +8,8 @@
  * Hot path: the boot script is served from the boot cache when the store
  * has not changed since it was rendered (see bootcache.h).
  */
+#include "serve.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

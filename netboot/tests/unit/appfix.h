@@ -4,7 +4,7 @@
  * the events writer, metrics, boot cache, hub, a configuration from
  * config_defaults() with its paths in that directory and the advertise URL
  * ADVERTISE, a seed key), served by http_server_start() on 127.0.0.1 port 0
- * with the real route table (app_routes) and auth callback (app_auth), and
+ * with the real route table (routes_table) and auth callback (routes_auth), and
  * a small libcurl client to drive it.
  *
  * Everything here is static: each test program includes this header once
@@ -36,6 +36,7 @@
 #include <curl/curl.h>
 
 #include "app.h"
+#include "routes.h"
 #include "log.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -138,14 +139,14 @@ static int fx_new(const char *tmpl, int (*prepare)(struct config *c), struct fx 
 	    auth_key_load(c->key_file, f->a.seed_key) < 0 || files_open(c->files_root, &files) < 0)
 		goto err;
 	atomic_init(&f->a.files, files);
-	f->labels = calloc(app_nroutes, sizeof(*f->labels));
+	f->labels = calloc(routes_count, sizeof(*f->labels));
 	if (f->labels == NULL)
 		goto err;
-	for (size_t i = 0; i < app_nroutes; i++)
-		f->labels[i] = app_routes[i].label;
+	for (size_t i = 0; i < routes_count; i++)
+		f->labels[i] = routes_table[i].label;
 	if (hub_new(&f->a.hub) < 0 ||
 	    events_start(f->a.store, f->a.hub, c->events_keep_days, &f->a.events) < 0 ||
-	    metrics_new(f->labels, app_nroutes, &f->a.metrics) < 0 ||
+	    metrics_new(f->labels, routes_count, &f->a.metrics) < 0 ||
 	    bootcache_new(200000, &f->a.bootcache) < 0)
 		goto err;
 	f->a.started_us = store_now_us();
@@ -158,10 +159,10 @@ static int fx_new(const char *tmpl, int (*prepare)(struct config *c), struct fx 
 		.threads = c->threads,
 		.max_body = c->max_body,
 		.conn_timeout = 60,
-		.routes = app_routes,
-		.nroutes = app_nroutes,
-		.auth = app_auth,
-		.done = app_done,
+		.routes = routes_table,
+		.nroutes = routes_count,
+		.auth = routes_auth,
+		.done = routes_done,
 		.ctx = &f->a,
 	};
 	if (http_server_start(&hc, &f->http) < 0)

@@ -4,8 +4,8 @@
  * fresh temporary directory, the events writer, metrics, boot cache, hub,
  * a configuration from config_defaults() with its paths in that directory
  * and an advertise URL, a seed key), starts http_server_start() on
- * 127.0.0.1 port 0 with the real route table (app_routes) and auth callback
- * (app_auth), and drives it with libcurl.  Assertions are on what an
+ * 127.0.0.1 port 0 with the real route table (routes_table) and auth callback
+ * (routes_auth), and drives it with libcurl.  Assertions are on what an
  * operator sees: status codes, the JSON error body ({code, message, field}),
  * the objects read back.
  *

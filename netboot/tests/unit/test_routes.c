@@ -1,5 +1,5 @@
 /*
- * Unit tests for corrald's route table (routes.c: app_routes, app_nroutes),
+ * Unit tests for corrald's route table (routes.c: routes_table, routes_count),
  * walked as data; dispatch is asked through http_route_methods(), the
  * matcher the server itself uses.
  *
@@ -36,6 +36,7 @@
 #include <cmocka.h>
 
 #include "app.h"
+#include "routes.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -71,8 +72,8 @@ static enum auth_scope route_need(const struct http_route *rt, unsigned m)
  */
 static int dispatch(const char *path, unsigned m)
 {
-	for (size_t i = 0; i < app_nroutes; i++)
-		if (http_route_methods(&app_routes[i], 1, path) & m)
+	for (size_t i = 0; i < routes_count; i++)
+		if (http_route_methods(&routes_table[i], 1, path) & m)
 			return (int)i;
 	return -1;
 }
@@ -187,9 +188,9 @@ static void check_label(const char *label)
 
 static void test_table_shape(void **state)
 {
-	assert_true(app_nroutes > 0);
-	for (size_t i = 0; i < app_nroutes; i++) {
-		const struct http_route *rt = &app_routes[i];
+	assert_true(routes_count > 0);
+	for (size_t i = 0; i < routes_count; i++) {
+		const struct http_route *rt = &routes_table[i];
 		check_pattern(rt->pattern);
 		check_label(rt->label);
 		if (rt->handler == NULL)
@@ -203,17 +204,17 @@ static void test_table_shape(void **state)
 
 static void test_unique_patterns(void **state)
 {
-	for (size_t i = 0; i < app_nroutes; i++)
-		for (size_t j = i + 1; j < app_nroutes; j++)
-			if (strcmp(app_routes[i].pattern, app_routes[j].pattern) == 0)
-				fail_msg("%s: routes %zu and %zu", app_routes[i].pattern, i, j);
+	for (size_t i = 0; i < routes_count; i++)
+		for (size_t j = i + 1; j < routes_count; j++)
+			if (strcmp(routes_table[i].pattern, routes_table[j].pattern) == 0)
+				fail_msg("%s: routes %zu and %zu", routes_table[i].pattern, i, j);
 }
 
 /* Each route is the one dispatch picks for its own methods on a path it matches. */
 static void test_every_route_reachable(void **state)
 {
-	for (size_t i = 0; i < app_nroutes; i++) {
-		const struct http_route *rt = &app_routes[i];
+	for (size_t i = 0; i < routes_count; i++) {
+		const struct http_route *rt = &routes_table[i];
 		char path[256];
 		sample_path(rt->pattern, path, sizeof(path));
 		for (size_t k = 0; k < NELEM(method_names); k++) {
@@ -224,7 +225,7 @@ static void test_every_route_reachable(void **state)
 			if (got != (int)i)
 				fail_msg("%s %s goes to route %d (%s), not %zu (%s)",
 					 method_name(m), path, got,
-					 got >= 0 ? app_routes[got].pattern : "none", i,
+					 got >= 0 ? routes_table[got].pattern : "none", i,
 					 rt->pattern);
 		}
 	}
@@ -234,18 +235,18 @@ static void test_every_route_reachable(void **state)
 
 static void test_every_route_classified(void **state)
 {
-	for (size_t i = 0; i < app_nroutes; i++)
-		if (route_class(app_routes[i].pattern) == CLASS_NONE)
+	for (size_t i = 0; i < routes_count; i++)
+		if (route_class(routes_table[i].pattern) == CLASS_NONE)
 			fail_msg("%s: neither API, node-facing nor the web page: place it in "
 				 "test_routes.c and docs/api.md",
-				 app_routes[i].pattern);
+				 routes_table[i].pattern);
 }
 
 static void test_api_needs_token(void **state)
 {
 	int napi = 0;
-	for (size_t i = 0; i < app_nroutes; i++) {
-		const struct http_route *rt = &app_routes[i];
+	for (size_t i = 0; i < routes_count; i++) {
+		const struct http_route *rt = &routes_table[i];
 		if (route_class(rt->pattern) != CLASS_API)
 			continue;
 		napi++;
@@ -267,7 +268,7 @@ static void test_admin_only_reads(void **state)
 		int r = dispatch(p, HTTP_GET);
 		if (r < 0)
 			fail_msg("GET %s: no route", p);
-		if (app_routes[r].read_scope != AUTH_SCOPE_ADMIN)
+		if (routes_table[r].read_scope != AUTH_SCOPE_ADMIN)
 			fail_msg("GET %s: readable without an admin token", p);
 		/* and the single object under it */
 		char one[128];
@@ -275,7 +276,7 @@ static void test_admin_only_reads(void **state)
 		for (size_t k = 0; k < NELEM(method_names); k++) {
 			unsigned m = method_names[k].id;
 			int o = dispatch(one, m);
-			if (o >= 0 && route_need(&app_routes[o], m) != AUTH_SCOPE_ADMIN)
+			if (o >= 0 && route_need(&routes_table[o], m) != AUTH_SCOPE_ADMIN)
 				fail_msg("%s %s: needs less than admin", method_name(m), one);
 		}
 	}
@@ -284,8 +285,8 @@ static void test_admin_only_reads(void **state)
 static void test_node_facing_open(void **state)
 {
 	int nnode = 0;
-	for (size_t i = 0; i < app_nroutes; i++) {
-		const struct http_route *rt = &app_routes[i];
+	for (size_t i = 0; i < routes_count; i++) {
+		const struct http_route *rt = &routes_table[i];
 		enum route_class c = route_class(rt->pattern);
 		if (c != CLASS_NODE && c != CLASS_UI)
 			continue;
@@ -301,8 +302,8 @@ static void test_node_facing_open(void **state)
 	/* every node-facing prefix is served */
 	for (size_t k = 0; k < NELEM(node_prefixes); k++) {
 		int found = 0;
-		for (size_t i = 0; i < app_nroutes && !found; i++)
-			found = has_prefix(app_routes[i].pattern, node_prefixes[k]);
+		for (size_t i = 0; i < routes_count && !found; i++)
+			found = has_prefix(routes_table[i].pattern, node_prefixes[k]);
 		if (!found)
 			fail_msg("no route under %s", node_prefixes[k]);
 	}
@@ -333,9 +334,9 @@ static int label_shared_ok(const char *label)
 
 static void test_labels(void **state)
 {
-	for (size_t i = 0; i < app_nroutes; i++) {
-		for (size_t j = i + 1; j < app_nroutes; j++) {
-			const struct http_route *a = &app_routes[i], *b = &app_routes[j];
+	for (size_t i = 0; i < routes_count; i++) {
+		for (size_t j = i + 1; j < routes_count; j++) {
+			const struct http_route *a = &routes_table[i], *b = &routes_table[j];
 			if (strcmp(a->label, b->label) != 0)
 				continue;
 			if (!label_shared_ok(a->label))
@@ -347,8 +348,8 @@ static void test_labels(void **state)
 	/* the list stays true: each entry is used by two routes or more */
 	for (size_t k = 0; k < NELEM(shared_labels); k++) {
 		int n = 0;
-		for (size_t i = 0; i < app_nroutes; i++)
-			n += strcmp(app_routes[i].label, shared_labels[k]) == 0;
+		for (size_t i = 0; i < routes_count; i++)
+			n += strcmp(routes_table[i].label, shared_labels[k]) == 0;
 		if (n < 2)
 			fail_msg("shared label \"%s\" is on %d route(s)", shared_labels[k], n);
 	}
@@ -678,7 +679,7 @@ static void test_doc_routes_exist(void **state)
 			if (r < 0)
 				fail_msg("docs/api.md:%d: %s %s has no route", e->line,
 					 method_name(m), e->path);
-			const struct http_route *rt = &app_routes[r];
+			const struct http_route *rt = &routes_table[r];
 			/* node-facing entries carry no scope column: they need none */
 			enum auth_scope want = !e->scoped ? AUTH_SCOPE_NONE :
 					       m & READS  ? e->read :
@@ -704,7 +705,7 @@ static void test_routes_documented(void **state)
 {
 	struct doc *d = *state;
 	load_doc(d);
-	unsigned *covered = calloc(app_nroutes, sizeof(*covered));
+	unsigned *covered = calloc(routes_count, sizeof(*covered));
 	assert_non_null(covered);
 	for (size_t i = 0; i < d->n; i++)
 		for (size_t k = 0; k < NELEM(method_names); k++) {
@@ -714,8 +715,8 @@ static void test_routes_documented(void **state)
 				covered[r] |= m;
 		}
 	int missing = 0;
-	for (size_t i = 0; i < app_nroutes; i++) {
-		const struct http_route *rt = &app_routes[i];
+	for (size_t i = 0; i < routes_count; i++) {
+		const struct http_route *rt = &routes_table[i];
 		if (route_class(rt->pattern) == CLASS_UI)
 			continue;
 		unsigned left = rt->methods & ~covered[i];
