@@ -316,7 +316,7 @@ int main(int argc, char **argv)
 	struct http_server *http;
 	rc = http_server_start(&hc, &http);
 	if (rc < 0)
-		fatalx("cannot listen on %s port %u", cfg->address, cfg->port);
+		fatalx("cannot listen on %s port %u: %s", cfg->address, cfg->port, strerror(-rc));
 	uint16_t port = http_server_port(http);
 	if (cfg->port == 0)
 		resolve_base_url(cfg, port);

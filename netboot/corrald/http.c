@@ -463,48 +463,101 @@ static void http_mhd_log(void *cls, const char *fmt, va_list ap)
 	log_warnx("http: %s", msg);
 }
 
-int http_server_start(const struct http_config *cfg, struct http_server **out)
+/*
+ * The listening socket, made here rather than by MHD so that a failure
+ * comes back as what it was (-EADDRINUSE, -EADDRNOTAVAIL, -EACCES, ...):
+ * MHD only says that it failed.  Options as MHD sets them on a socket of
+ * its own: SO_REUSEADDR, IPv6 only for an IPv6 address; non-blocking (MHD's
+ * worker pool needs it) and close-on-exec (corrald starts dnsmasq).
+ */
+static int http_listen(const char *address, uint16_t port, int *out)
 {
-	struct http_server *s = calloc(1, sizeof(*s));
-	if (s == NULL)
-		return -ENOMEM;
-	s->cfg = *cfg;
-
 	struct sockaddr_storage ss;
-	memset(&ss, 0, sizeof(ss));
-	/* Suspend/resume: live streams (hub.h) wait without holding a worker. */
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
-			 MHD_ALLOW_SUSPEND_RESUME;
 	struct sockaddr_in *in = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-	if (inet_pton(AF_INET, cfg->address, &in->sin_addr) == 1) {
+	socklen_t len;
+	int on = 1;
+
+	memset(&ss, 0, sizeof(ss));
+	if (inet_pton(AF_INET, address, &in->sin_addr) == 1) {
 		in->sin_family = AF_INET;
-		in->sin_port = htons(cfg->port);
-	} else if (inet_pton(AF_INET6, cfg->address, &in6->sin6_addr) == 1) {
+		in->sin_port = htons(port);
+		len = sizeof(*in);
+	} else if (inet_pton(AF_INET6, address, &in6->sin6_addr) == 1) {
 		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons(cfg->port);
-		flags |= MHD_USE_IPv6;
+		in6->sin6_port = htons(port);
+		len = sizeof(*in6);
 	} else {
-		free(s);
 		return -EINVAL;
 	}
+	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) < 0 ||
+	    (ss.ss_family == AF_INET6 &&
+	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) < 0) ||
+	    bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, SOMAXCONN) < 0) {
+		int rc = -errno;
+		close(fd);
+		return rc;
+	}
+	*out = fd;
+	return 0;
+}
+
+/* The port fd is bound to. */
+static uint16_t http_bound_port(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		return 0;
+	if (ss.ss_family == AF_INET6)
+		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+}
+
+int http_server_start(const struct http_config *cfg, struct http_server **out)
+{
+	int fd = -1;
+	int rc = http_listen(cfg->address, cfg->port, &fd);
+	if (rc < 0)
+		return rc;
+	struct http_server *s = calloc(1, sizeof(*s));
+	if (s == NULL) {
+		close(fd);
+		return -ENOMEM;
+	}
+	s->cfg = *cfg;
+	s->port = http_bound_port(fd);
+
 	unsigned threads = cfg->threads;
 	if (threads == 0) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 		threads = n > 0 ? (unsigned)n : 1;
 	}
+	/* Suspend/resume: live streams (hub.h) wait without holding a worker. */
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+			 MHD_ALLOW_SUSPEND_RESUME;
+	/* From here the socket is MHD's: MHD_stop_daemon() closes it. */
 	s->mhd = MHD_start_daemon(
-		flags, cfg->port, NULL, NULL, http_access, s, MHD_OPTION_EXTERNAL_LOGGER,
-		http_mhd_log, NULL, MHD_OPTION_SOCK_ADDR, &ss, MHD_OPTION_THREAD_POOL_SIZE, threads,
-		MHD_OPTION_NOTIFY_COMPLETED, http_completed, s, MHD_OPTION_CONNECTION_TIMEOUT,
-		cfg->conn_timeout ? cfg->conn_timeout : 60u, MHD_OPTION_CONNECTION_LIMIT, 4096u,
-		MHD_OPTION_UNESCAPE_CALLBACK, http_unescape, NULL, MHD_OPTION_END);
+		flags, s->port, NULL, NULL, http_access, s, MHD_OPTION_EXTERNAL_LOGGER,
+		http_mhd_log, NULL, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE,
+		threads, MHD_OPTION_NOTIFY_COMPLETED, http_completed, s,
+		MHD_OPTION_CONNECTION_TIMEOUT, cfg->conn_timeout ? cfg->conn_timeout : 60u,
+		MHD_OPTION_CONNECTION_LIMIT, 4096u, MHD_OPTION_UNESCAPE_CALLBACK, http_unescape,
+		NULL, MHD_OPTION_END);
 	if (s->mhd == NULL) {
+		/*
+		 * MHD logged why (out of memory, threads).  It closes the socket
+		 * on most of its failure paths, not on all, and does not say
+		 * which: leaking one descriptor on a failed start is safer than
+		 * closing one twice.
+		 */
 		free(s);
-		return -EADDRINUSE;
+		return -EIO;
 	}
-	const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
-	s->port = di != NULL ? di->port : cfg->port;
 	*out = s;
 	return 0;
 }

@@ -90,7 +90,12 @@ struct http_config {
 	void *ctx;
 };
 
-/* Starts listening; returns 0 or a negative errno.  *out owned by caller. */
+/*
+ * Starts listening; *out owned by the caller.  Returns 0, -EINVAL for an
+ * address that is not an IPv4 or IPv6 literal, what socket(), bind() or
+ * listen() failed with (-EADDRINUSE, -EADDRNOTAVAIL, -EACCES, ...),
+ * -ENOMEM, or -EIO when libmicrohttpd does not start (it logs why).
+ */
 int http_server_start(const struct http_config *cfg, struct http_server **out);
 /* The port actually bound. */
 uint16_t http_server_port(const struct http_server *s);
