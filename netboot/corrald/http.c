@@ -131,7 +131,12 @@ int http_reply_data(struct http_req *r, unsigned status, const char *ctype, cons
 	return rc;
 }
 
-int http_reply_json(struct http_req *r, unsigned status, json_t *j)
+/*
+ * A JSON response of j (stolen), with one more header when name is not
+ * NULL; queued.  Shared by http_reply_json() and the error replies.
+ */
+static int http_reply_json_hdr(struct http_req *r, unsigned status, json_t *j, const char *name,
+			       const char *value)
 {
 	if (j == NULL)
 		return -ENOMEM;
@@ -145,11 +150,21 @@ int http_reply_json(struct http_req *r, unsigned status, json_t *j)
 		free(s);
 		return -ENOMEM;
 	}
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json") !=
+		    MHD_YES ||
+	    (name != NULL && MHD_add_response_header(resp, name, value) != MHD_YES)) {
+		MHD_destroy_response(resp);
+		return -ENOMEM;
+	}
 	int rc = http_reply(r, status, resp);
 	if (rc == 0)
 		r->bytes_out = len;
 	return rc;
+}
+
+int http_reply_json(struct http_req *r, unsigned status, json_t *j)
+{
+	return http_reply_json_hdr(r, status, j, NULL, NULL);
 }
 
 int http_reply_empty(struct http_req *r, unsigned status)
@@ -190,21 +205,43 @@ static void http_utf8_fix(char *s)
 	}
 }
 
-int http_reply_error(struct http_req *r, unsigned status, const char *code, const char *field,
-		     const char *fmt, ...)
+/*
+ * The one place an error becomes a body: {"error":{"code","message"[,
+ * "field"]}}.  A message longer than HTTP_ERROR_MSG_MAX bytes is cut there
+ * (on purpose: it quotes what a client sent, and the answer stays small).
+ */
+static int http_reply_verror(struct http_req *r, unsigned status, const char *name,
+			     const char *value, const char *code, const char *field,
+			     const char *fmt, va_list ap)
 {
-	char msg[512];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (n < 0)
+	char msg[HTTP_ERROR_MSG_MAX + 1];
+	if (vsnprintf(msg, sizeof(msg), fmt, ap) < 0)
 		msg[0] = '\0';
 	http_utf8_fix(msg); /* also a multi-byte character cut at the end */
 	json_t *err = json_pack("{s:s, s:s}", "code", code, "message", msg);
 	if (err != NULL && field != NULL)
 		json_object_set_new(err, "field", json_string(field));
-	return http_reply_json(r, status, json_pack("{s:o}", "error", err));
+	return http_reply_json_hdr(r, status, json_pack("{s:o}", "error", err), name, value);
+}
+
+int http_reply_error(struct http_req *r, unsigned status, const char *code, const char *field,
+		     const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = http_reply_verror(r, status, NULL, NULL, code, field, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int http_reply_error_hdr(struct http_req *r, unsigned status, const char *name, const char *value,
+			 const char *code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = http_reply_verror(r, status, name, value, code, NULL, fmt, ap);
+	va_end(ap);
+	return rc;
 }
 
 const char *http_header(struct http_req *r, const char *name)
@@ -279,23 +316,8 @@ static int http_begin(struct http_server *s, struct http_req *r)
 		}
 		char allow[128];
 		http_methods_str(allowed, allow, sizeof(allow));
-		struct MHD_Response *resp = NULL;
-		char *body = NULL;
-		json_t *j = json_pack("{s:{s:s, s:s}}", "error", "code", "method_not_allowed",
-				      "message", "method not allowed here");
-		if (j != NULL)
-			body = json_dumps(j, JSON_COMPACT);
-		json_decref(j);
-		if (body != NULL)
-			resp = MHD_create_response_from_buffer(strlen(body), body,
-							       MHD_RESPMEM_MUST_FREE);
-		if (resp == NULL) {
-			free(body);
-			return 1;
-		}
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-		http_reply(r, 405, resp);
+		http_reply_error_hdr(r, 405, MHD_HTTP_HEADER_ALLOW, allow, "method_not_allowed",
+				     "method not allowed here");
 		return 1;
 	}
 
@@ -305,24 +327,11 @@ static int http_begin(struct http_server *s, struct http_req *r)
 	if (need > AUTH_SCOPE_NONE) {
 		const char *tok = http_bearer(r);
 		if (tok == NULL || cfg->auth == NULL || cfg->auth(cfg->ctx, tok, &r->granted) < 0) {
-			struct MHD_Response *resp;
-			json_t *j = json_pack(
-				"{s:{s:s, s:s}}", "error", "code", "unauthorized", "message",
+			http_reply_error_hdr(
+				r, 401, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer", "unauthorized",
+				"%s",
 				tok ? "unknown or revoked token" :
 				      "missing bearer token (Authorization: Bearer …)");
-			char *body = j ? json_dumps(j, JSON_COMPACT) : NULL;
-			json_decref(j);
-			resp = body ? MHD_create_response_from_buffer(strlen(body), body,
-								      MHD_RESPMEM_MUST_FREE) :
-				      NULL;
-			if (resp == NULL) {
-				free(body);
-				return 1;
-			}
-			MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
-			MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-						"application/json");
-			http_reply(r, 401, resp);
 			return 1;
 		}
 		if (r->granted < need) {

@@ -9,8 +9,10 @@
  * the handler.  Handlers run on MHD's worker threads and must not block on
  * a network peer.
  *
- * Errors become HTTP answers in one place: http_reply_error(), which writes
- * {"error":{"code","message","field"}}.
+ * Errors become HTTP answers in one place: http_reply_error() (and
+ * http_reply_error_hdr() when the answer needs a header of its own) writes
+ * {"error":{"code","message","field"}}; http.c's own 404, 405, 401, 403,
+ * 413, 415, 501 and 500 answers go through it too.
  */
 #ifndef CORRAL_HTTP_H
 #define CORRAL_HTTP_H
@@ -109,9 +111,18 @@ int http_reply_data(struct http_req *r, unsigned status, const char *ctype, cons
 /* Steals j. */
 int http_reply_json(struct http_req *r, unsigned status, json_t *j);
 int http_reply_empty(struct http_req *r, unsigned status);
-/* {"error":{"code","message"[, "field"]}}; field may be NULL. */
+/*
+ * {"error":{"code","message"[, "field"]}}; field may be NULL.  code is a
+ * stable string docs/api.md lists; the message (printf-style) is cut at
+ * HTTP_ERROR_MSG_MAX bytes and made valid UTF-8.
+ */
+#define HTTP_ERROR_MSG_MAX 511
 int http_reply_error(struct http_req *r, unsigned status, const char *code, const char *field,
 		     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* The same with one more response header, e.g. Allow on a 405, Content-Range on a 416. */
+int http_reply_error_hdr(struct http_req *r, unsigned status, const char *name, const char *value,
+			 const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
 
 /* Request header / query argument, or NULL.  Borrowed for the request. */
 const char *http_header(struct http_req *r, const char *name);

@@ -1202,6 +1202,72 @@ static void test_reply_error_long(void **state)
 	json_decref(j);
 }
 
+/*
+ * Every error answer http.c gives on its own (before or instead of a
+ * handler) has the body http_reply_error() writes, byte for byte: parsed
+ * and written again the same way (compact, ASCII only, keys in order) it
+ * does not change.  The 401 and 405 bodies were once built apart from it.
+ */
+struct form_case {
+	const char *method;
+	const char *target;
+	const char *headers;
+	size_t len; /* body bytes sent (POST/PUT) */
+	unsigned status;
+	const char *code;
+	const char *header; /* the answer carries it too, or NULL */
+};
+
+static const struct form_case form_cases[] = {
+	{"GET", "/nope", NULL, 0, 404, "not_found", NULL},
+	{"PATCH", "/items", NULL, 0, 405, "method_not_allowed", "Allow"},
+	{"GET", "/items", NULL, 0, 401, "unauthorized", "WWW-Authenticate"},
+	{"GET", "/items", "Authorization: Bearer nope\r\n", 0, 401, "unauthorized",
+	 "WWW-Authenticate"},
+	{"POST", "/items", AUTH_READ, 0, 403, "forbidden", NULL},
+	{"POST", "/form", NULL, FORM_CAP + 1, 413, "too_large", NULL},
+	{"PUT", "/json", AUTH_ADMIN, 8, 415, "unsupported_media_type", NULL},
+	{"OPTIONS", "/open", NULL, 0, 501, "not_implemented", NULL},
+	{"GET", "/files/a%00b", NULL, 0, 400, "bad_request", NULL},
+	{"GET", "/fail", NULL, 0, 500, "internal", NULL},
+	{"GET", "/err?status=409&code=conflict&field=name&msg=taken", NULL, 0, 409, "conflict",
+	 NULL},
+};
+
+static void test_error_answers_one_form(void **state)
+{
+	struct fixture *f = *state;
+	char body[64];
+	memset(body, 'x', sizeof(body));
+	for (size_t i = 0; i < NELEM(form_cases); i++) {
+		const struct form_case *c = &form_cases[i];
+		struct resp r;
+		char hv[128];
+		int sends = strcmp(c->method, "POST") == 0 || strcmp(c->method, "PUT") == 0;
+		assert_true(c->len <= sizeof(body));
+		roundtrip(f, c->method, c->target, c->headers, sends ? body : NULL, c->len, 0, &r);
+		if (r.status != c->status)
+			fail_msg("%s %s: %u, want %u: %s", c->method, c->target, r.status,
+				 c->status, r.body);
+		json_t *j = resp_json(&r);
+		assert_non_null(j);
+		assert_string_equal(
+			json_string_value(json_object_get(json_object_get(j, "error"), "code")),
+			c->code);
+		char *again = json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII);
+		assert_non_null(again);
+		if (strlen(again) != r.body_len || memcmp(again, r.body, r.body_len) != 0)
+			fail_msg("%s %s: body\n  %.*s\nnot as http_reply_error writes it:\n  %s",
+				 c->method, c->target, (int)r.body_len, r.body, again);
+		free(again);
+		json_decref(j);
+		assert_true(resp_header(&r, "Content-Type", hv, sizeof(hv)));
+		assert_string_equal(hv, "application/json");
+		if (c->header != NULL && !resp_header(&r, c->header, hv, sizeof(hv)))
+			fail_msg("%s %s: no %s header", c->method, c->target, c->header);
+	}
+}
+
 /* Only the first reply is sent; later ones say why they were refused. */
 static void test_reply_twice(void **state)
 {
@@ -1854,6 +1920,7 @@ int main(void)
 		cmocka_unit_test(test_too_large_message),
 		cmocka_unit_test(test_reply_error),
 		cmocka_unit_test(test_reply_error_long),
+		cmocka_unit_test(test_error_answers_one_form),
 		cmocka_unit_test(test_reply_twice),
 		cmocka_unit_test(test_keepalive),
 		cmocka_unit_test(test_early_answer_then_next),
