@@ -1,17 +1,19 @@
 /*
- * The fixture test_api.c and test_serve.c share: a struct app wired the way
- * corrald.c wires it (a real SQLite store in a fresh temporary directory,
- * the events writer, metrics, boot cache, hub, a configuration from
- * config_defaults() with its paths in that directory and the advertise URL
- * ADVERTISE, a seed key), served by http_server_start() on 127.0.0.1 port 0
- * with the real route table (routes_table) and auth callback (routes_auth), and
- * a small libcurl client to drive it.
+ * The fixture the api and serve tests share (test_api*.c; test_serve*.c
+ * through servefix.h): a struct app wired the way corrald.c wires it (a
+ * real SQLite store in a fresh temporary directory, the events writer,
+ * metrics, boot cache, hub, a configuration from config_defaults() with its
+ * paths in that directory and the advertise URL ADVERTISE, a seed key),
+ * served by http_server_start() on 127.0.0.1 port 0 with the real route
+ * table (routes_table) and auth callback (routes_auth), and a small libcurl
+ * client to drive it.
  *
  * Everything here is static: each test program includes this header once
- * and is its own binary.  A test's setup calls fx_new() and its teardown is
+ * and is its own binary; FIXTURE_FN marks the functions, since a program
+ * need not use them all.  A test's setup calls fx_new() and its teardown is
  * teardown() below; libcurl's global init is the test's main()'s.  What
- * differs between the two tests (boot files under the root, the read
- * token, how an error body is checked) stays in each test.
+ * differs between the tests (boot files under the root, the read token,
+ * how an error body is checked) stays with them.
  *
  * Security assumption: the client talks to loopback only and never uses a
  * proxy from the environment.
@@ -39,6 +41,9 @@
 #include "routes.h"
 #include "log.h"
 
+/* A helper of this fixture; a test program may leave some unused. */
+#define FIXTURE_FN static __attribute__((unused))
+
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 #define ADVERTISE "http://boot.test:8080/corral"
 
@@ -55,7 +60,7 @@ struct fx {
 	char reader[AUTH_TOKEN_LEN + 8]; /* made by the tests that need one */
 };
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+FIXTURE_FN int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st;
 	(void)flag;
@@ -65,7 +70,7 @@ static int rm_one(const char *path, const struct stat *st, int flag, struct FTW 
 
 /* Stops the server and frees everything, the temporary directory too;
    NULL is a no-op. */
-static void fx_free(struct fx *f)
+FIXTURE_FN void fx_free(struct fx *f)
 {
 	if (f == NULL)
 		return;
@@ -86,7 +91,7 @@ static void fx_free(struct fx *f)
 }
 
 /* Makes a token of scope in the store; its text in out. */
-static int fx_token(struct fx *f, const char *name, enum auth_scope scope, char *out)
+FIXTURE_FN int fx_token(struct fx *f, const char *name, enum auth_scope scope, char *out)
 {
 	unsigned char hash[AUTH_HASH_LEN];
 
@@ -102,7 +107,7 @@ static int fx_token(struct fx *f, const char *name, enum auth_scope scope, char 
  * it may change the configuration and fill the root.  Returns 0 and the
  * fixture (free with fx_free()) in *out, or -1.
  */
-static int fx_new(const char *tmpl, int (*prepare)(struct config *c), struct fx **out)
+FIXTURE_FN int fx_new(const char *tmpl, int (*prepare)(struct config *c), struct fx **out)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 	struct config *c = malloc(sizeof(*c));
@@ -178,7 +183,7 @@ err:
 	return -1;
 }
 
-static int teardown(void **state)
+FIXTURE_FN int teardown(void **state)
 {
 	fx_free(*state);
 	return 0;
@@ -208,14 +213,14 @@ struct res {
 	json_t *json; /* the body when it is JSON, else NULL */
 };
 
-static void res_free(struct res *r)
+FIXTURE_FN void res_free(struct res *r)
 {
 	buf_clear(&r->body);
 	json_decref(r->json);
 	r->json = NULL;
 }
 
-static size_t on_body(char *p, size_t size, size_t n, void *arg)
+FIXTURE_FN size_t on_body(char *p, size_t size, size_t n, void *arg)
 {
 	struct res *r = arg;
 
@@ -223,7 +228,8 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
 }
 
 /* Copies the value of header "name:" in line into out (trimmed). */
-static void header_value(const char *line, size_t len, const char *name, char *out, size_t outlen)
+FIXTURE_FN void header_value(const char *line, size_t len, const char *name, char *out,
+			     size_t outlen)
 {
 	size_t nl = strlen(name);
 
@@ -238,7 +244,7 @@ static void header_value(const char *line, size_t len, const char *name, char *o
 	snprintf(out, outlen, "%.*s", (int)len, line);
 }
 
-static size_t on_header(char *p, size_t size, size_t n, void *arg)
+FIXTURE_FN size_t on_header(char *p, size_t size, size_t n, void *arg)
 {
 	struct res *r = arg;
 
@@ -251,7 +257,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 }
 
 /* JSON bodies in the tables use ' for " (no body here needs a '). */
-static char *dequote(const char *s)
+FIXTURE_FN char *dequote(const char *s)
 {
 	char *d = strdup(s);
 
@@ -263,7 +269,7 @@ static char *dequote(const char *s)
 }
 
 /* Sends q and fills r (free with res_free()); returns the status. */
-static long send_rq(struct fx *f, const struct rq *q, struct res *r)
+FIXTURE_FN long send_rq(struct fx *f, const struct rq *q, struct res *r)
 {
 	CURL *c = curl_easy_init();
 	struct curl_slist *h = NULL;
@@ -324,8 +330,8 @@ static long send_rq(struct fx *f, const struct rq *q, struct res *r)
 }
 
 /* A request with token and a JSON body written with ' for " (or NULL). */
-static long call_as(struct fx *f, const char *token, const char *method, const char *path,
-		    const char *body, struct res *r)
+FIXTURE_FN long call_as(struct fx *f, const char *token, const char *method, const char *path,
+			const char *body, struct res *r)
 {
 	char *b = body ? dequote(body) : NULL;
 	struct rq q = {.method = method, .path = path, .token = token, .body = b};
@@ -338,14 +344,15 @@ static long call_as(struct fx *f, const char *token, const char *method, const c
 }
 
 /* The same with the admin token. */
-static long call(struct fx *f, const char *method, const char *path, const char *body,
-		 struct res *r)
+FIXTURE_FN long call(struct fx *f, const char *method, const char *path, const char *body,
+		     struct res *r)
 {
 	return call_as(f, f->admin, method, path, body, r);
 }
 
 /* The request (admin) must answer want; the body is dropped. */
-static void must(struct fx *f, const char *method, const char *path, const char *body, long want)
+FIXTURE_FN void must(struct fx *f, const char *method, const char *path, const char *body,
+		     long want)
 {
 	struct res r;
 
@@ -356,7 +363,7 @@ static void must(struct fx *f, const char *method, const char *path, const char 
 }
 
 /* GET path with the admin token: the JSON (caller's), asserting 200. */
-static json_t *get_json(struct fx *f, const char *path)
+FIXTURE_FN json_t *get_json(struct fx *f, const char *path)
 {
 	struct res r;
 	json_t *j;
