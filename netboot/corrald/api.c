@@ -25,15 +25,45 @@
 #include "serve.h"
 #include "valid.h"
 
+/*
+ * vsnprintf into a fixed array of an error report (size at least 4),
+ * checked.  What does not fit is a name a client sent (an unknown field, a
+ * value quoted back): it is cut between two UTF-8 characters and ends in
+ * "..." so that the reader sees the cut.
+ */
+static void api_vfmt(char *out, size_t size, const char *fmt, va_list ap)
+{
+	int n = vsnprintf(out, size, fmt, ap);
+	if (n < 0) {
+		out[0] = '\0';
+		return;
+	}
+	if ((size_t)n < size)
+		return;
+	size_t p = size - 4; /* the first byte "..." replaces */
+	while (p > 0 && ((unsigned char)out[p] & 0xc0) == 0x80)
+		p--;
+	memcpy(out + p, "...", 4);
+}
+
+__attribute__((format(printf, 3, 4))) static void api_fmt(char *out, size_t size, const char *fmt,
+							  ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	api_vfmt(out, size, fmt, ap);
+	va_end(ap);
+}
+
 int api_fail(struct api_err *e, const char *field, const char *fmt, ...)
 {
-	snprintf(e->field, sizeof(e->field), "%s", field);
 	char msg[256];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	api_vfmt(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	snprintf(e->message, sizeof(e->message), "%s: %s", field, msg);
+	api_fmt(e->field, sizeof(e->field), "%s", field);
+	api_fmt(e->message, sizeof(e->message), "%s: %s", e->field, msg);
 	return -EINVAL;
 }
 
@@ -184,7 +214,7 @@ static json_t *api_default(enum api_fkind k)
 static int api_check_ifaces(json_t *v, const char *prefix, json_t **out, struct api_err *e)
 {
 	char f[96];
-	snprintf(f, sizeof(f), "%sinterfaces", prefix);
+	api_fmt(f, sizeof(f), "%sinterfaces", prefix);
 	if (!json_is_array(v))
 		return api_fail(e, f, "must be an array of {\"mac\", \"ip\"}");
 	if (json_array_size(v) > 64)
@@ -195,26 +225,26 @@ static int api_check_ifaces(json_t *v, const char *prefix, json_t **out, struct 
 	json_array_foreach(v, i, it) {
 		char mac[VALID_MAC_LEN + 1];
 		if (!json_is_object(it)) {
-			snprintf(f, sizeof(f), "%sinterfaces[%zu]", prefix, i);
+			api_fmt(f, sizeof(f), "%sinterfaces[%zu]", prefix, i);
 			goto err_arr_obj;
 		}
 		const char *key;
 		json_t *x;
 		json_object_foreach(it, key, x) {
 			if (strcmp(key, "mac") != 0 && strcmp(key, "ip") != 0) {
-				snprintf(f, sizeof(f), "%sinterfaces[%zu].%s", prefix, i, key);
+				api_fmt(f, sizeof(f), "%sinterfaces[%zu].%s", prefix, i, key);
 				json_decref(arr);
 				return api_fail(e, f, "unknown field (interfaces have mac and ip)");
 			}
 		}
 		json_t *m = json_object_get(it, "mac");
-		snprintf(f, sizeof(f), "%sinterfaces[%zu].mac", prefix, i);
+		api_fmt(f, sizeof(f), "%sinterfaces[%zu].mac", prefix, i);
 		if (!json_is_string(m) || valid_mac_normalize(json_string_value(m), mac) < 0) {
 			json_decref(arr);
 			return api_fail(e, f, "not a MAC address (aa:bb:cc:dd:ee:ff)");
 		}
 		json_t *ip = json_object_get(it, "ip");
-		snprintf(f, sizeof(f), "%sinterfaces[%zu].ip", prefix, i);
+		api_fmt(f, sizeof(f), "%sinterfaces[%zu].ip", prefix, i);
 		if (ip != NULL && !json_is_null(ip) &&
 		    (!json_is_string(ip) || valid_ipv4(json_string_value(ip)) < 0)) {
 			json_decref(arr);
@@ -226,7 +256,7 @@ static int api_check_ifaces(json_t *v, const char *prefix, json_t **out, struct 
 		json_array_foreach(arr, j, prev) {
 			const char *pip = json_string_value(json_object_get(prev, "ip"));
 			if (strcmp(json_string_value(json_object_get(prev, "mac")), mac) == 0) {
-				snprintf(f, sizeof(f), "%sinterfaces[%zu].mac", prefix, i);
+				api_fmt(f, sizeof(f), "%sinterfaces[%zu].mac", prefix, i);
 				json_decref(arr);
 				return api_fail(e, f, "MAC %s given twice", mac);
 			}
@@ -328,7 +358,7 @@ static int api_check(enum api_fkind k, json_t *v, const char *field, const char 
 		json_t *g, *h;
 		json_array_foreach(v, i, g) {
 			char f[128];
-			snprintf(f, sizeof(f), "%s[%zu]", field, i);
+			api_fmt(f, sizeof(f), "%s[%zu]", field, i);
 			if (!json_is_string(g) || valid_name(json_string_value(g)) < 0)
 				return api_fail(e, f, "not a valid group name");
 			json_array_foreach(v, j, h)
@@ -356,7 +386,7 @@ static int api_validate(const struct api_field *fields, json_t *in, const char *
 {
 	char f[96];
 	if (!json_is_object(in)) {
-		snprintf(f, sizeof(f), "%s", prefix[0] ? prefix : "body");
+		api_fmt(f, sizeof(f), "%s", prefix[0] ? prefix : "body");
 		size_t n = strlen(f);
 		if (n > 0 && f[n - 1] == '.')
 			f[n - 1] = '\0';
@@ -369,7 +399,7 @@ static int api_validate(const struct api_field *fields, json_t *in, const char *
 		while (fd->name != NULL && strcmp(fd->name, key) != 0)
 			fd++;
 		if (fd->name == NULL) {
-			snprintf(f, sizeof(f), "%s%s", prefix, key);
+			api_fmt(f, sizeof(f), "%s%s", prefix, key);
 			return api_fail(e, f, "unknown field");
 		}
 	}
@@ -377,7 +407,7 @@ static int api_validate(const struct api_field *fields, json_t *in, const char *
 	for (const struct api_field *fd = fields; fd->name != NULL; fd++) {
 		if (fd->kind == F_READONLY)
 			continue;
-		snprintf(f, sizeof(f), "%s%s", prefix, fd->name);
+		api_fmt(f, sizeof(f), "%s%s", prefix, fd->name);
 		json_t *val = json_object_get(in, fd->name);
 		json_t *nv = NULL;
 		if (val == NULL) {
@@ -519,18 +549,19 @@ int api_nodes(struct http_req *r)
 	json_decref(body);
 	struct store_err se = {"", ""};
 	bool created;
-	int rc = store_node_put(a->store, node, true, &created, &se);
-	char name[64];
-	snprintf(name, sizeof(name), "%s", json_string_value(json_object_get(node, "name")));
-	json_decref(node);
-	if (rc < 0)
-		return api_store_error(r, rc, &se, "node", name);
+	const char *name = json_string_value(json_object_get(node, "name")); /* node's */
 	json_t *out;
-	rc = store_node_get(a->store, name, &out);
-	if (rc < 0)
-		return api_store_error(r, rc, NULL, "node", name);
-	api_node_warnings(a, out);
-	return http_reply_json(r, 201, out);
+	int rc = store_node_put(a->store, node, true, &created, &se);
+	if (rc < 0) {
+		rc = api_store_error(r, rc, &se, "node", name);
+	} else if ((rc = store_node_get(a->store, name, &out)) < 0) {
+		rc = api_store_error(r, rc, NULL, "node", name);
+	} else {
+		api_node_warnings(a, out);
+		rc = http_reply_json(r, 201, out);
+	}
+	json_decref(node);
+	return rc;
 }
 
 int api_node(struct http_req *r)
@@ -667,7 +698,7 @@ int api_nodes_import(struct http_req *r)
 	json_array_foreach(in, i, n) {
 		char prefix[32];
 		json_t *v;
-		snprintf(prefix, sizeof(prefix), "nodes[%zu].", i);
+		api_fmt(prefix, sizeof(prefix), "nodes[%zu].", i);
 		api_import_translate(n);
 		if (api_validate(node_fields, n, prefix, &v, &e) < 0) {
 			json_decref(nodes);
@@ -759,19 +790,19 @@ static int api_object_write(struct http_req *r, enum store_kind k, const char *w
 		return api_invalid(r, &e);
 	}
 	json_decref(body);
-	char name[64];
-	snprintf(name, sizeof(name), "%s", json_string_value(json_object_get(obj, "name")));
 	struct store_err se = {"", ""};
 	bool created;
-	int rc = store_obj_put(a->store, k, obj, create_only, &created, &se);
-	json_decref(obj);
-	if (rc < 0)
-		return api_store_error(r, rc, &se, what, name);
+	const char *name = json_string_value(json_object_get(obj, "name")); /* obj's */
 	json_t *out;
-	rc = store_obj_get(a->store, k, name, &out);
+	int rc = store_obj_put(a->store, k, obj, create_only, &created, &se);
 	if (rc < 0)
-		return api_store_error(r, rc, NULL, what, name);
-	return http_reply_json(r, created ? 201 : 200, out);
+		rc = api_store_error(r, rc, &se, what, name);
+	else if ((rc = store_obj_get(a->store, k, name, &out)) < 0)
+		rc = api_store_error(r, rc, NULL, what, name);
+	else
+		rc = http_reply_json(r, created ? 201 : 200, out);
+	json_decref(obj);
+	return rc;
 }
 
 int api_objects(struct http_req *r)
@@ -929,17 +960,19 @@ int api_discovered_adopt(struct http_req *r)
 		return api_invalid(r, &e);
 	}
 	json_decref(body);
-	char name[64];
-	snprintf(name, sizeof(name), "%s", json_string_value(json_object_get(node, "name")));
 	struct store_err se = {"", ""};
 	bool created;
-	rc = store_node_put(a->store, node, true, &created, &se);
-	json_decref(node);
-	if (rc < 0)
-		return api_store_error(r, rc, &se, "node", name);
+	const char *name = json_string_value(json_object_get(node, "name")); /* node's */
 	json_t *out;
-	rc = store_node_get(a->store, name, &out);
-	return rc < 0 ? api_store_error(r, rc, NULL, "node", name) : http_reply_json(r, 201, out);
+	rc = store_node_put(a->store, node, true, &created, &se);
+	if (rc < 0)
+		rc = api_store_error(r, rc, &se, "node", name);
+	else if ((rc = store_node_get(a->store, name, &out)) < 0)
+		rc = api_store_error(r, rc, NULL, "node", name);
+	else
+		rc = http_reply_json(r, 201, out);
+	json_decref(node);
+	return rc;
 }
 
 int api_tokens(struct http_req *r)

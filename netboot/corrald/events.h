@@ -25,6 +25,8 @@ int events_start(struct store *st, struct hub *hub, unsigned keep_days, struct e
 void events_free(struct events *ev);
 /*
  * Queues one event.  node_id 0 with a MAC records a discovered machine.
+ * Strings longer than struct store_event's fields are cut to fit, between
+ * two UTF-8 characters.
  * state: new node state or NULL; kept by pointer until stored, so a
  * string constant ("booting", "ready").  Never blocks on the database; under an
  * absurd backlog (more than 100,000 queued) the event is dropped and

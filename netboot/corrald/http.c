@@ -215,8 +215,10 @@ static int http_reply_verror(struct http_req *r, unsigned status, const char *na
 			     const char *fmt, va_list ap)
 {
 	char msg[HTTP_ERROR_MSG_MAX + 1];
-	if (vsnprintf(msg, sizeof(msg), fmt, ap) < 0)
+	int n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (n < 0)
 		msg[0] = '\0';
+	/* n >= sizeof(msg): cut at HTTP_ERROR_MSG_MAX bytes, as documented */
 	http_utf8_fix(msg); /* also a multi-byte character cut at the end */
 	json_t *err = json_pack("{s:s, s:s}", "code", code, "message", msg);
 	if (err != NULL && field != NULL)
@@ -466,6 +468,10 @@ static void http_mhd_log(void *cls, const char *fmt, va_list ap)
 	int n = vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (n < 0)
 		return;
+	/* A longer line is cut: MHD's messages are short; one that is not
+	 * still says enough in 511 bytes, with "..." to show the cut. */
+	if ((size_t)n >= sizeof(msg))
+		memcpy(msg + sizeof(msg) - 4, "...", 4);
 	size_t len = strlen(msg);
 	while (len > 0 && msg[len - 1] == '\n')
 		msg[--len] = '\0';

@@ -40,6 +40,7 @@
 #include "app.h"
 #include "routes.h"
 #include "log.h"
+#include "tfmt.h"
 
 /* A helper of this fixture; a test program may leave some unused. */
 #define FIXTURE_FN static __attribute__((unused))
@@ -120,21 +121,21 @@ FIXTURE_FN int fx_new(const char *tmpl, int (*prepare)(struct config *c), struct
 	}
 	f->cfg = c;
 	log_set_level(LOG_LVL_WARN);
-	snprintf(f->dir, sizeof(f->dir), "%s", tmpl);
+	TFMT(f->dir, "%s", tmpl);
 	if (mkdtemp(f->dir) == NULL) {
 		f->dir[0] = '\0';
 		goto err;
 	}
 	config_defaults(c);
-	snprintf(c->address, sizeof(c->address), "127.0.0.1");
+	TFMT(c->address, "127.0.0.1");
 	c->port = 0;
 	c->threads = 4;
-	snprintf(c->advertise_url, sizeof(c->advertise_url), "%s", ADVERTISE);
+	TFMT(c->advertise_url, "%s", ADVERTISE);
 	/* corrald.c's resolve_base_url() (static): the advertise URL when set. */
-	snprintf(c->base_url, sizeof(c->base_url), "%s", ADVERTISE);
-	snprintf(c->store_path, sizeof(c->store_path), "%s/corral.db", f->dir);
-	snprintf(c->files_root, sizeof(c->files_root), "%s/files", f->dir);
-	snprintf(c->key_file, sizeof(c->key_file), "%s/secret.key", f->dir);
+	TFMT(c->base_url, "%s", ADVERTISE);
+	TFMT(c->store_path, "%s/corral.db", f->dir);
+	TFMT(c->files_root, "%s/files", f->dir);
+	TFMT(c->key_file, "%s/secret.key", f->dir);
 	if (mkdir(c->files_root, 0750) < 0)
 		goto err;
 	if (prepare != NULL && prepare(c) < 0)
@@ -172,7 +173,7 @@ FIXTURE_FN int fx_new(const char *tmpl, int (*prepare)(struct config *c), struct
 	};
 	if (http_server_start(&hc, &f->http) < 0)
 		goto err;
-	snprintf(f->base, sizeof(f->base), "http://127.0.0.1:%u", http_server_port(f->http));
+	TFMT(f->base, "http://127.0.0.1:%u", http_server_port(f->http));
 	if (fx_token(f, "admin", AUTH_SCOPE_ADMIN, f->admin) < 0)
 		goto err;
 	*out = f;
@@ -241,7 +242,7 @@ FIXTURE_FN void header_value(const char *line, size_t len, const char *name, cha
 		line++, len--;
 	while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == '\n'))
 		len--;
-	snprintf(out, outlen, "%.*s", (int)len, line);
+	TFMTN(out, outlen, "%.*s", (int)len, line);
 }
 
 FIXTURE_FN size_t on_header(char *p, size_t size, size_t n, void *arg)
@@ -279,7 +280,7 @@ FIXTURE_FN long send_rq(struct fx *f, const struct rq *q, struct res *r)
 	assert_non_null(c);
 	memset(r, 0, sizeof(*r));
 	buf_init(&r->body, 16u << 20);
-	snprintf(url, sizeof(url), "%s%s", f->base, q->path);
+	TFMT(url, "%s%s", f->base, q->path);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	/* Loopback only: never a proxy from the environment. */
 	curl_easy_setopt(c, CURLOPT_PROXY, "");
@@ -294,23 +295,22 @@ FIXTURE_FN long send_rq(struct fx *f, const struct rq *q, struct res *r)
 	if (q->body != NULL) {
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, q->body);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(q->body));
-		snprintf(line, sizeof(line), "Content-Type: %s",
-			 q->ctype ? q->ctype : "application/json");
+		TFMT(line, "Content-Type: %s", q->ctype ? q->ctype : "application/json");
 		h = curl_slist_append(h, line);
 	}
 	h = curl_slist_append(h, "Expect:");
 	if (q->token != NULL) {
-		snprintf(line, sizeof(line), "Authorization: Bearer %s", q->token);
+		TFMT(line, "Authorization: Bearer %s", q->token);
 		h = curl_slist_append(h, line);
 	}
 	if (q->range != NULL) {
-		snprintf(line, sizeof(line), "Range: %s", q->range);
+		TFMT(line, "Range: %s", q->range);
 		h = curl_slist_append(h, line);
 	}
 	if (q->header != NULL)
 		h = curl_slist_append(h, q->header);
 	if (q->src != NULL) {
-		snprintf(iface, sizeof(iface), "host!%s", q->src);
+		TFMT(iface, "host!%s", q->src);
 		curl_easy_setopt(c, CURLOPT_INTERFACE, iface);
 	}
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);

@@ -38,6 +38,7 @@
 
 #include "http.h"
 #include "log.h"
+#include "tfmt.h"
 
 /* A helper of this fixture; a test program may leave some unused. */
 #define FIXTURE_FN static __attribute__((unused))
@@ -108,8 +109,11 @@ FIXTURE_FN void test_done(void *ctx, const struct http_req *r)
 	d->status = r->status;
 	d->label = r->route != NULL ? r->route->label : NULL;
 	d->method_id = r->method_id;
-	snprintf(d->path, sizeof(d->path), "%s", r->path != NULL ? r->path : "");
-	snprintf(d->client_ip, sizeof(d->client_ip), "%s", r->client_ip);
+	/* An MHD thread: no test may fail here.  A path longer than the record
+	 * (the oversized-URL tests) is kept cut, and no test compares one. */
+	(void)tfmt_cut(d->path, sizeof(d->path), "%s", r->path != NULL ? r->path : "");
+	if (tfmt_cut(d->client_ip, sizeof(d->client_ip), "%s", r->client_ip))
+		d->client_ip[0] = '\0'; /* an address always fits: none rather than a wrong one */
 	d->bytes_out = r->bytes_out;
 	f->ndone++;
 	pthread_mutex_unlock(&f->mu);
@@ -386,7 +390,7 @@ FIXTURE_FN int resp_header(const struct resp *r, const char *name, char *out, si
 		const char *v = l + nlen + 1;
 		v += strspn(v, " \t");
 		size_t vlen = strcspn(v, "\r\n");
-		snprintf(out, outlen, "%.*s", (int)vlen, v);
+		TFMTN(out, outlen, "%.*s", (int)vlen, v);
 		return 1;
 	}
 	return 0;
@@ -480,9 +484,9 @@ FIXTURE_FN int send_req(struct conn *c, const char *method, const char *target, 
 	char head[8192];
 	char lenhdr[64] = "";
 	if (body != NULL && chunked)
-		snprintf(lenhdr, sizeof(lenhdr), "Transfer-Encoding: chunked\r\n");
+		TFMT(lenhdr, "Transfer-Encoding: chunked\r\n");
 	else if (body != NULL)
-		snprintf(lenhdr, sizeof(lenhdr), "Content-Length: %zu\r\n", body_len);
+		TFMT(lenhdr, "Content-Length: %zu\r\n", body_len);
 	int n = snprintf(head, sizeof(head), "%s %s HTTP/1.1\r\nHost: test\r\n%s%s\r\n", method,
 			 target, headers != NULL ? headers : "", lenhdr);
 	if (n < 0 || (size_t)n >= sizeof(head))
@@ -503,6 +507,8 @@ FIXTURE_FN int send_req(struct conn *c, const char *method, const char *target, 
 		if (parts[i].len == 0)
 			continue;
 		n = snprintf(sz, sizeof(sz), "%zx\r\n", parts[i].len);
+		if (n < 0 || (size_t)n >= sizeof(sz))
+			return -1;
 		if (send_all(c, sz, (size_t)n) < 0 || send_all(c, parts[i].p, parts[i].len) < 0 ||
 		    send_all(c, "\r\n", 2) < 0)
 			return -1;

@@ -67,7 +67,7 @@ FIXTURE_FN int prepare(struct config *c)
 	for (size_t i = 0; i < NELEM(boot_files); i++)
 		if (put_file(c->files_root, boot_files[i].path, boot_files[i].content) < 0)
 			return -1;
-	snprintf(link, sizeof(link), "%s/leak", c->files_root);
+	TFMT(link, "%s/leak", c->files_root);
 	return symlink("../secret.key", link) < 0 ? -1 : 0;
 }
 
@@ -97,7 +97,7 @@ FIXTURE_FN void check_state(struct fx *f, const char *node, const char *want)
 	char path[128];
 	json_t *n;
 
-	snprintf(path, sizeof(path), "/api/v1/nodes/%s", node);
+	TFMT(path, "/api/v1/nodes/%s", node);
 	n = get_json(f, path);
 	if (strcmp(json_string_value(json_object_get(n, "state")), want) != 0)
 		fail_msg("node %s: state %s, want %s", node,
@@ -154,7 +154,7 @@ FIXTURE_FN void line_of(const char *script, const char *prefix, char *out, size_
 	for (const char *p = script; p != NULL && *p;
 	     p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
 		if (strncmp(p, prefix, n) == 0) {
-			snprintf(out, outlen, "%.*s", (int)strcspn(p, "\n"), p);
+			TFMTN(out, outlen, "%.*s", (int)strcspn(p, "\n"), p);
 			return;
 		}
 	}
@@ -180,7 +180,7 @@ FIXTURE_FN void script(struct fx *f, const char *src, const char *query, struct 
 	char path[256];
 	struct res r;
 
-	snprintf(path, sizeof(path), "/boot/v1/bootscript?%s", query);
+	TFMT(path, "/boot/v1/bootscript?%s", query);
 	if (node_get(f, src, path, &r) != 200)
 		fail_msg("GET %s: %ld %s", path, r.status, buf_str(&r.body));
 	assert_string_equal(r.ctype, "text/plain; charset=utf-8");

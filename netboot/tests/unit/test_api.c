@@ -183,6 +183,13 @@ static void test_node_round_trip(void **state)
 
 /* ---- nodes: refused writes ------------------------------------------------ */
 
+/* A field name longer than an error report holds: 150 'k's, named as its
+   first 92 and "..." (struct api_err's field is 96 bytes). */
+#define K10 "kkkkkkkkkk"
+#define K50 K10 K10 K10 K10 K10
+#define LONG_KEY K50 K50 K50
+#define LONG_KEY_CUT K50 K10 K10 K10 K10 "kk..."
+
 static const struct bad_case node_bad[] = {
 	/* 400: not JSON, or not an object */
 	{"malformed JSON", "POST", NODES, "{'name': ", 400, "bad_request", NULL},
@@ -196,6 +203,8 @@ static const struct bad_case node_bad[] = {
 	{"no name", "POST", NODES, "{}", 422, "invalid_field", "name"},
 	{"name not a string", "POST", NODES, "{'name':3}", 422, "invalid_field", "name"},
 	{"name starts with '-'", "POST", NODES, "{'name':'-n3'}", 422, "invalid_field", "name"},
+	{"unknown field with a long name", "POST", NODES, "{'name':'n3','" LONG_KEY "':1}", 422,
+	 "invalid_field", LONG_KEY_CUT},
 	{"name with '/'", "POST", NODES, "{'name':'a/b'}", 422, "invalid_field", "name"},
 	{"name with a space", "POST", NODES, "{'name':'a b'}", 422, "invalid_field", "name"},
 	{"name of 64", "POST", NODES,
@@ -339,9 +348,10 @@ static void test_body_limits(void **state)
 	gen = store_generation(f->a.store);
 
 	/* A valid node, padded past the cap with metadata. */
-	int k = snprintf(body, 64, "{\"name\":\"n9\",\"metadata\":{\"pad\":\"");
+	int k = (int)strlen("{\"name\":\"n9\",\"metadata\":{\"pad\":\"");
+	TFMTN(body, 64, "{\"name\":\"n9\",\"metadata\":{\"pad\":\"");
 	memset(body + k, 'x', big);
-	snprintf(body + k + big - 4, 8, "\"}}");
+	TFMTN(body + k + big - 4, 8, "\"}}");
 	struct rq q = {.method = "POST", .path = "/api/v1/nodes", .token = f->admin, .body = body};
 	assert_true(strlen(body) > cap);
 	send_rq(f, &q, &r);
@@ -350,7 +360,7 @@ static void test_body_limits(void **state)
 	check_unchanged("413", f, before, gen);
 
 	/* The same body under the cap goes through. */
-	snprintf(body + k + 100, 8, "\"}}");
+	TFMTN(body + k + 100, 8, "\"}}");
 	send_rq(f, &q, &r);
 	assert_int_equal(r.status, 201);
 	res_free(&r);
@@ -389,9 +399,10 @@ static void test_body_limits(void **state)
 	}
 
 	/* /nodes/import has its own cap (64 MiB): a body over max_body is fine. */
-	k = snprintf(body, 64, "{\"nodes\":[{\"name\":\"n9\",\"metadata\":{\"pad\":\"");
+	k = (int)strlen("{\"nodes\":[{\"name\":\"n9\",\"metadata\":{\"pad\":\"");
+	TFMTN(body, 64, "{\"nodes\":[{\"name\":\"n9\",\"metadata\":{\"pad\":\"");
 	memset(body + k, 'y', big);
-	snprintf(body + k + big, 8, "\"}}]}");
+	TFMTN(body + k + big, 8, "\"}}]}");
 	struct rq imp = {
 		.method = "POST", .path = "/api/v1/nodes/import", .token = f->admin, .body = body};
 	send_rq(f, &imp, &r);
@@ -570,7 +581,7 @@ static void test_list_filters(void **state)
 		char path[160];
 		json_t *list;
 
-		snprintf(path, sizeof(path), NODES "%s", filter_cases[i].query);
+		TFMT(path, NODES "%s", filter_cases[i].query);
 		list = get_json(f, path);
 		names_of(list, names, sizeof(names));
 		if (strcmp(names, filter_cases[i].names) != 0)

@@ -269,7 +269,7 @@ static void test_token_scopes(void **state)
 	/* Two discovered machines for the discovered routes. */
 	for (int i = 1; i <= 2; i++) {
 		char path[80];
-		snprintf(path, sizeof(path), "/boot/v1/bootscript?mac=52:54:00:ff:00:%02d", i);
+		TFMT(path, "/boot/v1/bootscript?mac=52:54:00:ff:00:%02d", i);
 		struct rq q = {.method = "GET", .path = path};
 		assert_int_equal(send_rq(f, &q, &r), 200);
 		res_free(&r);
@@ -284,7 +284,7 @@ static void test_token_scopes(void **state)
 		int reading = strcmp(c->method, "GET") == 0 || strcmp(c->method, "HEAD") == 0;
 		char what[160];
 
-		snprintf(what, sizeof(what), "read token: %s %s", c->method, c->path);
+		TFMT(what, "read token: %s %s", c->method, c->path);
 		call_as(f, f->reader, c->method, c->path, c->body, &r);
 		if (reading && !admin_only) {
 			if (r.status != 200)
@@ -304,7 +304,7 @@ static void test_token_scopes(void **state)
 
 			if (strcmp(c->method, "HEAD") == 0)
 				continue;
-			snprintf(what, sizeof(what), "token %zu: %s %s", i, c->method, c->path);
+			TFMT(what, "token %zu: %s %s", i, c->method, c->path);
 			call_as(f, bad_tokens[i], c->method, c->path, c->body, &r);
 			check_error(what, &r, 401, "unauthorized", NULL);
 			assert_string_equal(r.www_auth, "Bearer");
@@ -349,7 +349,7 @@ static void test_tokens_api(void **state)
 			 201);
 	assert_string_equal(json_string_value(json_object_get(r.json, "name")), "ci");
 	assert_string_equal(json_string_value(json_object_get(r.json, "scope")), "read");
-	snprintf(tok, sizeof(tok), "%s", json_string_value(json_object_get(r.json, "token")));
+	TFMT(tok, "%s", json_string_value(json_object_get(r.json, "token")));
 	assert_int_equal(strncmp(tok, "crl_", 4), 0);
 	res_free(&r);
 	call_as(f, tok, "GET", "/api/v1/whoami", NULL, &r);
@@ -364,7 +364,7 @@ static void test_tokens_api(void **state)
 	assert_int_equal(call(f, "POST", "/api/v1/tokens", "{'name':'ops'}", &r), 201);
 	assert_string_equal(json_string_value(json_object_get(r.json, "scope")), "admin");
 	char ops[AUTH_TOKEN_LEN + 8];
-	snprintf(ops, sizeof(ops), "%s", json_string_value(json_object_get(r.json, "token")));
+	TFMT(ops, "%s", json_string_value(json_object_get(r.json, "token")));
 	res_free(&r);
 	assert_int_equal(call(f, "GET", "/api/v1/tokens", NULL, &r), 200);
 	assert_int_equal(json_array_size(r.json), 4); /* admin, ci, ops, reader */
@@ -416,7 +416,7 @@ static void test_discovered_adopt(void **state)
 					   "52:54:00:ee:00:01"};
 	for (size_t i = 0; i < NELEM(macs); i++) {
 		char path[80];
-		snprintf(path, sizeof(path), "/boot/v1/bootscript?mac=%s", macs[i]);
+		TFMT(path, "/boot/v1/bootscript?mac=%s", macs[i]);
 		struct rq q = {.method = "GET", .path = path};
 		assert_int_equal(send_rq(f, &q, &r), 200);
 		assert_non_null(strstr(buf_str(&r.body), "is not registered yet"));
@@ -506,13 +506,13 @@ static void test_previews(void **state)
 	const char *seed_at = strstr(buf_str(&a.body), "/cloud-init/");
 	assert_non_null(seed_at);
 	char token[AUTH_SEED_LEN];
-	snprintf(token, sizeof(token), "%.*s", AUTH_SEED_LEN - 1, seed_at + 12);
+	TFMT(token, "%.*s", AUTH_SEED_LEN - 1, seed_at + 12);
 	res_free(&a);
 	static const char *const files[] = {"meta-data", "user-data", "vendor-data"};
 	for (size_t i = 0; i < NELEM(files); i++) {
 		char p1[160], p2[160];
-		snprintf(p1, sizeof(p1), NODES "/n1/cloud-init/%s", files[i]);
-		snprintf(p2, sizeof(p2), "/cloud-init/%s/%s", token, files[i]);
+		TFMT(p1, NODES "/n1/cloud-init/%s", files[i]);
+		TFMT(p2, "/cloud-init/%s/%s", token, files[i]);
 		assert_int_equal(call_as(f, f->reader, "GET", p1, NULL, &a), 200);
 		struct rq c = {.method = "GET", .path = p2};
 		assert_int_equal(send_rq(f, &c, &n), 200);

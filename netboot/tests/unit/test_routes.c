@@ -37,6 +37,7 @@
 
 #include "app.h"
 #include "routes.h"
+#include "tfmt.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -272,7 +273,7 @@ static void test_admin_only_reads(void **state)
 			fail_msg("GET %s: readable without an admin token", p);
 		/* and the single object under it */
 		char one[128];
-		snprintf(one, sizeof(one), "%s/x1", p);
+		TFMT(one, "%s/x1", p);
 		for (size_t k = 0; k < NELEM(method_names); k++) {
 			unsigned m = method_names[k].id;
 			int o = dispatch(one, m);
@@ -512,8 +513,8 @@ static char *read_api_md(void)
 	const char *env = getenv("CORRAL_API_MD");
 	const char *here = __FILE__;
 	const char *slash = strrchr(here, '/');
-	snprintf(rel, sizeof(rel), "%.*s/../../../docs/api.md",
-		 slash != NULL ? (int)(slash - here) : 1, slash != NULL ? here : ".");
+	TFMT(rel, "%.*s/../../../docs/api.md", slash != NULL ? (int)(slash - here) : 1,
+	     slash != NULL ? here : ".");
 	const char *candidates[] = {env, "docs/api.md", rel};
 	for (size_t i = 0; i < NELEM(candidates); i++) {
 		if (candidates[i] == NULL)

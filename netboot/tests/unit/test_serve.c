@@ -54,11 +54,11 @@ static void test_script_for_node(void **state)
 	int64_t before = store_now_us() / 1000000;
 	script(f, "127.0.0.2", "mac=52:54:00:AA:00:01", &s);
 	seed_of(buf_str(&s), tok);
-	snprintf(kernel, sizeof(kernel),
-		 "kernel " ADV "/files/images/k/vmlinuz initrd=initrd console=ttyS0 quiet "
-		 "corral.x=1 BOOTIF=01-52-54-00-aa-00-01 corral.node=n1 "
-		 "ds=nocloud-net;s=" ADV "/cloud-init/%s/ || goto retry",
-		 tok);
+	TFMT(kernel,
+	     "kernel " ADV "/files/images/k/vmlinuz initrd=initrd console=ttyS0 quiet "
+	     "corral.x=1 BOOTIF=01-52-54-00-aa-00-01 corral.node=n1 "
+	     "ds=nocloud-net;s=" ADV "/cloud-init/%s/ || goto retry",
+	     tok);
 	const char *const want[] = {
 		"#!ipxe",
 		"# Corral boot script for n1",
@@ -165,8 +165,7 @@ static void test_queries(void **state)
 		line_of(buf_str(&s), "kernel ", line, sizeof(line));
 		if (strstr(line, c->bootif) == NULL)
 			fail_msg("%s: no %s in \"%s\"", c->query, c->bootif, line);
-		snprintf(want, sizeof(want), "/boot/v1/bootscript?%s&retry=1 || goto retry",
-			 c->self);
+		TFMT(want, "/boot/v1/bootscript?%s&retry=1 || goto retry", c->self);
 		line_of(buf_str(&s), "chain ", line, sizeof(line));
 		if (strstr(line, want) == NULL)
 			fail_msg("%s: chain line \"%s\", want ...%s", c->query, line, want);
@@ -176,7 +175,7 @@ static void test_queries(void **state)
 		char path[160];
 		struct res r;
 
-		snprintf(path, sizeof(path), "/boot/v1/bootscript?%s", bad_queries[i].query);
+		TFMT(path, "/boot/v1/bootscript?%s", bad_queries[i].query);
 		node_get(f, NULL, path, &r);
 		if (bad_queries[i].field == NULL)
 			assert_int_equal(r.status, 200);
@@ -228,8 +227,8 @@ static void test_precedence(void **state)
 		line_of(buf_str(&s), "# profile ", line, sizeof(line));
 		if (strcmp(line, c->header) != 0)
 			fail_msg("%s: \"%s\", want \"%s\"", c->node, line, c->header);
-		snprintf(want, sizeof(want), "kernel %s initrd=initrd %s%scorral.node=pn ",
-			 c->kernel, c->params ? c->params : "", c->params ? " " : "");
+		TFMT(want, "kernel %s initrd=initrd %s%scorral.node=pn ", c->kernel,
+		     c->params ? c->params : "", c->params ? " " : "");
 		line_of(buf_str(&s), "kernel ", line, sizeof(line));
 		if (strncmp(line, want, strlen(want)) != 0)
 			fail_msg("%s: \"%s\", want \"%s...\"", c->node, line, want);
@@ -325,9 +324,8 @@ static void test_unknown_mac(void **state)
 		script(f, NULL, others[i].query, &s);
 		line_of(buf_str(&s), "# Corral", line, sizeof(line));
 		assert_string_equal(line, others[i].comment);
-		snprintf(chain, sizeof(chain),
-			 "chain --replace --autofree " ADV "/boot/v1/bootscript?%s || goto wait",
-			 others[i].self);
+		TFMT(chain, "chain --replace --autofree " ADV "/boot/v1/bootscript?%s || goto wait",
+		     others[i].self);
 		line_of(buf_str(&s), "chain ", line, sizeof(line));
 		assert_string_equal(line, chain);
 		buf_clear(&s);
@@ -409,20 +407,19 @@ static void test_retry(void **state)
 		char q[64], line[256], want[256];
 		struct buf s;
 
-		snprintf(q, sizeof(q), "name=n1&retry=%u", cases[i].retry);
+		TFMT(q, "name=n1&retry=%u", cases[i].retry);
 		script(f, "127.0.0.2", q, &s);
-		snprintf(want, sizeof(want), "sleep %u", cases[i].sleep);
+		TFMT(want, "sleep %u", cases[i].sleep);
 		line_of(buf_str(&s), "sleep ", line, sizeof(line));
 		assert_string_equal(line, want);
-		snprintf(want, sizeof(want),
-			 "echo Corral: boot step failed, retrying in %u s (attempt %u)",
-			 cases[i].sleep, cases[i].retry + 1);
+		TFMT(want, "echo Corral: boot step failed, retrying in %u s (attempt %u)",
+		     cases[i].sleep, cases[i].retry + 1);
 		line_of(buf_str(&s), "echo Corral: boot step", line, sizeof(line));
 		assert_string_equal(line, want);
-		snprintf(want, sizeof(want),
-			 "chain --replace --autofree " ADV
-			 "/boot/v1/bootscript?name=n1&retry=%u || goto retry",
-			 cases[i].retry + 1);
+		TFMT(want,
+		     "chain --replace --autofree " ADV
+		     "/boot/v1/bootscript?name=n1&retry=%u || goto retry",
+		     cases[i].retry + 1);
 		line_of(buf_str(&s), "chain ", line, sizeof(line));
 		assert_string_equal(line, want);
 		buf_clear(&s);
@@ -432,7 +429,7 @@ static void test_retry(void **state)
 	assert_int_equal(json_array_size(ev), NELEM(cases));
 	for (size_t i = 0; i < NELEM(cases); i++) {
 		char want[96];
-		snprintf(want, sizeof(want), "profile p-node (node), retry %u", cases[i].retry);
+		TFMT(want, "profile p-node (node), retry %u", cases[i].retry);
 		assert_string_equal(
 			json_string_value(json_object_get(json_array_get(ev, i), "detail")), want);
 	}
@@ -532,7 +529,7 @@ static void test_nid_rechain(void **state)
 	const char *url = strstr(line, "/boot/v1/bootscript?");
 	assert_non_null(url);
 	char path[256];
-	snprintf(path, sizeof(path), "%.*s", (int)strcspn(url, " "), url);
+	TFMT(path, "%.*s", (int)strcspn(url, " "), url);
 	node_get(f, NULL, path, &r);
 	if (r.status != 200)
 		fail_msg("re-chain to %s: %ld %s", path, r.status, buf_str(&r.body));

@@ -105,14 +105,14 @@ static void test_cloudinit_token(void **state)
 
 	/* By token, from any address: what the node's layers give. */
 	for (size_t i = 0; i < NELEM(files); i++) {
-		snprintf(path, sizeof(path), "/cloud-init/%s/%s", tok, files[i]);
+		TFMT(path, "/cloud-init/%s/%s", tok, files[i]);
 		assert_int_equal(node_get(f, "127.0.0.9", path, &r), 200);
 		assert_string_equal(r.ctype, "text/plain; charset=utf-8");
 		check_n1_cloudinit("by token", files[i], buf_str(&r.body));
 		res_free(&r);
 	}
 	/* n2's own user-data is a script: served as it is. */
-	snprintf(path, sizeof(path), "/cloud-init/%s/user-data", tok2);
+	TFMT(path, "/cloud-init/%s/user-data", tok2);
 	assert_int_equal(node_get(f, NULL, path, &r), 200);
 	assert_string_equal(buf_str(&r.body), "#!/bin/sh\necho n2\n");
 	res_free(&r);
@@ -126,29 +126,29 @@ static void test_cloudinit_token(void **state)
 	memcpy(other_key, f->a.seed_key, sizeof(other_key));
 	other_key[0] ^= 1;
 	auth_seed_make(other_key, id, (uint32_t)(now + 3600), foreign);
-	snprintf(path, sizeof(path), "/cloud-init/%s/meta-data", made);
+	TFMT(path, "/cloud-init/%s/meta-data", made);
 	assert_int_equal(node_get(f, NULL, path, &r), 200);
 	check_n1_cloudinit("made token", "meta-data", buf_str(&r.body));
 	res_free(&r);
 
 	/* Refused: 403 for anything not signed by the key, or past its expiry. */
 	char t[8][80];
-	snprintf(t[0], sizeof(t[0]), "%s", expired);
-	snprintf(t[1], sizeof(t[1]), "%s", foreign);
-	snprintf(t[2], sizeof(t[2]), "%s", tok);
+	TFMT(t[0], "%s", expired);
+	TFMT(t[1], "%s", foreign);
+	TFMT(t[2], "%s", tok);
 	t[2][7] = t[2][7] == '1' ? '2' : '1'; /* node id */
-	snprintf(t[3], sizeof(t[3]), "%s", tok);
+	TFMT(t[3], "%s", tok);
 	t[3][15] = t[3][15] == 'f' ? 'e' : 'f'; /* expiry */
-	snprintf(t[4], sizeof(t[4]), "%s", tok);
-	t[4][40] = t[4][40] == '0' ? '1' : '0';                /* signature */
-	snprintf(t[5], sizeof(t[5]), "%.8s%s", tok2, tok + 8); /* n2's id, n1's signature */
-	snprintf(t[6], sizeof(t[6]), "%.54s", tok);            /* short */
-	snprintf(t[7], sizeof(t[7]), "%.55sz", tok);           /* not hex */
+	TFMT(t[4], "%s", tok);
+	t[4][40] = t[4][40] == '0' ? '1' : '0'; /* signature */
+	TFMT(t[5], "%.8s%s", tok2, tok + 8);    /* n2's id, n1's signature */
+	TFMT(t[6], "%.54s", tok);               /* short */
+	TFMT(t[7], "%.55sz", tok);              /* not hex */
 	for (size_t k = 0; k < NELEM(t); k++) {
 		for (size_t i = 0; i < NELEM(files); i++) {
 			char what[160];
-			snprintf(path, sizeof(path), "/cloud-init/%s/%s", t[k], files[i]);
-			snprintf(what, sizeof(what), "bad token %zu %s", k, files[i]);
+			TFMT(path, "/cloud-init/%s/%s", t[k], files[i]);
+			TFMT(what, "bad token %zu %s", k, files[i]);
 			node_get(f, "127.0.0.2", path, &r);
 			check_error(what, &r, 403, "forbidden", NULL);
 			assert_null(strstr(buf_str(&r.body), "n1"));
@@ -163,7 +163,7 @@ static void test_cloudinit_token(void **state)
 		-EACCES);
 
 	/* No such file, by token or address: 404. */
-	snprintf(path, sizeof(path), "/cloud-init/%s/network-config", tok);
+	TFMT(path, "/cloud-init/%s/network-config", tok);
 	node_get(f, "127.0.0.2", path, &r);
 	check_error("network-config", &r, 404, "not_found", NULL);
 	res_free(&r);
@@ -173,7 +173,7 @@ static void test_cloudinit_token(void **state)
 
 	/* n1 deleted (not the newest node, so its id is not handed out again): 404. */
 	must(f, "DELETE", "/api/v1/nodes/n1", NULL, 204);
-	snprintf(path, sizeof(path), "/cloud-init/%s/meta-data", tok);
+	TFMT(path, "/cloud-init/%s/meta-data", tok);
 	node_get(f, NULL, path, &r);
 	check_error("deleted node", &r, 404, "not_found", NULL);
 	res_free(&r);
@@ -190,7 +190,7 @@ static void test_cloudinit_by_address(void **state)
 	seed_layers(f);
 	/* n1 by its interface's static IP. */
 	for (size_t i = 0; i < NELEM(files); i++) {
-		snprintf(path, sizeof(path), "/cloud-init/%s", files[i]);
+		TFMT(path, "/cloud-init/%s", files[i]);
 		assert_int_equal(node_get(f, "127.0.0.2", path, &r), 200);
 		check_n1_cloudinit("by address", files[i], buf_str(&r.body));
 		res_free(&r);
@@ -285,9 +285,9 @@ static void test_phone_home(void **state)
 		check_state(f, "n2", "booting");
 
 		if (strcmp(c->path, "/phone-home/TOKEN") == 0)
-			snprintf(path, sizeof(path), "/phone-home/%s", tok);
+			TFMT(path, "/phone-home/%s", tok);
 		else
-			snprintf(path, sizeof(path), "%s", c->path);
+			TFMT(path, "%s", c->path);
 		struct rq q = {.method = "POST",
 			       .path = path,
 			       .body = c->form,
@@ -312,7 +312,7 @@ static void test_phone_home(void **state)
 		check_state(f, c->node, "ready");
 		check_state(f, strcmp(c->node, "n1") == 0 ? "n2" : "n1", "booting");
 		/* The timeline ends with it. */
-		snprintf(path, sizeof(path), "/api/v1/nodes/%s/events", c->node);
+		TFMT(path, "/api/v1/nodes/%s/events", c->node);
 		json_t *ev = get_json(f, path);
 		json_t *last = json_array_get(ev, json_array_size(ev) - 1);
 		assert_string_equal(json_string_value(json_object_get(last, "stage")),
@@ -368,8 +368,8 @@ static void test_files(void **state)
 	for (size_t i = 0; i < NELEM(boot_files); i++) {
 		char path[160];
 
-		snprintf(path, sizeof(path), "/files/%s", boot_files[i].path);
-		snprintf(len, sizeof(len), "%zu", strlen(boot_files[i].content));
+		TFMT(path, "/files/%s", boot_files[i].path);
+		TFMT(len, "%zu", strlen(boot_files[i].content));
 		assert_int_equal(node_get(f, NULL, path, &r), 200);
 		assert_string_equal(r.clen, len);
 		assert_string_equal(buf_str(&r.body), boot_files[i].content);
@@ -472,9 +472,9 @@ static void test_timeline(void **state)
 		struct res r;
 
 		if (strncmp(st->path, "SEED", 4) == 0)
-			snprintf(path, sizeof(path), "/cloud-init/%s/%s", seed, st->path + 4);
+			TFMT(path, "/cloud-init/%s/%s", seed, st->path + 4);
 		else
-			snprintf(path, sizeof(path), "%s", st->path);
+			TFMT(path, "%s", st->path);
 		struct rq q = {.method = st->method,
 			       .path = path,
 			       .src = "127.0.0.2",
@@ -585,13 +585,13 @@ static void test_token_of_reused_id(void **state)
 	must(f, "POST", "/api/v1/nodes",
 	     "{'name':'n3','user_data':'#cloud-config\\nsecret: n3\\n'}", 201);
 
-	snprintf(path, sizeof(path), "/cloud-init/%s/user-data", tok);
+	TFMT(path, "/cloud-init/%s/user-data", tok);
 	node_get(f, NULL, path, &r);
 	if (r.status == 200 || strstr(buf_str(&r.body), "secret") != NULL)
 		fail_msg("deleted n2's token opens n3's user-data: %ld %s", r.status,
 			 buf_str(&r.body));
 	res_free(&r);
-	snprintf(path, sizeof(path), "/phone-home/%s", tok);
+	TFMT(path, "/phone-home/%s", tok);
 	struct rq ph = {.method = "POST", .path = path, .body = "", .ctype = "text/plain"};
 	send_rq(f, &ph, &r);
 	if (r.status == 200)
