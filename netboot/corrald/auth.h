@@ -2,8 +2,14 @@
  * auth: secrets.  API bearer tokens (random, shown once, stored only as a
  * BLAKE2b hash) and the per-node signed tokens in cloud-init seed URLs
  * (node id + expiry + HMAC-SHA256 under a key file that only corrald can
- * read).  Uses libsodium; auth_init() must run first.  Nothing here logs a
- * secret.
+ * read), the scopes a token grants, and sealed BMC passwords.  Uses
+ * libsodium; auth_init() must run first.  Nothing here logs a secret.
+ *
+ * Callers: corrald.c (auth_init, the key file, `corrald token`), routes.c
+ * (the bearer check), api*.c (tokens made through the API, credentials
+ * sealed), serve.c (seed tokens), redfish.c (passwords opened), store.c
+ * (a scope's name in the token list), http.h (enum auth_scope in the route
+ * table).  Every function is safe from any thread once auth_init() ran.
  */
 #ifndef CORRAL_AUTH_H
 #define CORRAL_AUTH_H

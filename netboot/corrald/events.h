@@ -8,6 +8,9 @@
  * transaction per batch, not per request.  events_flush() waits until
  * everything queued before the call is stored (read-your-writes for the
  * API).  Old events are pruned once an hour.
+ *
+ * Callers: corrald.c starts and frees it; serve.c and dhcp.c add events,
+ * api.c flushes before it reads; any thread.
  */
 #ifndef CORRAL_EVENTS_H
 #define CORRAL_EVENTS_H

@@ -13,6 +13,13 @@
  * http_reply_error_hdr() when the answer needs a header of its own) writes
  * {"error":{"code","message","field"}}; http.c's own 404, 405, 401, 403,
  * 413, 415, 501 and 500 answers go through it too.
+ *
+ * Callers: corrald.c starts and frees the server with routes.h's table and
+ * callbacks.  The reply functions and http_header()/http_query() are for
+ * handlers (serve.c, api*.c, files.c, ui.c, hub.c), on the worker thread
+ * that runs them, for the request they were given; a struct http_req and
+ * what it points to live until the request completes.  Token scopes are
+ * auth.h's enum auth_scope.
  */
 #ifndef CORRAL_HTTP_H
 #define CORRAL_HTTP_H
