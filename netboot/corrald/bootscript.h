@@ -6,6 +6,9 @@
  *
  * Inputs are trusted to be iPXE-safe: names, MACs, locations and kernel
  * parameters were validated when they were written (valid.h).
+ *
+ * Callers: serve.c only (the node-facing route and the API's preview go
+ * through serve_render_bootscript()).
  */
 #ifndef CORRAL_BOOTSCRIPT_H
 #define CORRAL_BOOTSCRIPT_H

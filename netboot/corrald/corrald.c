@@ -27,6 +27,7 @@
 #include "dhcp.h"
 #include "fsutil.h"
 #include "log.h"
+#include "routes.h"
 
 struct app_retired {
 	struct app_retired *next;
@@ -78,13 +79,13 @@ static int open_files(const char *root, struct files **out)
 static int token_cmd(struct store *st, int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "create") == 0 && (argc == 3 || argc == 4)) {
-		int scope = 2;
+		enum auth_scope scope = AUTH_SCOPE_ADMIN;
 		if (argc == 4) {
 			if (strcmp(argv[3], "--read-only") != 0) {
 				usage(stderr);
 				return 2;
 			}
-			scope = 1;
+			scope = AUTH_SCOPE_READ;
 		}
 		char tok[AUTH_TOKEN_LEN + 8];
 		unsigned char hash[AUTH_HASH_LEN];
@@ -210,9 +211,9 @@ err_free:
 /* The routes' metrics labels, in table order. */
 static const char **route_labels(void)
 {
-	const char **labels = calloc(app_nroutes, sizeof(*labels));
-	for (size_t i = 0; labels != NULL && i < app_nroutes; i++)
-		labels[i] = app_routes[i].label;
+	const char **labels = calloc(routes_count, sizeof(*labels));
+	for (size_t i = 0; labels != NULL && i < routes_count; i++)
+		labels[i] = routes_table[i].label;
 	return labels;
 }
 
@@ -258,14 +259,15 @@ static void start_http(struct daemon *dm, struct config *cfg)
 		.threads = cfg->threads,
 		.max_body = cfg->max_body,
 		.conn_timeout = 60,
-		.routes = app_routes,
-		.nroutes = app_nroutes,
-		.auth = app_auth,
-		.done = app_done,
+		.routes = routes_table,
+		.nroutes = routes_count,
+		.auth = routes_auth,
+		.done = routes_done,
 		.ctx = &dm->a,
 	};
-	if (http_server_start(&hc, &dm->http) < 0)
-		fatalx("cannot listen on %s port %u", cfg->address, cfg->port);
+	int rc = http_server_start(&hc, &dm->http);
+	if (rc < 0)
+		fatalx("cannot listen on %s port %u: %s", cfg->address, cfg->port, strerror(-rc));
 	dm->port = http_server_port(dm->http);
 	if (cfg->port == 0) /* now the port is known */
 		(void)config_resolve_base_url(cfg, dm->port);
@@ -285,7 +287,7 @@ static void start_daemon(struct daemon *dm, struct config *cfg)
 	if (hub_new(&a->hub) < 0 ||
 	    events_start(a->store, a->hub, cfg->events_keep_days, &a->events) < 0 ||
 	    (dm->labels = route_labels()) == NULL ||
-	    metrics_new(dm->labels, app_nroutes, &a->metrics) < 0 ||
+	    metrics_new(dm->labels, routes_count, &a->metrics) < 0 ||
 	    bootcache_new(200000, &a->bootcache) < 0)
 		fatalx("out of memory");
 	a->started_us = store_now_us();

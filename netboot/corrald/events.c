@@ -189,6 +189,26 @@ void events_free(struct events *ev)
 	free(ev);
 }
 
+/*
+ * Copies s (NULL: "") into out, size bytes with the NUL.  A longer s is cut
+ * on purpose, as events.h says: a detail is a summary, and a long file path
+ * keeps its start.  The cut falls between characters, so that what is
+ * stored stays the UTF-8 it was.
+ */
+static void events_copy(char *out, size_t size, const char *s)
+{
+	size_t n = s != NULL ? strlen(s) : 0;
+	if (n >= size) {
+		n = size - 1;
+		/* s[n] is the first byte left out: not in the middle of a character */
+		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+			n--;
+	}
+	if (n > 0)
+		memcpy(out, s, n);
+	out[n] = '\0';
+}
+
 void events_add(struct events *ev, int64_t node_id, const char *stage, const char *source,
 		const char *detail, const char *mac, const char *state)
 {
@@ -202,10 +222,10 @@ void events_add_at(struct events *ev, int64_t time_us, int64_t node_id, const ch
 	memset(&e, 0, sizeof(e));
 	e.node_id = node_id;
 	e.time_us = time_us > 0 ? time_us : store_now_us();
-	snprintf(e.stage, sizeof(e.stage), "%s", stage ? stage : "");
-	snprintf(e.source, sizeof(e.source), "%s", source ? source : "");
-	snprintf(e.detail, sizeof(e.detail), "%s", detail ? detail : "");
-	snprintf(e.mac, sizeof(e.mac), "%s", mac ? mac : "");
+	events_copy(e.stage, sizeof(e.stage), stage);
+	events_copy(e.source, sizeof(e.source), source);
+	events_copy(e.detail, sizeof(e.detail), detail);
+	events_copy(e.mac, sizeof(e.mac), mac);
 	e.state = state; /* a string literal: "booting", "ready" */
 
 	pthread_mutex_lock(&ev->lock);

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "auth.h"
 #include "buf.h"
 #include "log.h"
 
@@ -1746,8 +1747,8 @@ static json_t *store_token_row(const void *ctx, sqlite3_stmt *s)
 {
 	(void)ctx;
 	return json_pack("{s:s, s:s, s:o, s:o}", "name", col_text(s, 0), "scope",
-			 sqlite3_column_int(s, 1) >= 2 ? "admin" : "read", "created",
-			 col_time(s, 2), "last_used", col_time(s, 3));
+			 auth_scope_name(sqlite3_column_int(s, 1)), "created", col_time(s, 2),
+			 "last_used", col_time(s, 3));
 }
 
 int store_token_list(struct store *st, json_t **out)

@@ -111,7 +111,7 @@ void store_boot_clear(struct store_boot *b);
 int store_cloudinit_layers(struct store *st, int64_t node_id, char *name, size_t namelen,
 			   json_t **metadata, json_t **user_data);
 
-/* Tokens for the API: hash is 32 bytes; scope 1 read, 2 admin. */
+/* Tokens for the API: hash is 32 bytes; scope an enum auth_scope (auth.h). */
 int store_token_add(struct store *st, const char *name, const unsigned char *hash, int scope);
 int store_token_find(struct store *st, const unsigned char *hash, int *scope);
 int store_token_list(struct store *st, json_t **out);
