@@ -175,12 +175,12 @@ $(BUILD)/tests/replay_%: $(NB)/fuzz/fuzz_%.c $(NB)/fuzz/replay.c $(CORE_OBJS) $(
 
 # libFuzzer builds (clang), run for FUZZ_SECONDS each; new finds land in the
 # corpus, which the unit tier replays from then on.
-fuzz: deps
+fuzz: deps $(BUILD)/gen/ui_assets.c
 	@mkdir -p build/fuzz
 	@for t in $(FUZZ_NAMES); do \
 		clang -std=gnu11 -g -O1 -D_GNU_SOURCE -DCORRAL_VERSION=\"fuzz\" $(PKG_CFLAGS) -I$(D_DIR) -I$(LIB) \
 			-fsanitize=fuzzer,address,undefined -o build/fuzz/$$t $(NB)/fuzz/fuzz_$$t.c \
-			$(CORE_SRCS) $(LIB_SRCS) $(LIBS) || exit 1; \
+			$(CORE_SRCS) $(BUILD)/gen/ui_assets.c $(LIB_SRCS) $(LIBS) || exit 1; \
 		build/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) $(NB)/fuzz/corpus/$$t || exit 1; \
 	done
 

@@ -21,6 +21,7 @@
 #include "app.h"
 #include "bootscript.h"
 #include "cloudinit.h"
+#include "jsondepth.h"
 #include "log.h"
 #include "serve.h"
 #include "valid.h"
@@ -98,6 +99,12 @@ static json_t *api_body_any(struct http_req *r, int allow_array)
 	json_error_t jerr;
 	if (r->body.len == 0) {
 		http_reply_error(r, 400, "bad_request", NULL, "request body required (JSON)");
+		return NULL;
+	}
+	struct jsondepth_where dw; /* refused before jansson builds anything (docs/security.md) */
+	if (jsondepth_check(buf_str(&r->body), r->body.len, JSONDEPTH_MAX, &dw) < 0) {
+		http_reply_error(r, 400, "bad_request", dw.field[0] ? dw.field : NULL, "%s",
+				 dw.message);
 		return NULL;
 	}
 	json_t *j = json_loadb(buf_str(&r->body), r->body.len, JSON_REJECT_DUPLICATES, &jerr);
