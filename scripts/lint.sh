@@ -1,13 +1,15 @@
 #!/bin/sh
-# `make lint`: two checks over Corral's C code, both always run.
+# `make lint`: three checks over Corral's C code, all always run.
 #
 #  1. Layout: `clang-format --dry-run --Werror` with the repository's
 #     .clang-format over lib, netboot/corrald, netboot/corral, netboot/hook, netboot/tests/unit, netboot/tests/cli-unit and netboot/fuzz.
 #  2. Banned functions (scripts/banned.txt): every C file in the tree, tracked
 #     or new (but not ignored), is searched for calls to them; each hit is
 #     printed as file:line.
+#  3. Length (scripts/funclen.sh): no function over 120 lines, no C file over
+#     1,200 lines; each one over is printed as file:line.
 #
-# Exits 1 if either check finds something, 2 if a tool is missing.
+# Exits 1 if any check finds something, 2 if a tool is missing.
 # Run from anywhere; paths are relative to the repository top.
 set -u
 
@@ -117,6 +119,15 @@ if [ "$hits" -gt 0 ]; then
 	status=1
 else
 	echo "lint: banned functions: $(echo $csrcs | wc -w) files ok"
+fi
+
+# ---- 3. function and file length -------------------------------------------
+
+if sh scripts/funclen.sh; then
+	echo "lint: length: functions within 120 lines, files within 1200"
+else
+	[ $? -eq 1 ] || exit 2
+	status=1
 fi
 
 exit $status
