@@ -30,6 +30,8 @@ enum cli_exit {
 #define CLI_FILE_MAX (1024 * 1024)
 /* Largest import file; the server's cap for /api/v1/nodes/import. */
 #define CLI_IMPORT_MAX (8 * 1024 * 1024)
+/* Largest request path (and query) a command builds with cli_path. */
+#define CLI_PATH_MAX 4096
 
 struct cli_http;
 struct cli_reply;

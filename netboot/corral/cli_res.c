@@ -10,8 +10,6 @@
 
 #include "cli_http.h"
 
-#define CLI_PATH_MAX 4096
-
 /* The path of the object named by the first positional argument. */
 static int cli_res_path(const struct cli_cmd *cmd, const struct cli_args *a, struct buf *p)
 {
