@@ -763,6 +763,113 @@ static void job_clear(struct job *j)
 		close(j->log_fd);
 }
 
+/*
+ * A layer the store does not have: every stage in a temporary directory
+ * (its log in the store's logs), then the commit under j->key.  Returns 0
+ * or a negative errno, said on stderr; the temporary directory is gone in
+ * either case.
+ */
+static int build_fresh(struct job *j)
+{
+	const struct recipe *r = j->r;
+	const struct build_opts *o = j->o;
+	int rc;
+
+	j->t0 = proc_now();
+	imgstore_log_path(j->s, r->name, &j->log);
+	j->log_fd = open(buf_str(&j->log), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (j->log_fd < 0) {
+		rc = -errno;
+		fprintf(stderr, "corral-image: %s: %s\n", buf_str(&j->log), strerror(errno));
+		return rc;
+	}
+	proc_set_log(j->log_fd);
+	if (!o->quiet) {
+		printf("%s: building layer %.12s (%s%s), log %s\n", r->name, j->key,
+		       j->parent_key[0] ? "on " : "base ",
+		       j->parent_key[0] ? (r->parent_recipe ? r->parent_recipe->name : r->parent) :
+					  r->suite,
+		       buf_str(&j->log));
+		fflush(stdout);
+	}
+	proc_log("corral-image %s: %s layer %s recipe %s digest %s parent %s", CORRAL_VERSION,
+		 r->name, j->key, r->path, j->digest, j->parent_key[0] ? j->parent_key : "-");
+	if ((rc = imgstore_tmp_dir(j->s, j->key, &j->tmp)) < 0)
+		return rc;
+	buf_printf(&j->root, "%s/rootfs", buf_str(&j->tmp));
+	buf_printf(&j->out, "%s/out", buf_str(&j->tmp));
+	if (mkdir(buf_str(&j->out), 0755) < 0) {
+		rc = -errno;
+		goto err_tmp;
+	}
+
+	rc = j->parent_key[0] ? stage_unpack_parent(j) : stage_base(j, r);
+	if (rc < 0)
+		goto err_tmp;
+	if ((rc = chroot_enter(j)) < 0) {
+		fail(j, "chroot mounts", rc);
+		goto err_mounts;
+	}
+	if ((rc = j->parent_key[0] ? stage_packages(j) : stage_remove_base(j)) < 0 ||
+	    (rc = stage_files(j)) < 0 || (rc = stage_run(j)) < 0)
+		goto err_mounts;
+	if (j->parent_key[0] == '\0') {
+		if ((rc = stage_initramfs(j)) < 0)
+			goto err_mounts;
+	} else {
+		/* The kernel version is the parent's. */
+		if ((rc = find_kernel(j)) < 0)
+			goto err_mounts;
+	}
+	if ((rc = stage_tidy(j)) < 0)
+		goto err_mounts;
+	if ((rc = chroot_leave(j)) < 0) {
+		fail(j, "unmount", rc);
+		goto err_tmp;
+	}
+	if ((rc = stage_kernel(j)) < 0)
+		goto err_tmp;
+	if ((rc = stage_package_list(j)) < 0) {
+		fail(j, "package list", rc);
+		goto err_tmp;
+	}
+	if ((rc = stage_squashfs(j)) < 0 || (rc = stage_manifest(j)) < 0)
+		goto err_tmp;
+	if (proc_interrupted()) {
+		rc = -EINTR;
+		fail(j, "commit", rc);
+		goto err_tmp;
+	}
+	proc_log("build finished in %.1f s", proc_now() - j->t0);
+	fs_copy(buf_str(&j->log), jpath(j, buf_str(&j->out), "build.log"), 0644);
+	if ((rc = imgstore_commit(j->s, buf_str(&j->out), j->key)) < 0 ||
+	    (rc = imgstore_set_name(j->s, r->name, j->key)) < 0) {
+		fprintf(stderr, "corral-image: %s: cannot add to the store: %s\n", r->name,
+			strerror(-rc));
+		goto err_tmp;
+	}
+	if (!o->quiet) {
+		struct buf sq;
+		struct stat st;
+		buf_init(&sq, 4096);
+		imgstore_layer_path(j->s, j->key, "rootfs.squashfs", &sq);
+		printf("%s: built layer %.12s in %.1f s (rootfs.squashfs %.1f MiB)\n", r->name,
+		       j->key, proc_now() - j->t0,
+		       stat(buf_str(&sq), &st) == 0 ? (double)st.st_size / 1048576.0 : 0.0);
+		buf_clear(&sq);
+	}
+	fs_rm_tree(buf_str(&j->tmp));
+	return 0;
+
+err_mounts:
+	chroot_leave(j);
+err_tmp:
+	mnt_release_under(buf_str(&j->tmp));
+	if (fs_rm_tree(buf_str(&j->tmp)) < 0)
+		fprintf(stderr, "corral-image: could not remove all of %s\n", buf_str(&j->tmp));
+	return rc;
+}
+
 static int build_layer(struct imgstore *s, const struct recipe *r, const struct build_opts *o,
 		       int top, char key[65])
 {
@@ -808,98 +915,7 @@ static int build_layer(struct imgstore *s, const struct recipe *r, const struct 
 	}
 
 	/* A fresh build. */
-	j.t0 = proc_now();
-	imgstore_log_path(s, r->name, &j.log);
-	j.log_fd = open(buf_str(&j.log), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (j.log_fd < 0) {
-		rc = -errno;
-		fprintf(stderr, "corral-image: %s: %s\n", buf_str(&j.log), strerror(errno));
-		goto out;
-	}
-	proc_set_log(j.log_fd);
-	if (!o->quiet) {
-		printf("%s: building layer %.12s (%s%s), log %s\n", r->name, j.key,
-		       j.parent_key[0] ? "on " : "base ",
-		       j.parent_key[0] ? (r->parent_recipe ? r->parent_recipe->name : r->parent) :
-					 r->suite,
-		       buf_str(&j.log));
-		fflush(stdout);
-	}
-	proc_log("corral-image %s: %s layer %s recipe %s digest %s parent %s", CORRAL_VERSION,
-		 r->name, j.key, r->path, j.digest, j.parent_key[0] ? j.parent_key : "-");
-	if ((rc = imgstore_tmp_dir(s, j.key, &j.tmp)) < 0)
-		goto out;
-	buf_printf(&j.root, "%s/rootfs", buf_str(&j.tmp));
-	buf_printf(&j.out, "%s/out", buf_str(&j.tmp));
-	if (mkdir(buf_str(&j.out), 0755) < 0) {
-		rc = -errno;
-		goto err_tmp;
-	}
-
-	rc = j.parent_key[0] ? stage_unpack_parent(&j) : stage_base(&j, r);
-	if (rc < 0)
-		goto err_tmp;
-	if ((rc = chroot_enter(&j)) < 0) {
-		fail(&j, "chroot mounts", rc);
-		goto err_mounts;
-	}
-	if ((rc = j.parent_key[0] ? stage_packages(&j) : stage_remove_base(&j)) < 0 ||
-	    (rc = stage_files(&j)) < 0 || (rc = stage_run(&j)) < 0)
-		goto err_mounts;
-	if (j.parent_key[0] == '\0') {
-		if ((rc = stage_initramfs(&j)) < 0)
-			goto err_mounts;
-	} else {
-		/* The kernel version is the parent's. */
-		if ((rc = find_kernel(&j)) < 0)
-			goto err_mounts;
-	}
-	if ((rc = stage_tidy(&j)) < 0)
-		goto err_mounts;
-	if ((rc = chroot_leave(&j)) < 0) {
-		fail(&j, "unmount", rc);
-		goto err_tmp;
-	}
-	if ((rc = stage_kernel(&j)) < 0)
-		goto err_tmp;
-	if ((rc = stage_package_list(&j)) < 0) {
-		fail(&j, "package list", rc);
-		goto err_tmp;
-	}
-	if ((rc = stage_squashfs(&j)) < 0 || (rc = stage_manifest(&j)) < 0)
-		goto err_tmp;
-	if (proc_interrupted()) {
-		rc = -EINTR;
-		fail(&j, "commit", rc);
-		goto err_tmp;
-	}
-	proc_log("build finished in %.1f s", proc_now() - j.t0);
-	fs_copy(buf_str(&j.log), jpath(&j, buf_str(&j.out), "build.log"), 0644);
-	if ((rc = imgstore_commit(s, buf_str(&j.out), j.key)) < 0 ||
-	    (rc = imgstore_set_name(s, r->name, j.key)) < 0) {
-		fprintf(stderr, "corral-image: %s: cannot add to the store: %s\n", r->name,
-			strerror(-rc));
-		goto err_tmp;
-	}
-	if (!o->quiet) {
-		struct buf sq;
-		struct stat st;
-		buf_init(&sq, 4096);
-		imgstore_layer_path(s, j.key, "rootfs.squashfs", &sq);
-		printf("%s: built layer %.12s in %.1f s (rootfs.squashfs %.1f MiB)\n", r->name,
-		       j.key, proc_now() - j.t0,
-		       stat(buf_str(&sq), &st) == 0 ? (double)st.st_size / 1048576.0 : 0.0);
-		buf_clear(&sq);
-	}
-	fs_rm_tree(buf_str(&j.tmp));
-	goto out;
-
-err_mounts:
-	chroot_leave(&j);
-err_tmp:
-	mnt_release_under(buf_str(&j.tmp));
-	if (fs_rm_tree(buf_str(&j.tmp)) < 0)
-		fprintf(stderr, "corral-image: could not remove all of %s\n", buf_str(&j.tmp));
+	rc = build_fresh(&j);
 out:
 	proc_set_log(-1);
 	job_clear(&j);

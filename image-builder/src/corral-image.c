@@ -313,7 +313,12 @@ static int cmd_gc(const struct args *a)
 	return rc < 0 ? 1 : 0;
 }
 
-int main(int argc, char **argv)
+/*
+ * The options of argv into a (whose defaults are set); optind is then the
+ * command.  Returns -1 to go on, else the exit code (--help, --version, a
+ * bad option).
+ */
+static int parse_opts(int argc, char **argv, struct args *a)
 {
 	enum {
 		O_STORE = 256,
@@ -350,55 +355,48 @@ int main(int argc, char **argv)
 		{"version", no_argument, NULL, O_VERSION},
 		{NULL, 0, NULL, 0},
 	};
-	struct args a;
-	int c, rc;
+	int c;
 
-	memset(&a, 0, sizeof(a));
-	a.store = getenv("CORRAL_IMAGE_STORE");
-	if (a.store == NULL || a.store[0] == '\0')
-		a.store = "/var/lib/corral/images";
-	a.po.url = getenv("CORRAL_URL");
-	a.po.token = getenv("CORRAL_TOKEN");
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case O_STORE:
-			a.store = optarg;
+			a->store = optarg;
 			break;
 		case O_PUSH:
-			a.push = 1;
+			a->push = 1;
 			break;
 		case O_FORCE:
-			a.force = 1;
+			a->force = 1;
 			break;
 		case O_QUIET:
-			a.quiet = 1;
+			a->quiet = 1;
 			break;
 		case O_JSON:
-			a.json = 1;
+			a->json = 1;
 			break;
 		case O_SOURCES:
-			a.sources = optarg;
+			a->sources = optarg;
 			break;
 		case O_URL:
-			a.po.url = optarg;
+			a->po.url = optarg;
 			break;
 		case O_TOKEN:
-			a.po.token = optarg;
+			a->po.token = optarg;
 			break;
 		case O_FILES:
-			a.po.files_root = optarg;
+			a->po.files_root = optarg;
 			break;
 		case O_ADV:
-			a.po.advertise = optarg;
+			a->po.advertise = optarg;
 			break;
 		case O_AS:
-			a.po.as = optarg;
+			a->po.as = optarg;
 			break;
 		case O_DRY_RUN:
-			a.dry_run = 1;
+			a->dry_run = 1;
 			break;
 		case O_KEEP_LOGS:
-			a.keep_logs = optarg;
+			a->keep_logs = optarg;
 			break;
 		case 'h':
 		case O_HELP:
@@ -412,6 +410,22 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	struct args a;
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	a.store = getenv("CORRAL_IMAGE_STORE");
+	if (a.store == NULL || a.store[0] == '\0')
+		a.store = "/var/lib/corral/images";
+	a.po.url = getenv("CORRAL_URL");
+	a.po.token = getenv("CORRAL_TOKEN");
+	if ((rc = parse_opts(argc, argv, &a)) >= 0)
+		return rc;
 	if (optind >= argc) {
 		usage(stderr);
 		return 2;

@@ -549,6 +549,64 @@ struct chain {
 static int load_chain(const char *path, const struct chain *chain, int depth, struct recipe **out,
 		      struct buf *err);
 
+/*
+ * parent: names a recipe file: loads it (relative to this recipe's
+ * directory) as r->parent_recipe, refusing a cycle or a chain deeper than
+ * RECIPE_MAX_DEPTH.  Problems are reported through c; returns 0, or
+ * -ENOMEM.
+ */
+static int load_parent(struct ctx *c, yaml_node_t *root, struct recipe *r,
+		       const struct chain *chain, int depth)
+{
+	struct buf *err = c->err;
+	struct buf p;
+	buf_init(&p, PATH_MAX);
+	if (r->parent[0] == '/')
+		buf_adds(&p, r->parent);
+	else
+		buf_printf(&p, "%s/%s", r->dir, r->parent);
+	char *ppath = buf_take(&p);
+	if (ppath == NULL)
+		return -ENOMEM;
+	/* Find the line of the parent key for messages. */
+	yaml_node_t *pn = root;
+	for (yaml_node_pair_t *pr = root->data.mapping.pairs.start;
+	     pr < root->data.mapping.pairs.top; pr++) {
+		const char *ks = scalar(node_get(c, pr->key));
+		if (ks && strcmp(ks, "parent") == 0)
+			pn = node_get(c, pr->value);
+	}
+	char rp[PATH_MAX];
+	if (realpath(ppath, rp) == NULL) {
+		bad(c, pn, "parent", "cannot read recipe \"%s\": %s", r->parent, strerror(errno));
+	} else {
+		const struct chain *ch;
+		for (ch = chain; ch; ch = ch->next)
+			if (strcmp(ch->realpath, rp) == 0)
+				break;
+		if (ch != NULL) {
+			bad(c, pn, "parent", "cycle: ");
+			err->len--; /* drop the newline bad() added */
+			err->data[err->len] = '\0';
+			buf_printf(err, "%s", rp);
+			for (const struct chain *x = chain; x; x = x->next) {
+				buf_printf(err, " <- %s", x->path);
+				if (x == ch)
+					break;
+			}
+			buf_addc(err, '\n');
+		} else if (depth >= RECIPE_MAX_DEPTH) {
+			bad(c, pn, "parent", "more than %d layers", RECIPE_MAX_DEPTH);
+		} else if (c->nerr == 0) {
+			struct chain me = {rp, ppath, chain};
+			if (load_chain(ppath, &me, depth + 1, &r->parent_recipe, err) < 0)
+				c->nerr++;
+		}
+	}
+	free(ppath);
+	return 0;
+}
+
 static int parse_chain(const char *path, const char *text, size_t len, const struct chain *chain,
 		       int depth, struct recipe **out, struct buf *err)
 {
@@ -591,54 +649,10 @@ static int parse_chain(const char *path, const char *text, size_t len, const str
 	if (r->parent != NULL && r->suite != NULL)
 		bad(&c, root, "parent", "a recipe has either a base or a parent, not both");
 	if (r->parent != NULL && recipe_parent_is_file(r->parent)) {
-		struct buf p;
-		buf_init(&p, PATH_MAX);
-		if (r->parent[0] == '/')
-			buf_adds(&p, r->parent);
-		else
-			buf_printf(&p, "%s/%s", r->dir, r->parent);
-		char *ppath = buf_take(&p);
-		if (ppath == NULL) {
+		if (load_parent(&c, root, r, chain, depth) < 0) {
 			rc = -ENOMEM;
 			goto err_doc;
 		}
-		/* Find the line of the parent key for messages. */
-		yaml_node_t *pn = root;
-		for (yaml_node_pair_t *pr = root->data.mapping.pairs.start;
-		     pr < root->data.mapping.pairs.top; pr++) {
-			const char *ks = scalar(node_get(&c, pr->key));
-			if (ks && strcmp(ks, "parent") == 0)
-				pn = node_get(&c, pr->value);
-		}
-		char rp[PATH_MAX];
-		if (realpath(ppath, rp) == NULL) {
-			bad(&c, pn, "parent", "cannot read recipe \"%s\": %s", r->parent,
-			    strerror(errno));
-		} else {
-			const struct chain *ch;
-			for (ch = chain; ch; ch = ch->next)
-				if (strcmp(ch->realpath, rp) == 0)
-					break;
-			if (ch != NULL) {
-				bad(&c, pn, "parent", "cycle: ");
-				err->len--; /* drop the newline bad() added */
-				err->data[err->len] = '\0';
-				buf_printf(err, "%s", rp);
-				for (const struct chain *x = chain; x; x = x->next) {
-					buf_printf(err, " <- %s", x->path);
-					if (x == ch)
-						break;
-				}
-				buf_addc(err, '\n');
-			} else if (depth >= RECIPE_MAX_DEPTH) {
-				bad(&c, pn, "parent", "more than %d layers", RECIPE_MAX_DEPTH);
-			} else if (c.nerr == 0) {
-				struct chain me = {rp, ppath, chain};
-				if (load_chain(ppath, &me, depth + 1, &r->parent_recipe, err) < 0)
-					c.nerr++;
-			}
-		}
-		free(ppath);
 	} else if (r->parent != NULL && !name_ok(r->parent)) {
 		bad(&c, root, "parent", "\"%s\" is neither a recipe file (.yaml) nor an image name",
 		    r->parent);
