@@ -44,8 +44,7 @@ int fs_rm_tree(const char *path)
 int fs_mkdir_p(const char *path, mode_t mode)
 {
 	char tmp[4096];
-	int n = snprintf(tmp, sizeof(tmp), "%s", path);
-	if (n < 0 || (size_t)n >= sizeof(tmp))
+	if (buf_fmt(tmp, sizeof(tmp), "%s", path) < 0)
 		return -ENAMETOOLONG;
 	for (char *p = tmp + 1; *p; p++) {
 		if (*p != '/')
@@ -63,8 +62,7 @@ int fs_mkdir_p(const char *path, mode_t mode)
 int fs_mkdir_parent(const char *path, mode_t mode)
 {
 	char tmp[4096];
-	int n = snprintf(tmp, sizeof(tmp), "%s", path);
-	if (n < 0 || (size_t)n >= sizeof(tmp))
+	if (buf_fmt(tmp, sizeof(tmp), "%s", path) < 0)
 		return -ENAMETOOLONG;
 	char *slash = strrchr(tmp, '/');
 	if (slash == NULL || slash == tmp)

@@ -123,8 +123,16 @@ int build_sources_from_deb822(const char *text, const char *suite, struct buf *o
 	/* Stanzas are separated by blank lines; we need Types, URIs, Suites,
 	 * Components. */
 	char types[256] = "", uris[1024] = "", suites[512] = "", comps[256] = "";
+	const struct {
+		const char *key;
+		char *val;
+		size_t size;
+	} fields[] = {{"Types", types, sizeof(types)},
+		      {"URIs", uris, sizeof(uris)},
+		      {"Suites", suites, sizeof(suites)},
+		      {"Components", comps, sizeof(comps)}};
 	size_t slen = strlen(suite);
-	int rc = 0;
+	int rc = 0, cut = 0; /* cut: a field of this stanza did not fit; it is skipped */
 	const char *p = text;
 	for (;;) {
 		const char *e = strchr(p, '\n');
@@ -141,25 +149,21 @@ int build_sources_from_deb822(const char *text, const char *suite, struct buf *o
 				*colon = '\0';
 				char *v = colon + 1 + strspn(colon + 1, " \t");
 				v[strcspn(v, "\r")] = '\0';
-				if (strcasecmp(line, "Types") == 0)
-					snprintf(types, sizeof(types), "%s", v);
-				else if (strcasecmp(line, "URIs") == 0)
-					snprintf(uris, sizeof(uris), "%s", v);
-				else if (strcasecmp(line, "Suites") == 0)
-					snprintf(suites, sizeof(suites), "%s", v);
-				else if (strcasecmp(line, "Components") == 0)
-					snprintf(comps, sizeof(comps), "%s", v);
+				for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+					if (strcasecmp(line, fields[i].key) == 0 &&
+					    buf_fmt(fields[i].val, fields[i].size, "%s", v) < 0)
+						cut = 1;
 			}
 		}
 		if ((blank || e == NULL) && uris[0] && suites[0]) {
-			if (strstr(types, "deb") != NULL &&
+			if (!cut && strstr(types, "deb") != NULL &&
 			    (strstr(types, "deb ") != NULL || strcmp(types, "deb") == 0 ||
 			     strncmp(types, "deb", 4) == 0)) {
 				char *s1 = NULL, *s2 = NULL;
 				for (char *u = strtok_r(uris, " \t", &s1); u;
 				     u = strtok_r(NULL, " \t", &s1)) {
-					char sc[512];
-					snprintf(sc, sizeof(sc), "%s", suites);
+					char sc[sizeof(suites)];
+					memcpy(sc, suites, sizeof(sc)); /* strtok_r cuts its copy */
 					for (char *su = strtok_r(sc, " \t", &s2); su;
 					     su = strtok_r(NULL, " \t", &s2)) {
 						if (strncmp(su, suite, slen) != 0 ||
@@ -173,6 +177,7 @@ int build_sources_from_deb822(const char *text, const char *suite, struct buf *o
 				}
 			}
 			types[0] = uris[0] = suites[0] = comps[0] = '\0';
+			cut = 0;
 		}
 		if (e == NULL)
 			break;
@@ -310,7 +315,8 @@ static int put_file(struct job *j, const char *dest, const char *src, const char
 {
 	int rc = 0, rootfd, fd;
 	char dir[4096];
-	snprintf(dir, sizeof(dir), "%s", dest);
+	if (buf_fmt(dir, sizeof(dir), "%s", dest) < 0)
+		return -ENAMETOOLONG;
 	char *slash = strrchr(dir, '/');
 	if (slash != NULL && slash != dir) {
 		*slash = '\0';
@@ -407,7 +413,7 @@ static int apt_get(struct job *j, const char *verb, char *const *pkgs, size_t n)
 		argv[a++] = pkgs[i];
 	argv[a] = NULL;
 	if ((rc = chroot_run(j, argv)) < 0) {
-		snprintf(what, sizeof(what), "packages (apt-get %s)", verb);
+		buf_fmt_msg(what, sizeof(what), "packages (apt-get %s)", verb);
 		return fail(j, what, rc);
 	}
 	return 0;
@@ -421,7 +427,7 @@ static int stage_packages(struct job *j)
 
 	if (r->npackages == 0 && r->nremove == 0)
 		return 0;
-	snprintf(what, sizeof(what), "apt-get: +%zu -%zu packages", r->npackages, r->nremove);
+	buf_fmt_msg(what, sizeof(what), "apt-get: +%zu -%zu packages", r->npackages, r->nremove);
 	proc_stage("packages", what);
 	const char *upd[] = {"/usr/bin/apt-get", "-q", "update", NULL};
 	if ((rc = chroot_run(j, upd)) < 0)
@@ -475,13 +481,13 @@ static int stage_run(struct job *j)
 	char what[160];
 	int rc;
 	for (size_t i = 0; i < r->nrun; i++) {
-		snprintf(what, sizeof(what), "run: %s (line %d)", r->run[i].argv[0],
-			 r->run[i].line);
+		buf_fmt_msg(what, sizeof(what), "run: %s (line %d)", r->run[i].argv[0],
+			    r->run[i].line);
 		proc_stage("run", what);
 		if ((rc = chroot_run(j, (const char *const *)r->run[i].argv)) < 0) {
 			char st[200];
-			snprintf(st, sizeof(st), "%s:%d: run command %s", r->path, r->run[i].line,
-				 r->run[i].argv[0]);
+			buf_fmt_msg(st, sizeof(st), "%s:%d: run command %s", r->path,
+				    r->run[i].line, r->run[i].argv[0]);
 			return fail(j, st, rc);
 		}
 		proc_stage_done("done");
@@ -504,9 +510,12 @@ static int find_kernel(struct job *j)
 	}
 	/* The last in sort order is the newest version. */
 	const char *k = strrchr(g.gl_pathv[g.gl_pathc - 1], '/') + strlen("/vmlinuz-");
-	snprintf(j->kver, sizeof(j->kver), "%s", k);
+	rc = buf_fmt(j->kver, sizeof(j->kver), "%s", k);
+	if (rc < 0)
+		fprintf(stderr, "corral-image: %s: kernel version longer than %zu bytes: %s\n",
+			j->r->name, sizeof(j->kver) - 1, k);
 	globfree(&g);
-	return 0;
+	return rc;
 }
 
 static int stage_initramfs(struct job *j)
@@ -515,7 +524,7 @@ static int stage_initramfs(struct job *j)
 	char what[200];
 	if ((rc = find_kernel(j)) < 0)
 		return rc;
-	snprintf(what, sizeof(what), "dracut live %s", j->kver);
+	buf_fmt_msg(what, sizeof(what), "dracut live %s", j->kver);
 	proc_stage("initramfs", what);
 	const char *argv[] = {"/usr/bin/dracut",
 			      "--force",
@@ -572,11 +581,13 @@ static int stage_kernel(struct job *j)
 		return -EINVAL;
 	if (j->parent_key[0] == '\0') {
 		char src[4096];
-		snprintf(src, sizeof(src), "%s/boot/vmlinuz-%s", buf_str(&j->root), j->kver);
-		if ((rc = fs_copy(src, jpath(j, buf_str(&j->out), "vmlinuz"), 0644)) < 0)
+		if ((rc = buf_fmt(src, sizeof(src), "%s/boot/vmlinuz-%s", buf_str(&j->root),
+				  j->kver)) < 0 ||
+		    (rc = fs_copy(src, jpath(j, buf_str(&j->out), "vmlinuz"), 0644)) < 0)
 			return fail(j, "kernel (copy vmlinuz)", rc);
-		snprintf(src, sizeof(src), "%s/boot/corral-initrd.img", buf_str(&j->root));
-		if ((rc = fs_copy(src, jpath(j, buf_str(&j->out), "initrd"), 0644)) < 0)
+		if ((rc = buf_fmt(src, sizeof(src), "%s/boot/corral-initrd.img",
+				  buf_str(&j->root))) < 0 ||
+		    (rc = fs_copy(src, jpath(j, buf_str(&j->out), "initrd"), 0644)) < 0)
 			return fail(j, "kernel (copy initrd)", rc);
 		unlink(src);
 	} else {
@@ -595,7 +606,8 @@ static int stage_kernel(struct job *j)
 	/* Package-time generic initramfs images: not needed in a live root. */
 	glob_t g;
 	char pat[4096];
-	snprintf(pat, sizeof(pat), "%s/boot/initrd.img-*", buf_str(&j->root));
+	if (buf_fmt(pat, sizeof(pat), "%s/boot/initrd.img-*", buf_str(&j->root)) < 0)
+		return fail(j, "kernel (initrd.img)", -ENAMETOOLONG);
 	if (glob(pat, 0, NULL, &g) == 0)
 		for (size_t i = 0; i < g.gl_pathc; i++)
 			unlink(g.gl_pathv[i]);
@@ -612,7 +624,10 @@ static int stage_package_list(struct job *j)
 	buf_init(&admin, 4096);
 	buf_init(&list, 8 << 20);
 	buf_printf(&admin, "--admindir=%s/var/lib/dpkg", buf_str(&j->root));
-	snprintf(tmpf, sizeof(tmpf), "%s/packages.txt", buf_str(&j->tmp));
+	if (buf_fmt(tmpf, sizeof(tmpf), "%s/packages.txt", buf_str(&j->tmp)) < 0) {
+		rc = -ENAMETOOLONG;
+		goto out;
+	}
 	const char *argv[] = {"/usr/bin/dpkg-query", buf_str(&admin), "-W",
 			      "-f=${db:Status-Abbrev}\t${Package}\t${Version}\n", NULL};
 	rc = proc_run(argv, tmpf);

@@ -243,6 +243,15 @@ static int take_strlist(struct ctx *c, const yaml_node_t *n, const char *key, ch
  * missing required ones.  Calls fn for every known key. */
 typedef int (*key_fn)(struct ctx *c, const struct key *k, yaml_node_t *v, void *arg);
 
+/* "where.name" ("name" when where is "(recipe)"), for messages: a cut one still names it. */
+static void key_path(char *out, size_t len, const char *where, const char *name)
+{
+	int top = where[0] == '(';
+	int n = snprintf(out, len, "%s%s%s", top ? "" : where, top ? "" : ".", name);
+	if (n < 0 || (size_t)n >= len)
+		out[len - 1] = '\0';
+}
+
 static int walk_map(struct ctx *c, yaml_node_t *map, const char *where, const struct key *keys,
 		    size_t nkeys, key_fn fn, void *arg)
 {
@@ -270,10 +279,7 @@ static int walk_map(struct ctx *c, yaml_node_t *map, const char *where, const st
 			if (strcmp(ks, keys[i].name) == 0)
 				break;
 		char full[160];
-		int fl = snprintf(full, sizeof(full), "%s%s%s", where[0] == '(' ? "" : where,
-				  where[0] == '(' ? "" : ".", ks);
-		if (fl < 0 || (size_t)fl >= sizeof(full))
-			full[sizeof(full) - 1] = '\0';
+		key_path(full, sizeof(full), where, ks);
 		if (i == nkeys) {
 			struct buf known;
 			buf_init(&known, 512);
@@ -297,11 +303,7 @@ static int walk_map(struct ctx *c, yaml_node_t *map, const char *where, const st
 	for (size_t i = 0; i < nkeys; i++) {
 		if (keys[i].required && !(seen & (1u << i))) {
 			char full[160];
-			int fl =
-				snprintf(full, sizeof(full), "%s%s%s", where[0] == '(' ? "" : where,
-					 where[0] == '(' ? "" : ".", keys[i].name);
-			if (fl < 0 || (size_t)fl >= sizeof(full))
-				full[sizeof(full) - 1] = '\0';
+			key_path(full, sizeof(full), where, keys[i].name);
 			bad(c, owner, full, "missing (required: %s)", type_name(keys[i].type));
 			rc = -EINVAL;
 		}
@@ -314,7 +316,7 @@ static int base_key(struct ctx *c, const struct key *k, yaml_node_t *v, void *ar
 	struct recipe *r = arg;
 	char key[32];
 	int rc;
-	snprintf(key, sizeof(key), "base.%s", k->name);
+	buf_fmt_msg(key, sizeof(key), "base.%s", k->name); /* for messages */
 	if (strcmp(k->name, "suite") == 0) {
 		if ((rc = take_str(c, v, key, &r->suite)) < 0)
 			return rc;
@@ -358,7 +360,7 @@ static int file_key(struct ctx *c, const struct key *k, yaml_node_t *v, void *ar
 {
 	struct file_arg *fa = arg;
 	char key[32];
-	snprintf(key, sizeof(key), "files.%s", k->name);
+	buf_fmt_msg(key, sizeof(key), "files.%s", k->name); /* for messages */
 	if (strcmp(k->name, "src") == 0)
 		return take_str(c, v, key, &fa->src_raw);
 	if (strcmp(k->name, "mode") == 0)
@@ -802,10 +804,21 @@ const struct recipe *recipe_root(const struct recipe *r)
 /* Length-prefixed fields, so "a","bc" and "ab","c" hash differently. */
 static void h_str(crypto_hash_sha256_state *h, const char *tag, const char *s)
 {
-	char pre[96];
+	/* "tag N:" ("tag 0-:" for none), in pieces: no fixed buffer to outgrow. */
 	size_t n = s ? strlen(s) : 0;
-	int pl = snprintf(pre, sizeof(pre), "%s %zu%s:", tag, n, s ? "" : "-");
-	crypto_hash_sha256_update(h, (const unsigned char *)pre, (unsigned long long)pl);
+	char num[24]; /* a size_t's digits, "-" and ":" */
+	size_t i = sizeof(num);
+	num[--i] = ':';
+	if (s == NULL)
+		num[--i] = '-';
+	do {
+		num[--i] = (char)('0' + n % 10);
+		n /= 10;
+	} while (n > 0);
+	num[--i] = ' ';
+	crypto_hash_sha256_update(h, (const unsigned char *)tag, strlen(tag));
+	crypto_hash_sha256_update(h, (const unsigned char *)num + i, sizeof(num) - i);
+	n = s ? strlen(s) : 0;
 	if (s)
 		crypto_hash_sha256_update(h, (const unsigned char *)s, n);
 }
@@ -843,7 +856,8 @@ int recipe_digest(const struct recipe *r, char hex[65], struct buf *err)
 	for (size_t i = 0; i < r->nremove; i++)
 		h_str(&h, "remove", r->remove[i]);
 	for (size_t i = 0; i < r->nfiles; i++) {
-		snprintf(num, sizeof(num), "%04o", (unsigned)r->files[i].mode);
+		if (buf_fmt(num, sizeof(num), "%04o", (unsigned)r->files[i].mode) < 0)
+			goto err_num; /* 32 bytes hold any number here */
 		h_str(&h, "file", r->files[i].dest);
 		h_str(&h, "mode", num);
 		int rc = h_file(&h, r->files[i].src);
@@ -854,15 +868,21 @@ int recipe_digest(const struct recipe *r, char hex[65], struct buf *err)
 		}
 	}
 	for (size_t i = 0; i < r->nrun; i++) {
-		snprintf(num, sizeof(num), "%zu", r->run[i].argc);
+		if (buf_fmt(num, sizeof(num), "%zu", r->run[i].argc) < 0)
+			goto err_num;
 		h_str(&h, "run", num);
 		for (size_t j = 0; j < r->run[i].argc; j++)
 			h_str(&h, "arg", r->run[i].argv[j]);
 	}
 	h_str(&h, "kernel_params", r->kernel_params);
-	snprintf(num, sizeof(num), "%d", recipe_cloud_init(r));
+	if (buf_fmt(num, sizeof(num), "%d", recipe_cloud_init(r)) < 0)
+		goto err_num;
 	h_str(&h, "cloud_init", num);
 	crypto_hash_sha256_final(&h, out);
 	sodium_bin2hex(hex, 65, out, sizeof(out));
 	return 0;
+
+err_num:
+	buf_printf(err, "%s: recipe digest: a number did not fit\n", r->path);
+	return -EINVAL;
 }

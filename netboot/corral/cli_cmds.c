@@ -249,7 +249,8 @@ static void cli_follow_row(struct cli_follow *f, const json_t *ev)
 			f->t0 = when;
 			f->have_t0 = 1;
 		}
-		snprintf(elapsed, sizeof(elapsed), "+%.1fs", when - f->t0);
+		if (buf_fmt(elapsed, sizeof(elapsed), "+%.1fs", when - f->t0) < 0)
+			elapsed[0] = '\0'; /* a time that far off: no ELAPSED */
 	}
 	printf("%-24s  %-9s  %-11s  %-15s  %s\n", buf_str(&cell[0]), elapsed, buf_str(&cell[1]),
 	       buf_str(&cell[2]), buf_str(&cell[3]));
@@ -265,8 +266,7 @@ static int cli_follow_key(const json_t *ev, char *key, size_t len)
 	const char *d = json_string_value(json_object_get(ev, "detail"));
 	if (t == NULL || st == NULL || d == NULL)
 		return -1;
-	int n = snprintf(key, len, "%s %s %s", t, st, d);
-	return n > 0 && (size_t)n < len ? 0 : -1;
+	return buf_fmt(key, len, "%s %s %s", t, st, d) == 0 ? 0 : -1;
 }
 
 /* The history, fetched once the stream is open: nothing falls between the two. */
@@ -602,8 +602,8 @@ int cli_cmd_adopt(struct cli *c, const struct cli_cmd *cmd, const struct cli_arg
 	if (rc == CLI_EXIT_OK && buf_printf(&p, "/api/v1/discovered/%s/adopt", a->pos[0]) < 0)
 		rc = cli_fail(CLI_EXIT_FAIL, "MAC too long");
 	if (rc == CLI_EXIT_OK) {
-		snprintf(line, sizeof(line), "node %s adopted (%s); it boots at its next retry",
-			 a->pos[1], a->pos[0]);
+		buf_fmt_msg(line, sizeof(line), "node %s adopted (%s); it boots at its next retry",
+			    a->pos[1], a->pos[0]);
 		rc = cli_res_send(c, cmd, "POST", buf_str(&p), a->body, line);
 	}
 	buf_clear(&p);

@@ -116,7 +116,7 @@ int cli_cmd_credential_set(struct cli *c, const struct cli_cmd *cmd, const struc
 		struct buf in;
 		buf_init(&in, 4096);
 		char prompt[128];
-		snprintf(prompt, sizeof(prompt), "Password for credential %.64s: ", a->pos[0]);
+		buf_fmt_msg(prompt, sizeof(prompt), "Password for credential %.64s: ", a->pos[0]);
 		int r = isatty(STDIN_FILENO) ? cli_password_tty(prompt, &in) :
 					       cli_read_file("-", 4096, &in);
 		if (r < 0)
@@ -137,8 +137,8 @@ int cli_cmd_credential_set(struct cli *c, const struct cli_cmd *cmd, const struc
 				why);
 	json_object_set_new(body, "password", pw);
 
-	snprintf(line, sizeof(line), "credential %.64s set (username %.128s)", a->pos[0],
-		 json_string_value(json_object_get(body, "username")));
+	buf_fmt_msg(line, sizeof(line), "credential %.64s set (username %.128s)", a->pos[0],
+		    json_string_value(json_object_get(body, "username")));
 	rc = cli_res_send(c, cmd, "POST", "/api/v1/credentials", body, line);
 	cli_wipe_string(pw);
 	return rc;
@@ -185,11 +185,11 @@ static int cli_job_is_discovery(const json_t *job)
 static const char *cli_job_what(const json_t *job, char *out, size_t len)
 {
 	if (strcmp(cli_str(job, "type"), "power") == 0)
-		snprintf(out, len, "power %.16s", cli_str(job, "action"));
+		buf_fmt_msg(out, len, "power %.16s", cli_str(job, "action"));
 	else if (strcmp(cli_str(job, "type"), "boot") == 0)
-		snprintf(out, len, "boot pxe");
+		buf_fmt_msg(out, len, "boot pxe");
 	else
-		snprintf(out, len, "%.32s", cli_str(job, "type"));
+		buf_fmt_msg(out, len, "%.32s", cli_str(job, "type"));
 	return out;
 }
 
@@ -238,10 +238,11 @@ static int cli_job_wait(struct cli *c, const struct cli_cmd *cmd, json_t *job, l
 	json_int_t id = cli_int(job, "id");
 	int tty = !c->json && isatty(STDOUT_FILENO);
 	int lines = !c->json && !tty;
+	if (buf_fmt(path, sizeof(path), "/api/v1/jobs/%" JSON_INTEGER_FORMAT, id) < 0)
+		return cli_fail(CLI_EXIT_FAIL, "job %" JSON_INTEGER_FORMAT ": not a job ID", id);
 	double t0 = cli_now(), last = t0;
 	json_t *cur = json_incref(job);
 	int rc = CLI_EXIT_OK;
-	snprintf(path, sizeof(path), "/api/v1/jobs/%" JSON_INTEGER_FORMAT, id);
 	if (lines && cli_job_is_discovery(job))
 		printf("discovery %" JSON_INTEGER_FORMAT " started: %" JSON_INTEGER_FORMAT
 		       " addresses, concurrency %" JSON_INTEGER_FORMAT "\n",
@@ -735,8 +736,8 @@ static int cli_assign_profile(struct cli *c, const struct cli_cmd *cmd, const st
 	buf_init(&p, CLI_PATH_MAX);
 	for (int i = 0; i < a->npos && rc == CLI_EXIT_OK; i++) {
 		const char *base = kind[i] == 'n' ? "/api/v1/nodes" : "/api/v1/groups";
-		snprintf(line, sizeof(line), "profile %.64s assigned to %s %.64s", prof,
-			 kind[i] == 'n' ? "node" : "group", a->pos[i]);
+		buf_fmt_msg(line, sizeof(line), "profile %.64s assigned to %s %.64s", prof,
+			    kind[i] == 'n' ? "node" : "group", a->pos[i]);
 		if (patch == NULL || cli_path(&p, base, a->pos[i], NULL) < 0) {
 			rc = cli_fail(CLI_EXIT_FAIL, "out of memory");
 			break;
@@ -775,7 +776,8 @@ int cli_cmd_job(struct cli *c, const struct cli_cmd *cmd, const struct cli_args 
 	char path[64];
 	if (cli_parse_ll(a->pos[0], 1, 1000000000, &id) < 0)
 		return cli_usage(cmd, "'%s' is not a job ID", a->pos[0]);
-	snprintf(path, sizeof(path), "/api/v1/jobs/%lld", id);
+	if (buf_fmt(path, sizeof(path), "/api/v1/jobs/%lld", id) < 0)
+		return cli_usage(cmd, "'%s' is not a job ID", a->pos[0]);
 	struct cli_reply r;
 	cli_reply_init(&r);
 	int rc = cli_call(c, cmd, "GET", path, NULL, &r);

@@ -24,16 +24,8 @@ static void cli_vline(const char *fmt, va_list ap)
 {
 	char line[CLI_LINE_MAX] = "corral: ";
 	size_t n = strlen(line);
-	int m = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
-	size_t len;
-	if (m < 0) {
-		len = n;
-	} else if ((size_t)m >= sizeof(line) - n) {
-		len = sizeof(line) - 1; /* cut: say so */
-		memcpy(line + len - 3, "...", 3);
-	} else {
-		len = n + (size_t)m;
-	}
+	buf_vfmt_msg(line + n, sizeof(line) - n, fmt, ap); /* cut: ends in "..." */
+	size_t len = strlen(line);
 	for (size_t i = 0; i < len; i++) {
 		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
 			line[i] = ' ';
@@ -65,18 +57,14 @@ int cli_usage(const struct cli_cmd *cmd, const char *fmt, ...)
 {
 	char name[64], prefix[80];
 	cli_cmd_name(cmd, name, sizeof(name));
-	int n = snprintf(prefix, sizeof(prefix), "%s: ", name);
-	if (n < 0 || (size_t)n >= sizeof(prefix))
+	if (buf_fmt(prefix, sizeof(prefix), "%s: ", name) < 0)
 		prefix[0] = '\0';
 
 	char msg[CLI_LINE_MAX];
 	va_list ap;
 	va_start(ap, fmt);
-	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	buf_vfmt_msg(msg, sizeof(msg), fmt, ap); /* cli_fail cuts the line anyway */
 	va_end(ap);
-	if (n < 0)
-		msg[0] = '\0';
-	/* A cut message is still worth printing; cli_fail cuts the line anyway. */
 	return cli_fail(CLI_EXIT_USAGE, "%s%s (see 'corral %s --help')", prefix, msg, name);
 }
 

@@ -39,7 +39,7 @@ int redfish_expand(const char *t, json_t *out, size_t max, char *err, size_t err
 	const char *dash = strchr(t, '-');
 	if (strchr(t, '/') != NULL) {
 		if (valid_cidr(t, &net, &prefix) < 0 || prefix < 16) {
-			snprintf(err, errlen, "%s: expected a.b.c.d/len with len 16 to 30", t);
+			buf_fmt_msg(err, errlen, "%s: expected a.b.c.d/len with len 16 to 30", t);
 			return -EINVAL;
 		}
 		unsigned size = 1u << (32 - prefix);
@@ -55,11 +55,10 @@ int redfish_expand(const char *t, json_t *out, size_t max, char *err, size_t err
 	if (dash != NULL && (size_t)(dash - t) < sizeof(a)) {
 		memcpy(a, t, (size_t)(dash - t));
 		a[dash - t] = '\0';
-		snprintf(b, sizeof(b), "%s", dash + 1);
-		if (inet_pton(AF_INET, a, &ia) != 1 || inet_pton(AF_INET, b, &ib) != 1 ||
-		    ntohl(ia.s_addr) > ntohl(ib.s_addr)) {
-			snprintf(err, errlen, "%s: expected FIRST-LAST IPv4 addresses, in order",
-				 t);
+		if (buf_fmt(b, sizeof(b), "%s", dash + 1) < 0 || inet_pton(AF_INET, a, &ia) != 1 ||
+		    inet_pton(AF_INET, b, &ib) != 1 || ntohl(ia.s_addr) > ntohl(ib.s_addr)) {
+			buf_fmt_msg(err, errlen, "%s: expected FIRST-LAST IPv4 addresses, in order",
+				    t);
 			return -EINVAL;
 		}
 		for (unsigned v = ntohl(ia.s_addr);; v++) {
@@ -76,12 +75,12 @@ int redfish_expand(const char *t, json_t *out, size_t max, char *err, size_t err
 	/* A single address or host name. */
 	size_t n = strlen(t);
 	if (n == 0 || n > 253) {
-		snprintf(err, errlen, "%s: not an address, range or CIDR", t);
+		buf_fmt_msg(err, errlen, "%s: not an address, range or CIDR", t);
 		return -EINVAL;
 	}
 	for (const char *p = t; *p; p++)
 		if (!isalnum((unsigned char)*p) && *p != '.' && *p != '-' && *p != ':') {
-			snprintf(err, errlen, "%s: not an address, range or CIDR", t);
+			buf_fmt_msg(err, errlen, "%s: not an address, range or CIDR", t);
 			return -EINVAL;
 		}
 	if (json_array_size(out) >= max)
@@ -90,7 +89,7 @@ int redfish_expand(const char *t, json_t *out, size_t max, char *err, size_t err
 	return 0;
 
 err_many:
-	snprintf(err, errlen, "more than %zu addresses in one discovery", max);
+	buf_fmt_msg(err, errlen, "more than %zu addresses in one discovery", max);
 	return -E2BIG;
 }
 
@@ -198,25 +197,27 @@ static void rf_root(struct redfish *rf, struct rf_req *q, CURLcode res, long cod
 		json_decref(j);
 	} else if (res == CURLE_OK && (code == 401 || code == 403 || code >= 500)) {
 		rf_count(p->job->result, "found");
-		snprintf(msg, sizeof(msg), "%s (HTTP %ld at /redfish/v1/)",
-			 code >= 500 ? "the BMC failed" : "the BMC refused the credentials", code);
+		buf_fmt_msg(msg, sizeof(msg), "%s (HTTP %ld at /redfish/v1/)",
+			    code >= 500 ? "the BMC failed" : "the BMC refused the credentials",
+			    code);
 		json_object_set_new(p->bmc, "status",
 				    json_string(code >= 500 ? "error" : "auth_failed"));
 		json_object_set_new(p->bmc, "message", json_string(msg));
 	} else if (q->too_large || res == CURLE_FILESIZE_EXCEEDED) {
-		snprintf(msg, sizeof(msg), "reply at /redfish/v1/ larger than %zu bytes",
-			 q->reply.cap);
+		buf_fmt_msg(msg, sizeof(msg), "reply at /redfish/v1/ larger than %zu bytes",
+			    q->reply.cap);
 		rf_job_error(p, msg);
 	} else if (res == CURLE_PEER_FAILED_VERIFICATION || res == CURLE_SSL_CONNECT_ERROR ||
 		   res == CURLE_SSL_CACERT_BADFILE) {
-		snprintf(msg, sizeof(msg),
-			 "TLS: %s (trust its CA with redfish.ca_file, or discover it as insecure)",
-			 curl_easy_strerror(res));
+		buf_fmt_msg(
+			msg, sizeof(msg),
+			"TLS: %s (trust its CA with redfish.ca_file, or discover it as insecure)",
+			curl_easy_strerror(res));
 		rf_job_error(p, msg);
 	} else if (res == CURLE_OPERATION_TIMEDOUT && connect > 0) {
-		snprintf(msg, sizeof(msg),
-			 "accepted the connection but did not answer within %u ms",
-			 rf->cfg.total_timeout_ms);
+		buf_fmt_msg(msg, sizeof(msg),
+			    "accepted the connection but did not answer within %u ms",
+			    rf->cfg.total_timeout_ms);
 		rf_job_error(p, msg);
 	}
 	/* else: nothing there (refused, unreachable, silent) or not Redfish (404) */
@@ -230,8 +231,12 @@ static void rf_logged_in(struct redfish *rf, struct rf_req *q)
 		rf_error(p, "the session login answered no X-Auth-Token");
 		return;
 	}
-	snprintf(p->token, sizeof(p->token), "%s", q->token);
-	snprintf(p->session_path, sizeof(p->session_path), "%s", q->location);
+	/* Same sizes as the request's fields, which rf_header filled checked. */
+	if (buf_fmt(p->token, sizeof(p->token), "%s", q->token) < 0 ||
+	    buf_fmt(p->session_path, sizeof(p->session_path), "%s", q->location) < 0) {
+		rf_error(p, "the session login answered a token or session path too long");
+		return;
+	}
 	if (p->root != NULL) {
 		json_t *root = p->root;
 		p->root = NULL;
@@ -312,8 +317,12 @@ static void rf_start_target(struct redfish *rf, struct rf_job *job, const char *
 			rf_probe_done(rf, p);
 		return;
 	}
-	snprintf(p->address, sizeof(p->address), "%s", t);
-	snprintf(p->scheme, sizeof(p->scheme), "%s", job->scheme);
+	if (buf_fmt(p->address, sizeof(p->address), "%s", t) < 0 ||
+	    buf_fmt(p->scheme, sizeof(p->scheme), "%s", job->scheme) < 0) {
+		rf_job_error(p, "address too long"); /* redfish_expand let none through */
+		rf_probe_done(rf, p);
+		return;
+	}
 	p->port = job->port;
 	p->insecure = job->insecure;
 	p->session = job->session;
@@ -416,7 +425,11 @@ int redfish_start(struct store *st, const unsigned char key[AUTH_KEY_LEN],
 	rf->st = st;
 	memcpy(rf->key, key, AUTH_KEY_LEN);
 	rf->cfg = *cfg;
-	snprintf(rf->ca_file, sizeof(rf->ca_file), "%s", cfg->ca_file ? cfg->ca_file : "");
+	rf->ca_file = strdup(cfg->ca_file ? cfg->ca_file : "");
+	if (rf->ca_file == NULL) {
+		free(rf);
+		return -ENOMEM;
+	}
 	rf->cfg.ca_file = rf->ca_file;
 	/* Recursive: the worker holds it while a reply updates a job's result,
 	 * and finishing a probe takes it again. */
@@ -440,6 +453,7 @@ err_multi:
 	curl_multi_cleanup(rf->multi);
 err_free:
 	pthread_mutex_destroy(&rf->lock);
+	free(rf->ca_file);
 	free(rf);
 	return -EIO;
 }
@@ -472,6 +486,7 @@ void redfish_free(struct redfish *rf)
 	}
 	pthread_mutex_destroy(&rf->lock);
 	sodium_memzero(rf->key, sizeof(rf->key));
+	free(rf->ca_file);
 	free(rf);
 }
 
@@ -521,6 +536,14 @@ int redfish_discover(struct redfish *rf, json_t *req, int *job_id, char *err, si
 			return rc;
 		}
 	}
+	/* The caller checked the scheme ("http", "https"). */
+	if (buf_fmt(job->scheme, sizeof(job->scheme), "%s",
+		    json_string_value(json_object_get(req, "scheme"))) < 0) {
+		buf_fmt_msg(err, errlen, "scheme: not http or https");
+		json_decref(job->targets);
+		free(job);
+		return -EINVAL;
+	}
 	const char *cred = json_string_value(json_object_get(req, "credential"));
 	char user[128];
 	unsigned char sealed[512];
@@ -529,16 +552,15 @@ int redfish_discover(struct redfish *rf, json_t *req, int *job_id, char *err, si
 	if (rc == 0)
 		rc = auth_open(rf->key, sealed, len, job->pass, sizeof(job->pass));
 	store_release(rf->st);
+	if (rc == 0 && buf_fmt(job->user, sizeof(job->user), "%s", user) < 0)
+		rc = -ENAMETOOLONG; /* the same size: cannot happen */
 	if (rc < 0) {
-		snprintf(err, errlen, "credential %s: %s", cred,
-			 rc == -ENOENT ? "no such credential" : "cannot be opened");
+		buf_fmt_msg(err, errlen, "credential %s: %s", cred,
+			    rc == -ENOENT ? "no such credential" : "cannot be opened");
 		json_decref(job->targets);
 		free(job);
 		return rc == -ENOENT ? -ENOENT : -EIO;
 	}
-	snprintf(job->user, sizeof(job->user), "%s", user);
-	snprintf(job->scheme, sizeof(job->scheme), "%s",
-		 json_string_value(json_object_get(req, "scheme")));
 	job->port = (int)json_integer_value(json_object_get(req, "port"));
 	job->insecure = json_is_true(json_object_get(req, "insecure"));
 	job->session = json_is_string(json_object_get(req, "auth")) &&
@@ -562,10 +584,14 @@ static int rf_control(struct redfish *rf, enum rf_type type, json_t *nodes, cons
 	struct rf_job *job = calloc(1, sizeof(*job));
 	if (job == NULL)
 		return -ENOMEM;
+	/* The caller checked the action (on, off, reset, cycle, status). */
+	if (buf_fmt(job->action, sizeof(job->action), "%s", action ? action : "") < 0) {
+		free(job);
+		return -EINVAL;
+	}
 	job->type = type;
 	job->targets = json_deep_copy(nodes);
 	job->concurrency = rf->cfg.concurrency;
-	snprintf(job->action, sizeof(job->action), "%s", action ? action : "");
 	job->once = once;
 	job->reset = reset;
 	job->result =

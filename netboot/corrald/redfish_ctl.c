@@ -49,11 +49,17 @@ static void rf_reset(struct redfish *rf, struct rf_probe *p, const char *action)
 	const char *target = json_string_value(json_object_get(sys, "reset_target"));
 	char path[512], body[96];
 	if (target == NULL) {
-		snprintf(path, sizeof(path), "%s/Actions/ComputerSystem.Reset",
-			 json_string_value(json_object_get(p->sys, "path")));
+		if (buf_fmt(path, sizeof(path), "%s/Actions/ComputerSystem.Reset",
+			    json_string_value(json_object_get(p->sys, "path"))) < 0) {
+			rf_error(p, "the system's path is too long for its reset action");
+			return;
+		}
 		target = path;
 	}
-	snprintf(body, sizeof(body), "{\"ResetType\": \"%s\"}", type);
+	if (buf_fmt(body, sizeof(body), "{\"ResetType\": \"%s\"}", type) < 0) {
+		rf_error(p, "cannot start a request"); /* our own reset types all fit */
+		return;
+	}
 	json_object_set_new(p->out, "reset_type", json_string(type));
 	if (rf_request(rf, p, RQ_CTRL, 0, target, "POST", body, true) < 0)
 		rf_error(p, "cannot start a request");
@@ -102,12 +108,12 @@ void rf_control_next(struct redfish *rf, struct rf_probe *p, json_t *reply)
 	switch (p->step) {
 	case 0: {
 		char body[160];
-		snprintf(body, sizeof(body),
-			 "{\"Boot\": {\"BootSourceOverrideTarget\": \"Pxe\","
-			 " \"BootSourceOverrideEnabled\": \"%s\"}}",
-			 job->once ? "Once" : "Continuous");
 		p->step = 1;
-		if (rf_request(rf, p, RQ_CTRL, 0, path, "PATCH", body, true) < 0)
+		if (buf_fmt(body, sizeof(body),
+			    "{\"Boot\": {\"BootSourceOverrideTarget\": \"Pxe\","
+			    " \"BootSourceOverrideEnabled\": \"%s\"}}",
+			    job->once ? "Once" : "Continuous") < 0 ||
+		    rf_request(rf, p, RQ_CTRL, 0, path, "PATCH", body, true) < 0)
 			rf_error(p, "cannot start a request");
 		return;
 	}
@@ -149,18 +155,24 @@ void rf_control_next(struct redfish *rf, struct rf_probe *p, json_t *reply)
 
 void rf_control_start(struct redfish *rf, struct rf_probe *p, const char *t)
 {
-	snprintf(p->node, sizeof(p->node), "%s", t);
 	p->out = json_pack("{s:s}", "node", t);
+	if (buf_fmt(p->node, sizeof(p->node), "%s", t) < 0) {
+		rf_error(p, "node name too long"); /* the API let none through */
+		return;
+	}
 	if (store_node_system(rf->st, t, &p->sys) < 0) {
 		store_release(rf->st);
 		rf_error(p, "no BMC known for this node (run discovery first)");
 		return;
 	}
 	store_release(rf->st);
-	snprintf(p->address, sizeof(p->address), "%s",
-		 json_string_value(json_object_get(p->sys, "address")));
-	snprintf(p->scheme, sizeof(p->scheme), "%s",
-		 json_string_value(json_object_get(p->sys, "scheme")));
+	if (buf_fmt(p->address, sizeof(p->address), "%s",
+		    json_string_value(json_object_get(p->sys, "address"))) < 0 ||
+	    buf_fmt(p->scheme, sizeof(p->scheme), "%s",
+		    json_string_value(json_object_get(p->sys, "scheme"))) < 0) {
+		rf_error(p, "the BMC's stored address or scheme is too long");
+		return;
+	}
 	p->port = (int)json_integer_value(json_object_get(p->sys, "port"));
 	p->insecure = json_is_true(json_object_get(p->sys, "insecure"));
 	/* Each node's BMC may use its own credential: opened into this probe. */

@@ -108,7 +108,7 @@ struct redfish {
 	struct store *st;
 	unsigned char key[AUTH_KEY_LEN];
 	struct redfish_settings cfg;
-	char ca_file[256];
+	char *ca_file; /* cfg.ca_file's copy; "" = the system's CA bundle */
 	pthread_t thread;
 	pthread_mutex_t lock; /* jobs list and results */
 	struct rf_job *jobs;  /* newest first */

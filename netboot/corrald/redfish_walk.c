@@ -102,7 +102,8 @@ static void rf_add_mac(struct rf_probe *p, size_t sys, long order, json_t *nic, 
 static json_t *rf_allowable(json_t *obj, const char *key)
 {
 	char name[96];
-	snprintf(name, sizeof(name), "%s@Redfish.AllowableValues", key);
+	if (buf_fmt(name, sizeof(name), "%s@Redfish.AllowableValues", key) < 0)
+		return json_array(); /* our keys all fit */
 	json_t *v = json_object_get(obj, name);
 	return json_is_array(v) ? json_deep_copy(v) : json_array();
 }

@@ -48,12 +48,15 @@ static size_t rf_header(char *data, size_t size, size_t n, void *arg)
 	*v++ = '\0';
 	while (*v == ' ')
 		v++;
-	if (strcasecmp(line, "X-Auth-Token") == 0)
-		snprintf(q->token, sizeof(q->token), "%s", v);
-	else if (strcasecmp(line, "Location") == 0) {
+	/* A cut token or path would be another one: none is kept instead (no
+	 * token fails the login; no session path, no logout: it expires). */
+	if (strcasecmp(line, "X-Auth-Token") == 0) {
+		if (buf_fmt(q->token, sizeof(q->token), "%s", v) < 0)
+			q->token[0] = '\0';
+	} else if (strcasecmp(line, "Location") == 0) {
 		const char *path = strstr(v, "/redfish/v1/");
-		if (path != NULL)
-			snprintf(q->location, sizeof(q->location), "%s", path);
+		if (path != NULL && buf_fmt(q->location, sizeof(q->location), "%s", path) < 0)
+			q->location[0] = '\0';
 	}
 	return size * n;
 }
@@ -81,7 +84,7 @@ void rf_error(struct rf_probe *p, const char *fmt, ...)
 	char msg[256];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	buf_vfmt_msg(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (p->bmc != NULL) {
 		if (!p->failed) {
@@ -98,24 +101,30 @@ void rf_error(struct rf_probe *p, const char *fmt, ...)
 int rf_request(struct redfish *rf, struct rf_probe *p, enum rf_kind kind, size_t sys,
 	       const char *path, const char *method, const char *body, bool authed)
 {
+	char url[768], token[300];
+	int v6 = strchr(p->address, ':') != NULL;
+	/* A cut URL, path or token would be another one: refused. */
+	if (buf_fmt(url, sizeof(url), "%s://%s%s%s:%d%s", p->scheme, v6 ? "[" : "", p->address,
+		    v6 ? "]" : "", p->port, path) < 0 ||
+	    buf_fmt(token, sizeof(token), "X-Auth-Token: %s", p->token) < 0)
+		return -ENAMETOOLONG;
 	struct rf_req *q = calloc(1, sizeof(*q));
 	if (q == NULL)
 		return -ENOMEM;
+	if (buf_fmt(q->path, sizeof(q->path), "%s", path) < 0) {
+		free(q);
+		return -ENAMETOOLONG;
+	}
 	q->probe = p;
 	q->kind = kind;
 	q->sys = sys;
 	q->order = p->next_order;
-	snprintf(q->path, sizeof(q->path), "%s", path);
 	buf_init(&q->reply, rf->cfg.max_reply);
 	q->easy = curl_easy_init();
 	if (q->easy == NULL) {
 		free(q);
 		return -ENOMEM;
 	}
-	char url[768];
-	int v6 = strchr(p->address, ':') != NULL;
-	snprintf(url, sizeof(url), "%s://%s%s%s:%d%s", p->scheme, v6 ? "[" : "", p->address,
-		 v6 ? "]" : "", p->port, path);
 	CURL *e = q->easy;
 	curl_easy_setopt(e, CURLOPT_URL, url);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, q);
@@ -133,9 +142,7 @@ int rf_request(struct redfish *rf, struct rf_probe *p, enum rf_kind kind, size_t
 		curl_easy_setopt(e, CURLOPT_CAINFO, rf->ca_file);
 	q->hdrs = curl_slist_append(NULL, "Accept: application/json");
 	if (authed && p->token[0] != '\0') {
-		char h[300];
-		snprintf(h, sizeof(h), "X-Auth-Token: %s", p->token);
-		q->hdrs = curl_slist_append(q->hdrs, h);
+		q->hdrs = curl_slist_append(q->hdrs, token);
 	} else if (authed && p->user != NULL) {
 		curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
 		curl_easy_setopt(e, CURLOPT_USERNAME, p->user);
