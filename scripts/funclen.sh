@@ -35,8 +35,8 @@ else
 	files=$(find . -name '*.c' -o -name '*.h' | sed 's|^\./||')
 fi
 
-# One awk over all files.  Per line: blank comments and literals (keeping
-# line numbers, as lint.sh's banned-function check does), then track
+# One awk over all files.  Per line: blank comments and literals
+# (cstrip.awk, as lint.sh's banned-function check does), then track
 #   sig   - line number where the current top-level declaration began
 #   text  - that declaration's text so far (for the name)
 #   infn  - inside a function body, opened at line `sig`
@@ -64,26 +64,7 @@ FNR == 1 {
 }
 {
 	FNR_last = FNR
-	out = ""; s = $0; n = length(s); i = 1
-	while (i <= n) {
-		c = substr(s, i, 1); c2 = substr(s, i, 2)
-		if (incomment) {
-			if (c2 == "*/") { incomment = 0; i += 2 } else i++
-			continue
-		}
-		if (c2 == "/*") { incomment = 1; out = out " "; i += 2; continue }
-		if (c2 == "//") break
-		if (c == "\"" || c == "\047") {
-			q = c; i++
-			while (i <= n && substr(s, i, 1) != q) {
-				if (substr(s, i, 1) == "\\") i++
-				i++
-			}
-			out = out q q; i++
-			continue
-		}
-		out = out c; i++
-	}
+	out = cstrip($0)
 	cont = prevcont
 	prevcont = ($0 ~ /\\[ \t]*$/)
 	if (cont || out ~ /^[ \t]*#/) next     # macro bodies, preprocessor lines
@@ -122,4 +103,4 @@ for f in $files; do
 done
 [ -n "$real" ] || exit 0
 # shellcheck disable=SC2086 # the list is split on purpose
-awk -v fmax="$fmax" -v lmax="$lmax" "$prog" $real
+awk -v fmax="$fmax" -v lmax="$lmax" "$(cat scripts/cstrip.awk)$prog" $real

@@ -71,31 +71,8 @@ fi
 
 # Blank out comments, string and character literals (keeping line numbers),
 # so "never call strcpy()" in a comment or a log message is not a hit.
-strip_c='
-BEGIN { incomment = 0 }
-{
-	out = ""; s = $0; n = length(s); i = 1
-	while (i <= n) {
-		c = substr(s, i, 1); c2 = substr(s, i, 2)
-		if (incomment) {
-			if (c2 == "*/") { incomment = 0; i += 2 } else i++
-			continue
-		}
-		if (c2 == "/*") { incomment = 1; out = out " "; i += 2; continue }
-		if (c2 == "//") break
-		if (c == "\"" || c == "\047") {
-			q = c; i++
-			while (i <= n && substr(s, i, 1) != q) {
-				if (substr(s, i, 1) == "\\") i++
-				i++
-			}
-			out = out q q; i++
-			continue
-		}
-		out = out c; i++
-	}
-	print out
-}'
+strip_c="$(cat scripts/cstrip.awk)
+{ print cstrip(\$0) }"
 
 # A call: the name as a whole word (not a member like ops->system or
 # x.gets), optional blanks, then "(".

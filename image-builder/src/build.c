@@ -188,16 +188,7 @@ int build_sources_from_deb822(const char *text, const char *suite, struct buf *o
 
 static int read_file(const char *path, struct buf *out)
 {
-	char chunk[4096];
-	size_t n;
-	FILE *f = fopen(path, "r");
-	if (f == NULL)
-		return -errno;
-	int rc = 0;
-	while (rc == 0 && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		rc = buf_add(out, chunk, n);
-	fclose(f);
-	return rc;
+	return fs_read_file(path, out->cap, out);
 }
 
 /* ---- stages ------------------------------------------------------------- */

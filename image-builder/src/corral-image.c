@@ -63,7 +63,7 @@ struct args {
 	struct push_opts po;
 };
 
-static int cmd_check(const char *path)
+static int cmd_check(const struct args *a, const char *path)
 {
 	struct recipe *r = NULL;
 	struct buf err;
@@ -161,7 +161,7 @@ static json_t *manifest(struct imgstore *s, const char *name, char key[65])
 	return m;
 }
 
-static int cmd_list(const struct args *a)
+static int cmd_list(const struct args *a, const char *none)
 {
 	struct imgstore *s;
 	struct buf names;
@@ -274,7 +274,7 @@ static int parse_days(const char *s, unsigned *out)
 	return 0;
 }
 
-static int cmd_gc(const struct args *a)
+static int cmd_gc(const struct args *a, const char *none)
 {
 	struct imgstore *s;
 	struct imgstore_gc_result res;
@@ -413,6 +413,27 @@ static int parse_opts(int argc, char **argv, struct args *a)
 	return -1;
 }
 
+static int cmd_push(const struct args *a, const char *name)
+{
+	struct imgstore *s;
+	if (open_store(a, &s) < 0)
+		return 1;
+	int rc = push_image(s, name, &a->po) < 0 ? 1 : 0;
+	imgstore_close(s);
+	return rc;
+}
+
+/* The commands; each takes exactly one operand, or none (arg NULL). */
+static const struct command {
+	const char *name;
+	int needs_arg;
+	int (*run)(const struct args *a, const char *arg); /* the exit code */
+} commands[] = {
+	{"build", 1, cmd_build}, {"check", 1, cmd_check}, {"list", 0, cmd_list},
+	{"show", 1, cmd_show},   {"rm", 1, cmd_rm},       {"gc", 0, cmd_gc},
+	{"push", 1, cmd_push},
+};
+
 int main(int argc, char **argv)
 {
 	struct args a;
@@ -426,16 +447,11 @@ int main(int argc, char **argv)
 	a.po.token = getenv("CORRAL_TOKEN");
 	if ((rc = parse_opts(argc, argv, &a)) >= 0)
 		return rc;
-	if (optind >= argc) {
-		usage(stderr);
-		return 2;
-	}
-	const char *cmd = argv[optind];
-	const char *arg = optind + 1 < argc ? argv[optind + 1] : NULL;
-	int needs_arg = strcmp(cmd, "list") != 0 && strcmp(cmd, "gc") != 0;
-	/* Exactly one operand (none for list and gc). */
-	if ((needs_arg && (arg == NULL || optind + 2 != argc)) ||
-	    (!needs_arg && optind + 1 != argc)) {
+	const struct command *cmd = NULL;
+	for (size_t i = 0; optind < argc && i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(argv[optind], commands[i].name) == 0)
+			cmd = &commands[i];
+	if (cmd == NULL || optind + 1 + cmd->needs_arg != argc) {
 		usage(stderr);
 		return 2;
 	}
@@ -445,29 +461,7 @@ int main(int argc, char **argv)
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	proc_init(-1, a.quiet);
-	if (strcmp(cmd, "build") == 0)
-		rc = cmd_build(&a, arg);
-	else if (strcmp(cmd, "check") == 0)
-		rc = cmd_check(arg);
-	else if (strcmp(cmd, "list") == 0)
-		rc = cmd_list(&a);
-	else if (strcmp(cmd, "show") == 0)
-		rc = cmd_show(&a, arg);
-	else if (strcmp(cmd, "rm") == 0)
-		rc = cmd_rm(&a, arg);
-	else if (strcmp(cmd, "gc") == 0)
-		rc = cmd_gc(&a);
-	else if (strcmp(cmd, "push") == 0) {
-		struct imgstore *s;
-		rc = 1;
-		if (open_store(&a, &s) == 0) {
-			rc = push_image(s, arg, &a.po) < 0 ? 1 : 0;
-			imgstore_close(s);
-		}
-	} else {
-		usage(stderr);
-		rc = 2;
-	}
+	rc = cmd->run(&a, cmd->needs_arg ? argv[optind + 1] : NULL);
 	curl_global_cleanup();
 	return rc;
 }

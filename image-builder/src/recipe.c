@@ -8,13 +8,17 @@
 #include "recipe.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <yaml.h>
+
+#include "fsutil.h"
 
 #define RECIPE_MAX_BYTES (1024 * 1024)
 #define RECIPE_MAX_DEPTH 16 /* parent chain */
@@ -200,18 +204,28 @@ static int take_str(struct ctx *c, const yaml_node_t *n, const char *key, char *
 	return *out ? 0 : -ENOMEM;
 }
 
-static int take_strlist(struct ctx *c, const yaml_node_t *n, const char *key, char ***out,
-			size_t *count, int (*ok)(const char *), const char *what)
+/* n as a list (of type t) of at most RECIPE_MAX_ITEMS: *len, or -EINVAL (said). */
+static int seq_items(struct ctx *c, const yaml_node_t *n, const char *key, enum ktype t,
+		     size_t *len)
 {
 	if (n->type != YAML_SEQUENCE_NODE) {
-		bad(c, n, key, "must be %s", type_name(K_STRLIST));
+		bad(c, n, key, "must be %s", type_name(t));
 		return -EINVAL;
 	}
-	size_t len = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
-	if (len > RECIPE_MAX_ITEMS) {
+	*len = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+	if (*len > RECIPE_MAX_ITEMS) {
 		bad(c, n, key, "more than %d items", RECIPE_MAX_ITEMS);
 		return -EINVAL;
 	}
+	return 0;
+}
+
+static int take_strlist(struct ctx *c, const yaml_node_t *n, const char *key, char ***out,
+			size_t *count, int (*ok)(const char *), const char *what)
+{
+	size_t len;
+	if (seq_items(c, n, key, K_STRLIST, &len) < 0)
+		return -EINVAL;
 	char **v = calloc(len + 1, sizeof(*v));
 	if (v == NULL)
 		return -ENOMEM;
@@ -375,15 +389,9 @@ static int file_key(struct ctx *c, const struct key *k, yaml_node_t *v, void *ar
 
 static int take_files(struct ctx *c, struct recipe *r, yaml_node_t *n)
 {
-	if (n->type != YAML_SEQUENCE_NODE) {
-		bad(c, n, "files", "must be %s", type_name(K_FILES));
+	size_t len;
+	if (seq_items(c, n, "files", K_FILES, &len) < 0)
 		return -EINVAL;
-	}
-	size_t len = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
-	if (len > RECIPE_MAX_ITEMS) {
-		bad(c, n, "files", "more than %d items", RECIPE_MAX_ITEMS);
-		return -EINVAL;
-	}
 	r->files = calloc(len ? len : 1, sizeof(*r->files));
 	if (r->files == NULL)
 		return -ENOMEM;
@@ -430,15 +438,9 @@ static int take_files(struct ctx *c, struct recipe *r, yaml_node_t *n)
 
 static int take_run(struct ctx *c, struct recipe *r, yaml_node_t *n)
 {
-	if (n->type != YAML_SEQUENCE_NODE) {
-		bad(c, n, "run", "must be %s", type_name(K_RUN));
+	size_t len;
+	if (seq_items(c, n, "run", K_RUN, &len) < 0)
 		return -EINVAL;
-	}
-	size_t len = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
-	if (len > RECIPE_MAX_ITEMS) {
-		bad(c, n, "run", "more than %d items", RECIPE_MAX_ITEMS);
-		return -EINVAL;
-	}
 	r->run = calloc(len ? len : 1, sizeof(*r->run));
 	if (r->run == NULL)
 		return -ENOMEM;
@@ -691,26 +693,24 @@ err_free:
 static int load_chain(const char *path, const struct chain *chain, int depth, struct recipe **out,
 		      struct buf *err)
 {
-	FILE *f = fopen(path, "r");
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct buf text;
-	char chunk[8192];
-	size_t n;
 	int rc;
 
-	if (f == NULL) {
+	if (fd < 0) {
 		rc = -errno;
 		buf_printf(err, "%s: cannot read: %s\n", path, strerror(errno));
 		return rc;
 	}
 	buf_init(&text, RECIPE_MAX_BYTES);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		if (buf_add(&text, chunk, n) < 0) {
-			buf_printf(err, "%s: larger than %d bytes\n", path, RECIPE_MAX_BYTES);
-			rc = -EINVAL;
-			goto err_text;
-		}
+	rc = fs_read_fd(fd, RECIPE_MAX_BYTES, &text);
+	close(fd);
+	if (rc == -E2BIG) {
+		buf_printf(err, "%s: larger than %d bytes\n", path, RECIPE_MAX_BYTES);
+		rc = -EINVAL;
+		goto err_text;
 	}
-	if (ferror(f)) {
+	if (rc < 0) {
 		buf_printf(err, "%s: read error\n", path);
 		rc = -EIO;
 		goto err_text;
@@ -730,7 +730,6 @@ static int load_chain(const char *path, const struct chain *chain, int depth, st
 	}
 err_text:
 	buf_clear(&text);
-	fclose(f);
 	return rc;
 }
 

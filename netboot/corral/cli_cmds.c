@@ -555,17 +555,16 @@ out:
 int cli_cmd_token_create(struct cli *c, const struct cli_cmd *cmd, const struct cli_args *a)
 {
 	char name[64];
-	json_t *jname = json_string(a->pos[0]);
-	if (jname == NULL)
-		return cli_usage(cmd, "name is not valid UTF-8");
-	if (json_object_set_new(a->body, "name", jname) < 0 ||
-	    (json_object_get(a->body, "scope") == NULL &&
-	     json_object_set_new(a->body, "scope", json_string("admin")) < 0))
+	int rc = cli_res_name(cmd, a->body, a->pos[0]);
+	if (rc != CLI_EXIT_OK)
+		return rc;
+	if (json_object_get(a->body, "scope") == NULL &&
+	    json_object_set_new(a->body, "scope", json_string("admin")) < 0)
 		return cli_fail(CLI_EXIT_FAIL, "out of memory");
 
 	struct cli_reply r;
 	cli_reply_init(&r);
-	int rc = cli_call(c, cmd, "POST", "/api/v1/tokens", a->body, &r);
+	rc = cli_call(c, cmd, "POST", "/api/v1/tokens", a->body, &r);
 	if (rc == CLI_EXIT_OK) {
 		const char *secret = json_string_value(json_object_get(r.json, "token"));
 		if (c->json && r.json != NULL) {
@@ -588,14 +587,11 @@ int cli_cmd_token_create(struct cli *c, const struct cli_cmd *cmd, const struct 
 int cli_cmd_adopt(struct cli *c, const struct cli_cmd *cmd, const struct cli_args *a)
 {
 	char line[256];
-	json_t *jname = json_string(a->pos[1]);
-	if (jname == NULL)
-		return cli_usage(cmd, "name is not valid UTF-8");
-	if (json_object_set_new(a->body, "name", jname) < 0)
-		return cli_fail(CLI_EXIT_FAIL, "out of memory");
+	int rc = cli_res_name(cmd, a->body, a->pos[1]);
+	if (rc != CLI_EXIT_OK)
+		return rc;
 	struct buf p;
 	buf_init(&p, CLI_PATH_MAX);
-	int rc = CLI_EXIT_OK;
 	/* The MAC goes into the path: only hex digits and separators. */
 	if (strspn(a->pos[0], "0123456789abcdefABCDEF:-.") != strlen(a->pos[0]))
 		rc = cli_usage(cmd, "not a MAC address: %s", a->pos[0]);

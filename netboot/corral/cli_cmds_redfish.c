@@ -105,13 +105,12 @@ int cli_cmd_credential_set(struct cli *c, const struct cli_cmd *cmd, const struc
 	if ((file_pw != NULL) == from_stdin)
 		return cli_usage(cmd, "give the password with either --password-file F or "
 				      "--password-stdin");
-	json_t *jname = json_string(a->pos[0]);
-	if (jname == NULL || json_object_set_new(body, "name", jname) < 0)
-		return cli_usage(cmd, "name is not valid UTF-8");
+	int rc = cli_res_name(cmd, body, a->pos[0]);
+	if (rc != CLI_EXIT_OK)
+		return rc;
 
 	const char *why = NULL;
 	json_t *pw = NULL;
-	int rc = CLI_EXIT_OK;
 	if (from_stdin) {
 		struct buf in;
 		buf_init(&in, 4096);
@@ -362,6 +361,23 @@ static const json_t **cli_pick(const json_t *arr, int (*keep)(const json_t *), s
 	return out;
 }
 
+/* After a blank line, a table of the elements of arr that pass keep; none: nothing. */
+static int cli_pick_rows(const json_t *arr, int (*keep)(const json_t *), const char *const *header,
+			 const char *const *fields, size_t ncols)
+{
+	size_t n;
+	const json_t **rows = cli_pick(arr, keep, &n);
+	if (rows == NULL)
+		return -ENOMEM;
+	int rc = 0;
+	if (n > 0) {
+		fputc('\n', stdout);
+		rc = cli_rows(header, fields, ncols, rows, n);
+	}
+	free(rows);
+	return rc;
+}
+
 static int cli_bmc_bad(const json_t *b)
 {
 	return strcmp(cli_str(b, "status"), "ok") != 0;
@@ -412,37 +428,18 @@ static int cli_discovery_summary(const json_t *job, size_t *nbad, size_t *nauth,
 		printf("updated: %s\n", buf_str(&line));
 	buf_clear(&line);
 
-	size_t n;
-	const json_t **rows = cli_pick(bmcs, cli_bmc_bad, &n);
-	if (rows == NULL)
-		return -ENOMEM;
-	if (rc == 0 && n > 0) {
-		static const char *const h[] = {"BMC", "PORT", "STATUS", "MESSAGE"};
-		static const char *const f[] = {"address", "port", "status", "message"};
-		fputc('\n', stdout);
-		rc = cli_rows(h, f, 4, rows, n);
-	}
-	free(rows);
-	rows = cli_pick(conflicts, NULL, &n);
-	if (rows == NULL)
-		return -ENOMEM;
-	if (rc == 0 && n > 0) {
-		static const char *const h[] = {"CONFLICT AT BMC", "SYSTEM", "NODE", "MESSAGE"};
-		static const char *const f[] = {"bmc", "system", "node", "message"};
-		fputc('\n', stdout);
-		rc = cli_rows(h, f, 4, rows, n);
-	}
-	free(rows);
-	rows = cli_pick(errors, NULL, &n);
-	if (rows == NULL)
-		return -ENOMEM;
-	if (rc == 0 && n > 0) {
-		static const char *const h[] = {"ERROR AT", "MESSAGE"};
-		static const char *const f[] = {"address", "message"};
-		fputc('\n', stdout);
-		rc = cli_rows(h, f, 2, rows, n);
-	}
-	free(rows);
+	static const char *const bh[] = {"BMC", "PORT", "STATUS", "MESSAGE"};
+	static const char *const bf[] = {"address", "port", "status", "message"};
+	static const char *const ch[] = {"CONFLICT AT BMC", "SYSTEM", "NODE", "MESSAGE"};
+	static const char *const cf[] = {"bmc", "system", "node", "message"};
+	static const char *const eh[] = {"ERROR AT", "MESSAGE"};
+	static const char *const ef[] = {"address", "message"};
+	if (rc == 0)
+		rc = cli_pick_rows(bmcs, cli_bmc_bad, bh, bf, 4);
+	if (rc == 0)
+		rc = cli_pick_rows(conflicts, NULL, ch, cf, 4);
+	if (rc == 0)
+		rc = cli_pick_rows(errors, NULL, eh, ef, 2);
 	return rc;
 }
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli_http.h"
+#include "fsutil.h"
 
 /* Longest error line; the rest is cut with "...". */
 #define CLI_LINE_MAX 1024
@@ -144,30 +145,7 @@ int cli_path(struct buf *out, const char *base, const char *name, const char *su
 
 int cli_read_file(const char *path, size_t cap, struct buf *out)
 {
-	int fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	int rc = 0;
-	char chunk[16384];
-	for (;;) {
-		ssize_t n = read(fd, chunk, sizeof(chunk));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = -errno;
-			break;
-		}
-		if (n == 0)
-			break;
-		if (out->len + (size_t)n > cap) {
-			rc = -E2BIG;
-			break;
-		}
-		rc = buf_add(out, chunk, (size_t)n);
-		if (rc < 0)
-			break;
-	}
-	if (fd != STDIN_FILENO)
-		close(fd);
-	return rc;
+	if (strcmp(path, "-") == 0)
+		return fs_read_fd(STDIN_FILENO, cap, out); /* stdin stays open */
+	return fs_read_file(path, cap, out);
 }

@@ -37,6 +37,9 @@ int cli_res_set(struct cli *c, const struct cli_cmd *cmd, const struct cli_args 
 /* DELETE path/NAME for each NAME, stopping at the first failure. */
 int cli_res_rm(struct cli *c, const struct cli_cmd *cmd, const struct cli_args *a);
 
+/* body["name"] = name; CLI_EXIT_OK, or a usage error if name is not UTF-8. */
+int cli_res_name(const struct cli_cmd *cmd, json_t *body, const char *name);
+
 /*
  * Sends method to path with body and, on success, prints the reply's JSON
  * with --json, else `done` (a line, may be NULL).  The shared tail of the

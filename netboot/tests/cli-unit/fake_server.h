@@ -309,8 +309,7 @@ static int setup(void **state)
 	socklen_t len = sizeof(sa);
 
 	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/cli_test_requests.XXXXXX");
-	if (mkdtemp(tmpdir) == NULL)
+	if (tmp_make(tmpdir, sizeof(tmpdir), "cli_test_requests") < 0)
 		return -1;
 	fake.fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fake.fd < 0 || bind(fake.fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
@@ -328,19 +327,13 @@ static const char *const tmpnames[] = {"nodes.yaml", "nodes", "pw"};
 
 static int teardown(void **state)
 {
-	char p[128];
-
 	(void)state;
 	shutdown(fake.fd, SHUT_RDWR); /* wakes accept() */
 	pthread_join(fake.thread, NULL);
 	close(fake.fd);
 	fake_clear_reqs();
 	cli_http_free(cli.http);
-	for (size_t i = 0; i < NELEM(tmpnames); i++) {
-		snprintf(p, sizeof(p), "%s/%s", tmpdir, tmpnames[i]);
-		unlink(p);
-	}
-	rmdir(tmpdir);
+	tmp_remove(tmpdir, tmpnames, NELEM(tmpnames));
 	return 0;
 }
 
@@ -353,28 +346,10 @@ static int reset(void **state)
 	return 0;
 }
 
-/* As main() does it: parse argv for the real command, then its handler.
-   stdout and stderr land in out_text and err_text. */
+/* run_cmd (capture.h) with this test's cli. */
 static int run(const char *resource, const char *verb, const char *const *argv)
 {
-	char *args[24];
-	int argc = 0;
-	struct cli_args a;
-	const struct cli_cmd *cmd = find_cmd(resource, verb);
-
-	while (argv[argc] != NULL && argc < 24) {
-		args[argc] = (char *)argv[argc];
-		argc++;
-	}
-	capture_start();
-	int rc = cli_args_parse(cmd, argc, args, &a);
-	if (rc == CLI_EXIT_OK) {
-		cli.json = a.json;
-		rc = cmd->run(&cli, cmd, &a);
-	}
-	capture_end();
-	cli_args_clear(&a);
-	return rc;
+	return run_cmd(&cli, resource, verb, argv);
 }
 
 #define ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
@@ -398,14 +373,7 @@ static void expect_err(const char *want)
 
 static const char *write_tmp(const char *name, const char *text)
 {
-	static char p[128];
-
-	snprintf(p, sizeof(p), "%s/%s", tmpdir, name);
-	FILE *f = fopen(p, "w");
-	assert_non_null(f);
-	assert_true(fputs(text, f) >= 0);
-	assert_int_equal(fclose(f), 0);
-	return p;
+	return tmp_file(tmpdir, name, text, strlen(text));
 }
 
 #endif /* CORRAL_TESTS_FAKE_SERVER_H */
