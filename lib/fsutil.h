@@ -7,6 +7,8 @@
  * build directory must not take the host's /dev or /sys with it); files
  * others read (manifests, links) are written to a temporary name, fsynced
  * and renamed.
+ *
+ * Callers: any program (corrald, corral, corral-image, the hook).
  */
 #ifndef CORRAL_FSUTIL_H
 #define CORRAL_FSUTIL_H

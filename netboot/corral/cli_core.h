@@ -7,6 +7,8 @@
  * returns the exit code they hand back.  Nothing else writes to stderr but
  * warnings on a success ("corral: warning: <what the server warns of>").
  * Single-threaded; nothing here keeps state between calls.
+ *
+ * Callers: every cli_* module and corral.c.
  */
 #ifndef CORRAL_CLI_CORE_H
 #define CORRAL_CLI_CORE_H

@@ -6,6 +6,9 @@
  * prints; the handlers below do list/show/create/set/rm for any of them,
  * the options coming from the command's table row (cli_defs.c).  So group,
  * image and profile commands are table rows, not code.
+ *
+ * Callers: the command table (cli_defs.c) names these handlers; cli_cmds
+ * and cli_cmds_redfish use cli_res_send and cli_res_name.
  */
 #ifndef CORRAL_CLI_RES_H
 #define CORRAL_CLI_RES_H
