@@ -106,7 +106,7 @@ help:
 	@echo "make check-unit | check-integ | check-web | check-vm | check-fresh   one tier"
 	@echo "make screenshots  regenerate docs/img/*.png from a seeded corrald"
 	@echo "make demo       boot a virtual cluster (BIOS + UEFI) through Corral; KEEP=1 keeps it"
-	@echo "make lint       clang-format check and banned functions"
+	@echo "make lint       clang-format, banned functions, functions over 120 and files over 1,200 lines"
 	@echo "make fuzz       libFuzzer on every parser of outside input (FUZZ_SECONDS=$(FUZZ_SECONDS) each)"
 	@echo "make bench      benchmarks against a reference (nginx) on this machine"
 	@echo "make install    PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)"
@@ -276,4 +276,4 @@ $(BUILD)/tests/img_test_imgstore: $(BUILD)/corral-image
 $(BUILD)/tests/img_test_%: $(IMG)/tests/test_%.c $(IMG_LIB_OBJS) $(LIBCORRAL) | $(BUILD)/tests
 	$(CC) $(CFLAGS) -I$(IMG)/src -I$(LIB) -o $@ $< $(IMG_LIB_OBJS) $(LIBCORRAL) $(LDFLAGS) $(IMG_LIBS) $(CMOCKA_LIBS)
 
--include $(wildcard $(BUILD)/obj/*/*.d)
+-include $(wildcard $(BUILD)/obj/*/*.d $(BUILD)/tests/*.d)
