@@ -14,6 +14,7 @@
 
 #include "auth.h"
 #include "bootcache.h"
+#include "bootsel.h"
 #include "config.h"
 #include "events.h"
 #include "files.h"
@@ -99,7 +100,7 @@ int serve_render_cloudinit(struct app *a, int64_t node_id, int kind, struct buf 
 
 /* Renders the script the node found by key=value gets now (used by both
  * the node-facing route and the API's preview).  retry as in the query. */
-int serve_render_bootscript(struct app *a, enum store_boot_key key, const char *value,
-			    unsigned retry, const char *client_ip, int record, struct buf *out);
+int serve_render_bootscript(struct app *a, enum bootsel_key key, const char *value, unsigned retry,
+			    const char *client_ip, int record, struct buf *out);
 
 #endif

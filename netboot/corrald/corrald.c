@@ -101,7 +101,7 @@ static int token_cmd(struct store *st, int argc, char **argv)
 			return 1;
 		}
 		if (rc < 0) {
-			log_warnx("could not store the token");
+			log_warnx("could not store the token: %s", store_errmsg());
 			return 1;
 		}
 		printf("%s\n", tok);
@@ -109,8 +109,10 @@ static int token_cmd(struct store *st, int argc, char **argv)
 	}
 	if (argc == 2 && strcmp(argv[1], "list") == 0) {
 		json_t *list;
-		if (store_token_list(st, &list) < 0)
+		if (store_token_list(st, &list) < 0) {
+			log_warnx("cannot list the tokens: %s", store_errmsg());
 			return 1;
+		}
 		printf("%-24s %-6s %-25s %s\n", "NAME", "SCOPE", "CREATED", "LAST USED");
 		size_t i;
 		json_t *t;
@@ -128,7 +130,7 @@ static int token_cmd(struct store *st, int argc, char **argv)
 		int rc = store_token_delete(st, argv[2]);
 		if (rc < 0) {
 			log_warnx("token %s: %s", argv[2],
-				  rc == -ENOENT ? "no such token" : "store error");
+				  rc == -ENOENT ? "no such token" : store_errmsg());
 			return 1;
 		}
 		return 0;
@@ -277,7 +279,7 @@ int main(int argc, char **argv)
 		      cfg->key_file);
 	int rc = store_open(cfg->store_path, &a.store);
 	if (rc < 0)
-		fatalx("cannot open the store %s", cfg->store_path);
+		fatalx("cannot open the store %s: %s", cfg->store_path, store_errmsg());
 	if (argc > 0) {
 		rc = token_cmd(a.store, argc, argv);
 		store_free(a.store);

@@ -630,7 +630,8 @@ static void dhcp_hook(struct dhcp *d, int fd)
 		if (e.action == DHCP_OLD && store_lease_same(d->st, e.mac, e.ip, e.expires) == 1)
 			break;
 		if (store_lease_set(d->st, e.mac, e.ip, e.expires, e.hostname, e.client_id) < 0)
-			log_warnx("dhcp: could not store the lease of %s", e.mac);
+			log_warnx("dhcp: could not store the lease of %s: %s", e.mac,
+				  store_errmsg());
 		(void)store_node_by_mac(d->st, e.mac, &node);
 		snprintf(detail, sizeof(detail), "%s %s %s", dhcp_client_kind(&e, vendor),
 			 e.action == DHCP_ADD ? "lease" : "renewal", e.ip);
@@ -641,7 +642,9 @@ static void dhcp_hook(struct dhcp *d, int fd)
 			      e.mac, NULL);
 		break;
 	case DHCP_DEL:
-		(void)store_lease_del(d->st, e.mac);
+		if (store_lease_del(d->st, e.mac) < 0)
+			log_warnx("dhcp: could not drop the lease of %s: %s", e.mac,
+				  store_errmsg());
 		break;
 	case DHCP_TFTP:
 		if (store_node_by_ip(d->st, e.ip, &node) == 0) {

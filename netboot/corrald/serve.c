@@ -25,8 +25,8 @@ static const char *const serve_kind_state[METRICS_BOOT_KINDS] = {
 	[METRICS_BOOT_NODE] = "booting",
 };
 
-int serve_render_bootscript(struct app *a, enum store_boot_key key, const char *value,
-			    unsigned retry, const char *client_ip, int record, struct buf *out)
+int serve_render_bootscript(struct app *a, enum bootsel_key key, const char *value, unsigned retry,
+			    const char *client_ip, int record, struct buf *out)
 {
 	const struct config *cfg = app_config(a);
 	static const char *const keynames[] = {"mac", "name", "nid", "id"};
@@ -42,7 +42,7 @@ int serve_render_bootscript(struct app *a, enum store_boot_key key, const char *
 	if (!hit) {
 		struct bootscript_env env = {cfg->base_url, cfg->unknown_wait,
 					     cfg->retry_max_sleep};
-		struct store_boot b;
+		struct bootsel b;
 		char why[160];
 		/*
 		 * Seed tokens expire at the end of a window, so one rendering
@@ -52,13 +52,13 @@ int serve_render_bootscript(struct app *a, enum store_boot_key key, const char *
 		int64_t window = cfg->token_ttl / 10 > 3600 ? 3600 : cfg->token_ttl / 10;
 		int64_t start = now / 1000000 / window * window;
 		int64_t valid_until = (start + window) * 1000000;
-		int rc = store_boot_lookup(a->store, key, value, &b);
+		int rc = bootsel_lookup(a->store, key, value, &b);
 		memset(&meta, 0, sizeof(meta));
-		if (key == STORE_BOOT_MAC)
+		if (key == BOOTSEL_MAC)
 			snprintf(meta.mac, sizeof(meta.mac), "%s", value);
 		if (rc == -ENOENT) {
 			meta.kind = METRICS_BOOT_UNKNOWN;
-			if (key == STORE_BOOT_MAC)
+			if (key == BOOTSEL_MAC)
 				snprintf(why, sizeof(why),
 					 "this machine (%s) is not registered yet", value);
 			else
@@ -93,7 +93,7 @@ int serve_render_bootscript(struct app *a, enum store_boot_key key, const char *
 					 b.profile, b.source);
 				rc = bootscript_node(&env, &b, seed, self, retry, out);
 			}
-			store_boot_clear(&b);
+			bootsel_clear(&b);
 		}
 		if (rc < 0)
 			return rc;
@@ -104,7 +104,7 @@ int serve_render_bootscript(struct app *a, enum store_boot_key key, const char *
 	if (!record)
 		return 0;
 	metrics_bootscript(a->metrics, (enum metrics_boot)meta.kind);
-	if (meta.node_id != 0 || (key == STORE_BOOT_MAC && meta.kind == METRICS_BOOT_UNKNOWN)) {
+	if (meta.node_id != 0 || (key == BOOTSEL_MAC && meta.kind == METRICS_BOOT_UNKNOWN)) {
 		char detail[200];
 		if (retry > 0)
 			snprintf(detail, sizeof(detail), "%s, retry %u", meta.detail, retry);
@@ -130,19 +130,19 @@ int serve_bootscript(struct http_req *r)
 	if (retry_s != NULL && valid_parse_ll(retry_s, 0, 100000, &v) == 0)
 		retry = (unsigned)v;
 
-	enum store_boot_key key;
+	enum bootsel_key key;
 	const char *value;
 	if (mac != NULL) {
 		if (valid_mac_normalize(mac, norm) < 0)
 			return http_reply_error(r, 400, "bad_request", "mac",
 						"mac: not a MAC address");
-		key = STORE_BOOT_MAC;
+		key = BOOTSEL_MAC;
 		value = norm;
 	} else if (name != NULL) {
 		if (valid_name(name) < 0)
 			return http_reply_error(r, 400, "bad_request", "name",
 						"name: not a valid node name");
-		key = STORE_BOOT_NAME;
+		key = BOOTSEL_NAME;
 		value = name;
 	} else if (nid != NULL) {
 		if (valid_parse_ll(nid, 1, 2147483648LL, &v) < 0)
@@ -151,7 +151,7 @@ int serve_bootscript(struct http_req *r)
 		/* the number as written here ("+7", "007" are 7): the script
 		 * re-chains with it and the cache is keyed by it */
 		snprintf(nidbuf, sizeof(nidbuf), "%lld", v);
-		key = STORE_BOOT_NID;
+		key = BOOTSEL_NID;
 		value = nidbuf;
 	} else {
 		return http_reply_error(r, 400, "bad_request", "mac",
@@ -200,7 +200,7 @@ int serve_render_cloudinit(struct app *a, int64_t node_id, int kind, struct buf 
 {
 	char name[64];
 	json_t *metas = NULL, *uds = NULL;
-	int rc = store_cloudinit_layers(a->store, node_id, name, sizeof(name), &metas, &uds);
+	int rc = bootsel_cloudinit_layers(a->store, node_id, name, sizeof(name), &metas, &uds);
 	if (rc < 0)
 		return rc;
 	if (kind == 0)
@@ -317,11 +317,11 @@ int serve_phone_home(struct http_req *r)
 /* Which boot file a path is for the node: "kernel", "initrd", "rootfs" or "file". */
 static const char *serve_file_stage(struct app *a, int64_t node_id, const char *relpath)
 {
-	struct store_boot b;
+	struct bootsel b;
 	char id[24];
 	const char *stage = "file";
 	snprintf(id, sizeof(id), "%lld", (long long)node_id);
-	if (store_boot_lookup(a->store, STORE_BOOT_ID, id, &b) < 0)
+	if (bootsel_lookup(a->store, BOOTSEL_ID, id, &b) < 0)
 		return stage;
 	if (b.has_profile) {
 		const char *locs[] = {b.kernel, b.initrd, b.rootfs};
@@ -337,7 +337,7 @@ static const char *serve_file_stage(struct app *a, int64_t node_id, const char *
 			}
 		}
 	}
-	store_boot_clear(&b);
+	bootsel_clear(&b);
 	return stage;
 }
 
