@@ -88,7 +88,7 @@ int api_store_error(struct http_req *r, int rc, const struct store_err *se, cons
 		return http_reply_error(r, 422, "invalid_field", se ? se->field : NULL, "%s: %s",
 					se ? se->field : "", se ? se->message : "");
 	default:
-		log_warnx("api: %s %s: store error %d", r->method, r->path, rc);
+		log_warnx("api: %s %s: store error %d: %s", r->method, r->path, rc, store_errmsg());
 		return http_reply_error(r, 500, "internal", NULL, "store error");
 	}
 }
@@ -752,7 +752,7 @@ int api_node_bootscript(struct http_req *r)
 		return api_store_error(r, rc, NULL, "node", r->args[0]);
 	struct buf out;
 	buf_init(&out, BOOTSCRIPT_MAX);
-	rc = serve_render_bootscript(a, STORE_BOOT_NAME, r->args[0], 0, r->client_ip, 0, &out);
+	rc = serve_render_bootscript(a, BOOTSEL_NAME, r->args[0], 0, r->client_ip, 0, &out);
 	if (rc == 0)
 		rc = http_reply_data(r, 200, "text/plain; charset=utf-8", buf_str(&out), out.len);
 	buf_clear(&out);
@@ -1046,6 +1046,8 @@ int api_status(struct http_req *r)
 			      counts, "advertise_url", app_config(a)->base_url, "files_root",
 			      app_config(a)->files_root, "schema", store_schema_version(a->store));
 	if (s == NULL || store_counts(a->store, s) < 0) {
+		if (s != NULL)
+			log_warnx("api: status: store error: %s", store_errmsg());
 		json_decref(s);
 		return http_reply_error(r, 500, "internal", NULL, "store error");
 	}

@@ -98,7 +98,7 @@ static int token_cmd(struct store *st, int argc, char **argv)
 			return 1;
 		}
 		if (rc < 0) {
-			log_warnx("could not store the token");
+			log_warnx("could not store the token: %s", store_errmsg());
 			return 1;
 		}
 		printf("%s\n", tok);
@@ -106,8 +106,10 @@ static int token_cmd(struct store *st, int argc, char **argv)
 	}
 	if (argc == 2 && strcmp(argv[1], "list") == 0) {
 		json_t *list;
-		if (store_token_list(st, &list) < 0)
+		if (store_token_list(st, &list) < 0) {
+			log_warnx("cannot list the tokens: %s", store_errmsg());
 			return 1;
+		}
 		printf("%-24s %-6s %-25s %s\n", "NAME", "SCOPE", "CREATED", "LAST USED");
 		size_t i;
 		json_t *t;
@@ -125,7 +127,7 @@ static int token_cmd(struct store *st, int argc, char **argv)
 		int rc = store_token_delete(st, argv[2]);
 		if (rc < 0) {
 			log_warnx("token %s: %s", argv[2],
-				  rc == -ENOENT ? "no such token" : "store error");
+				  rc == -ENOENT ? "no such token" : store_errmsg());
 			return 1;
 		}
 		return 0;
@@ -375,7 +377,7 @@ int main(int argc, char **argv)
 		fatal("cannot create the directories for %s and %s", cfg->store_path,
 		      cfg->key_file);
 	if (store_open(cfg->store_path, &dm.a.store) < 0)
-		fatalx("cannot open the store %s", cfg->store_path);
+		fatalx("cannot open the store %s: %s", cfg->store_path, store_errmsg());
 	if (argc > 0) {
 		rc = token_cmd(dm.a.store, argc, argv);
 		store_free(dm.a.store);

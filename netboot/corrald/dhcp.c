@@ -571,7 +571,8 @@ static void dhcp_hook(struct dhcp *d, int fd)
 		if (e.action == DHCP_OLD && store_lease_same(st, e.mac, e.ip, e.expires) == 1)
 			break;
 		if (store_lease_set(st, e.mac, e.ip, e.expires, e.hostname, e.client_id) < 0)
-			log_warnx("dhcp: could not store the lease of %s", e.mac);
+			log_warnx("dhcp: could not store the lease of %s: %s", e.mac,
+				  store_errmsg());
 		(void)store_node_by_mac(st, e.mac, &node);
 		if (dhcpstate_lease_detail(&e, dhcpstate_hook_vendor(line), detail,
 					   sizeof(detail)) < 0 ||
@@ -582,7 +583,9 @@ static void dhcp_hook(struct dhcp *d, int fd)
 			      e.mac, NULL);
 		break;
 	case DHCP_DEL:
-		(void)store_lease_del(st, e.mac);
+		if (store_lease_del(st, e.mac) < 0)
+			log_warnx("dhcp: could not drop the lease of %s: %s", e.mac,
+				  store_errmsg());
 		break;
 	case DHCP_TFTP:
 		if (store_node_by_ip(st, e.ip, &node) < 0 ||

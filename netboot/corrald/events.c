@@ -122,7 +122,7 @@ static void *events_writer(void *arg)
 		n = events_fold(ev, q, n);
 		int rc = store_events_write(ev->st, q, n);
 		if (rc < 0) {
-			log_warnx("events: could not store %zu boot events (%d)", n, rc);
+			log_warnx("events: could not store %zu boot events: %s", n, store_errmsg());
 			pthread_mutex_lock(&ev->lock);
 			ev->dropped += n; /* lost: counted as the queue's overflow is */
 			pthread_mutex_unlock(&ev->lock);
@@ -133,7 +133,7 @@ static void *events_writer(void *arg)
 		if (now - ev->last_prune > 3600LL * 1000000) {
 			ev->last_prune = now;
 			if (store_events_prune(ev->st, now - ev->keep_us, EVENTS_PER_NODE) < 0)
-				log_warnx("events: pruning old events failed");
+				log_warnx("events: pruning old events failed: %s", store_errmsg());
 		}
 		batch = q;
 		batch_cap = cap;

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bmcmatch.h"
 #include "buf.h"
 #include "log.h"
 #include "redfish_int.h"
@@ -121,10 +122,12 @@ static void rf_probe_done(struct redfish *rf, struct rf_probe *p)
 		if (json_object_get(p->out, "ok") == NULL)
 			json_object_set_new(p->out, "ok", json_false());
 		if (json_is_true(json_object_get(p->out, "ok")) &&
-		    json_object_get(p->out, "power_state") != NULL)
-			(void)store_node_power_state(
-				rf->st, p->node,
-				json_string_value(json_object_get(p->out, "power_state")));
+		    json_object_get(p->out, "power_state") != NULL &&
+		    store_node_power_state(
+			    rf->st, p->node,
+			    json_string_value(json_object_get(p->out, "power_state"))) < 0)
+			log_warnx("redfish: %s: could not record the power state: %s", p->node,
+				  store_errmsg());
 		pthread_mutex_lock(&rf->lock);
 		json_array_append(json_object_get(job->result, "nodes"), p->out);
 		pthread_mutex_unlock(&rf->lock);
@@ -140,7 +143,10 @@ static void rf_probe_done(struct redfish *rf, struct rf_probe *p)
 	rf_sort_systems(json_object_get(p->bmc, "systems"));
 	json_t *report =
 		json_pack("{s:[], s:[], s:[]}", "nodes_created", "nodes_updated", "conflicts");
-	int rc = store_bmc_record(rf->st, p->bmc, report);
+	int rc = bmcmatch_record(rf->st, p->bmc, report);
+	if (rc < 0)
+		log_warnx("redfish: %s: could not store what was found: %s", p->address,
+			  store_errmsg());
 	store_release(rf->st);
 	pthread_mutex_lock(&rf->lock);
 	json_t *r = job->result;

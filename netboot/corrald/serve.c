@@ -52,21 +52,21 @@ __attribute__((format(printf, 4, 5))) static void serve_fmt(int *err, char *out,
  * out, and what the cache keeps with it into *meta.  start: the start of
  * the seed token's validity window (Unix seconds).
  */
-static int serve_render_fresh(struct app *a, enum store_boot_key key, const char *value,
+static int serve_render_fresh(struct app *a, enum bootsel_key key, const char *value,
 			      const char *self, unsigned retry, int64_t start, struct buf *out,
 			      struct bootcache_meta *meta)
 {
 	const struct config *cfg = app_config(a);
 	struct bootscript_env env = {cfg->base_url, cfg->unknown_wait, cfg->retry_max_sleep};
-	struct store_boot b;
+	struct bootsel b;
 	char why[160];
 	int cut = 0;
-	int rc = store_boot_lookup(a->store, key, value, &b);
+	int rc = bootsel_lookup(a->store, key, value, &b);
 	memset(meta, 0, sizeof(*meta));
 	if (rc == -ENOENT) {
 		meta->kind = METRICS_BOOT_UNKNOWN;
 		serve_fmt(&cut, meta->detail, sizeof(meta->detail), "unknown");
-		if (key == STORE_BOOT_MAC) {
+		if (key == BOOTSEL_MAC) {
 			serve_fmt(&cut, meta->mac, sizeof(meta->mac), "%s", value);
 			serve_fmt(&cut, why, sizeof(why), "this machine (%s) is not registered yet",
 				  value);
@@ -101,12 +101,12 @@ static int serve_render_fresh(struct app *a, enum store_boot_key key, const char
 			  b.source);
 		rc = cut < 0 ? cut : bootscript_node(&env, &b, seed, self, retry, out);
 	}
-	store_boot_clear(&b);
+	bootsel_clear(&b);
 	return rc;
 }
 
-int serve_render_bootscript(struct app *a, enum store_boot_key key, const char *value,
-			    unsigned retry, const char *client_ip, int record, struct buf *out)
+int serve_render_bootscript(struct app *a, enum bootsel_key key, const char *value, unsigned retry,
+			    const char *client_ip, int record, struct buf *out)
 {
 	const struct config *cfg = app_config(a);
 	static const char *const keynames[] = {"mac", "name", "nid", "id"};
@@ -141,7 +141,7 @@ int serve_render_bootscript(struct app *a, enum store_boot_key key, const char *
 	if (!record)
 		return 0;
 	metrics_bootscript(a->metrics, (enum metrics_boot)meta.kind);
-	if (meta.node_id != 0 || (key == STORE_BOOT_MAC && meta.kind == METRICS_BOOT_UNKNOWN)) {
+	if (meta.node_id != 0 || (key == BOOTSEL_MAC && meta.kind == METRICS_BOOT_UNKNOWN)) {
 		char detail[200];
 		if (retry > 0)
 			serve_fmt(&rc, detail, sizeof(detail), "%s, retry %u", meta.detail, retry);
@@ -169,19 +169,19 @@ int serve_bootscript(struct http_req *r)
 	if (retry_s != NULL && valid_parse_ll(retry_s, 0, 100000, &v) == 0)
 		retry = (unsigned)v;
 
-	enum store_boot_key key;
+	enum bootsel_key key;
 	const char *value;
 	if (mac != NULL) {
 		if (valid_mac_normalize(mac, norm) < 0)
 			return http_reply_error(r, 400, "bad_request", "mac",
 						"mac: not a MAC address");
-		key = STORE_BOOT_MAC;
+		key = BOOTSEL_MAC;
 		value = norm;
 	} else if (name != NULL) {
 		if (valid_name(name) < 0)
 			return http_reply_error(r, 400, "bad_request", "name",
 						"name: not a valid node name");
-		key = STORE_BOOT_NAME;
+		key = BOOTSEL_NAME;
 		value = name;
 	} else if (nid != NULL) {
 		if (valid_parse_ll(nid, 1, 2147483648LL, &v) < 0)
@@ -193,7 +193,7 @@ int serve_bootscript(struct http_req *r)
 		serve_fmt(&cut, nidbuf, sizeof(nidbuf), "%lld", v);
 		if (cut < 0)
 			return cut;
-		key = STORE_BOOT_NID;
+		key = BOOTSEL_NID;
 		value = nidbuf;
 	} else {
 		return http_reply_error(r, 400, "bad_request", "mac",
@@ -242,7 +242,7 @@ int serve_render_cloudinit(struct app *a, int64_t node_id, int kind, struct buf 
 {
 	char name[64];
 	json_t *metas = NULL, *uds = NULL;
-	int rc = store_cloudinit_layers(a->store, node_id, name, sizeof(name), &metas, &uds);
+	int rc = bootsel_cloudinit_layers(a->store, node_id, name, sizeof(name), &metas, &uds);
 	if (rc < 0)
 		return rc;
 	if (kind == 0)
@@ -359,12 +359,12 @@ int serve_phone_home(struct http_req *r)
 /* Which boot file a path is for the node: "kernel", "initrd", "rootfs" or "file". */
 static const char *serve_file_stage(struct app *a, int64_t node_id, const char *relpath)
 {
-	struct store_boot b;
+	struct bootsel b;
 	char id[24];
 	const char *stage = "file";
 	int cut = 0;
 	serve_fmt(&cut, id, sizeof(id), "%lld", (long long)node_id);
-	if (cut < 0 || store_boot_lookup(a->store, STORE_BOOT_ID, id, &b) < 0)
+	if (cut < 0 || bootsel_lookup(a->store, BOOTSEL_ID, id, &b) < 0)
 		return stage;
 	if (b.has_profile) {
 		const char *locs[] = {b.kernel, b.initrd, b.rootfs};
@@ -380,7 +380,7 @@ static const char *serve_file_stage(struct app *a, int64_t node_id, const char *
 			}
 		}
 	}
-	store_boot_clear(&b);
+	bootsel_clear(&b);
 	return stage;
 }
 

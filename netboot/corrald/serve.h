@@ -14,6 +14,7 @@
 
 #include "buf.h"
 #include "http.h"
+#include "bootsel.h"
 #include "store.h"
 
 struct app;
@@ -41,7 +42,7 @@ int serve_render_cloudinit(struct app *a, int64_t node_id, int kind, struct buf 
  * and add a boot event from client_ip (the node-facing route does; the API
  * preview does not).  0 or a negative errno.
  */
-int serve_render_bootscript(struct app *a, enum store_boot_key key, const char *value,
-			    unsigned retry, const char *client_ip, int record, struct buf *out);
+int serve_render_bootscript(struct app *a, enum bootsel_key key, const char *value, unsigned retry,
+			    const char *client_ip, int record, struct buf *out);
 
 #endif

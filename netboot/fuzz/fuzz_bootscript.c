@@ -82,7 +82,7 @@ static size_t count_lines(const char *s)
 static void render(const char *params, struct buf *out)
 {
 	static const struct bootscript_env env = {"http://10.0.0.1:8080", 10, 60};
-	struct store_boot b;
+	struct bootsel b;
 	memset(&b, 0, sizeof(b));
 	snprintf(b.name, sizeof(b.name), "n1");
 	snprintf(b.mac, sizeof(b.mac), "52:54:00:12:34:56");

@@ -218,7 +218,7 @@ static const struct node_case node_cases[] = {
 	},
 };
 
-static void fill_boot(struct store_boot *b, const struct node_case *c)
+static void fill_boot(struct bootsel *b, const struct node_case *c)
 {
 	memset(b, 0, sizeof(*b));
 	b->node_id = 42;
@@ -250,7 +250,7 @@ static void test_node(void **state)
 	(void)state;
 	for (size_t i = 0; i < NELEM(node_cases); i++) {
 		const struct node_case *c = &node_cases[i];
-		struct store_boot b;
+		struct bootsel b;
 		struct buf out;
 
 		fill_boot(&b, c);
@@ -278,7 +278,7 @@ static void test_node_kernel_words(void **state)
 		"goto",
 		"retry",
 	};
-	struct store_boot b;
+	struct bootsel b;
 	struct buf out;
 	char *line, *save = NULL, *w;
 	size_t n = 0;
@@ -304,7 +304,7 @@ static void test_node_kernel_words(void **state)
 /* Every retry count gives the sleep of bootscript_retry_sleep and retry=N+1. */
 static void test_node_retry_path(void **state)
 {
-	struct store_boot b;
+	struct bootsel b;
 
 	(void)state;
 	fill_boot(&b, &node_cases[0]);
@@ -334,7 +334,7 @@ static void test_node_retry_path(void **state)
 /* The script is appended to what the buffer already holds. */
 static void test_node_appends(void **state)
 {
-	struct store_boot b;
+	struct bootsel b;
 	struct buf a, out;
 
 	(void)state;
@@ -353,7 +353,7 @@ static void test_node_appends(void **state)
 /* Every cap below the script's length is -E2BIG; its exact length fits. */
 static void test_node_too_small(void **state)
 {
-	struct store_boot b;
+	struct bootsel b;
 	struct buf full, out;
 
 	(void)state;
