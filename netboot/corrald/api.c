@@ -504,10 +504,41 @@ static void api_node_warnings(struct app *a, json_t *node)
 		json_decref(warnings);
 }
 
-int api_nodes(struct http_req *r)
+/*
+ * Creates the node a request body describes (POST /nodes, adopt): checks
+ * it against node_fields, writes it (201 with the node as stored, and its
+ * warnings), or answers why not.  Takes body.
+ */
+static int api_node_create(struct http_req *r, json_t *body)
 {
 	struct app *a = r->ctx;
 	struct api_err e;
+	json_t *node;
+	if (api_validate(node_fields, body, "", &node, &e) < 0) {
+		json_decref(body);
+		return api_invalid(r, &e);
+	}
+	json_decref(body);
+	struct store_err se = {"", ""};
+	bool created;
+	const char *name = json_string_value(json_object_get(node, "name")); /* node's */
+	json_t *out;
+	int rc = store_node_put(a->store, node, true, &created, &se);
+	if (rc < 0) {
+		rc = api_store_error(r, rc, &se, "node", name);
+	} else if ((rc = store_node_get(a->store, name, &out)) < 0) {
+		rc = api_store_error(r, rc, NULL, "node", name);
+	} else {
+		api_node_warnings(a, out);
+		rc = http_reply_json(r, 201, out);
+	}
+	json_decref(node);
+	return rc;
+}
+
+int api_nodes(struct http_req *r)
+{
+	struct app *a = r->ctx;
 	if (r->method_id & (HTTP_GET | HTTP_HEAD)) {
 		struct store_node_filter f = {http_query(r, "group"),
 					      http_query(r, "state"),
@@ -546,29 +577,7 @@ int api_nodes(struct http_req *r)
 		return http_reply_json(r, 200, list);
 	}
 	json_t *body = api_body(r);
-	if (body == NULL)
-		return 0;
-	json_t *node;
-	if (api_validate(node_fields, body, "", &node, &e) < 0) {
-		json_decref(body);
-		return api_invalid(r, &e);
-	}
-	json_decref(body);
-	struct store_err se = {"", ""};
-	bool created;
-	const char *name = json_string_value(json_object_get(node, "name")); /* node's */
-	json_t *out;
-	int rc = store_node_put(a->store, node, true, &created, &se);
-	if (rc < 0) {
-		rc = api_store_error(r, rc, &se, "node", name);
-	} else if ((rc = store_node_get(a->store, name, &out)) < 0) {
-		rc = api_store_error(r, rc, NULL, "node", name);
-	} else {
-		api_node_warnings(a, out);
-		rc = http_reply_json(r, 201, out);
-	}
-	json_decref(node);
-	return rc;
+	return body == NULL ? 0 : api_node_create(r, body);
 }
 
 int api_node(struct http_req *r)
@@ -943,7 +952,6 @@ int api_discovered_one(struct http_req *r)
 int api_discovered_adopt(struct http_req *r)
 {
 	struct app *a = r->ctx;
-	struct api_err e;
 	char mac[VALID_MAC_LEN + 1];
 	if (valid_mac_normalize(r->args[0], mac) < 0)
 		return http_reply_error(r, 404, "not_found", NULL, "not a MAC address: %s",
@@ -961,25 +969,7 @@ int api_discovered_adopt(struct http_req *r)
 					"interfaces: adopt sets the interface from the MAC");
 	}
 	json_object_set_new(body, "interfaces", json_pack("[{s:s}]", "mac", mac));
-	json_t *node;
-	if (api_validate(node_fields, body, "", &node, &e) < 0) {
-		json_decref(body);
-		return api_invalid(r, &e);
-	}
-	json_decref(body);
-	struct store_err se = {"", ""};
-	bool created;
-	const char *name = json_string_value(json_object_get(node, "name")); /* node's */
-	json_t *out;
-	rc = store_node_put(a->store, node, true, &created, &se);
-	if (rc < 0)
-		rc = api_store_error(r, rc, &se, "node", name);
-	else if ((rc = store_node_get(a->store, name, &out)) < 0)
-		rc = api_store_error(r, rc, NULL, "node", name);
-	else
-		rc = http_reply_json(r, 201, out);
-	json_decref(node);
-	return rc;
+	return api_node_create(r, body);
 }
 
 int api_tokens(struct http_req *r)
