@@ -159,19 +159,32 @@ struct result {
 	long rss_start_kib, rss_end_kib, rss_peak_kib; /* of the target's PID */
 };
 
+/*
+ * One libcurl multi handle per shard of nodes: libcurl walks every
+ * connection of its multi handle on some steps (when it opens or removes
+ * one), so one multi handle for 10,000 busy nodes costs O(n) per request.
+ */
+struct shard {
+	struct sim *sim;
+	CURLM *multi;
+	int64_t deadline; /* µs; -1: none */
+};
+
 struct sim {
 	const struct target *t;
 	struct node *nodes;
 	uint32_t n;
 	struct node **heap; /* min-heap by wake */
 	size_t nheap;
-	CURLM *multi;
+	struct shard *shards;
+	unsigned nshards;
+	uint16_t *fd_shard; /* socket -> its shard, for epoll events */
+	size_t nfd;
 	CURL **pool; /* idle easy handles */
 	size_t npool;
 	int ep;
-	int64_t curl_deadline; /* µs; -1: none */
-	uint32_t remaining;    /* nodes not done */
-	uint32_t active;       /* requests in flight */
+	uint32_t remaining; /* nodes not done */
+	uint32_t active;    /* requests in flight */
 	uint64_t rng;
 	double think;
 	unsigned max_attempts;
@@ -703,12 +716,14 @@ static void node_request(struct sim *s, struct node *n)
 			 n->stage == ST_ROOTFS ? "curl (dracut livenet)" :
 						 "Cloud-Init/22.4.2");
 	/*
-	 * iPXE keeps its connection from the boot script to the kernel and
-	 * initrd; after the initrd the machine boots and the connection is
-	 * gone.  dracut and cloud-init open one per request.
+	 * A new connection for every request.  iPXE would keep its connection
+	 * from the boot script to the kernel and initrd (dracut and cloud-init
+	 * open one per request), but libcurl looks for a connection to reuse
+	 * among every connection to the same host and port -- all of them
+	 * here -- and polls each idle one: quadratic in the node count.
 	 */
-	if (n->stage >= ST_INITRD)
-		curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+	curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+	curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
 	if (n->stage == ST_PHONE) {
 		char form[128], name[16];
 		node_name(n->idx, name, sizeof(name));
@@ -718,7 +733,7 @@ static void node_request(struct sim *s, struct node *n)
 	n->got = 0;
 	n->t_req = now_us();
 	s->active++;
-	CURLMcode mc = curl_multi_add_handle(s->multi, e);
+	CURLMcode mc = curl_multi_add_handle(s->shards[n->idx % s->nshards].multi, e);
 	if (mc != CURLM_OK)
 		die("curl_multi_add_handle: %s", curl_multi_strerror(mc));
 }
@@ -795,7 +810,7 @@ static void node_done(struct sim *s, CURL *e, CURLcode res)
 	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
 	curl_easy_getinfo(e, CURLINFO_RETRY_AFTER, &retry_after);
 	curl_easy_getinfo(e, CURLINFO_NUM_CONNECTS, &conns);
-	curl_multi_remove_handle(s->multi, e);
+	curl_multi_remove_handle(s->shards[n->idx % s->nshards].multi, e);
 	s->pool[s->npool++] = e;
 	s->active--;
 
@@ -853,7 +868,11 @@ static void node_done(struct sim *s, CURL *e, CURLcode res)
 
 static int sock_cb(CURL *e, curl_socket_t fd, int what, void *userp, void *socketp)
 {
-	struct sim *s = userp;
+	struct shard *sh = userp;
+	struct sim *s = sh->sim;
+	if (fd < 0 || (size_t)fd >= s->nfd)
+		die("socket %d past the open-file limit", (int)fd);
+	s->fd_shard[fd] = (uint16_t)(sh - s->shards);
 	if (what == CURL_POLL_REMOVE) {
 		epoll_ctl(s->ep, EPOLL_CTL_DEL, fd, NULL); /* may be closed already */
 		return 0;
@@ -870,16 +889,16 @@ static int sock_cb(CURL *e, curl_socket_t fd, int what, void *userp, void *socke
 
 static int timer_cb(CURLM *m, long timeout_ms, void *userp)
 {
-	struct sim *s = userp;
-	s->curl_deadline = timeout_ms < 0 ? -1 : now_us() + (int64_t)timeout_ms * 1000;
+	struct shard *sh = userp;
+	sh->deadline = timeout_ms < 0 ? -1 : now_us() + (int64_t)timeout_ms * 1000;
 	return 0;
 }
 
-static void sim_drain(struct sim *s)
+static void sim_drain(struct sim *s, struct shard *sh)
 {
 	CURLMsg *msg;
 	int left;
-	while ((msg = curl_multi_info_read(s->multi, &left)) != NULL)
+	while ((msg = curl_multi_info_read(sh->multi, &left)) != NULL)
 		if (msg->msg == CURLMSG_DONE)
 			node_done(s, msg->easy_handle, msg->data.result);
 }
@@ -908,8 +927,9 @@ static void sim_run(struct sim *s, uint32_t first, uint32_t base, double ramp)
 
 	while (s->remaining > 0) {
 		int64_t now = now_us(), next = INT64_MAX;
-		if (s->curl_deadline >= 0)
-			next = s->curl_deadline;
+		for (unsigned k = 0; k < s->nshards; k++)
+			if (s->shards[k].deadline >= 0 && s->shards[k].deadline < next)
+				next = s->shards[k].deadline;
 		if (s->nheap > 0 && s->heap[0]->wake < next)
 			next = s->heap[0]->wake;
 		int64_t wait = next == INT64_MAX ? 1000 : (next - now + 999) / 1000;
@@ -927,14 +947,20 @@ static void sim_run(struct sim *s, uint32_t first, uint32_t base, double ramp)
 				flags |= CURL_CSELECT_OUT;
 			if (evs[i].events & (EPOLLERR | EPOLLHUP))
 				flags |= CURL_CSELECT_ERR;
-			curl_multi_socket_action(s->multi, evs[i].data.fd, flags, &running);
+			struct shard *sh = &s->shards[s->fd_shard[evs[i].data.fd]];
+			curl_multi_socket_action(sh->multi, evs[i].data.fd, flags, &running);
+			sim_drain(s, sh);
 		}
 		now = now_us();
-		if (s->curl_deadline >= 0 && now >= s->curl_deadline) {
-			s->curl_deadline = -1;
-			curl_multi_socket_action(s->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+		for (unsigned k = 0; k < s->nshards; k++) {
+			struct shard *sh = &s->shards[k];
+			if (sh->deadline >= 0 && now >= sh->deadline) {
+				sh->deadline = -1;
+				curl_multi_socket_action(sh->multi, CURL_SOCKET_TIMEOUT, 0,
+							 &running);
+				sim_drain(s, sh);
+			}
 		}
-		sim_drain(s);
 		now = now_us();
 		while (s->nheap > 0 && s->heap[0]->wake <= now)
 			node_request(s, heap_pop(s));
@@ -1060,24 +1086,29 @@ static void print_ratios(const struct target *ts, const struct result *rs, int n
 
 /* ---- storm run ---------------------------------------------------------------------- */
 
-static void raise_nofile(uint32_t n)
+/* Raises the open-file limit to its hard limit; returns the limit. */
+static size_t raise_nofile(uint32_t n)
 {
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
-		return;
+		die("getrlimit: %s", strerror(errno));
 	rl.rlim_cur = rl.rlim_max;
 	setrlimit(RLIMIT_NOFILE, &rl);
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		die("getrlimit: %s", strerror(errno));
 	if (rl.rlim_cur < (rlim_t)n + 64)
 		fprintf(stderr,
 			"storm: warning: %llu open files allowed, fewer than %u nodes could "
 			"need at once\n",
 			(unsigned long long)rl.rlim_cur, n);
+	return rl.rlim_cur > (1u << 20) ? (1u << 20) : (size_t)rl.rlim_cur;
 }
 
 static int cmd_run(struct target *ts, int nt, uint32_t first, uint32_t n, uint32_t base,
 		   double ramp, double think, uint64_t seed, unsigned max_attempts)
 {
-	raise_nofile(n);
+	size_t nfd = raise_nofile(n);
+	uint16_t *fd_shard = xcalloc(nfd, sizeof(*fd_shard));
 	struct result *rs = xcalloc((size_t)nt, sizeof(*rs));
 	struct node *nodes = xcalloc(n, sizeof(*nodes));
 	struct node **heap = xcalloc(n, sizeof(*heap));
@@ -1100,22 +1131,32 @@ static int cmd_run(struct target *ts, int nt, uint32_t first, uint32_t n, uint32
 		s.think = think;
 		s.max_attempts = max_attempts;
 		s.res = &rs[i];
-		s.curl_deadline = -1;
 		snprintf(s.base, sizeof(s.base), "%s", ts[i].url);
 		s.ep = epoll_create1(EPOLL_CLOEXEC);
-		s.multi = curl_multi_init();
-		if (s.ep < 0 || s.multi == NULL)
-			die("cannot set up the event loop");
-		curl_multi_setopt(s.multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
-		curl_multi_setopt(s.multi, CURLMOPT_SOCKETDATA, &s);
-		curl_multi_setopt(s.multi, CURLMOPT_TIMERFUNCTION, timer_cb);
-		curl_multi_setopt(s.multi, CURLMOPT_TIMERDATA, &s);
-		/* keep every node's idle connection: each has its own address */
-		curl_multi_setopt(s.multi, CURLMOPT_MAXCONNECTS, (long)n);
+		if (s.ep < 0)
+			die("epoll_create1: %s", strerror(errno));
+		s.nshards = n / 100 + 1 > 256 ? 256 : n / 100 + 1;
+		s.shards = xcalloc(s.nshards, sizeof(*s.shards));
+		s.nfd = nfd;
+		s.fd_shard = fd_shard;
+		for (unsigned k = 0; k < s.nshards; k++) {
+			struct shard *sh = &s.shards[k];
+			sh->sim = &s;
+			sh->deadline = -1;
+			sh->multi = curl_multi_init();
+			if (sh->multi == NULL)
+				die("curl_multi_init failed");
+			curl_multi_setopt(sh->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
+			curl_multi_setopt(sh->multi, CURLMOPT_SOCKETDATA, sh);
+			curl_multi_setopt(sh->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+			curl_multi_setopt(sh->multi, CURLMOPT_TIMERDATA, sh);
+		}
 		sim_run(&s, first, base, ramp);
 		for (size_t k = 0; k < s.npool; k++)
 			curl_easy_cleanup(s.pool[k]);
-		curl_multi_cleanup(s.multi);
+		for (unsigned k = 0; k < s.nshards; k++)
+			curl_multi_cleanup(s.shards[k].multi);
+		free(s.shards);
 		close(s.ep);
 		print_result(&ts[i], &rs[i], n);
 		fflush(stdout);
@@ -1131,6 +1172,7 @@ static int cmd_run(struct target *ts, int nt, uint32_t first, uint32_t n, uint32
 	free(nodes);
 	free(heap);
 	free(pool);
+	free(fd_shard);
 	return 0;
 }
 
