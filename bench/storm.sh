@@ -24,6 +24,10 @@
 #                   network namespaces made here, with a tc rate limit on the
 #                   server's side (see below); empty (default): loopback
 #   STORM_KEEP      if set, keep the temporary directories
+#   STORM_WRAP      a command line put in front of corrald (split at blanks), e.g.
+#                   "env MALLOC_ARENA_MAX=1" or "valgrind --tool=massif
+#                   --massif-out-file=/tmp/m.out": it must exec corrald in
+#                   the same process, so that its PID is corrald's
 #   STORM_HOLD      if set, storm nothing: once both servers are up with
 #                   the nodes registered, write their URLs and PIDs to
 #                   BUILD_DIR/bench/storm-hold.env and wait until stopped
@@ -150,10 +154,11 @@ free_port() {
 	srv /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("'$server_ip'", 0)); print(s.getsockname()[1])'
 }
 
-# Waits until URL answers 200 (from where the nodes are), or PID dies, or 15 s pass.
+# Waits until URL answers 200 (from where the nodes are), or PID dies, or 60 s pass
+# (valgrind, through STORM_WRAP, is slow to start).
 wait_http() {
 	local url=$1 pid=$2 i
-	for i in $(seq 150); do
+	for i in $(seq 600); do
 		kill -0 "$pid" 2>/dev/null || return 1
 		[ "$(cli curl -s -o /dev/null -w '%{http_code}' "$url")" = 200 ] && return 0
 		sleep 0.1
@@ -209,7 +214,8 @@ EOF
 	# With ulimit raised: a storm keeps thousands of connections open.
 	(
 		ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-		exec "${srv_exec[@]}" "$corrald" -c "$dir/corral.conf" 2>"$dir/corrald.log" </dev/null >/dev/null
+		# shellcheck disable=SC2086 # STORM_WRAP is split at blanks on purpose
+		exec "${srv_exec[@]}" ${STORM_WRAP:-} "$corrald" -c "$dir/corral.conf" 2>"$dir/corrald.log" </dev/null >/dev/null
 	) &
 	corrald_pid=$!
 	wait_http "$curl_url/healthz" "$corrald_pid" ||
