@@ -7,7 +7,7 @@
  * handle driven by epoll -- one process, no thread or process per node:
  *
  *   bootscript  GET /boot/v1/bootscript?mac=M        (iPXE, chained from DHCP)
- *   kernel      GET <the script's kernel URL>        (iPXE, same connection)
+ *   kernel      GET <the script's kernel URL>        (iPXE)
  *   initrd      GET <the script's initrd URL>        (iPXE)
  *   rootfs      GET <root=live: URL on the kernel line, if any>   (dracut)
  *   meta-data, user-data, vendor-data   GET <seed>/…  (cloud-init NoCloud)
@@ -21,7 +21,8 @@
  * runs the script's ":retry" path (sleep 5 s doubling to 60 s, chain the
  * boot script again with retry=N+1); dracut and cloud-init retry the same
  * URL after a doubling delay.  A 4xx other than 429 stops the node (a real
- * one would sit at a prompt), as do --max-attempts failures.
+ * one would sit at a prompt), as do --max-attempts failures.  Every request
+ * opens its own connection (see node_request()).
  *
  *   storm nodes  --nodes N [--src-base A]          import JSON on stdout
  *   storm mirror --url U --auth-file F --to V --dir D --nodes N

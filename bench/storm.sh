@@ -87,10 +87,10 @@ ns_cli=""
 hold_pid=""
 
 stop_pid() {
-	local pid=$1 i
+	local pid=$1
 	[ -n "$pid" ] || return 0
 	kill -TERM "$pid" 2>/dev/null || return 0
-	for i in $(seq 50); do
+	for _ in $(seq 50); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
@@ -157,8 +157,8 @@ free_port() {
 # Waits until URL answers 200 (from where the nodes are), or PID dies, or 60 s pass
 # (valgrind, through STORM_WRAP, is slow to start).
 wait_http() {
-	local url=$1 pid=$2 i
-	for i in $(seq 600); do
+	local url=$1 pid=$2
+	for _ in $(seq 600); do
 		kill -0 "$pid" 2>/dev/null || return 1
 		[ "$(cli curl -s -o /dev/null -w '%{http_code}' "$url")" = 200 ] && return 0
 		sleep 0.1
