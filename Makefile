@@ -237,6 +237,7 @@ lint: deps
 
 bench: deps all
 	@sh bench/run.sh $(BUILD)
+	@sh bench/storm.sh $(BUILD)
 	@/usr/bin/python3 bench/discovery.py $(BUILD)
 	@/usr/bin/python3 bench/vm_boot.py $(BUILD)
 	@sh bench/image.sh $(BUILD)
@@ -276,4 +277,11 @@ $(BUILD)/tests/img_test_imgstore: $(BUILD)/corral-image
 $(BUILD)/tests/img_test_%: $(IMG)/tests/test_%.c $(IMG_LIB_OBJS) $(LIBCORRAL) | $(BUILD)/tests
 	$(CC) $(CFLAGS) -I$(IMG)/src -I$(LIB) -o $@ $< $(IMG_LIB_OBJS) $(LIBCORRAL) $(LDFLAGS) $(IMG_LIBS) $(CMOCKA_LIBS)
 
--include $(wildcard $(BUILD)/obj/*/*.d $(BUILD)/tests/*.d)
+# storm: the boot-storm simulator of `make bench` (bench/storm.c, libcurl's
+# multi interface); built with everything so that it never rots.
+all: $(BUILD)/storm
+bench: $(BUILD)/storm
+$(BUILD)/storm: bench/storm.c $(LIBCORRAL)
+	$(CC) $(CFLAGS) -I$(LIB) -o $@ $< $(LIBCORRAL) $(LDFLAGS) -lcurl -lm
+
+-include $(wildcard $(BUILD)/obj/*/*.d $(BUILD)/tests/*.d $(BUILD)/*.d)
