@@ -281,7 +281,7 @@ $(BUILD)/tests/img_test_%: $(IMG)/tests/test_%.c $(IMG_LIB_OBJS) $(LIBCORRAL) | 
 # multi interface); built with everything so that it never rots.
 all: $(BUILD)/storm
 bench: $(BUILD)/storm
-$(BUILD)/storm: bench/storm.c $(LIBCORRAL)
-	$(CC) $(CFLAGS) -I$(LIB) -o $@ $< $(LIBCORRAL) $(LDFLAGS) -lcurl -lm
+$(BUILD)/storm: bench/storm.c bench/storm_prep.c $(LIBCORRAL)
+	$(CC) $(CFLAGS) -I$(LIB) -Ibench -o $@ bench/storm.c bench/storm_prep.c $(LIBCORRAL) $(LDFLAGS) -lcurl -lm
 
 -include $(wildcard $(BUILD)/obj/*/*.d $(BUILD)/tests/*.d $(BUILD)/*.d)
