@@ -276,4 +276,18 @@ $(BUILD)/tests/img_test_imgstore: $(BUILD)/corral-image
 $(BUILD)/tests/img_test_%: $(IMG)/tests/test_%.c $(IMG_LIB_OBJS) $(LIBCORRAL) | $(BUILD)/tests
 	$(CC) $(CFLAGS) -I$(IMG)/src -I$(LIB) -o $@ $< $(IMG_LIB_OBJS) $(LIBCORRAL) $(LDFLAGS) $(IMG_LIBS) $(CMOCKA_LIBS)
 
+# firmware/: the boot firmware tree (iPXE for every architecture) from
+# Debian's packages, downloaded and verified by apt itself; see
+# firmware/README.md.  corral-fwtable prints corrald's architecture table
+# for it, so the manifest and dnsmasq's configuration share one table.
+.PHONY: firmware
+all: $(BUILD)/corral-fwtable
+$(BUILD)/obj/firmware/%.o: firmware/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -I$(D_DIR) -I$(LIB) -c -o $@ $<
+$(BUILD)/corral-fwtable: $(BUILD)/obj/firmware/fwtable.o $(BUILD)/obj/corrald/dhcpconf.o $(LIBCORRAL)
+	$(CC) $(LDFLAGS) -o $@ $^
+firmware: deps $(BUILD)/corral-fwtable
+	@/usr/bin/python3 firmware/build.py --table $(BUILD)/corral-fwtable $(BUILD)/firmware
+
 -include $(wildcard $(BUILD)/obj/*/*.d)

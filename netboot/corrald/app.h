@@ -62,6 +62,7 @@ int serve_bootscript(struct http_req *r);
 int serve_cloudinit(struct http_req *r);
 int serve_phone_home(struct http_req *r);
 int serve_files(struct http_req *r);
+int serve_firmware(struct http_req *r);
 int serve_healthz(struct http_req *r);
 int serve_metrics(struct http_req *r);
 

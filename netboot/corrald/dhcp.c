@@ -277,11 +277,17 @@ static int dhcp_sync(struct dhcp *d)
 	return 0;
 }
 
-/* Copies the iPXE binaries into the TFTP root and writes autoexec.ipxe. */
+/*
+ * Copies the iPXE binaries into the TFTP root and writes autoexec.ipxe.  A
+ * binary Debian 12's ipxe lacks (arm64, riscv64...: `make firmware` has
+ * them) is skipped with a note; UEFI HTTP boot is served from dhcp.ipxe_dir.
+ */
 static int dhcp_tftp_root(struct dhcp *d)
 {
 	for (unsigned i = 0; i < dhcpconf_narches; i++) {
 		const char *files[2] = {dhcpconf_arches[i].file, dhcpconf_arches[i].full_file};
+		if (dhcpconf_arches[i].http)
+			continue;
 		for (int k = 0; k < 2; k++) {
 			if (files[k] == NULL)
 				continue;
@@ -289,6 +295,11 @@ static int dhcp_tftp_root(struct dhcp *d)
 			if (dhcp_path(src, sizeof(src), d->cfg.dhcp_ipxe_dir, files[k]) < 0)
 				return -ENAMETOOLONG;
 			int fd = open(src, O_RDONLY | O_CLOEXEC);
+			if (fd < 0 && dhcpconf_arches[i].optional) {
+				log_info("dhcp: %s: %s; %s clients get no boot file", src,
+					 strerror(errno), dhcpconf_arches[i].name);
+				continue;
+			}
 			if (fd < 0) {
 				log_warnx("dhcp: %s: %s (is Debian's ipxe package installed?)", src,
 					  strerror(errno));
