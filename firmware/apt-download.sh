@@ -11,6 +11,7 @@
 # /etc/apt/sources.list); CORRAL_APT_MIRROR=URL overrides it.
 #
 # A package already in OUTDIR with the right hash is not fetched again.
+# Prints the path of each package's .deb, one a line.
 #
 # usage: firmware/apt-download.sh STATEDIR SUITE ARCH OUTDIR PACKAGE[=VERSION]...
 set -eu
@@ -59,11 +60,15 @@ set -- -q -o Dir::Etc::SourceList="$dir/sources.list" -o Dir::Etc::SourceParts=/
 if [ "$(id -u)" = 0 ] && id _apt >/dev/null 2>&1; then
 	chown _apt "$out" "$dir/lists/partial" "$dir/cache/archives/partial"
 fi
-apt-get "$@" update >"$dir/apt.log" 2>&1 || {
-	cat "$dir/apt.log" >&2
-	echo "apt-download: apt-get update of $suite/$arch failed" >&2
-	exit 1
-}
+# Lists fetched in the last ten minutes are reused (one caller fetching in
+# two steps); older ones are fetched again.
+if [ -z "$(find "$dir/lists" -maxdepth 1 -name '*InRelease' -mmin -10 2>/dev/null)" ]; then
+	apt-get "$@" update >"$dir/apt.log" 2>&1 || {
+		cat "$dir/apt.log" >&2
+		echo "apt-download: apt-get update of $suite/$arch failed" >&2
+		exit 1
+	}
+fi
 # shellcheck disable=SC2086
 (cd "$out" && apt-get "$@" download $pkgs) >"$dir/apt.log" 2>&1 || {
 	cat "$dir/apt.log" >&2

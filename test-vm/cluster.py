@@ -14,9 +14,13 @@ bridge and the taps.
 
 VMs get deterministic MACs 52:54:00:77:<n>:<i> (hex) and pinned addresses
 10.77.<n>.<10+i>.  Firmware: "bios" (default machine, SeaBIOS, the NIC's iPXE
-option ROM) or "uefi" (q35, OVMF_CODE_4M read-only + a per-VM copy of
-OVMF_VARS_4M).  pxe="firmware" empties the NIC's option ROM (romfile=) so
-the firmware's own PXE runs and must TFTP snponly.efi/undionly.kpxe first.
+option ROM), "uefi" (q35, OVMF_CODE_4M read-only + a per-VM copy of
+OVMF_VARS_4M) or "arm64" (qemu-system-aarch64 -M virt -cpu cortex-a57
+under TCG, AAVMF_CODE + a per-VM copy of AAVMF_VARS, console ttyAMA0).
+pxe="firmware" empties the NIC's option ROM (romfile=) so the firmware's
+own PXE runs and must TFTP snponly.efi/undionly.kpxe (arm64: always;
+ipxe-arm64.efi) first.  The arm64 test OS and the firmware tree it needs
+come from build_testos_arm64() and build_firmware().
 KVM is used only when a probe guest actually runs under it (cached per
 boot of the host); otherwise TCG.  See ../shared/NOTES-lab.md.
 
@@ -76,6 +80,11 @@ IPXE_DIR = "/usr/lib/ipxe"
 OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd"
 OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd"
 QEMU = "qemu-system-x86_64"
+# arm64 VMs (always TCG here): QEMU's virt board with AAVMF, Debian's
+# UEFI for it (qemu-efi-aarch64).
+QEMU_ARM64 = "qemu-system-aarch64"
+AAVMF_CODE = "/usr/share/AAVMF/AAVMF_CODE.fd"
+AAVMF_VARS = "/usr/share/AAVMF/AAVMF_VARS.fd"
 NS_PREFIX = "corral-vm"
 BRIDGE = "br0"
 CACHE_DIR = pathlib.Path(os.environ.get("CORRAL_VM_CACHE", "/var/tmp/corral-test-vm"))
@@ -262,6 +271,26 @@ def build_testos(outdir=None):
     return outdir
 
 
+def build_testos_arm64(outdir=None):
+    """Build (or reuse) the arm64 test OS: Debian's arm64 kernel and
+    busybox-static fetched with apt's arm64 lists; returns its directory."""
+    outdir = pathlib.Path(outdir or CACHE_DIR / "testos-arm64")
+    run(["sh", str(HERE / "testos" / "build-arm64.sh"), str(outdir)])
+    return outdir
+
+
+def build_firmware(outdir=None):
+    """The firmware tree (firmware/build.py, what `make firmware` makes)
+    in CACHE_DIR/firmware, built with $CORRAL_BUILD/corral-fwtable's table;
+    returns its directory.  Run for every session: apt fetches nothing
+    when its packages are current."""
+    outdir = pathlib.Path(outdir or CACHE_DIR / "firmware")
+    table = pathlib.Path(os.environ.get("CORRAL_BUILD", REPO / "build")) / "corral-fwtable"
+    run(["/usr/bin/python3", str(REPO / "firmware" / "build.py"), "--table", str(table),
+         "--state", str(CACHE_DIR / "firmware-apt"), str(outdir)])
+    return outdir
+
+
 # ---------------------------------------------------------------- HTTP
 
 
@@ -380,9 +409,9 @@ class Corrald:
         return None
 
 
-def setup_testos(cd, testos_dir, params="console=ttyS0 quiet", name="testos"):
-    """Copy the test OS under corrald's file root and make it the default:
-    image `name`, profile `name`, defaults.profile = `name`."""
+def setup_testos(cd, testos_dir, params="console=ttyS0 quiet", name="testos", default=True):
+    """Copy the test OS under corrald's file root: image `name`, profile
+    `name`, and (default) defaults.profile = `name`."""
     dst = cd.files_root / name
     dst.mkdir(parents=True, exist_ok=True)
     for f in ("vmlinuz", "initrd.img"):
@@ -390,7 +419,8 @@ def setup_testos(cd, testos_dir, params="console=ttyS0 quiet", name="testos"):
     cd.api("PUT", "/images/" + name, {"kernel": name + "/vmlinuz",
                                        "initrd": name + "/initrd.img", "params": params})
     cd.api("PUT", "/profiles/" + name, {"image": name})
-    cd.api("PUT", "/defaults", {"profile": name})
+    if default:
+        cd.api("PUT", "/defaults", {"profile": name})
 
 
 def register_vm(cd, vm, **fields):
@@ -408,11 +438,13 @@ class VM:
 
     def __init__(self, cluster, name, index, firmware="bios", nic="virtio", pxe="ipxe",
                  mem=256, extra_args=(), powered_off=False):
-        if firmware not in ("bios", "uefi"):
-            raise ValueError("firmware: bios or uefi")
+        if firmware not in ("bios", "uefi", "arm64"):
+            raise ValueError("firmware: bios, uefi or arm64")
+        if firmware == "arm64" and pxe != "firmware":
+            raise ValueError("arm64: pxe=firmware (QEMU's NIC ROMs are x86 iPXE)")
         if pxe not in ("ipxe", "firmware"):
             raise ValueError("pxe: ipxe (the NIC's iPXE ROM) or firmware (romfile= empty)")
-        if firmware == "uefi" and nic != "virtio":
+        if firmware in ("uefi", "arm64") and nic != "virtio":
             raise ValueError("Debian's OVMF has no e1000 driver: use nic=virtio")
         if not 128 <= mem <= 4096:
             raise ValueError("mem: MiB, 128..4096")
@@ -453,12 +485,21 @@ class VM:
         self.vbmc = None  # Popen of its corral-vbmc
 
     def argv(self):
-        accel = self.cluster.accel
-        a = [QEMU, "-name", self.name, "-accel", accel, "-m", str(self.mem), "-smp", "1",
+        arm64 = self.firmware == "arm64"
+        accel = "tcg" if arm64 else self.cluster.accel  # an x86 host runs arm64 under TCG
+        a = [QEMU_ARM64 if arm64 else QEMU, "-name", self.name, "-accel", accel,
+             "-m", str(self.mem), "-smp", "1",
              "-display", "none", "-nographic", "-monitor", "none", "-no-reboot",
              "-serial", "file:%s" % self.console]
         if accel == "kvm":
             a += ["-cpu", "host"]
+        if arm64:
+            vars_copy = self.dir / "AAVMF_VARS.fd"
+            if not vars_copy.exists():
+                shutil.copyfile(AAVMF_VARS, vars_copy)
+            a += ["-machine", "virt", "-cpu", "cortex-a57",
+                  "-drive", "if=pflash,format=raw,unit=0,readonly=on,file=%s" % AAVMF_CODE,
+                  "-drive", "if=pflash,format=raw,unit=1,file=%s" % vars_copy]
         if self.powered_off:
             a.remove("-no-reboot")
             a += ["-S", "-no-shutdown", "-qmp", "unix:%s,server=on,wait=off" % self.qmp_socket,
@@ -885,14 +926,16 @@ class Cluster:
         self.save_state()
         return self.corrald
 
-    def corrald_dhcp_conf(self, mode="authoritative"):
+    def corrald_dhcp_conf(self, mode="authoritative", ipxe_dir=None):
         """INI text for start_corrald(extra_conf=...) that makes corrald
         generate and supervise its own dnsmasq on the bridge (instead of
-        start_dnsmasq())."""
+        start_dnsmasq()).  ipxe_dir: a firmware tree (build_firmware())
+        instead of Debian's /usr/lib/ipxe."""
         return ("[dhcp]\nmode = %s\ninterface = %s\nsubnet = %s.0/24\n"
                 "pool_start = %s.100\npool_end = %s.199\nstate_dir = %s\n"
                 % (mode, BRIDGE, self.prefix, self.prefix, self.prefix,
-                   self.workdir / "corrald" / "dhcp"))
+                   self.workdir / "corrald" / "dhcp")
+                + ("ipxe_dir = %s\n" % ipxe_dir if ipxe_dir else ""))
 
     def dnsmasq_conf(self, http_port, hosts=(), verbose=True):
         """The hand-written reference dnsmasq configuration (text): DHCP pool
@@ -1014,7 +1057,7 @@ class Cluster:
         argv = [binary, "--listen", "%s:%d" % (vm.bmc_ip, VBMC_PORT), "--qmp", str(vm.qmp_socket),
                 "--mac", vm.mac, "--bmc-mac", vm.bmc_mac, "--name", vm.name,
                 "--user", vm.bmc_user, "--password", vm.bmc_password, "--uuid", vm.uuid,
-                "--serial", vm.serial, "--boot-mode", "UEFI" if vm.firmware == "uefi" else "Legacy"]
+                "--serial", vm.serial, "--boot-mode", "Legacy" if vm.firmware == "bios" else "UEFI"]
         log_path = vm.dir / "vbmc.log"
         vm.vbmc = self.spawn("vbmc-" + vm.name, argv, log_path)
         deadline = time.monotonic() + timeout

@@ -182,8 +182,11 @@ int dhcpconf_autoexec(const char *base_url, struct buf *out)
 	int rc = buf_printf(
 		out,
 		"#!ipxe\n"
-		"# Served by corrald's dnsmasq over TFTP: hand over to the boot script.\n"
+		"# Served by corrald's dnsmasq over TFTP.  iPXE 1.21 and later fetch it\n"
+		"# at start, before any interface is up: configure one, then hand over\n"
+		"# to the boot script.\n"
 		":retry\n"
+		"dhcp || goto wait\n"
 		"chain --replace --autofree %s/boot/v1/bootscript?mac=${net0/mac} || "
 		"goto wait\n"
 		":wait\nsleep 5\ngoto retry\n",

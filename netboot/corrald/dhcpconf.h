@@ -56,7 +56,8 @@ extern const unsigned dhcpconf_narches;
 
 /* dnsmasq's configuration file.  0 or -E2BIG. */
 int dhcpconf_render(const struct dhcpconf *c, struct buf *out);
-/* The iPXE script served as autoexec.ipxe over TFTP: chains to the boot script. */
+/* The iPXE script served as autoexec.ipxe over TFTP: configures the network
+ * (iPXE 1.21 and later run it before doing so) and chains to the boot script. */
 int dhcpconf_autoexec(const char *base_url, struct buf *out);
 /* One dhcp-hostsdir entry (one line) for an interface. */
 int dhcpconf_host(const struct store_dhcp_host *h, unsigned lease_time, struct buf *out);
