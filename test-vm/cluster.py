@@ -1142,22 +1142,36 @@ def boot_and_check(cluster, cd, vms, timeout=240):
 
 def cmd_boot(a):
     testos = build_testos(a.testos)
+    fw = testos_arm64 = None
+    if a.arm64:
+        if a.dnsmasq != "corrald":
+            print("--arm64 needs --dnsmasq corrald (the firmware tree)", file=sys.stderr)
+            return 2
+        fw, testos_arm64 = build_firmware(), build_testos_arm64()
     c = Cluster(index=a.net, workdir=a.workdir, keep=a.keep, accel=a.accel)
     c.create()
     ok = False
     try:
         extra = pathlib.Path(a.corrald_conf).read_text() if a.corrald_conf else ""
         if a.dnsmasq == "corrald":
-            extra = c.corrald_dhcp_conf() + extra
+            extra = c.corrald_dhcp_conf(ipxe_dir=fw) + extra
         cd = c.start_corrald(a.corrald, port=a.port, extra_conf=extra)
         setup_testos(cd, testos)
+        if a.arm64:
+            setup_testos(cd, testos_arm64, params="console=ttyAMA0 quiet", name="testos-arm64",
+                         default=False)
         vms = []
         for i in range(a.bios):
             vms.append(c.add_vm("bios%d" % (i + 1), "bios", nic=a.nic, mem=a.mem))
         for i in range(a.uefi):
             vms.append(c.add_vm("uefi%d" % (i + 1), "uefi", pxe=a.uefi_pxe, mem=a.mem))
+        for i in range(a.arm64):
+            vms.append(c.add_vm("arm%d" % (i + 1), "arm64", pxe="firmware", mem=max(a.mem, 512)))
         for vm in vms:
-            register_vm(cd, vm)
+            if vm.firmware == "arm64":
+                register_vm(cd, vm, arch="aarch64", profile="testos-arm64")
+            else:
+                register_vm(cd, vm)
         if a.dnsmasq == "hand":
             c.start_dnsmasq(cd.port, verbose=not a.quiet_dnsmasq)
         res = boot_and_check(c, cd, vms, a.timeout)
@@ -1206,6 +1220,9 @@ def main(argv=None):
     b = sub.add_parser("boot", help="start a cluster, boot VMs through corrald, print timelines")
     b.add_argument("--bios", type=int, default=1, help="BIOS VMs (default 1)")
     b.add_argument("--uefi", type=int, default=1, help="UEFI VMs (default 1)")
+    b.add_argument("--arm64", type=int, default=0,
+                   help="arm64 VMs (default 0; TCG, AAVMF's PXE + TFTP ipxe-arm64.efi; builds "
+                   "the firmware tree and the arm64 test OS with apt; needs --dnsmasq corrald)")
     b.add_argument("--uefi-pxe", choices=("firmware", "ipxe"), default="firmware",
                    help="UEFI VMs: OVMF's own PXE + TFTP snponly.efi (default) or the NIC's iPXE ROM")
     b.add_argument("--nic", choices=("virtio", "e1000"), default="virtio", help="BIOS VMs' NIC")
