@@ -19,7 +19,8 @@ OVMF_VARS_4M) or "arm64" (qemu-system-aarch64 -M virt -cpu cortex-a57
 under TCG, AAVMF_CODE + a per-VM copy of AAVMF_VARS, console ttyAMA0).
 pxe="firmware" empties the NIC's option ROM (romfile=) so the firmware's
 own PXE runs and must TFTP snponly.efi/undionly.kpxe (arm64: always;
-ipxe-arm64.efi) first.  The arm64 test OS and the firmware tree it needs
+ipxe-arm64.efi) first; pxe="http" (uefi) also turns OVMF's PXE and IPv6
+off, so it boots by UEFI HTTP boot (vendor class HTTPClient) instead.  The arm64 test OS and the firmware tree it needs
 come from build_testos_arm64() and build_firmware().
 KVM is used only when a probe guest actually runs under it (cached per
 boot of the host); otherwise TCG.  See ../shared/NOTES-lab.md.
@@ -442,8 +443,11 @@ class VM:
             raise ValueError("firmware: bios, uefi or arm64")
         if firmware == "arm64" and pxe != "firmware":
             raise ValueError("arm64: pxe=firmware (QEMU's NIC ROMs are x86 iPXE)")
-        if pxe not in ("ipxe", "firmware"):
-            raise ValueError("pxe: ipxe (the NIC's iPXE ROM) or firmware (romfile= empty)")
+        if pxe not in ("ipxe", "firmware", "http"):
+            raise ValueError("pxe: ipxe (the NIC's iPXE ROM), firmware (romfile= empty) or "
+                             "http (uefi: OVMF's HTTP boot, its PXE turned off)")
+        if pxe == "http" and firmware != "uefi":
+            raise ValueError("pxe=http: firmware=uefi only")
         if firmware in ("uefi", "arm64") and nic != "virtio":
             raise ValueError("Debian's OVMF has no e1000 driver: use nic=virtio")
         if not 128 <= mem <= 4096:
@@ -513,8 +517,13 @@ class VM:
                   "-drive", "if=pflash,format=raw,unit=1,file=%s" % vars_copy]
         model = {"virtio": "virtio-net-pci", "e1000": "e1000"}[self.nic]
         dev = "%s,netdev=n0,mac=%s,bootindex=1" % (model, self.mac)
-        if self.pxe == "firmware":
+        if self.pxe in ("firmware", "http"):
             dev += ",romfile="
+        if self.pxe == "http":
+            # OVMF's own switches (fw_cfg): no PXE and no IPv6, so the first
+            # network boot option it tries is UEFI HTTP boot over IPv4.
+            for knob in ("IPv4PXESupport", "IPv6PXESupport", "IPv6Support"):
+                a += ["-fw_cfg", "name=opt/org.tianocore/%s,string=n" % knob]
         a += ["-netdev", "tap,id=n0,ifname=%s,script=no,downscript=no" % self.tap,
               "-device", dev]
         return a + self.extra_args

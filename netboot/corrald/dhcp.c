@@ -586,6 +586,8 @@ static const char *dhcp_client_kind(const struct dhcp_event *e, const char *vend
 		return "iPXE";
 	if (strncmp(vendor, "PXEClient", 9) == 0)
 		return "PXE firmware";
+	if (strncmp(vendor, "HTTPClient", 10) == 0) /* UEFI HTTP boot */
+		return "HTTP boot firmware";
 	return "OS";
 }
 
