@@ -106,7 +106,7 @@ help:
 	@echo "make check-unit | check-integ | check-web | check-vm | check-fresh   one tier"
 	@echo "make screenshots  regenerate docs/img/*.png from a seeded corrald"
 	@echo "make demo       boot a virtual cluster (BIOS + UEFI + arm64) through Corral; KEEP=1 keeps it"
-	@echo "make lint       clang-format check and banned functions"
+	@echo "make lint       clang-format, banned functions, functions over 120 and files over 1,200 lines"
 	@echo "make fuzz       libFuzzer on every parser of outside input (FUZZ_SECONDS=$(FUZZ_SECONDS) each)"
 	@echo "make bench      benchmarks against a reference (nginx) on this machine"
 	@echo "make install    PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)"
@@ -175,12 +175,12 @@ $(BUILD)/tests/replay_%: $(NB)/fuzz/fuzz_%.c $(NB)/fuzz/replay.c $(CORE_OBJS) $(
 
 # libFuzzer builds (clang), run for FUZZ_SECONDS each; new finds land in the
 # corpus, which the unit tier replays from then on.
-fuzz: deps
+fuzz: deps $(BUILD)/gen/ui_assets.c
 	@mkdir -p build/fuzz
 	@for t in $(FUZZ_NAMES); do \
 		clang -std=gnu11 -g -O1 -D_GNU_SOURCE -DCORRAL_VERSION=\"fuzz\" $(PKG_CFLAGS) -I$(D_DIR) -I$(LIB) \
 			-fsanitize=fuzzer,address,undefined -o build/fuzz/$$t $(NB)/fuzz/fuzz_$$t.c \
-			$(CORE_SRCS) $(LIB_SRCS) $(LIBS) || exit 1; \
+			$(CORE_SRCS) $(BUILD)/gen/ui_assets.c $(LIB_SRCS) $(LIBS) || exit 1; \
 		build/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) $(NB)/fuzz/corpus/$$t || exit 1; \
 	done
 
@@ -292,4 +292,4 @@ $(BUILD)/corral-fwtable: $(BUILD)/obj/firmware/fwtable.o $(BUILD)/obj/corrald/dh
 firmware: deps $(BUILD)/corral-fwtable
 	@/usr/bin/python3 firmware/build.py --table $(BUILD)/corral-fwtable $(BUILD)/firmware
 
--include $(wildcard $(BUILD)/obj/*/*.d)
+-include $(wildcard $(BUILD)/obj/*/*.d $(BUILD)/tests/*.d)

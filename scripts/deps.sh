@@ -9,7 +9,7 @@ PKGS="
 build-essential pkg-config
 libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev
 libcurl4-openssl-dev libinih-dev libyaml-dev
-libcmocka-dev clang-format
+libcmocka-dev clang-format clang libclang-rt-dev
 python3 python3-pytest python3-yaml
 curl sqlite3
 nginx-light wrk

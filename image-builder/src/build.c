@@ -123,8 +123,16 @@ int build_sources_from_deb822(const char *text, const char *suite, struct buf *o
 	/* Stanzas are separated by blank lines; we need Types, URIs, Suites,
 	 * Components. */
 	char types[256] = "", uris[1024] = "", suites[512] = "", comps[256] = "";
+	const struct {
+		const char *key;
+		char *val;
+		size_t size;
+	} fields[] = {{"Types", types, sizeof(types)},
+		      {"URIs", uris, sizeof(uris)},
+		      {"Suites", suites, sizeof(suites)},
+		      {"Components", comps, sizeof(comps)}};
 	size_t slen = strlen(suite);
-	int rc = 0;
+	int rc = 0, cut = 0; /* cut: a field of this stanza did not fit; it is skipped */
 	const char *p = text;
 	for (;;) {
 		const char *e = strchr(p, '\n');
@@ -141,25 +149,21 @@ int build_sources_from_deb822(const char *text, const char *suite, struct buf *o
 				*colon = '\0';
 				char *v = colon + 1 + strspn(colon + 1, " \t");
 				v[strcspn(v, "\r")] = '\0';
-				if (strcasecmp(line, "Types") == 0)
-					snprintf(types, sizeof(types), "%s", v);
-				else if (strcasecmp(line, "URIs") == 0)
-					snprintf(uris, sizeof(uris), "%s", v);
-				else if (strcasecmp(line, "Suites") == 0)
-					snprintf(suites, sizeof(suites), "%s", v);
-				else if (strcasecmp(line, "Components") == 0)
-					snprintf(comps, sizeof(comps), "%s", v);
+				for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+					if (strcasecmp(line, fields[i].key) == 0 &&
+					    buf_fmt(fields[i].val, fields[i].size, "%s", v) < 0)
+						cut = 1;
 			}
 		}
 		if ((blank || e == NULL) && uris[0] && suites[0]) {
-			if (strstr(types, "deb") != NULL &&
+			if (!cut && strstr(types, "deb") != NULL &&
 			    (strstr(types, "deb ") != NULL || strcmp(types, "deb") == 0 ||
 			     strncmp(types, "deb", 4) == 0)) {
 				char *s1 = NULL, *s2 = NULL;
 				for (char *u = strtok_r(uris, " \t", &s1); u;
 				     u = strtok_r(NULL, " \t", &s1)) {
-					char sc[512];
-					snprintf(sc, sizeof(sc), "%s", suites);
+					char sc[sizeof(suites)];
+					memcpy(sc, suites, sizeof(sc)); /* strtok_r cuts its copy */
 					for (char *su = strtok_r(sc, " \t", &s2); su;
 					     su = strtok_r(NULL, " \t", &s2)) {
 						if (strncmp(su, suite, slen) != 0 ||
@@ -173,6 +177,7 @@ int build_sources_from_deb822(const char *text, const char *suite, struct buf *o
 				}
 			}
 			types[0] = uris[0] = suites[0] = comps[0] = '\0';
+			cut = 0;
 		}
 		if (e == NULL)
 			break;
@@ -183,16 +188,7 @@ int build_sources_from_deb822(const char *text, const char *suite, struct buf *o
 
 static int read_file(const char *path, struct buf *out)
 {
-	char chunk[4096];
-	size_t n;
-	FILE *f = fopen(path, "r");
-	if (f == NULL)
-		return -errno;
-	int rc = 0;
-	while (rc == 0 && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		rc = buf_add(out, chunk, n);
-	fclose(f);
-	return rc;
+	return fs_read_file(path, out->cap, out);
 }
 
 /* ---- stages ------------------------------------------------------------- */
@@ -310,7 +306,8 @@ static int put_file(struct job *j, const char *dest, const char *src, const char
 {
 	int rc = 0, rootfd, fd;
 	char dir[4096];
-	snprintf(dir, sizeof(dir), "%s", dest);
+	if (buf_fmt(dir, sizeof(dir), "%s", dest) < 0)
+		return -ENAMETOOLONG;
 	char *slash = strrchr(dir, '/');
 	if (slash != NULL && slash != dir) {
 		*slash = '\0';
@@ -407,7 +404,7 @@ static int apt_get(struct job *j, const char *verb, char *const *pkgs, size_t n)
 		argv[a++] = pkgs[i];
 	argv[a] = NULL;
 	if ((rc = chroot_run(j, argv)) < 0) {
-		snprintf(what, sizeof(what), "packages (apt-get %s)", verb);
+		buf_fmt_msg(what, sizeof(what), "packages (apt-get %s)", verb);
 		return fail(j, what, rc);
 	}
 	return 0;
@@ -421,7 +418,7 @@ static int stage_packages(struct job *j)
 
 	if (r->npackages == 0 && r->nremove == 0)
 		return 0;
-	snprintf(what, sizeof(what), "apt-get: +%zu -%zu packages", r->npackages, r->nremove);
+	buf_fmt_msg(what, sizeof(what), "apt-get: +%zu -%zu packages", r->npackages, r->nremove);
 	proc_stage("packages", what);
 	const char *upd[] = {"/usr/bin/apt-get", "-q", "update", NULL};
 	if ((rc = chroot_run(j, upd)) < 0)
@@ -475,13 +472,13 @@ static int stage_run(struct job *j)
 	char what[160];
 	int rc;
 	for (size_t i = 0; i < r->nrun; i++) {
-		snprintf(what, sizeof(what), "run: %s (line %d)", r->run[i].argv[0],
-			 r->run[i].line);
+		buf_fmt_msg(what, sizeof(what), "run: %s (line %d)", r->run[i].argv[0],
+			    r->run[i].line);
 		proc_stage("run", what);
 		if ((rc = chroot_run(j, (const char *const *)r->run[i].argv)) < 0) {
 			char st[200];
-			snprintf(st, sizeof(st), "%s:%d: run command %s", r->path, r->run[i].line,
-				 r->run[i].argv[0]);
+			buf_fmt_msg(st, sizeof(st), "%s:%d: run command %s", r->path,
+				    r->run[i].line, r->run[i].argv[0]);
 			return fail(j, st, rc);
 		}
 		proc_stage_done("done");
@@ -504,9 +501,12 @@ static int find_kernel(struct job *j)
 	}
 	/* The last in sort order is the newest version. */
 	const char *k = strrchr(g.gl_pathv[g.gl_pathc - 1], '/') + strlen("/vmlinuz-");
-	snprintf(j->kver, sizeof(j->kver), "%s", k);
+	rc = buf_fmt(j->kver, sizeof(j->kver), "%s", k);
+	if (rc < 0)
+		fprintf(stderr, "corral-image: %s: kernel version longer than %zu bytes: %s\n",
+			j->r->name, sizeof(j->kver) - 1, k);
 	globfree(&g);
-	return 0;
+	return rc;
 }
 
 static int stage_initramfs(struct job *j)
@@ -515,7 +515,7 @@ static int stage_initramfs(struct job *j)
 	char what[200];
 	if ((rc = find_kernel(j)) < 0)
 		return rc;
-	snprintf(what, sizeof(what), "dracut live %s", j->kver);
+	buf_fmt_msg(what, sizeof(what), "dracut live %s", j->kver);
 	proc_stage("initramfs", what);
 	const char *argv[] = {"/usr/bin/dracut",
 			      "--force",
@@ -572,11 +572,13 @@ static int stage_kernel(struct job *j)
 		return -EINVAL;
 	if (j->parent_key[0] == '\0') {
 		char src[4096];
-		snprintf(src, sizeof(src), "%s/boot/vmlinuz-%s", buf_str(&j->root), j->kver);
-		if ((rc = fs_copy(src, jpath(j, buf_str(&j->out), "vmlinuz"), 0644)) < 0)
+		if ((rc = buf_fmt(src, sizeof(src), "%s/boot/vmlinuz-%s", buf_str(&j->root),
+				  j->kver)) < 0 ||
+		    (rc = fs_copy(src, jpath(j, buf_str(&j->out), "vmlinuz"), 0644)) < 0)
 			return fail(j, "kernel (copy vmlinuz)", rc);
-		snprintf(src, sizeof(src), "%s/boot/corral-initrd.img", buf_str(&j->root));
-		if ((rc = fs_copy(src, jpath(j, buf_str(&j->out), "initrd"), 0644)) < 0)
+		if ((rc = buf_fmt(src, sizeof(src), "%s/boot/corral-initrd.img",
+				  buf_str(&j->root))) < 0 ||
+		    (rc = fs_copy(src, jpath(j, buf_str(&j->out), "initrd"), 0644)) < 0)
 			return fail(j, "kernel (copy initrd)", rc);
 		unlink(src);
 	} else {
@@ -595,7 +597,8 @@ static int stage_kernel(struct job *j)
 	/* Package-time generic initramfs images: not needed in a live root. */
 	glob_t g;
 	char pat[4096];
-	snprintf(pat, sizeof(pat), "%s/boot/initrd.img-*", buf_str(&j->root));
+	if (buf_fmt(pat, sizeof(pat), "%s/boot/initrd.img-*", buf_str(&j->root)) < 0)
+		return fail(j, "kernel (initrd.img)", -ENAMETOOLONG);
 	if (glob(pat, 0, NULL, &g) == 0)
 		for (size_t i = 0; i < g.gl_pathc; i++)
 			unlink(g.gl_pathv[i]);
@@ -612,7 +615,10 @@ static int stage_package_list(struct job *j)
 	buf_init(&admin, 4096);
 	buf_init(&list, 8 << 20);
 	buf_printf(&admin, "--admindir=%s/var/lib/dpkg", buf_str(&j->root));
-	snprintf(tmpf, sizeof(tmpf), "%s/packages.txt", buf_str(&j->tmp));
+	if (buf_fmt(tmpf, sizeof(tmpf), "%s/packages.txt", buf_str(&j->tmp)) < 0) {
+		rc = -ENAMETOOLONG;
+		goto out;
+	}
 	const char *argv[] = {"/usr/bin/dpkg-query", buf_str(&admin), "-W",
 			      "-f=${db:Status-Abbrev}\t${Package}\t${Version}\n", NULL};
 	rc = proc_run(argv, tmpf);
@@ -763,6 +769,113 @@ static void job_clear(struct job *j)
 		close(j->log_fd);
 }
 
+/*
+ * A layer the store does not have: every stage in a temporary directory
+ * (its log in the store's logs), then the commit under j->key.  Returns 0
+ * or a negative errno, said on stderr; the temporary directory is gone in
+ * either case.
+ */
+static int build_fresh(struct job *j)
+{
+	const struct recipe *r = j->r;
+	const struct build_opts *o = j->o;
+	int rc;
+
+	j->t0 = proc_now();
+	imgstore_log_path(j->s, r->name, &j->log);
+	j->log_fd = open(buf_str(&j->log), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (j->log_fd < 0) {
+		rc = -errno;
+		fprintf(stderr, "corral-image: %s: %s\n", buf_str(&j->log), strerror(errno));
+		return rc;
+	}
+	proc_set_log(j->log_fd);
+	if (!o->quiet) {
+		printf("%s: building layer %.12s (%s%s), log %s\n", r->name, j->key,
+		       j->parent_key[0] ? "on " : "base ",
+		       j->parent_key[0] ? (r->parent_recipe ? r->parent_recipe->name : r->parent) :
+					  r->suite,
+		       buf_str(&j->log));
+		fflush(stdout);
+	}
+	proc_log("corral-image %s: %s layer %s recipe %s digest %s parent %s", CORRAL_VERSION,
+		 r->name, j->key, r->path, j->digest, j->parent_key[0] ? j->parent_key : "-");
+	if ((rc = imgstore_tmp_dir(j->s, j->key, &j->tmp)) < 0)
+		return rc;
+	buf_printf(&j->root, "%s/rootfs", buf_str(&j->tmp));
+	buf_printf(&j->out, "%s/out", buf_str(&j->tmp));
+	if (mkdir(buf_str(&j->out), 0755) < 0) {
+		rc = -errno;
+		goto err_tmp;
+	}
+
+	rc = j->parent_key[0] ? stage_unpack_parent(j) : stage_base(j, r);
+	if (rc < 0)
+		goto err_tmp;
+	if ((rc = chroot_enter(j)) < 0) {
+		fail(j, "chroot mounts", rc);
+		goto err_mounts;
+	}
+	if ((rc = j->parent_key[0] ? stage_packages(j) : stage_remove_base(j)) < 0 ||
+	    (rc = stage_files(j)) < 0 || (rc = stage_run(j)) < 0)
+		goto err_mounts;
+	if (j->parent_key[0] == '\0') {
+		if ((rc = stage_initramfs(j)) < 0)
+			goto err_mounts;
+	} else {
+		/* The kernel version is the parent's. */
+		if ((rc = find_kernel(j)) < 0)
+			goto err_mounts;
+	}
+	if ((rc = stage_tidy(j)) < 0)
+		goto err_mounts;
+	if ((rc = chroot_leave(j)) < 0) {
+		fail(j, "unmount", rc);
+		goto err_tmp;
+	}
+	if ((rc = stage_kernel(j)) < 0)
+		goto err_tmp;
+	if ((rc = stage_package_list(j)) < 0) {
+		fail(j, "package list", rc);
+		goto err_tmp;
+	}
+	if ((rc = stage_squashfs(j)) < 0 || (rc = stage_manifest(j)) < 0)
+		goto err_tmp;
+	if (proc_interrupted()) {
+		rc = -EINTR;
+		fail(j, "commit", rc);
+		goto err_tmp;
+	}
+	proc_log("build finished in %.1f s", proc_now() - j->t0);
+	fs_copy(buf_str(&j->log), jpath(j, buf_str(&j->out), "build.log"), 0644);
+	if ((rc = imgstore_commit(j->s, buf_str(&j->out), j->key)) < 0 ||
+	    (rc = imgstore_set_name(j->s, r->name, j->key)) < 0) {
+		fprintf(stderr, "corral-image: %s: cannot add to the store: %s\n", r->name,
+			strerror(-rc));
+		goto err_tmp;
+	}
+	if (!o->quiet) {
+		struct buf sq;
+		struct stat st;
+		buf_init(&sq, 4096);
+		imgstore_layer_path(j->s, j->key, "rootfs.squashfs", &sq);
+		printf("%s: built layer %.12s in %.1f s (rootfs.squashfs %.1f MiB)\n", r->name,
+		       j->key, proc_now() - j->t0,
+		       stat(buf_str(&sq), &st) == 0 ? (double)st.st_size / 1048576.0 : 0.0);
+		buf_clear(&sq);
+	}
+	fs_rm_tree(buf_str(&j->tmp));
+	return 0;
+
+err_mounts:
+	chroot_leave(j);
+err_tmp:
+	mnt_release_under(buf_str(&j->tmp));
+	if (fs_rm_tree(buf_str(&j->tmp)) < 0)
+		fprintf(stderr, "corral-image: could not remove all of %s\n", buf_str(&j->tmp));
+	return rc;
+}
+
 static int build_layer(struct imgstore *s, const struct recipe *r, const struct build_opts *o,
 		       int top, char key[65])
 {
@@ -808,98 +921,7 @@ static int build_layer(struct imgstore *s, const struct recipe *r, const struct 
 	}
 
 	/* A fresh build. */
-	j.t0 = proc_now();
-	imgstore_log_path(s, r->name, &j.log);
-	j.log_fd = open(buf_str(&j.log), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (j.log_fd < 0) {
-		rc = -errno;
-		fprintf(stderr, "corral-image: %s: %s\n", buf_str(&j.log), strerror(errno));
-		goto out;
-	}
-	proc_set_log(j.log_fd);
-	if (!o->quiet) {
-		printf("%s: building layer %.12s (%s%s), log %s\n", r->name, j.key,
-		       j.parent_key[0] ? "on " : "base ",
-		       j.parent_key[0] ? (r->parent_recipe ? r->parent_recipe->name : r->parent) :
-					 r->suite,
-		       buf_str(&j.log));
-		fflush(stdout);
-	}
-	proc_log("corral-image %s: %s layer %s recipe %s digest %s parent %s", CORRAL_VERSION,
-		 r->name, j.key, r->path, j.digest, j.parent_key[0] ? j.parent_key : "-");
-	if ((rc = imgstore_tmp_dir(s, j.key, &j.tmp)) < 0)
-		goto out;
-	buf_printf(&j.root, "%s/rootfs", buf_str(&j.tmp));
-	buf_printf(&j.out, "%s/out", buf_str(&j.tmp));
-	if (mkdir(buf_str(&j.out), 0755) < 0) {
-		rc = -errno;
-		goto err_tmp;
-	}
-
-	rc = j.parent_key[0] ? stage_unpack_parent(&j) : stage_base(&j, r);
-	if (rc < 0)
-		goto err_tmp;
-	if ((rc = chroot_enter(&j)) < 0) {
-		fail(&j, "chroot mounts", rc);
-		goto err_mounts;
-	}
-	if ((rc = j.parent_key[0] ? stage_packages(&j) : stage_remove_base(&j)) < 0 ||
-	    (rc = stage_files(&j)) < 0 || (rc = stage_run(&j)) < 0)
-		goto err_mounts;
-	if (j.parent_key[0] == '\0') {
-		if ((rc = stage_initramfs(&j)) < 0)
-			goto err_mounts;
-	} else {
-		/* The kernel version is the parent's. */
-		if ((rc = find_kernel(&j)) < 0)
-			goto err_mounts;
-	}
-	if ((rc = stage_tidy(&j)) < 0)
-		goto err_mounts;
-	if ((rc = chroot_leave(&j)) < 0) {
-		fail(&j, "unmount", rc);
-		goto err_tmp;
-	}
-	if ((rc = stage_kernel(&j)) < 0)
-		goto err_tmp;
-	if ((rc = stage_package_list(&j)) < 0) {
-		fail(&j, "package list", rc);
-		goto err_tmp;
-	}
-	if ((rc = stage_squashfs(&j)) < 0 || (rc = stage_manifest(&j)) < 0)
-		goto err_tmp;
-	if (proc_interrupted()) {
-		rc = -EINTR;
-		fail(&j, "commit", rc);
-		goto err_tmp;
-	}
-	proc_log("build finished in %.1f s", proc_now() - j.t0);
-	fs_copy(buf_str(&j.log), jpath(&j, buf_str(&j.out), "build.log"), 0644);
-	if ((rc = imgstore_commit(s, buf_str(&j.out), j.key)) < 0 ||
-	    (rc = imgstore_set_name(s, r->name, j.key)) < 0) {
-		fprintf(stderr, "corral-image: %s: cannot add to the store: %s\n", r->name,
-			strerror(-rc));
-		goto err_tmp;
-	}
-	if (!o->quiet) {
-		struct buf sq;
-		struct stat st;
-		buf_init(&sq, 4096);
-		imgstore_layer_path(s, j.key, "rootfs.squashfs", &sq);
-		printf("%s: built layer %.12s in %.1f s (rootfs.squashfs %.1f MiB)\n", r->name,
-		       j.key, proc_now() - j.t0,
-		       stat(buf_str(&sq), &st) == 0 ? (double)st.st_size / 1048576.0 : 0.0);
-		buf_clear(&sq);
-	}
-	fs_rm_tree(buf_str(&j.tmp));
-	goto out;
-
-err_mounts:
-	chroot_leave(&j);
-err_tmp:
-	mnt_release_under(buf_str(&j.tmp));
-	if (fs_rm_tree(buf_str(&j.tmp)) < 0)
-		fprintf(stderr, "corral-image: could not remove all of %s\n", buf_str(&j.tmp));
+	rc = build_fresh(&j);
 out:
 	proc_set_log(-1);
 	job_clear(&j);

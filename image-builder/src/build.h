@@ -10,6 +10,8 @@
  * mksquashfs (zstd) and manifest.json.  Everything happens in STORE/tmp and
  * appears in the store with one rename; every exit path (error, SIGINT,
  * SIGTERM) unmounts and removes the temporary tree.
+ *
+ * Callers: corral-image.c (build); tests (build_sources_from_deb822).
  */
 #ifndef CORRAL_BUILD_H
 #define CORRAL_BUILD_H

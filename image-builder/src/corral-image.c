@@ -63,7 +63,7 @@ struct args {
 	struct push_opts po;
 };
 
-static int cmd_check(const char *path)
+static int cmd_check(const struct args *a, const char *path)
 {
 	struct recipe *r = NULL;
 	struct buf err;
@@ -161,7 +161,7 @@ static json_t *manifest(struct imgstore *s, const char *name, char key[65])
 	return m;
 }
 
-static int cmd_list(const struct args *a)
+static int cmd_list(const struct args *a, const char *none)
 {
 	struct imgstore *s;
 	struct buf names;
@@ -274,7 +274,7 @@ static int parse_days(const char *s, unsigned *out)
 	return 0;
 }
 
-static int cmd_gc(const struct args *a)
+static int cmd_gc(const struct args *a, const char *none)
 {
 	struct imgstore *s;
 	struct imgstore_gc_result res;
@@ -313,7 +313,12 @@ static int cmd_gc(const struct args *a)
 	return rc < 0 ? 1 : 0;
 }
 
-int main(int argc, char **argv)
+/*
+ * The options of argv into a (whose defaults are set); optind is then the
+ * command.  Returns -1 to go on, else the exit code (--help, --version, a
+ * bad option).
+ */
+static int parse_opts(int argc, char **argv, struct args *a)
 {
 	enum {
 		O_STORE = 256,
@@ -350,55 +355,48 @@ int main(int argc, char **argv)
 		{"version", no_argument, NULL, O_VERSION},
 		{NULL, 0, NULL, 0},
 	};
-	struct args a;
-	int c, rc;
+	int c;
 
-	memset(&a, 0, sizeof(a));
-	a.store = getenv("CORRAL_IMAGE_STORE");
-	if (a.store == NULL || a.store[0] == '\0')
-		a.store = "/var/lib/corral/images";
-	a.po.url = getenv("CORRAL_URL");
-	a.po.token = getenv("CORRAL_TOKEN");
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case O_STORE:
-			a.store = optarg;
+			a->store = optarg;
 			break;
 		case O_PUSH:
-			a.push = 1;
+			a->push = 1;
 			break;
 		case O_FORCE:
-			a.force = 1;
+			a->force = 1;
 			break;
 		case O_QUIET:
-			a.quiet = 1;
+			a->quiet = 1;
 			break;
 		case O_JSON:
-			a.json = 1;
+			a->json = 1;
 			break;
 		case O_SOURCES:
-			a.sources = optarg;
+			a->sources = optarg;
 			break;
 		case O_URL:
-			a.po.url = optarg;
+			a->po.url = optarg;
 			break;
 		case O_TOKEN:
-			a.po.token = optarg;
+			a->po.token = optarg;
 			break;
 		case O_FILES:
-			a.po.files_root = optarg;
+			a->po.files_root = optarg;
 			break;
 		case O_ADV:
-			a.po.advertise = optarg;
+			a->po.advertise = optarg;
 			break;
 		case O_AS:
-			a.po.as = optarg;
+			a->po.as = optarg;
 			break;
 		case O_DRY_RUN:
-			a.dry_run = 1;
+			a->dry_run = 1;
 			break;
 		case O_KEEP_LOGS:
-			a.keep_logs = optarg;
+			a->keep_logs = optarg;
 			break;
 		case 'h':
 		case O_HELP:
@@ -412,16 +410,48 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind >= argc) {
-		usage(stderr);
-		return 2;
-	}
-	const char *cmd = argv[optind];
-	const char *arg = optind + 1 < argc ? argv[optind + 1] : NULL;
-	int needs_arg = strcmp(cmd, "list") != 0 && strcmp(cmd, "gc") != 0;
-	/* Exactly one operand (none for list and gc). */
-	if ((needs_arg && (arg == NULL || optind + 2 != argc)) ||
-	    (!needs_arg && optind + 1 != argc)) {
+	return -1;
+}
+
+static int cmd_push(const struct args *a, const char *name)
+{
+	struct imgstore *s;
+	if (open_store(a, &s) < 0)
+		return 1;
+	int rc = push_image(s, name, &a->po) < 0 ? 1 : 0;
+	imgstore_close(s);
+	return rc;
+}
+
+/* The commands; each takes exactly one operand, or none (arg NULL). */
+static const struct command {
+	const char *name;
+	int needs_arg;
+	int (*run)(const struct args *a, const char *arg); /* the exit code */
+} commands[] = {
+	{"build", 1, cmd_build}, {"check", 1, cmd_check}, {"list", 0, cmd_list},
+	{"show", 1, cmd_show},   {"rm", 1, cmd_rm},       {"gc", 0, cmd_gc},
+	{"push", 1, cmd_push},
+};
+
+int main(int argc, char **argv)
+{
+	struct args a;
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	a.store = getenv("CORRAL_IMAGE_STORE");
+	if (a.store == NULL || a.store[0] == '\0')
+		a.store = "/var/lib/corral/images";
+	a.po.url = getenv("CORRAL_URL");
+	a.po.token = getenv("CORRAL_TOKEN");
+	if ((rc = parse_opts(argc, argv, &a)) >= 0)
+		return rc;
+	const struct command *cmd = NULL;
+	for (size_t i = 0; optind < argc && i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(argv[optind], commands[i].name) == 0)
+			cmd = &commands[i];
+	if (cmd == NULL || optind + 1 + cmd->needs_arg != argc) {
 		usage(stderr);
 		return 2;
 	}
@@ -431,29 +461,7 @@ int main(int argc, char **argv)
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	proc_init(-1, a.quiet);
-	if (strcmp(cmd, "build") == 0)
-		rc = cmd_build(&a, arg);
-	else if (strcmp(cmd, "check") == 0)
-		rc = cmd_check(arg);
-	else if (strcmp(cmd, "list") == 0)
-		rc = cmd_list(&a);
-	else if (strcmp(cmd, "show") == 0)
-		rc = cmd_show(&a, arg);
-	else if (strcmp(cmd, "rm") == 0)
-		rc = cmd_rm(&a, arg);
-	else if (strcmp(cmd, "gc") == 0)
-		rc = cmd_gc(&a);
-	else if (strcmp(cmd, "push") == 0) {
-		struct imgstore *s;
-		rc = 1;
-		if (open_store(&a, &s) == 0) {
-			rc = push_image(s, arg, &a.po) < 0 ? 1 : 0;
-			imgstore_close(s);
-		}
-	} else {
-		usage(stderr);
-		rc = 2;
-	}
+	rc = cmd->run(&a, cmd->needs_arg ? argv[optind + 1] : NULL);
 	curl_global_cleanup();
 	return rc;
 }

@@ -132,8 +132,9 @@ static void status_draw(void)
 
 void proc_stage(const char *stage, const char *what)
 {
-	snprintf(stage_name, sizeof(stage_name), "%s", stage);
-	snprintf(stage_what, sizeof(stage_what), "%s", what);
+	/* For the status line and the log: a cut one ends in "...". */
+	buf_fmt_msg(stage_name, sizeof(stage_name), "%s", stage);
+	buf_fmt_msg(stage_what, sizeof(stage_what), "%s", what);
 	stage_t0 = proc_now();
 	stage_pct = -1;
 	proc_log("==== stage %s: %s", stage, what);

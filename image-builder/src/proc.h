@@ -12,6 +12,8 @@
  *
  * Module state: the log file descriptor and whether stdout is a terminal
  * (one build per process).
+ *
+ * Callers: corral-image.c (proc_init), build.c and mounts.c.
  */
 #ifndef CORRAL_PROC_H
 #define CORRAL_PROC_H

@@ -12,6 +12,9 @@
  *
  * Owns: the struct and everything it points to (recipe_free).  No I/O but
  * reading the recipe files and stat()ing the files it copies in.
+ *
+ * Callers: corral-image.c (build, check) and build.c, which reads the
+ * struct.
  */
 #ifndef CORRAL_RECIPE_H
 #define CORRAL_RECIPE_H

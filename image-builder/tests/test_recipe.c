@@ -2,7 +2,8 @@
  * Unit tests for recipe: every rule of recipe validation as a row of a
  * table (text in, "file:line: key: ..." out), parent chains and cycles from
  * the files in tests/recipes/, and the digest (stable under comments and
- * key order, changed by content and by the files copied in).
+ * key order, changed by content and by the files copied in, its bytes
+ * pinned).
  * Run from the repository top (make check-unit does).
  */
 #include <errno.h>
@@ -216,6 +217,22 @@ static void test_digest(void **state)
 	assert_string_not_equal(c, d);
 }
 
+/*
+ * The digest's bytes never change: it names the layers of existing stores.
+ * One recipe with every field, its digest pinned.
+ */
+static void test_digest_pinned(void **state)
+{
+	(void)state;
+	char a[65];
+	digest_of("name: pin\nbase: {suite: bookworm, mirror: 'http://deb.example/debian'}\n"
+		  "packages: [xa, ybc]\nremove: [nano]\n"
+		  "files: [{src: hello.txt, dest: /etc/x, mode: '0600'}]\n"
+		  "run:\n  - [true, x]\nkernel_params: console=ttyS0\ncloud_init: no\n",
+		  a);
+	assert_string_equal(a, "c0c9aede2f9b01bb0962dbf35eb687f228f4cad087e5d3eaaa21b3b1680fb210");
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -227,6 +244,7 @@ int main(void)
 		cmocka_unit_test(test_parent_errors_name_parent_file),
 		cmocka_unit_test(test_missing_parent_file),
 		cmocka_unit_test(test_digest),
+		cmocka_unit_test(test_digest_pinned),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

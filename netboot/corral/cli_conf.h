@@ -8,6 +8,8 @@
  * "token = ..." lines, '#' comments and blank lines; it is read only when
  * a flag or variable is missing, and a missing file is not an error.
  * Security: the file holds a secret; it should be mode 0600.
+ *
+ * Callers: corral.c's main only, before the first request.
  */
 #ifndef CORRAL_CLI_CONF_H
 #define CORRAL_CLI_CONF_H

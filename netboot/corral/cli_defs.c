@@ -7,6 +7,7 @@
 
 #include "cli_args.h"
 #include "cli_cmds.h"
+#include "cli_cmds_redfish.h"
 #include "cli_out.h"
 #include "cli_res.h"
 

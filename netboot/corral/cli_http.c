@@ -355,7 +355,7 @@ int cli_http_stream(struct cli_http *h, const char *path, long timeout_ms,
 	} else if (cc == CURLE_OPERATION_TIMEDOUT && timeout_ms > 0 && took_ms >= timeout_ms) {
 		rc = -ETIMEDOUT;
 	} else if (cc == CURLE_OPERATION_TIMEDOUT) {
-		snprintf(r->err, sizeof(r->err), "nothing from the server for 45 s");
+		buf_fmt_msg(r->err, sizeof(r->err), "nothing from the server for 45 s");
 		rc = -EIO;
 	} else if (cc != CURLE_OK) {
 		const char *why = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(cc);

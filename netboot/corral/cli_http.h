@@ -8,6 +8,10 @@
  * speaks only http and https.  Replies go into a capped buffer.
  * Security: the token lives only in the header string, which is wiped
  * when the client is freed; it is never printed.
+ *
+ * Callers: cli_core (cli_call) and corral.c; handlers that need more than
+ * cli_call (events --follow's stream, boot pxe's existence checks) call it
+ * directly.  One client per run, single-threaded.
  */
 #ifndef CORRAL_CLI_HTTP_H
 #define CORRAL_CLI_HTTP_H

@@ -181,9 +181,8 @@ static int cli_help_all(void)
 	int rc = t != NULL ? 0 : -1;
 	for (size_t i = 0; i < cli_ncmds && rc == 0; i++) {
 		char left[80];
-		int n = snprintf(left, sizeof(left), "  %s",
-				 cli_cmd_name(&cli_cmds[i], name, sizeof(name)));
-		if (n < 0 || (size_t)n >= sizeof(left))
+		if (buf_fmt(left, sizeof(left), "  %s",
+			    cli_cmd_name(&cli_cmds[i], name, sizeof(name))) < 0)
 			continue; /* cannot happen with our names; skip rather than cut */
 		const char *row[2] = {left, cli_cmds[i].summary};
 		rc = cli_table_add(t, row);

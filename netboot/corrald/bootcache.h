@@ -5,6 +5,9 @@
  * was rendered at (any write through the API bumps it) and its seed
  * token's validity window has not passed.  Thread-safe (rwlock); bounded
  * (emptied when full).
+ *
+ * Callers: corrald.c makes, clears (after a reload) and frees it; serve.c
+ * gets and puts.
  */
 #ifndef CORRAL_BOOTCACHE_H
 #define CORRAL_BOOTCACHE_H

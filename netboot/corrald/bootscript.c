@@ -29,7 +29,7 @@ int bootscript_url(const struct bootscript_env *env, const char *loc, struct buf
 	return buf_printf(out, "%s/files/%s", env->base_url, loc);
 }
 
-int bootscript_node(const struct bootscript_env *env, const struct store_boot *b, const char *seed,
+int bootscript_node(const struct bootscript_env *env, const struct bootsel *b, const char *seed,
 		    const char *self, unsigned retry, struct buf *out)
 {
 	int rc = 0;

@@ -1,8 +1,9 @@
 /*
  * dhcpconf: what corrald tells dnsmasq, as text.  Pure functions (tested
  * against golden files): the generated configuration, one host entry per
- * interface, and the parsing of lease events that corral-dhcp-hook
- * forwards from dnsmasq's --dhcp-script.
+ * interface, the parsing of lease events that corral-dhcp-hook forwards
+ * from dnsmasq's --dhcp-script, and of the dnsmasq log lines corrald acts
+ * on.  Callers: dhcp.c and dhcpstate.c; no state, any thread.
  *
  * The iPXE chain lives in one table (client architecture, option 93 →
  * first-stage binary); the second stage (user class iPXE / option 175)
@@ -119,5 +120,13 @@ struct dhcp_refusal_log {
  * ordinary steps.  Returns 0, or -ENOENT for any other line.
  */
 int dhcpconf_log_refusal(const char *line, struct dhcp_refusal_log *out);
+
+/*
+ * "dnsmasq[pid]: started, version ...": dnsmasq has read its
+ * configuration and bound its sockets (it logs this only then; a bad
+ * interface or a busy port makes it exit before).  dhcp.c waits for it
+ * before it calls a new dnsmasq started.
+ */
+bool dhcpconf_log_started(const char *line);
 
 #endif

@@ -131,7 +131,12 @@ int http_reply_data(struct http_req *r, unsigned status, const char *ctype, cons
 	return rc;
 }
 
-int http_reply_json(struct http_req *r, unsigned status, json_t *j)
+/*
+ * A JSON response of j (stolen), with one more header when name is not
+ * NULL; queued.  Shared by http_reply_json() and the error replies.
+ */
+static int http_reply_json_hdr(struct http_req *r, unsigned status, json_t *j, const char *name,
+			       const char *value)
 {
 	if (j == NULL)
 		return -ENOMEM;
@@ -145,11 +150,21 @@ int http_reply_json(struct http_req *r, unsigned status, json_t *j)
 		free(s);
 		return -ENOMEM;
 	}
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json") !=
+		    MHD_YES ||
+	    (name != NULL && MHD_add_response_header(resp, name, value) != MHD_YES)) {
+		MHD_destroy_response(resp);
+		return -ENOMEM;
+	}
 	int rc = http_reply(r, status, resp);
 	if (rc == 0)
 		r->bytes_out = len;
 	return rc;
+}
+
+int http_reply_json(struct http_req *r, unsigned status, json_t *j)
+{
+	return http_reply_json_hdr(r, status, j, NULL, NULL);
 }
 
 int http_reply_empty(struct http_req *r, unsigned status)
@@ -190,21 +205,45 @@ static void http_utf8_fix(char *s)
 	}
 }
 
-int http_reply_error(struct http_req *r, unsigned status, const char *code, const char *field,
-		     const char *fmt, ...)
+/*
+ * The one place an error becomes a body: {"error":{"code","message"[,
+ * "field"]}}.  A message longer than HTTP_ERROR_MSG_MAX bytes is cut there
+ * (on purpose: it quotes what a client sent, and the answer stays small).
+ */
+static int http_reply_verror(struct http_req *r, unsigned status, const char *name,
+			     const char *value, const char *code, const char *field,
+			     const char *fmt, va_list ap)
 {
-	char msg[512];
-	va_list ap;
-	va_start(ap, fmt);
+	char msg[HTTP_ERROR_MSG_MAX + 1];
 	int n = vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	if (n < 0)
 		msg[0] = '\0';
+	/* n >= sizeof(msg): cut at HTTP_ERROR_MSG_MAX bytes, as documented */
 	http_utf8_fix(msg); /* also a multi-byte character cut at the end */
 	json_t *err = json_pack("{s:s, s:s}", "code", code, "message", msg);
 	if (err != NULL && field != NULL)
 		json_object_set_new(err, "field", json_string(field));
-	return http_reply_json(r, status, json_pack("{s:o}", "error", err));
+	return http_reply_json_hdr(r, status, json_pack("{s:o}", "error", err), name, value);
+}
+
+int http_reply_error(struct http_req *r, unsigned status, const char *code, const char *field,
+		     const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = http_reply_verror(r, status, NULL, NULL, code, field, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int http_reply_error_hdr(struct http_req *r, unsigned status, const char *name, const char *value,
+			 const char *code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = http_reply_verror(r, status, name, value, code, NULL, fmt, ap);
+	va_end(ap);
+	return rc;
 }
 
 const char *http_header(struct http_req *r, const char *name)
@@ -279,50 +318,22 @@ static int http_begin(struct http_server *s, struct http_req *r)
 		}
 		char allow[128];
 		http_methods_str(allowed, allow, sizeof(allow));
-		struct MHD_Response *resp = NULL;
-		char *body = NULL;
-		json_t *j = json_pack("{s:{s:s, s:s}}", "error", "code", "method_not_allowed",
-				      "message", "method not allowed here");
-		if (j != NULL)
-			body = json_dumps(j, JSON_COMPACT);
-		json_decref(j);
-		if (body != NULL)
-			resp = MHD_create_response_from_buffer(strlen(body), body,
-							       MHD_RESPMEM_MUST_FREE);
-		if (resp == NULL) {
-			free(body);
-			return 1;
-		}
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-		http_reply(r, 405, resp);
+		http_reply_error_hdr(r, 405, MHD_HTTP_HEADER_ALLOW, allow, "method_not_allowed",
+				     "method not allowed here");
 		return 1;
 	}
 
 	int reading = r->method_id & (HTTP_GET | HTTP_HEAD);
-	enum http_scope need = reading ? r->route->read_scope : r->route->write_scope;
-	r->granted = HTTP_SCOPE_NONE;
-	if (need > HTTP_SCOPE_NONE) {
+	enum auth_scope need = reading ? r->route->read_scope : r->route->write_scope;
+	r->granted = AUTH_SCOPE_NONE;
+	if (need > AUTH_SCOPE_NONE) {
 		const char *tok = http_bearer(r);
 		if (tok == NULL || cfg->auth == NULL || cfg->auth(cfg->ctx, tok, &r->granted) < 0) {
-			struct MHD_Response *resp;
-			json_t *j = json_pack(
-				"{s:{s:s, s:s}}", "error", "code", "unauthorized", "message",
+			http_reply_error_hdr(
+				r, 401, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer", "unauthorized",
+				"%s",
 				tok ? "unknown or revoked token" :
 				      "missing bearer token (Authorization: Bearer …)");
-			char *body = j ? json_dumps(j, JSON_COMPACT) : NULL;
-			json_decref(j);
-			resp = body ? MHD_create_response_from_buffer(strlen(body), body,
-								      MHD_RESPMEM_MUST_FREE) :
-				      NULL;
-			if (resp == NULL) {
-				free(body);
-				return 1;
-			}
-			MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
-			MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-						"application/json");
-			http_reply(r, 401, resp);
 			return 1;
 		}
 		if (r->granted < need) {
@@ -334,7 +345,7 @@ static int http_begin(struct http_server *s, struct http_req *r)
 	}
 
 	/* API bodies are JSON; node-facing routes (phone-home) take forms. */
-	if (!reading && need > HTTP_SCOPE_NONE) {
+	if (!reading && need > AUTH_SCOPE_NONE) {
 		const char *ct = http_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
 		const char *len = http_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		int has_body = (len != NULL && strcmp(len, "0") != 0) ||
@@ -457,54 +468,111 @@ static void http_mhd_log(void *cls, const char *fmt, va_list ap)
 	int n = vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (n < 0)
 		return;
+	/* A longer line is cut: MHD's messages are short; one that is not
+	 * still says enough in 511 bytes, with "..." to show the cut. */
+	if ((size_t)n >= sizeof(msg))
+		memcpy(msg + sizeof(msg) - 4, "...", 4);
 	size_t len = strlen(msg);
 	while (len > 0 && msg[len - 1] == '\n')
 		msg[--len] = '\0';
 	log_warnx("http: %s", msg);
 }
 
-int http_server_start(const struct http_config *cfg, struct http_server **out)
+/*
+ * The listening socket, made here rather than by MHD so that a failure
+ * comes back as what it was (-EADDRINUSE, -EADDRNOTAVAIL, -EACCES, ...):
+ * MHD only says that it failed.  Options as MHD sets them on a socket of
+ * its own: SO_REUSEADDR, IPv6 only for an IPv6 address; non-blocking (MHD's
+ * worker pool needs it) and close-on-exec (corrald starts dnsmasq).
+ */
+static int http_listen(const char *address, uint16_t port, int *out)
 {
-	struct http_server *s = calloc(1, sizeof(*s));
-	if (s == NULL)
-		return -ENOMEM;
-	s->cfg = *cfg;
-
 	struct sockaddr_storage ss;
-	memset(&ss, 0, sizeof(ss));
-	/* Suspend/resume: live streams (hub.h) wait without holding a worker. */
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
-			 MHD_ALLOW_SUSPEND_RESUME;
 	struct sockaddr_in *in = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-	if (inet_pton(AF_INET, cfg->address, &in->sin_addr) == 1) {
+	socklen_t len;
+	int on = 1;
+
+	memset(&ss, 0, sizeof(ss));
+	if (inet_pton(AF_INET, address, &in->sin_addr) == 1) {
 		in->sin_family = AF_INET;
-		in->sin_port = htons(cfg->port);
-	} else if (inet_pton(AF_INET6, cfg->address, &in6->sin6_addr) == 1) {
+		in->sin_port = htons(port);
+		len = sizeof(*in);
+	} else if (inet_pton(AF_INET6, address, &in6->sin6_addr) == 1) {
 		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons(cfg->port);
-		flags |= MHD_USE_IPv6;
+		in6->sin6_port = htons(port);
+		len = sizeof(*in6);
 	} else {
-		free(s);
 		return -EINVAL;
 	}
+	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) < 0 ||
+	    (ss.ss_family == AF_INET6 &&
+	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) < 0) ||
+	    bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, SOMAXCONN) < 0) {
+		int rc = -errno;
+		close(fd);
+		return rc;
+	}
+	*out = fd;
+	return 0;
+}
+
+/* The port fd is bound to. */
+static uint16_t http_bound_port(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		return 0;
+	if (ss.ss_family == AF_INET6)
+		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+}
+
+int http_server_start(const struct http_config *cfg, struct http_server **out)
+{
+	int fd = -1;
+	int rc = http_listen(cfg->address, cfg->port, &fd);
+	if (rc < 0)
+		return rc;
+	struct http_server *s = calloc(1, sizeof(*s));
+	if (s == NULL) {
+		close(fd);
+		return -ENOMEM;
+	}
+	s->cfg = *cfg;
+	s->port = http_bound_port(fd);
+
 	unsigned threads = cfg->threads;
 	if (threads == 0) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 		threads = n > 0 ? (unsigned)n : 1;
 	}
+	/* Suspend/resume: live streams (hub.h) wait without holding a worker. */
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+			 MHD_ALLOW_SUSPEND_RESUME;
+	/* From here the socket is MHD's: MHD_stop_daemon() closes it. */
 	s->mhd = MHD_start_daemon(
-		flags, cfg->port, NULL, NULL, http_access, s, MHD_OPTION_EXTERNAL_LOGGER,
-		http_mhd_log, NULL, MHD_OPTION_SOCK_ADDR, &ss, MHD_OPTION_THREAD_POOL_SIZE, threads,
-		MHD_OPTION_NOTIFY_COMPLETED, http_completed, s, MHD_OPTION_CONNECTION_TIMEOUT,
-		cfg->conn_timeout ? cfg->conn_timeout : 60u, MHD_OPTION_CONNECTION_LIMIT, 4096u,
-		MHD_OPTION_UNESCAPE_CALLBACK, http_unescape, NULL, MHD_OPTION_END);
+		flags, s->port, NULL, NULL, http_access, s, MHD_OPTION_EXTERNAL_LOGGER,
+		http_mhd_log, NULL, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE,
+		threads, MHD_OPTION_NOTIFY_COMPLETED, http_completed, s,
+		MHD_OPTION_CONNECTION_TIMEOUT, cfg->conn_timeout ? cfg->conn_timeout : 60u,
+		MHD_OPTION_CONNECTION_LIMIT, 4096u, MHD_OPTION_UNESCAPE_CALLBACK, http_unescape,
+		NULL, MHD_OPTION_END);
 	if (s->mhd == NULL) {
+		/*
+		 * MHD logged why (out of memory, threads).  It closes the socket
+		 * on most of its failure paths, not on all, and does not say
+		 * which: leaking one descriptor on a failed start is safer than
+		 * closing one twice.
+		 */
 		free(s);
-		return -EADDRINUSE;
+		return -EIO;
 	}
-	const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
-	s->port = di != NULL ? di->port : cfg->port;
 	*out = s;
 	return 0;
 }

@@ -9,8 +9,17 @@
  * the handler.  Handlers run on MHD's worker threads and must not block on
  * a network peer.
  *
- * Errors become HTTP answers in one place: http_reply_error(), which writes
- * {"error":{"code","message","field"}}.
+ * Errors become HTTP answers in one place: http_reply_error() (and
+ * http_reply_error_hdr() when the answer needs a header of its own) writes
+ * {"error":{"code","message","field"}}; http.c's own 404, 405, 401, 403,
+ * 413, 415, 501 and 500 answers go through it too.
+ *
+ * Callers: corrald.c starts and frees the server with routes.h's table and
+ * callbacks.  The reply functions and http_header()/http_query() are for
+ * handlers (serve.c, api*.c, files.c, ui.c, hub.c), on the worker thread
+ * that runs them, for the request they were given; a struct http_req and
+ * what it points to live until the request completes.  Token scopes are
+ * auth.h's enum auth_scope.
  */
 #ifndef CORRAL_HTTP_H
 #define CORRAL_HTTP_H
@@ -21,6 +30,7 @@
 #include <jansson.h>
 #include <microhttpd.h>
 
+#include "auth.h"
 #include "buf.h"
 
 enum http_method {
@@ -32,13 +42,6 @@ enum http_method {
 	HTTP_DELETE = 1 << 5,
 };
 
-/* What a caller must present.  Ordered: a grant satisfies every lower need. */
-enum http_scope {
-	HTTP_SCOPE_NONE = 0, /* node-facing and health: no token */
-	HTTP_SCOPE_READ = 1,
-	HTTP_SCOPE_ADMIN = 2,
-};
-
 #define HTTP_MAX_ARGS 3
 
 struct http_req;
@@ -47,8 +50,8 @@ typedef int (*http_handler)(struct http_req *r);
 struct http_route {
 	unsigned methods;            /* HTTP_GET | ... */
 	const char *pattern;         /* "/api/v1/nodes/:", ":" = one segment, "*" = rest */
-	enum http_scope read_scope;  /* needed for GET/HEAD */
-	enum http_scope write_scope; /* needed for every other method */
+	enum auth_scope read_scope;  /* needed for GET/HEAD */
+	enum auth_scope write_scope; /* needed for every other method */
 	size_t max_body;             /* 0: the server default */
 	http_handler handler;
 	const char *label; /* metrics label, e.g. "bootscript" */
@@ -62,7 +65,7 @@ struct http_req {
 	const char *args[HTTP_MAX_ARGS]; /* captured segments, NUL-terminated */
 	const struct http_route *route;
 	struct buf body;         /* request body (empty for GET) */
-	enum http_scope granted; /* scope of the token presented */
+	enum auth_scope granted; /* scope of the token presented */
 	char client_ip[64];      /* peer address as text */
 	unsigned status;         /* status of the queued reply, 0 before */
 	uint64_t bytes_out;      /* body bytes the reply will carry */
@@ -77,7 +80,7 @@ struct http_req {
  * Checks a presented bearer token; sets *granted.  Returns 0 if valid,
  * -ENOENT if unknown.  Called only for routes that need a scope.
  */
-typedef int (*http_auth_fn)(void *ctx, const char *token, enum http_scope *granted);
+typedef int (*http_auth_fn)(void *ctx, const char *token, enum auth_scope *granted);
 /* Called once per finished request (metrics, access log). */
 typedef void (*http_done_fn)(void *ctx, const struct http_req *r);
 
@@ -96,7 +99,12 @@ struct http_config {
 	void *ctx;
 };
 
-/* Starts listening; returns 0 or a negative errno.  *out owned by caller. */
+/*
+ * Starts listening; *out owned by the caller.  Returns 0, -EINVAL for an
+ * address that is not an IPv4 or IPv6 literal, what socket(), bind() or
+ * listen() failed with (-EADDRINUSE, -EADDRNOTAVAIL, -EACCES, ...),
+ * -ENOMEM, or -EIO when libmicrohttpd does not start (it logs why).
+ */
 int http_server_start(const struct http_config *cfg, struct http_server **out);
 /* The port actually bound. */
 uint16_t http_server_port(const struct http_server *s);
@@ -110,9 +118,18 @@ int http_reply_data(struct http_req *r, unsigned status, const char *ctype, cons
 /* Steals j. */
 int http_reply_json(struct http_req *r, unsigned status, json_t *j);
 int http_reply_empty(struct http_req *r, unsigned status);
-/* {"error":{"code","message"[, "field"]}}; field may be NULL. */
+/*
+ * {"error":{"code","message"[, "field"]}}; field may be NULL.  code is a
+ * stable string docs/api.md lists; the message (printf-style) is cut at
+ * HTTP_ERROR_MSG_MAX bytes and made valid UTF-8.
+ */
+#define HTTP_ERROR_MSG_MAX 511
 int http_reply_error(struct http_req *r, unsigned status, const char *code, const char *field,
 		     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* The same with one more response header, e.g. Allow on a 405, Content-Range on a 416. */
+int http_reply_error_hdr(struct http_req *r, unsigned status, const char *name, const char *value,
+			 const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
 
 /* Request header / query argument, or NULL.  Borrowed for the request. */
 const char *http_header(struct http_req *r, const char *name);

@@ -103,14 +103,17 @@ int metrics_render(struct metrics *m, struct buf *out)
 			}
 			if (v == 0)
 				continue;
-			char code[8];
+			/* the last slot counts every status not in metrics_codes */
 			if (c < METRICS_NCODES - 1)
-				snprintf(code, sizeof(code), "%u", metrics_codes[c]);
+				rc |= buf_printf(out,
+						 "corral_http_requests_total{route=\"%s\","
+						 "code=\"%u\"} %llu\n",
+						 label, metrics_codes[c], (unsigned long long)v);
 			else
-				snprintf(code, sizeof(code), "other");
-			rc |= buf_printf(
-				out, "corral_http_requests_total{route=\"%s\",code=\"%s\"} %llu\n",
-				label, code, (unsigned long long)v);
+				rc |= buf_printf(out,
+						 "corral_http_requests_total{route=\"%s\","
+						 "code=\"other\"} %llu\n",
+						 label, (unsigned long long)v);
 		}
 	}
 	rc |= buf_adds(out, "# HELP corral_bootscripts_total Boot scripts served, by kind.\n"

@@ -3,6 +3,10 @@
  *
  * Counters are atomics, bumped from any worker thread without locks.  HTTP
  * requests are counted by route label (from the route table) and status.
+ *
+ * Callers: corrald.c makes and frees it with routes.h's labels; routes.c
+ * (requests, file bytes), serve.c (boot scripts, the cache, /metrics) and
+ * dhcp.c (restarts) count.
  */
 #ifndef CORRAL_METRICS_H
 #define CORRAL_METRICS_H

@@ -10,6 +10,11 @@
  * Jobs live in memory (the newest REDFISH_JOBS are kept); what they find
  * is written to the store.  Passwords are opened from the store only for
  * the job that needs them and never logged.
+ *
+ * Callers: corrald.c starts and frees it (and sets the hub); api.c's
+ * discovery, power, boot and job handlers call the rest, from any HTTP
+ * thread (the job list has its own lock).  Its own files share
+ * redfish_int.h, which nothing else includes.
  */
 #ifndef CORRAL_REDFISH_H
 #define CORRAL_REDFISH_H

@@ -3,15 +3,19 @@
  * scope each route needs (no route under /api/v1 is open: a test walks
  * this table) and the metrics labels.  docs/api.md lists the same routes.
  */
+#include "routes.h"
+
 #include <string.h>
 
+#include "api.h"
 #include "app.h"
 #include "log.h"
+#include "serve.h"
 #include "ui.h"
 
-#define R HTTP_SCOPE_READ
-#define A HTTP_SCOPE_ADMIN
-#define N HTTP_SCOPE_NONE
+#define R AUTH_SCOPE_READ
+#define A AUTH_SCOPE_ADMIN
+#define N AUTH_SCOPE_NONE
 #define GET HTTP_GET
 #define POST HTTP_POST
 #define PUT HTTP_PUT
@@ -20,7 +24,7 @@
 #define IMPORT_MAX (64u << 20)
 #define FORM_MAX (64u << 10)
 
-const struct http_route app_routes[] = {
+const struct http_route routes_table[] = {
 	/* node-facing and health: no token */
 	{GET, "/healthz", N, N, 0, serve_healthz, "healthz"},
 	{GET, "/metrics", N, N, 0, serve_metrics, "metrics"},
@@ -71,9 +75,9 @@ const struct http_route app_routes[] = {
 	{POST, "/api/v1/boot", R, A, 0, api_boot, "api_boot"},
 };
 
-const size_t app_nroutes = sizeof(app_routes) / sizeof(app_routes[0]);
+const size_t routes_count = sizeof(routes_table) / sizeof(routes_table[0]);
 
-int app_auth(void *ctx, const char *token, enum http_scope *granted)
+int routes_auth(void *ctx, const char *token, enum auth_scope *granted)
 {
 	struct app *a = ctx;
 	unsigned char hash[AUTH_HASH_LEN];
@@ -82,19 +86,19 @@ int app_auth(void *ctx, const char *token, enum http_scope *granted)
 	int rc = store_token_find(a->store, hash, &scope);
 	if (rc < 0)
 		return rc;
-	*granted = scope >= 2 ? HTTP_SCOPE_ADMIN : HTTP_SCOPE_READ;
+	*granted = scope >= AUTH_SCOPE_ADMIN ? AUTH_SCOPE_ADMIN : AUTH_SCOPE_READ;
 	return 0;
 }
 
-void app_done(void *ctx, const struct http_req *r)
+void routes_done(void *ctx, const struct http_req *r)
 {
 	struct app *a = ctx;
-	int idx = r->route ? (int)(r->route - app_routes) : -1;
+	int idx = r->route ? (int)(r->route - routes_table) : -1;
 	store_release(a->store);
 	metrics_request(a->metrics, idx, r->status);
 	/* A change through the API: live pages reload what they show. */
 	if (r->route != NULL && !(r->method_id & (HTTP_GET | HTTP_HEAD)) &&
-	    r->route->write_scope > HTTP_SCOPE_NONE && r->status >= 200 && r->status < 300)
+	    r->route->write_scope > AUTH_SCOPE_NONE && r->status >= 200 && r->status < 300)
 		hub_publish(a->hub, "inventory",
 			    json_pack("{s:s, s:s, s:s}", "method", r->method, "path", r->path,
 				      "route", r->route->label));

@@ -8,7 +8,10 @@
  * Hot path: the boot script is served from the boot cache when the store
  * has not changed since it was rendered (see bootcache.h).
  */
+#include "serve.h"
+
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,13 +28,93 @@ static const char *const serve_kind_state[METRICS_BOOT_KINDS] = {
 	[METRICS_BOOT_NODE] = "booting",
 };
 
-int serve_render_bootscript(struct app *a, enum store_boot_key key, const char *value,
-			    unsigned retry, const char *client_ip, int record, struct buf *out)
+/*
+ * snprintf into a fixed array, checked: a cut sets *err to -ENAMETOOLONG.
+ * The arrays here fit every valid value, so a cut is a bug to report (500)
+ * rather than a shortened script or event to hand out.  Does nothing once
+ * *err is set, so a run of them needs one check at the end.
+ */
+__attribute__((format(printf, 4, 5))) static void serve_fmt(int *err, char *out, size_t size,
+							    const char *fmt, ...)
+{
+	if (*err < 0)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(out, size, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= size)
+		*err = -ENAMETOOLONG;
+}
+
+/*
+ * Renders the script for key=value (self: "key=value") from the store into
+ * out, and what the cache keeps with it into *meta.  start: the start of
+ * the seed token's validity window (Unix seconds).
+ */
+static int serve_render_fresh(struct app *a, enum bootsel_key key, const char *value,
+			      const char *self, unsigned retry, int64_t start, struct buf *out,
+			      struct bootcache_meta *meta)
+{
+	const struct config *cfg = app_config(a);
+	struct bootscript_env env = {cfg->base_url, cfg->unknown_wait, cfg->retry_max_sleep};
+	struct bootsel b;
+	char why[160];
+	int cut = 0;
+	int rc = bootsel_lookup(a->store, key, value, &b);
+	memset(meta, 0, sizeof(*meta));
+	if (rc == -ENOENT) {
+		meta->kind = METRICS_BOOT_UNKNOWN;
+		serve_fmt(&cut, meta->detail, sizeof(meta->detail), "unknown");
+		if (key == BOOTSEL_MAC) {
+			serve_fmt(&cut, meta->mac, sizeof(meta->mac), "%s", value);
+			serve_fmt(&cut, why, sizeof(why), "this machine (%s) is not registered yet",
+				  value);
+		} else {
+			serve_fmt(&cut, why, sizeof(why), "no node has %s", self);
+		}
+		return cut < 0 ? cut : bootscript_wait(&env, why, self, out);
+	}
+	if (rc < 0)
+		return rc;
+	meta->node_id = b.node_id;
+	serve_fmt(&cut, meta->mac, sizeof(meta->mac), "%s", b.mac);
+	if (!b.enabled) {
+		meta->kind = METRICS_BOOT_DISABLED;
+		serve_fmt(&cut, meta->detail, sizeof(meta->detail), "disabled");
+		serve_fmt(&cut, why, sizeof(why), "node %s is disabled", b.name);
+		rc = cut < 0 ? cut : bootscript_exit(why, out);
+	} else if (!b.has_profile) {
+		meta->kind = METRICS_BOOT_NOPROFILE;
+		serve_fmt(&cut, meta->detail, sizeof(meta->detail), "no boot profile");
+		serve_fmt(&cut, why, sizeof(why),
+			  "node %s has no boot profile (none on the node, its groups or the "
+			  "defaults)",
+			  b.name);
+		rc = cut < 0 ? cut : bootscript_wait(&env, why, self, out);
+	} else {
+		char seed[AUTH_SEED_LEN];
+		uint32_t expiry = (uint32_t)(start + cfg->token_ttl);
+		auth_seed_make(a->seed_key, b.node_id, expiry, seed);
+		meta->kind = METRICS_BOOT_NODE;
+		serve_fmt(&cut, meta->detail, sizeof(meta->detail), "profile %s (%s)", b.profile,
+			  b.source);
+		rc = cut < 0 ? cut : bootscript_node(&env, &b, seed, self, retry, out);
+	}
+	bootsel_clear(&b);
+	return rc;
+}
+
+int serve_render_bootscript(struct app *a, enum bootsel_key key, const char *value, unsigned retry,
+			    const char *client_ip, int record, struct buf *out)
 {
 	const struct config *cfg = app_config(a);
 	static const char *const keynames[] = {"mac", "name", "nid", "id"};
 	char self[96];
-	snprintf(self, sizeof(self), "%s=%s", keynames[key], value);
+	int rc = 0;
+	serve_fmt(&rc, self, sizeof(self), "%s=%s", keynames[key], value);
+	if (rc < 0)
+		return rc;
 
 	uint64_t gen = store_generation(a->store);
 	int64_t now = store_now_us();
@@ -40,10 +123,6 @@ int serve_render_bootscript(struct app *a, enum store_boot_key key, const char *
 	metrics_bootcache(a->metrics, hit);
 
 	if (!hit) {
-		struct bootscript_env env = {cfg->base_url, cfg->unknown_wait,
-					     cfg->retry_max_sleep};
-		struct store_boot b;
-		char why[160];
 		/*
 		 * Seed tokens expire at the end of a window, so one rendering
 		 * serves the window from the cache: a token lives between 90%
@@ -52,49 +131,7 @@ int serve_render_bootscript(struct app *a, enum store_boot_key key, const char *
 		int64_t window = cfg->token_ttl / 10 > 3600 ? 3600 : cfg->token_ttl / 10;
 		int64_t start = now / 1000000 / window * window;
 		int64_t valid_until = (start + window) * 1000000;
-		int rc = store_boot_lookup(a->store, key, value, &b);
-		memset(&meta, 0, sizeof(meta));
-		if (key == STORE_BOOT_MAC)
-			snprintf(meta.mac, sizeof(meta.mac), "%s", value);
-		if (rc == -ENOENT) {
-			meta.kind = METRICS_BOOT_UNKNOWN;
-			if (key == STORE_BOOT_MAC)
-				snprintf(why, sizeof(why),
-					 "this machine (%s) is not registered yet", value);
-			else
-				snprintf(why, sizeof(why), "no node has %s", self);
-			snprintf(meta.detail, sizeof(meta.detail), "unknown");
-			rc = bootscript_wait(&env, why, self, out);
-		} else if (rc < 0) {
-			return rc;
-		} else {
-			meta.node_id = b.node_id;
-			snprintf(meta.mac, sizeof(meta.mac), "%s", b.mac);
-			if (!b.enabled) {
-				meta.kind = METRICS_BOOT_DISABLED;
-				snprintf(meta.detail, sizeof(meta.detail), "disabled");
-				snprintf(why, sizeof(why), "node %s is disabled", b.name);
-				rc = bootscript_exit(why, out);
-			} else if (!b.has_profile) {
-				meta.kind = METRICS_BOOT_NOPROFILE;
-				snprintf(meta.detail, sizeof(meta.detail), "no boot profile");
-				snprintf(
-					why, sizeof(why),
-					"node %s has no boot profile (none on the node, its groups "
-					"or the defaults)",
-					b.name);
-				rc = bootscript_wait(&env, why, self, out);
-			} else {
-				char seed[AUTH_SEED_LEN];
-				uint32_t expiry = (uint32_t)(start + cfg->token_ttl);
-				auth_seed_make(a->seed_key, b.node_id, expiry, seed);
-				meta.kind = METRICS_BOOT_NODE;
-				snprintf(meta.detail, sizeof(meta.detail), "profile %s (%s)",
-					 b.profile, b.source);
-				rc = bootscript_node(&env, &b, seed, self, retry, out);
-			}
-			store_boot_clear(&b);
-		}
+		rc = serve_render_fresh(a, key, value, self, retry, start, out, &meta);
 		if (rc < 0)
 			return rc;
 		if (retry == 0)
@@ -104,12 +141,14 @@ int serve_render_bootscript(struct app *a, enum store_boot_key key, const char *
 	if (!record)
 		return 0;
 	metrics_bootscript(a->metrics, (enum metrics_boot)meta.kind);
-	if (meta.node_id != 0 || (key == STORE_BOOT_MAC && meta.kind == METRICS_BOOT_UNKNOWN)) {
+	if (meta.node_id != 0 || (key == BOOTSEL_MAC && meta.kind == METRICS_BOOT_UNKNOWN)) {
 		char detail[200];
 		if (retry > 0)
-			snprintf(detail, sizeof(detail), "%s, retry %u", meta.detail, retry);
+			serve_fmt(&rc, detail, sizeof(detail), "%s, retry %u", meta.detail, retry);
 		else
-			snprintf(detail, sizeof(detail), "%s", meta.detail);
+			serve_fmt(&rc, detail, sizeof(detail), "%s", meta.detail);
+		if (rc < 0)
+			return rc;
 		events_add(a->events, meta.node_id, "bootscript", client_ip, detail, meta.mac,
 			   serve_kind_state[meta.kind]);
 	}
@@ -130,19 +169,19 @@ int serve_bootscript(struct http_req *r)
 	if (retry_s != NULL && valid_parse_ll(retry_s, 0, 100000, &v) == 0)
 		retry = (unsigned)v;
 
-	enum store_boot_key key;
+	enum bootsel_key key;
 	const char *value;
 	if (mac != NULL) {
 		if (valid_mac_normalize(mac, norm) < 0)
 			return http_reply_error(r, 400, "bad_request", "mac",
 						"mac: not a MAC address");
-		key = STORE_BOOT_MAC;
+		key = BOOTSEL_MAC;
 		value = norm;
 	} else if (name != NULL) {
 		if (valid_name(name) < 0)
 			return http_reply_error(r, 400, "bad_request", "name",
 						"name: not a valid node name");
-		key = STORE_BOOT_NAME;
+		key = BOOTSEL_NAME;
 		value = name;
 	} else if (nid != NULL) {
 		if (valid_parse_ll(nid, 1, 2147483648LL, &v) < 0)
@@ -150,8 +189,11 @@ int serve_bootscript(struct http_req *r)
 						"nid: not a node number");
 		/* the number as written here ("+7", "007" are 7): the script
 		 * re-chains with it and the cache is keyed by it */
-		snprintf(nidbuf, sizeof(nidbuf), "%lld", v);
-		key = STORE_BOOT_NID;
+		int cut = 0;
+		serve_fmt(&cut, nidbuf, sizeof(nidbuf), "%lld", v);
+		if (cut < 0)
+			return cut;
+		key = BOOTSEL_NID;
 		value = nidbuf;
 	} else {
 		return http_reply_error(r, 400, "bad_request", "mac",
@@ -200,7 +242,7 @@ int serve_render_cloudinit(struct app *a, int64_t node_id, int kind, struct buf 
 {
 	char name[64];
 	json_t *metas = NULL, *uds = NULL;
-	int rc = store_cloudinit_layers(a->store, node_id, name, sizeof(name), &metas, &uds);
+	int rc = bootsel_cloudinit_layers(a->store, node_id, name, sizeof(name), &metas, &uds);
 	if (rc < 0)
 		return rc;
 	if (kind == 0)
@@ -317,11 +359,12 @@ int serve_phone_home(struct http_req *r)
 /* Which boot file a path is for the node: "kernel", "initrd", "rootfs" or "file". */
 static const char *serve_file_stage(struct app *a, int64_t node_id, const char *relpath)
 {
-	struct store_boot b;
+	struct bootsel b;
 	char id[24];
 	const char *stage = "file";
-	snprintf(id, sizeof(id), "%lld", (long long)node_id);
-	if (store_boot_lookup(a->store, STORE_BOOT_ID, id, &b) < 0)
+	int cut = 0;
+	serve_fmt(&cut, id, sizeof(id), "%lld", (long long)node_id);
+	if (cut < 0 || bootsel_lookup(a->store, BOOTSEL_ID, id, &b) < 0)
 		return stage;
 	if (b.has_profile) {
 		const char *locs[] = {b.kernel, b.initrd, b.rootfs};
@@ -337,7 +380,7 @@ static const char *serve_file_stage(struct app *a, int64_t node_id, const char *
 			}
 		}
 	}
-	store_boot_clear(&b);
+	bootsel_clear(&b);
 	return stage;
 }
 
@@ -370,7 +413,7 @@ int serve_firmware(struct http_req *r)
 	struct app *a = r->ctx;
 	struct files *f;
 	int64_t node_id;
-	if (files_open(app_config(a)->dhcp_ipxe_dir, &f) < 0)
+	if (files_open(app_config(a)->dhcp.ipxe_dir, &f) < 0)
 		return http_reply_error(r, 404, "not_found", NULL, "no firmware directory");
 	int rc = files_serve(f, r, r->args[0]);
 	files_free(f);

@@ -11,6 +11,7 @@ Skipped unless root with /usr/sbin/dnsmasq, busybox and iproute2.
 import os
 import re
 import signal
+import socket
 import time
 
 import pytest
@@ -525,5 +526,182 @@ def test_lease_granted_just_before_stop_is_kept(lab):
         assert other is not None, c.stderr_tail()
         assert other["ip"] != got["ip"], "a new MAC got %s, still leased to %s" % (
             got["ip"], holder.mac)
+    finally:
+        lab2.close()
+
+
+# ---- SIGHUP: new DHCP settings, in force whole or not at all -------------------------
+#
+# Each test has a Lab of its own: it changes the daemon's configuration.  A
+# reload that changes dhcp.* prepares the new side while the old dnsmasq
+# serves; if that fails, nothing of the new file is in force (the boot
+# script's unknown_wait and the file root tell), the same dnsmasq process
+# keeps answering, dnsmasq.conf is the old one and corrald says why once.
+
+
+def reload(c, changes):
+    """Writes {(section, key): value} into c's file, sends SIGHUP and waits
+    until corrald logged the outcome; returns what it logged meanwhile."""
+    mark = len(c.stderr_text())
+    for (sec, key), v in changes.items():
+        c.conf.setdefault(sec, {})[key] = str(v)
+    c.write_conf()
+    c.signal(signal.SIGHUP)
+
+    def outcome():
+        t = c.stderr_text()[mark:]
+        done = "reloaded configuration" in t or "configuration not changed" in t
+        return t if done else None
+
+    out = wait_for(outcome, timeout=30, interval=0.1)
+    assert out, "no reload outcome logged:\n" + c.stderr_tail(4000)
+    return out
+
+
+def unknown_wait(c):
+    """The sleep an unknown machine's boot script has (boot.unknown_wait)."""
+    r = c.bootscript({"mac": "02:ee:00:00:00:%02x" % (int(time.monotonic() * 10) % 256)})
+    assert r.status == 200, r
+    m = re.search(r"^\s*sleep\s+(\d+)\s*$", r.text, re.M)
+    assert m, r.text
+    return int(m.group(1))
+
+
+def served_file(c, name):
+    r = c.get("/files/" + name, token=None)
+    return r.raw if r.status == 200 else None
+
+
+def reload_lab_daemon(lab2):
+    """corrald in lab2 with dnsmasq up, a node, and a second file root ready
+    (files.root/which.txt says "old", files2/which.txt "new")."""
+    c = lab2.corrald()
+    c.add_file("which.txt", "old")
+    new_root = c.dir / "files2"
+    new_root.mkdir()
+    (new_root / "which.txt").write_text("new")
+    c.new_root = new_root
+    c.pid0 = c.wait_dnsmasq(timeout=20)
+    assert unknown_wait(c) == 10
+    assert served_file(c, "which.txt") == b"old"
+    return c
+
+
+def assert_old_settings_serve(lab2, c, conf_before, pid=None):
+    """The old configuration is in force and its dnsmasq answers."""
+    if pid is not None:
+        assert c.dnsmasq_pid() == pid, "dnsmasq was replaced:\n" + c.stderr_tail(4000)
+    assert (c.state_dir / "dnsmasq.conf").read_text() == conf_before
+    assert unknown_wait(c) == 10, "boot.unknown_wait of the refused file was applied"
+    assert served_file(c, "which.txt") == b"old", "files.root of the refused file was applied"
+    cl = lab2.client("02:c0:%02x:00:09:%02x" % (lab2.nn, len(lab2.clients)))
+    lease = cl.dhcp()
+    assert lease and in_pool(lab2, lease["ip"]), (lease, c.stderr_tail(4000))
+    assert lease["lease"] == POOL_LEASE, lease
+
+
+def test_reload_with_missing_interface_keeps_old_dnsmasq():
+    lab2 = netns.Lab()
+    try:
+        c = reload_lab_daemon(lab2)
+        conf_before = (c.state_dir / "dnsmasq.conf").read_text()
+        out = reload(c, {("dhcp", "interface"): "nosuch0",
+                         ("dhcp", "pool_start"): lab2.ip4(200),  # outside the old pool
+                         ("dhcp", "pool_end"): lab2.ip4(210),
+                         ("boot", "unknown_wait"): 3,
+                         ("files", "root"): c.new_root})
+        assert "reloaded configuration" not in out, out
+        errors = [l for l in out.splitlines() if "nosuch0" in l]
+        assert len(errors) == 1, "the error should be logged once:\n" + out
+        assert "no such interface" in errors[0] and "configuration not changed" in errors[0]
+        assert_old_settings_serve(lab2, c, conf_before, pid=c.pid0)
+    finally:
+        lab2.close()
+
+
+def test_reload_with_busy_dns_port_keeps_old_dnsmasq():
+    lab2 = netns.Lab()
+    held = None
+    try:
+        c = reload_lab_daemon(lab2)
+        conf_before = (c.state_dir / "dnsmasq.conf").read_text()
+
+        def listen(ip, port):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind((ip, port))
+            s.listen(1)
+            return s
+
+        held = lab2.in_server(listen, lab2.server_ip, 5300)
+        out = reload(c, {("dhcp", "dns_port"): 5300, ("dhcp", "pool_lease_time"): 300,
+                         ("boot", "unknown_wait"): 3})
+        errors = [l for l in out.splitlines() if "5300" in l]
+        assert len(errors) == 1, "the error should be logged once:\n" + out
+        assert "in use" in errors[0] and "configuration not changed" in errors[0], errors
+        assert_old_settings_serve(lab2, c, conf_before, pid=c.pid0)
+    finally:
+        if held is not None:
+            held.close()
+        lab2.close()
+
+
+def test_reload_whose_dnsmasq_fails_to_start_brings_old_settings_back():
+    """A failure only the new dnsmasq itself can show (here: a dhcp.dnsmasq
+    that passes `--test` and then exits): the old dnsmasq was stopped by
+    then, so its settings are started again, with a new process, and the
+    new file is not in force."""
+    lab2 = netns.Lab()
+    try:
+        c = reload_lab_daemon(lab2)
+        conf_before = (c.state_dir / "dnsmasq.conf").read_text()
+        broken = c.dir / "broken-dnsmasq"
+        broken.write_text('#!/bin/sh\ncase " $* " in *" --test "*) exec %s "$@";; esac\n'
+                          'echo "broken-dnsmasq: refusing to serve" >&2\nexit 3\n' % netns.DNSMASQ)
+        broken.chmod(0o755)
+        out = reload(c, {("dhcp", "dnsmasq"): broken,
+                         ("dhcp", "pool_lease_time"): 300,
+                         ("boot", "unknown_wait"): 3})
+        assert "reloaded configuration" not in out, out
+        errors = [l for l in out.splitlines() if "configuration not changed" in l]
+        assert len(errors) == 1, out
+        assert "exited with status 3 before it started" in errors[0], errors
+        new = c.wait_dnsmasq(timeout=20, not_pid=c.pid0)
+        assert os.readlink("/proc/%d/exe" % new) == os.path.realpath(netns.DNSMASQ)
+        assert_old_settings_serve(lab2, c, conf_before)
+        assert restarts(c) == 0, "a refused start is not a crash"
+    finally:
+        lab2.close()
+
+
+def test_reload_applies_new_dhcp_settings_whole():
+    lab2 = netns.Lab()
+    try:
+        c = reload_lab_daemon(lab2)
+        known = lab2.client("02:c0:%02x:00:0a:01" % lab2.nn)
+        add_node(c, "reload-known", known.mac, lab2.ip4(40))
+        assert wait_for(lambda: (host_file(c, known.mac) or "").endswith(",%s\n" % LEASE))
+        out = reload(c, {("dhcp", "pool_start"): lab2.ip4(150),
+                         ("dhcp", "pool_end"): lab2.ip4(160),
+                         ("dhcp", "pool_lease_time"): 300,
+                         ("dhcp", "lease_time"): 7200,
+                         ("boot", "unknown_wait"): 3,
+                         ("files", "root"): c.new_root})
+        assert "reloaded configuration" in out and "configuration not changed" not in out, out
+        new = c.dnsmasq_pid()
+        assert new and new != c.pid0, "dnsmasq was not restarted:\n" + out
+        conf = (c.state_dir / "dnsmasq.conf").read_text()
+        assert "dhcp-range=set:pool,%s,%s,255.255.255.0,300\n" % (
+            lab2.ip4(150), lab2.ip4(160)) in conf, conf
+        assert ",static,255.255.255.0,7200\n" in conf, conf
+        assert host_file(c, known.mac).endswith(",7200\n"), host_file(c, known.mac)
+        assert unknown_wait(c) == 3
+        assert served_file(c, "which.txt") == b"new"
+        cl = lab2.client("02:c0:%02x:00:0a:02" % lab2.nn)
+        lease = cl.dhcp()
+        assert lease, c.stderr_tail(4000)
+        assert 150 <= int(lease["ip"].rsplit(".", 1)[1]) <= 160, lease
+        assert lease["lease"] == "300", lease
+        got = known.dhcp()
+        assert got and got["ip"] == lab2.ip4(40) and got["lease"] == "7200", got
     finally:
         lab2.close()

@@ -29,6 +29,8 @@
 #include "dhcpconf.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+/* snprintf into an array; the test fails rather than go on with a cut string. */
+#define FMT(buf, ...) assert_true((size_t)snprintf(buf, sizeof(buf), __VA_ARGS__) < sizeof(buf))
 #define DATA_SUB "data/dhcpconf"
 
 /* ---- golden files ------------------------------------------------------- */
@@ -134,10 +136,10 @@ static void check_golden(const char *name, const char *got)
 		/* The whole output goes to a file: cmocka cuts long messages. */
 		char actual[PATH_MAX];
 		const char *tmp = getenv("TMPDIR");
-		snprintf(actual, sizeof(actual), "%s/dhcpconf-%s.actual", tmp ? tmp : "/tmp", name);
+		FMT(actual, "%s/dhcpconf-%s.actual", tmp ? tmp : "/tmp", name);
 		FILE *f = fopen(actual, "wb");
 		if (f == NULL || fwrite(got, 1, glen, f) != glen)
-			snprintf(actual, sizeof(actual), "(could not write it)");
+			FMT(actual, "(could not write it)");
 		if (f != NULL)
 			fclose(f);
 		free(want);
@@ -505,7 +507,7 @@ static void test_parse_event_overlong(void **state)
 	char line[2048];
 	struct dhcp_event e;
 	int n = snprintf(line, sizeof(line), "add\t" MAC "\t10.100.0.11\tn1\tknown\t7\t\t");
-	assert_true(n > 0);
+	assert_true(n > 0 && (size_t)n < sizeof(line));
 	/* vendor class padding: the last (free-form) field */
 	memset(line + n, 'v', 1023 - (size_t)n);
 	line[1023] = '\0';
@@ -620,6 +622,7 @@ static void test_log_proxy(void **state)
 	memset(want, 'f', sizeof(want));
 	int n = snprintf(line, sizeof(line),
 			 "dnsmasq-dhcp[7]: PXE(br0) 10.0.0.9 52:54:00:77:01:01 ");
+	assert_true(n > 0 && (size_t)n + 150 < sizeof(line));
 	memset(line + n, 'f', 150);
 	line[n + 150] = '\0';
 	struct dhcp_proxy_log pl;
@@ -683,11 +686,37 @@ static void test_log_refusal(void **state)
 	char line[512];
 	int n = snprintf(line, sizeof(line),
 			 "dnsmasq-dhcp[7]: DHCPNAK(br0) 10.0.0.9 52:54:00:00:00:01 ");
+	assert_true(n > 0 && (size_t)n + 300 < sizeof(line));
 	memset(line + n, 'r', 300);
 	line[n + 300] = '\0';
 	struct dhcp_refusal_log rl;
 	assert_int_equal(dhcpconf_log_refusal(line, &rl), 0);
 	assert_int_equal(strlen(rl.message), sizeof(rl.message) - 1);
+}
+
+/* "started" is dnsmasq's word that it bound its sockets: a commit waits for it. */
+static void test_log_started(void **state)
+{
+	static const struct {
+		const char *line;
+		bool started;
+	} cases[] = {
+		{"dnsmasq[6019]: started, version 2.90 cachesize 150", true},
+		{"dnsmasq[1]: started, version 2.85 DNS disabled", true},
+		{"dnsmasq: started, version 2.90", false}, /* no PID: not its log format */
+		{"dnsmasq-dhcp[6019]: started, version 2.90", false},
+		{"dnsmasq[6019]: FAILED to start up", false},
+		{"dnsmasq: failed to create listening socket for 10.0.0.1: Address already in use",
+		 false},
+		{"dnsmasq: unknown interface nosuch0", false},
+		{"dnsmasq[7]: compile time options: IPv6 GNU-getopt DBus", false},
+		{"dnsmasq-dhcp[7]: DHCPACK(br0) 10.0.0.5 52:54:00:00:00:01 started, version 1",
+		 false},
+		{"", false},
+	};
+	for (size_t i = 0; i < NELEM(cases); i++)
+		if (dhcpconf_log_started(cases[i].line) != cases[i].started)
+			fail_msg("\"%s\": want %d", cases[i].line, cases[i].started);
 }
 
 /*
@@ -704,7 +733,7 @@ static void test_parse_event_long_client_id(void **state)
 	buf_init(&b, sizeof(cid) - 1);
 	for (int i = 0; i < 40; i++)
 		assert_int_equal(buf_printf(&b, "%s%02x", i ? ":" : "", i), 0);
-	snprintf(cid, sizeof(cid), "%s", buf_str(&b));
+	FMT(cid, "%s", buf_str(&b));
 	buf_clear(&b);
 	assert_int_equal(strlen(cid), 119);
 	int n = snprintf(line, sizeof(line), "add\t" MAC "\t10.100.0.11\tn1\t\t7\t%s\t", cid);
@@ -868,6 +897,7 @@ int main(void)
 		cmocka_unit_test(test_log_key),
 		cmocka_unit_test(test_log_proxy),
 		cmocka_unit_test(test_log_refusal),
+		cmocka_unit_test(test_log_started),
 		cmocka_unit_test(test_parse_event_long_client_id),
 		cmocka_unit_test(test_arches),
 		cmocka_unit_test(test_render_every_arch),

@@ -27,6 +27,7 @@
 
 #include "buf.h"
 #include "metrics.h"
+#include "tfmt.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -92,7 +93,7 @@ static int prom_err(struct prom *p, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(p->err, sizeof(p->err), fmt, ap);
+	(void)tfmt_vcut(p->err, sizeof(p->err), fmt, ap); /* a message: cut is fine */
 	va_end(ap);
 	return -1;
 }
