@@ -105,7 +105,7 @@ help:
 	@echo "make check      every test tier, ends with 'N passed, N failed, N skipped'"
 	@echo "make check-unit | check-integ | check-web | check-vm | check-fresh   one tier"
 	@echo "make screenshots  regenerate docs/img/*.png from a seeded corrald"
-	@echo "make demo       boot a virtual cluster (BIOS + UEFI) through Corral; KEEP=1 keeps it"
+	@echo "make demo       boot a virtual cluster (BIOS + UEFI + arm64) through Corral; KEEP=1 keeps it"
 	@echo "make lint       clang-format, banned functions, functions over 120 and files over 1,200 lines"
 	@echo "make fuzz       libFuzzer on every parser of outside input (FUZZ_SECONDS=$(FUZZ_SECONDS) each)"
 	@echo "make bench      benchmarks against a reference (nginx) on this machine"
@@ -225,12 +225,14 @@ check: deps
 	-@$(MAKE) --no-print-directory check-fresh
 	@sh scripts/summary.sh $(BUILD)/results unit integ web vm fresh
 
-# Corral's main job on a virtual cluster: one BIOS and one UEFI VM (the UEFI
-# one through the firmware's own PXE and TFTP) boot through corrald and its
-# dnsmasq; prints each node's timeline.  KEEP=1 leaves the cluster running.
+# Corral's main job on a virtual cluster: one BIOS, one UEFI and one arm64
+# VM (the UEFI and arm64 ones through the firmware's own PXE and TFTP; the
+# arm64 one from the firmware tree, with its own test OS, both fetched with
+# apt) boot through corrald and its dnsmasq; prints each node's timeline
+# (about a minute here).  KEEP=1 leaves the cluster running.
 demo: deps all
 	@CORRAL_BUILD=$(abspath $(BUILD)) /usr/bin/python3 test-vm/cluster.py boot --bios 1 --uefi 1 \
-		--uefi-pxe firmware --dnsmasq corrald $(if $(KEEP),--keep)
+		--arm64 1 --uefi-pxe firmware --dnsmasq corrald $(if $(KEEP),--keep)
 
 lint: deps
 	@sh scripts/lint.sh
@@ -283,5 +285,19 @@ all: $(BUILD)/storm
 bench: $(BUILD)/storm
 $(BUILD)/storm: bench/storm.c bench/storm_prep.c $(LIBCORRAL)
 	$(CC) $(CFLAGS) -I$(LIB) -Ibench -o $@ bench/storm.c bench/storm_prep.c $(LIBCORRAL) $(LDFLAGS) -lcurl -lm
+
+# firmware/: the boot firmware tree (iPXE for every architecture) from
+# Debian's packages, downloaded and verified by apt itself; see
+# firmware/README.md.  corral-fwtable prints corrald's architecture table
+# for it, so the manifest and dnsmasq's configuration share one table.
+.PHONY: firmware
+all: $(BUILD)/corral-fwtable
+$(BUILD)/obj/firmware/%.o: firmware/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -I$(D_DIR) -I$(LIB) -c -o $@ $<
+$(BUILD)/corral-fwtable: $(BUILD)/obj/firmware/fwtable.o $(BUILD)/obj/corrald/dhcpconf.o $(LIBCORRAL)
+	$(CC) $(LDFLAGS) -o $@ $^
+firmware: deps $(BUILD)/corral-fwtable
+	@/usr/bin/python3 firmware/build.py --table $(BUILD)/corral-fwtable $(BUILD)/firmware
 
 -include $(wildcard $(BUILD)/obj/*/*.d $(BUILD)/tests/*.d $(BUILD)/*.d)

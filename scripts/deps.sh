@@ -14,6 +14,7 @@ python3 python3-pytest python3-yaml
 curl sqlite3
 nginx-light wrk
 qemu-system-x86 ovmf ipxe dnsmasq-base busybox-static linux-image-amd64 iproute2 kmod cpio
+qemu-system-arm qemu-efi-aarch64
 chromium fonts-dejavu-core
 mmdebstrap squashfs-tools zstd debian-archive-keyring
 "

@@ -28,7 +28,7 @@ fi
 # The globs that match nothing stay literal; keep only real files.
 files=""
 for f in lib/*.c lib/*.h lib/tests/*.c bench/*.c netboot/corrald/*.c netboot/corrald/*.h netboot/corral/*.c netboot/corral/*.h netboot/hook/*.c netboot/tests/unit/*.c netboot/tests/unit/*.h netboot/tests/cli-unit/*.c netboot/tests/cli-unit/*.h \
-	netboot/fuzz/*.c netboot/fuzz/*.h test-vm/vbmc/*.c test-vm/vbmc/*.h test-vm/vbmc/tests/*.c image-builder/src/*.c image-builder/src/*.h image-builder/tests/*.c; do
+	netboot/fuzz/*.c netboot/fuzz/*.h test-vm/vbmc/*.c test-vm/vbmc/*.h test-vm/vbmc/tests/*.c image-builder/src/*.c image-builder/src/*.h image-builder/tests/*.c firmware/*.c; do
 	[ -f "$f" ] && files="$files $f"
 done
 

@@ -202,8 +202,9 @@ static int cli_events_print(const json_t *events)
 /* ---- events --follow ---- */
 
 /* The stages a boot event can have (for --until). */
-static const char *const cli_stages[] = {"dhcp",   "tftp", "bootscript", "kernel",    "initrd",
-					 "rootfs", "file", "cloud-init", "phone-home"};
+static const char *const cli_stages[] = {"dhcp",       "tftp",      "firmware", "bootscript",
+					 "kernel",     "initrd",    "rootfs",   "file",
+					 "cloud-init", "phone-home"};
 
 /* One `corral events --follow` run: the history, then the live stream. */
 struct cli_follow {

@@ -287,12 +287,36 @@ static int dhcp_copy_ipxe(struct dhcp *d, const char *file)
 	return rc < 0 ? dhcp_fail(d, rc, "cannot copy %s into %s", src, d->tftp) : 0;
 }
 
-/* Copies the iPXE binaries into the TFTP root and writes autoexec.ipxe. */
+/*
+ * The i-th binary the TFTP root gets (dhcp_ipxe_file), or NULL: none in
+ * that slot, a UEFI HTTP-boot row (/firmware/ serves those from
+ * dhcp.ipxe_dir), or one Debian 12's ipxe has none of (arm64, riscv64...:
+ * `make firmware` has them) that dhcp.ipxe_dir lacks, which note logs.
+ */
+static const char *dhcp_tftp_file(struct dhcp *d, unsigned i, int note)
+{
+	const struct dhcpconf_arch *a = &dhcpconf_arches[i / 2];
+	const char *file = dhcp_ipxe_file(i);
+	char src[PATH_MAX + 64];
+	if (file == NULL || a->http)
+		return NULL;
+	if (!a->optional || dhcp_path(src, sizeof(src), d->cfg.ipxe_dir, file) < 0 ||
+	    access(src, R_OK) == 0)
+		return file;
+	if (note)
+		log_info("dhcp: %s: %s; %s clients get no boot file", src, strerror(errno),
+			 a->name);
+	return NULL;
+}
+
+/* Copies the iPXE binaries (dhcp_tftp_file) into the TFTP root and writes autoexec.ipxe. */
 static int dhcp_tftp_root(struct dhcp *d)
 {
 	for (unsigned i = 0; i < 2 * dhcpconf_narches; i++) {
-		const char *file = dhcp_ipxe_file(i);
-		int rc = file != NULL ? dhcp_copy_ipxe(d, file) : 0;
+		const char *file = dhcp_tftp_file(d, i, 1);
+		if (file == NULL)
+			continue;
+		int rc = dhcp_copy_ipxe(d, file);
 		if (rc < 0)
 			return rc;
 	}
@@ -784,7 +808,7 @@ static int dhcp_check_files(struct dhcp *d)
 	int rc = dhcp_check_reachable(d);
 	for (unsigned i = 0; rc == 0 && i < 2 * dhcpconf_narches; i++) {
 		char src[PATH_MAX + 64];
-		const char *file = dhcp_ipxe_file(i);
+		const char *file = dhcp_tftp_file(d, i, 0);
 		if (file == NULL)
 			continue;
 		if (dhcp_path(src, sizeof(src), d->cfg.ipxe_dir, file) < 0)

@@ -13,12 +13,59 @@
 
 #include "valid.h"
 
+/*
+ * x86 keeps Debian 12's iPXE (what corrald served before this table grew);
+ * the other architectures exist only in Debian 13's ipxe package, which
+ * `make firmware` fetches (firmware/README.md).  Option 93 value 9 is
+ * "EBC" in the registry, but x86-64 firmware sends it (RFC 4578's original
+ * list had the two swapped).  No row for 32-bit x86 or ARM UEFI (6, 10, 15,
+ * 18): Debian ships no iPXE for them.
+ */
 const struct dhcpconf_arch dhcpconf_arches[] = {
-	{0, "bios", "x86PC", "undionly.kpxe", NULL},
-	{7, "efi64", "x86-64_EFI", "snponly.efi", "ipxe.efi"},
-	{9, "efi64", "x86-64_EFI", "snponly.efi", "ipxe.efi"},
+	{0, "x86 BIOS", "bios", "x86PC", "undionly.kpxe", NULL, "i386-pcbios", false, false},
+	{7, "x64 UEFI", "efi64", "x86-64_EFI", "snponly.efi", "ipxe.efi", "x86_64-efi", false,
+	 false},
+	{9, "EBC (x64 UEFI)", "efi64", "x86-64_EFI", "snponly.efi", "ipxe.efi", "x86_64-efi", false,
+	 false},
+	{11, "ARM 64-bit UEFI", "arm64", "ARM64_EFI", "ipxe-arm64.efi", NULL, "arm64-efi", false,
+	 true},
+	{27, "RISC-V 64-bit UEFI", "riscv64", "27", "ipxe-riscv64.efi", NULL, "riscv64-efi", false,
+	 true},
+	{39, "LoongArch 64-bit UEFI", "loong64", "39", "ipxe-loong64.efi", NULL, "loong64-efi",
+	 false, true},
+	/* UEFI HTTP boot: vendor class HTTPClient, the boot file is a URL */
+	{16, "x64 UEFI boot from http", "efi64-http", NULL, "snponly.efi", "ipxe.efi", "x86_64-efi",
+	 true, false},
+	{19, "arm uefi 64 boot from http", "arm64-http", NULL, "ipxe-arm64.efi", NULL, "arm64-efi",
+	 true, true},
+	{28, "RISC-V 64-bit UEFI boot from http", "riscv64-http", NULL, "ipxe-riscv64.efi", NULL,
+	 "riscv64-efi", true, true},
+	{40, "LoongArch 64-bit UEFI boot from http", "loong64-http", NULL, "ipxe-loong64.efi", NULL,
+	 "loong64-efi", true, true},
 };
 const unsigned dhcpconf_narches = sizeof(dhcpconf_arches) / sizeof(dhcpconf_arches[0]);
+
+/*
+ * UEFI HTTP boot: the binary as a URL under corrald's /firmware/.  Only in
+ * authoritative mode: dnsmasq's proxy DHCP answers PXE clients only.
+ */
+static int dhcpconf_http_boot(const struct dhcpconf *c, const struct dhcpconf_arch *a,
+			      struct buf *out)
+{
+#define HTTP_BOOT "dhcp-boot=tag:!ipxe,tag:httpclient,tag:%s%s,\"%s/firmware/%s\"\n"
+	int rc = 0;
+	if (c->proxy)
+		return 0;
+	if (a->full_file != NULL) {
+		rc |= buf_printf(out, HTTP_BOOT, a->tag, ",tag:ipxe-full", c->base_url,
+				 a->full_file);
+		rc |= buf_printf(out, HTTP_BOOT, a->tag, ",tag:!ipxe-full", c->base_url, a->file);
+	} else {
+		rc |= buf_printf(out, HTTP_BOOT, a->tag, "", c->base_url, a->file);
+	}
+	return rc;
+#undef HTTP_BOOT
+}
 
 /* Copies src into dst[size]: 0, or -E2BIG (dst "") when it does not fit. */
 static int dhcpconf_copy(char *dst, size_t size, const char *src)
@@ -105,6 +152,9 @@ int dhcpconf_render(const struct dhcpconf *c, struct buf *out)
 	for (unsigned i = 0; i < dhcpconf_narches; i++)
 		rc |= buf_printf(out, "dhcp-match=set:%s,option:client-arch,%u\n",
 				 dhcpconf_arches[i].tag, dhcpconf_arches[i].arch);
+	if (!c->proxy) /* UEFI HTTP boot: its vendor class, echoed in the answer */
+		rc |= buf_adds(out, "dhcp-vendorclass=set:httpclient,HTTPClient\n"
+				    "dhcp-option-force=tag:httpclient,60,HTTPClient\n");
 
 	int n = snprintf(url, sizeof(url), "%s/boot/v1/bootscript?mac=${net0/mac}", c->base_url);
 	if (n < 0 || (size_t)n >= sizeof(url))
@@ -113,6 +163,10 @@ int dhcpconf_render(const struct dhcpconf *c, struct buf *out)
 		const struct dhcpconf_arch *a = &dhcpconf_arches[i];
 		if (i > 0 && strcmp(a->tag, dhcpconf_arches[i - 1].tag) == 0)
 			continue; /* one line per tag */
+		if (a->http) {
+			rc |= dhcpconf_http_boot(c, a, out);
+			continue;
+		}
 		if (c->proxy) {
 			rc |= buf_printf(out,
 					 "pxe-service=tag:!ipxe,%s,\"Corral network boot\",%s\n",
@@ -143,8 +197,11 @@ int dhcpconf_autoexec(const char *base_url, struct buf *out)
 	int rc = buf_printf(
 		out,
 		"#!ipxe\n"
-		"# Served by corrald's dnsmasq over TFTP: hand over to the boot script.\n"
+		"# Served by corrald's dnsmasq over TFTP.  iPXE 1.21 and later fetch it\n"
+		"# at start, before any interface is up: configure one, then hand over\n"
+		"# to the boot script.\n"
 		":retry\n"
+		"dhcp || goto wait\n"
 		"chain --replace --autofree %s/boot/v1/bootscript?mac=${net0/mac} || "
 		"goto wait\n"
 		":wait\nsleep 5\ngoto retry\n",

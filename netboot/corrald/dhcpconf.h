@@ -7,7 +7,9 @@
  *
  * The iPXE chain lives in one table (client architecture, option 93 →
  * first-stage binary); the second stage (user class iPXE / option 175)
- * gets the boot script URL.
+ * gets the boot script URL.  A UEFI HTTP-boot client (vendor class
+ * HTTPClient) gets its binary as a URL under corrald's /firmware/ and its
+ * vendor class echoed, so it never uses TFTP.
  */
 #ifndef CORRAL_DHCPCONF_H
 #define CORRAL_DHCPCONF_H
@@ -32,20 +34,31 @@ struct dhcpconf {
 	const char *base_url; /* corrald's advertised URL */
 };
 
-/* One first-stage iPXE binary per client architecture (option 93). */
+/*
+ * One first-stage iPXE binary per client architecture: the DHCP option 93
+ * codes of IANA's "Processor Architecture Types" registry (RFC 4578, RFC
+ * 5970).  The same table fills dnsmasq's TFTP root (dhcp.c), makes the
+ * firmware tree's manifest (firmware/fwtable.c) and is what /firmware/
+ * serves.  Rows that share a tag are adjacent and name the same files.
+ */
 struct dhcpconf_arch {
 	unsigned arch;         /* option 93 value */
+	const char *name;      /* the registry's name for it */
 	const char *tag;       /* dnsmasq tag set for it */
-	const char *pxe_csa;   /* proxy mode: pxe-service client system type */
-	const char *file;      /* default binary, under the TFTP root */
+	const char *pxe_csa;   /* proxy mode: pxe-service client system type, NULL: none */
+	const char *file;      /* default binary, under the firmware directory */
 	const char *full_file; /* binary for nodes that ask for full iPXE, or NULL */
+	const char *platform;  /* iPXE's build platform of both ("arm64-efi") */
+	bool http;             /* UEFI HTTP boot: answered with a URL, never TFTP */
+	bool optional;         /* not in Debian 12's ipxe: served only when present */
 };
 extern const struct dhcpconf_arch dhcpconf_arches[];
 extern const unsigned dhcpconf_narches;
 
 /* dnsmasq's configuration file.  0 or -E2BIG. */
 int dhcpconf_render(const struct dhcpconf *c, struct buf *out);
-/* The iPXE script served as autoexec.ipxe over TFTP: chains to the boot script. */
+/* The iPXE script served as autoexec.ipxe over TFTP: configures the network
+ * (iPXE 1.21 and later run it before doing so) and chains to the boot script. */
 int dhcpconf_autoexec(const char *base_url, struct buf *out);
 /* One dhcp-hostsdir entry (one line) for an interface. */
 int dhcpconf_host(const struct store_dhcp_host *h, unsigned lease_time, struct buf *out);

@@ -179,9 +179,10 @@ const char *dhcpstate_hook_vendor(const char *line)
 
 int dhcpstate_lease_detail(const struct dhcp_event *e, const char *vendor, char *out, size_t len)
 {
-	const char *kind = e->ipxe                              ? "iPXE" :
-			   strncmp(vendor, "PXEClient", 9) == 0 ? "PXE firmware" :
-								  "OS";
+	const char *kind = e->ipxe                               ? "iPXE" :
+			   strncmp(vendor, "PXEClient", 9) == 0  ? "PXE firmware" :
+			   strncmp(vendor, "HTTPClient", 10) == 0 ? "HTTP boot firmware" : /* UEFI */
+								    "OS";
 	return dhcpstate_fmt(out, len, "%s %s %s", kind,
 			     e->action == DHCP_ADD ? "lease" : "renewal", e->ip);
 }

@@ -34,6 +34,7 @@ const struct http_route routes_table[] = {
 	{POST, "/phone-home", N, N, FORM_MAX, serve_phone_home, "phone-home"},
 	{POST, "/phone-home/:", N, N, FORM_MAX, serve_phone_home, "phone-home"},
 	{GET, "/files/*", N, N, 0, serve_files, "files"},
+	{GET, "/firmware/*", N, N, 0, serve_firmware, "firmware"},
 	/* the web page (files only; its data comes from the API with a token) */
 	{GET, "/", N, N, 0, ui_redirect, "ui"},
 	{GET, "/ui", N, N, 0, ui_redirect, "ui"},

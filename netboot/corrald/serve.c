@@ -1,6 +1,6 @@
 /*
  * serve: the node-facing paths (boot script, cloud-init, phone-home,
- * files) and health/metrics.  No token: a node cannot hold one.  What a
+ * files, firmware) and health/metrics.  No token: a node cannot hold one.  What a
  * node gets is bound to its identity: its MAC in the boot script request,
  * the signed per-node token in its cloud-init seed URL, or its source
  * address.  Every request tied to a node becomes a boot event.
@@ -400,6 +400,27 @@ int serve_files(struct http_req *r)
 		events_add(a->events, node_id, serve_file_stage(a, node_id, relpath), r->client_ip,
 			   relpath, NULL, NULL);
 	return 0;
+}
+
+/*
+ * /firmware/: the iPXE binaries (dhcp.ipxe_dir: `make firmware`'s tree or
+ * Debian's /usr/lib/ipxe), which UEFI HTTP boot fetches instead of TFTP.
+ * Opened per request (one binary a boot; a reload may name another
+ * directory).  A whole download by a node is a "firmware" step.
+ */
+int serve_firmware(struct http_req *r)
+{
+	struct app *a = r->ctx;
+	struct files *f;
+	int64_t node_id;
+	if (files_open(app_config(a)->dhcp.ipxe_dir, &f) < 0)
+		return http_reply_error(r, 404, "not_found", NULL, "no firmware directory");
+	int rc = files_serve(f, r, r->args[0]);
+	files_free(f);
+	if (rc == 0 && r->method_id == HTTP_GET && r->status == 200 &&
+	    store_node_by_ip(a->store, r->client_ip, &node_id) == 0)
+		events_add(a->events, node_id, "firmware", r->client_ip, r->args[0], NULL, NULL);
+	return rc;
 }
 
 int serve_healthz(struct http_req *r)

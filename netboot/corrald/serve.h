@@ -1,6 +1,6 @@
 /*
  * serve: the node-facing handlers (boot script, cloud-init, phone-home,
- * files) and health/metrics.  They need no token: what a node gets is
+ * files, firmware) and health/metrics.  They need no token: what a node gets is
  * bound to its MAC, its signed seed token or its source address.
  *
  * Callers: the handlers are for routes.c's table only.  The two render
@@ -24,6 +24,8 @@ int serve_bootscript(struct http_req *r);
 int serve_cloudinit(struct http_req *r);
 int serve_phone_home(struct http_req *r);
 int serve_files(struct http_req *r);
+/* /firmware/: dhcp.ipxe_dir, for UEFI HTTP boot and anyone else. */
+int serve_firmware(struct http_req *r);
 int serve_healthz(struct http_req *r);
 int serve_metrics(struct http_req *r);
 

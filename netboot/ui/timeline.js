@@ -16,8 +16,8 @@ function step(ev) {
 
 // Oldest-first events -> boot attempts (oldest first).  A new attempt
 // starts when an early stage (DHCP, TFTP, boot script) follows a later
-// one, when PXE firmware asks again after a boot script, or after a long
-// silence.
+// one, when PXE or HTTP-boot firmware asks again after a boot script, or
+// after a long silence.
 export function splitBoots(events) {
 	const boots = [];
 	let cur = null;
@@ -28,7 +28,7 @@ export function splitBoots(events) {
 		if (prev) {
 			const early = step(ev) <= 1;
 			if (early && step(prev) >= 2) fresh = true;
-			if (ev.stage === 'dhcp' && /^PXE/.test(ev.detail || '') && prev.stage === 'bootscript') fresh = true;
+			if (ev.stage === 'dhcp' && /^(PXE|HTTP boot)/.test(ev.detail || '') && prev.stage === 'bootscript') fresh = true;
 			if (ev.t - prev.t > NEW_BOOT_GAP) fresh = true;
 		}
 		if (fresh) {

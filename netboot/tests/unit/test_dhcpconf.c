@@ -746,20 +746,137 @@ static void test_parse_event_long_client_id(void **state)
 			 strlen(cid), e.client_id, strlen(e.client_id));
 }
 
-/* The architecture table: BIOS and both UEFI x86-64 codes, with files. */
+/*
+ * The architecture table, every code: option 93 values from IANA's
+ * Processor Architecture Types registry and the binary each gets.
+ */
+static const struct {
+	unsigned arch;
+	const char *tag, *file, *full_file, *platform;
+	bool http, optional;
+} want_arches[] = {
+	{0, "bios", "undionly.kpxe", NULL, "i386-pcbios", false, false},
+	{7, "efi64", "snponly.efi", "ipxe.efi", "x86_64-efi", false, false},
+	{9, "efi64", "snponly.efi", "ipxe.efi", "x86_64-efi", false, false},
+	{11, "arm64", "ipxe-arm64.efi", NULL, "arm64-efi", false, true},
+	{27, "riscv64", "ipxe-riscv64.efi", NULL, "riscv64-efi", false, true},
+	{39, "loong64", "ipxe-loong64.efi", NULL, "loong64-efi", false, true},
+	{16, "efi64-http", "snponly.efi", "ipxe.efi", "x86_64-efi", true, false},
+	{19, "arm64-http", "ipxe-arm64.efi", NULL, "arm64-efi", true, true},
+	{28, "riscv64-http", "ipxe-riscv64.efi", NULL, "riscv64-efi", true, true},
+	{40, "loong64-http", "ipxe-loong64.efi", NULL, "loong64-efi", true, true},
+};
+
+static const struct dhcpconf_arch *find_arch(unsigned code)
+{
+	for (unsigned i = 0; i < dhcpconf_narches; i++)
+		if (dhcpconf_arches[i].arch == code)
+			return &dhcpconf_arches[i];
+	return NULL;
+}
+
 static void test_arches(void **state)
 {
-	assert_int_equal(dhcpconf_narches, 3);
-	assert_int_equal(dhcpconf_arches[0].arch, 0);
-	assert_string_equal(dhcpconf_arches[0].file, "undionly.kpxe");
-	assert_null(dhcpconf_arches[0].full_file);
-	for (unsigned i = 1; i < 3; i++) {
-		assert_string_equal(dhcpconf_arches[i].tag, "efi64");
-		assert_string_equal(dhcpconf_arches[i].file, "snponly.efi");
-		assert_string_equal(dhcpconf_arches[i].full_file, "ipxe.efi");
+	assert_int_equal(dhcpconf_narches, NELEM(want_arches));
+	for (size_t i = 0; i < NELEM(want_arches); i++) {
+		const struct dhcpconf_arch *a = find_arch(want_arches[i].arch);
+		if (a == NULL)
+			fail_msg("client architecture %u has no row", want_arches[i].arch);
+		assert_string_equal(a->tag, want_arches[i].tag);
+		assert_string_equal(a->file, want_arches[i].file);
+		if (want_arches[i].full_file == NULL)
+			assert_null(a->full_file);
+		else
+			assert_string_equal(a->full_file, want_arches[i].full_file);
+		assert_string_equal(a->platform, want_arches[i].platform);
+		assert_int_equal(a->http, want_arches[i].http);
+		assert_int_equal(a->optional, want_arches[i].optional);
+		assert_non_null(a->name);
+		/* proxy DHCP offers PXE boot services only */
+		assert_int_equal(a->pxe_csa == NULL, a->http);
 	}
-	assert_int_equal(dhcpconf_arches[1].arch, 7);
-	assert_int_equal(dhcpconf_arches[2].arch, 9);
+	/* Rows sharing a tag are adjacent and name the same files (render
+	 * writes one line per tag, from the first row). */
+	for (unsigned i = 0; i < dhcpconf_narches; i++)
+		for (unsigned j = i + 1; j < dhcpconf_narches; j++) {
+			const struct dhcpconf_arch *a = &dhcpconf_arches[i],
+						   *b = &dhcpconf_arches[j];
+			if (strcmp(a->tag, b->tag) != 0)
+				continue;
+			assert_int_equal(j, i + 1);
+			assert_string_equal(a->file, b->file);
+		}
+}
+
+/* What dnsmasq is told for every code: a tag per code, a TFTP name for
+ * PXE clients, a URL on /firmware/ for HTTP clients, never the other. */
+static void test_render_every_arch(void **state)
+{
+	struct dhcpconf c = conf_full();
+	struct buf b;
+	char line[512];
+	buf_init(&b, 64 * 1024);
+	assert_int_equal(dhcpconf_render(&c, &b), 0);
+	const char *conf = buf_str(&b);
+	assert_non_null(strstr(conf, "\ndhcp-vendorclass=set:httpclient,HTTPClient\n"));
+	assert_non_null(strstr(conf, "\ndhcp-option-force=tag:httpclient,60,HTTPClient\n"));
+	for (size_t i = 0; i < NELEM(want_arches); i++) {
+		const char *tag = want_arches[i].tag, *file = want_arches[i].file;
+		snprintf(line, sizeof(line), "\ndhcp-match=set:%s,option:client-arch,%u\n", tag,
+			 want_arches[i].arch);
+		if (strstr(conf, line) == NULL)
+			fail_msg("no \"%s\"", line + 1);
+		const char *more = want_arches[i].full_file ? ",tag:!ipxe-full" : "";
+		if (want_arches[i].http)
+			snprintf(line, sizeof(line),
+				 "\ndhcp-boot=tag:!ipxe,tag:httpclient,tag:%s%s,"
+				 "\"http://10.100.0.1:8080/firmware/%s\"\n",
+				 tag, more, file);
+		else
+			snprintf(line, sizeof(line), "\ndhcp-boot=tag:!ipxe,tag:%s%s,%s\n", tag,
+				 more, file);
+		if (strstr(conf, line) == NULL)
+			fail_msg("arch %u: no \"%s\"", want_arches[i].arch, line + 1);
+		if (want_arches[i].full_file == NULL)
+			continue;
+		if (want_arches[i].http)
+			snprintf(line, sizeof(line),
+				 "\ndhcp-boot=tag:!ipxe,tag:httpclient,tag:%s,tag:ipxe-full,"
+				 "\"http://10.100.0.1:8080/firmware/%s\"\n",
+				 tag, want_arches[i].full_file);
+		else
+			snprintf(line, sizeof(line),
+				 "\ndhcp-boot=tag:!ipxe,tag:%s,tag:ipxe-full,%s\n", tag,
+				 want_arches[i].full_file);
+		if (strstr(conf, line) == NULL)
+			fail_msg("arch %u: no \"%s\"", want_arches[i].arch, line + 1);
+	}
+	buf_clear(&b);
+}
+
+/* Proxy DHCP: a PXE boot service for every PXE code, nothing for HTTP boot. */
+static void test_render_proxy_every_arch(void **state)
+{
+	struct dhcpconf c = conf_full();
+	struct buf b;
+	char line[256];
+	c.proxy = true;
+	buf_init(&b, 64 * 1024);
+	assert_int_equal(dhcpconf_render(&c, &b), 0);
+	const char *conf = buf_str(&b);
+	assert_null(strstr(conf, "httpclient"));
+	assert_null(strstr(conf, "/firmware/"));
+	for (unsigned i = 0; i < dhcpconf_narches; i++) {
+		const struct dhcpconf_arch *a = &dhcpconf_arches[i];
+		if (a->http)
+			continue;
+		snprintf(line, sizeof(line),
+			 "\npxe-service=tag:!ipxe,%s,\"Corral network boot\",%s\n", a->pxe_csa,
+			 a->file);
+		if (strstr(conf, line) == NULL)
+			fail_msg("arch %u: no \"%s\"", a->arch, line + 1);
+	}
+	buf_clear(&b);
 }
 
 int main(void)
@@ -783,6 +900,8 @@ int main(void)
 		cmocka_unit_test(test_log_started),
 		cmocka_unit_test(test_parse_event_long_client_id),
 		cmocka_unit_test(test_arches),
+		cmocka_unit_test(test_render_every_arch),
+		cmocka_unit_test(test_render_proxy_every_arch),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

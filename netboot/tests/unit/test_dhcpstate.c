@@ -366,6 +366,8 @@ static const struct lease_text_case lease_text_cases[] = {
 	{"add\t52:54:00:00:00:01\t10.0.0.5\tn1\tknown ipxe\t5000\t\tiPXE", "iPXE lease 10.0.0.5"},
 	{"add\t52:54:00:00:00:01\t10.0.0.5\tn1\tknown\t5000\t\tPXEClient:Arch:00000:UNDI:002001",
 	 "PXE firmware lease 10.0.0.5"},
+	{"add\t52:54:00:00:00:01\t10.0.0.5\tn1\tknown\t5000\t\tHTTPClient:Arch:00016:UNDI:003001",
+	 "HTTP boot firmware lease 10.0.0.5"},
 	{"old\t52:54:00:00:00:01\t10.0.0.5\tn1\tknown\t5000\t01:52:54:00:00:00:01\t",
 	 "OS renewal 10.0.0.5"},
 	{"old\t52:54:00:00:00:01\t10.0.0.5\tn1\tknown\t5000", "OS renewal 10.0.0.5"},

@@ -9,7 +9,7 @@
  * route needs a token (read for GET, admin for the rest; the list of
  * exceptions is empty, as docs/api.md says "every route behind a bearer
  * token"), token and credential listings need admin, node-facing paths
- * (/boot/v1/, /cloud-init/, /phone-home, /files/, /healthz, /metrics) and
+ * (/boot/v1/, /cloud-init/, /phone-home, /files/, /firmware/, /healthz, /metrics) and
  * the web page need none, and an open write route has a small cap of its
  * own; every route belongs to one of those classes, so a new one must be
  * placed; labels unique unless deliberately shared (same handler, listed
@@ -97,7 +97,7 @@ static void sample_path(const char *pattern, char *out, size_t outlen)
 
 /* Paths nodes use (they cannot hold a token), and health. */
 static const char *const node_prefixes[] = {
-	"/boot/v1/", "/cloud-init/", "/phone-home", "/files/", "/healthz", "/metrics",
+	"/boot/v1/", "/cloud-init/", "/phone-home", "/files/", "/firmware/", "/healthz", "/metrics",
 };
 
 /*
