@@ -2,6 +2,8 @@
  * routes: the one route table.  It drives dispatch, 404/405 answers, the
  * scope each route needs (no route under /api/v1 is open: a test walks
  * this table) and the metrics labels.  docs/api.md lists the same routes.
+ * OpenCHAMI's BSS, SMD and cloud-init paths (ochami.h) share the API's
+ * tokens and scopes; their error shape and untyped bodies are ochami's.
  */
 #include "routes.h"
 
@@ -10,6 +12,7 @@
 #include "api.h"
 #include "app.h"
 #include "log.h"
+#include "ochami.h"
 #include "serve.h"
 #include "ui.h"
 
@@ -28,12 +31,19 @@ const struct http_route routes_table[] = {
 	/* node-facing and health: no token */
 	{GET, "/healthz", N, N, 0, serve_healthz, "healthz"},
 	{GET, "/metrics", N, N, 0, serve_metrics, "metrics"},
-	{GET, "/boot/v1/bootscript", N, N, 0, serve_bootscript, "bootscript"},
+	{GET, "/boot/v1/bootscript", N, N, 0, ochami_bss_bootscript, "bootscript"},
 	{GET, "/cloud-init/:/:", N, N, 0, serve_cloudinit, "cloud-init"},
 	{GET, "/cloud-init/:", N, N, 0, serve_cloudinit, "cloud-init"},
 	{POST, "/phone-home", N, N, FORM_MAX, serve_phone_home, "phone-home"},
 	{POST, "/phone-home/:", N, N, FORM_MAX, serve_phone_home, "phone-home"},
 	{GET, "/files/*", N, N, 0, serve_files, "files"},
+	/* OpenCHAMI's BSS (docs/openchami.md): inventory behind the API's tokens */
+	{GET | POST | PUT | PATCH | DEL, "/boot/v1/bootparameters", R, A, 0,
+	 ochami_bss_bootparameters, "bss_bootparameters"},
+	{GET | POST, "/boot/v1/hosts", R, A, 0, ochami_bss_hosts, "bss_hosts"},
+	{GET, "/boot/v1/dumpstate", R, A, 0, ochami_bss_dumpstate, "bss_dumpstate"},
+	{GET, "/boot/v1/endpoint-history", R, A, 0, ochami_bss_history, "bss_endpoint_history"},
+	{GET, "/boot/v1/service/*", N, N, 0, ochami_bss_service, "bss_service"},
 	/* the web page (files only; its data comes from the API with a token) */
 	{GET, "/", N, N, 0, ui_redirect, "ui"},
 	{GET, "/ui", N, N, 0, ui_redirect, "ui"},
@@ -105,4 +115,15 @@ void routes_done(void *ctx, const struct http_req *r)
 		metrics_file_bytes(a->metrics, r->bytes_out);
 	log_debug("%s %s %s %u %llu", r->client_ip, r->method, r->path, r->status,
 		  (unsigned long long)r->bytes_out);
+}
+
+json_t *routes_error_body(const char *path, unsigned status, const char *code, const char *message,
+			  const char **ctype)
+{
+	return ochami_error_body(path, status, code, message, ctype);
+}
+
+int routes_untyped_json(const char *path)
+{
+	return ochami_untyped_json(path);
 }
