@@ -12,7 +12,11 @@
 #include "ochami.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "app.h"
 #include "jsondepth.h"
@@ -131,9 +135,63 @@ int ochami_store_error(struct http_req *r, int rc, const struct store_err *se, c
 	}
 }
 
+int ochami_fail(struct http_req *r, unsigned status, const char *fmt, ...)
+{
+	char msg[HTTP_ERROR_MSG_MAX + 1];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		msg[0] = '\0'; /* a longer one is cut, as http_reply_error cuts */
+	const char *code = status == 404 ? "not_found" : status == 409 ? "conflict" : "bad_request";
+	http_reply_error(r, status, code, NULL, "%s", msg);
+	return -EINVAL;
+}
+
 int ochami_smd_message(struct http_req *r, unsigned status, const char *message)
 {
 	return http_reply_json(r, status, json_pack("{s:i, s:s}", "code", 0, "message", message));
+}
+
+/* ---- Go-style members, SMD-style answers ---------------------------------------- */
+
+/* Member key of o, matched as Go's encoding/json matches: exact, else any case. */
+json_t *ochami_get(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+	if (v != NULL)
+		return v;
+	const char *k;
+	json_object_foreach(o, k, v)
+		if (strcasecmp(k, key) == 0)
+			return v;
+	return NULL;
+}
+
+const char *ochami_str(json_t *o, const char *key)
+{
+	return json_string_value(ochami_get(o, key));
+}
+
+/* 201 with [{"URI": uri}] and Location, as SMD answers a creation. */
+int ochami_created(struct http_req *r, const char *uri, bool array)
+{
+	json_t *one = json_pack("{s:s}", "URI", uri);
+	json_t *body = array ? json_pack("[o]", one) : one;
+	char *s = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	if (s == NULL)
+		return -ENOMEM;
+	struct MHD_Response *resp =
+		MHD_create_response_from_buffer(strlen(s), s, MHD_RESPMEM_MUST_FREE);
+	if (resp == NULL) {
+		free(s);
+		return -ENOMEM;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, uri);
+	return http_reply(r, 201, resp);
 }
 
 /* ---- the node snapshot --------------------------------------------------- */

@@ -98,6 +98,21 @@ json_t *ochami_body(struct http_req *r, bool allow_array);
 int ochami_store_error(struct http_req *r, int rc, const struct store_err *se, const char *what,
 		       const char *name);
 
+/*
+ * Answers status (400, 404 or 409) with a printf-style message, in the
+ * path's shape, and returns -EINVAL, so that a caller can
+ * `return ochami_fail(…)` from a check.
+ */
+int ochami_fail(struct http_req *r, unsigned status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Member key of o as Go's encoding/json finds it: exact, else in any case. */
+json_t *ochami_get(json_t *o, const char *key);
+const char *ochami_str(json_t *o, const char *key);
+/* 201 with {"URI": uri} (array: [{"URI": uri}]) and Location: uri, as
+ * SMD answers a creation. */
+int ochami_created(struct http_req *r, const char *uri, bool array);
+
 /* SMD's small success body {"code":0,"message":…} with status. */
 int ochami_smd_message(struct http_req *r, unsigned status, const char *message);
 

@@ -24,7 +24,6 @@
 #include "ochami.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,25 +76,6 @@ static void bss_targets_clear(struct bss_targets *t)
 	memset(t, 0, sizeof(*t));
 }
 
-/*
- * Answers status with a printf-style detail (problem details on this
- * path) and returns -EINVAL, so that a caller can `return bss_fail(…)`.
- */
-__attribute__((format(printf, 3, 4))) static int bss_fail(struct http_req *r, unsigned status,
-							  const char *fmt, ...)
-{
-	char msg[HTTP_ERROR_MSG_MAX + 1];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		msg[0] = '\0'; /* a longer one is cut, as http_reply_error cuts */
-	const char *code = status == 404 ? "not_found" : status == 409 ? "conflict" : "bad_request";
-	http_reply_error(r, status, code, NULL, "%s", msg);
-	return -EINVAL;
-}
-
 /* ---- the body ---------------------------------------------------------------- */
 
 static int bss_parse_lists(struct http_req *r, json_t *body, struct bss_req *q)
@@ -108,29 +88,30 @@ static int bss_parse_lists(struct http_req *r, json_t *body, struct bss_req *q)
 	if ((hosts && !json_is_array(hosts) && !json_is_null(hosts)) ||
 	    (macs && !json_is_array(macs) && !json_is_null(macs)) ||
 	    (nids && !json_is_array(nids) && !json_is_null(nids)))
-		return bss_fail(r, 400, "Bad Request: %s must be arrays", "hosts, macs and nids");
+		return ochami_fail(r, 400, "Bad Request: %s must be arrays",
+				   "hosts, macs and nids");
 	q->hosts = json_array();
 	q->macs = json_array();
 	q->nids = json_array();
 	json_array_foreach(hosts, i, v) {
 		const char *h = json_string_value(v);
 		if (h == NULL || valid_name(h) < 0)
-			return bss_fail(r, 400, "Bad Request: invalid xname: %s",
-					h ? h : "(not a string)");
+			return ochami_fail(r, 400, "Bad Request: invalid xname: %s",
+					   h ? h : "(not a string)");
 		json_array_append(q->hosts, v);
 	}
 	json_array_foreach(macs, i, v) {
 		char mac[VALID_MAC_LEN + 1];
 		const char *m = json_string_value(v);
 		if (m == NULL || valid_mac_normalize(m, mac) < 0)
-			return bss_fail(r, 400, "Bad Request: invalid MAC address format: %s",
-					m ? m : "(not a string)");
+			return ochami_fail(r, 400, "Bad Request: invalid MAC address format: %s",
+					   m ? m : "(not a string)");
 		json_array_append_new(q->macs, json_string(mac));
 	}
 	json_array_foreach(nids, i, v) {
 		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
 		    json_integer_value(v) > 2147483648LL)
-			return bss_fail(r, 400, "Bad Request: %s", "invalid nid (1 to 2^31)");
+			return ochami_fail(r, 400, "Bad Request: %s", "invalid nid (1 to 2^31)");
 		json_array_append(q->nids, v);
 	}
 	return 0;
@@ -147,11 +128,11 @@ static int bss_parse_str(struct http_req *r, json_t *body, const char *key, bool
 		return 0;
 	const char *s = json_string_value(v);
 	if (s == NULL)
-		return bss_fail(r, 400, "Bad Request: %s must be a string", key);
+		return ochami_fail(r, 400, "Bad Request: %s must be a string", key);
 	if (s[0] == '\0')
 		return 0;
 	if (loc ? valid_location(s, &why) : valid_ipxe_params(s, &why))
-		return bss_fail(r, 400, "Bad Request: %s: %s", key, why ? why : "not accepted");
+		return ochami_fail(r, 400, "Bad Request: %s: %s", key, why ? why : "not accepted");
 	*out = s;
 	return 0;
 }
@@ -162,13 +143,13 @@ static int bss_parse_cloudinit(struct http_req *r, json_t *body, struct bss_req 
 	if (ci == NULL || json_is_null(ci))
 		return 0;
 	if (!json_is_object(ci))
-		return bss_fail(r, 400, "Bad Request: %s must be an object", "cloud-init");
+		return ochami_fail(r, 400, "Bad Request: %s must be an object", "cloud-init");
 	json_t *meta = json_object_get(ci, "meta-data");
 	json_t *user = json_object_get(ci, "user-data");
 	if ((meta && !json_is_object(meta) && !json_is_null(meta)) ||
 	    (user && !json_is_object(user) && !json_is_null(user)))
-		return bss_fail(r, 400, "Bad Request: %s must be objects",
-				"cloud-init meta-data and user-data");
+		return ochami_fail(r, 400, "Bad Request: %s must be objects",
+				   "cloud-init meta-data and user-data");
 	q->meta = json_is_object(meta) && json_object_size(meta) > 0 ? meta : NULL;
 	q->user = json_is_object(user) && json_object_size(user) > 0 ? user : NULL;
 	return 0; /* phone-home: Corral records phone-home itself */
@@ -184,9 +165,9 @@ static int bss_parse(struct http_req *r, json_t *body, struct bss_req *q)
 	    bss_parse_cloudinit(r, body, q) < 0)
 		return -EINVAL;
 	if (json_array_size(q->hosts) + json_array_size(q->macs) + json_array_size(q->nids) == 0)
-		return bss_fail(r, 400,
-				"Bad Request: give hosts, macs or nids (Corral keeps no "
-				"boot parameters without a node)");
+		return ochami_fail(r, 400,
+				   "Bad Request: give hosts, macs or nids (Corral keeps no "
+				   "boot parameters without a node)");
 	return 0;
 }
 
@@ -201,11 +182,11 @@ static int bss_user_text(struct http_req *r, json_t *user, char **out)
 	free(js);
 	if (rc == 0 && cloudinit_check_user_data(buf_str(&b), err, sizeof(err)) < 0) {
 		buf_clear(&b);
-		return bss_fail(r, 400, "Bad Request: cloud-init user-data: %s", err);
+		return ochami_fail(r, 400, "Bad Request: cloud-init user-data: %s", err);
 	}
 	if (rc < 0) {
 		buf_clear(&b);
-		return bss_fail(r, 400, "Bad Request: cloud-init user-data larger than 1 MiB");
+		return ochami_fail(r, 400, "Bad Request: cloud-init user-data larger than 1 MiB");
 	}
 	*out = buf_take(&b);
 	return 0;
@@ -531,11 +512,11 @@ static int bss_target_host(struct http_req *r, const struct ochami_inv *inv, str
 		return 0;
 	}
 	if (create)
-		return bss_fail(r, 400,
-				"Bad Request: %s names no node or group (only a node xname "
-				"makes a new node)",
-				h);
-	return bss_fail(r, 404, "Not Found: no boot parameters for host %s", h);
+		return ochami_fail(r, 400,
+				   "Bad Request: %s names no node or group (only a node xname "
+				   "makes a new node)",
+				   h);
+	return ochami_fail(r, 404, "Not Found: no boot parameters for host %s", h);
 }
 
 static int bss_target_mac(struct http_req *r, const struct ochami_inv *inv, struct bss_targets *t,
@@ -547,7 +528,7 @@ static int bss_target_mac(struct http_req *r, const struct ochami_inv *inv, stru
 		return 0;
 	}
 	if (!create)
-		return bss_fail(r, 404, "Not Found: no boot parameters for MAC %s", mac);
+		return ochami_fail(r, 404, "Not Found: no boot parameters for MAC %s", mac);
 	/* A machine known by its MAC only: a node named after it, as adopt would. */
 	char name[20] = "mac-";
 	size_t o = 4;
@@ -581,10 +562,10 @@ static int bss_targets_find(struct http_req *r, const struct ochami_inv *inv,
 	json_array_foreach(q->nids, i, v) {
 		json_t *node = ochami_inv_by_nid(inv, json_integer_value(v));
 		if (node == NULL)
-			return bss_fail(r, 404,
-					"Not Found: no node has NID %lld (give it one through "
-					"SMD's State/Components or `corral node`)",
-					(long long)json_integer_value(v));
+			return ochami_fail(r, 404,
+					   "Not Found: no node has NID %lld (give it one through "
+					   "SMD's State/Components or `corral node`)",
+					   (long long)json_integer_value(v));
 		bss_take_node(t, node);
 	}
 	return 0;
@@ -599,9 +580,9 @@ static int bss_check_new(struct http_req *r, const struct bss_targets *t)
 	for (int k = 0; k < 2; k++)
 		json_object_foreach(objs[k], key, o)
 			if (json_is_string(json_object_get(o, "profile")))
-				return bss_fail(r, 400, "Bad Request: Already exists: %s", key);
+				return ochami_fail(r, 400, "Bad Request: Already exists: %s", key);
 	if (t->deflt != NULL && json_is_string(json_object_get(t->deflt, "profile")))
-		return bss_fail(r, 400, "Bad Request: Already exists: %s", BSS_DEFAULT);
+		return ochami_fail(r, 400, "Bad Request: Already exists: %s", BSS_DEFAULT);
 	return 0;
 }
 
@@ -619,7 +600,7 @@ static int bss_profile(struct http_req *r, struct bss_targets *t, const char *ke
 	digest_sha256_hex(buf_str(&key), key.len, hex);
 	buf_clear(&key);
 	if (rc < 0)
-		return bss_fail(r, 400, "Bad Request: kernel, initrd and params too long");
+		return ochami_fail(r, 400, "Bad Request: kernel, initrd and params too long");
 	snprintf(out, 64, "%s%.16s", BSS_PREFIX, hex);
 	json_t *p = NULL;
 	rc = store_obj_get(a->store, STORE_PROFILE, out, &p);
@@ -722,9 +703,10 @@ static int bss_apply_all(struct http_req *r, const struct bss_req *q, enum bss_o
 	char profile[64] = "";
 	if (op != BSS_DELETE) {
 		if (q->kernel == NULL || q->initrd == NULL)
-			return bss_fail(r, 400,
-					"Bad Request: kernel and initrd are both required (Corral "
-					"boots a kernel with its initrd)");
+			return ochami_fail(
+				r, 400,
+				"Bad Request: kernel and initrd are both required (Corral "
+				"boots a kernel with its initrd)");
 		int rc = bss_profile(r, t, q->kernel, q->initrd, q->params, profile);
 		if (rc < 0)
 			return rc;
@@ -785,9 +767,9 @@ static int bss_patch_one(struct http_req *r, const struct bss_req *q, struct bss
 	if (q->kernel || q->initrd || q->params) {
 		char profile[64];
 		if (nk == NULL || ni == NULL || nk[0] == '\0' || ni[0] == '\0') {
-			rc = bss_fail(r, 404,
-				      "Not Found: %s has no kernel and initrd to keep; give both",
-				      name);
+			rc = ochami_fail(
+				r, 404, "Not Found: %s has no kernel and initrd to keep; give both",
+				name);
 		} else if ((rc = bss_profile(r, t, nk, ni, np, profile)) == 0) {
 			json_object_set_new(obj, "profile", json_string(profile));
 			if (is_node)
