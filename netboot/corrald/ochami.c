@@ -18,6 +18,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <sodium.h>
+
 #include "app.h"
 #include "jsondepth.h"
 #include "log.h"
@@ -334,4 +336,32 @@ json_t *ochami_component(json_t *node)
 			    json_string(arch && strcmp(arch, "aarch64") == 0 ? "ARM" : "X86"));
 	json_object_set_new(c, "Class", json_string("River"));
 	return c;
+}
+
+/*
+ * `ochami` refuses to send a token that is not a JWT (it parses it, without
+ * checking a signature, for its expiry), so a Corral token travels to
+ * corrald inside one: header.payload.signature, the payload a JSON object
+ * whose "corral_token" is the token (docs/openchami.md shows how to make
+ * one).  The envelope proves nothing by itself: what it carries is looked
+ * up as any bearer token is.
+ */
+int ochami_bearer(const char *bearer, char *out, size_t outlen)
+{
+	const char *d1 = strchr(bearer, '.');
+	const char *d2 = d1 ? strchr(d1 + 1, '.') : NULL;
+	if (d1 == NULL || d2 == NULL || strchr(d2 + 1, '.') != NULL || d2 - d1 - 1 > 4096)
+		return -ENOENT;
+	unsigned char payload[3072];
+	size_t len = 0;
+	if (sodium_base642bin(payload, sizeof(payload) - 1, d1 + 1, (size_t)(d2 - d1 - 1), NULL,
+			      &len, NULL, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
+		return -EINVAL;
+	json_t *j = json_loadb((const char *)payload, len, 0, NULL);
+	const char *tok = json_string_value(json_object_get(j, "corral_token"));
+	int rc = tok != NULL && strlen(tok) < outlen ? 0 : -EINVAL;
+	if (rc == 0)
+		memcpy(out, tok, strlen(tok) + 1);
+	json_decref(j);
+	return rc;
 }

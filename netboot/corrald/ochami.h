@@ -15,8 +15,8 @@
  * other), the body reader, a snapshot of the nodes with lookups by name,
  * MAC and NID, and the one place where store results become answers.
  *
- * Callers: routes.c's table (the handlers), corrald.c and the unit tests'
- * fixture (ochami_error_body and ochami_untyped_json as http.h hooks).
+ * Callers: routes.c (the handlers in its table; ochami_error_body,
+ * ochami_untyped_json and ochami_bearer behind its http.h callbacks).
  * Handlers run on MHD's worker threads with r->ctx the struct app.
  */
 #ifndef CORRAL_OCHAMI_H
@@ -78,6 +78,14 @@ json_t *ochami_error_body(const char *path, unsigned status, const char *code, c
 /* http_untyped_fn: 1 on OpenCHAMI's admin paths (ochami sends bodies
  * without Content-Type), 0 elsewhere. */
 int ochami_untyped_json(const char *path);
+
+/*
+ * A bearer token in a JWT envelope (what `ochami` insists on sending): the
+ * Corral token its payload's "corral_token" holds, into out.  0; -ENOENT
+ * when bearer is no JWT (use it as it is); -EINVAL for a JWT without one.
+ * For routes.c's auth callback.
+ */
+int ochami_bearer(const char *bearer, char *out, size_t outlen);
 
 /* ---- shared by the ochami_*.c files ------------------------------------------ */
 

@@ -7,6 +7,7 @@
  */
 #include "routes.h"
 
+#include <errno.h>
 #include <string.h>
 
 #include "api.h"
@@ -131,8 +132,12 @@ int routes_auth(void *ctx, const char *token, enum auth_scope *granted)
 {
 	struct app *a = ctx;
 	unsigned char hash[AUTH_HASH_LEN];
+	char inner[AUTH_TOKEN_LEN + 8];
 	int scope;
-	auth_token_hash(token, hash);
+	int env = ochami_bearer(token, inner, sizeof(inner)); /* ochami's JWT envelope */
+	if (env == -EINVAL)
+		return -ENOENT;
+	auth_token_hash(env == 0 ? inner : token, hash);
 	int rc = store_token_find(a->store, hash, &scope);
 	if (rc < 0)
 		return rc;

@@ -20,7 +20,8 @@
 extern const struct http_route routes_table[];
 extern const size_t routes_count;
 
-/* http_auth_fn: looks the bearer token up in the store; *granted is READ or
+/* http_auth_fn: looks the bearer token up in the store (also when it comes
+ * in the JWT envelope `ochami` needs: ochami_bearer()); *granted is READ or
  * ADMIN.  0, or -ENOENT for an unknown token (another negative errno if the
  * store fails). */
 int routes_auth(void *ctx, const char *token, enum auth_scope *granted);

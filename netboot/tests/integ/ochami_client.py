@@ -17,6 +17,7 @@ pkg/client/smd.go and net.go):
 
 problem() checks an RFC 7807 answer the way BSS and SMD send one.
 """
+import base64
 import json
 import urllib.parse
 
@@ -108,3 +109,20 @@ def problem(r, status, detail_contains=None):
     if detail_contains is not None:
         assert detail_contains in p["detail"], r
     return p["detail"]
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def jwt_envelope(token, claims=None):
+    """A Corral token in the JWT envelope `ochami` needs (docs/openchami.md):
+    `ochami` parses its token as a JWT (for its expiry) and refuses one that
+    is not; corrald takes the token from the payload's "corral_token"."""
+    payload = {"sub": "ochami"}
+    if token is not None:
+        payload["corral_token"] = token
+    payload.update(claims or {})
+    return ".".join([b64url(b'{"alg":"HS256","typ":"JWT"}'),
+                     b64url(json.dumps(payload, separators=(",", ":")).encode()),
+                     b64url(b"corral")])

@@ -8,7 +8,7 @@ Corral's own API.
 import pytest
 
 from conftest import NO_TOKEN, next_mac, uniq
-from ochami_client import ochami, problem
+from ochami_client import jwt_envelope, ochami, problem
 
 KERNEL = "http://10.0.0.1/boot/vmlinuz"
 INITRD = "http://10.0.0.1/boot/initrd.img"
@@ -395,3 +395,19 @@ def test_endpoint_history(fresh_corrald):
     r = ochami(c, "GET", "/boot/v1/endpoint-history", query={"endpoint": "user-data"})
     assert r.json == []
     problem(ochami(c, "GET", "/boot/v1/endpoint-history", query={"endpoint": "x"}), 400)
+
+
+def test_token_in_jwt_envelope(corrald):
+    """`ochami` only sends JWTs: a Corral token inside one works, and only that."""
+    c = corrald
+    r = ochami(c, "GET", "/boot/v1/bootparameters", token=jwt_envelope(c.admin_token))
+    assert r.status == 200, r
+    r = ochami(c, "GET", "/hsm/v2/State/Components", token=jwt_envelope(c.read_token))
+    assert r.status == 200, r
+    problem(ochami(c, "POST", "/boot/v1/bootparameters", bootparams(hosts=["x1c0s0b0n9"]),
+                   token=jwt_envelope(c.read_token)), 403)
+    problem(ochami(c, "GET", "/boot/v1/bootparameters", token=jwt_envelope(None)), 401)
+    problem(ochami(c, "GET", "/boot/v1/bootparameters", token=jwt_envelope("crl_nope")), 401)
+    problem(ochami(c, "GET", "/boot/v1/bootparameters", token="a.b.c"), 401)
+    # and Corral's own API takes it too: one token, however it travels
+    assert c.get("/api/v1/whoami", token=jwt_envelope(c.read_token)).body == {"scope": "read"}
