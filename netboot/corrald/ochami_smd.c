@@ -41,6 +41,13 @@ int ochami_smd_service(struct http_req *r)
 						"answer");
 		return ochami_smd_message(r, 200, "HSM is healthy");
 	}
+	if (strcmp(r->args[0], "values") == 0) /* the words Corral's components use */
+		return http_reply_json(
+			r, 200,
+			json_pack("{s:[s,s], s:[s], s:[s], s:[s], s:[], s:[], s:[s,s,s], s:[s]}",
+				  "Arch", "X86", "ARM", "Class", "River", "Flag", "OK", "NetType",
+				  "Sling", "Role", "SubRole", "State", "Populated", "On", "Ready",
+				  "Type", "Node"));
 	return http_reply_error(r, 404, "not_found", NULL, "no such path: %s", r->path);
 }
 

@@ -439,6 +439,8 @@ def test_service_and_auth(corrald):
     assert (r.status, r.json) == (200, {"code": 0, "message": "HSM is healthy"})
     r = ochami(c, "GET", "/hsm/v2/service/liveness", token=NO_TOKEN)
     assert (r.status, r.raw) == (204, b"")
+    r = ochami(c, "GET", "/hsm/v2/service/values", token=NO_TOKEN)
+    assert r.status == 200 and r.json["Type"] == ["Node"] and "Ready" in r.json["State"]
     problem(ochami(c, "GET", "/hsm/v2/State/Components", token=NO_TOKEN), 401)
     problem(ochami(c, "POST", "/hsm/v2/groups", {"label": "x"}, token=c.read_token), 403)
     assert ochami(c, "GET", "/hsm/v2/groups", token=c.read_token).status == 200
