@@ -133,6 +133,13 @@ static void rfe_system_macs(json_t *sys, json_t *macs, json_t *ips)
 	}
 }
 
+/* A short text member (as redfish.c's rf_str keeps them), or NULL. */
+static const char *rfe_text(json_t *o, const char *key)
+{
+	const char *v = ochami_str(o, key);
+	return v != NULL && v[0] != '\0' && strlen(v) < 200 ? v : NULL;
+}
+
 /* One Systems[] entry as discovery records a system. */
 static json_t *rfe_system(struct http_req *r, json_t *sys, size_t idx, char *scheme, size_t slen,
 			  int *port)
@@ -149,18 +156,24 @@ static json_t *rfe_system(struct http_req *r, json_t *sys, size_t idx, char *sch
 	}
 	json_t *macs = json_array(), *ips = json_array();
 	rfe_system_macs(sys, macs, ips);
-	char target[448];
-	snprintf(target, sizeof(target), "%s/Actions/ComputerSystem.Reset", path);
-	json_t *actions = ochami_get(sys, "actions");
-	json_t *power = ochami_get(sys, "power");
-	const char *ps = ochami_str(power, "state");
-	json_t *s = json_pack("{s:s, s:o, s:O?, s:O?, s:O?, s:O?, s:s?, s:O, s:s, s:[]}", "path",
-			      path, "macs", macs, "uuid", ochami_get(sys, "uuid"), "serial",
-			      ochami_get(sys, "serial"), "model", ochami_get(sys, "model"),
-			      "manufacturer", ochami_get(sys, "manufacturer"), "power_state",
-			      ps && ps[0] ? ps : NULL, "reset_types",
-			      json_is_array(actions) ? actions : json_array(), "reset_target",
-			      target, "boot_targets");
+	/* reset types as redfish.c reads them: strings (it compares them) */
+	json_t *resets = json_array();
+	size_t k;
+	json_t *v;
+	json_array_foreach(ochami_get(sys, "actions"), k, v)
+		if (json_is_string(v) && json_string_length(v) < 64 && json_array_size(resets) < 32)
+			json_array_append(resets, v);
+	const char *ps = rfe_text(ochami_get(sys, "power"), "state");
+	json_t *s = json_pack("{s:s, s:o, s:s?, s:s?, s:s?, s:s?, s:s?, s:o, s:n, s:[]}", "path",
+			      path, "macs", macs, "uuid", rfe_text(sys, "uuid"), "serial",
+			      rfe_text(sys, "serial"), "model", rfe_text(sys, "model"),
+			      "manufacturer", rfe_text(sys, "manufacturer"), "power_state", ps,
+			      "reset_types", resets, "reset_target", "boot_targets");
+	if (ps != NULL) { /* as discovery: when the state was read */
+		char t[40];
+		store_time_str(store_now_us(), t, sizeof(t));
+		json_object_set_new(s, "power_checked", json_string(t));
+	}
 	json_object_set_new(s, "_ips", ips); /* for the node-side addresses; dropped before store */
 	return s;
 }
@@ -212,12 +225,12 @@ static json_t *rfe_bmc(struct http_req *r, json_t *rfe, const char *id)
 	    strcmp(uuid, "00000000-0000-0000-0000-000000000000") == 0)
 		uuid = ochami_str(mgr, "uuid");
 	return json_pack(
-		"{s:s, s:i, s:s, s:b, s:s, s:s, s:s, s:s?, s:n, s:O?, s:s?, s:O?, s:s, s:o}",
+		"{s:s, s:i, s:s, s:b, s:s, s:s, s:s, s:s?, s:n, s:s?, s:s?, s:s?, s:s, s:o}",
 		"address", addr, "port", port, "scheme", scheme, "insecure", 0, "credential", "",
 		"status", "ok", "message", "registered through SMD's RedfishEndpoints", "mac",
-		mac[0] ? mac : NULL, "vendor", "model", ochami_get(mgr, "model"), "uuid",
-		uuid && uuid[0] ? uuid : NULL, "firmware", ochami_get(mgr, "firmware_version"),
-		"auth", "basic", "systems", systems);
+		mac[0] ? mac : NULL, "vendor", "model", rfe_text(mgr, "model"), "uuid",
+		uuid && uuid[0] && strlen(uuid) < 200 ? uuid : NULL, "firmware",
+		rfe_text(mgr, "firmware_version"), "auth", "basic", "systems", systems);
 }
 
 /* ---- SMD's endpoint ID ------------------------------------------------------------ */
@@ -267,7 +280,7 @@ static json_t *rfe_json(struct app *a, json_t *bmc, json_t *creds)
 	json_t *c;
 	json_array_foreach(creds, i, c)
 		if (cred && strcmp(cred, json_string_value(json_object_get(c, "name"))) == 0)
-			user = json_string_value(json_object_get(c, "username"));
+			user = json_string_value(json_object_get(c, "username")) ?: "";
 	int is_ip = valid_ip_literal(addr) == 0;
 	return json_pack(
 		"{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:O, s:s, s:s, s:b, s:b, s:O, s:s, s:b, "
@@ -362,8 +375,10 @@ static int rfe_credential(struct http_req *r, json_t *rfe, json_t *bmc, const ch
 		int rc = auth_seal(a->seed_key, pass, sealed, sizeof(sealed), &len);
 		if (rc == 0)
 			rc = store_cred_put(a->store, name, user, sealed, len);
-		if (rc < 0)
-			return ochami_store_error(r, rc, NULL, "credential", name) < 0 ? rc : rc;
+		if (rc < 0) {
+			ochami_store_error(r, rc, NULL, "credential", name);
+			return rc;
+		}
 		json_object_set_new(bmc, "credential", json_string(name));
 		return 0;
 	}
@@ -455,8 +470,10 @@ static int rfe_store(struct http_req *r, json_t *rfes, json_t *prepared, json_t 
 		rfe_key(bmc, key, sizeof(key));
 		if (rc == 0)
 			rc = store_setting_set(a->store, key, id);
-		if (rc < 0)
-			return ochami_store_error(r, rc, NULL, "BMC", id) < 0 ? rc : rc;
+		if (rc < 0) {
+			ochami_store_error(r, rc, NULL, "BMC", id);
+			return rc;
+		}
 	}
 	return 0;
 }

@@ -24,9 +24,9 @@
 static json_t *smd_group_json(json_t *g)
 {
 	json_t *members = json_object_get(g, "members");
-	return json_pack("{s:O, s:O, s:{s:O}}", "label", json_object_get(g, "name"), "description",
+	return json_pack("{s:O, s:O, s:{s:o}}", "label", json_object_get(g, "name"), "description",
 			 json_object_get(g, "description"), "members", "ids",
-			 json_is_array(members) ? members : json_array());
+			 json_is_array(members) ? json_incref(members) : json_array());
 }
 
 /* 1 if node lists group. */

@@ -461,3 +461,19 @@ def test_delete_all(fresh_corrald):
     assert (r.status, r.json["message"]) == (200, "deleted 2 entries")
     assert c.get("/api/v1/nodes").body == []
     problem(ochami(c, "DELETE", "/hsm/v2/State/Components"), 404, "no entries to delete")
+
+
+def test_rfe_odd_values_kept_out(corrald):
+    """What corrald's Redfish worker later reads is as discovery would have
+    it: reset types are strings, texts are short strings."""
+    c = corrald
+    body = magellan_payload("x3000c0s5b0", "10.20.0.15", {"bmc": next_mac(), "host": next_mac()})
+    body["Systems"][0]["actions"] = [1, None, "On", {"x": 1}, "ForceOff"]
+    body["Systems"][0]["serial"] = 12345
+    body["Systems"][0]["model"] = "m" * 300
+    assert magellan_send(c, body).status == 201
+    bmc = next(x for x in c.get("/api/v1/bmcs").body if x["address"] == "10.20.0.15")
+    s = bmc["systems"][0]
+    assert s["reset_types"] == ["On", "ForceOff"]
+    assert (s["serial"], s["model"]) == (None, None)
+    assert s["power_checked"]
