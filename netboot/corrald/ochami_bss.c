@@ -536,6 +536,11 @@ static int bss_target_mac(struct http_req *r, const struct ochami_inv *inv, stru
 		if (*p != ':')
 			name[o++] = *p;
 	name[o] = '\0';
+	if (ochami_inv_by_name(inv, name) != NULL || json_object_get(t->nodes, name) != NULL)
+		return ochami_fail(r, 409,
+				   "Conflict: MAC %s belongs to no node, and the node a new one "
+				   "would be (%s) exists",
+				   mac, name);
 	json_t *n = ochami_node_new(name);
 	json_array_append_new(json_object_get(n, "interfaces"),
 			      json_pack("{s:s, s:n}", "mac", mac, "ip"));

@@ -411,3 +411,16 @@ def test_token_in_jwt_envelope(corrald):
     problem(ochami(c, "GET", "/boot/v1/bootparameters", token="a.b.c"), 401)
     # and Corral's own API takes it too: one token, however it travels
     assert c.get("/api/v1/whoami", token=jwt_envelope(c.read_token)).body == {"scope": "read"}
+
+
+def test_new_mac_never_replaces_a_node(corrald):
+    """A MAC no node has makes node mac-<hex>; a node of that name that has
+    other MACs is not replaced: the request is refused, nothing written."""
+    c = corrald
+    mac = next_mac()
+    name = "mac-" + mac.replace(":", "")
+    other = next_mac()
+    assert c.post("/api/v1/nodes", {"name": name, "interfaces": [{"mac": other}]}).status == 201
+    problem(ochami(c, "POST", "/boot/v1/bootparameters",
+                   bootparams(macs=[mac], kernel=KERNEL, initrd=INITRD)), 409, name)
+    assert c.get("/api/v1/nodes/" + name).body["interfaces"] == [{"mac": other, "ip": None}]
