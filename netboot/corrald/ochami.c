@@ -196,6 +196,37 @@ int ochami_created(struct http_req *r, const char *uri, bool array)
 	return http_reply(r, 201, resp);
 }
 
+struct ochami_qctx {
+	const char *key;
+	struct buf *out;
+	int n, rc;
+};
+
+static enum MHD_Result ochami_query_one(void *cls, enum MHD_ValueKind kind, const char *key,
+					const char *value)
+{
+	struct ochami_qctx *q = cls;
+	if (key == NULL || strcmp(key, q->key) != 0 || value == NULL)
+		return MHD_YES;
+	if (q->rc == 0)
+		q->rc = buf_printf(q->out, "%s%s", q->n++ ? "," : "", value);
+	return MHD_YES;
+}
+
+char *ochami_query_all(struct http_req *r, const char *key)
+{
+	struct buf out;
+	buf_init(&out, 16384);
+	struct ochami_qctx q = {key, &out, 0, 0};
+	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, ochami_query_one, &q);
+	if (q.n == 0 || q.rc < 0) {
+		buf_clear(&out);
+		return NULL;
+	}
+	char *s = buf_take(&out);
+	return s ? s : strdup("");
+}
+
 /* ---- the node snapshot --------------------------------------------------- */
 
 int ochami_inv_load(struct http_req *r, struct ochami_inv *inv)

@@ -114,6 +114,13 @@ int ochami_store_error(struct http_req *r, int rc, const struct store_err *se, c
 int ochami_fail(struct http_req *r, unsigned status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/*
+ * Every value of query argument key, joined with ',' (Go's r.Form[key] as
+ * BSS joins it: `ochami` repeats a key, "mac=a&mac=b"); a new string
+ * (free()), or NULL when the key is absent or the values exceed 16 KiB.
+ */
+char *ochami_query_all(struct http_req *r, const char *key);
+
 /* Member key of o as Go's encoding/json finds it: exact, else in any case. */
 json_t *ochami_get(json_t *o, const char *key);
 const char *ochami_str(json_t *o, const char *key);

@@ -419,27 +419,19 @@ static int bss_get_nid(void *ctx, const char *s)
 	return 0;
 }
 
-static int bss_get(struct http_req *r)
+/* GET with the query lists name, mac, nid (NULL: not given). */
+static int bss_get_with(struct http_req *r, struct ochami_inv *inv, const char *name,
+			const char *mac, const char *nid)
 {
 	struct app *a = r->ctx;
-	struct ochami_inv inv;
-	const char *name = http_query(r, "name");
-	const char *mac = http_query(r, "mac");
-	const char *nid = http_query(r, "nid");
-	if (ochami_inv_load(r, &inv) < 0)
-		return 0;
-	if (name == NULL && mac == NULL && nid == NULL) {
-		json_t *all = ochami_bss_all(a, &inv);
-		ochami_inv_clear(&inv);
-		return http_reply_json(r, 200, all);
-	}
-	struct bss_get_ctx g = {r, a, &inv, json_array(), json_object(), NULL};
+	if (name == NULL && mac == NULL && nid == NULL)
+		return http_reply_json(r, 200, ochami_bss_all(a, inv));
+	struct bss_get_ctx g = {r, a, inv, json_array(), json_object(), NULL};
 	int rc = bss_query_each(name, bss_get_name, &g);
 	if (rc == 0)
 		rc = bss_query_each(mac, bss_get_mac, &g);
 	if (rc == 0)
 		rc = bss_query_each(nid, bss_get_nid, &g);
-	ochami_inv_clear(&inv);
 	json_decref(g.seen);
 	if (rc < 0) {
 		json_decref(g.out);
@@ -457,6 +449,20 @@ static int bss_get(struct http_req *r)
 					"Cannot find boot parameters for requested %s", what);
 	}
 	return http_reply_json(r, 200, g.out);
+}
+
+static int bss_get(struct http_req *r)
+{
+	struct ochami_inv inv;
+	char *name = ochami_query_all(r, "name");
+	char *mac = ochami_query_all(r, "mac");
+	char *nid = ochami_query_all(r, "nid");
+	int rc = ochami_inv_load(r, &inv) < 0 ? 0 : bss_get_with(r, &inv, name, mac, nid);
+	ochami_inv_clear(&inv);
+	free(name);
+	free(mac);
+	free(nid);
+	return rc;
 }
 
 /* ---- targets of a write --------------------------------------------------------- */

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -181,7 +182,8 @@ int ochami_bss_hosts(struct http_req *r)
 		return http_reply_empty(r, 204);
 	if (ochami_inv_load(r, &inv) < 0)
 		return 0;
-	const char *lists[] = {http_query(r, "name"), http_query(r, "mac"), http_query(r, "nid")};
+	char *lists[] = {ochami_query_all(r, "name"), ochami_query_all(r, "mac"),
+			 ochami_query_all(r, "nid")};
 	json_t *out;
 	if (lists[0] == NULL && lists[1] == NULL && lists[2] == NULL) {
 		out = bss_hosts_all(&inv);
@@ -195,6 +197,8 @@ int ochami_bss_hosts(struct http_req *r)
 		}
 	}
 	ochami_inv_clear(&inv);
+	for (int k = 0; k < 3; k++)
+		free(lists[k]);
 	return out != NULL ? http_reply_json(r, 200, out) : 0;
 }
 

@@ -77,10 +77,17 @@ def test_add_get_script_patch_delete(corrald):
         assert r.json == [{"hosts": [nodes[0]["name"]], "macs": [macs[0]],
                            "nids": [nodes[0]["nid"]], "params": PARAMS, "kernel": KERNEL,
                            "initrd": INITRD, "cloud-init": EMPTY_CI}], query
-    # several at once (url.Values with repeated keys keeps the first: BSS
-    # joins them; ochami sends one per flag, so a comma list here)
+    # several at once: ochami repeats the key (--mac a --mac b), BSS joins
+    # the values with commas, and takes a comma list as well
+    r = ochami(c, "GET", "/boot/v1/bootparameters", query={"mac": [macs[1], macs[2]]})
+    assert sorted(e["hosts"][0] for e in r.json) == [nodes[1]["name"], nodes[2]["name"]]
     r = ochami(c, "GET", "/boot/v1/bootparameters", query="mac=%s,%s" % (macs[1], macs[2]))
     assert sorted(e["hosts"][0] for e in r.json) == [nodes[1]["name"], nodes[2]["name"]]
+    r = ochami(c, "GET", "/boot/v1/bootparameters",
+               query={"name": [nodes[0]["name"]], "nid": [nodes[2]["nid"]]})
+    assert sorted(e["hosts"][0] for e in r.json) == [nodes[0]["name"], nodes[2]["name"]]
+    r = ochami(c, "GET", "/boot/v1/hosts", query={"mac": [macs[0], macs[1]]})
+    assert [h["ID"] for h in r.json] == [nodes[0]["name"], nodes[1]["name"]]
 
     # The iPXE script by MAC, name and NID (no token: nodes ask for it).
     for q in ({"mac": macs[1]}, {"name": nodes[1]["name"]}, {"nid": nodes[1]["nid"]}):
