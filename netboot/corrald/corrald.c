@@ -265,6 +265,8 @@ static void start_http(struct daemon *dm, struct config *cfg)
 		.nroutes = routes_count,
 		.auth = routes_auth,
 		.done = routes_done,
+		.error_body = routes_error_body,
+		.untyped_json = routes_untyped_json,
 		.ctx = &dm->a,
 	};
 	int rc = http_server_start(&hc, &dm->http);

@@ -135,8 +135,8 @@ int http_reply_data(struct http_req *r, unsigned status, const char *ctype, cons
  * A JSON response of j (stolen), with one more header when name is not
  * NULL; queued.  Shared by http_reply_json() and the error replies.
  */
-static int http_reply_json_hdr(struct http_req *r, unsigned status, json_t *j, const char *name,
-			       const char *value)
+static int http_reply_json_type(struct http_req *r, unsigned status, json_t *j, const char *ctype,
+				const char *name, const char *value)
 {
 	if (j == NULL)
 		return -ENOMEM;
@@ -150,8 +150,7 @@ static int http_reply_json_hdr(struct http_req *r, unsigned status, json_t *j, c
 		free(s);
 		return -ENOMEM;
 	}
-	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json") !=
-		    MHD_YES ||
+	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype) != MHD_YES ||
 	    (name != NULL && MHD_add_response_header(resp, name, value) != MHD_YES)) {
 		MHD_destroy_response(resp);
 		return -ENOMEM;
@@ -164,7 +163,7 @@ static int http_reply_json_hdr(struct http_req *r, unsigned status, json_t *j, c
 
 int http_reply_json(struct http_req *r, unsigned status, json_t *j)
 {
-	return http_reply_json_hdr(r, status, j, NULL, NULL);
+	return http_reply_json_type(r, status, j, "application/json", NULL, NULL);
 }
 
 int http_reply_empty(struct http_req *r, unsigned status)
@@ -220,10 +219,15 @@ static int http_reply_verror(struct http_req *r, unsigned status, const char *na
 		msg[0] = '\0';
 	/* n >= sizeof(msg): cut at HTTP_ERROR_MSG_MAX bytes, as documented */
 	http_utf8_fix(msg); /* also a multi-byte character cut at the end */
+	const char *ctype = "application/json";
+	json_t *other = r->error_body ? r->error_body(r->path, status, code, msg, &ctype) : NULL;
+	if (other != NULL)
+		return http_reply_json_type(r, status, other, ctype, name, value);
 	json_t *err = json_pack("{s:s, s:s}", "code", code, "message", msg);
 	if (err != NULL && field != NULL)
 		json_object_set_new(err, "field", json_string(field));
-	return http_reply_json_hdr(r, status, json_pack("{s:o}", "error", err), name, value);
+	return http_reply_json_type(r, status, json_pack("{s:o}", "error", err), "application/json",
+				    name, value);
 }
 
 int http_reply_error(struct http_req *r, unsigned status, const char *code, const char *field,
@@ -350,8 +354,11 @@ static int http_begin(struct http_server *s, struct http_req *r)
 		const char *len = http_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		int has_body = (len != NULL && strcmp(len, "0") != 0) ||
 			       http_header(r, MHD_HTTP_HEADER_TRANSFER_ENCODING) != NULL;
-		if (has_body && (ct == NULL || strncasecmp(ct, "application/json", 16) != 0 ||
-				 (ct[16] != '\0' && ct[16] != ';' && ct[16] != ' '))) {
+		int untyped_ok =
+			ct == NULL && cfg->untyped_json != NULL && cfg->untyped_json(r->path);
+		if (has_body && !untyped_ok &&
+		    (ct == NULL || strncasecmp(ct, "application/json", 16) != 0 ||
+		     (ct[16] != '\0' && ct[16] != ';' && ct[16] != ' '))) {
 			http_reply_error(r, 415, "unsupported_media_type", NULL,
 					 "request body must be application/json");
 			return 1;
@@ -402,6 +409,7 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const
 		r->method = method;
 		r->path = url;
 		r->ctx = s->cfg.ctx;
+		r->error_body = s->cfg.error_body;
 		buf_init(&r->body, 0);
 		for (size_t i = 0; i < sizeof(http_methods) / sizeof(http_methods[0]); i++)
 			if (strcmp(method, http_methods[i].name) == 0)

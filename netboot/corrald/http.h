@@ -11,8 +11,9 @@
  *
  * Errors become HTTP answers in one place: http_reply_error() (and
  * http_reply_error_hdr() when the answer needs a header of its own) writes
- * {"error":{"code","message","field"}}; http.c's own 404, 405, 401, 403,
- * 413, 415, 501 and 500 answers go through it too.
+ * {"error":{"code","message","field"}}, or the body the config's
+ * error_body gives for that path; http.c's own 404, 405, 401, 403, 413,
+ * 415, 501 and 500 answers go through it too.
  *
  * Callers: corrald.c starts and frees the server with routes.h's table and
  * callbacks.  The reply functions and http_header()/http_query() are for
@@ -46,6 +47,13 @@ enum http_method {
 
 struct http_req;
 typedef int (*http_handler)(struct http_req *r);
+/*
+ * Optional: the body of an error answer in another service's shape on the
+ * paths that speak it (routes.c: OpenCHAMI's RFC 7807 problem details).
+ * Returns a new JSON object and sets *ctype, or NULL for the usual body.
+ */
+typedef json_t *(*http_error_body_fn)(const char *path, unsigned status, const char *code,
+				      const char *message, const char **ctype);
 
 struct http_route {
 	unsigned methods;            /* HTTP_GET | ... */
@@ -71,6 +79,7 @@ struct http_req {
 	uint64_t bytes_out;      /* body bytes the reply will carry */
 	void *ctx;               /* the server's user context */
 	/* private to http.c */
+	http_error_body_fn error_body;
 	char argbuf[512];
 	int body_too_large;
 	int replied;
@@ -83,6 +92,9 @@ struct http_req {
 typedef int (*http_auth_fn)(void *ctx, const char *token, enum auth_scope *granted);
 /* Called once per finished request (metrics, access log). */
 typedef void (*http_done_fn)(void *ctx, const struct http_req *r);
+/* Optional: 1 if a request body without Content-Type is read as JSON on
+ * path (clients that send none), 0 if it gets 415 as everywhere else. */
+typedef int (*http_untyped_fn)(const char *path);
 
 struct http_server;
 
@@ -96,6 +108,8 @@ struct http_config {
 	size_t nroutes;
 	http_auth_fn auth;
 	http_done_fn done;
+	http_error_body_fn error_body; /* NULL: every error in http.c's shape */
+	http_untyped_fn untyped_json;  /* NULL: a body needs its Content-Type */
 	void *ctx;
 };
 

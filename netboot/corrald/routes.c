@@ -2,14 +2,18 @@
  * routes: the one route table.  It drives dispatch, 404/405 answers, the
  * scope each route needs (no route under /api/v1 is open: a test walks
  * this table) and the metrics labels.  docs/api.md lists the same routes.
+ * OpenCHAMI's BSS, SMD and cloud-init paths (ochami.h) share the API's
+ * tokens and scopes; their error shape and untyped bodies are ochami's.
  */
 #include "routes.h"
 
+#include <errno.h>
 #include <string.h>
 
 #include "api.h"
 #include "app.h"
 #include "log.h"
+#include "ochami.h"
 #include "serve.h"
 #include "ui.h"
 
@@ -28,13 +32,61 @@ const struct http_route routes_table[] = {
 	/* node-facing and health: no token */
 	{GET, "/healthz", N, N, 0, serve_healthz, "healthz"},
 	{GET, "/metrics", N, N, 0, serve_metrics, "metrics"},
-	{GET, "/boot/v1/bootscript", N, N, 0, serve_bootscript, "bootscript"},
-	{GET, "/cloud-init/:/:", N, N, 0, serve_cloudinit, "cloud-init"},
-	{GET, "/cloud-init/:", N, N, 0, serve_cloudinit, "cloud-init"},
+	{GET, "/boot/v1/bootscript", N, N, 0, ochami_bss_bootscript, "bootscript"},
+	/* OpenCHAMI's cloud-init server: admin paths first (the node-facing
+	 * patterns below would match them too) */
+	{GET | POST, "/cloud-init/admin/cluster-defaults", R, A, 0, ochami_ci_defaults,
+	 "ci_defaults"},
+	{GET | POST, "/cloud-init/admin/groups", R, A, 0, ochami_ci_groups, "ci_groups"},
+	{GET | PUT | DEL, "/cloud-init/admin/groups/:", R, A, 0, ochami_ci_group, "ci_group"},
+	{PUT, "/cloud-init/admin/instance-info/:", R, A, 0, ochami_ci_instance_info,
+	 "ci_instance_info"},
+	{GET, "/cloud-init/admin/impersonation/:/:", R, A, 0, ochami_ci_impersonate,
+	 "ci_impersonation"},
+	{POST, "/cloud-init/phone-home/:", N, N, FORM_MAX, ochami_ci_phone_home, "ci_phone_home"},
+	/* NoCloud files (serve.c) and OpenCHAMI's {group}.yaml (ochami_ci.c) */
+	{GET, "/cloud-init/:/:", N, N, 0, ochami_ci_node_file, "cloud-init"},
+	{GET, "/cloud-init/:", N, N, 0, ochami_ci_node_file, "cloud-init"},
 	{POST, "/phone-home", N, N, FORM_MAX, serve_phone_home, "phone-home"},
 	{POST, "/phone-home/:", N, N, FORM_MAX, serve_phone_home, "phone-home"},
 	{GET, "/files/*", N, N, 0, serve_files, "files"},
 	{GET, "/firmware/*", N, N, 0, serve_firmware, "firmware"},
+	/* OpenCHAMI's BSS (docs/openchami.md): inventory behind the API's tokens */
+	{GET | POST | PUT | PATCH | DEL, "/boot/v1/bootparameters", R, A, 0,
+	 ochami_bss_bootparameters, "bss_bootparameters"},
+	{GET | POST, "/boot/v1/hosts", R, A, 0, ochami_bss_hosts, "bss_hosts"},
+	{GET, "/boot/v1/dumpstate", R, A, 0, ochami_bss_dumpstate, "bss_dumpstate"},
+	{GET, "/boot/v1/endpoint-history", R, A, 0, ochami_bss_history, "bss_endpoint_history"},
+	{GET, "/boot/v1/service/*", N, N, 0, ochami_bss_service, "bss_service"},
+	/* OpenCHAMI's SMD */
+	{GET, "/hsm/v2/service/*", N, N, 0, ochami_smd_service, "smd_service"},
+	{GET | POST | DEL, "/hsm/v2/State/Components", R, A, 0, ochami_smd_components,
+	 "smd_components"},
+	{POST, "/hsm/v2/State/Components/Query", R, A, 0, ochami_smd_components_query,
+	 "smd_components_query"},
+	{PATCH, "/hsm/v2/State/Components/BulkNID", R, A, 0, ochami_smd_bulk_nid, "smd_bulk_nid"},
+	{GET, "/hsm/v2/State/Components/ByNID/:", R, A, 0, ochami_smd_component_nid,
+	 "smd_component_nid"},
+	{GET | PUT | DEL, "/hsm/v2/State/Components/:", R, A, 0, ochami_smd_component,
+	 "smd_component"},
+	{GET | POST | DEL, "/hsm/v2/Inventory/EthernetInterfaces", R, A, 0, ochami_smd_ifaces,
+	 "smd_ifaces"},
+	{GET | PATCH | DEL, "/hsm/v2/Inventory/EthernetInterfaces/:", R, A, 0, ochami_smd_iface,
+	 "smd_iface"},
+	{GET, "/hsm/v2/Inventory/EthernetInterfaces/:/IPAddresses", R, A, 0, ochami_smd_iface_ips,
+	 "smd_iface_ips"},
+	{GET | POST | DEL, "/hsm/v2/Inventory/RedfishEndpoints", R, A, 0, ochami_rfe_list,
+	 "smd_rfes"},
+	{GET | PUT | DEL, "/hsm/v2/Inventory/RedfishEndpoints/:", R, A, 0, ochami_rfe_one,
+	 "smd_rfe"},
+	{GET | POST, "/hsm/v2/groups", R, A, 0, ochami_smd_groups, "smd_groups"},
+	{GET, "/hsm/v2/groups/labels", R, A, 0, ochami_smd_group_labels, "smd_group_labels"},
+	{GET | PATCH | DEL, "/hsm/v2/groups/:", R, A, 0, ochami_smd_group, "smd_group"},
+	{GET | POST | PUT, "/hsm/v2/groups/:/members", R, A, 0, ochami_smd_group_members,
+	 "smd_group_members"},
+	{DEL, "/hsm/v2/groups/:/members/:", R, A, 0, ochami_smd_group_member, "smd_group_member"},
+	{GET, "/hsm/v2/memberships", R, A, 0, ochami_smd_memberships, "smd_memberships"},
+	{GET, "/hsm/v2/memberships/:", R, A, 0, ochami_smd_memberships, "smd_membership"},
 	/* the web page (files only; its data comes from the API with a token) */
 	{GET, "/", N, N, 0, ui_redirect, "ui"},
 	{GET, "/ui", N, N, 0, ui_redirect, "ui"},
@@ -81,8 +133,12 @@ int routes_auth(void *ctx, const char *token, enum auth_scope *granted)
 {
 	struct app *a = ctx;
 	unsigned char hash[AUTH_HASH_LEN];
+	char inner[AUTH_TOKEN_LEN + 8];
 	int scope;
-	auth_token_hash(token, hash);
+	int env = ochami_bearer(token, inner, sizeof(inner)); /* ochami's JWT envelope */
+	if (env == -EINVAL)
+		return -ENOENT;
+	auth_token_hash(env == 0 ? inner : token, hash);
 	int rc = store_token_find(a->store, hash, &scope);
 	if (rc < 0)
 		return rc;
@@ -106,4 +162,15 @@ void routes_done(void *ctx, const struct http_req *r)
 		metrics_file_bytes(a->metrics, r->bytes_out);
 	log_debug("%s %s %s %u %llu", r->client_ip, r->method, r->path, r->status,
 		  (unsigned long long)r->bytes_out);
+}
+
+json_t *routes_error_body(const char *path, unsigned status, const char *code, const char *message,
+			  const char **ctype)
+{
+	return ochami_error_body(path, status, code, message, ctype);
+}
+
+int routes_untyped_json(const char *path)
+{
+	return ochami_untyped_json(path);
 }

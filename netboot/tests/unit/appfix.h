@@ -169,6 +169,8 @@ FIXTURE_FN int fx_new(const char *tmpl, int (*prepare)(struct config *c), struct
 		.nroutes = routes_count,
 		.auth = routes_auth,
 		.done = routes_done,
+		.error_body = routes_error_body,
+		.untyped_json = routes_untyped_json,
 		.ctx = &f->a,
 	};
 	if (http_server_start(&hc, &f->http) < 0)
@@ -324,7 +326,8 @@ FIXTURE_FN long send_rq(struct fx *f, const struct rq *q, struct res *r)
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
 	curl_slist_free_all(h);
 	curl_easy_cleanup(c);
-	if (strncmp(r->ctype, "application/json", 16) == 0)
+	if (strncmp(r->ctype, "application/json", 16) == 0 ||
+	    strncmp(r->ctype, "application/problem+json", 24) == 0)
 		r->json = json_loadb(buf_str(&r->body), r->body.len, 0, NULL);
 	return r->status;
 }

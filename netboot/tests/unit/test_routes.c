@@ -8,7 +8,9 @@
  * each of its methods (no earlier route shadows it); scopes: every /api/v1
  * route needs a token (read for GET, admin for the rest; the list of
  * exceptions is empty, as docs/api.md says "every route behind a bearer
- * token"), token and credential listings need admin, node-facing paths
+ * token"), and so does every OpenCHAMI inventory route (BSS, SMD and
+ * cloud-init admin paths: docs/openchami.md), token and credential
+ * listings need admin, node-facing paths
  * (/boot/v1/, /cloud-init/, /phone-home, /files/, /firmware/, /healthz, /metrics) and
  * the web page need none, and an open write route has a small cap of its
  * own; every route belongs to one of those classes, so a new one must be
@@ -95,9 +97,22 @@ static void sample_path(const char *pattern, char *out, size_t outlen)
 
 /* ---- classes of routes ------------------------------------------------------- */
 
-/* Paths nodes use (they cannot hold a token), and health. */
+/* Paths nodes use (they cannot hold a token), and health (OpenCHAMI's
+ * service status paths among it). */
 static const char *const node_prefixes[] = {
-	"/boot/v1/", "/cloud-init/", "/phone-home", "/files/", "/firmware/", "/healthz", "/metrics",
+	"/boot/v1/",  "/cloud-init/", "/phone-home", "/files/",
+	"/firmware/", "/healthz",     "/metrics",    "/hsm/v2/service/",
+};
+
+/*
+ * OpenCHAMI's inventory paths (docs/openchami.md): Corral's inventory under
+ * BSS's, SMD's and the cloud-init server's names, behind the API's tokens
+ * and scopes, exactly as /api/v1.  Checked before node_prefixes: some lie
+ * under /boot/v1/ and /cloud-init/.
+ */
+static const char *const ochami_prefixes[] = {
+	"/boot/v1/bootparameters",   "/boot/v1/hosts", "/boot/v1/dumpstate",
+	"/boot/v1/endpoint-history", "/hsm/v2/",       "/cloud-init/admin/",
 };
 
 /*
@@ -118,7 +133,7 @@ static const char *const admin_read_paths[] = {
 /* The most bytes an open (no-token) write route may take. */
 #define OPEN_WRITE_MAX (64u << 10)
 
-enum route_class { CLASS_NONE, CLASS_API, CLASS_NODE, CLASS_UI };
+enum route_class { CLASS_NONE, CLASS_API, CLASS_OCHAMI, CLASS_NODE, CLASS_UI };
 
 static int has_prefix(const char *s, const char *prefix)
 {
@@ -129,6 +144,10 @@ static enum route_class route_class(const char *pattern)
 {
 	if (strcmp(pattern, "/api/v1") == 0 || has_prefix(pattern, "/api/v1/"))
 		return CLASS_API;
+	for (size_t i = 0; i < NELEM(ochami_prefixes); i++)
+		if (has_prefix(pattern, ochami_prefixes[i]) &&
+		    !has_prefix(pattern, "/hsm/v2/service/"))
+			return CLASS_OCHAMI;
 	for (size_t i = 0; i < NELEM(node_prefixes); i++)
 		if (has_prefix(pattern, node_prefixes[i]))
 			return CLASS_NODE;
@@ -248,7 +267,8 @@ static void test_api_needs_token(void **state)
 	int napi = 0;
 	for (size_t i = 0; i < routes_count; i++) {
 		const struct http_route *rt = &routes_table[i];
-		if (route_class(rt->pattern) != CLASS_API)
+		enum route_class c = route_class(rt->pattern);
+		if (c != CLASS_API && c != CLASS_OCHAMI)
 			continue;
 		napi++;
 		if (api_exception(rt->pattern))
@@ -358,7 +378,7 @@ static void test_labels(void **state)
 
 /* ---- docs/api.md --------------------------------------------------------------- */
 
-#define MAX_DOC 128
+#define MAX_DOC 256
 
 /* One documented method set on one path. */
 struct doc_entry {

@@ -14,7 +14,8 @@
  * Covered: the boot script line by line (kernel, initrd, parameters of
  * image + profile + node, BOOTIF=01-<mac with dashes>, the cloud-init seed
  * URL under the advertise URL with a token that verifies and expires within
- * token_ttl, the retry path and its back-off); MAC forms and bad queries;
+ * token_ttl, the retry path and its back-off); MAC forms and bad queries
+ * (answered as BSS answers them: RFC 7807 problem details);
  * profile precedence node → first group with one → defaults → none (wait);
  * changes seen at once despite the boot cache; unknown MAC (wait script,
  * discovered list, then registered); disabled node (exit); name= and nid=;
@@ -124,6 +125,21 @@ static const struct query_case query_cases[] = {
 	{"name=n1&retry=100001", "BOOTIF=01-52-54-00-aa-00-01", "name=n1"},
 };
 
+/* An error in the problem-details shape BSS answers with on /boot/v1. */
+static void check_problem(const char *what, const struct res *r, long status)
+{
+	const char *t = json_string_value(json_object_get(r->json, "type"));
+	const char *d = json_string_value(json_object_get(r->json, "detail"));
+	if (r->status != status)
+		fail_msg("%s: status %ld, want %ld", what, r->status, status);
+	if (strcmp(r->ctype, "application/problem+json") != 0)
+		fail_msg("%s: Content-Type %s", what, r->ctype);
+	if (t == NULL || strcmp(t, "about:blank") != 0 || d == NULL || d[0] == '\0' ||
+	    json_integer_value(json_object_get(r->json, "status")) != status ||
+	    json_object_get(r->json, "error") != NULL)
+		fail_msg("%s: not problem details: %s", what, buf_str(&r->body));
+}
+
 struct bad_query {
 	const char *query;
 	const char *field;
@@ -179,8 +195,8 @@ static void test_queries(void **state)
 		node_get(f, NULL, path, &r);
 		if (bad_queries[i].field == NULL)
 			assert_int_equal(r.status, 200);
-		else
-			check_error(path, &r, 400, "bad_request", bad_queries[i].field);
+		else /* BSS's path: RFC 7807 problem details (docs/openchami.md) */
+			check_problem(path, &r, 400);
 		res_free(&r);
 	}
 	/* Every one of those left n1 "booting", recorded once per good request. */
