@@ -14,6 +14,7 @@ python3 python3-pytest python3-yaml
 curl sqlite3
 nginx-light wrk
 qemu-system-x86 ovmf ipxe dnsmasq-base busybox-static linux-image-amd64 iproute2 kmod cpio
+kea-dhcp4-server kea-admin
 chromium fonts-dejavu-core
 mmdebstrap squashfs-tools zstd debian-archive-keyring
 "
@@ -57,3 +58,15 @@ trap '[ $made_prc = 1 ] && rm -f "$prc"' EXIT
 apt-get update -q >/dev/null || true
 # shellcheck disable=SC2086
 apt-get install -y -q --no-install-recommends $missing >/dev/null
+# Debian's kea-dhcp4-server enables its system-wide unit when installed
+# (policy-rc.d only kept it from starting): corrald runs its own Kea, so
+# undo exactly that, by unit name, and only when this run installed it.
+case " $missing " in
+*" kea-dhcp4-server "*)
+	if [ -d /run/systemd/system ]; then
+		systemctl stop kea-dhcp4-server.service >/dev/null 2>&1 || true
+	fi
+	# works without a running systemd too (symlinks and SysV links)
+	systemctl disable kea-dhcp4-server.service >/dev/null 2>&1 || true
+	;;
+esac
