@@ -100,6 +100,7 @@ struct dhcp_ops {
 	int (*run)(struct dhcp *d);  /* before the thread starts */
 	int (*fds)(struct dhcp *d, struct pollfd *p); /* the thread: what to poll too */
 	void (*poll)(struct dhcp *d, const struct pollfd *p, int n); /* ...and after poll */
+	int (*timeout)(struct dhcp *d);  /* ...sleeping no longer than this (ms) */
 	bool (*stopped)(struct dhcp *d); /* stopping: true once the server is gone */
 	int (*state)(struct dhcp *d);    /* a commit waits: 1 up, 0 not yet, <0 failed */
 	void (*trial)(struct dhcp *d, bool on);
@@ -146,6 +147,11 @@ static void dhcp_kea_poll(struct dhcp *d, const struct pollfd *p, int n)
 	kea_poll(d->kea, p, n, atomic_load(&d->stop) != 0);
 }
 
+static int dhcp_kea_timeout(struct dhcp *d)
+{
+	return kea_timeout(d->kea);
+}
+
 static bool dhcp_kea_stopped(struct dhcp *d)
 {
 	return kea_stopped(d->kea, d->stop_deadline);
@@ -186,6 +192,7 @@ static const struct dhcp_ops dhcp_backends[] = {
 		.run = dhcp_kea_run,
 		.fds = dhcp_kea_fds,
 		.poll = dhcp_kea_poll,
+		.timeout = dhcp_kea_timeout,
 		.stopped = dhcp_kea_stopped,
 		.state = dhcp_kea_state,
 		.trial = dhcp_kea_trial,
@@ -777,7 +784,10 @@ static void *dhcp_main(void *arg)
 			{d->wake_fd, POLLIN, 0}, {d->listen_fd, POLLIN, 0}, {d->out_fd, POLLIN, 0}};
 		int np = d->out_fd >= 0 ? 3 : 2;
 		int nb = d->ops->fds != NULL ? d->ops->fds(d, p + np) : 0;
-		int n = poll(p, (nfds_t)(np + nb), atomic_load(&d->stop) ? 50 : 250);
+		int tmo = atomic_load(&d->stop) ? 50 : 250;
+		if (d->ops->timeout != NULL && d->ops->timeout(d) < tmo)
+			tmo = d->ops->timeout(d);
+		int n = poll(p, (nfds_t)(np + nb), tmo);
 		if (n > 0 && (p[0].revents & POLLIN)) {
 			uint64_t v;
 			if (read(d->wake_fd, &v, sizeof(v)) < 0)

@@ -664,6 +664,19 @@ void kea_poll(struct kea *k, const struct pollfd *p, int n, bool stopping)
 	kea_maybe_reload(k);
 }
 
+int kea_timeout(struct kea *k)
+{
+	if (!k->dirty || k->ctl_fd >= 0)
+		return KEA_QUIET_MS; /* how often the store's generation is looked at */
+	int64_t due = k->changed_at + KEA_QUIET_MS;
+	if (k->dirty_since + KEA_BATCH_MS < due)
+		due = k->dirty_since + KEA_BATCH_MS;
+	if (k->next_reload_at > due)
+		due = k->next_reload_at;
+	int64_t left = due - kea_now_ms();
+	return left < 0 ? 0 : left > KEA_QUIET_MS ? KEA_QUIET_MS : (int)left;
+}
+
 bool kea_stopped(struct kea *k, int64_t deadline_ms)
 {
 	int pid = atomic_load(&k->pid);

@@ -67,6 +67,8 @@ int kea_fds(struct kea *k, struct pollfd *p);
  * started when due; a changed store leads to a reload when due.
  */
 void kea_poll(struct kea *k, const struct pollfd *p, int n, bool stopping);
+/* The thread: how long it may sleep in poll (ms) before kea_poll has work. */
+int kea_timeout(struct kea *k);
 /* The thread, stopping: Kea is sent SIGTERM (SIGKILL past deadline_ms, monotonic);
  * true once it is gone and its last lease rows are read. */
 bool kea_stopped(struct kea *k, int64_t deadline_ms);
