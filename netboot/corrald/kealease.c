@@ -171,13 +171,14 @@ int kealease_map_note(struct kealease_map *m, const struct kealease *l, enum kea
 	}
 	if (l->valid_lifetime == 0 || l->state != 0) {
 		*ch = KEALEASE_GONE;
-		s->ip = 0;
+		if (s->ip == ip) /* Kea drops a MAC's old address after granting it a new one */
+			s->ip = 0;
 		return 0;
 	}
 	int64_t cltt = l->expire - (int64_t)l->valid_lifetime;
 	if (s->ip == ip && s->lifetime == l->valid_lifetime && s->expire == l->expire)
 		*ch = KEALEASE_SAME;
-	else if (s->ip == ip && s->lifetime == l->valid_lifetime && s->expire >= cltt)
+	else if (s->ip == ip && s->expire >= cltt) /* as dnsmasq says "old": its lease, again */
 		*ch = KEALEASE_RENEW;
 	else
 		*ch = KEALEASE_NEW;

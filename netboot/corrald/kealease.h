@@ -48,8 +48,10 @@ int kealease_parse(const char *line, struct kealease *out);
 
 /* What a row means next to the last one seen for its MAC. */
 enum kealease_change {
-	KEALEASE_NEW,   /* a lease (new, another address, or another boot stage) */
-	KEALEASE_RENEW, /* the same lease again, longer */
+	KEALEASE_NEW,   /* a lease: none before, another address, or the last one ran out */
+	KEALEASE_RENEW, /* the same address again before it ran out (any boot stage: as dnsmasq,
+			 * whose firmware, iPXE and OS leases of one node read lease, renewal,
+			 * renewal) */
 	KEALEASE_GONE,  /* released, declined, expired or deleted (lifetime 0) */
 	KEALEASE_SAME,  /* the row before, written again: nothing happened */
 };

@@ -92,13 +92,14 @@ static void test_map(void **state)
 {
 	struct kealease_map *m = NULL;
 	assert_int_equal(kealease_map_new(&m), 0);
-	/* PXE firmware, then iPXE (another boot stage: another length), then the OS */
+	/* PXE firmware, then iPXE (another boot stage: another length), then the
+	 * OS: one lease renewed, as dnsmasq reports it */
 	assert_int_equal(note(m, "10.0.0.5,02:00:00:00:00:01,,43199,1043199,1,0,0,n1,0,"),
 			 KEALEASE_NEW);
 	assert_int_equal(note(m, "10.0.0.5,02:00:00:00:00:01,,43198,1043208,1,0,0,n1,0,"),
-			 KEALEASE_NEW);
+			 KEALEASE_RENEW);
 	assert_int_equal(note(m, "10.0.0.5,02:00:00:00:00:01,,43200,1043230,1,0,0,n1,0,"),
-			 KEALEASE_NEW);
+			 KEALEASE_RENEW);
 	/* the OS renews; the same row written again is nothing */
 	assert_int_equal(note(m, "10.0.0.5,02:00:00:00:00:01,,43200,1064830,1,0,0,n1,0,"),
 			 KEALEASE_RENEW);
@@ -114,12 +115,22 @@ static void test_map(void **state)
 			 KEALEASE_NEW);
 	assert_int_equal(note(m, "10.0.0.6,02:00:00:00:00:01,,43200,1064860,1,0,0,n1,2,"),
 			 KEALEASE_GONE);
+	/* a reservation moves a MAC from a pool address: Kea writes the new
+	 * lease, then the old one's deletion, which leaves the new one be */
+	assert_int_equal(note(m, "10.0.0.100,02:00:00:00:00:03,,119,1000119,1,0,0,,0,"),
+			 KEALEASE_NEW);
+	assert_int_equal(note(m, "10.0.0.12,02:00:00:00:00:03,,43199,1043199,1,0,0,n3,0,"),
+			 KEALEASE_NEW);
+	assert_int_equal(note(m, "10.0.0.100,02:00:00:00:00:03,,0,1000000,1,0,0,,0,"),
+			 KEALEASE_GONE);
+	assert_int_equal(note(m, "10.0.0.12,02:00:00:00:00:03,,43198,1043208,1,0,0,n3,0,"),
+			 KEALEASE_RENEW);
 	/* a renewal after the old lease had run out is a new lease */
 	assert_int_equal(note(m, "10.0.0.7,02:00:00:00:00:02,,120,1000120,1,0,0,,0,"),
 			 KEALEASE_NEW);
 	assert_int_equal(note(m, "10.0.0.7,02:00:00:00:00:02,,120,1000500,1,0,0,,0,"),
 			 KEALEASE_NEW);
-	assert_int_equal(kealease_map_size(m), 2);
+	assert_int_equal(kealease_map_size(m), 3);
 	/* many MACs: the map grows and forgets none */
 	char row[128];
 	for (unsigned i = 0; i < 20000; i++) {
@@ -132,7 +143,7 @@ static void test_map(void **state)
 		    i >> 8, i & 0xff);
 		assert_int_equal(note(m, row), KEALEASE_SAME);
 	}
-	assert_int_equal(kealease_map_size(m), 20002);
+	assert_int_equal(kealease_map_size(m), 20003);
 	kealease_map_free(m);
 	kealease_map_free(NULL);
 }
