@@ -150,17 +150,22 @@ static int kea_render(struct kea *k, struct buf *b, size_t *nhosts)
 	return rc;
 }
 
-/* Renders into path (temporary file, fsync, rename); the text stays in *out. */
+/* Writes text to path (temporary file, fsync, rename). */
+static int kea_write_text(const char *path, const char *text, size_t len)
+{
+	char tmp[PATH_MAX + 32];
+	int rc = kea_fmt(tmp, sizeof(tmp), "%s.tmp", path);
+	return rc < 0 ? rc : fs_write_via(tmp, path, text, len, 0644, 1);
+}
+
+/* Renders into path; the text stays in *out (the caller's). */
 static int kea_write_conf(struct kea *k, const char *path, char **out, size_t *len, size_t *nhosts)
 {
 	struct buf b;
 	buf_init(&b, 512u << 20);
 	int rc = kea_render(k, &b, nhosts);
-	char tmp[PATH_MAX + 32];
 	if (rc == 0)
-		rc = kea_fmt(tmp, sizeof(tmp), "%s.tmp", path);
-	if (rc == 0)
-		rc = fs_write_via(tmp, path, b.data, b.len, 0644, 1);
+		rc = kea_write_text(path, b.data, b.len);
 	*len = b.len;
 	*out = rc == 0 ? buf_take(&b) : NULL;
 	buf_clear(&b);
@@ -339,9 +344,13 @@ static void kea_reload_start(struct kea *k)
 		buf_clear(&b); /* a change that does not concern DHCP */
 		return;
 	}
-	buf_clear(&b);
 	if (rc == 0)
-		rc = kea_write_conf(k, k->conf_path, &text, &len, &nhosts);
+		rc = kea_write_text(k->conf_path, b.data, b.len);
+	len = b.len;
+	text = rc == 0 ? buf_take(&b) : NULL;
+	buf_clear(&b);
+	if (rc == 0 && text == NULL)
+		rc = -ENOMEM;
 	if (rc < 0) {
 		log_warnx("dhcp: cannot write Kea's configuration %s: %s", k->conf_path,
 			  strerror(-rc));
