@@ -262,14 +262,22 @@ int keaconf_render(const struct keaconf *c, const struct store_dhcp_host *h, siz
 	}
 	rc |= buf_adds(out, "\n]}],\n");
 	/* Kea's log goes to corrald's log through stdout.  kea-dhcp4.options
-	 * would log every class test at INFO (Kea 2.2). */
+	 * would log every class test at INFO (Kea 2.2), kea-dhcp4.leases two
+	 * lines per lease: leases are in the lease file and on the timeline,
+	 * and at thousands a second those lines cost Kea and corrald more
+	 * than the leases themselves.  Refusals (alloc-engine) are WARN. */
+	static const char *const quiet[] = {"kea-dhcp4.options", "kea-dhcp4.leases"};
 	rc |= buf_adds(out,
 		       "\"loggers\": [\n"
 		       " {\"name\": \"kea-dhcp4\", \"severity\": \"INFO\", \"output_options\": "
-		       "[{\"output\": \"stdout\", \"pattern\": \"%-5p [%c] %m\\n\"}]},\n"
-		       " {\"name\": \"kea-dhcp4.options\", \"severity\": \"WARN\", "
-		       "\"output_options\": [{\"output\": \"stdout\", \"pattern\": "
-		       "\"%-5p [%c] %m\\n\"}]}\n]\n}\n}\n");
+		       "[{\"output\": \"stdout\", \"pattern\": \"%-5p [%c] %m\\n\"}]}");
+	for (size_t i = 0; i < sizeof(quiet) / sizeof(quiet[0]); i++)
+		rc |= buf_printf(
+			out,
+			",\n {\"name\": \"%s\", \"severity\": \"WARN\", \"output_options\": "
+			"[{\"output\": \"stdout\", \"pattern\": \"%%-5p [%%c] %%m\\n\"}]}",
+			quiet[i]);
+	rc |= buf_adds(out, "\n]\n}\n}\n");
 	return rc ? -E2BIG : 0;
 }
 
