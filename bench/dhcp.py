@@ -12,8 +12,8 @@ standalone Kea; the client side (10.99.255.250) runs perfdhcp (Debian's
 kea-admin), which relays (giaddr = its address) and asks with `-M` the list
 of the registered MACs, so every exchange is a registered node with its
 pinned address.  For each server and size the offered rate steps up
-(BENCH_DHCP_RATES) for BENCH_DHCP_SECONDS each until 1 % or more of the
-exchanges fail; the table shows DORA/s at the highest offered rate with
+(BENCH_DHCP_RATES) for BENCH_DHCP_SECONDS each until two steps in a row
+see 1 % or more of the exchanges fail; the table shows DORA/s at the highest offered rate with
 < 1 % failed (a failed exchange: a DISCOVER without its ACK), and the
 ratios to the standalone Kea.  The standalone Kea runs the configuration
 corrald generated (classes, reservations, lease file of its own), with
@@ -30,7 +30,7 @@ A measurement on a shared machine (2 cores here), never a pass/fail test:
 the script fails only when it cannot measure (a server does not start,
 perfdhcp is missing).  Environment: BENCH_DHCP_SIZES (default
 1000,10000,50000), BENCH_DHCP_RATES (default
-250,500,1000,1500,2000,3000,4000,6000,8000), BENCH_DHCP_SECONDS (default 4),
+250,500,1000,1500,2000,3000,4000,6000,8000), BENCH_DHCP_SECONDS (default 5),
 BENCH_KEEP=1 (keep the temporary directory).  Processes are stopped by PID,
 the namespaces deleted at exit.
 """
@@ -317,15 +317,22 @@ class Standalone:
 
 
 def best_rate(lab, macs, n, rates, seconds):
-    """(DORA/s, offered) at the highest offered rate with < 1 % failed; every step."""
-    best, steps = (0.0, 0), []
+    """(DORA/s, offered) at the highest offered rate with < 1 % failed; every
+    step.  The ladder goes on past one failed step (the machine is shared:
+    a neighbour's burst is not this server's limit) and stops at two in a row."""
+    best, steps, misses = (0.0, 0), [], 0
     lab.perfdhcp(macs, n, 200, 2)  # leases in place: every run asks for them again
     for r in rates:
         got, failed = lab.perfdhcp(macs, n, r, seconds)
         steps.append("%d:%.0f/%.1f%%" % (r, got, failed))
         if failed >= 1.0:
-            break
-        best = (got, r)
+            misses += 1
+            if misses == 2:
+                break
+            continue
+        misses = 0
+        if got > best[0]:
+            best = (got, r)
     return best, steps
 
 
@@ -386,7 +393,7 @@ def main():
             die("%s missing (make deps; make)" % f)
     rates = [int(x) for x in os.environ.get(
         "BENCH_DHCP_RATES", "250,500,1000,1500,2000,3000,4000,6000,8000").split(",")]
-    seconds = int(os.environ.get("BENCH_DHCP_SECONDS", "4"))
+    seconds = int(os.environ.get("BENCH_DHCP_SECONDS", "5"))
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="corral-bench-dhcp-"))
     os.chmod(tmp, 0o755)
     lab = Lab(build, tmp)
@@ -394,12 +401,13 @@ def main():
     try:
         for n in SIZES:
             res = measure_size(lab, n, rates, seconds, extra)
-            ref = res["standalone"][0] or 1.0
+            ref = res["standalone"][0]
             for kind, label in (("dnsmasq", "Corral+dnsmasq"), ("kea", "Corral+Kea"),
                                 ("standalone", "standalone Kea")):
                 got, offered, crss, srss, steps = res[kind]
-                lines.append("%7d  %-15s %7.0f DORA/s (offered %5d)  %5.2fx  corrald %5.0f MB  "
-                             "server %5.0f MB   [%s]" % (n, label, got, offered, got / ref, crss,
+                ratio = "%5.2fx" % (got / ref) if ref else "    -"
+                lines.append("%7d  %-15s %7.0f DORA/s (offered %5d)  %s  corrald %5.0f MB  "
+                             "server %5.0f MB   [%s]" % (n, label, got, offered, ratio, crss,
                                                           srss, " ".join(steps)))
         n = max(SIZES)
         extra.append(silence_line(lab, n))
