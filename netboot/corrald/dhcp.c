@@ -67,12 +67,13 @@ struct dhcp {
 	_Atomic int trial;        /* a commit waits: a dnsmasq that fails to start stays down */
 	_Atomic int trial_failed; /* ...and it did (why in trial_why) */
 	char trial_why[160];
-	bool warned_size;               /* the sizing warning was logged */
-	int64_t stop_deadline;          /* monotonic ms: SIGKILL after */
-	int termed;                     /* the pid sent SIGTERM while stopping */
-	int64_t gone_at;                /* monotonic ms: dnsmasq seen gone while stopping */
-	int64_t last_hook_at;           /* monotonic ms: the last hook connection */
-	unsigned backoff;               /* seconds before the next restart */
+	char other_why[160];   /* why the other server failed (ops->state), main thread's */
+	bool warned_size;      /* the sizing warning was logged */
+	int64_t stop_deadline; /* monotonic ms: SIGKILL after */
+	int termed;            /* the pid sent SIGTERM while stopping */
+	int64_t gone_at;       /* monotonic ms: dnsmasq seen gone while stopping */
+	int64_t last_hook_at;  /* monotonic ms: the last hook connection */
+	unsigned backoff;      /* seconds before the next restart */
 	int64_t started_at, restart_at; /* monotonic ms */
 	uint64_t synced_gen;
 	int synced;
@@ -159,7 +160,7 @@ static bool dhcp_kea_stopped(struct dhcp *d)
 
 static int dhcp_kea_state(struct dhcp *d)
 {
-	return kea_state(d->kea, d->trial_why, sizeof(d->trial_why));
+	return kea_state(d->kea, d->other_why, sizeof(d->other_why));
 }
 
 static void dhcp_kea_trial(struct dhcp *d, bool on)
@@ -1062,7 +1063,7 @@ static int dhcp_wait_up(struct dhcp *d, int64_t timeout_ms)
 		if (pid != 0 && atomic_load(&d->up) == pid && other == 1)
 			return 0;
 		if (atomic_load(&d->trial_failed) || other < 0)
-			return dhcp_fail(d, -EIO, "%s", d->trial_why);
+			return dhcp_fail(d, -EIO, "%s", other < 0 ? d->other_why : d->trial_why);
 		if (dhcp_now_ms() >= deadline)
 			return dhcp_fail(d, -ETIMEDOUT, "%s did not start within %lld s",
 					 pid != 0 && atomic_load(&d->up) == pid ? d->ops->name :

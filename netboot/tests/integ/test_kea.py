@@ -433,3 +433,37 @@ def test_dnsmasq_backend_warns_past_its_size():
         assert wait_for(lambda: c.stderr_text().count(want) == 1, timeout=5), c.stderr_tail()
     finally:
         lab2.close()
+
+
+def test_reload_whose_kea_fails_to_start_brings_old_settings_back():
+    """A Kea that passes its `-t` check and then exits: the commit waits for
+    it, sees it fail before it started, and starts the previous settings
+    again (a new Kea of the real program); the new file is not in force and
+    corrald says why once."""
+    lab2 = netns.Lab()
+    try:
+        c = lab2.corrald(dhcp={"backend": "kea"})
+        pid0 = wait_kea(c)
+        broken = c.dir / "broken-kea"
+        broken.write_text('#!/bin/sh\ncase " $* " in *" -t "*) exec %s "$@";; esac\n'
+                          'echo "broken-kea: refusing to serve" >&2\nexit 3\n' % KEA)
+        broken.chmod(0o755)
+        mark = len(c.stderr_text())
+        c.set_conf("dhcp", "kea", broken)
+        c.set_conf("dhcp", "pool_lease_time", 300)
+        c.signal(signal.SIGHUP)
+        out = wait_for(lambda: (lambda t: t if "reloaded configuration" in t or
+                                "configuration not changed" in t else None)(
+                                    c.stderr_text()[mark:]), timeout=30, interval=0.1)
+        assert out and "reloaded configuration" not in out, c.stderr_tail(4000)
+        errors = [l for l in out.splitlines() if "configuration not changed" in l]
+        assert len(errors) == 1, out
+        assert "the new kea-dhcp4 exited with status 3 before it started" in errors[0], errors
+        new = wait_kea(c, not_pid=pid0)
+        assert os.readlink("/proc/%d/exe" % new) == os.path.realpath(KEA)
+        cl = lab2.client("02:c5:%02x:00:00:01" % lab2.nn)
+        lease = dhcp(lab2, cl) if hasattr(lab2, "script_all") else cl.dhcp()
+        assert lease and in_pool(lab2, lease["ip"]) and lease["lease"] == POOL_LEASE, lease
+        assert metric(c, "corral_kea_restarts_total") == 0, "a refused start is not a crash"
+    finally:
+        lab2.close()
