@@ -241,6 +241,7 @@ bench: deps all
 	@sh bench/run.sh $(BUILD)
 	@sh bench/storm.sh $(BUILD)
 	@/usr/bin/python3 bench/discovery.py $(BUILD)
+	@/usr/bin/python3 bench/dhcp.py $(BUILD)
 	@/usr/bin/python3 bench/vm_boot.py $(BUILD)
 	@sh bench/image.sh $(BUILD)
 

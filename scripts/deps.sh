@@ -15,6 +15,7 @@ curl sqlite3
 nginx-light wrk
 qemu-system-x86 ovmf ipxe dnsmasq-base busybox-static linux-image-amd64 iproute2 kmod cpio
 qemu-system-arm qemu-efi-aarch64
+kea-dhcp4-server kea-admin
 chromium fonts-dejavu-core
 mmdebstrap squashfs-tools zstd debian-archive-keyring
 "
@@ -58,3 +59,15 @@ trap '[ $made_prc = 1 ] && rm -f "$prc"' EXIT
 apt-get update -q >/dev/null || true
 # shellcheck disable=SC2086
 apt-get install -y -q --no-install-recommends $missing >/dev/null
+# Debian's kea-dhcp4-server enables its system-wide unit when installed
+# (policy-rc.d only kept it from starting): corrald runs its own Kea, so
+# undo exactly that, by unit name, and only when this run installed it.
+case " $missing " in
+*" kea-dhcp4-server "*)
+	if [ -d /run/systemd/system ]; then
+		systemctl stop kea-dhcp4-server.service >/dev/null 2>&1 || true
+	fi
+	# works without a running systemd too (symlinks and SysV links)
+	systemctl disable kea-dhcp4-server.service >/dev/null 2>&1 || true
+	;;
+esac

@@ -37,7 +37,8 @@ Library use:
 
 Also: vm.wait_console(regex) for firmware/iPXE output (not only test OS
 markers), cd.metric(name) for /metrics, cd.cli(...) runs the `corral`
-client in the namespace, cd.dnsmasq_pid() finds the dnsmasq corrald runs.
+client in the namespace, cd.dnsmasq_pid() finds the dnsmasq corrald runs
+(cd.kea_pid() its Kea, with corrald_dhcp_conf(backend="kea")).
 
 Powered-off VMs behind virtual BMCs (issue 4): add_vm(..., powered_off=True)
 starts QEMU at once but paused before the firmware (-S), with a QMP socket
@@ -392,9 +393,8 @@ class Corrald:
         return run(self.cluster.exec_argv([str(self.binary.parent / "corral")] + list(args)),
                    check=check, env=env)
 
-    def dnsmasq_pid(self):
-        """PID of the dnsmasq corrald runs itself (its child named dnsmasq),
-        or None."""
+    def child_pid(self, comm_name):
+        """PID of corrald's child process named comm_name, or None."""
         me = self.proc.pid
         for d in pathlib.Path("/proc").iterdir():
             if not d.name.isdigit():
@@ -405,9 +405,18 @@ class Corrald:
                 continue
             comm = st[st.find("(") + 1:st.rfind(")")]
             fields = st[st.rfind(")") + 2:].split()
-            if comm == "dnsmasq" and int(fields[1]) == me:
+            if comm == comm_name and int(fields[1]) == me:
                 return int(d.name)
         return None
+
+    def dnsmasq_pid(self):
+        """PID of the dnsmasq corrald runs itself (its child named dnsmasq),
+        or None."""
+        return self.child_pid("dnsmasq")
+
+    def kea_pid(self):
+        """PID of the Kea corrald runs with dhcp.backend = kea, or None."""
+        return self.child_pid("kea-dhcp4")
 
 
 def setup_testos(cd, testos_dir, params="console=ttyS0 quiet", name="testos", default=True):
@@ -935,14 +944,16 @@ class Cluster:
         self.save_state()
         return self.corrald
 
-    def corrald_dhcp_conf(self, mode="authoritative", ipxe_dir=None):
+    def corrald_dhcp_conf(self, mode="authoritative", backend="dnsmasq", ipxe_dir=None):
         """INI text for start_corrald(extra_conf=...) that makes corrald
         generate and supervise its own dnsmasq on the bridge (instead of
-        start_dnsmasq()).  ipxe_dir: a firmware tree (build_firmware())
-        instead of Debian's /usr/lib/ipxe."""
-        return ("[dhcp]\nmode = %s\ninterface = %s\nsubnet = %s.0/24\n"
+        start_dnsmasq()); backend "kea": Kea answers DHCP, dnsmasq keeps
+        TFTP and DNS (Kea's lease file lands next to corrald's store).
+        ipxe_dir: a firmware tree (build_firmware()) instead of Debian's
+        /usr/lib/ipxe."""
+        return ("[dhcp]\nmode = %s\nbackend = %s\ninterface = %s\nsubnet = %s.0/24\n"
                 "pool_start = %s.100\npool_end = %s.199\nstate_dir = %s\n"
-                % (mode, BRIDGE, self.prefix, self.prefix, self.prefix,
+                % (mode, backend, BRIDGE, self.prefix, self.prefix, self.prefix,
                    self.workdir / "corrald" / "dhcp")
                 + ("ipxe_dir = %s\n" % ipxe_dir if ipxe_dir else ""))
 
@@ -1163,7 +1174,7 @@ def cmd_boot(a):
     try:
         extra = pathlib.Path(a.corrald_conf).read_text() if a.corrald_conf else ""
         if a.dnsmasq == "corrald":
-            extra = c.corrald_dhcp_conf(ipxe_dir=fw) + extra
+            extra = c.corrald_dhcp_conf(backend=a.dhcp_backend, ipxe_dir=fw) + extra
         cd = c.start_corrald(a.corrald, port=a.port, extra_conf=extra)
         setup_testos(cd, testos)
         if a.arm64:
@@ -1240,6 +1251,9 @@ def main(argv=None):
                    help="hand: the hand-written reference dnsmasq (default); corrald: corrald "
                    "runs its own ([dhcp] section added); none: no DHCP server from this tool "
                    "(configure corrald with --corrald-conf)")
+    b.add_argument("--dhcp-backend", choices=("dnsmasq", "kea"), default="dnsmasq",
+                   help="with --dnsmasq corrald: dhcp.backend (kea: Kea answers DHCP, "
+                   "corrald's dnsmasq keeps TFTP and DNS)")
     b.add_argument("--quiet-dnsmasq", action="store_true", help="no log-dhcp")
     b.add_argument("--corrald", help="corrald binary (default $CORRAL_BUILD/corrald)")
     b.add_argument("--corrald-conf", help="INI file appended to corrald's generated config")

@@ -21,6 +21,7 @@
 #include "app.h"
 #include "bootscript.h"
 #include "cloudinit.h"
+#include "dhcp.h"
 #include "jsondepth.h"
 #include "log.h"
 #include "serve.h"
@@ -1041,6 +1042,17 @@ int api_status(struct http_req *r)
 		json_decref(s);
 		return http_reply_error(r, 500, "internal", NULL, "store error");
 	}
+	/* The DHCP side: which server answers, and whether it is sized for this inventory. */
+	const struct config_dhcp *dc = &app_config(a)->dhcp;
+	bool off = strcmp(dc->mode, "off") == 0;
+	json_t *dh =
+		json_pack("{s:s, s:s?}", "mode", dc->mode, "backend", off ? NULL : dc->backend);
+	char warn[256];
+	json_int_t total = json_integer_value(json_object_get(counts, "total"));
+	if (dh != NULL && !off &&
+	    dhcp_sizing_warning(dc->backend, (size_t)total, warn, sizeof(warn)))
+		json_object_set_new(dh, "warning", json_string(warn));
+	json_object_set_new(s, "dhcp", dh);
 	return http_reply_json(r, 200, s);
 }
 

@@ -53,6 +53,17 @@ static const char *check_mode(const char *v)
 		       "expected off, authoritative or proxy";
 }
 
+static const char *check_backend(const char *v)
+{
+	return strcmp(v, "dnsmasq") == 0 || strcmp(v, "kea") == 0 ? NULL :
+								    "expected dnsmasq or kea";
+}
+
+static const char *check_path_or_empty(const char *v)
+{
+	return v[0] == '\0' || v[0] == '/' ? NULL : "must be an absolute path";
+}
+
 static const char *check_cidr(const char *v)
 {
 	return valid_cidr(v, NULL, NULL) == 0 ? NULL : "expected a.b.c.d/len (len 8 to 30)";
@@ -127,6 +138,8 @@ static const struct config_key config_keys[] = {
 	     "boot events older than this many days are pruned"),
 	STR("dhcp", "mode", dhcp.mode, RL_DHCP, check_mode,
 	    "off (corrald serves HTTP only), authoritative (corrald's dnsmasq hands out addresses) or proxy (the site's DHCP server stays; dnsmasq adds the boot information)"),
+	STR("dhcp", "backend", dhcp.backend, RL_DHCP, check_backend,
+	    "who answers DHCP: dnsmasq (small sites; the only one for proxy mode) or kea (Debian's kea-dhcp4-server, for thousands of nodes); dnsmasq serves TFTP and DNS either way"),
 	STR("dhcp", "interface", dhcp.interface, RL_DHCP, check_iface,
 	    "network interface dnsmasq serves (required unless mode is off)"),
 	STR("dhcp", "subnet", dhcp.subnet, RL_DHCP, check_cidr,
@@ -167,6 +180,9 @@ static const struct config_key config_keys[] = {
 	    "CA bundle for BMC certificates (empty: the system's)"),
 	STR("dhcp", "hook", dhcp.hook, RL_DHCP, NULL,
 	    "dnsmasq's lease script (default: corral-dhcp-hook next to corrald)"),
+	STR("dhcp", "kea", dhcp.kea, RL_DHCP, check_path, "the kea-dhcp4 program (backend kea)"),
+	STR("dhcp", "lease_file", dhcp.lease_file, RL_DHCP, check_path_or_empty,
+	    "Kea's lease file, kept across restarts (default: kea-leases4.csv beside store.path)"),
 };
 #define NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
 
@@ -272,6 +288,7 @@ void config_defaults(struct config *c)
 	c->events_keep_days = 30;
 	struct config_dhcp *d = &c->dhcp;
 	(void)config_copy(d->mode, sizeof(d->mode), "off");
+	(void)config_copy(d->backend, sizeof(d->backend), "dnsmasq");
 	(void)config_copy(d->domain, sizeof(d->domain), "cluster");
 	d->dns_port = 53;
 	d->lease_time = 43200;
@@ -281,6 +298,7 @@ void config_defaults(struct config *c)
 	(void)config_copy(d->dnsmasq, sizeof(d->dnsmasq), "/usr/sbin/dnsmasq");
 	config_dhcp_state_dir(d->state_dir, sizeof(d->state_dir));
 	(void)config_copy(d->ipxe_dir, sizeof(d->ipxe_dir), "/usr/lib/ipxe");
+	(void)config_copy(d->kea, sizeof(d->kea), "/usr/sbin/kea-dhcp4");
 	c->rf_concurrency = 256;
 	c->rf_connect_timeout = 2000;
 	c->rf_timeout = 10000;
@@ -407,6 +425,9 @@ static const char *config_check_dhcp(const struct config_dhcp *d)
 		return "dhcp.subnet is required when dhcp.mode is not off";
 	if ((d->pool_start[0] != '\0') != (d->pool_end[0] != '\0'))
 		return "dhcp.pool_start and dhcp.pool_end go together";
+	if (strcmp(d->backend, "kea") == 0 && strcmp(d->mode, "proxy") == 0)
+		return "dhcp.backend = kea cannot run dhcp.mode = proxy (proxy DHCP is dnsmasq's): "
+		       "use dhcp.backend = dnsmasq, or dhcp.mode = authoritative";
 	return NULL;
 }
 

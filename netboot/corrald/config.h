@@ -26,9 +26,11 @@
 
 #define CONFIG_DEFAULT_PATH "/etc/corral/corral.conf"
 
-/* [dhcp]: what corrald's dnsmasq is told (dnsmasq reads it only at start). */
+/* [dhcp]: what corrald's DHCP side is told (its servers read it only at start). */
 struct config_dhcp {
-	char mode[16];       /* off, authoritative, proxy */
+	char mode[16]; /* off, authoritative, proxy */
+	char backend
+		[16]; /* dnsmasq or kea: who answers DHCP (dnsmasq serves TFTP and DNS either way) */
 	char interface[32];  /* interface dnsmasq serves */
 	char subnet[48];     /* a.b.c.d/len */
 	char pool_start[16]; /* pool for unknown machines ("" = derived) */
@@ -41,10 +43,12 @@ struct config_dhcp {
 	unsigned pool_lease_time; /* seconds, unknown machines */
 	unsigned lease_max;
 	unsigned tftp_max;
-	char dnsmasq[PATH_MAX];   /* dnsmasq binary */
-	char state_dir[PATH_MAX]; /* generated config, hosts, TFTP root */
-	char ipxe_dir[PATH_MAX];  /* where Debian's iPXE binaries are */
-	char hook[PATH_MAX];      /* corral-dhcp-hook ("" = next to corrald) */
+	char dnsmasq[PATH_MAX];    /* dnsmasq binary */
+	char state_dir[PATH_MAX];  /* generated config, hosts, TFTP root */
+	char ipxe_dir[PATH_MAX];   /* where Debian's iPXE binaries are */
+	char hook[PATH_MAX];       /* corral-dhcp-hook ("" = next to corrald) */
+	char kea[PATH_MAX];        /* kea-dhcp4 binary (backend kea) */
+	char lease_file[PATH_MAX]; /* Kea's memfile ("" = kea-leases4.csv beside store.path) */
 };
 
 struct config {
@@ -92,7 +96,7 @@ int config_load(const char *path, struct config *c, char *err, size_t errlen);
  * -ENAMETOOLONG when it does not fit (base_url is then "").
  */
 int config_resolve_base_url(struct config *c, uint16_t port);
-/* True if a and b give dnsmasq the same settings, key by key. */
+/* True if a and b give the DHCP side the same settings, key by key. */
 bool config_dhcp_equal(const struct config_dhcp *a, const struct config_dhcp *b);
 
 /* What a reload changes, as config_merge() finds it. */

@@ -12,7 +12,6 @@
 #include "dhcp.h"
 
 #include <errno.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -31,10 +30,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "dhcpconf.h"
 #include "dhcpproc.h"
 #include "dhcpstate.h"
 #include "fsutil.h"
+#include "kea.h"
 #include "log.h"
 #include "valid.h"
 
@@ -42,9 +43,14 @@
 #define DHCP_TEST_WAIT_MS 10000 /* and dnsmasq --test this long */
 #define DHCP_TFTP_PORT 69
 
+struct dhcp_ops;
+
 struct dhcp {
-	struct config_dhcp cfg; /* a copy: dnsmasq needs a restart for changes anyway */
-	char base_url[256];     /* corrald's advertised URL, for iPXE */
+	struct config_dhcp cfg;     /* a copy: dnsmasq needs a restart for changes anyway */
+	const struct dhcp_ops *ops; /* the DHCP server: dnsmasq itself, or Kea */
+	struct kea *kea;            /* backend kea */
+	char lease_file[PATH_MAX];  /* backend kea: dhcp.lease_file, resolved */
+	char base_url[256];         /* corrald's advertised URL, for iPXE */
 	struct dhcp_env env;
 	bool proxy;         /* proxy-DHCP mode */
 	char dir[PATH_MAX]; /* state directory */
@@ -62,11 +68,13 @@ struct dhcp {
 	_Atomic int trial;        /* a commit waits: a dnsmasq that fails to start stays down */
 	_Atomic int trial_failed; /* ...and it did (why in trial_why) */
 	char trial_why[160];
-	int64_t stop_deadline;          /* monotonic ms: SIGKILL after */
-	int termed;                     /* the pid sent SIGTERM while stopping */
-	int64_t gone_at;                /* monotonic ms: dnsmasq seen gone while stopping */
-	int64_t last_hook_at;           /* monotonic ms: the last hook connection */
-	unsigned backoff;               /* seconds before the next restart */
+	char other_why[160];   /* why the other server failed (ops->state), main thread's */
+	bool warned_size;      /* the sizing warning was logged */
+	int64_t stop_deadline; /* monotonic ms: SIGKILL after */
+	int termed;            /* the pid sent SIGTERM while stopping */
+	int64_t gone_at;       /* monotonic ms: dnsmasq seen gone while stopping */
+	int64_t last_hook_at;  /* monotonic ms: the last hook connection */
+	unsigned backoff;      /* seconds before the next restart */
 	int64_t started_at, restart_at; /* monotonic ms */
 	uint64_t synced_gen;
 	int synced;
@@ -78,23 +86,123 @@ struct dhcp {
 	struct dhcpstate_seen seen;
 };
 
-static int64_t dhcp_now_ms(void)
+/*
+ * The DHCP server behind the interface, chosen by dhcp.backend when a side
+ * is made.  dnsmasq always runs: it serves TFTP, node-name DNS and router
+ * advertisements for either.  With "dnsmasq" it hands out addresses too
+ * (its host files, its lease hook) and needs nothing more; with "kea" its
+ * DHCPv4 is off and Kea (kea.c) answers, run by this side's thread.  Each
+ * step is optional (NULL: nothing to do for that server).
+ */
+struct dhcp_ops {
+	const char *name;
+	bool masq_dhcp;              /* dnsmasq hands out addresses */
+	int (*make)(struct dhcp *d); /* a new side: the server's part, checked */
+	int (*test)(struct dhcp *d); /* prepare: the server's own check of its config */
+	int (*run)(struct dhcp *d);  /* before the thread starts */
+	int (*fds)(struct dhcp *d, struct pollfd *p); /* the thread: what to poll too */
+	void (*poll)(struct dhcp *d, const struct pollfd *p, int n); /* ...and after poll */
+	int (*timeout)(struct dhcp *d);  /* ...sleeping no longer than this (ms) */
+	bool (*stopped)(struct dhcp *d); /* stopping: true once the server is gone */
+	int (*state)(struct dhcp *d);    /* a commit waits: 1 up, 0 not yet, <0 failed */
+	void (*trial)(struct dhcp *d, bool on);
+	void (*halt)(struct dhcp *d); /* after the thread */
+	void (*free)(struct dhcp *d);
+	int (*pid)(struct dhcp *d);
+};
+
+static void dhcp_refusal(void *arg, const struct dhcp_refusal_log *rl, int64_t now_us);
+
+static int dhcp_kea_make(struct dhcp *d)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	struct kea_settings ks = {
+		.cfg = &d->cfg,
+		.base_url = d->base_url,
+		.state_dir = d->dir,
+		.lease_file = d->lease_file,
+		.st = d->env.st,
+		.ev = d->env.ev,
+		.metrics = d->env.metrics,
+		.refusal = dhcp_refusal,
+		.arg = d,
+	};
+	return kea_new(&ks, &d->kea, d->err, sizeof(d->err));
 }
 
-/* snprintf into out[len]: 0, or -ENAMETOOLONG when it did not fit. */
-__attribute__((format(printf, 3, 4))) static int dhcp_fmt(char *out, size_t len, const char *fmt,
-							  ...)
+static int dhcp_kea_test(struct dhcp *d)
 {
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(out, len, fmt, ap);
-	va_end(ap);
-	return n >= 0 && (size_t)n < len ? 0 : -ENAMETOOLONG;
+	return kea_test(d->kea, d->err, sizeof(d->err));
 }
+
+static int dhcp_kea_run(struct dhcp *d)
+{
+	return kea_run(d->kea, d->err, sizeof(d->err));
+}
+
+static int dhcp_kea_fds(struct dhcp *d, struct pollfd *p)
+{
+	return kea_fds(d->kea, p);
+}
+
+static void dhcp_kea_poll(struct dhcp *d, const struct pollfd *p, int n)
+{
+	kea_poll(d->kea, p, n, atomic_load(&d->stop) != 0);
+}
+
+static int dhcp_kea_timeout(struct dhcp *d)
+{
+	return kea_timeout(d->kea);
+}
+
+static bool dhcp_kea_stopped(struct dhcp *d)
+{
+	return kea_stopped(d->kea, d->stop_deadline);
+}
+
+static int dhcp_kea_state(struct dhcp *d)
+{
+	return kea_state(d->kea, d->other_why, sizeof(d->other_why));
+}
+
+static void dhcp_kea_trial(struct dhcp *d, bool on)
+{
+	kea_trial(d->kea, on);
+}
+
+static void dhcp_kea_halt(struct dhcp *d)
+{
+	kea_halt(d->kea);
+}
+
+static void dhcp_kea_free(struct dhcp *d)
+{
+	kea_free(d->kea);
+	d->kea = NULL;
+}
+
+static int dhcp_kea_pid(struct dhcp *d)
+{
+	return kea_pid(d->kea);
+}
+
+static const struct dhcp_ops dhcp_backends[] = {
+	{.name = "dnsmasq", .masq_dhcp = true},
+	{
+		.name = "kea",
+		.make = dhcp_kea_make,
+		.test = dhcp_kea_test,
+		.run = dhcp_kea_run,
+		.fds = dhcp_kea_fds,
+		.poll = dhcp_kea_poll,
+		.timeout = dhcp_kea_timeout,
+		.stopped = dhcp_kea_stopped,
+		.state = dhcp_kea_state,
+		.trial = dhcp_kea_trial,
+		.halt = dhcp_kea_halt,
+		.free = dhcp_kea_free,
+		.pid = dhcp_kea_pid,
+	},
+};
 
 /* Says why in d->err (a longer reason ends in "..."); returns rc. */
 __attribute__((format(printf, 3, 4))) static int dhcp_fail(struct dhcp *d, int rc, const char *fmt,
@@ -102,10 +210,8 @@ __attribute__((format(printf, 3, 4))) static int dhcp_fail(struct dhcp *d, int r
 {
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(d->err, sizeof(d->err), fmt, ap);
+	buf_vfmt_msg(d->err, sizeof(d->err), fmt, ap);
 	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(d->err))
-		memcpy(d->err + sizeof(d->err) - 4, "...", 4);
 	return rc;
 }
 
@@ -113,13 +219,12 @@ __attribute__((format(printf, 3, 4))) static int dhcp_fail(struct dhcp *d, int r
 static void dhcp_err_out(const struct dhcp *d, int rc, char *err, size_t errlen)
 {
 	const char *why = d != NULL && d->err[0] ? d->err : strerror(-rc);
-	if (dhcp_fmt(err, errlen, "%s", why) < 0 && errlen >= 4)
-		memcpy(err + errlen - 4, "...", 4);
+	buf_fmt_msg(err, errlen, "%s", why);
 }
 
 static int dhcp_path(char *out, size_t len, const char *dir, const char *name)
 {
-	return dhcp_fmt(out, len, "%s/%s", dir, name);
+	return buf_fmt(out, len, "%s/%s", dir, name);
 }
 
 /* Writes data to dir/name through a temporary file in d->tmp and rename;
@@ -132,28 +237,6 @@ static int dhcp_write(struct dhcp *d, const char *dir, const char *name, const c
 	    dhcp_path(dst, sizeof(dst), dir, name) < 0)
 		return -ENAMETOOLONG;
 	return fs_write_via(tmp, dst, data, len, 0644, do_fsync);
-}
-
-/* Removes every regular file in dir (a fresh start: the store is the truth). */
-static void dhcp_empty_dir(const char *dir)
-{
-	char path[PATH_MAX + 300];
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	DIR *dp = fdopendir(fd);
-	if (dp == NULL) {
-		close(fd);
-		return;
-	}
-	struct dirent *de;
-	while ((de = readdir(dp)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		if (dhcp_path(path, sizeof(path), dir, de->d_name) == 0)
-			unlink(path);
-	}
-	closedir(dp);
 }
 
 /* ---- host files ------------------------------------------------------------- */
@@ -205,9 +288,11 @@ static int dhcp_want(struct dhcp *d, const struct store_dhcp_host *h, size_t n,
 	int rc = 0;
 	buf_init(&b, 1024);
 	for (size_t i = 0; i < n && rc == 0; i++) {
-		rc = dhcpconf_host(&h[i], d->cfg.lease_time, &b);
-		if (rc == 0)
-			rc = dhcpstate_files_add(want, n, h[i].mac, &b);
+		if (d->ops->masq_dhcp) { /* else dnsmasq's DHCPv4 is off: no host entries */
+			rc = dhcpconf_host(&h[i], d->cfg.lease_time, &b);
+			if (rc == 0)
+				rc = dhcpstate_files_add(want, n, h[i].mac, &b);
+		}
 		if (rc == 0 && d->cfg.dns_port != 0) {
 			rc = dhcpconf_dns_host(&h[i], d->cfg.domain, &b);
 			if (rc == 0 && b.len > 0)
@@ -234,8 +319,16 @@ static int dhcp_sync(struct dhcp *d)
 	if (rc < 0)
 		return rc;
 	struct dhcpstate_files want = {NULL, 0}, wantdns = {NULL, 0};
+	char warn[256];
 	rc = dhcp_want(d, h, n, &want, &wantdns);
+	size_t nodes = 0;
+	for (size_t i = 0; i < n; i++)
+		nodes += h[i].name[0] != '\0'; /* a node's boot interface carries its name */
 	free(h);
+	bool big = dhcpstate_sizing_warning(d->ops->name, nodes, warn, sizeof(warn));
+	if (big && !d->warned_size)
+		log_warnx("dhcp: %s", warn);
+	d->warned_size = big;
 	if (rc < 0) {
 		dhcpstate_files_clear(&want);
 		dhcpstate_files_clear(&wantdns);
@@ -335,6 +428,7 @@ static int dhcp_render(const struct dhcp *d, struct buf *b)
 	struct dhcpconf c;
 	memset(&c, 0, sizeof(c));
 	c.proxy = d->proxy;
+	c.no_dhcp = !d->ops->masq_dhcp;
 	c.interface = d->cfg.interface;
 	if (valid_cidr(d->cfg.subnet, &c.network, &c.prefix) < 0)
 		return -EINVAL;
@@ -371,27 +465,22 @@ static int dhcp_write_conf(struct dhcp *d)
 
 static int dhcp_spawn(struct dhcp *d)
 {
-	int pipefd[2];
+	int out_fd;
 	char conf_arg[PATH_MAX + 64], env_sock[PATH_MAX + 64];
-	if (dhcp_fmt(conf_arg, sizeof(conf_arg), "--conf-file=%s", d->conf_path) < 0 ||
-	    dhcp_fmt(env_sock, sizeof(env_sock), "CORRAL_HOOK_SOCKET=%s", d->sock_path) < 0)
+	if (buf_fmt(conf_arg, sizeof(conf_arg), "--conf-file=%s", d->conf_path) < 0 ||
+	    buf_fmt(env_sock, sizeof(env_sock), "CORRAL_HOOK_SOCKET=%s", d->sock_path) < 0)
 		return -ENAMETOOLONG;
 	char *const argv[] = {d->cfg.dnsmasq, conf_arg, NULL};
 	char *const envp[] = {env_sock, (char *)"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};
-	if (pipe2(pipefd, O_CLOEXEC) < 0)
-		return -errno;
-	pid_t pid = dhcpproc_spawn(argv, envp, pipefd[1]);
-	close(pipefd[1]);
-	if (pid < 0) {
-		close(pipefd[0]);
+	pid_t pid = dhcpproc_spawn_piped(argv, envp, &out_fd);
+	if (pid < 0)
 		return pid;
-	}
 	if (d->out_fd >= 0)
 		close(d->out_fd);
-	d->out_fd = pipefd[0];
+	d->out_fd = out_fd;
 	d->linelen = 0;
 	atomic_store(&d->pid, pid);
-	d->started_at = dhcp_now_ms();
+	d->started_at = dhcpproc_now_ms();
 	log_info("dhcp: started dnsmasq (pid %d, %s mode on %s)", (int)pid, d->cfg.mode,
 		 d->cfg.interface);
 	return 0;
@@ -424,33 +513,32 @@ static void dhcp_note_proxy(struct dhcp *d, const char *line, int64_t now_us)
  * so "it never got an address" is visible where the admin looks.  A machine
  * that keeps asking gets it once a minute per reason.
  */
-static void dhcp_note_refusal(struct dhcp *d, const char *line, int64_t now_us)
+static void dhcp_refusal(void *arg, const struct dhcp_refusal_log *rl, int64_t now_us)
 {
-	struct dhcp_refusal_log rl;
+	struct dhcp *d = arg;
 	int64_t node = 0;
 	char detail[192];
-	if (dhcpconf_log_refusal(line, &rl) < 0)
+	int64_t mono_us = dhcpproc_now_ms() * 1000; /* a clock step must not mute a node */
+	if (dhcpstate_refused_lately(&d->refusals, rl->mac, rl->message, mono_us))
 		return;
-	int64_t mono_us = dhcp_now_ms() * 1000; /* a clock step must not mute a node */
-	if (dhcpstate_refused_lately(&d->refusals, rl.mac, rl.message, mono_us))
-		return;
-	int rc = store_node_by_mac(d->env.st, rl.mac, &node);
+	int rc = store_node_by_mac(d->env.st, rl->mac, &node);
 	store_release(d->env.st);
 	if (rc < 0 || node == 0)
-		return; /* an unknown machine: dnsmasq's log says it */
-	dhcpstate_refusal_note(&d->refusals, rl.mac, rl.message, mono_us);
-	if (dhcpstate_refusal_detail(&rl, detail, sizeof(detail)) == 0)
-		events_add_at(d->env.ev, now_us, node, "dhcp", rl.ip, detail, rl.mac, NULL);
+		return; /* an unknown machine: the server's log says it */
+	dhcpstate_refusal_note(&d->refusals, rl->mac, rl->message, mono_us);
+	if (dhcpstate_refusal_detail(rl, detail, sizeof(detail)) == 0)
+		events_add_at(d->env.ev, now_us, node, "dhcp", rl->ip, detail, rl->mac, NULL);
 }
 
 /* One line of dnsmasq's output: noted, then logged. */
 static void dhcp_line(struct dhcp *d, const char *line, int64_t now_us)
 {
+	struct dhcp_refusal_log rl;
 	dhcpstate_seen_line(&d->seen, line, now_us);
 	if (d->proxy)
 		dhcp_note_proxy(d, line, now_us);
-	else
-		dhcp_note_refusal(d, line, now_us);
+	else if (dhcpconf_log_refusal(line, &rl) == 0)
+		dhcp_refusal(d, &rl, now_us);
 	if (dhcpconf_log_started(line))
 		atomic_store(&d->up, atomic_load(&d->pid));
 	log_info("dnsmasq: %s", line);
@@ -503,7 +591,7 @@ static int64_t dhcp_seen_time(struct dhcp *d, const char *key, int64_t at_s)
 /* A dnsmasq that a commit waits for died before it started: the commit decides. */
 static void dhcp_trial_failed(struct dhcp *d, const char *why)
 {
-	if (dhcp_fmt(d->trial_why, sizeof(d->trial_why), "%s", why) < 0)
+	if (buf_fmt(d->trial_why, sizeof(d->trial_why), "%s", why) < 0)
 		memcpy(d->trial_why + sizeof(d->trial_why) - 4, "...", 4);
 	d->restart_at = INT64_MAX;
 	atomic_store(&d->trial_failed, 1);
@@ -517,24 +605,24 @@ static void dhcp_reap(struct dhcp *d)
 		return;
 	atomic_store(&d->pid, 0);
 	if (d->stop) {
-		d->gone_at = dhcp_now_ms();
+		d->gone_at = dhcpproc_now_ms();
 		return;
 	}
 	dhcpproc_status_text(status, how, sizeof(how));
 	if (atomic_load(&d->trial) && atomic_load(&d->up) != pid) {
 		char why[128];
-		if (dhcp_fmt(why, sizeof(why), "the new dnsmasq %s before it started", how) < 0)
+		if (buf_fmt(why, sizeof(why), "the new dnsmasq %s before it started", how) < 0)
 			why[0] = '\0';
 		dhcp_trial_failed(d, why);
 		return;
 	}
-	int64_t ran = dhcp_now_ms() - d->started_at;
+	int64_t ran = dhcpproc_now_ms() - d->started_at;
 	d->backoff = ran > 60000 ? 1 : (d->backoff ? d->backoff * 2 : 1);
 	if (d->backoff > 30)
 		d->backoff = 30;
 	log_warnx("dhcp: dnsmasq %s; restarting in %u s", how, d->backoff);
 	metrics_dhcp_restart(d->env.metrics);
-	d->restart_at = dhcp_now_ms() + d->backoff * 1000;
+	d->restart_at = dhcpproc_now_ms() + d->backoff * 1000;
 }
 
 /* ---- the hook ------------------------------------------------------------------------ */
@@ -584,6 +672,8 @@ static void dhcp_hook(struct dhcp *d, int fd)
 		return;
 	}
 	struct store *st = d->env.st;
+	if (!d->ops->masq_dhcp && e.action != DHCP_TFTP)
+		return; /* no DHCPv4 in dnsmasq: leases are Kea's */
 	switch (e.action) {
 	case DHCP_INIT:
 		dhcp_hook_init(d, fd);
@@ -613,8 +703,8 @@ static void dhcp_hook(struct dhcp *d, int fd)
 		break;
 	case DHCP_TFTP:
 		if (store_node_by_ip(st, e.ip, &node) < 0 ||
-		    dhcp_fmt(detail, sizeof(detail), "%s (%llu bytes)", e.file,
-			     (unsigned long long)e.size) < 0 ||
+		    buf_fmt(detail, sizeof(detail), "%s (%llu bytes)", e.file,
+			    (unsigned long long)e.size) < 0 ||
 		    dhcpstate_hook_key(&e, 0, 0, key, sizeof(key), &at_s) < 0)
 			break;
 		events_add_at(d->env.ev, dhcp_seen_time(d, key, -1), node, "tftp", e.ip, detail,
@@ -639,7 +729,7 @@ static void dhcp_hook(struct dhcp *d, int fd)
 static bool dhcp_stopped(struct dhcp *d)
 {
 	int pid = atomic_load(&d->pid);
-	int64_t now = dhcp_now_ms();
+	int64_t now = dhcpproc_now_ms();
 	if (pid != 0 && pid != d->termed) {
 		kill(pid, SIGTERM);
 		d->termed = pid;
@@ -659,7 +749,7 @@ static bool dhcp_stopped(struct dhcp *d)
 /* Starts dnsmasq when it is due. */
 static void dhcp_maybe_spawn(struct dhcp *d)
 {
-	if (atomic_load(&d->pid) != 0 || dhcp_now_ms() < d->restart_at)
+	if (atomic_load(&d->pid) != 0 || dhcpproc_now_ms() < d->restart_at)
 		return;
 	int rc = dhcp_write_conf(d);
 	if (rc == 0)
@@ -668,8 +758,8 @@ static void dhcp_maybe_spawn(struct dhcp *d)
 		return;
 	if (atomic_load(&d->trial)) {
 		char why[PATH_MAX + 64];
-		if (dhcp_fmt(why, sizeof(why), "cannot start %s: %s", d->cfg.dnsmasq,
-			     strerror(-rc)) < 0)
+		if (buf_fmt(why, sizeof(why), "cannot start %s: %s", d->cfg.dnsmasq,
+			    strerror(-rc)) < 0)
 			why[0] = '\0';
 		dhcp_trial_failed(d, why);
 		return;
@@ -678,21 +768,29 @@ static void dhcp_maybe_spawn(struct dhcp *d)
 	d->backoff = d->backoff ? d->backoff * 2 : 1;
 	if (d->backoff > 30)
 		d->backoff = 30;
-	d->restart_at = dhcp_now_ms() + d->backoff * 1000;
+	d->restart_at = dhcpproc_now_ms() + d->backoff * 1000;
 }
 
 static void *dhcp_main(void *arg)
 {
 	struct dhcp *d = arg;
 	for (;;) {
-		if (atomic_load(&d->stop) && dhcp_stopped(d))
-			break;
+		/* dnsmasq and the other server stop together; a stop ends only when both are gone */
+		if (atomic_load(&d->stop)) {
+			bool other = d->ops->stopped == NULL || d->ops->stopped(d);
+			if (dhcp_stopped(d) && other)
+				break;
+		}
 		if (!atomic_load(&d->stop))
 			dhcp_maybe_spawn(d);
-		struct pollfd p[3] = {
+		struct pollfd p[3 + KEA_NFDS] = {
 			{d->wake_fd, POLLIN, 0}, {d->listen_fd, POLLIN, 0}, {d->out_fd, POLLIN, 0}};
 		int np = d->out_fd >= 0 ? 3 : 2;
-		int n = poll(p, (nfds_t)np, atomic_load(&d->stop) ? 50 : 250);
+		int nb = d->ops->fds != NULL ? d->ops->fds(d, p + np) : 0;
+		int tmo = atomic_load(&d->stop) ? 50 : 250;
+		if (d->ops->timeout != NULL && d->ops->timeout(d) < tmo)
+			tmo = d->ops->timeout(d);
+		int n = poll(p, (nfds_t)(np + nb), tmo);
 		if (n > 0 && (p[0].revents & POLLIN)) {
 			uint64_t v;
 			if (read(d->wake_fd, &v, sizeof(v)) < 0)
@@ -706,9 +804,11 @@ static void *dhcp_main(void *arg)
 			if (c >= 0) {
 				dhcp_hook(d, c);
 				close(c);
-				d->last_hook_at = dhcp_now_ms();
+				d->last_hook_at = dhcpproc_now_ms();
 			}
 		}
+		if (d->ops->poll != NULL)
+			d->ops->poll(d, p + np, n > 0 ? nb : 0);
 		dhcp_reap(d);
 		if (!atomic_load(&d->stop) &&
 		    (!d->synced || store_generation(d->env.st) != d->synced_gen) &&
@@ -730,57 +830,10 @@ static int dhcp_mkdir(const char *path)
 	return chmod(path, 0755) < 0 ? -errno : 0;
 }
 
-/*
- * dnsmasq drops to user nobody after start: every directory above the
- * state directory must let others through, or it fails at TFTP and host
- * files with "Permission denied" and restarts forever.  Says which one.
- */
-static int dhcp_check_reachable(struct dhcp *d)
-{
-	char p[PATH_MAX];
-	if (dhcp_fmt(p, sizeof(p), "%s", d->dir) < 0)
-		return dhcp_fail(d, -ENAMETOOLONG, "dhcp.state_dir too long");
-	for (;;) {
-		struct stat st;
-		if (stat(p[0] ? p : "/", &st) == 0 && !(st.st_mode & S_IXOTH))
-			return dhcp_fail(
-				d, -EACCES,
-				"dhcp.state_dir %s: %s is mode %03o, so dnsmasq (which runs as "
-				"nobody) cannot reach it; use a directory every user can "
-				"traverse, such as /run/corral/dhcp",
-				d->dir, p[0] ? p : "/", (unsigned)(st.st_mode & 0777));
-		char *slash = strrchr(p, '/');
-		if (slash == NULL || slash == p)
-			break;
-		*slash = '\0';
-	}
-	return 0;
-}
-
-/* The hook program: configured, else next to the running corrald. */
-static void dhcp_default_hook(struct config_dhcp *c)
-{
-	if (c->hook[0] != '\0')
-		return;
-	char self[PATH_MAX - 64];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n <= 0)
-		return;
-	self[n] = '\0';
-	char *slash = strrchr(self, '/');
-	if (slash == NULL)
-		return;
-	*slash = '\0';
-	if ((dhcp_fmt(c->hook, sizeof(c->hook), "%s/corral-dhcp-hook", self) < 0 ||
-	     access(c->hook, X_OK) != 0) &&
-	    dhcp_fmt(c->hook, sizeof(c->hook), "/usr/local/libexec/corral/corral-dhcp-hook") < 0)
-		c->hook[0] = '\0'; /* then dhcp_check_files() says so */
-}
-
 /* The state directory's paths. */
 static int dhcp_paths(struct dhcp *d)
 {
-	if (dhcp_fmt(d->dir, sizeof(d->dir), "%s", d->cfg.state_dir) < 0 ||
+	if (buf_fmt(d->dir, sizeof(d->dir), "%s", d->cfg.state_dir) < 0 ||
 	    dhcp_path(d->hosts, sizeof(d->hosts), d->dir, "hosts") < 0 ||
 	    dhcp_path(d->dns, sizeof(d->dns), d->dir, "dns") < 0 ||
 	    dhcp_path(d->tftp, sizeof(d->tftp), d->dir, "tftp") < 0 ||
@@ -805,7 +858,7 @@ static int dhcp_check_files(struct dhcp *d)
 	if (dhcp_mkdir(d->dir) < 0 || dhcp_mkdir(d->hosts) < 0 || dhcp_mkdir(d->dns) < 0 ||
 	    dhcp_mkdir(d->tftp) < 0 || dhcp_mkdir(d->tmp) < 0)
 		return dhcp_fail(d, -EIO, "cannot create %s: %s", d->dir, strerror(errno));
-	int rc = dhcp_check_reachable(d);
+	int rc = dhcpproc_reachable(d->dir, d->err, sizeof(d->err));
 	for (unsigned i = 0; rc == 0 && i < 2 * dhcpconf_narches; i++) {
 		char src[PATH_MAX + 64];
 		const char *file = dhcp_tftp_file(d, i, 0);
@@ -820,6 +873,19 @@ static int dhcp_check_files(struct dhcp *d)
 	return rc;
 }
 
+/* dhcp.lease_file, or kea-leases4.csv beside the store (kept across restarts, unlike state_dir). */
+static int dhcp_lease_file(struct dhcp *d, const struct config *cfg)
+{
+	const char *slash = strrchr(cfg->store_path, '/');
+	int rc = cfg->dhcp.lease_file[0] != '\0' ?
+			 buf_fmt(d->lease_file, sizeof(d->lease_file), "%s", cfg->dhcp.lease_file) :
+		 slash != NULL ?
+			 buf_fmt(d->lease_file, sizeof(d->lease_file), "%.*s/kea-leases4.csv",
+				 (int)(slash - cfg->store_path), cfg->store_path) :
+			 buf_fmt(d->lease_file, sizeof(d->lease_file), "kea-leases4.csv");
+	return rc < 0 ? dhcp_fail(d, rc, "dhcp.lease_file too long") : 0;
+}
+
 /* A side for cfg, not running: settings copied, paths and files checked. */
 static int dhcp_new(const struct config *cfg, const struct dhcp_env *env, struct dhcp **out)
 {
@@ -831,11 +897,20 @@ static int dhcp_new(const struct config *cfg, const struct dhcp_env *env, struct
 	d->env = *env;
 	d->proxy = strcmp(cfg->dhcp.mode, "proxy") == 0;
 	d->out_fd = d->listen_fd = d->wake_fd = -1;
-	if (dhcp_fmt(d->base_url, sizeof(d->base_url), "%s", cfg->base_url) < 0)
+	d->ops = &dhcp_backends[0];
+	for (size_t i = 0; i < sizeof(dhcp_backends) / sizeof(dhcp_backends[0]); i++)
+		if (strcmp(cfg->dhcp.backend, dhcp_backends[i].name) == 0)
+			d->ops = &dhcp_backends[i];
+	if (buf_fmt(d->base_url, sizeof(d->base_url), "%s", cfg->base_url) < 0)
 		return dhcp_fail(d, -ENAMETOOLONG, "the advertised URL is too long");
-	dhcp_default_hook(&d->cfg);
-	int rc = dhcp_paths(d);
-	return rc < 0 ? rc : dhcp_check_files(d);
+	if (d->cfg.hook[0] == '\0')
+		dhcpproc_default_hook(d->cfg.hook, sizeof(d->cfg.hook));
+	int rc = dhcp_lease_file(d, cfg);
+	if (rc == 0)
+		rc = dhcp_paths(d);
+	if (rc == 0)
+		rc = dhcp_check_files(d);
+	return rc == 0 && d->ops->make != NULL ? d->ops->make(d) : rc;
 }
 
 /* ---- checks a reload makes before it stops the running dnsmasq ------------------------ */
@@ -878,7 +953,7 @@ static int dhcp_test_conf(struct dhcp *d)
 	if (rc == 0)
 		rc = fs_write_atomic(path, b.data, b.len, 0644);
 	buf_clear(&b);
-	if (rc < 0 || dhcp_fmt(conf_arg, sizeof(conf_arg), "--conf-file=%s", path) < 0)
+	if (rc < 0 || buf_fmt(conf_arg, sizeof(conf_arg), "--conf-file=%s", path) < 0)
 		return dhcp_fail(d, rc < 0 ? rc : -ENAMETOOLONG,
 				 "cannot write dnsmasq's configuration in %s", d->tmp);
 	char *const argv[] = {d->cfg.dnsmasq, (char *)"--test", conf_arg, NULL};
@@ -911,13 +986,13 @@ static int dhcp_run(struct dhcp *d)
 	d->linelen = 0;
 	dhcpstate_files_clear(&d->files);
 	dhcpstate_files_clear(&d->dnsfiles);
-	dhcp_empty_dir(d->hosts);
-	dhcp_empty_dir(d->dns);
+	dhcpproc_empty_dir(d->hosts);
+	dhcpproc_empty_dir(d->dns);
 	int rc = dhcp_tftp_root(d);
 	if (rc < 0)
 		return rc;
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	if (dhcp_fmt(sa.sun_path, sizeof(sa.sun_path), "%s", d->sock_path) < 0)
+	if (buf_fmt(sa.sun_path, sizeof(sa.sun_path), "%s", d->sock_path) < 0)
 		return dhcp_fail(d, -ENAMETOOLONG, "socket path too long: %s", d->sock_path);
 	unlink(d->sock_path);
 	d->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -933,6 +1008,8 @@ static int dhcp_run(struct dhcp *d)
 	}
 	/* Host files first, so dnsmasq starts knowing every node. */
 	rc = dhcp_sync(d);
+	if (rc == 0 && d->ops->run != NULL)
+		rc = d->ops->run(d);
 	if (rc < 0)
 		goto err_wake;
 	if (pthread_create(&d->thread, NULL, dhcp_main, d) != 0) {
@@ -943,6 +1020,8 @@ static int dhcp_run(struct dhcp *d)
 	return 0;
 
 err_wake:
+	if (d->ops->halt != NULL)
+		d->ops->halt(d);
 	close(d->wake_fd);
 	d->wake_fd = -1;
 err_sock:
@@ -958,13 +1037,15 @@ static void dhcp_halt(struct dhcp *d)
 {
 	if (!d->running)
 		return;
-	d->stop_deadline = dhcp_now_ms() + 5000;
+	d->stop_deadline = dhcpproc_now_ms() + 5000;
 	atomic_store(&d->stop, 1);
 	uint64_t one = 1;
 	if (write(d->wake_fd, &one, sizeof(one)) < 0)
 		log_warn("dhcp: wake");
-	pthread_join(d->thread, NULL); /* it stops and reaps dnsmasq */
+	pthread_join(d->thread, NULL); /* it stops and reaps dnsmasq (and Kea) */
 	d->running = false;
+	if (d->ops->halt != NULL)
+		d->ops->halt(d);
 	if (d->out_fd >= 0)
 		close(d->out_fd);
 	close(d->listen_fd);
@@ -976,15 +1057,18 @@ static void dhcp_halt(struct dhcp *d)
 /* Waits until d's dnsmasq says it has started: 0, or -errno and why in d->err. */
 static int dhcp_wait_up(struct dhcp *d, int64_t timeout_ms)
 {
-	int64_t deadline = dhcp_now_ms() + timeout_ms;
+	int64_t deadline = dhcpproc_now_ms() + timeout_ms;
 	for (;;) {
 		int pid = atomic_load(&d->pid);
-		if (pid != 0 && atomic_load(&d->up) == pid)
+		int other = d->ops->state != NULL ? d->ops->state(d) : 1;
+		if (pid != 0 && atomic_load(&d->up) == pid && other == 1)
 			return 0;
-		if (atomic_load(&d->trial_failed))
-			return dhcp_fail(d, -EIO, "%s", d->trial_why);
-		if (dhcp_now_ms() >= deadline)
-			return dhcp_fail(d, -ETIMEDOUT, "dnsmasq did not start within %lld s",
+		if (atomic_load(&d->trial_failed) || other < 0)
+			return dhcp_fail(d, -EIO, "%s", other < 0 ? d->other_why : d->trial_why);
+		if (dhcpproc_now_ms() >= deadline)
+			return dhcp_fail(d, -ETIMEDOUT, "%s did not start within %lld s",
+					 pid != 0 && atomic_load(&d->up) == pid ? d->ops->name :
+										  "dnsmasq",
 					 (long long)timeout_ms / 1000);
 		struct timespec ts = {0, 20 * 1000000};
 		nanosleep(&ts, NULL);
@@ -1008,6 +1092,7 @@ int dhcp_start(const struct config *cfg, const struct dhcp_env *env, struct dhcp
 		dhcp_free(d);
 		return rc;
 	}
+	metrics_dhcp_backend(env->metrics, d->ops->name);
 	*out = d;
 	return 0;
 }
@@ -1026,6 +1111,8 @@ int dhcp_prepare(const struct dhcp *cur, const struct config *next, const struct
 		rc = dhcp_check_ports(d, cur);
 	if (rc == 0)
 		rc = dhcp_test_conf(d);
+	if (rc == 0 && d->ops->test != NULL)
+		rc = d->ops->test(d);
 	if (rc < 0) {
 		dhcp_err_out(d, rc, err, errlen);
 		dhcp_free(d);
@@ -1041,16 +1128,23 @@ int dhcp_commit(struct dhcp **cur, struct dhcp *next, char *err, size_t errlen)
 	if (old != NULL)
 		dhcp_halt(old);
 	if (next == NULL) {
+		if (old != NULL)
+			metrics_dhcp_backend(old->env.metrics, NULL);
 		dhcp_free(old);
 		*cur = NULL;
 		return 0;
 	}
 	atomic_store(&next->trial, 1);
+	if (next->ops->trial != NULL)
+		next->ops->trial(next, true);
 	int rc = dhcp_run(next);
 	if (rc == 0)
 		rc = dhcp_wait_up(next, DHCP_UP_WAIT_MS);
 	if (rc == 0) {
 		atomic_store(&next->trial, 0);
+		if (next->ops->trial != NULL)
+			next->ops->trial(next, false);
+		metrics_dhcp_backend(next->env.metrics, next->ops->name);
 		dhcp_free(old);
 		*cur = next;
 		return 0;
@@ -1074,6 +1168,8 @@ void dhcp_free(struct dhcp *d)
 	if (d == NULL)
 		return;
 	dhcp_halt(d);
+	if (d->ops != NULL && d->ops->free != NULL)
+		d->ops->free(d);
 	dhcpstate_files_clear(&d->files);
 	dhcpstate_files_clear(&d->dnsfiles);
 	free(d);
@@ -1082,4 +1178,21 @@ void dhcp_free(struct dhcp *d)
 int dhcp_pid(struct dhcp *d)
 {
 	return d ? atomic_load(&d->pid) : 0;
+}
+
+int dhcp_server_pid(struct dhcp *d)
+{
+	if (d == NULL)
+		return 0;
+	return d->ops->pid != NULL ? d->ops->pid(d) : atomic_load(&d->pid);
+}
+
+const char *dhcp_backend(const struct dhcp *d)
+{
+	return d != NULL ? d->ops->name : NULL;
+}
+
+bool dhcp_sizing_warning(const char *backend, size_t nodes, char *out, size_t len)
+{
+	return dhcpstate_sizing_warning(backend, nodes, out, len);
 }

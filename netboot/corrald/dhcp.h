@@ -1,5 +1,8 @@
 /*
- * dhcp: corrald's DHCP/TFTP side, dnsmasq run as a supervised child.
+ * dhcp: corrald's DHCP/TFTP side: dnsmasq run as a supervised child, and
+ * the DHCP server behind one interface (dhcp.backend): dnsmasq itself, or
+ * Kea (kea.c) with dnsmasq's DHCPv4 off.  The rest of corrald sees only
+ * this header; the backend shows only where it is named (status, metrics).
  *
  * Owns a state directory: the generated dnsmasq.conf, one dhcp-hostsdir
  * file per known interface, a DNS hostsdir, the TFTP root (iPXE binaries
@@ -30,12 +33,17 @@
  * dhcp_pid() from any thread.  Functions that fail put one line saying why
  * into err (they log nothing themselves: the caller logs it, once).
  *
- * Everything behind this interface is dnsmasq-specific, so another DHCP
- * backend can replace it without touching the rest.
+ * With dhcp.backend = kea, Kea runs beside dnsmasq (TFTP, DNS, router
+ * advertisements) on the same thread: its configuration follows the store
+ * through its control socket (no restart), its lease file becomes the same
+ * timeline steps the hook gives for dnsmasq, and a reload prepares and
+ * commits it with dnsmasq (its own `kea-dhcp4 -t` in prepare; a commit
+ * waits for both to start).
  */
 #ifndef CORRAL_DHCP_H
 #define CORRAL_DHCP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -81,5 +89,15 @@ void dhcp_abort(struct dhcp *next);
 void dhcp_free(struct dhcp *d);
 /* dnsmasq's PID now (0 if not running), for tests and status. */
 int dhcp_pid(struct dhcp *d);
+/* The DHCP server's PID now (Kea's, or dnsmasq's), 0 if not running. */
+int dhcp_server_pid(struct dhcp *d);
+/* "dnsmasq" or "kea" (a static string); NULL for NULL (DHCP off). */
+const char *dhcp_backend(const struct dhcp *d);
+/*
+ * A warning when nodes is more than the backend named (dhcp.backend)
+ * sustains (the dnsmasq backend: 2,000, see dhcpstate.h), into out[len];
+ * true if there is one.  Pure: the API's status says it too.
+ */
+bool dhcp_sizing_warning(const char *backend, size_t nodes, char *out, size_t len);
 
 #endif

@@ -85,6 +85,21 @@ static void dhcpconf_ip(unsigned a, char out[16])
 	inet_ntop(AF_INET, &in, out, 16);
 }
 
+/*
+ * Backend kea: dnsmasq keeps TFTP, DNS and the router advertisements that
+ * spare iPXE its wait for IPv6 (no DHCPv4: Kea holds port 67).  The lease
+ * script still runs for TFTP transfers (dnsmasq starts its script helper
+ * for the RA-only DHCPv6 range), so they reach the timeline as before.
+ */
+static int dhcpconf_render_tftp(const struct dhcpconf *c, struct buf *out, int rc)
+{
+	rc |= buf_printf(out, "leasefile-ro\ndhcp-script=%s\n", c->hook);
+	rc |= buf_printf(out, "enable-ra\ndhcp-range=::,constructor:%s,ra-only\n", c->interface);
+	rc |= buf_printf(out, "enable-tftp\ntftp-root=%s\ntftp-max=%u\n", c->tftp_root,
+			 c->tftp_max);
+	return rc ? -E2BIG : 0;
+}
+
 int dhcpconf_render(const struct dhcpconf *c, struct buf *out)
 {
 	char net[16], mask[16], lo[16], hi[16], url[512];
@@ -121,6 +136,8 @@ int dhcpconf_render(const struct dhcpconf *c, struct buf *out)
 			rc |= buf_printf(out, "server=%s\n", t);
 	} else
 		rc |= buf_adds(out, "port=0\n");
+	if (c->no_dhcp)
+		return dhcpconf_render_tftp(c, out, rc);
 	rc |= buf_printf(out, "dhcp-lease-max=%u\n", c->lease_max);
 	rc |= buf_printf(out, "leasefile-ro\ndhcp-script=%s\n", c->hook);
 	rc |= buf_printf(out, "dhcp-hostsdir=%s\n", c->hostsdir);

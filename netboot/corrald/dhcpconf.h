@@ -21,7 +21,9 @@
 #include "store.h"
 
 struct dhcpconf {
-	bool proxy; /* proxy DHCP: the site's server hands out addresses */
+	bool proxy;   /* proxy DHCP: the site's server hands out addresses */
+	bool no_dhcp; /* another server (Kea) answers DHCPv4: dnsmasq serves TFTP, DNS and
+		       * router advertisements only */
 	const char *interface;
 	unsigned network, prefix;          /* boot subnet (host order) */
 	const char *pool_start, *pool_end; /* "" = derived: upper half of the subnet */
@@ -55,7 +57,7 @@ struct dhcpconf_arch {
 extern const struct dhcpconf_arch dhcpconf_arches[];
 extern const unsigned dhcpconf_narches;
 
-/* dnsmasq's configuration file.  0 or -E2BIG. */
+/* dnsmasq's configuration file (with no_dhcp: no DHCPv4 at all).  0 or -E2BIG. */
 int dhcpconf_render(const struct dhcpconf *c, struct buf *out);
 /* The iPXE script served as autoexec.ipxe over TFTP: configures the network
  * (iPXE 1.21 and later run it before doing so) and chains to the boot script. */

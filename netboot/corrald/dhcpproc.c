@@ -7,7 +7,10 @@
  */
 #include "dhcpproc.h"
 
+#include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
 #include <net/if.h>
@@ -18,11 +21,12 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-static int64_t dhcpproc_now_ms(void)
+int64_t dhcpproc_now_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -55,6 +59,21 @@ pid_t dhcpproc_spawn(char *const argv[], char *const envp[], int out_fd)
 	return pid;
 }
 
+pid_t dhcpproc_spawn_piped(char *const argv[], char *const envp[], int *out_fd)
+{
+	int pipefd[2];
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return -errno;
+	pid_t pid = dhcpproc_spawn(argv, envp, pipefd[1]);
+	close(pipefd[1]);
+	if (pid < 0) {
+		close(pipefd[0]);
+		return pid;
+	}
+	*out_fd = pipefd[0];
+	return pid;
+}
+
 int dhcpproc_wait(pid_t pid, int64_t timeout_ms)
 {
 	int64_t deadline = dhcpproc_now_ms() + timeout_ms;
@@ -75,42 +94,86 @@ int dhcpproc_wait(pid_t pid, int64_t timeout_ms)
 	}
 }
 
-int dhcpproc_run(char *const argv[], char *const envp[], int64_t timeout_ms, char *out,
-		 size_t outlen)
+/* What a run keeps of a program's output: its first line, or its last non-empty one. */
+struct dhcpproc_keep {
+	char *out;
+	size_t outlen, len;
+	bool last;
+	char cur[512]; /* last: the line being read */
+	size_t curlen;
+};
+
+static void dhcpproc_keep_line(struct dhcpproc_keep *k)
 {
-	int pipefd[2];
-	size_t len = 0;
-	if (outlen == 0)
-		return -EINVAL;
-	out[0] = '\0';
-	if (pipe2(pipefd, O_CLOEXEC) < 0)
-		return -errno;
-	pid_t pid = dhcpproc_spawn(argv, envp, pipefd[1]);
-	close(pipefd[1]);
-	if (pid < 0) {
-		close(pipefd[0]);
-		return pid;
+	size_t n = k->curlen < k->outlen - 1 ? k->curlen : k->outlen - 1;
+	if (n == 0)
+		return;
+	memcpy(k->out, k->cur, n);
+	k->out[n] = '\0';
+	k->curlen = 0;
+}
+
+static void dhcpproc_keep_add(struct dhcpproc_keep *k, const char *chunk, size_t n)
+{
+	if (!k->last) {
+		size_t take = n < k->outlen - 1 - k->len ? n : k->outlen - 1 - k->len;
+		memcpy(k->out + k->len, chunk, take);
+		k->len += take;
+		k->out[k->len] = '\0';
+		return;
 	}
+	for (size_t i = 0; i < n; i++) {
+		if (chunk[i] == '\n')
+			dhcpproc_keep_line(k);
+		else if (k->curlen < sizeof(k->cur))
+			k->cur[k->curlen++] = chunk[i];
+	}
+}
+
+static int dhcpproc_run_keep(char *const argv[], char *const envp[], int64_t timeout_ms,
+			     struct dhcpproc_keep *k)
+{
+	int rfd;
+	if (k->outlen == 0)
+		return -EINVAL;
+	k->out[0] = '\0';
+	pid_t pid = dhcpproc_spawn_piped(argv, envp, &rfd);
+	if (pid < 0)
+		return pid;
 	/* Its output until it closes it (or the time is up), as much as fits. */
 	int64_t deadline = dhcpproc_now_ms() + timeout_ms;
-	struct pollfd p = {pipefd[0], POLLIN, 0};
+	struct pollfd p = {rfd, POLLIN, 0};
 	char chunk[512];
 	for (;;) {
 		int64_t left = deadline - dhcpproc_now_ms();
 		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
 			break;
-		ssize_t r = read(pipefd[0], chunk, sizeof(chunk));
+		ssize_t r = read(rfd, chunk, sizeof(chunk));
 		if (r <= 0)
 			break;
-		size_t take = (size_t)r < outlen - 1 - len ? (size_t)r : outlen - 1 - len;
-		memcpy(out + len, chunk, take);
-		len += take;
+		dhcpproc_keep_add(k, chunk, (size_t)r);
 	}
-	close(pipefd[0]);
-	out[len] = '\0';
-	out[strcspn(out, "\n")] = '\0';
+	close(rfd);
+	if (k->last)
+		dhcpproc_keep_line(k); /* one without its line break */
+	else
+		k->out[strcspn(k->out, "\n")] = '\0';
 	int64_t left = deadline - dhcpproc_now_ms();
 	return dhcpproc_wait(pid, left > 0 ? left : 0);
+}
+
+int dhcpproc_run(char *const argv[], char *const envp[], int64_t timeout_ms, char *out,
+		 size_t outlen)
+{
+	struct dhcpproc_keep k = {.out = out, .outlen = outlen, .last = false};
+	return dhcpproc_run_keep(argv, envp, timeout_ms, &k);
+}
+
+int dhcpproc_run_last(char *const argv[], char *const envp[], int64_t timeout_ms, char *out,
+		      size_t outlen)
+{
+	struct dhcpproc_keep k = {.out = out, .outlen = outlen, .last = true};
+	return dhcpproc_run_keep(argv, envp, timeout_ms, &k);
 }
 
 void dhcpproc_status_text(int status, char *out, size_t len)
@@ -166,4 +229,95 @@ int dhcpproc_port_in_use(const char *iface, unsigned port, bool tcp)
 	}
 	freeifaddrs(ifa);
 	return rc;
+}
+
+int dhcpproc_iface_ipv4(const char *iface, unsigned network, unsigned prefix, char out[16])
+{
+	struct ifaddrs *ifa, *i;
+	unsigned mask = 0xffffffffu << (32 - prefix);
+	int rc = -EADDRNOTAVAIL;
+	out[0] = '\0';
+	if (getifaddrs(&ifa) < 0)
+		return -errno;
+	for (i = ifa; i != NULL && rc < 0; i = i->ifa_next) {
+		if (i->ifa_addr == NULL || i->ifa_addr->sa_family != AF_INET ||
+		    strcmp(i->ifa_name, iface) != 0)
+			continue;
+		struct in_addr a = ((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr;
+		if ((ntohl(a.s_addr) & mask) == network && inet_ntop(AF_INET, &a, out, 16) != NULL)
+			rc = 0;
+	}
+	freeifaddrs(ifa);
+	return rc;
+}
+
+void dhcpproc_empty_dir(const char *dir)
+{
+	char path[PATH_MAX + 300];
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	DIR *dp = fdopendir(fd);
+	if (dp == NULL) {
+		close(fd);
+		return;
+	}
+	struct dirent *de;
+	while ((de = readdir(dp)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		int n = snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (n > 0 && (size_t)n < sizeof(path))
+			unlink(path);
+	}
+	closedir(dp);
+}
+
+int dhcpproc_reachable(const char *dir, char *why, size_t len)
+{
+	char p[PATH_MAX];
+	int n = snprintf(p, sizeof(p), "%s", dir);
+	if (n < 0 || (size_t)n >= sizeof(p)) {
+		(void)snprintf(why, len, "dhcp.state_dir too long");
+		return -ENAMETOOLONG;
+	}
+	for (;;) {
+		struct stat st;
+		if (stat(p[0] ? p : "/", &st) == 0 && !(st.st_mode & S_IXOTH)) {
+			n = snprintf(
+				why, len,
+				"dhcp.state_dir %s: %s is mode %03o, so dnsmasq (which runs as "
+				"nobody) cannot reach it; use a directory every user can "
+				"traverse, such as /run/corral/dhcp",
+				dir, p[0] ? p : "/", (unsigned)(st.st_mode & 0777));
+			if ((n < 0 || (size_t)n >= len) && len >= 4)
+				memcpy(why + len - 4, "...", 4);
+			return -EACCES;
+		}
+		char *slash = strrchr(p, '/');
+		if (slash == NULL || slash == p)
+			break;
+		*slash = '\0';
+	}
+	return 0;
+}
+
+void dhcpproc_default_hook(char *hook, size_t len)
+{
+	char self[PATH_MAX - 64];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	hook[0] = '\0';
+	if (n <= 0)
+		return;
+	self[n] = '\0';
+	char *slash = strrchr(self, '/');
+	if (slash == NULL)
+		return;
+	*slash = '\0';
+	int m = snprintf(hook, len, "%s/corral-dhcp-hook", self);
+	if (m > 0 && (size_t)m < len && access(hook, X_OK) == 0)
+		return;
+	m = snprintf(hook, len, "/usr/local/libexec/corral/corral-dhcp-hook");
+	if (m < 0 || (size_t)m >= len)
+		hook[0] = '\0'; /* then dhcp.c's check says so */
 }

@@ -166,6 +166,24 @@ void dhcpstate_refusal_note(struct dhcpstate_refusals *r, const char *mac, const
 	r->v[at].time_us = now_us;
 }
 
+/* ---- sizing ----------------------------------------------------------------------- */
+
+bool dhcpstate_sizing_warning(const char *backend, size_t nodes, char *out, size_t len)
+{
+	if (len > 0)
+		out[0] = '\0';
+	if (backend == NULL || strcmp(backend, "dnsmasq") != 0 ||
+	    nodes <= DHCPSTATE_DNSMASQ_MAX_NODES)
+		return false;
+	if (dhcpstate_fmt(out, len,
+			  "%zu nodes are more than the dnsmasq backend answers for at power-on "
+			  "(%d at most, README \"Sizing\"); set dhcp.backend = kea",
+			  nodes, DHCPSTATE_DNSMASQ_MAX_NODES) < 0 &&
+	    len > 0)
+		out[0] = '\0';
+	return true;
+}
+
 /* ---- event text ------------------------------------------------------------------ */
 
 const char *dhcpstate_hook_vendor(const char *line)

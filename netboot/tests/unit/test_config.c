@@ -101,6 +101,9 @@ static void test_defaults(void **state)
 	assert_int_equal(c.dhcp.lease_time, 43200);
 	assert_int_equal(c.dhcp.pool_lease_time, 120);
 	assert_string_equal(c.dhcp.dnsmasq, "/usr/sbin/dnsmasq");
+	assert_string_equal(c.dhcp.backend, "dnsmasq");
+	assert_string_equal(c.dhcp.kea, "/usr/sbin/kea-dhcp4");
+	assert_string_equal(c.dhcp.lease_file, ""); /* beside the store */
 	/* Rebuilt at each start and read by dnsmasq as nobody: a run-time
 	 * directory, never the private data directory. */
 	if (geteuid() == 0)
@@ -369,6 +372,9 @@ static const struct err_case late_err_cases[] = {
 	{"[files]\nroot =\n", 2, "root"},
 	{"[auth]\nkey_file =\n", 2, "key_file"},
 	{"[dhcp]\nmode = sometimes\n", 2, "mode"},
+	{"[dhcp]\nbackend = isc-dhcpd\n", 2, "backend"},
+	{"[dhcp]\nkea = kea-dhcp4\n", 2, "kea"},
+	{"[dhcp]\nlease_file = leases.csv\n", 2, "lease_file"},
 	{"[dhcp]\nmode = proxy\ninterface = eth0\nsubnet = 10.0.0.0/33\n", 4, "subnet"},
 };
 
@@ -387,6 +393,34 @@ static void test_errors_after_parse(void **state)
 	/* ...and must say where. */
 	if (check_errors("late", late_err_cases, NELEM(late_err_cases)) != 0)
 		fail_msg("errors found after parsing lack \"path:LINE:\" (listed above)");
+}
+
+/* Proxy DHCP is dnsmasq's alone: backend kea with mode proxy is refused, saying
+ * what to do; kea with authoritative (and dnsmasq with proxy) load. */
+static void test_kea_backend_refuses_proxy(void **state)
+{
+	struct config c;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(load("[dhcp]\nmode = proxy\nbackend = kea\ninterface = eth0\n"
+			      "subnet = 10.0.0.0/24\n",
+			      &c, err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "dhcp.backend = kea cannot run dhcp.mode = proxy"));
+	assert_non_null(strstr(err, "use dhcp.backend = dnsmasq"));
+	assert_int_equal(load("[dhcp]\nmode = authoritative\nbackend = kea\ninterface = eth0\n"
+			      "subnet = 10.0.0.0/24\nlease_file = /srv/kea/leases4.csv\n",
+			      &c, err, sizeof(err)),
+			 0);
+	assert_string_equal(c.dhcp.backend, "kea");
+	assert_string_equal(c.dhcp.lease_file, "/srv/kea/leases4.csv");
+	assert_int_equal(load("[dhcp]\nmode = proxy\nbackend = dnsmasq\ninterface = eth0\n"
+			      "subnet = 10.0.0.0/24\n",
+			      &c, err, sizeof(err)),
+			 0);
+	/* off: nothing runs, so nothing to refuse */
+	assert_int_equal(load("[dhcp]\nmode = off\nbackend = kea\n", &c, err, sizeof(err)), 0);
 }
 
 /*
@@ -484,6 +518,7 @@ static void test_describe(void **state)
 /* One changed value per [dhcp] key: each must make the settings differ. */
 static const char *const dhcp_key_changes[] = {
 	"mode = proxy",
+	"backend = kea",
 	"interface = eth9",
 	"subnet = 10.9.0.0/24",
 	"pool_start = 10.9.0.10\npool_end = 10.9.0.20", /* they go together */
@@ -499,6 +534,8 @@ static const char *const dhcp_key_changes[] = {
 	"state_dir = /var/tmp/dhcp",
 	"ipxe_dir = /opt/ipxe",
 	"hook = /opt/hook",
+	"kea = /opt/kea-dhcp4",
+	"lease_file = /var/tmp/leases4.csv",
 };
 
 static void check_key_covered(const char *line, void *arg)
@@ -676,6 +713,7 @@ int main(void)
 		cmocka_unit_test(test_accepted),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_errors_after_parse),
+		cmocka_unit_test(test_kea_backend_refuses_proxy),
 		cmocka_unit_test(test_error_bad_section),
 		cmocka_unit_test(test_long_path),
 		cmocka_unit_test(test_missing_file),

@@ -245,6 +245,26 @@ static void test_render_proxy(void **state)
 	render_golden(&c, "proxy.conf");
 }
 
+/* Backend kea: dnsmasq keeps TFTP, DNS and router advertisements; no DHCPv4
+ * (no range, host entries, boot options or lease limit: Kea holds port 67),
+ * but the lease script, which reports TFTP transfers. */
+static void test_render_no_dhcp(void **state)
+{
+	struct dhcpconf c = conf_full();
+	c.no_dhcp = true;
+	render_golden(&c, "no-dhcp.conf");
+	struct buf b;
+	buf_init(&b, 64 * 1024);
+	assert_int_equal(dhcpconf_render(&c, &b), 0);
+	static const char *const absent[] = {"dhcp-range=set:", "dhcp-hostsdir",
+					     "dhcp-boot",       "dhcp-authoritative",
+					     "dhcp-lease-max",  "option:router"};
+	for (size_t i = 0; i < NELEM(absent); i++)
+		if (strstr(buf_str(&b), absent[i]) != NULL)
+			fail_msg("%s in dnsmasq's configuration beside Kea", absent[i]);
+	buf_clear(&b);
+}
+
 /* A capped buffer too small for the file: -E2BIG, never a cut file. */
 static void test_render_too_small(void **state)
 {
@@ -887,6 +907,7 @@ int main(void)
 		cmocka_unit_test(test_render_derived_pool_30),
 		cmocka_unit_test(test_render_dns_off),
 		cmocka_unit_test(test_render_proxy),
+		cmocka_unit_test(test_render_no_dhcp),
 		cmocka_unit_test(test_render_too_small),
 		cmocka_unit_test(test_autoexec),
 		cmocka_unit_test(test_host),

@@ -423,6 +423,25 @@ static void test_refusal_and_proxy_detail(void **state)
 	assert_int_equal(dhcpstate_proxy_detail(&pxe, small, sizeof(small)), -E2BIG);
 }
 
+/* The sizing rule: only the dnsmasq backend warns, only past its limit. */
+static void test_sizing_warning(void **state)
+{
+	char w[256];
+	assert_false(
+		dhcpstate_sizing_warning("dnsmasq", DHCPSTATE_DNSMASQ_MAX_NODES, w, sizeof(w)));
+	assert_string_equal(w, "");
+	assert_true(
+		dhcpstate_sizing_warning("dnsmasq", DHCPSTATE_DNSMASQ_MAX_NODES + 1, w, sizeof(w)));
+	assert_string_equal(w,
+			    "2001 nodes are more than the dnsmasq backend answers for at "
+			    "power-on (2000 at most, README \"Sizing\"); set dhcp.backend = kea");
+	assert_false(dhcpstate_sizing_warning("kea", 50000, w, sizeof(w)));
+	assert_false(dhcpstate_sizing_warning(NULL, 50000, w, sizeof(w)));
+	char small[8];
+	assert_true(dhcpstate_sizing_warning("dnsmasq", 50000, small, sizeof(small)));
+	assert_string_equal(small, ""); /* never a cut message */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -435,6 +454,7 @@ int main(void)
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_lease_detail),
 		cmocka_unit_test(test_refusal_and_proxy_detail),
+		cmocka_unit_test(test_sizing_warning),
 	};
 	return cmocka_run_group_tests_name("dhcpstate", tests, NULL, NULL) != 0;
 }

@@ -339,7 +339,8 @@ static void test_render_fresh(void **state)
 	static const char *const families[] = {
 		"corral_http_requests_total",    "corral_bootscripts_total",
 		"corral_bootscript_cache_total", "corral_file_bytes_total",
-		"corral_dnsmasq_restarts_total",
+		"corral_dnsmasq_restarts_total", "corral_kea_restarts_total",
+		"corral_kea_reloads_total",
 	};
 	static const char *const zero[] = {
 		"corral_bootscripts_total{kind=\"node\"}",
@@ -350,6 +351,8 @@ static void test_render_fresh(void **state)
 		"corral_bootscript_cache_total{result=\"hit\"}",
 		"corral_file_bytes_total",
 		"corral_dnsmasq_restarts_total",
+		"corral_kea_restarts_total",
+		"corral_kea_reloads_total",
 	};
 	struct metrics *m = NULL;
 	struct prom p;
