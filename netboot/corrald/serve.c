@@ -405,8 +405,13 @@ int serve_files(struct http_req *r)
 int serve_healthz(struct http_req *r)
 {
 	struct app *a = r->ctx;
+	char why[512];
 	if (store_ping(a->store) < 0)
 		return http_reply_error(r, 503, "unavailable", NULL, "store does not answer");
+	/* Boot scripts may still be served, but nothing is recorded: say so. */
+	if (store_health(a->store, why, sizeof(why)) < 0)
+		return http_reply_json(
+			r, 503, json_pack("{s:s, s:s}", "status", "degraded", "reason", why));
 	return http_reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
 }
 

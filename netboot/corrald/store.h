@@ -60,6 +60,16 @@ void store_release(struct store *st);
 /* A trivial query: 0 if the database answers. */
 int store_ping(struct store *st);
 /*
+ * Whether the store can write, for /healthz: 0, or a negative errno with
+ * the reason in why[len]: -EIO when the last write failed for a reason of
+ * the disk or the file (full, I/O error, read-only, not a database; a
+ * later successful write clears it), -ENOSPC when the file system holding
+ * the database has less than STORE_MIN_FREE bytes left for it.  A
+ * conflict or a busy database is no reason.
+ */
+int store_health(struct store *st, char *why, size_t len);
+#define STORE_MIN_FREE (1u << 20)
+/*
  * Why this thread's last failed store call failed ("NODE_PUT: database is
  * locked"); for the caller's log line.  Valid until this thread's next
  * store call.
@@ -189,6 +199,8 @@ int store_cred_delete(struct store *st, const char *name, struct store_err *err)
  * "firmware"}), created or updated by address and port; its row id in *id.
  */
 int store_bmc_put(struct store *st, json_t *bmc, int64_t *id);
+/* The node system path of BMC bmc_id is linked to: 0, or -ENOENT (none). */
+int store_bmc_system_node(struct store *st, int64_t bmc_id, const char *path, int64_t *node_id);
 /* Forgets the systems of BMC bmc_id, before they are put again. */
 int store_bmc_systems_clear(struct store *st, int64_t bmc_id);
 /* One system ({"path","macs":[…],"hostname",…}) of BMC bmc_id; node_id 0: no node. */

@@ -230,6 +230,8 @@
 	X(SYS_OF_BMC, "SELECT s.path, n.name, s.data FROM systems s LEFT JOIN nodes n"             \
 		      " ON n.id=s.node_id WHERE s.bmc_id=?1 ORDER BY s.path")                      \
 	X(SYS_CLEAR, "DELETE FROM systems WHERE bmc_id=?1")                                        \
+	X(SYS_NODE, "SELECT node_id FROM systems WHERE bmc_id=?1 AND path=?2"                      \
+		    " AND node_id IS NOT NULL")                                                    \
 	X(SYS_PUT, "INSERT INTO systems(bmc_id, path, node_id, data) VALUES(?1, ?2, ?3, ?4)")      \
 	X(SYS_OF_NODE, "SELECT b.address, b.port, b.scheme, b.insecure, b.credential, s.path,"     \
 		       " s.data, b.auth FROM systems s JOIN bmcs b ON b.id=s.bmc_id"               \
@@ -251,15 +253,19 @@ struct store_conn {
 	sqlite3_stmt *stmt[ST_COUNT]; /* prepared on first use */
 	enum store_txn_kind txn;      /* the transaction store_txn_*() opened */
 	bool txn_bump;                /* a write inside it changed boot-relevant data */
+	bool writing;                 /* inside a write transaction (BEGIN IMMEDIATE) */
+	struct store *st;             /* the store it belongs to */
 	struct store_conn *next;      /* all connections, for store_free */
 };
 
 struct store {
 	char *path;
 	pthread_key_t key;    /* this thread's struct store_conn */
-	pthread_mutex_t lock; /* guards conns */
+	pthread_mutex_t lock; /* guards conns and write_why */
 	struct store_conn *conns;
 	_Atomic uint64_t generation;
+	_Atomic bool write_failed; /* the last write failed for the disk's sake */
+	char write_why[256];       /* why, while write_failed */
 };
 
 /* This thread's connection, opened on first use, its statements left on a

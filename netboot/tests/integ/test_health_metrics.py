@@ -1,5 +1,6 @@
 """/healthz and /metrics (Prometheus text)."""
 import re
+import subprocess
 import time
 
 from conftest import NO_TOKEN, next_mac, node, wait_until
@@ -55,6 +56,50 @@ def test_healthz(corrald):
     assert r.status == 200
     assert r.headers["Content-Type"].startswith("application/json")
     assert r.body == {"status": "ok"}
+
+
+# The store's directory becomes a 2 MiB tmpfs in corrald's own mount
+# namespace (what the token commands wrote there is copied in first), so a
+# test can fill it without touching the machine's file systems.
+TMPFS_STORE = (
+    'set -e; d=$1; shift; t=$(mktemp -d); cp -a "$d"/. "$t"/;'
+    ' mount -t tmpfs -o size=2m tmpfs "$d"; cp -a "$t"/. "$d"/; rm -rf "$t"; exec "$@"')
+
+
+def in_mount_ns(c, script):
+    return subprocess.run(["nsenter", "-t", str(c.pid), "-m", "--", "sh", "-c", script],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30)
+
+
+def test_healthz_degraded_when_the_store_cannot_write(corrald_factory, tmp_path):
+    """/healthz said ok while every write failed on a full disk.  Now: 503
+    {"status":"degraded","reason":…} while the store's file system is full,
+    still after space is freed until a write succeeds again, then ok."""
+    store = tmp_path / "store"
+    store.mkdir()
+    c = corrald_factory(conf={"store": {"path": str(store / "corral.db")}}, start=False)
+    c.prefix = ["unshare", "-m", "--propagation", "private", "sh", "-c", TMPFS_STORE, "sh",
+                str(store)]
+    c.start()
+    assert c.get("/healthz", token=NO_TOKEN).body == {"status": "ok"}
+    c.ok("POST", "/api/v1/nodes", node(), expect=201)
+    in_mount_ns(c, 'cat /dev/zero > "%s/fill"' % store)  # ends at ENOSPC
+    r = c.get("/healthz", token=NO_TOKEN)
+    assert r.status == 503, r
+    assert r.body["status"] == "degraded" and "free" in r.body["reason"], r.body
+    assert str(store) in r.body["reason"], r.body
+    w = c.post("/api/v1/nodes", node())
+    assert w.status == 500, w
+    r = c.get("/healthz", token=NO_TOKEN)
+    assert r.status == 503 and r.body["status"] == "degraded", r
+    # Space back: the failed write is still the last word until one works.
+    assert in_mount_ns(c, 'rm "%s/fill"' % store).returncode == 0
+    r = c.get("/healthz", token=NO_TOKEN)
+    assert r.status == 503 and "last write" in r.body["reason"], r.body
+    assert "full" in r.body["reason"], r.body
+    c.ok("POST", "/api/v1/nodes", node(), expect=201)
+    r = c.get("/healthz", token=NO_TOKEN)
+    assert r.status == 200 and r.body == {"status": "ok"}, r
 
 
 def test_healthz_head(corrald):
