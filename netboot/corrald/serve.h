@@ -1,7 +1,8 @@
 /*
  * serve: the node-facing handlers (boot script, cloud-init, phone-home,
- * files) and health/metrics.  They need no token: what a node gets is
- * bound to its MAC, its signed seed token or its source address.
+ * files) and health/metrics.  They need no API token: what a node gets is
+ * bound to its MAC and DHCP lease, its signed seed token or an address it
+ * alone holds (ident.h).
  *
  * Callers: the handlers are for routes.c's table only.  The two render
  * functions are also for api.c's previews, which show an operator what a

@@ -118,6 +118,9 @@ static const char *const store_migrations[] = {
 	"INSERT INTO node_ids SELECT COALESCE(MAX(id), 0) FROM nodes;"
 	"CREATE TRIGGER nodes_id_high AFTER INSERT ON nodes BEGIN"
 	" UPDATE node_ids SET high=NEW.id WHERE high<NEW.id; END;",
+	/* 6: who holds an address now is asked on every node-facing request
+	 * (node identity, docs/security.md) */
+	"CREATE INDEX leases_ip ON leases(ip);",
 };
 
 #define STORE_NMIGRATIONS ((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))

@@ -184,6 +184,20 @@ int store_lease_same(struct store *st, const char *mac, const char *ip, int64_t 
 /* Unexpired leases in dnsmasq's lease-file format, appended to out. */
 struct buf;
 int store_leases(struct store *st, int64_t now, struct buf *out);
+/* The address mac's lease (unexpired at now, Unix seconds) gives: 0, or -ENOENT. */
+int store_lease_ip(struct store *st, const char *mac, int64_t now, char *ip, size_t iplen);
+/*
+ * Who holds address ip at now: the MACs with an unexpired lease on it and
+ * the interfaces it is reserved for (their "ip"), each with its node (0:
+ * a MAC no node has).  At most max into out; *n the count found (up to
+ * max).
+ */
+struct store_holder {
+	char mac[18];
+	int64_t node_id;
+};
+int store_addr_holders(struct store *st, const char *ip, int64_t now, struct store_holder *out,
+		       size_t max, size_t *n);
 
 /* Redfish: credentials (the secret is sealed by the caller), BMCs, systems. */
 int store_cred_put(struct store *st, const char *name, const char *username,

@@ -203,6 +203,11 @@
 	X(LEASE_LIST, "SELECT mac, ip, expires, hostname, client_id FROM leases"                   \
 		      " WHERE expires > ?1 ORDER BY mac")                                          \
 	X(LEASE_SAME, "SELECT 1 FROM leases WHERE mac=?1 AND ip=?2 AND abs(expires - ?3) < 2")     \
+	X(LEASE_IP, "SELECT ip FROM leases WHERE mac=?1 AND expires > ?2")                         \
+	X(ADDR_HOLDERS,                                                                            \
+	  "SELECT l.mac, COALESCE(i.node_id, 0) FROM leases l LEFT JOIN interfaces i"              \
+	  " ON i.mac=l.mac WHERE l.ip=?1 AND l.expires > ?2 UNION"                                 \
+	  " SELECT mac, node_id FROM interfaces WHERE ip=?1 LIMIT ?3")                             \
 	/* Redfish: credentials, BMCs and the systems behind them */                               \
 	X(CRED_PUT,                                                                                \
 	  "INSERT INTO credentials(name, username, secret, created, updated)"                      \

@@ -107,3 +107,36 @@ int store_leases(struct store *st, int64_t now, struct buf *out)
 	}
 	return rc;
 }
+
+int store_lease_ip(struct store *st, const char *mac, int64_t now, char *ip, size_t iplen)
+{
+	struct store_conn *c;
+	sqlite3_stmt *s = store_q(st, &c, ST_LEASE_IP, STORE_TEXT(mac), STORE_INT(now));
+	if (s == NULL)
+		return -EIO;
+	int rc = store_one(c, s);
+	if (rc == 0)
+		rc = store_fmt(ip, iplen, "%s", store_col_text(s, 0));
+	sqlite3_reset(s);
+	return rc;
+}
+
+int store_addr_holders(struct store *st, const char *ip, int64_t now, struct store_holder *out,
+		       size_t max, size_t *n)
+{
+	struct store_conn *c;
+	sqlite3_stmt *s = store_q(st, &c, ST_ADDR_HOLDERS, STORE_TEXT(ip), STORE_INT(now),
+				  STORE_INT((int64_t)max));
+	if (s == NULL)
+		return -EIO;
+	int rc;
+	*n = 0;
+	while ((rc = store_step(c, s)) == 1 && *n < max) {
+		struct store_holder *h = &out[(*n)++];
+		h->node_id = sqlite3_column_int64(s, 1);
+		if ((rc = store_fmt(h->mac, sizeof(h->mac), "%s", store_col_text(s, 0))) < 0)
+			break;
+	}
+	sqlite3_reset(s);
+	return rc < 0 ? rc : 0;
+}

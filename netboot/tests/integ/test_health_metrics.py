@@ -170,10 +170,13 @@ def test_bootscripts_by_kind(fresh_corrald):
     c.bootscript({"mac": disabled["interfaces"][0]["mac"]})
     c.bootscript({"mac": noprof["interfaces"][0]["mac"]})
     c.bootscript({"mac": next_mac()})
+    c.record_lease(booting["interfaces"][0]["mac"], "127.0.0.9")
+    c.bootscript({"mac": booting["interfaces"][0]["mac"]})  # not from its lease: refused
     wait_until(lambda: series(metrics(c), "corral_bootscripts_total") -
-               series(before, "corral_bootscripts_total") >= 5, timeout=3)
+               series(before, "corral_bootscripts_total") >= 6, timeout=3)
     after = metrics(c)
-    for kind, n in (("node", 2), ("disabled", 1), ("noprofile", 1), ("unknown", 1)):
+    for kind, n in (("node", 2), ("disabled", 1), ("noprofile", 1), ("unknown", 1),
+                    ("refused", 1)):
         d = series(after, "corral_bootscripts_total", kind=kind) - \
             series(before, "corral_bootscripts_total", kind=kind)
         assert d == n, "kind=%s grew by %s, want %d" % (kind, d, n)
@@ -198,8 +201,9 @@ def test_nodes_by_state(fresh_corrald):
     m = metrics(c)
     assert series(m, "corral_nodes", state="new") == 3
     c.bootscript({"mac": nodes[0]["interfaces"][0]["mac"]})
-    c.bootscript({"mac": nodes[1]["interfaces"][0]["mac"]})
-    c.post("/phone-home", "hostname=" + nodes[1]["name"], token=NO_TOKEN,
+    s = c.bootscript({"mac": nodes[1]["interfaces"][0]["mac"]}).text
+    token = re.search(r"/cloud-init/([^/\s]+)/", s).group(1)
+    c.post("/phone-home/" + token, "hostname=x", token=NO_TOKEN,
            headers={"Content-Type": "application/x-www-form-urlencoded"})
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
