@@ -182,6 +182,53 @@ static bool serve_token_only(struct app *a)
 	return strcmp(app_config(a)->node_identity, "token") == 0;
 }
 
+/* How long a boot script request's identity verdict is reused at most. */
+#define SERVE_TIE_MEMO_US 5000000
+
+/*
+ * ident_check_mac() for a known MAC asked from src, remembered in the boot
+ * cache ("tie MAC SRC") while neither the store (nodes, their reserved
+ * addresses) nor the leases have changed, for SERVE_TIE_MEMO_US at most
+ * (a lease may expire meanwhile): a node asking again and again (a boot
+ * storm, its retries) costs one lookup, not three queries.  0 tied, 1 not
+ * (why), or a store error.  Unknown MACs are not remembered: they get a
+ * script that waits anyway, and any number of them can be made up.
+ */
+static int serve_tie_mac(struct app *a, const char *mac, const char *src, int64_t *node, char *why,
+			 size_t len)
+{
+	uint64_t gen = store_generation(a->store) + store_lease_generation(a->store);
+	int64_t now_us = store_now_us();
+	struct bootcache_meta m;
+	struct buf memo;
+	char key[96];
+	int rc = 0;
+	serve_fmt(&rc, key, sizeof(key), "tie %s %s", mac, src);
+	if (rc < 0)
+		return rc;
+	buf_init(&memo, len);
+	if (bootcache_get(a->bootcache, key, gen, now_us, &memo, &m)) {
+		*node = m.node_id;
+		serve_fmt(&rc, why, len, "%s", buf_str(&memo));
+		buf_clear(&memo);
+		return rc < 0 ? rc : m.kind;
+	}
+	buf_clear(&memo);
+	rc = store_node_by_mac(a->store, mac, node);
+	if (rc == -ENOENT)
+		return 0;
+	if (rc == 0)
+		rc = ident_check_mac(a->store, mac, *node, src, now_us / 1000000, why, len);
+	if (rc != 0 && rc != -EACCES)
+		return rc;
+	memset(&m, 0, sizeof(m));
+	m.node_id = *node;
+	m.kind = rc == -EACCES;
+	const char *text = rc == -EACCES ? why : "";
+	bootcache_put(a->bootcache, key, gen, now_us + SERVE_TIE_MEMO_US, text, strlen(text), &m);
+	return m.kind;
+}
+
 /*
  * May this request have the script key=value names (ident.h)?  0 yes (an
  * unknown MAC too: it only gets a script that waits).  1 no, but a mac=
@@ -196,14 +243,8 @@ static int serve_tie(struct http_req *r, enum bootsel_key key, const char *value
 	int64_t now = store_now_us() / 1000000;
 	int rc;
 	*node = 0;
-	if (key == BOOTSEL_MAC) {
-		rc = store_node_by_mac(a->store, value, node);
-		if (rc == -ENOENT)
-			return 0;
-		if (rc == 0)
-			rc = ident_check_mac(a->store, value, *node, r->client_ip, now, why, len);
-		return rc == -EACCES ? 1 : rc;
-	}
+	if (key == BOOTSEL_MAC)
+		return serve_tie_mac(a, value, r->client_ip, node, why, len);
 	if (serve_token_only(a)) {
 		http_reply_error(r, 403, "forbidden", key == BOOTSEL_NAME ? "name" : "nid",
 				 "node_identity = token: boot scripts by name= or nid= are not "

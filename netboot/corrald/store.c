@@ -530,6 +530,11 @@ uint64_t store_generation(struct store *st)
 	return atomic_load(&st->generation);
 }
 
+uint64_t store_lease_generation(struct store *st)
+{
+	return atomic_load(&st->lease_generation);
+}
+
 void store_release(struct store *st)
 {
 	struct store_conn *c = pthread_getspecific(st->key);

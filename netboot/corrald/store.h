@@ -51,6 +51,8 @@ void store_free(struct store *st);
 int store_schema_version(struct store *st);
 /* Bumped on every committed change to boot-relevant data (for caches). */
 uint64_t store_generation(struct store *st);
+/* Bumped on every lease stored or dropped (for caches of node identity). */
+uint64_t store_lease_generation(struct store *st);
 /*
  * Ends this thread's open read snapshots (statements stopped on a row).
  * Call when a unit of work (an HTTP request) is done, so idle threads

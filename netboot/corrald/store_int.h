@@ -269,8 +269,9 @@ struct store {
 	pthread_mutex_t lock; /* guards conns and write_why */
 	struct store_conn *conns;
 	_Atomic uint64_t generation;
-	_Atomic bool write_failed; /* the last write failed for the disk's sake */
-	char write_why[256];       /* why, while write_failed */
+	_Atomic uint64_t lease_generation; /* bumped by every lease written or dropped */
+	_Atomic bool write_failed;         /* the last write failed for the disk's sake */
+	char write_why[256];               /* why, while write_failed */
 };
 
 /* This thread's connection, opened on first use, its statements left on a

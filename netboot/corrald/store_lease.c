@@ -4,6 +4,7 @@
  * corral-dhcp-hook (it runs with leasefile-ro).  See store.h.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,7 +67,9 @@ int store_lease_set(struct store *st, const char *mac, const char *ip, int64_t e
 	sqlite3_stmt *s = store_q(st, &c, ST_LEASE_SET, STORE_TEXT(mac), STORE_TEXT(ip),
 				  STORE_INT(expires), STORE_TEXT(hostname ? hostname : ""),
 				  STORE_TEXT(client_id ? client_id : ""));
-	return s ? store_done(c, s) : -EIO;
+	int rc = s ? store_done(c, s) : -EIO;
+	atomic_fetch_add(&st->lease_generation, 1); /* a failed write may have half-happened */
+	return rc;
 }
 
 int store_lease_same(struct store *st, const char *mac, const char *ip, int64_t expires)
@@ -85,7 +88,9 @@ int store_lease_del(struct store *st, const char *mac)
 {
 	struct store_conn *c;
 	sqlite3_stmt *s = store_q(st, &c, ST_LEASE_DEL, STORE_TEXT(mac));
-	return s ? store_done(c, s) : -EIO;
+	int rc = s ? store_done(c, s) : -EIO;
+	atomic_fetch_add(&st->lease_generation, 1);
+	return rc;
 }
 
 int store_leases(struct store *st, int64_t now, struct buf *out)

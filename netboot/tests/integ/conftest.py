@@ -349,24 +349,30 @@ class Corrald:
         table as corral-dhcp-hook writes it when dnsmasq grants one (these
         daemons run no DHCP).  Node identity (docs/security.md) ties a
         node's boot script, name= and nid= lookups and cloud-init without a
-        token to its lease's address; ttl < 0 records an expired one."""
-        db = sqlite3.connect(str(self.store_path), timeout=30)
-        try:
-            with db:
-                db.execute("INSERT INTO leases(mac, ip, expires) VALUES(?, ?, ?)"
-                           " ON CONFLICT(mac) DO UPDATE SET ip=excluded.ip,"
-                           " expires=excluded.expires",
-                           (mac.lower(), ip, int(time.time()) + ttl))
-        finally:
-            db.close()
+        token to its lease's address; ttl < 0 records an expired one.
+
+        corrald remembers a boot script request's verdict while neither
+        its leases nor its inventory change (serve.c); a lease written
+        behind its back is not such a change, so one follows: an empty
+        PATCH of the defaults, which changes nothing but the inventory's
+        generation."""
+        self._leases_sql("INSERT INTO leases(mac, ip, expires) VALUES(?, ?, ?)"
+                         " ON CONFLICT(mac) DO UPDATE SET ip=excluded.ip,"
+                         " expires=excluded.expires",
+                         (mac.lower(), ip, int(time.time()) + ttl))
 
     def drop_lease(self, mac):
+        self._leases_sql("DELETE FROM leases WHERE mac=?", (mac.lower(),))
+
+    def _leases_sql(self, sql, args):
         db = sqlite3.connect(str(self.store_path), timeout=30)
         try:
             with db:
-                db.execute("DELETE FROM leases WHERE mac=?", (mac.lower(),))
+                db.execute(sql, args)
         finally:
             db.close()
+        r = self.request("PATCH", "/api/v1/defaults", {})
+        assert r.status == 200, r
 
     def metrics(self):
         r = self.get("/metrics", token=NO_TOKEN)

@@ -17,8 +17,11 @@
  * token_ttl, the retry path and its back-off); MAC forms and bad queries;
  * profile precedence node → first group with one → defaults → none (wait);
  * changes seen at once despite the boot cache; unknown MAC (wait script,
- * discovered list, then registered); disabled node (exit); name= and nid=;
- * /healthz and the boot counters in /metrics.  What a booting node asks
+ * discovered list, then registered); disabled node (exit); name= and nid=
+ * from the node's own address, refused from others (403); a MAC's script
+ * only to its lease's address once one is stored (ident.h), the verdict
+ * remembered until the leases change; /healthz and the boot counters in
+ * /metrics.  What a booting node asks
  * for next (cloud-init, phone-home, files, its timeline) is
  * test_serve_node.c.
  *
@@ -445,6 +448,56 @@ static void test_retry(void **state)
 	json_decref(ev);
 }
 
+/* ---- identity (ident.h) ---------------------------------------------------- */
+
+/*
+ * A MAC with no lease: its script goes to an address nobody holds.  Once
+ * its lease is stored (the hook's write), only the lease's address gets it,
+ * at once: the verdict remembered for the other address is dropped with
+ * the lease generation.  Then the lease moves, and the first address is
+ * the node's again.
+ */
+static void test_tie_follows_leases(void **state)
+{
+	struct fx *f = *state;
+	struct buf s;
+
+	seed_objects(f);
+	seed_n1(f);
+	for (int i = 0; i < 2; i++) { /* the second from the remembered verdict */
+		script(f, "127.0.0.9", "mac=52:54:00:aa:00:11", &s);
+		assert_non_null(strstr(buf_str(&s), "/cloud-init/"));
+		buf_clear(&s);
+	}
+	lease(f, "52:54:00:aa:00:11", "127.0.0.8");
+	for (int i = 0; i < 2; i++) {
+		script(f, "127.0.0.9", "mac=52:54:00:aa:00:11", &s);
+		assert_null(strstr(buf_str(&s), "/cloud-init/"));
+		assert_null(strstr(buf_str(&s), "\nkernel "));
+		assert_non_null(strstr(buf_str(&s), "52:54:00:aa:00:11's DHCP lease is 127.0.0.8"));
+		assert_non_null(strstr(buf_str(&s),
+				       "chain --replace --autofree " ADV
+				       "/boot/v1/bootscript?mac=52:54:00:aa:00:11 || goto wait"));
+		buf_clear(&s);
+	}
+	script(f, "127.0.0.8", "mac=52:54:00:aa:00:11", &s);
+	assert_non_null(strstr(buf_str(&s), "/cloud-init/"));
+	buf_clear(&s);
+	lease(f, "52:54:00:aa:00:11", "127.0.0.9");
+	script(f, "127.0.0.9", "mac=52:54:00:aa:00:11", &s);
+	assert_non_null(strstr(buf_str(&s), "/cloud-init/"));
+	buf_clear(&s);
+	/* The refusals are on n1's timeline. */
+	json_t *ev = get_json(f, "/api/v1/nodes/n1/events");
+	size_t refused = 0, i;
+	json_t *e;
+	json_array_foreach(ev, i, e)
+		refused += strncmp(json_string_value(json_object_get(e, "detail")),
+				   "refused: ", 9) == 0;
+	assert_true(refused >= 1);
+	json_decref(ev);
+}
+
 /* ---- health and counters ------------------------------------------------------ */
 
 static void test_health_metrics(void **state)
@@ -560,6 +613,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_queries, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_precedence, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_mac, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tie_follows_leases, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_disabled, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_health_metrics, setup, teardown),
