@@ -696,6 +696,57 @@ static void api_import_translate(json_t *n)
 	}
 }
 
+/*
+ * Two entries of one import naming the same node or the same MAC: the
+ * store would let the later one silently replace the earlier (names) or
+ * blame a node that does not exist yet (MACs), so both are refused here,
+ * naming both entries.  nodes are validated (MACs normalised).  0,
+ * -EINVAL with *e filled (field: the later entry's), or -ENOMEM.
+ */
+static int api_import_dups(json_t *nodes, struct api_err *e)
+{
+	json_t *seen = json_object(); /* "name:x" / "mac:m" -> where it came first */
+	if (seen == NULL)
+		return -ENOMEM;
+	int rc = 0;
+	size_t i, k;
+	json_t *n, *ifc;
+	json_array_foreach(nodes, i, n) {
+		char key[96], field[96];
+		const char *name = json_string_value(json_object_get(n, "name"));
+		api_fmt(key, sizeof(key), "name:%s", name);
+		api_fmt(field, sizeof(field), "nodes[%zu]", i);
+		json_t *first = json_object_get(seen, key);
+		if (first != NULL) {
+			api_fmt(field, sizeof(field), "nodes[%zu].name", i);
+			rc = api_fail(e, field,
+				      "%s is also the name of %s; a node appears once per import",
+				      name, json_string_value(first));
+			break;
+		}
+		json_object_set_new(seen, key, json_string(field));
+		json_array_foreach(json_object_get(n, "interfaces"), k, ifc) {
+			const char *mac = json_string_value(json_object_get(ifc, "mac"));
+			if (mac == NULL)
+				continue;
+			api_fmt(key, sizeof(key), "mac:%s", mac);
+			api_fmt(field, sizeof(field), "nodes[%zu].interfaces[%zu].mac", i, k);
+			first = json_object_get(seen, key);
+			if (first != NULL) {
+				rc = api_fail(e, field,
+					      "MAC %s is also %s; a MAC appears once per import",
+					      mac, json_string_value(first));
+				break;
+			}
+			json_object_set_new(seen, key, json_string(field));
+		}
+		if (rc < 0)
+			break;
+	}
+	json_decref(seen);
+	return rc;
+}
+
 int api_nodes_import(struct http_req *r)
 {
 	struct app *a = r->ctx;
@@ -725,9 +776,16 @@ int api_nodes_import(struct http_req *r)
 		json_array_append_new(nodes, v);
 	}
 	json_decref(body);
+	int rc = api_import_dups(nodes, &e);
+	if (rc < 0) {
+		json_decref(nodes);
+		if (rc == -ENOMEM)
+			return http_reply_error(r, 500, "internal", NULL, "out of memory");
+		return http_reply_error(r, 409, "conflict", e.field, "%s", e.message);
+	}
 	struct store_err se = {"", ""};
 	int created, replaced;
-	int rc = store_node_import(a->store, nodes, &created, &replaced, &se);
+	rc = store_node_import(a->store, nodes, &created, &replaced, &se);
 	json_decref(nodes);
 	if (rc < 0)
 		return api_store_error(r, rc, &se, "node", "");

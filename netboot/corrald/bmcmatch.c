@@ -166,9 +166,14 @@ static void bmcmatch_conflict(json_t *report, const char *path, const char *mess
 	json_array_append_new(json_object_get(report, "conflicts"), c);
 }
 
-/* What system idx is, as a node id (0: none) after making or extending it. */
+/*
+ * What system idx is, as a node id (0: none) after making or extending it.
+ * *node comes in as the node the system was linked to before (0: none): a
+ * conflict leaves that link as it was, as it leaves the nodes.
+ */
 static int bmcmatch_system(struct store *st, json_t *bmc, size_t idx, json_t *report, int64_t *node)
 {
+	int64_t before = *node;
 	json_t *sys = json_array_get(json_object_get(bmc, "systems"), idx);
 	json_t *macs = json_object_get(sys, "macs");
 	const char *path = json_string_value(json_object_get(sys, "path"));
@@ -187,10 +192,11 @@ static int bmcmatch_system(struct store *st, json_t *bmc, size_t idx, json_t *re
 			bmcmatch_conflict(report, path,
 					  "its MACs belong to several nodes; nothing changed",
 					  name);
-		*node = 0;
+		*node = before;
 		break;
 	case BMCMATCH_NO_MACS:
 		bmcmatch_conflict(report, path, "no usable MAC address found; no node made", NULL);
+		*node = before;
 		break;
 	case BMCMATCH_NEW:
 		rc = bmcmatch_create(st, bmc, idx, report, node);
@@ -213,21 +219,36 @@ static int bmcmatch_record_txn(struct store *st, json_t *bmc, json_t *report)
 	const char *status = json_string_value(json_object_get(bmc, "status"));
 	if (status == NULL || strcmp(status, "ok") != 0)
 		return 0; /* keep its systems as they were */
-	if ((rc = store_bmc_systems_clear(st, bmc_id)) < 0)
-		return rc;
-	size_t i;
+	/* The links the systems had, before the rows are put again. */
+	json_t *systems = json_object_get(bmc, "systems");
+	size_t i, nsys = json_array_size(systems);
+	int64_t *before = calloc(nsys ? nsys : 1, sizeof(*before));
+	if (before == NULL)
+		return -ENOMEM;
 	json_t *sys;
-	json_array_foreach(json_object_get(bmc, "systems"), i, sys) {
-		int64_t node = 0;
+	json_array_foreach(systems, i, sys) {
+		rc = store_bmc_system_node(
+			st, bmc_id, json_string_value(json_object_get(sys, "path")), &before[i]);
+		if (rc == -ENOENT)
+			before[i] = 0;
+		else if (rc < 0)
+			break;
+		rc = 0;
+	}
+	if (rc == 0)
+		rc = store_bmc_systems_clear(st, bmc_id);
+	json_array_foreach(systems, i, sys) {
+		if (rc < 0)
+			break;
+		int64_t node = before[i];
 		rc = bmcmatch_system(st, bmc, i, report, &node);
 		if (rc == 0)
 			rc = store_bmc_system_put(st, bmc_id,
 						  json_string_value(json_object_get(sys, "path")),
 						  node, sys);
-		if (rc < 0)
-			return rc;
 	}
-	return 0;
+	free(before);
+	return rc;
 }
 
 int bmcmatch_record(struct store *st, json_t *bmc, json_t *report)

@@ -5,9 +5,10 @@
  * The rules: a system whose MACs belong to no node becomes a new node; one
  * whose MACs belong to one node is linked to it (the MACs it lacks are
  * added to it, being free); MACs spread over several nodes are a conflict,
- * reported and left alone, as is a system without a usable MAC.  A BMC
- * whose status is not "ok" creates nothing and keeps its systems as they
- * were.
+ * reported and left alone, as is a system without a usable MAC: the nodes,
+ * and the link the system had to a node (power and boot go through it),
+ * stay as they were.  A BMC whose status is not "ok" creates nothing and
+ * keeps its systems as they were.
  *
  * Owns the rules, not the data: bmcmatch_record() reads and writes the
  * store's rows (BMCs, systems, nodes) inside one store write transaction,

@@ -64,6 +64,12 @@ static const char *check_path_or_empty(const char *v)
 	return v[0] == '\0' || v[0] == '/' ? NULL : "must be an absolute path";
 }
 
+static const char *check_identity(const char *v)
+{
+	return strcmp(v, "lease") == 0 || strcmp(v, "token") == 0 ? NULL :
+								    "expected lease or token";
+}
+
 static const char *check_cidr(const char *v)
 {
 	return valid_cidr(v, NULL, NULL) == 0 ? NULL : "expected a.b.c.d/len (len 8 to 30)";
@@ -134,6 +140,8 @@ static const struct config_key config_keys[] = {
 	     "longest back-off between boot retries, seconds"),
 	UINT("cloud_init", "token_ttl", token_ttl, 60, 365u * 86400, RL_LIVE,
 	     "lifetime of the per-node token in the seed URL, seconds"),
+	STR("security", "node_identity", node_identity, RL_LIVE, check_identity,
+	    "what ties a request on the node-facing paths to a node: lease (its DHCP lease or reserved address, or its seed token) or token (the seed token only; no lookups by address, name or NID)"),
 	UINT("events", "keep_days", events_keep_days, 1, 3650, RL_RESTART,
 	     "boot events older than this many days are pruned"),
 	STR("dhcp", "mode", dhcp.mode, RL_DHCP, check_mode,
@@ -285,6 +293,7 @@ void config_defaults(struct config *c)
 	c->unknown_wait = 10;
 	c->retry_max_sleep = 60;
 	c->token_ttl = 86400;
+	(void)config_copy(c->node_identity, sizeof(c->node_identity), "lease");
 	c->events_keep_days = 30;
 	struct config_dhcp *d = &c->dhcp;
 	(void)config_copy(d->mode, sizeof(d->mode), "off");

@@ -70,6 +70,8 @@ struct config {
 	unsigned retry_max_sleep; /* cap on the retry back-off, seconds */
 	/* [cloud_init] */
 	unsigned token_ttl; /* lifetime of a per-node seed token, seconds */
+	/* [security] */
+	char node_identity[8]; /* "lease" (address or token) or "token" (token only) */
 	/* [events] */
 	unsigned events_keep_days; /* boot events older than this are pruned */
 	struct config_dhcp dhcp;   /* [dhcp] */

@@ -99,7 +99,7 @@ void metrics_dhcp_backend(struct metrics *m, const char *name)
 
 int metrics_render(struct metrics *m, struct buf *out)
 {
-	static const char *const kinds[] = {"node", "unknown", "disabled", "noprofile"};
+	static const char *const kinds[] = {"node", "unknown", "disabled", "noprofile", "refused"};
 	int rc = 0;
 	rc |= buf_adds(out, "# HELP corral_http_requests_total HTTP requests by route and status.\n"
 			    "# TYPE corral_http_requests_total counter\n");

@@ -1,7 +1,8 @@
 /*
  * serve: the node-facing handlers (boot script, cloud-init, phone-home,
- * files, firmware) and health/metrics.  They need no token: what a node gets is
- * bound to its MAC, its signed seed token or its source address.
+ * files, firmware) and health/metrics.  They need no API token: what a node gets is
+ * bound to its MAC and DHCP lease, its signed seed token or an address it
+ * alone holds (ident.h).
  *
  * Callers: the handlers are for routes.c's table only.  The two render
  * functions are also for api.c's previews, which show an operator what a
@@ -34,8 +35,10 @@ int serve_metrics(struct http_req *r);
 
 /* cloud-init file by name: 0 meta-data, 1 user-data, 2 vendor-data, -1 none. */
 int serve_cloudinit_kind(const char *file);
-/* The text node_id gets for that kind, appended to out (no event recorded).
- * 0, -ENOENT if the node is gone, or another negative errno. */
+/* The text node_id gets for that kind, appended to out (no event recorded;
+ * vendor-data holds the node's seed token of this window, in its
+ * phone_home URL).  0, -ENOENT if the node is gone, or another negative
+ * errno. */
 int serve_render_cloudinit(struct app *a, int64_t node_id, int kind, struct buf *out);
 
 /*

@@ -11,6 +11,7 @@
 #include "store.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <sqlite3.h>
@@ -18,7 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "store_int.h"
@@ -115,6 +118,9 @@ static const char *const store_migrations[] = {
 	"INSERT INTO node_ids SELECT COALESCE(MAX(id), 0) FROM nodes;"
 	"CREATE TRIGGER nodes_id_high AFTER INSERT ON nodes BEGIN"
 	" UPDATE node_ids SET high=NEW.id WHERE high<NEW.id; END;",
+	/* 6: who holds an address now is asked on every node-facing request
+	 * (node identity, docs/security.md) */
+	"CREATE INDEX leases_ip ON leases(ip);",
 };
 
 #define STORE_NMIGRATIONS ((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
@@ -168,13 +174,83 @@ int store_failf(const char *fmt, ...)
 	return -EIO;
 }
 
+/* ---- write health (/healthz) ------------------------------------------- */
+
+/* A failure that says the disk or the file cannot take writes. */
+static bool store_disk_failure(int code)
+{
+	switch (code & 0xff) {
+	case SQLITE_FULL:
+	case SQLITE_IOERR:
+	case SQLITE_READONLY:
+	case SQLITE_CANTOPEN:
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+	case SQLITE_PERM:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Notes this thread's last failure (store_why) as the store's write health. */
+static void store_health_fail(struct store *st)
+{
+	pthread_mutex_lock(&st->lock);
+	store_msg(st->write_why, sizeof(st->write_why), "%s", store_why);
+	atomic_store(&st->write_failed, true);
+	pthread_mutex_unlock(&st->lock);
+}
+
+/* A write reached the disk: whatever failed before works again. */
+static void store_health_ok(struct store *st)
+{
+	if (atomic_load(&st->write_failed))
+		atomic_store(&st->write_failed, false);
+}
+
+int store_health(struct store *st, char *why, size_t len)
+{
+	if (atomic_load(&st->write_failed)) {
+		pthread_mutex_lock(&st->lock);
+		store_msg(why, len, "the last write to %s failed: %s", st->path, st->write_why);
+		pthread_mutex_unlock(&st->lock);
+		return -EIO;
+	}
+	/* The directory, not the file: a new WAL or journal goes there too. */
+	char dir[PATH_MAX];
+	if (store_fmt(dir, sizeof(dir), "%s", st->path) < 0)
+		return 0;
+	char *slash = strrchr(dir, '/');
+	if (slash == NULL)
+		memcpy(dir, ".", 2);
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	struct statvfs vfs;
+	if (statvfs(dir, &vfs) < 0)
+		return 0; /* nothing to tell: the writes themselves will say */
+	/* corrald may use the blocks kept for root when it runs as root. */
+	unsigned long long blocks = geteuid() == 0 ? vfs.f_bfree : vfs.f_bavail;
+	unsigned long long avail = blocks * vfs.f_frsize;
+	if (avail >= STORE_MIN_FREE)
+		return 0;
+	store_msg(why, len, "the file system of %s has %llu KiB free (less than %u KiB)", dir,
+		  avail / 1024, STORE_MIN_FREE / 1024);
+	return -ENOSPC;
+}
+
 int store_fail(struct store_conn *c, sqlite3_stmt *s)
 {
 	const char *name = "statement";
 	for (int i = 0; i < ST_COUNT; i++)
 		if (c->stmt[i] == s && s != NULL)
 			name = store_stmt_name[i];
-	return store_failf("%s: %s", name, sqlite3_errmsg(c->db));
+	int rc = store_failf("%s: %s", name, sqlite3_errmsg(c->db));
+	if (c->st != NULL && store_disk_failure(sqlite3_extended_errcode(c->db)))
+		store_health_fail(c->st);
+	return rc;
 }
 
 /* ---- time ---------------------------------------------------------------- */
@@ -275,6 +351,7 @@ struct store_conn *store_conn(struct store *st)
 	}
 	if (store_conn_open(st->path, &c) < 0)
 		return NULL;
+	c->st = st;
 	pthread_mutex_lock(&st->lock);
 	c->next = st->conns;
 	st->conns = c;
@@ -453,6 +530,11 @@ uint64_t store_generation(struct store *st)
 	return atomic_load(&st->generation);
 }
 
+uint64_t store_lease_generation(struct store *st)
+{
+	return atomic_load(&st->lease_generation);
+}
+
 void store_release(struct store *st)
 {
 	struct store_conn *c = pthread_getspecific(st->key);
@@ -484,8 +566,12 @@ int store_step(struct store_conn *c, sqlite3_stmt *s)
 int store_done(struct store_conn *c, sqlite3_stmt *s)
 {
 	int rc = sqlite3_step(s);
-	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
+	if (rc == SQLITE_DONE || rc == SQLITE_ROW) {
+		/* A write outside a transaction is committed by now. */
+		if (c->st != NULL && !sqlite3_stmt_readonly(s) && sqlite3_get_autocommit(c->db))
+			store_health_ok(c->st);
 		return 0;
+	}
 	if ((rc & 0xff) == SQLITE_CONSTRAINT)
 		return -EEXIST;
 	return store_fail(c, s);
@@ -551,7 +637,9 @@ static int store_exec_stmt(struct store_conn *c, enum store_stmt id)
 static int store_begin(struct store_conn *c, enum store_stmt id)
 {
 	store_idle(c);
-	return store_exec_stmt(c, id);
+	int rc = store_exec_stmt(c, id);
+	c->writing = rc == 0 && id == ST_BEGIN;
+	return rc;
 }
 
 /* Rolls back; keeps the reason the caller recorded for its failure. */
@@ -562,6 +650,7 @@ static void store_rollback(struct store_conn *c)
 	if (s != NULL)
 		(void)sqlite3_step(s);
 	c->txn = STORE_TXN_NONE;
+	c->writing = false;
 }
 
 static int store_commit(struct store *st, struct store_conn *c, bool bump)
@@ -573,6 +662,9 @@ static int store_commit(struct store *st, struct store_conn *c, bool bump)
 		return rc;
 	}
 	c->txn = STORE_TXN_NONE;
+	if (c->writing)
+		store_health_ok(st);
+	c->writing = false;
 	if (bump)
 		atomic_fetch_add(&st->generation, 1);
 	return 0;

@@ -51,6 +51,8 @@ void store_free(struct store *st);
 int store_schema_version(struct store *st);
 /* Bumped on every committed change to boot-relevant data (for caches). */
 uint64_t store_generation(struct store *st);
+/* Bumped on every lease stored or dropped (for caches of node identity). */
+uint64_t store_lease_generation(struct store *st);
 /*
  * Ends this thread's open read snapshots (statements stopped on a row).
  * Call when a unit of work (an HTTP request) is done, so idle threads
@@ -59,6 +61,16 @@ uint64_t store_generation(struct store *st);
 void store_release(struct store *st);
 /* A trivial query: 0 if the database answers. */
 int store_ping(struct store *st);
+/*
+ * Whether the store can write, for /healthz: 0, or a negative errno with
+ * the reason in why[len]: -EIO when the last write failed for a reason of
+ * the disk or the file (full, I/O error, read-only, not a database; a
+ * later successful write clears it), -ENOSPC when the file system holding
+ * the database has less than STORE_MIN_FREE bytes left for it.  A
+ * conflict or a busy database is no reason.
+ */
+int store_health(struct store *st, char *why, size_t len);
+#define STORE_MIN_FREE (1u << 20)
 /*
  * Why this thread's last failed store call failed ("NODE_PUT: database is
  * locked"); for the caller's log line.  Valid until this thread's next
@@ -174,6 +186,20 @@ int store_lease_same(struct store *st, const char *mac, const char *ip, int64_t 
 /* Unexpired leases in dnsmasq's lease-file format, appended to out. */
 struct buf;
 int store_leases(struct store *st, int64_t now, struct buf *out);
+/* The address mac's lease (unexpired at now, Unix seconds) gives: 0, or -ENOENT. */
+int store_lease_ip(struct store *st, const char *mac, int64_t now, char *ip, size_t iplen);
+/*
+ * Who holds address ip at now: the MACs with an unexpired lease on it and
+ * the interfaces it is reserved for (their "ip"), each with its node (0:
+ * a MAC no node has).  At most max into out; *n the count found (up to
+ * max).
+ */
+struct store_holder {
+	char mac[18];
+	int64_t node_id;
+};
+int store_addr_holders(struct store *st, const char *ip, int64_t now, struct store_holder *out,
+		       size_t max, size_t *n);
 
 /* Redfish: credentials (the secret is sealed by the caller), BMCs, systems. */
 int store_cred_put(struct store *st, const char *name, const char *username,
@@ -189,6 +215,8 @@ int store_cred_delete(struct store *st, const char *name, struct store_err *err)
  * "firmware"}), created or updated by address and port; its row id in *id.
  */
 int store_bmc_put(struct store *st, json_t *bmc, int64_t *id);
+/* The node system path of BMC bmc_id is linked to: 0, or -ENOENT (none). */
+int store_bmc_system_node(struct store *st, int64_t bmc_id, const char *path, int64_t *node_id);
 /* Forgets the systems of BMC bmc_id, before they are put again. */
 int store_bmc_systems_clear(struct store *st, int64_t bmc_id);
 /* One system ({"path","macs":[…],"hostname",…}) of BMC bmc_id; node_id 0: no node. */

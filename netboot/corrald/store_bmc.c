@@ -32,6 +32,19 @@ int store_bmc_put(struct store *st, json_t *bmc, int64_t *id)
 	return 0;
 }
 
+int store_bmc_system_node(struct store *st, int64_t bmc_id, const char *path, int64_t *node_id)
+{
+	struct store_conn *c;
+	sqlite3_stmt *s = store_q(st, &c, ST_SYS_NODE, STORE_INT(bmc_id), STORE_TEXT(path));
+	if (s == NULL)
+		return -EIO;
+	int rc = store_one(c, s);
+	if (rc == 0)
+		*node_id = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	return rc;
+}
+
 int store_bmc_systems_clear(struct store *st, int64_t bmc_id)
 {
 	struct store_conn *c;

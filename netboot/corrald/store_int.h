@@ -203,6 +203,11 @@
 	X(LEASE_LIST, "SELECT mac, ip, expires, hostname, client_id FROM leases"                   \
 		      " WHERE expires > ?1 ORDER BY mac")                                          \
 	X(LEASE_SAME, "SELECT 1 FROM leases WHERE mac=?1 AND ip=?2 AND abs(expires - ?3) < 2")     \
+	X(LEASE_IP, "SELECT ip FROM leases WHERE mac=?1 AND expires > ?2")                         \
+	X(ADDR_HOLDERS,                                                                            \
+	  "SELECT l.mac, COALESCE(i.node_id, 0) FROM leases l LEFT JOIN interfaces i"              \
+	  " ON i.mac=l.mac WHERE l.ip=?1 AND l.expires > ?2 UNION"                                 \
+	  " SELECT mac, node_id FROM interfaces WHERE ip=?1 LIMIT ?3")                             \
 	/* Redfish: credentials, BMCs and the systems behind them */                               \
 	X(CRED_PUT,                                                                                \
 	  "INSERT INTO credentials(name, username, secret, created, updated)"                      \
@@ -230,6 +235,8 @@
 	X(SYS_OF_BMC, "SELECT s.path, n.name, s.data FROM systems s LEFT JOIN nodes n"             \
 		      " ON n.id=s.node_id WHERE s.bmc_id=?1 ORDER BY s.path")                      \
 	X(SYS_CLEAR, "DELETE FROM systems WHERE bmc_id=?1")                                        \
+	X(SYS_NODE, "SELECT node_id FROM systems WHERE bmc_id=?1 AND path=?2"                      \
+		    " AND node_id IS NOT NULL")                                                    \
 	X(SYS_PUT, "INSERT INTO systems(bmc_id, path, node_id, data) VALUES(?1, ?2, ?3, ?4)")      \
 	X(SYS_OF_NODE, "SELECT b.address, b.port, b.scheme, b.insecure, b.credential, s.path,"     \
 		       " s.data, b.auth FROM systems s JOIN bmcs b ON b.id=s.bmc_id"               \
@@ -251,15 +258,20 @@ struct store_conn {
 	sqlite3_stmt *stmt[ST_COUNT]; /* prepared on first use */
 	enum store_txn_kind txn;      /* the transaction store_txn_*() opened */
 	bool txn_bump;                /* a write inside it changed boot-relevant data */
+	bool writing;                 /* inside a write transaction (BEGIN IMMEDIATE) */
+	struct store *st;             /* the store it belongs to */
 	struct store_conn *next;      /* all connections, for store_free */
 };
 
 struct store {
 	char *path;
 	pthread_key_t key;    /* this thread's struct store_conn */
-	pthread_mutex_t lock; /* guards conns */
+	pthread_mutex_t lock; /* guards conns and write_why */
 	struct store_conn *conns;
 	_Atomic uint64_t generation;
+	_Atomic uint64_t lease_generation; /* bumped by every lease written or dropped */
+	_Atomic bool write_failed;         /* the last write failed for the disk's sake */
+	char write_why[256];               /* why, while write_failed */
 };
 
 /* This thread's connection, opened on first use, its statements left on a

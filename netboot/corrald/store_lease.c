@@ -4,6 +4,7 @@
  * corral-dhcp-hook (it runs with leasefile-ro).  See store.h.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,7 +67,9 @@ int store_lease_set(struct store *st, const char *mac, const char *ip, int64_t e
 	sqlite3_stmt *s = store_q(st, &c, ST_LEASE_SET, STORE_TEXT(mac), STORE_TEXT(ip),
 				  STORE_INT(expires), STORE_TEXT(hostname ? hostname : ""),
 				  STORE_TEXT(client_id ? client_id : ""));
-	return s ? store_done(c, s) : -EIO;
+	int rc = s ? store_done(c, s) : -EIO;
+	atomic_fetch_add(&st->lease_generation, 1); /* a failed write may have half-happened */
+	return rc;
 }
 
 int store_lease_same(struct store *st, const char *mac, const char *ip, int64_t expires)
@@ -85,7 +88,9 @@ int store_lease_del(struct store *st, const char *mac)
 {
 	struct store_conn *c;
 	sqlite3_stmt *s = store_q(st, &c, ST_LEASE_DEL, STORE_TEXT(mac));
-	return s ? store_done(c, s) : -EIO;
+	int rc = s ? store_done(c, s) : -EIO;
+	atomic_fetch_add(&st->lease_generation, 1);
+	return rc;
 }
 
 int store_leases(struct store *st, int64_t now, struct buf *out)
@@ -106,4 +111,37 @@ int store_leases(struct store *st, int64_t now, struct buf *out)
 		}
 	}
 	return rc;
+}
+
+int store_lease_ip(struct store *st, const char *mac, int64_t now, char *ip, size_t iplen)
+{
+	struct store_conn *c;
+	sqlite3_stmt *s = store_q(st, &c, ST_LEASE_IP, STORE_TEXT(mac), STORE_INT(now));
+	if (s == NULL)
+		return -EIO;
+	int rc = store_one(c, s);
+	if (rc == 0)
+		rc = store_fmt(ip, iplen, "%s", store_col_text(s, 0));
+	sqlite3_reset(s);
+	return rc;
+}
+
+int store_addr_holders(struct store *st, const char *ip, int64_t now, struct store_holder *out,
+		       size_t max, size_t *n)
+{
+	struct store_conn *c;
+	sqlite3_stmt *s = store_q(st, &c, ST_ADDR_HOLDERS, STORE_TEXT(ip), STORE_INT(now),
+				  STORE_INT((int64_t)max));
+	if (s == NULL)
+		return -EIO;
+	int rc;
+	*n = 0;
+	while ((rc = store_step(c, s)) == 1 && *n < max) {
+		struct store_holder *h = &out[(*n)++];
+		h->node_id = sqlite3_column_int64(s, 1);
+		if ((rc = store_fmt(h->mac, sizeof(h->mac), "%s", store_col_text(s, 0))) < 0)
+			break;
+	}
+	sqlite3_reset(s);
+	return rc < 0 ? rc : 0;
 }

@@ -4,10 +4,7 @@
  * addresses a job probes.  Never more than max; every address a
  * printable string; a refusal says why.
  *
- * Redfish replies themselves are not reached here: redfish.h has no
- * entry point that reads one reply without a transfer and a job around
- * it.  A pure function from a reply's JSON to what it describes (facts
- * and links to follow) would let a target like this one cover them.
+ * The replies of the BMCs found are fuzz_rfreply's.
  */
 #include <stdint.h>
 #include <stdlib.h>

@@ -14,8 +14,10 @@
    image registered with root=live:...), assigned to a group through a
    profile, and one BIOS VM (2 GiB: the squashfs lives in RAM) boots it
    through corrald's own dnsmasq, iPXE, dracut's livenet and real
-   cloud-init.  Group user-data gives an SSH key, a runcmd, phone_home and
-   power_state; node user-data the host name and a second runcmd.  On the
+   cloud-init.  Group user-data gives an SSH key, a runcmd and power_state;
+   node user-data the host name and a second runcmd; Corral's vendor-data
+   gives phone_home (its URL holds the node's token, which phone-home
+   needs: no user-data can name it).  On the
    serial console the runcmds print CORRAL-TESTOS markers: the host name,
    the root file system type (overlay) and the key count; the node phones
    home (state ready) and powers off.
@@ -185,10 +187,6 @@ ssh_authorized_keys:
   - %(key)s
 runcmd:
   - [sh, -c, 'echo "CORRAL-TESTOS: group-runcmd host=$(hostname) root=$(findmnt -n -o FSTYPE /) keys=$(cat /root/.ssh/authorized_keys /home/*/.ssh/authorized_keys 2>/dev/null | grep -c corral-e2e)" > /dev/ttyS0']
-phone_home:
-  url: http://%(server)s/phone-home
-  post: [instance_id, hostname]
-  tries: 10
 power_state:
   mode: poweroff
   delay: now

@@ -256,7 +256,9 @@ def test_admin_writes_whole_table(fresh_corrald, rf_peer):
 @pytest.fixture(scope="module")
 def node_facing(corrald, objs):
     corrald.add_file("auth/hello.txt", b"hello")
-    r = corrald.bootscript({"name": objs["node"]})
+    # By its MAC, as iPXE asks (name= is answered to the node's own address only).
+    mac = corrald.get("/api/v1/nodes/" + objs["node"]).body["interfaces"][0]["mac"]
+    r = corrald.bootscript({"mac": mac})
     assert r.status == 200
     import re
     m = re.search(r"/cloud-init/([^/\s]+)/", r.text)

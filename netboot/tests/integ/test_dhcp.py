@@ -503,6 +503,94 @@ def test_dhcp_step_keeps_its_place_when_the_hook_is_late(lab):
         lab2.close()
 
 
+def _wget(client, lab, path):
+    """(exit code, body) of a node's GET at the Lab's corrald (busybox wget
+    exits non-zero on a 4xx)."""
+    cp = client.exec(["busybox", "wget", "-q", "-O", "-",
+                      "http://%s:8080%s" % (lab.server_ip, path)])
+    return cp.returncode, cp.stdout
+
+
+def _profile(c, tag):
+    """An image and a profile on c; the profile's name."""
+    for kind, body in (("images", {"name": "img-" + tag, "kernel": "k", "initrd": "i"}),
+                       ("profiles", {"name": "prof-" + tag, "image": "img-" + tag})):
+        r = c.post("/api/v1/" + kind, body)
+        assert r.status == 201, r
+    return "prof-" + tag
+
+
+def test_node_data_follows_the_real_lease(lab, srv):
+    """Node identity through the real dnsmasq and hook: a node's boot script,
+    its name= lookup and its cloud-init by address go to the address its
+    lease gives; another machine on the network, with a lease of its own,
+    gets none of it (docs/security.md)."""
+    prof = _profile(srv, "ident")
+    cl1, cl2 = new_client(lab), new_client(lab)
+    add_node(srv, "ident1", cl1.mac, profile=prof)
+    assert wait_for(lambda: host_file(srv, cl1.mac), timeout=3)
+    time.sleep(0.3)  # inotify
+    l1 = cl1.dhcp()
+    l2 = cl2.dhcp()
+    assert l1 and l2, (l1, l2)
+    cl1.set_ip(l1["ip"])
+    cl2.set_ip(l2["ip"])
+
+    def by_lease():  # once the hook has stored cl1's lease
+        rc, out = _wget(cl1, lab, "/cloud-init/meta-data")
+        return rc == 0 and '"local-hostname": "ident1"' in out.replace('":"', '": "')
+
+    assert wait_for(by_lease, timeout=5), _wget(cl1, lab, "/cloud-init/meta-data")
+    for q in ("mac=" + cl1.mac, "name=ident1"):
+        rc, out = _wget(cl1, lab, "/boot/v1/bootscript?" + q)
+        assert rc == 0 and "corral.node=ident1 " in out and "/cloud-init/" in out, (q, out)
+    # The other machine: a script that waits, no token; 403; 404.
+    rc, out = _wget(cl2, lab, "/boot/v1/bootscript?mac=" + cl1.mac)
+    assert rc == 0 and out.startswith("#!ipxe") and "/cloud-init/" not in out, out
+    assert "kernel" not in out and l1["ip"] in out, out
+    rc, out = _wget(cl2, lab, "/boot/v1/bootscript?name=ident1")
+    assert rc != 0 and out == "", out
+    rc, out = _wget(cl2, lab, "/cloud-init/meta-data")
+    assert rc != 0 and out == "", out
+
+
+def test_first_boot_with_a_late_hook_gets_its_script(lab):
+    """iPXE asks for its boot script right after the DHCPACK; dnsmasq runs the
+    lease hook later (here 1.5 s a call).  A node whose lease is not in the
+    store yet, asking from an address no other machine holds, gets its
+    whole script; once the lease is stored, another address does not."""
+    lab2 = netns.Lab()
+    try:
+        c = corrald_with_slow_hook(lab2, 1.5)
+        prof = _profile(c, "late")
+        cl = lab2.client("02:c0:%02x:00:02:01" % lab2.nn)
+        add_node(c, "late2", cl.mac, profile=prof)  # no reserved address: from the pool
+        assert wait_for(lambda: host_file(c, cl.mac), timeout=3)
+        time.sleep(0.3)  # inotify
+        t_ack = time.time()
+        lease = cl.dhcp()
+        assert lease, lease
+        cl.set_ip(lease["ip"])
+        rc, out = _wget(cl, lab2, "/boot/v1/bootscript?mac=" + cl.mac)
+        t_script = time.time()
+        assert t_script - t_ack < 1.4, "the client was too slow to show anything"
+        assert rc == 0 and "corral.node=late2 " in out and "/cloud-init/" in out, out
+        # The hook has run: the lease binds the MAC to its address.
+        other = lab2.client("02:c0:%02x:00:02:02" % lab2.nn)
+        other.set_ip(lab2.ip4(60))
+
+        def refused():
+            rc, out = _wget(other, lab2, "/boot/v1/bootscript?mac=" + cl.mac)
+            return rc == 0 and "/cloud-init/" not in out and lease["ip"] in out
+
+        assert wait_for(refused, timeout=8), _wget(other, lab2, "/boot/v1/bootscript?mac=" +
+                                                   cl.mac)
+        rc, out = _wget(cl, lab2, "/boot/v1/bootscript?mac=" + cl.mac)
+        assert rc == 0 and "/cloud-init/" in out, out
+    finally:
+        lab2.close()
+
+
 def test_lease_granted_just_before_stop_is_kept(lab):
     """dnsmasq hands the lease changes still pending at SIGTERM to its
     script helper, which runs them after dnsmasq has exited.  With a hook

@@ -189,6 +189,14 @@ FIXTURE_FN void script(struct fx *f, const char *src, const char *query, struct 
 	res_free(&r);
 }
 
+/* A current DHCP lease of mac on ip, as corral-dhcp-hook records it (ident.h). */
+FIXTURE_FN void lease(struct fx *f, const char *mac, const char *ip)
+{
+	int64_t expires = store_now_us() / 1000000 + 3600;
+
+	assert_int_equal(store_lease_set(f->a.store, mac, ip, expires, "", ""), 0);
+}
+
 FIXTURE_FN int64_t node_id(struct fx *f, const char *name)
 {
 	int64_t id = 0;

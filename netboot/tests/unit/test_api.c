@@ -562,15 +562,25 @@ static void test_list_filters(void **state)
 	must(f, "PUT", "/api/v1/defaults", "{'profile':'p1'}", 200);
 	must(f, "POST", NODES,
 	     "{'name':'a1','groups':['g1'],'interfaces':[{'mac':'52:54:00:00:00:a1'}]}", 201);
-	must(f, "POST", NODES, "{'name':'a2','arch':'aarch64','groups':['g1','g2']}", 201);
+	must(f, "POST", NODES,
+	     "{'name':'a2','arch':'aarch64','groups':['g1','g2'],"
+	     "'interfaces':[{'mac':'52:54:00:00:00:a2'}]}",
+	     201);
 	must(f, "POST", NODES, "{'name':'a3','groups':['g2'],'enabled':false}", 201);
 	must(f, "POST", NODES, "{'name':'a4','arch':'aarch64'}", 201);
 	/* a1 asks for its boot script (booting); a2 phones home (ready). */
 	struct rq boot = {.method = "GET", .path = "/boot/v1/bootscript?mac=52:54:00:00:00:a1"};
 	assert_int_equal(send_rq(f, &boot, &r), 200);
 	res_free(&r);
+	struct rq b2 = {.method = "GET", .path = "/boot/v1/bootscript?mac=52:54:00:00:00:a2"};
+	assert_int_equal(send_rq(f, &b2, &r), 200);
+	const char *seed = strstr(buf_str(&r.body), "/cloud-init/");
+	assert_non_null(seed);
+	char ph_path[160];
+	TFMT(ph_path, "/phone-home/%.*s", (int)strcspn(seed + 12, "/"), seed + 12);
+	res_free(&r);
 	struct rq ph = {.method = "POST",
-			.path = "/phone-home",
+			.path = ph_path,
 			.body = "instance_id=i-a2&hostname=a2",
 			.ctype = "application/x-www-form-urlencoded"};
 	assert_int_equal(send_rq(f, &ph, &r), 200);

@@ -496,6 +496,10 @@ static void test_previews(void **state)
 	/* The preview is the script the node gets, byte for byte. */
 	assert_int_equal(call_as(f, f->reader, "GET", NODES "/n1/bootscript", NULL, &a), 200);
 	assert_string_equal(a.ctype, "text/plain; charset=utf-8");
+	/* n1 asks from its DHCP lease's address, as a node does (ident.h). */
+	assert_int_equal(store_lease_set(f->a.store, "52:54:00:aa:00:01", "127.0.0.1",
+					 store_now_us() / 1000000 + 3600, "", ""),
+			 0);
 	struct rq q = {.method = "GET", .path = "/boot/v1/bootscript?name=n1"};
 	assert_int_equal(send_rq(f, &q, &n), 200);
 	assert_string_equal(buf_str(&a.body), buf_str(&n.body));
@@ -560,8 +564,9 @@ static void test_status(void **state)
 
 	seed(f);
 	must(f, "PATCH", NODES "/n2", "{'enabled':false}", 200);
-	must(f, "POST", NODES, "{'name':'n3','profile':'p1'}", 201);
-	struct rq q = {.method = "GET", .path = "/boot/v1/bootscript?name=n3"};
+	must(f, "POST", NODES,
+	     "{'name':'n3','profile':'p1','interfaces':[{'mac':'52:54:00:aa:00:03'}]}", 201);
+	struct rq q = {.method = "GET", .path = "/boot/v1/bootscript?mac=52:54:00:aa:00:03"};
 	assert_int_equal(send_rq(f, &q, &r), 200);
 	res_free(&r);
 	struct rq u = {.method = "GET", .path = "/boot/v1/bootscript?mac=52:54:00:ee:00:01"};

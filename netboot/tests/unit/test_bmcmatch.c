@@ -255,6 +255,51 @@ static void test_record_link_conflict(void **state)
 	json_decref(b);
 }
 
+/*
+ * A system linked to its node, whose MACs are then spread over two nodes
+ * (or reported no more): a conflict, and the link stays, so power and
+ * boot still reach the node.
+ */
+static void test_record_conflict_keeps_link(void **state)
+{
+	struct fx *f = *state;
+	static const char *const both[] = {"52:54:00:00:00:01", "52:54:00:00:00:02", NULL};
+	static const char *const none[] = {NULL};
+	json_t *b = bmc_of("10.0.0.9", "ok"), *r = report_new(), *n = NULL;
+	char got[256];
+
+	json_array_append_new(json_object_get(b, "systems"), system_of("/S/1", "cn7", both));
+	record(f->st, b, r);
+	json_decref(r);
+	linked(f->st, "/S/1", got, sizeof(got));
+	assert_string_equal(got, "cn7");
+
+	/* the second MAC moves to another node */
+	assert_int_equal(store_node_get(f->st, "cn7", &n), 0);
+	json_array_remove(json_object_get(n, "interfaces"), 1);
+	put_node(f->st, n);
+	put_node(f->st, node("moved", 0, "52:54:00:00:00:02", NULL, NULL, "", NULL));
+	r = report_new();
+	record(f->st, b, r);
+	report_list(r, "conflicts", got, sizeof(got));
+	assert_string_equal(got, "/S/1");
+	linked(f->st, "/S/1", got, sizeof(got));
+	assert_string_equal(got, "cn7");
+	json_decref(r);
+
+	/* a walk that finds no MAC: a conflict too, the link stays */
+	json_array_clear(json_object_get(b, "systems"));
+	json_array_append_new(json_object_get(b, "systems"), system_of("/S/1", "cn7", none));
+	r = report_new();
+	record(f->st, b, r);
+	report_list(r, "conflicts", got, sizeof(got));
+	assert_string_equal(got, "/S/1");
+	linked(f->st, "/S/1", got, sizeof(got));
+	assert_string_equal(got, "cn7");
+	json_decref(r);
+	json_decref(b);
+}
+
 /* A BMC that is not "ok" is recorded and keeps its systems; it makes nothing. */
 static void test_record_not_ok(void **state)
 {
@@ -317,6 +362,7 @@ int main(void)
 		cmocka_unit_test(test_base_name),
 		T(test_record_new),
 		T(test_record_link_conflict),
+		T(test_record_conflict_keeps_link),
 		T(test_record_not_ok),
 		T(test_record_all_or_nothing),
 	};

@@ -347,6 +347,7 @@ static void test_render_fresh(void **state)
 		"corral_bootscripts_total{kind=\"unknown\"}",
 		"corral_bootscripts_total{kind=\"disabled\"}",
 		"corral_bootscripts_total{kind=\"noprofile\"}",
+		"corral_bootscripts_total{kind=\"refused\"}",
 		"corral_bootscript_cache_total{result=\"miss\"}",
 		"corral_bootscript_cache_total{result=\"hit\"}",
 		"corral_file_bytes_total",
@@ -515,6 +516,7 @@ static void test_counters(void **state)
 		{METRICS_BOOT_UNKNOWN, "corral_bootscripts_total{kind=\"unknown\"}", 3},
 		{METRICS_BOOT_DISABLED, "corral_bootscripts_total{kind=\"disabled\"}", 2},
 		{METRICS_BOOT_NOPROFILE, "corral_bootscripts_total{kind=\"noprofile\"}", 1},
+		{METRICS_BOOT_REFUSED, "corral_bootscripts_total{kind=\"refused\"}", 4},
 	};
 	static const uint64_t bytes[] = {0, 1, 4096, 5000000000ULL, 123};
 	struct metrics *m = NULL;

@@ -18,8 +18,11 @@
  * (answered as BSS answers them: RFC 7807 problem details);
  * profile precedence node → first group with one → defaults → none (wait);
  * changes seen at once despite the boot cache; unknown MAC (wait script,
- * discovered list, then registered); disabled node (exit); name= and nid=;
- * /healthz and the boot counters in /metrics.  What a booting node asks
+ * discovered list, then registered); disabled node (exit); name= and nid=
+ * from the node's own address, refused from others (403); a MAC's script
+ * only to its lease's address once one is stored (ident.h), the verdict
+ * remembered until the leases change; /healthz and the boot counters in
+ * /metrics.  What a booting node asks
  * for next (cloud-init, phone-home, files, its timeline) is
  * test_serve_node.c.
  *
@@ -177,7 +180,8 @@ static void test_queries(void **state)
 		const struct query_case *c = &query_cases[i];
 		struct buf s;
 
-		script(f, NULL, c->query, &s);
+		/* From n1's own address: name= and nid= are answered there only. */
+		script(f, "127.0.0.2", c->query, &s);
 		line_of(buf_str(&s), "kernel ", line, sizeof(line));
 		if (strstr(line, c->bootif) == NULL)
 			fail_msg("%s: no %s in \"%s\"", c->query, c->bootif, line);
@@ -227,6 +231,16 @@ static const struct prec_case prec_cases[] = {
 	 ADV "/files/images/k/vmlinuz", "console=ttyS0 rd.default a=b c"},
 };
 
+/* PUT pn: body (' for ") with its interface at 127.0.0.3, where it asks from. */
+static void put_pn(struct fx *f, const char *body, long status)
+{
+	char b[512];
+
+	TFMT(b, "{'interfaces':[{'mac':'52:54:00:bb:00:01','ip':'127.0.0.3'}]%s%s",
+	     body[1] == '}' ? "" : ",", body + 1);
+	must(f, "PUT", "/api/v1/nodes/pn", b, status);
+}
+
 static void test_precedence(void **state)
 {
 	struct fx *f = *state;
@@ -238,37 +252,38 @@ static void test_precedence(void **state)
 		const struct prec_case *c = &prec_cases[i];
 
 		/* The same node, replaced: the boot cache must not hand out the old script. */
-		must(f, "PUT", "/api/v1/nodes/pn", c->node, i == 0 ? 201 : 200);
-		script(f, NULL, "name=pn", &s);
+		put_pn(f, c->node, i == 0 ? 201 : 200);
+		script(f, "127.0.0.3", "name=pn", &s);
 		line_of(buf_str(&s), "# profile ", line, sizeof(line));
 		if (strcmp(line, c->header) != 0)
 			fail_msg("%s: \"%s\", want \"%s\"", c->node, line, c->header);
-		TFMT(want, "kernel %s initrd=initrd %s%scorral.node=pn ", c->kernel,
-		     c->params ? c->params : "", c->params ? " " : "");
+		TFMT(want,
+		     "kernel %s initrd=initrd %s%sBOOTIF=01-52-54-00-bb-00-01 corral.node=pn ",
+		     c->kernel, c->params ? c->params : "", c->params ? " " : "");
 		line_of(buf_str(&s), "kernel ", line, sizeof(line));
 		if (strncmp(line, want, strlen(want)) != 0)
 			fail_msg("%s: \"%s\", want \"%s...\"", c->node, line, want);
 		buf_clear(&s);
 	}
 	/* A group's profile changed: seen at the next request. */
-	must(f, "PUT", "/api/v1/nodes/pn", "{'groups':['g-a']}", 200);
-	script(f, NULL, "name=pn", &s);
+	put_pn(f, "{'groups':['g-a']}", 200);
+	script(f, "127.0.0.3", "name=pn", &s);
 	assert_non_null(strstr(buf_str(&s), "(from group g-a)"));
 	buf_clear(&s);
 	must(f, "PATCH", "/api/v1/groups/g-a", "{'profile':'p-b'}", 200);
-	script(f, NULL, "name=pn", &s);
+	script(f, "127.0.0.3", "name=pn", &s);
 	assert_non_null(strstr(buf_str(&s), "# profile p-b (from group g-a)\n"));
 	buf_clear(&s);
 	/* An image's parameters changed: seen at once too. */
-	must(f, "PUT", "/api/v1/nodes/pn", "{}", 200);
+	put_pn(f, "{}", 200);
 	must(f, "PATCH", "/api/v1/images/img1", "{'params':'console=ttyS9'}", 200);
-	script(f, NULL, "name=pn", &s);
+	script(f, "127.0.0.3", "name=pn", &s);
 	assert_non_null(strstr(buf_str(&s), " initrd=initrd console=ttyS9 rd.default "));
 	buf_clear(&s);
 
 	/* No profile anywhere: a script that says so, waits and asks again. */
 	must(f, "PATCH", "/api/v1/defaults", "{'profile':null}", 200);
-	script(f, NULL, "name=pn", &s);
+	script(f, "127.0.0.3", "name=pn", &s);
 	const char *const nowant[] = {
 		"#!ipxe",
 		"# Corral: node pn has no boot profile (none on the node, its groups or the "
@@ -327,24 +342,22 @@ static void test_unknown_mac(void **state)
 	assert_int_equal(json_integer_value(json_object_get(e, "requests")), 2);
 	json_decref(d);
 
-	/* Unknown name or nid: a wait script too, but nothing is discovered. */
-	static const struct {
-		const char *query, *comment, *self;
-	} others[] = {
-		{"name=ghost", "# Corral: no node has name=ghost", "name=ghost"},
-		{"nid=99", "# Corral: no node has nid=99", "nid=99"},
-	};
+	/*
+	 * Unknown name or nid: refused as a known one asked from elsewhere is
+	 * (no node holds the address), so names cannot be probed; nothing is
+	 * discovered.
+	 */
+	static const char *const others[] = {"name=ghost", "nid=99"};
 	for (size_t i = 0; i < NELEM(others); i++) {
-		char line[256], chain[256];
+		char path[64];
+		struct res r;
 
-		script(f, NULL, others[i].query, &s);
-		line_of(buf_str(&s), "# Corral", line, sizeof(line));
-		assert_string_equal(line, others[i].comment);
-		TFMT(chain, "chain --replace --autofree " ADV "/boot/v1/bootscript?%s || goto wait",
-		     others[i].self);
-		line_of(buf_str(&s), "chain ", line, sizeof(line));
-		assert_string_equal(line, chain);
-		buf_clear(&s);
+		TFMT(path, "/boot/v1/bootscript?%s", others[i]);
+		node_get(f, NULL, path, &r);
+		/* BSS's path: problem details (docs/openchami.md) */
+		check_problem(path, &r, 403);
+		assert_non_null(strstr(buf_str(&r.body), "not this node's address"));
+		res_free(&r);
 	}
 	d = get_json(f, "/api/v1/discovered");
 	assert_int_equal(json_array_size(d), 1);
@@ -452,6 +465,56 @@ static void test_retry(void **state)
 	json_decref(ev);
 }
 
+/* ---- identity (ident.h) ---------------------------------------------------- */
+
+/*
+ * A MAC with no lease: its script goes to an address nobody holds.  Once
+ * its lease is stored (the hook's write), only the lease's address gets it,
+ * at once: the verdict remembered for the other address is dropped with
+ * the lease generation.  Then the lease moves, and the first address is
+ * the node's again.
+ */
+static void test_tie_follows_leases(void **state)
+{
+	struct fx *f = *state;
+	struct buf s;
+
+	seed_objects(f);
+	seed_n1(f);
+	for (int i = 0; i < 2; i++) { /* the second from the remembered verdict */
+		script(f, "127.0.0.9", "mac=52:54:00:aa:00:11", &s);
+		assert_non_null(strstr(buf_str(&s), "/cloud-init/"));
+		buf_clear(&s);
+	}
+	lease(f, "52:54:00:aa:00:11", "127.0.0.8");
+	for (int i = 0; i < 2; i++) {
+		script(f, "127.0.0.9", "mac=52:54:00:aa:00:11", &s);
+		assert_null(strstr(buf_str(&s), "/cloud-init/"));
+		assert_null(strstr(buf_str(&s), "\nkernel "));
+		assert_non_null(strstr(buf_str(&s), "52:54:00:aa:00:11's DHCP lease is 127.0.0.8"));
+		assert_non_null(strstr(buf_str(&s),
+				       "chain --replace --autofree " ADV
+				       "/boot/v1/bootscript?mac=52:54:00:aa:00:11 || goto wait"));
+		buf_clear(&s);
+	}
+	script(f, "127.0.0.8", "mac=52:54:00:aa:00:11", &s);
+	assert_non_null(strstr(buf_str(&s), "/cloud-init/"));
+	buf_clear(&s);
+	lease(f, "52:54:00:aa:00:11", "127.0.0.9");
+	script(f, "127.0.0.9", "mac=52:54:00:aa:00:11", &s);
+	assert_non_null(strstr(buf_str(&s), "/cloud-init/"));
+	buf_clear(&s);
+	/* The refusals are on n1's timeline. */
+	json_t *ev = get_json(f, "/api/v1/nodes/n1/events");
+	size_t refused = 0, i;
+	json_t *e;
+	json_array_foreach(ev, i, e)
+		refused += strncmp(json_string_value(json_object_get(e, "detail")),
+				   "refused: ", 9) == 0;
+	assert_true(refused >= 1);
+	json_decref(ev);
+}
+
 /* ---- health and counters ------------------------------------------------------ */
 
 static void test_health_metrics(void **state)
@@ -466,18 +529,25 @@ static void test_health_metrics(void **state)
 
 	seed_objects(f);
 	seed_n1(f);
-	must(f, "POST", "/api/v1/nodes", "{'name':'off','enabled':false}", 201);
-	script(f, NULL, "name=n1", &s);
+	must(f, "POST", "/api/v1/nodes",
+	     "{'name':'off','enabled':false,'interfaces':[{'mac':'52:54:00:cc:00:01',"
+	     "'ip':'127.0.0.4'}]}",
+	     201);
+	script(f, "127.0.0.2", "name=n1", &s);
 	buf_clear(&s);
-	script(f, NULL, "name=n1", &s); /* from the cache */
+	script(f, "127.0.0.2", "name=n1", &s); /* from the cache */
 	buf_clear(&s);
-	script(f, NULL, "name=off", &s);
+	script(f, "127.0.0.4", "name=off", &s);
+	buf_clear(&s);
+	lease(f, "52:54:00:aa:00:01", "127.0.0.2");
+	script(f, "127.0.0.9", "mac=52:54:00:aa:00:01", &s); /* not n1's lease: refused */
 	buf_clear(&s);
 	script(f, NULL, "mac=52:54:00:ee:00:01", &s);
 	buf_clear(&s);
 	must(f, "PATCH", "/api/v1/defaults", "{'profile':null}", 200);
-	must(f, "POST", "/api/v1/nodes", "{'name':'bare'}", 201);
-	script(f, NULL, "name=bare", &s);
+	must(f, "POST", "/api/v1/nodes",
+	     "{'name':'bare','interfaces':[{'mac':'52:54:00:cc:00:02'}]}", 201);
+	script(f, NULL, "mac=52:54:00:cc:00:02", &s);
 	buf_clear(&s);
 	assert_int_equal(node_get(f, NULL, "/files/extra/readme.txt", &r), 200);
 	res_free(&r);
@@ -487,11 +557,12 @@ static void test_health_metrics(void **state)
 		"corral_bootscripts_total{kind=\"unknown\"} 1\n",
 		"corral_bootscripts_total{kind=\"disabled\"} 1\n",
 		"corral_bootscripts_total{kind=\"noprofile\"} 1\n",
+		"corral_bootscripts_total{kind=\"refused\"} 1\n",
 		"corral_bootscript_cache_total{result=\"hit\"} 1\n",
 		"corral_file_bytes_total 6\n",
 		"corral_nodes{state=\"booting\"} 1\n",
 		"corral_nodes_disabled 1\n",
-		"corral_http_requests_total{route=\"bootscript\",code=\"200\"} 5\n",
+		"corral_http_requests_total{route=\"bootscript\",code=\"200\"} 6\n",
 	};
 	/*
 	 * Node states are stored by the events writer, and request counters
@@ -539,14 +610,14 @@ static void test_nid_rechain(void **state)
 
 	seed_objects(f);
 	seed_n1(f);
-	script(f, NULL, "nid=%2B7", &s);
+	script(f, "127.0.0.2", "nid=%2B7", &s);
 	line_of(buf_str(&s), "chain ", line, sizeof(line));
 	buf_clear(&s);
 	const char *url = strstr(line, "/boot/v1/bootscript?");
 	assert_non_null(url);
 	char path[256];
 	TFMT(path, "%.*s", (int)strcspn(url, " "), url);
-	node_get(f, NULL, path, &r);
+	node_get(f, "127.0.0.2", path, &r);
 	if (r.status != 200)
 		fail_msg("re-chain to %s: %ld %s", path, r.status, buf_str(&r.body));
 	res_free(&r);
@@ -559,6 +630,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_queries, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_precedence, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_mac, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tie_follows_leases, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_disabled, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_health_metrics, setup, teardown),
