@@ -550,6 +550,19 @@ def assert_error(r, status, code, field=None, field_contains=None):
     return err
 
 
+def assert_problem(r, status):
+    """r is an error in the RFC 7807 problem-details shape (every path under
+    /boot/v1 answers so, as OpenCHAMI's BSS does: docs/openchami.md);
+    returns {"message": its detail} so callers read it as an error's."""
+    assert r.status == status, r
+    assert r.headers.get("Content-Type", "").startswith("application/problem+json"), r.headers
+    body = json.loads(r.text)
+    assert body.get("status") == status and body.get("title"), body
+    assert isinstance(body.get("detail"), str) and body["detail"], body
+    assert "error" not in body, body
+    return {"message": body["detail"]}
+
+
 class IpxeScript:
     """A boot script split into the parts an admin checks.
 
