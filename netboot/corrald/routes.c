@@ -10,6 +10,7 @@
 #include "api.h"
 #include "app.h"
 #include "log.h"
+#include "nodereport.h"
 #include "serve.h"
 #include "ui.h"
 
@@ -33,6 +34,7 @@ const struct http_route routes_table[] = {
 	{GET, "/cloud-init/:", N, N, 0, serve_cloudinit, "cloud-init"},
 	{POST, "/phone-home", N, N, FORM_MAX, serve_phone_home, "phone-home"},
 	{POST, "/phone-home/:", N, N, FORM_MAX, serve_phone_home, "phone-home"},
+	{POST, "/boot/v1/report/:", N, N, FORM_MAX, nodereport_serve, "report"},
 	{GET, "/files/*", N, N, 0, serve_files, "files"},
 	/* the web page (files only; its data comes from the API with a token) */
 	{GET, "/", N, N, 0, ui_redirect, "ui"},

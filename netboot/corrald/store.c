@@ -115,6 +115,10 @@ static const char *const store_migrations[] = {
 	"INSERT INTO node_ids SELECT COALESCE(MAX(id), 0) FROM nodes;"
 	"CREATE TRIGGER nodes_id_high AFTER INSERT ON nodes BEGIN"
 	" UPDATE node_ids SET high=NEW.id WHERE high<NEW.id; END;",
+	/* 6: the root image's sha256, passed to the node on the kernel command
+	 * line (corral.rootfs_sha256=) so its initramfs checks the download
+	 * before mounting it */
+	"ALTER TABLE images ADD COLUMN rootfs_sha256 TEXT;",
 };
 
 #define STORE_NMIGRATIONS ((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
