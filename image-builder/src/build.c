@@ -426,8 +426,8 @@ err:
 
 /* The layer key: the recipe's digest, the parent's key and Corral's dracut
  * modules (every layer carries them in its initramfs or its parent's). */
-static void layer_key_of(const char *digest, const char *parent_key, const char *boot_digest,
-			 char key[65])
+void build_layer_key(const char *digest, const char *parent_key, const char *boot_digest,
+		     char key[65])
 {
 	char both[140], mixed[65];
 	/* 64 + 1 + 64 fit. */
@@ -465,7 +465,7 @@ static int build_layer(struct imgstore *s, const struct recipe *r, const struct 
 		fprintf(stderr, "corral-image: %s", buf_str(&err));
 		goto out;
 	}
-	layer_key_of(j.digest, j.L.parent_key, boot->digest, j.L.key);
+	build_layer_key(j.digest, j.L.parent_key, boot->digest, j.L.key);
 	memcpy(key, j.L.key, 65);
 
 	if (imgstore_has_layer(s, j.L.key) && !(top && o->force)) {

@@ -34,6 +34,11 @@ struct build_boot {
 /* 0, or a negative errno after saying what is missing. */
 int build_boot_init(struct build_boot *boot);
 
+/* A layer's key from its content digest (a recipe's, an import's), its
+ * parent's key ("" for none) and the digest of Corral's dracut modules. */
+void build_layer_key(const char *digest, const char *parent_key, const char *boot_digest,
+		     char key[65]);
+
 /* Builds r (and its parents) into s.  On success key holds the top layer's
  * key.  0, or a negative errno after printing what failed and where the
  * log is; -EINTR when interrupted. */

@@ -231,16 +231,60 @@ err_root:
 	return rc;
 }
 
+/* rm -f of path inside the image, its directory resolved inside the root
+ * (no program of the image runs: it may have none, or be another
+ * architecture's). */
 static int rm_in_image(struct layer *l, const char *path)
 {
-	const char *rm[] = {"/bin/rm", "-f", path, NULL};
-	return layer_chroot_run(l, rm);
+	char dir[4096];
+	if (buf_fmt(dir, sizeof(dir), "%s", path) < 0)
+		return -ENAMETOOLONG;
+	char *slash = strrchr(dir, '/');
+	if (slash == NULL)
+		return -EINVAL;
+	*slash = '\0';
+	int rootfd = open(buf_str(&l->root), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return -errno;
+	struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+			       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+	int dfd = dir[0] ? (int)syscall(SYS_openat2, rootfd, dir, &how, sizeof(how)) : dup(rootfd);
+	int rc = dfd < 0 ? (errno == ENOENT ? 0 : -errno) : 0;
+	if (dfd >= 0) {
+		if (unlinkat(dfd, slash + 1, 0) < 0 && errno != ENOENT)
+			rc = -errno;
+		close(dfd);
+	}
+	close(rootfd);
+	return rc;
+}
+
+/* The mount points must be directories of the image itself: a symbolic
+ * link there (an imported image is anybody's) would send the mount, and
+ * later writes through it, onto the build machine.  Missing ones are made. */
+static int mount_points(struct layer *l)
+{
+	static const char *const subs[] = {"proc", "sys", "dev", "dev/pts"};
+	for (int i = 0; i < 4; i++) {
+		struct stat st;
+		const char *p = layer_path(l, buf_str(&l->root), subs[i]);
+		if (lstat(p, &st) < 0 && errno == ENOENT && mkdir(p, 0755) == 0)
+			continue;
+		if (lstat(p, &st) < 0)
+			return -errno;
+		if (!S_ISDIR(st.st_mode)) {
+			fprintf(stderr, "corral-image: %s: /%s in the image is not a directory\n",
+				l->name, subs[i]);
+			return -ENOTDIR;
+		}
+	}
+	return 0;
 }
 
 int layer_chroot_enter(struct layer *l)
 {
 	int rc;
-	if ((rc = mnt_bind(buf_str(&l->root))) < 0)
+	if ((rc = mount_points(l)) < 0 || (rc = mnt_bind(buf_str(&l->root))) < 0)
 		return rc;
 	l->mounted = 1;
 	/* resolv.conf may be a dangling link into /run in the image. */

@@ -136,7 +136,7 @@ static int charset_ok(const char *s, const char *set, size_t min, size_t max)
 
 /* Names Corral accepts for objects (docs/api.md): 1-63 of [A-Za-z0-9._-],
  * starting with a letter or digit. */
-static int name_ok(const char *s)
+int recipe_name_ok(const char *s)
 {
 	return charset_ok(s, ALNUM "._-", 1, 63) && strchr(ALNUM, s[0]) != NULL;
 }
@@ -478,7 +478,7 @@ static int top_key(struct ctx *c, const struct key *k, yaml_node_t *v, void *arg
 	if (strcmp(n, "name") == 0) {
 		if ((rc = take_str(c, v, n, &r->name)) < 0)
 			return rc;
-		if (!name_ok(r->name)) {
+		if (!recipe_name_ok(r->name)) {
 			bad(c, v, n,
 			    "\"%s\": 1-63 of [A-Za-z0-9._-], starting with a letter or digit",
 			    r->name);
@@ -657,7 +657,7 @@ static int parse_chain(const char *path, const char *text, size_t len, const str
 			rc = -ENOMEM;
 			goto err_doc;
 		}
-	} else if (r->parent != NULL && !name_ok(r->parent)) {
+	} else if (r->parent != NULL && !recipe_name_ok(r->parent)) {
 		bad(&c, root, "parent", "\"%s\" is neither a recipe file (.yaml) nor an image name",
 		    r->parent);
 	}
