@@ -16,6 +16,7 @@ nginx-light wrk
 qemu-system-x86 ovmf ipxe dnsmasq-base busybox-static linux-image-amd64 iproute2 kmod cpio
 chromium fonts-dejavu-core
 mmdebstrap squashfs-tools zstd debian-archive-keyring
+skopeo umoci qemu-user-static binfmt-support arch-test
 "
 # The web page's browser tests run on node; Debian's nodejs/npm only when
 # this machine has no node of its own.

@@ -16,6 +16,7 @@
 
 #include "bootmod.h"
 #include "digest.h"
+#include "foreign.h"
 #include "fsutil.h"
 #include "layer.h"
 #include "mounts.h"
@@ -169,7 +170,9 @@ static int stage_base(struct job *j)
 			goto out;
 		}
 	}
-	buf_printf(&what, "mmdebstrap %s %s", r->suite, r->variant);
+	if ((rc = foreign_ready(r->arch)) < 0)
+		goto out;
+	buf_printf(&what, "mmdebstrap %s %s %s", r->suite, r->variant, r->arch);
 	proc_stage("rootfs", buf_str(&what));
 	argv[a++] = "/usr/bin/mmdebstrap";
 	argv[a++] = "--mode=root";

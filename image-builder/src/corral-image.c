@@ -148,7 +148,8 @@ static int cmd_build(const struct args *a, const char *path)
 	if ((rc = build_image(s, r, &bo, key)) < 0)
 		goto out;
 	if (!a->quiet)
-		printf("%s: ready in %.1f s: layer %s\n", r->name, proc_now() - t0, key);
+		printf("%s: ready in %.1f s: layer %s (%u cached)\n", r->name, proc_now() - t0, key,
+		       proc_cache_hits());
 	if (a->push)
 		rc = push_image(s, r->name, &a->po);
 out:
@@ -171,11 +172,12 @@ static int cmd_import(const struct args *a, const char *source)
 		arch = "amd64";
 	else if (arch != NULL && strcmp(arch, "aarch64") == 0)
 		arch = "arm64";
-	struct import_opts o = {source,       a->name2, arch,     a->kparams,
+	struct import_opts o = {source,       a->name2, arch,    a->kparams,
 				a->live_boot, a->force, a->quiet};
 	if (recipe_name_ok(a->name2) == 0) {
-		fprintf(stderr, "corral-image: import: \"%s\": an image name is 1-63 of "
-				"[A-Za-z0-9._-], starting with a letter or digit\n",
+		fprintf(stderr,
+			"corral-image: import: \"%s\": an image name is 1-63 of "
+			"[A-Za-z0-9._-], starting with a letter or digit\n",
 			a->name2);
 		return 2;
 	}
@@ -499,8 +501,8 @@ static const struct command {
 	int nargs;
 	int (*run)(const struct args *a, const char *arg); /* the exit code */
 } commands[] = {
-	{"build", 1, cmd_build}, {"check", 1, cmd_check}, {"list", 0, cmd_list},
-	{"show", 1, cmd_show},   {"rm", 1, cmd_rm},       {"gc", 0, cmd_gc},
+	{"build", 1, cmd_build}, {"check", 1, cmd_check},   {"list", 0, cmd_list},
+	{"show", 1, cmd_show},   {"rm", 1, cmd_rm},         {"gc", 0, cmd_gc},
 	{"push", 1, cmd_push},   {"import", 2, cmd_import},
 };
 

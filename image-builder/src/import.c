@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "digest.h"
+#include "foreign.h"
 #include "fsutil.h"
 #include "layer.h"
 #include "mounts.h"
@@ -74,8 +75,9 @@ int import_source_kind(const char *source, enum import_kind *kind, char *why, si
 	}
 	if (S_ISDIR(st.st_mode)) {
 		if (buf_fmt(p, sizeof(p), "%s/oci-layout", source) < 0 || stat(p, &st) < 0) {
-			buf_fmt_msg(why, whylen, "a directory without oci-layout (not an OCI "
-						 "image layout)");
+			buf_fmt_msg(why, whylen,
+				    "a directory without oci-layout (not an OCI "
+				    "image layout)");
 			return -EINVAL;
 		}
 		*kind = IMPORT_OCI_DIR;
@@ -96,8 +98,9 @@ int import_source_kind(const char *source, enum import_kind *kind, char *why, si
 	if (rc == -EPROTO)
 		buf_fmt_msg(why, whylen, "a gzip-compressed file: decompress it first");
 	else if (rc < 0 || (!has_oci && !has_manifest))
-		buf_fmt_msg(why, whylen, "not an OCI archive or docker-archive tarball (no "
-					 "oci-layout or manifest.json in it)");
+		buf_fmt_msg(why, whylen,
+			    "not an OCI archive or docker-archive tarball (no "
+			    "oci-layout or manifest.json in it)");
 	if (rc < 0 || (!has_oci && !has_manifest))
 		return -EINVAL;
 	*kind = has_oci ? IMPORT_OCI_ARCHIVE : IMPORT_DOCKER_ARCHIVE;
@@ -152,9 +155,8 @@ static int read_config(struct imp *im, const char *dir)
 	int rc;
 	if (buf_fmt(out, sizeof(out), "%s/config.json", dir) < 0)
 		return -ENAMETOOLONG;
-	const char *argv[] = {SKOPEO,   "--insecure-policy", "--override-arch",
-			      im->arch, "inspect",           "--config",
-			      im->ref,  NULL};
+	const char *argv[] = {SKOPEO,    "--insecure-policy", "--override-arch", im->arch,
+			      "inspect", "--config",          im->ref,           NULL};
 	const char *argv_any[] = {SKOPEO, "--insecure-policy", "inspect", "--config", im->ref,
 				  NULL};
 	rc = proc_run(im->arch[0] ? argv : argv_any, out);
@@ -165,8 +167,8 @@ static int read_config(struct imp *im, const char *dir)
 	}
 	buf_init(&text, CONFIG_MAX);
 	rc = fs_read_file(out, CONFIG_MAX, &text);
-	if (rc == 0 && (im->config = json_loadb(text.data ? text.data : "", text.len, 0,
-						&jerr)) == NULL) {
+	if (rc == 0 &&
+	    (im->config = json_loadb(text.data ? text.data : "", text.len, 0, &jerr)) == NULL) {
 		fprintf(stderr, "corral-image: %s: the image's configuration is not JSON: %s\n",
 			im->o->name, jerr.text);
 		rc = -EINVAL;
@@ -186,8 +188,9 @@ static int probe(struct imp *im, const char *dir)
 		return rc;
 	const char *has = json_string_value(json_object_get(im->config, "architecture"));
 	if (has == NULL) {
-		fprintf(stderr, "corral-image: %s: the image's configuration names no "
-				"architecture\n",
+		fprintf(stderr,
+			"corral-image: %s: the image's configuration names no "
+			"architecture\n",
 			im->o->name);
 		return -EINVAL;
 	}
@@ -199,8 +202,9 @@ static int probe(struct imp *im, const char *dir)
 	if (buf_fmt(im->arch, sizeof(im->arch), "%s", has) < 0)
 		return -EINVAL;
 	if (import_key(im->config, im->o->name, im->arch, im->o, im->digest) < 0) {
-		fprintf(stderr, "corral-image: %s: the image's configuration has no "
-				"rootfs.diff_ids\n",
+		fprintf(stderr,
+			"corral-image: %s: the image's configuration has no "
+			"rootfs.diff_ids\n",
 			im->o->name);
 		return -EINVAL;
 	}
@@ -218,8 +222,9 @@ static int stage_unpack(struct imp *im)
 		return layer_fail(l, "oci", -ENAMETOOLONG);
 	buf_fmt_msg(what, sizeof(what), "skopeo copy %s", kind_names[im->kind]);
 	proc_stage("oci", what);
-	const char *copy[] = {SKOPEO, "--insecure-policy", "--override-arch", im->arch, "copy",
-			      im->ref, dst,  NULL};
+	const char *copy[] = {
+		SKOPEO, "--insecure-policy", "--override-arch", im->arch, "copy", im->ref, dst,
+		NULL};
 	if ((rc = proc_run(copy, NULL)) < 0)
 		return layer_fail(l, "oci (skopeo copy)", rc);
 	proc_stage_done("done");
@@ -284,11 +289,11 @@ static int missing(struct imp *im, struct buf *out)
  * distributions' names for the same pieces (not tried here: this machine
  * reaches only Debian's archive). */
 static const struct pkgmgr {
-	const char *probe;            /* the program, inside the image */
-	const char *update[4];        /* refresh the package lists, or {NULL} */
-	const char *install[6];       /* the install command's words */
-	const char *packages[10];     /* what a live boot needs */
-	int arch_kernel;              /* packages[0] gets "-<arch>" (Debian) */
+	const char *probe;        /* the program, inside the image */
+	const char *update[4];    /* refresh the package lists, or {NULL} */
+	const char *install[6];   /* the install command's words */
+	const char *packages[10]; /* what a live boot needs */
+	int arch_kernel;          /* packages[0] gets "-<arch>" (Debian) */
 } pkgmgrs[] = {
 	{"/usr/bin/apt-get",
 	 {"/usr/bin/apt-get", "-q", "update", NULL},
@@ -323,8 +328,9 @@ static int stage_live_boot(struct imp *im)
 			pm = &pkgmgrs[i];
 	}
 	if (pm == NULL) {
-		fprintf(stderr, "corral-image: %s: --live-boot: the image has no apt-get, dnf or "
-				"zypper to install the live boot pieces with\n",
+		fprintf(stderr,
+			"corral-image: %s: --live-boot: the image has no apt-get, dnf or "
+			"zypper to install the live boot pieces with\n",
 			im->o->name);
 		return -ENOENT;
 	}
@@ -373,8 +379,9 @@ static int import_in_chroot(struct imp *im)
 	/* A shell first: nothing runs in the chroot without one. */
 	const char *sh[] = {"/bin/sh", NULL};
 	if (!has_any(im, sh)) {
-		fprintf(stderr, "corral-image: %s: the image has no /bin/sh: nothing can run in "
-				"it (dracut, a package manager)\n",
+		fprintf(stderr,
+			"corral-image: %s: the image has no /bin/sh: nothing can run in "
+			"it (dracut, a package manager)\n",
 			im->o->name);
 		return -ENOENT;
 	}
@@ -494,6 +501,8 @@ int import_image(struct imgstore *s, const struct import_opts *o, char key[65])
 		goto out;
 	}
 	proc_stage_done("done");
+	if ((rc = foreign_ready(im.arch)) < 0)
+		goto out;
 	layer_init(&im.L, s, o->name, im.arch, boot.dir, o->quiet);
 	build_layer_key(im.digest, "", boot.digest, im.L.key);
 	memcpy(key, im.L.key, 65);

@@ -31,9 +31,9 @@
 #include "imgstore.h"
 
 struct import_opts {
-	const char *source;        /* directory or tarball */
-	const char *name;          /* the image's name in the store */
-	const char *arch;          /* Debian architecture wanted (amd64, arm64), NULL: the image's */
+	const char *source; /* directory or tarball */
+	const char *name;   /* the image's name in the store */
+	const char *arch;   /* Debian architecture wanted (amd64, arm64), NULL: the image's */
 	const char *kernel_params; /* extra default kernel parameters, or NULL */
 	int live_boot;             /* install kernel, dracut live modules when missing */
 	int force, quiet;

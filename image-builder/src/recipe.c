@@ -489,13 +489,18 @@ static int top_key(struct ctx *c, const struct key *k, yaml_node_t *v, void *arg
 	} else if (strcmp(n, "arch") == 0) {
 		if ((rc = take_str(c, v, n, &r->arch)) < 0)
 			return rc;
-		if (strcmp(r->arch, "x86_64") == 0 || strcmp(r->arch, "amd64") == 0) {
-			free(r->arch);
-			r->arch = xstrdup(c, "amd64");
-		} else {
-			bad(c, v, n, "\"%s\" is not supported (x86_64/amd64)", r->arch);
+		/* Debian's names inside: amd64, arm64. */
+		const char *deb =
+			strcmp(r->arch, "x86_64") == 0 || strcmp(r->arch, "amd64") == 0  ? "amd64" :
+			strcmp(r->arch, "aarch64") == 0 || strcmp(r->arch, "arm64") == 0 ? "arm64" :
+											   NULL;
+		if (deb == NULL) {
+			bad(c, v, n, "\"%s\" is not supported (x86_64/amd64, aarch64/arm64)",
+			    r->arch);
 			return -EINVAL;
 		}
+		free(r->arch);
+		r->arch = xstrdup(c, deb);
 	} else if (strcmp(n, "base") == 0) {
 		return walk_map(c, v, "base", base_keys, 3, base_key, r);
 	} else if (strcmp(n, "parent") == 0) {

@@ -42,7 +42,7 @@ struct recipe {
 	char *dir;                    /* directory of the file: `files` src are relative to it */
 	char *name;                   /* image name */
 	char *description;            /* free text or NULL */
-	char *arch;                   /* Debian architecture: amd64 */
+	char *arch;                   /* Debian architecture: amd64, arm64 */
 	char *suite;                  /* base only: bookworm, ... (children: inherited) */
 	char *mirror;                 /* base only: NULL = the machine's apt sources */
 	char *variant;                /* base only: mmdebstrap variant (default minbase) */

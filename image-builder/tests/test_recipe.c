@@ -217,6 +217,31 @@ static void test_digest(void **state)
 	assert_string_not_equal(c, d);
 }
 
+/* aarch64 (the kernel's name) and arm64 (Debian's) are one architecture,
+ * named the Debian way inside; x86_64 likewise amd64.  It is in the digest. */
+static void test_arch_names(void **state)
+{
+	static const char *const in[][2] = {
+		{"aarch64", "arm64"}, {"arm64", "arm64"}, {"x86_64", "amd64"}, {"amd64", "amd64"}};
+	char a[65], b[65];
+	(void)state;
+	for (size_t i = 0; i < 4; i++) {
+		struct recipe *r = NULL;
+		struct buf err, text;
+		buf_init(&err, 65536);
+		buf_init(&text, 4096);
+		buf_printf(&text, "name: a\nbase: {suite: bookworm}\narch: %s\n", in[i][0]);
+		assert_int_equal(recipe_parse("t.yaml", buf_str(&text), text.len, &r, &err), 0);
+		assert_string_equal(r->arch, in[i][1]);
+		recipe_free(r);
+		buf_clear(&err);
+		buf_clear(&text);
+	}
+	digest_of("name: a\nbase: {suite: bookworm}\narch: aarch64\n", a);
+	digest_of("name: a\nbase: {suite: bookworm}\n", b);
+	assert_string_not_equal(a, b);
+}
+
 /*
  * The digest's bytes never change: it names the layers of existing stores.
  * One recipe with every field, its digest pinned.
@@ -245,6 +270,7 @@ int main(void)
 		cmocka_unit_test(test_missing_parent_file),
 		cmocka_unit_test(test_digest),
 		cmocka_unit_test(test_digest_pinned),
+		cmocka_unit_test(test_arch_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
