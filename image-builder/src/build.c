@@ -18,7 +18,9 @@
 #include "digest.h"
 #include "foreign.h"
 #include "fsutil.h"
+#include "import.h"
 #include "layer.h"
+#include "liveboot.h"
 #include "mounts.h"
 #include "proc.h"
 
@@ -52,7 +54,8 @@ struct job {
 	struct layer L;
 	const struct recipe *r;
 	const struct build_opts *o;
-	char digest[65]; /* the recipe's */
+	char digest[65];     /* the recipe's */
+	char oci_digest[65]; /* base.oci: the image's content (diff_ids) */
 };
 
 int build_sources_from_deb822(const char *text, const char *suite, struct buf *out)
@@ -124,6 +127,13 @@ int build_sources_from_deb822(const char *text, const char *suite, struct buf *o
 }
 
 /* ---- stages ------------------------------------------------------------- */
+
+/* base.oci: the image's layers as the root (import.c: skopeo, umoci). */
+static int stage_base_oci(struct job *j)
+{
+	int rc = foreign_ready(j->r->arch);
+	return rc < 0 ? rc : import_unpack(j->L.s, &j->L, j->r->oci);
+}
 
 static int stage_base(struct job *j)
 {
@@ -355,7 +365,11 @@ static int stage_manifest(struct job *j)
 					      "key", j->L.parent_key));
 	else
 		json_object_set_new(m, "parent", json_null());
-	if (root != NULL)
+	if (root != NULL && root->oci != NULL)
+		json_object_set_new(m, "base",
+				    json_pack("{s:s,s:s,s:b}", "oci", root->oci, "content",
+					      j->oci_digest, "live_boot", root->live_boot));
+	else if (root != NULL)
 		json_object_set_new(m, "base",
 				    json_pack("{s:s,s:s,s:o}", "suite", root->suite, "variant",
 					      root->variant, "mirror",
@@ -373,15 +387,28 @@ static int stage_manifest(struct job *j)
  * layers; a child boots its parent's), tidy. */
 static int build_in_chroot(struct job *j)
 {
-	int rc;
+	const struct recipe *r = j->r;
+	const char *net = "network-legacy";
+	int rc, cloud_init = 0;
 	int child = j->L.parent_key[0] != '\0';
+	if (r->oci != NULL && !liveboot_has_shell(&j->L))
+		return -ENOENT;
 	if ((rc = layer_chroot_enter(&j->L)) < 0)
 		return layer_fail(&j->L, "chroot mounts", rc);
+	/* On an OCI image: its package manager installs the recipe's packages
+	 * (and with live_boot what a live boot needs); then the same check as
+	 * an import. */
+	if (r->oci != NULL) {
+		rc = liveboot_prepare(&j->L, r->live_boot, r->packages, r->npackages, &net,
+				      &cloud_init);
+		if (rc < 0)
+			return rc;
+	}
 	if ((rc = child ? stage_packages(j) : stage_remove_base(j)) < 0 ||
 	    (rc = stage_files(j)) < 0 || (rc = stage_run(j)) < 0)
 		return rc;
 	if (!child)
-		rc = layer_initramfs(&j->L, "network-legacy");
+		rc = layer_initramfs(&j->L, net);
 	else if ((rc = layer_find_kernel(&j->L)) < 0) /* the parent's version */
 		fprintf(stderr, "corral-image: %s: no kernel in the image\n", j->r->name);
 	if (rc < 0 || (rc = layer_tidy(&j->L)) < 0)
@@ -409,14 +436,16 @@ static int build_fresh(struct job *j)
 		       j->L.parent_key[0] ? "on " : "base ",
 		       j->L.parent_key[0] ?
 			       (r->parent_recipe ? r->parent_recipe->name : r->parent) :
-			       r->suite,
+			       (r->suite ? r->suite : r->oci),
 		       buf_str(&j->L.log));
 		fflush(stdout);
 	}
 	proc_log("corral-image %s: %s layer %s recipe %s digest %s parent %s arch %s",
 		 CORRAL_VERSION, r->name, j->L.key, r->path, j->digest,
 		 j->L.parent_key[0] ? j->L.parent_key : "-", r->arch);
-	if ((rc = j->L.parent_key[0] ? stage_unpack_parent(j) : stage_base(j)) < 0 ||
+	if ((rc = j->L.parent_key[0] ? stage_unpack_parent(j) :
+		  r->oci             ? stage_base_oci(j) :
+				       stage_base(j)) < 0 ||
 	    (rc = build_in_chroot(j)) < 0 || (rc = layer_kernel(&j->L)) < 0 ||
 	    (rc = layer_package_list(&j->L)) < 0 || (rc = layer_squashfs(&j->L)) < 0 ||
 	    (rc = stage_manifest(j)) < 0 || (rc = layer_commit(&j->L)) < 0)
@@ -445,6 +474,7 @@ static int build_layer(struct imgstore *s, const struct recipe *r, const struct 
 {
 	struct job j;
 	struct buf err;
+	char mixed[65];
 	int rc;
 
 	memset(&j, 0, sizeof(j));
@@ -468,7 +498,18 @@ static int build_layer(struct imgstore *s, const struct recipe *r, const struct 
 		fprintf(stderr, "corral-image: %s", buf_str(&err));
 		goto out;
 	}
-	build_layer_key(j.digest, j.L.parent_key, boot->digest, j.L.key);
+	if (r->oci != NULL) {
+		/* The image's content is part of the layer: its diff_ids. */
+		char both[140];
+		if ((rc = import_content_digest(s, r->oci, r->arch, j.oci_digest)) < 0)
+			goto out;
+		if ((rc = buf_fmt(both, sizeof(both), "%s %s", j.digest, j.oci_digest)) < 0)
+			goto out;
+		digest_sha256_hex(both, strlen(both), mixed);
+	} else {
+		memcpy(mixed, j.digest, sizeof(mixed));
+	}
+	build_layer_key(mixed, j.L.parent_key, boot->digest, j.L.key);
 	memcpy(key, j.L.key, 65);
 
 	if (imgstore_has_layer(s, j.L.key) && !(top && o->force)) {

@@ -12,7 +12,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +22,7 @@
 #include "foreign.h"
 #include "fsutil.h"
 #include "layer.h"
+#include "liveboot.h"
 #include "mounts.h"
 #include "proc.h"
 
@@ -211,201 +211,50 @@ static int probe(struct imp *im, const char *dir)
 	return 0;
 }
 
-/* skopeo copy into an OCI layout, umoci raw unpack of it as the root. */
-static int stage_unpack(struct imp *im)
+/* skopeo copy of ref into an OCI layout in l's tree, umoci raw unpack of it
+ * as l's root. */
+static int unpack(struct layer *l, enum import_kind kind, const char *ref, size_t nlayers)
 {
-	struct layer *l = &im->L;
 	char dst[4200], img[4200], what[200];
 	int rc;
 	if (buf_fmt(img, sizeof(img), "%s/oci:corral", buf_str(&l->tmp)) < 0 ||
 	    buf_fmt(dst, sizeof(dst), "oci:%s", img) < 0)
 		return layer_fail(l, "oci", -ENAMETOOLONG);
-	buf_fmt_msg(what, sizeof(what), "skopeo copy %s", kind_names[im->kind]);
+	buf_fmt_msg(what, sizeof(what), "skopeo copy %s", kind_names[kind]);
 	proc_stage("oci", what);
 	const char *copy[] = {
-		SKOPEO, "--insecure-policy", "--override-arch", im->arch, "copy", im->ref, dst,
-		NULL};
+		SKOPEO, "--insecure-policy", "--override-arch", l->arch, "copy", ref, dst, NULL};
 	if ((rc = proc_run(copy, NULL)) < 0)
 		return layer_fail(l, "oci (skopeo copy)", rc);
 	proc_stage_done("done");
-	buf_fmt_msg(what, sizeof(what), "umoci raw unpack: %zu layers",
-		    json_array_size(
-			    json_object_get(json_object_get(im->config, "rootfs"), "diff_ids")));
+	buf_fmt_msg(what, sizeof(what), "umoci raw unpack: %zu layers", nlayers);
 	proc_stage("rootfs", what);
-	const char *unpack[] = {UMOCI, "raw", "unpack", "--image", img, buf_str(&l->root), NULL};
-	if ((rc = proc_run(unpack, NULL)) < 0)
+	const char *argv[] = {UMOCI, "raw", "unpack", "--image", img, buf_str(&l->root), NULL};
+	if ((rc = proc_run(argv, NULL)) < 0)
 		return layer_fail(l, "rootfs (umoci raw unpack)", rc);
 	proc_stage_done("done");
 	return 0;
 }
 
-/* 1 when the image has any of the paths (globs, inside its root). */
-static int has_any(struct imp *im, const char *const *paths)
+static size_t nlayers(const json_t *config)
 {
-	for (int i = 0; paths[i]; i++) {
-		glob_t g;
-		char pat[4200];
-		if (buf_fmt(pat, sizeof(pat), "%s%s", buf_str(&im->L.root), paths[i]) < 0)
-			continue;
-		int found = glob(pat, GLOB_NOSORT, NULL, &g) == 0 && g.gl_pathc > 0;
-		globfree(&g);
-		if (found)
-			return 1;
-	}
-	return 0;
+	return json_array_size(json_object_get(json_object_get(config, "rootfs"), "diff_ids"));
 }
 
-#define DRACUT_MODS "/usr/lib/dracut/modules.d/"
-
-/* What a live boot needs of the image. */
-static const struct need {
-	const char *what;
-	const char *paths[4];
-} needs[] = {
-	{"a shell (/bin/sh)", {"/bin/sh", "/usr/bin/sh", NULL}},
-	{"a kernel (/boot/vmlinuz-* or /lib/modules/*/vmlinuz)",
-	 {"/boot/vmlinuz-*", "/lib/modules/*/vmlinuz", "/usr/lib/modules/*/vmlinuz", NULL}},
-	{"dracut", {"/usr/bin/dracut", "/usr/sbin/dracut", "/sbin/dracut", NULL}},
-	{"dracut's dmsquash-live module", {DRACUT_MODS "*dmsquash-live", NULL}},
-	{"dracut's livenet module", {DRACUT_MODS "*livenet", NULL}},
-	{"a dracut network module (network-legacy or network-manager)",
-	 {DRACUT_MODS "*network-legacy", DRACUT_MODS "*network-manager", NULL}},
-	{"curl", {"/usr/bin/curl", "/bin/curl", NULL}},
-	{"sha256sum", {"/usr/bin/sha256sum", "/bin/sha256sum", NULL}},
-};
-
-/* Every missing piece, "; "-joined, into out; 0 when none is missing. */
-static int missing(struct imp *im, struct buf *out)
-{
-	int n = 0;
-	for (size_t i = 0; i < sizeof(needs) / sizeof(needs[0]); i++)
-		if (!has_any(im, needs[i].paths))
-			buf_printf(out, "%s%s", n++ ? "; " : "", needs[i].what);
-	return n;
-}
-
-/* The image's package manager and what it installs for a live boot.
- * apt's set is the one recipe builds use; dnf's and zypper's are the
- * distributions' names for the same pieces (not tried here: this machine
- * reaches only Debian's archive). */
-static const struct pkgmgr {
-	const char *probe;        /* the program, inside the image */
-	const char *update[4];    /* refresh the package lists, or {NULL} */
-	const char *install[6];   /* the install command's words */
-	const char *packages[10]; /* what a live boot needs */
-	int arch_kernel;          /* packages[0] gets "-<arch>" (Debian) */
-} pkgmgrs[] = {
-	{"/usr/bin/apt-get",
-	 {"/usr/bin/apt-get", "-q", "update", NULL},
-	 {"/usr/bin/apt-get", "-q", "-y", "--no-install-recommends", "install", NULL},
-	 {"linux-image", "dracut", "dracut-live", "dracut-network", "dbus", "zstd", "curl",
-	  "isc-dhcp-client", NULL},
-	 1},
-	{"/usr/bin/dnf",
-	 {NULL},
-	 {"/usr/bin/dnf", "-y", "install", NULL},
-	 {"kernel-core", "dracut-live", "dracut-network", "dhcp-client", "curl", "zstd", NULL},
-	 0},
-	{"/usr/bin/zypper",
-	 {"/usr/bin/zypper", "--non-interactive", "refresh", NULL},
-	 {"/usr/bin/zypper", "--non-interactive", "install", NULL},
-	 {"kernel-default", "dracut", "curl", "dhcp-client", "zstd", NULL},
-	 0},
-};
-
-/* Installs the live boot pieces with the image's package manager. */
-static int stage_live_boot(struct imp *im)
-{
-	struct layer *l = &im->L;
-	const struct pkgmgr *pm = NULL;
-	const char *argv[32];
-	char kpkg[64], what[160];
-	size_t a = 0;
-	int rc;
-	for (size_t i = 0; i < sizeof(pkgmgrs) / sizeof(pkgmgrs[0]) && pm == NULL; i++) {
-		const char *p[] = {pkgmgrs[i].probe, NULL};
-		if (has_any(im, p))
-			pm = &pkgmgrs[i];
-	}
-	if (pm == NULL) {
-		fprintf(stderr,
-			"corral-image: %s: --live-boot: the image has no apt-get, dnf or "
-			"zypper to install the live boot pieces with\n",
-			im->o->name);
-		return -ENOENT;
-	}
-	buf_fmt_msg(what, sizeof(what), "%s: kernel, dracut live modules",
-		    strrchr(pm->probe, '/') + 1);
-	proc_stage("live-boot", what);
-	if (pm->update[0] != NULL && (rc = layer_chroot_run(l, pm->update)) < 0)
-		return layer_fail(l, "live-boot (package lists)", rc);
-	for (int i = 0; pm->install[i]; i++)
-		argv[a++] = pm->install[i];
-	size_t first = a;
-	for (int i = 0; pm->packages[i]; i++)
-		argv[a++] = pm->packages[i];
-	argv[a] = NULL;
-	if (pm->arch_kernel) {
-		buf_fmt_msg(kpkg, sizeof(kpkg), "%s-%s", pm->packages[0], im->arch);
-		argv[first] = kpkg;
-	}
-	if ((rc = layer_chroot_run(l, argv)) < 0)
-		return layer_fail(l, "live-boot (install)", rc);
-	proc_stage_done("done");
-	return 0;
-}
-
-/* cloud-init settings (when the image has cloud-init), as recipe builds. */
-static int cloud_settings(struct imp *im)
-{
-	static const char cfg[] = "# written by corral-image: NoCloud from Corral's seed URL\n"
-				  "datasource_list: [NoCloud, None]\n"
-				  "ssh_genkeytypes: [ed25519]\n";
-	const char *p[] = {"/etc/cloud", NULL};
-	if (!(im->cloud_init = has_any(im, p)))
-		return 0;
-	return layer_put_file(&im->L, "/etc/cloud/cloud.cfg.d/90-corral.cfg", NULL, cfg,
-			      sizeof(cfg) - 1, 0644);
-}
-
-/* In the chroot: live boot pieces (asked for), the check of what a live
- * boot needs, cloud-init settings, the initramfs, tidy. */
+/* In the chroot: the live boot pieces (asked for), the check, cloud-init
+ * settings (liveboot.c), the initramfs, tidy. */
 static int import_in_chroot(struct imp *im)
 {
 	struct layer *l = &im->L;
-	struct buf miss;
+	const char *net = NULL;
 	int rc;
-	const char *legacy[] = {DRACUT_MODS "*network-legacy", NULL};
-	/* A shell first: nothing runs in the chroot without one. */
-	const char *sh[] = {"/bin/sh", NULL};
-	if (!has_any(im, sh)) {
-		fprintf(stderr,
-			"corral-image: %s: the image has no /bin/sh: nothing can run in "
-			"it (dracut, a package manager)\n",
-			im->o->name);
+	if (!liveboot_has_shell(l))
 		return -ENOENT;
-	}
 	if ((rc = layer_chroot_enter(l)) < 0)
 		return layer_fail(l, "chroot mounts", rc);
-	if (im->o->live_boot && (rc = stage_live_boot(im)) < 0)
+	if ((rc = liveboot_prepare(l, im->o->live_boot, NULL, 0, &net, &im->cloud_init)) < 0)
 		return rc;
-	buf_init(&miss, 4096);
-	if (missing(im, &miss) > 0) {
-		fprintf(stderr,
-			"corral-image: %s: the image cannot boot as a Corral live image; it lacks: "
-			"%s.  Add them to the image, or import with --live-boot to install them "
-			"with its apt-get, dnf or zypper\n",
-			im->o->name, buf_str(&miss));
-		buf_clear(&miss);
-		return -ENOENT;
-	}
-	buf_clear(&miss);
-	if ((rc = cloud_settings(im)) < 0)
-		return layer_fail(l, "cloud-init settings", rc);
-	/* network-legacy where it exists (dracut 059's networkd backend never
-	 * starts livenet's download), else NetworkManager's. */
-	rc = layer_initramfs(l, has_any(im, legacy) ? "network-legacy" : "network-manager");
-	if (rc < 0 || (rc = layer_tidy(l)) < 0)
+	if ((rc = layer_initramfs(l, net)) < 0 || (rc = layer_tidy(l)) < 0)
 		return rc;
 	if ((rc = layer_chroot_leave(l)) < 0)
 		return layer_fail(l, "unmount", rc);
@@ -449,10 +298,10 @@ static int import_fresh(struct imp *im)
 	}
 	proc_log("corral-image: import %s as %s, layer %s, content %s, arch %s", im->ref,
 		 im->o->name, l->key, im->digest, im->arch);
-	if ((rc = stage_unpack(im)) < 0 || (rc = import_in_chroot(im)) < 0 ||
-	    (rc = layer_kernel(l)) < 0 || (rc = layer_package_list(l)) < 0 ||
-	    (rc = layer_squashfs(l)) < 0 || (rc = import_manifest(im)) < 0 ||
-	    (rc = layer_commit(l)) < 0)
+	if ((rc = unpack(l, im->kind, im->ref, nlayers(im->config))) < 0 ||
+	    (rc = import_in_chroot(im)) < 0 || (rc = layer_kernel(l)) < 0 ||
+	    (rc = layer_package_list(l)) < 0 || (rc = layer_squashfs(l)) < 0 ||
+	    (rc = import_manifest(im)) < 0 || (rc = layer_commit(l)) < 0)
 		goto err;
 	return 0;
 err:
@@ -516,6 +365,36 @@ int import_image(struct imgstore *s, const struct import_opts *o, char key[65])
 	}
 	layer_clear(&im.L);
 out:
+	json_decref(im.config);
+	return rc;
+}
+
+/* A recipe's base.oci: its kind, reference and configuration. */
+static int base_probe(struct imgstore *s, struct imp *im, const struct import_opts *o)
+{
+	memset(im, 0, sizeof(*im));
+	im->o = o;
+	return import_prepare(s, im);
+}
+
+int import_content_digest(struct imgstore *s, const char *source, const char *arch, char hex[65])
+{
+	struct import_opts o = {.source = source, .name = "base.oci", .arch = arch};
+	struct imp im;
+	int rc = base_probe(s, &im, &o);
+	if (rc == 0)
+		memcpy(hex, im.digest, 65);
+	json_decref(im.config);
+	return rc;
+}
+
+int import_unpack(struct imgstore *s, struct layer *l, const char *source)
+{
+	struct import_opts o = {.source = source, .name = l->name, .arch = l->arch};
+	struct imp im;
+	int rc = base_probe(s, &im, &o);
+	if (rc == 0)
+		rc = unpack(l, im.kind, im.ref, nlayers(im.config));
 	json_decref(im.config);
 	return rc;
 }

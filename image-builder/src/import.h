@@ -29,6 +29,7 @@
 
 #include "build.h"
 #include "imgstore.h"
+#include "layer.h"
 
 struct import_opts {
 	const char *source; /* directory or tarball */
@@ -54,5 +55,11 @@ int import_key(const json_t *config, const char *name, const char *arch,
 /* Imports o->source as o->name; key gets the layer key.  0, or a negative
  * errno after saying what failed (-EINTR when interrupted). */
 int import_image(struct imgstore *s, const struct import_opts *o, char key[65]);
+
+/* For a recipe's base.oci: the image's content digest (its diff_ids, for
+ * architecture arch) for the layer key; and its layers unpacked as l's
+ * root.  0 or a negative errno (said). */
+int import_content_digest(struct imgstore *s, const char *source, const char *arch, char hex[65]);
+int import_unpack(struct imgstore *s, struct layer *l, const char *source);
 
 #endif

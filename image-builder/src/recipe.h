@@ -2,7 +2,8 @@
  * recipe: image recipes (YAML, libyaml) → a checked struct recipe.
  *
  * A recipe names an image and either a base (Debian suite, optional mirror
- * and variant) or a parent (another recipe file, or an image already in the
+ * and variant; or an OCI image, base.oci, with live_boot to install what a
+ * live boot needs with its own package manager) or a parent (another recipe file, or an image already in the
  * store), plus packages to add and remove, files to copy in, commands to
  * run inside (argv lists, never shell strings), default kernel parameters
  * and whether cloud-init is enabled.  recipe_load() reads a file and every
@@ -46,6 +47,8 @@ struct recipe {
 	char *suite;                  /* base only: bookworm, ... (children: inherited) */
 	char *mirror;                 /* base only: NULL = the machine's apt sources */
 	char *variant;                /* base only: mmdebstrap variant (default minbase) */
+	char *oci;                    /* base only: an OCI image (path) instead of a suite */
+	int live_boot;                /* base.oci: install the live boot pieces */
 	char *parent;                 /* as written, or NULL */
 	struct recipe *parent_recipe; /* when parent names a recipe file */
 	char **packages;

@@ -314,6 +314,27 @@ def test_import_without_kernel_names_what_is_missing(oci_sources):
         assert store_state(store) == {"layers": [], "names": [], "tmp": []}
 
 
+def test_recipe_on_an_oci_base(oci_sources):
+    """base.oci: the recipe's packages go in with the image's own apt-get,
+    on top of the OCI image's layers (whiteout and all)."""
+    with tempfile.TemporaryDirectory(prefix="corral-image-ocibase-") as d:
+        recipe = pathlib.Path(d) / "ocibase.yaml"
+        recipe.write_text("name: oci-based-%d\nbase:\n  oci: %s\npackages: [less]\n"
+                          "kernel_params: console=ttyS0\n" % (os.getpid(), oci_sources / "img-oci.tar"))
+        rc, out, secs = image_cli("build", str(recipe))
+        assert rc == 0, out
+        assert re.search(r"^  packages\s+apt-get: \+1 packages\s+done", out, re.M), out
+        sq = STORE / "names" / ("oci-based-%d" % os.getpid()) / "rootfs.squashfs"
+        paths = squash_ls(sq)
+        assert "/usr/bin/less" in paths and "/etc/corral-oci/victim" not in paths
+        assert squash_cat(sq, "/etc/corral-oci/layer") == "upper\n"
+        rc, show, _ = image_cli("show", "oci-based-%d" % os.getpid())
+        base = json.loads(show)["base"]
+        assert base["oci"].endswith("img-oci.tar") and re.fullmatch(r"[0-9a-f]{64}", base["content"])
+        TIMINGS.append("image build    recipe on base.oci (+less) %6.1f s" % secs)
+        image_cli("rm", "oci-based-%d" % os.getpid())
+
+
 def group_user_data(server):
     return """#cloud-config
 ssh_authorized_keys:
