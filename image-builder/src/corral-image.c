@@ -181,6 +181,11 @@ static int cmd_import(const struct args *a, const char *source)
 			a->name2);
 		return 2;
 	}
+	if (a->kparams != NULL && !recipe_params_ok(a->kparams)) {
+		fprintf(stderr, "corral-image: import: --kernel-params: printable ASCII without $, "
+				"quotes or backslashes\n");
+		return 2;
+	}
 	if (a->push && (a->po.url == NULL || a->po.token == NULL)) {
 		fprintf(stderr, "corral-image: --push needs CORRAL_URL and CORRAL_TOKEN\n");
 		return 1;

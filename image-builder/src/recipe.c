@@ -160,7 +160,7 @@ static int package_ok(const char *s)
 
 /* Kernel parameters go into an iPXE script and a JSON body: printable
  * ASCII without '$' (corrald refuses it), quotes or backslashes. */
-static int params_ok(const char *s)
+int recipe_params_ok(const char *s)
 {
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
 		if (*p < 0x20 || *p > 0x7e || *p == '$' || *p == '"' || *p == '\'' || *p == '\\')
@@ -539,7 +539,7 @@ static int top_key(struct ctx *c, const struct key *k, yaml_node_t *v, void *arg
 	} else if (strcmp(n, "kernel_params") == 0) {
 		if ((rc = take_str(c, v, n, &r->kernel_params)) < 0)
 			return rc;
-		if (!params_ok(r->kernel_params)) {
+		if (!recipe_params_ok(r->kernel_params)) {
 			bad(c, v, n, "printable ASCII without $, quotes or backslashes");
 			return -EINVAL;
 		}

@@ -76,6 +76,9 @@ void recipe_free(struct recipe *r);
 /* 1 when s is a name Corral accepts for an image: 1-63 of [A-Za-z0-9._-],
  * starting with a letter or digit. */
 int recipe_name_ok(const char *s);
+/* 1 when s may be default kernel parameters: printable ASCII without '$',
+ * quotes or backslashes, at most 1024 bytes. */
+int recipe_params_ok(const char *s);
 /* 1 when `parent` names a recipe file (ends in .yaml/.yml or has a '/'),
  * 0 when it names an image in the store. */
 int recipe_parent_is_file(const char *parent);

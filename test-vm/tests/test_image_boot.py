@@ -264,7 +264,8 @@ def oci_sources(compute, tmp_path_factory):
 def oci_image(oci_sources):
     """The OCI archive imported as oci-e2e (a fresh layer every run: the
     upper layers are made anew, so their diff_ids differ)."""
-    rc, out, secs = image_cli("import", str(oci_sources / "img-oci.tar"), "oci-e2e")
+    rc, out, secs = image_cli("import", str(oci_sources / "img-oci.tar"), "oci-e2e",
+                              "--kernel-params", "console=ttyS0")
     assert rc == 0, out
     m = re.search(r"^oci-e2e: ready in [0-9.]+ s: layer ([0-9a-f]{64})", out, re.M)
     assert m, out
@@ -296,7 +297,8 @@ def test_oci_import_applies_layers_in_order(oci_image):
 
 
 def test_docker_archive_of_same_content_finds_the_layer(oci_image, oci_sources):
-    rc, out, secs = image_cli("import", str(oci_sources / "img-docker.tar"), "oci-e2e")
+    rc, out, secs = image_cli("import", str(oci_sources / "img-docker.tar"), "oci-e2e",
+                              "--kernel-params", "console=ttyS0")
     assert rc == 0, out
     assert re.search(r"^oci-e2e: cached \(layer %s\)$" % oci_image["key"][:12], out, re.M), out
     assert "ready in" in out and oci_image["key"] in out, out
