@@ -75,11 +75,13 @@ def main():
                "interfaces": [{"mac": mac, "ip": "127.0.0.1"}]})
         script = IpxeScript(cd.bootscript({"mac": mac}).text)
         words = shlex.split(script.line("kernel"))[1:]
+        if "||" in words:  # the script's "|| goto retry"
+            words = words[:words.index("||")]
         params = [w for w in words[1:] if not w.startswith("initrd=")]
         print("kernel line:", " ".join(params))
         layer = pathlib.Path(a.store) / "names" / a.image
         argv = ["qemu-system-aarch64", "-M", "virt", "-cpu", "cortex-a57", "-m", "2048",
-                "-smp", "2", "-accel", "tcg", "-nographic", "-no-reboot",
+                "-smp", "1", "-accel", "tcg", "-nographic", "-no-reboot",
                 "-kernel", str(layer / "vmlinuz"), "-initrd", str(layer / "initrd"),
                 "-append", " ".join(params),
                 "-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0,mac=%s,romfile=" % mac]
