@@ -129,23 +129,23 @@ json_t *api_body(struct http_req *r)
 /* ---- field tables ---------------------------------------------------- */
 
 enum api_fkind {
-	F_NAME,        /* required object name */
-	F_NAME_NULL,   /* reference by name, or null */
-	F_TEXT,        /* free text, up to 256 characters */
-	F_SHORT,       /* free text, up to 63 characters */
-	F_PARAMS,      /* kernel parameters (iPXE-safe) */
-	F_LOC,         /* required kernel/initrd location */
-	F_LOC_NULL,    /* optional location */
-	F_ARCH,        /* x86_64 | aarch64 */
-	F_OBJECT,      /* JSON object */
-	F_USERDATA,    /* cloud-init user-data */
-	F_BOOL_TRUE,   /* boolean, default true */
-	F_NID,         /* node number or null */
-	F_GROUPS,      /* array of names */
-	F_IFACES,      /* array of {mac, ip} */
-	F_IPXE_EFI,    /* snponly.efi (default) | ipxe.efi */
-	F_READONLY,    /* accepted and ignored (round-trips GET → PUT) */
-	F_SHA256_NULL, /* 64 lowercase hex digits, or null */
+	F_NAME,      /* required object name */
+	F_NAME_NULL, /* reference by name, or null */
+	F_TEXT,      /* free text, up to 256 characters */
+	F_SHORT,     /* free text, up to 63 characters */
+	F_PARAMS,    /* kernel parameters (iPXE-safe) */
+	F_LOC,       /* required kernel/initrd location */
+	F_LOC_NULL,  /* optional location */
+	F_ARCH,      /* x86_64 | aarch64 */
+	F_OBJECT,    /* JSON object */
+	F_USERDATA,  /* cloud-init user-data */
+	F_BOOL_TRUE, /* boolean, default true */
+	F_NID,       /* node number or null */
+	F_GROUPS,    /* array of names */
+	F_IFACES,    /* array of {mac, ip} */
+	F_IPXE_EFI,  /* snponly.efi (default) | ipxe.efi */
+	F_READONLY,  /* accepted and ignored (round-trips GET → PUT) */
+	F_SHA256,    /* 64 lowercase hex digits, or null */
 };
 
 struct api_field {
@@ -179,7 +179,7 @@ static const struct api_field image_fields[] = {
 	{"initrd", F_LOC},
 	{"rootfs", F_LOC_NULL},
 	{"params", F_PARAMS},
-	{"rootfs_sha256", F_SHA256_NULL},
+	{"rootfs_sha256", F_SHA256},
 	{"created", F_READONLY},
 	{"updated", F_READONLY},
 	{NULL, 0},
@@ -385,7 +385,7 @@ static int api_check(enum api_fkind k, json_t *v, const char *field, const char 
 	}
 	case F_IFACES:
 		return api_check_ifaces(v, prefix, out, e);
-	case F_SHA256_NULL:
+	case F_SHA256:
 		if (json_is_null(v))
 			break;
 		if (s == NULL || strlen(s) != 64 || strspn(s, "0123456789abcdef") != 64)
