@@ -18,6 +18,7 @@ qemu-system-arm qemu-efi-aarch64
 kea-dhcp4-server kea-admin
 chromium fonts-dejavu-core
 mmdebstrap squashfs-tools zstd debian-archive-keyring
+skopeo umoci qemu-user-static binfmt-support arch-test
 "
 # The web page's browser tests run on node; Debian's nodejs/npm only when
 # this machine has no node of its own.

@@ -14,6 +14,7 @@
 #include "app.h"
 #include "log.h"
 #include "ochami.h"
+#include "nodereport.h"
 #include "serve.h"
 #include "ui.h"
 
@@ -49,6 +50,7 @@ const struct http_route routes_table[] = {
 	{GET, "/cloud-init/:", N, N, 0, ochami_ci_node_file, "cloud-init"},
 	{POST, "/phone-home", N, N, FORM_MAX, serve_phone_home, "phone-home"},
 	{POST, "/phone-home/:", N, N, FORM_MAX, serve_phone_home, "phone-home"},
+	{POST, "/boot/v1/report/:", N, N, FORM_MAX, nodereport_serve, "report"},
 	{GET, "/files/*", N, N, 0, serve_files, "files"},
 	{GET, "/firmware/*", N, N, 0, serve_firmware, "firmware"},
 	/* OpenCHAMI's BSS (docs/openchami.md): inventory behind the API's tokens */
