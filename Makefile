@@ -27,7 +27,7 @@ endif
 # then would be empty.  The flags live in $(BUILD)/flags.mk, which a rule
 # writes after running `make deps`; make builds it first and re-reads itself.
 # Goals that compile nothing (clean, help, deps) do not ask for it.
-PKGS       = libmicrohttpd jansson sqlite3 libsodium inih yaml-0.1 libcurl
+PKGS       = libmicrohttpd jansson sqlite3 libsodium inih yaml-0.1 libcurl gnutls
 CLI_PKGS   = libcurl jansson yaml-0.1
 VBMC_PKGS  = libmicrohttpd jansson
 IMG_PKGS   = yaml-0.1 jansson libsodium libcurl
