@@ -238,6 +238,7 @@ lint: deps
 bench: deps all
 	@sh bench/run.sh $(BUILD)
 	@/usr/bin/python3 bench/discovery.py $(BUILD)
+	@/usr/bin/python3 bench/slowloris.py $(BUILD)
 	@/usr/bin/python3 bench/vm_boot.py $(BUILD)
 	@sh bench/image.sh $(BUILD)
 

@@ -20,7 +20,15 @@
 
 #include "log.h"
 
-#define CONNGUARD_TICK_MS 250
+#define CONNGUARD_TICK_MS 100
+/*
+ * Cuts per sweep at most.  A flood's connections tend to come at once and
+ * so fall due at once; cut in slices, the ends of streams (and the
+ * attacker's reconnections) reach libmicrohttpd's workers spread over
+ * ticks instead of in one burst that delays real requests, and the lock
+ * the workers take at every connection's start and end is held briefly.
+ */
+#define CONNGUARD_CUTS_PER_SWEEP 256
 #define CONNGUARD_LOG_EVERY_MS 60000 /* a summary of cuts at most this often */
 
 struct connguard_conn {
@@ -79,6 +87,8 @@ unsigned connguard_sweep(struct connguard *g, int64_t now_ms)
 								0;
 		if (c->cut || limit == 0 || now_ms - c->since_ms < limit)
 			continue;
+		if (n == CONNGUARD_CUTS_PER_SWEEP)
+			break; /* the rest at the next tick */
 		/* Registered, so not yet closed: fd is still this connection's. */
 		(void)shutdown(c->fd, SHUT_RDWR);
 		c->cut = true;

@@ -38,7 +38,9 @@ struct connguard_conn;
 
 /*
  * A guard for one listener (name: "node", "api", ... for its log lines)
- * and its sweeper thread, which looks every 250 ms.  header_s and body_s
+ * and its sweeper thread, which looks every 100 ms and cuts at most 256
+ * connections each time (a flood's, due at once, are cut over a few
+ * ticks).  header_s and body_s
  * are seconds, at least 1.  Returns 0, -EINVAL, -ENOMEM or what
  * pthread_create failed with; *out is the caller's (connguard_free).
  */
@@ -61,8 +63,8 @@ void connguard_close(struct connguard *g, struct connguard_conn *c);
 
 /*
  * One sweep as of now_ms (CLOCK_MONOTONIC, milliseconds; the sweeper
- * passes the real time, tests a later one): cuts every connection past its
- * phase's bound.  Returns how many it cut.
+ * passes the real time, tests a later one): cuts connections past their
+ * phase's bound, 256 at most.  Returns how many it cut.
  */
 unsigned connguard_sweep(struct connguard *g, int64_t now_ms);
 /* Connections cut since the guard started; open connections now. */

@@ -7,7 +7,8 @@
  * happens; entering the body phase starts a new deadline (body_s); an
  * answer in progress is never cut; a kept-alive connection's next wait for
  * headers starts at the end of the previous request; a closed connection
- * is no longer known (so a reused descriptor is never cut); counters.
+ * is no longer known (so a reused descriptor is never cut); a flood due at
+ * once is cut 256 a sweep; counters.
  * Over a real server: http_role_serves for every role and side; a node
  * listener serves node and shared routes and answers an operator route
  * with 421 naming the other listener (an open operator page with a 308
@@ -134,6 +135,39 @@ static void test_closed_connection_is_never_cut(void **state)
 	close(a[1]);
 	close(b[0]);
 	close(b[1]);
+}
+
+/* A flood falls due at once: it is cut 256 a sweep, the rest at the next ticks. */
+static void test_cuts_spread_over_sweeps(void **state)
+{
+	(void)state;
+	enum { NCONN = 300 };
+	struct connguard *g;
+	struct connguard_conn **c = calloc(NCONN, sizeof(*c));
+	int(*sv)[2] = calloc(NCONN, sizeof(*sv));
+	assert_non_null(c);
+	assert_non_null(sv);
+	assert_int_equal(connguard_new("t", 60, 60, &g), 0);
+	for (int i = 0; i < NCONN; i++) {
+		pair(sv[i]);
+		c[i] = connguard_open(g, sv[i][0], NULL);
+	}
+	int64_t later = connguard_now_ms() + 61000;
+	assert_int_equal(connguard_sweep(g, later), 256);
+	assert_int_equal(connguard_sweep(g, later), NCONN - 256);
+	assert_int_equal(connguard_sweep(g, later), 0);
+	int cut = 0;
+	for (int i = 0; i < NCONN; i++)
+		cut += ended(sv[i][1]);
+	assert_int_equal(cut, NCONN);
+	for (int i = 0; i < NCONN; i++) {
+		connguard_close(g, c[i]);
+		close(sv[i][0]);
+		close(sv[i][1]);
+	}
+	connguard_free(g);
+	free(c);
+	free(sv);
 }
 
 static void test_new_refuses_zero(void **state)
@@ -297,6 +331,7 @@ int main(void)
 		cmocka_unit_test(test_body_deadline_starts_at_headers),
 		cmocka_unit_test(test_reply_is_not_bounded_and_next_request_waits_anew),
 		cmocka_unit_test(test_closed_connection_is_never_cut),
+		cmocka_unit_test(test_cuts_spread_over_sweeps),
 		cmocka_unit_test(test_new_refuses_zero),
 		cmocka_unit_test(test_role_serves),
 		cmocka_unit_test(test_node_listener_routes),
