@@ -12,7 +12,7 @@
  * Errors become HTTP answers in one place: http_reply_error() (and
  * http_reply_error_hdr() when the answer needs a header of its own) writes
  * {"error":{"code","message","field"}}; http.c's own 404, 405, 401, 403,
- * 413, 415, 501 and 500 answers go through it too.
+ * 413, 415, 421, 308, 501 and 500 answers go through it too.
  *
  * Listeners.  A server is one listening socket with its own connection
  * budget.  corrald runs two: one for the node-facing paths (plain HTTP:
@@ -130,7 +130,7 @@ struct http_config {
 	unsigned body_timeout;     /* seconds for its body, from its headers (0: 60) */
 	unsigned max_conns;        /* open connections at most (0: 4096) */
 	unsigned max_conns_per_ip; /* per client address (0: no cap) */
-	/* HTTPS when both are set: PEM text, borrowed until http_server_free */
+	/* HTTPS when both are set: PEM text (copied; the key's copy is wiped at free) */
 	const char *tls_cert;
 	const char *tls_key;
 	/* Where the other listener is, for the 421 and redirect answers: its
@@ -147,7 +147,8 @@ struct http_config {
 
 /*
  * Starts listening; *out owned by the caller.  Returns 0, -EINVAL for an
- * address that is not an IPv4 or IPv6 literal, what socket(), bind() or
+ * address that is not an IPv4 or IPv6 literal or for only one of tls_cert
+ * and tls_key, what socket(), bind() or
  * listen() failed with (-EADDRINUSE, -EADDRNOTAVAIL, -EACCES, ...),
  * -ENOMEM, -ENOTSUP for TLS from a libmicrohttpd built without it, or
  * -EIO when libmicrohttpd does not start (it logs why; a key that does
