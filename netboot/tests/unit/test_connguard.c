@@ -15,11 +15,15 @@
  * redirect to it, built from the Host the client asked for, and a Host
  * unfit for a URL gets the 421 without a URL); an operator listener the
  * reverse; the per-address cap closes the connection over it; a real
- * connection that trickles header bytes is cut by the sweeper.
+ * connection that trickles header bytes is cut by the sweeper; corrald's
+ * route table puts every path on its listener (the API and the web page
+ * on the operator's, the boot path on the node-facing one, health and
+ * metrics on both) and nothing behind a token on the node side.
  */
 #include "httpfix.h"
 
 #include "connguard.h"
+#include "routes.h"
 
 /* A connected pair: [0] is "the server's" (registered), [1] the peer's. */
 static void pair(int sv[2])
@@ -322,6 +326,39 @@ static void test_trickle_is_cut(void **state)
 	fixture_free(f);
 }
 
+/* corrald's table: the boot path on the node listener, the API and the page on the operator's. */
+static void test_route_table_sides(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *prefix;
+		enum http_side side;
+	} rules[] = {
+		{"/api/v1/", HTTP_SIDE_OPERATOR}, {"/ui", HTTP_SIDE_OPERATOR},
+		{"/boot/", HTTP_SIDE_NODE},       {"/cloud-init/", HTTP_SIDE_NODE},
+		{"/phone-home", HTTP_SIDE_NODE},  {"/files/", HTTP_SIDE_NODE},
+		{"/healthz", HTTP_SIDE_BOTH},     {"/metrics", HTTP_SIDE_BOTH},
+	};
+	for (size_t i = 0; i < routes_count; i++) {
+		const struct http_route *rt = &routes_table[i];
+		int placed = strcmp(rt->pattern, "/") == 0 && rt->side == HTTP_SIDE_OPERATOR;
+		for (size_t k = 0; k < NELEM(rules) && !placed; k++) {
+			if (strncmp(rt->pattern, rules[k].prefix, strlen(rules[k].prefix)) != 0)
+				continue;
+			if (rt->side != rules[k].side)
+				fail_msg("%s is on side %d, want %d", rt->pattern, rt->side,
+					 rules[k].side);
+			placed = 1;
+		}
+		if (!placed)
+			fail_msg("%s: no rule says which listener serves it", rt->pattern);
+		/* nothing behind a token is served on the node-facing listener */
+		if (rt->side != HTTP_SIDE_OPERATOR &&
+		    (rt->read_scope != AUTH_SCOPE_NONE || rt->write_scope != AUTH_SCOPE_NONE))
+			fail_msg("%s needs a token but is on the node side", rt->pattern);
+	}
+}
+
 int main(void)
 {
 	log_init("test_connguard", LOG_LVL_ERROR);
@@ -338,6 +375,7 @@ int main(void)
 		cmocka_unit_test(test_operator_listener_routes),
 		cmocka_unit_test(test_per_address_cap),
 		cmocka_unit_test(test_trickle_is_cut),
+		cmocka_unit_test(test_route_table_sides),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
