@@ -27,7 +27,7 @@ endif
 # then would be empty.  The flags live in $(BUILD)/flags.mk, which a rule
 # writes after running `make deps`; make builds it first and re-reads itself.
 # Goals that compile nothing (clean, help, deps) do not ask for it.
-PKGS       = libmicrohttpd jansson sqlite3 libsodium inih yaml-0.1 libcurl
+PKGS       = libmicrohttpd jansson sqlite3 libsodium inih yaml-0.1 libcurl gnutls
 CLI_PKGS   = libcurl jansson yaml-0.1 libsodium
 VBMC_PKGS  = libmicrohttpd jansson
 IMG_PKGS   = yaml-0.1 jansson libsodium libcurl
@@ -247,6 +247,7 @@ bench: deps all
 	@sh bench/storm.sh $(BUILD)
 	@/usr/bin/python3 bench/discovery.py $(BUILD)
 	@/usr/bin/python3 bench/dhcp.py $(BUILD)
+	@/usr/bin/python3 bench/slowloris.py $(BUILD)
 	@/usr/bin/python3 bench/vm_boot.py $(BUILD)
 	@sh bench/image.sh $(BUILD)
 

@@ -8,7 +8,7 @@ set -eu
 PKGS="
 build-essential pkg-config
 libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev
-libcurl4-openssl-dev libinih-dev libyaml-dev
+libcurl4-openssl-dev libinih-dev libyaml-dev libgnutls28-dev
 libcmocka-dev clang-format clang libclang-rt-dev
 python3 python3-pytest python3-yaml
 curl sqlite3
