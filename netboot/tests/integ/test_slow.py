@@ -227,8 +227,12 @@ def test_connections_per_address_are_capped(corrald_factory):
     c = corrald_factory(conf={"server": {"max_connections_per_ip": 8}})
     held = [connect_from("127.0.0.1", c.port) for _ in range(8)]
     try:
-        # Let corrald accept them all before the one over the cap.
-        time.sleep(0.3)
+        # corrald has accepted all 8 once each has been answered (they stay
+        # open, kept alive); a fixed sleep was too short on a loaded machine.
+        for h in held:
+            h.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            h.settimeout(10)
+            assert h.recv(4096).startswith(b"HTTP/1.1 200")
         extra = connect_from("127.0.0.1", c.port)
         extra.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
         assert closed_by_peer(extra, 5), "a 9th connection from one address was served"
