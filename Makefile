@@ -27,8 +27,8 @@ endif
 # then would be empty.  The flags live in $(BUILD)/flags.mk, which a rule
 # writes after running `make deps`; make builds it first and re-reads itself.
 # Goals that compile nothing (clean, help, deps) do not ask for it.
-PKGS       = libmicrohttpd jansson sqlite3 libsodium inih yaml-0.1 libcurl
-CLI_PKGS   = libcurl jansson yaml-0.1
+PKGS       = libmicrohttpd jansson sqlite3 libsodium inih yaml-0.1 libcurl gnutls
+CLI_PKGS   = libcurl jansson yaml-0.1 libsodium
 VBMC_PKGS  = libmicrohttpd jansson
 IMG_PKGS   = yaml-0.1 jansson libsodium libcurl
 .DEFAULT_GOAL := all
@@ -247,6 +247,7 @@ bench: deps all
 	@sh bench/storm.sh $(BUILD)
 	@/usr/bin/python3 bench/discovery.py $(BUILD)
 	@/usr/bin/python3 bench/dhcp.py $(BUILD)
+	@/usr/bin/python3 bench/slowloris.py $(BUILD)
 	@/usr/bin/python3 bench/vm_boot.py $(BUILD)
 	@sh bench/image.sh $(BUILD)
 
@@ -256,6 +257,8 @@ install: all
 	install -m 755 $(BUILD)/corrald $(DESTDIR)$(PREFIX)/sbin/corrald
 	install -m 755 $(BUILD)/corral $(DESTDIR)$(PREFIX)/bin/corral
 	install -m 755 $(BUILD)/corral-image $(DESTDIR)$(PREFIX)/bin/corral-image
+	install -d $(DESTDIR)$(PREFIX)/share/corral/dracut/95corral-verify
+	install -m 755 $(IMG)/dracut/95corral-verify/*.sh $(DESTDIR)$(PREFIX)/share/corral/dracut/95corral-verify/
 	install -d $(DESTDIR)$(PREFIX)/libexec/corral
 	install -m 755 $(BUILD)/corral-dhcp-hook $(DESTDIR)$(PREFIX)/libexec/corral/corral-dhcp-hook
 	install -m 644 $(NB)/corral.conf.example $(DESTDIR)$(PREFIX)/share/doc/corral/corral.conf.example
@@ -275,9 +278,11 @@ $(BUILD)/tests/vbmc_test_%: $(VBMC)/tests/test_%.c $(VBMC_LIB_OBJS) $(LIBCORRAL)
 	$(CC) $(CFLAGS) -I$(VBMC) -I$(LIB) -o $@ $< $(VBMC_LIB_OBJS) $(LIBCORRAL) $(LDFLAGS) $(VBMC_LIBS) $(CMOCKA_LIBS)
 
 # corral-image: recipes into bootable node images (image-builder/).
+# Corral's dracut modules: installed under PREFIX, else read from this tree.
+IMG_DEFS = -DCORRAL_IMG_DRACUT_DIR=\"$(PREFIX)/share/corral/dracut\" -DCORRAL_IMG_DRACUT_SRC=\"$(CURDIR)/$(IMG)/dracut\"
 $(BUILD)/obj/img/%.o: $(IMG)/src/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -I$(IMG)/src -I$(LIB) -c -o $@ $<
+	$(CC) $(CFLAGS) $(IMG_DEFS) -I$(IMG)/src -I$(LIB) -c -o $@ $<
 $(BUILD)/corral-image: $(BUILD)/obj/img/corral-image.o $(IMG_LIB_OBJS) $(LIBCORRAL)
 	$(CC) $(LDFLAGS) -o $@ $^ $(IMG_LIBS)
 # test_imgstore also runs the program itself.

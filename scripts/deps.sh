@@ -8,7 +8,7 @@ set -eu
 PKGS="
 build-essential pkg-config
 libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev
-libcurl4-openssl-dev libinih-dev libyaml-dev
+libcurl4-openssl-dev libinih-dev libyaml-dev libgnutls28-dev
 libcmocka-dev clang-format clang libclang-rt-dev
 python3 python3-pytest python3-yaml
 curl sqlite3
@@ -18,6 +18,7 @@ qemu-system-arm qemu-efi-aarch64
 kea-dhcp4-server kea-admin
 chromium fonts-dejavu-core
 mmdebstrap squashfs-tools zstd debian-archive-keyring
+skopeo umoci qemu-user-static binfmt-support arch-test
 "
 # The web page's browser tests run on node; Debian's nodejs/npm only when
 # this machine has no node of its own.

@@ -70,6 +70,18 @@ void proc_init(int log_fd, int quiet)
 	buf_init(&lines_out, 4096);
 }
 
+static unsigned cache_hits;
+
+void proc_cache_hit(void)
+{
+	cache_hits++;
+}
+
+unsigned proc_cache_hits(void)
+{
+	return cache_hits;
+}
+
 void proc_set_log(int log_fd)
 {
 	proc_logfd = log_fd;

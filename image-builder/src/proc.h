@@ -45,6 +45,10 @@ const char *proc_last_output(void);
  * at most max bytes; borrowed like proc_last_output. */
 const char *proc_output_lines(const char *prefix);
 
+/* Counts a layer found in the store (a cache hit), for the step lines. */
+void proc_cache_hit(void);
+unsigned proc_cache_hits(void);
+
 /* Appends a line to the log (not the terminal). */
 void proc_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Seconds since an arbitrary start (monotonic). */

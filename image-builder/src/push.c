@@ -209,8 +209,13 @@ int push_image(struct imgstore *s, const char *name, const struct push_opts *o)
 		rc = -ENAMETOOLONG;
 		goto out;
 	}
-	body = json_pack("{s:s,s:s,s:s,s:s,s:s}", "arch", "x86_64", "kernel", kpath, "initrd",
-			 ipath, "rootfs", rpath, "params", buf_str(&params));
+	/* corrald names architectures as the kernel does; the manifest as Debian. */
+	const char *arch = json_string_value(json_object_get(m, "arch"));
+	arch = arch && strcmp(arch, "arm64") == 0 ? "aarch64" : "x86_64";
+	const char *sum = json_string_value(json_object_get(
+		json_object_get(json_object_get(m, "artifacts"), "rootfs.squashfs"), "sha256"));
+	body = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s?}", "arch", arch, "kernel", kpath, "initrd",
+			 ipath, "rootfs", rpath, "params", buf_str(&params), "rootfs_sha256", sum);
 	text = json_dumps(body, JSON_COMPACT);
 	if (text == NULL) {
 		rc = -ENOMEM;

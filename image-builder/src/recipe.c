@@ -37,12 +37,13 @@ static const struct key top_keys[] = {
 	{"name", K_STR, 1},          {"description", K_STR, 0}, {"arch", K_STR, 0},
 	{"base", K_MAP, 0},          {"parent", K_STR, 0},      {"packages", K_STRLIST, 0},
 	{"remove", K_STRLIST, 0},    {"files", K_FILES, 0},     {"run", K_RUN, 0},
-	{"kernel_params", K_STR, 0}, {"cloud_init", K_BOOL, 0},
+	{"kernel_params", K_STR, 0}, {"cloud_init", K_BOOL, 0}, {"live_boot", K_BOOL, 0},
 };
 static const struct key base_keys[] = {
-	{"suite", K_STR, 1},
+	{"suite", K_STR, 0},
 	{"mirror", K_STR, 0},
 	{"variant", K_STR, 0},
+	{"oci", K_STR, 0},
 };
 static const struct key file_keys[] = {
 	{"src", K_STR, 1},
@@ -136,7 +137,7 @@ static int charset_ok(const char *s, const char *set, size_t min, size_t max)
 
 /* Names Corral accepts for objects (docs/api.md): 1-63 of [A-Za-z0-9._-],
  * starting with a letter or digit. */
-static int name_ok(const char *s)
+int recipe_name_ok(const char *s)
 {
 	return charset_ok(s, ALNUM "._-", 1, 63) && strchr(ALNUM, s[0]) != NULL;
 }
@@ -159,7 +160,7 @@ static int package_ok(const char *s)
 
 /* Kernel parameters go into an iPXE script and a JSON body: printable
  * ASCII without '$' (corrald refuses it), quotes or backslashes. */
-static int params_ok(const char *s)
+int recipe_params_ok(const char *s)
 {
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
 		if (*p < 0x20 || *p > 0x7e || *p == '$' || *p == '"' || *p == '\'' || *p == '\\')
@@ -347,6 +348,26 @@ static int base_key(struct ctx *c, const struct key *k, yaml_node_t *v, void *ar
 			bad(c, v, key, "must be an http:// or https:// URL without blanks");
 			return -EINVAL;
 		}
+	} else if (strcmp(k->name, "oci") == 0) {
+		/* An OCI image layout directory or archive, relative to the recipe. */
+		char *raw = NULL;
+		struct stat st;
+		if ((rc = take_str(c, v, key, &raw)) < 0)
+			return rc;
+		struct buf p;
+		buf_init(&p, PATH_MAX);
+		if (raw[0] == '/')
+			buf_adds(&p, raw);
+		else
+			buf_printf(&p, "%s/%s", r->dir, raw);
+		r->oci = buf_take(&p);
+		if (r->oci == NULL || stat(r->oci, &st) < 0) {
+			bad(c, v, key,
+			    "\"%s\": no such OCI image (a layout directory or an archive)", raw);
+			free(raw);
+			return -EINVAL;
+		}
+		free(raw);
 	} else if (strcmp(k->name, "variant") == 0) {
 		static const char *const ok[] = {"minbase",   "buildd",   "required",
 						 "important", "standard", NULL};
@@ -478,7 +499,7 @@ static int top_key(struct ctx *c, const struct key *k, yaml_node_t *v, void *arg
 	if (strcmp(n, "name") == 0) {
 		if ((rc = take_str(c, v, n, &r->name)) < 0)
 			return rc;
-		if (!name_ok(r->name)) {
+		if (!recipe_name_ok(r->name)) {
 			bad(c, v, n,
 			    "\"%s\": 1-63 of [A-Za-z0-9._-], starting with a letter or digit",
 			    r->name);
@@ -489,15 +510,20 @@ static int top_key(struct ctx *c, const struct key *k, yaml_node_t *v, void *arg
 	} else if (strcmp(n, "arch") == 0) {
 		if ((rc = take_str(c, v, n, &r->arch)) < 0)
 			return rc;
-		if (strcmp(r->arch, "x86_64") == 0 || strcmp(r->arch, "amd64") == 0) {
-			free(r->arch);
-			r->arch = xstrdup(c, "amd64");
-		} else {
-			bad(c, v, n, "\"%s\" is not supported (x86_64/amd64)", r->arch);
+		/* Debian's names inside: amd64, arm64. */
+		const char *deb =
+			strcmp(r->arch, "x86_64") == 0 || strcmp(r->arch, "amd64") == 0  ? "amd64" :
+			strcmp(r->arch, "aarch64") == 0 || strcmp(r->arch, "arm64") == 0 ? "arm64" :
+											   NULL;
+		if (deb == NULL) {
+			bad(c, v, n, "\"%s\" is not supported (x86_64/amd64, aarch64/arm64)",
+			    r->arch);
 			return -EINVAL;
 		}
+		free(r->arch);
+		r->arch = xstrdup(c, deb);
 	} else if (strcmp(n, "base") == 0) {
-		return walk_map(c, v, "base", base_keys, 3, base_key, r);
+		return walk_map(c, v, "base", base_keys, 4, base_key, r);
 	} else if (strcmp(n, "parent") == 0) {
 		return take_str(c, v, n, &r->parent);
 	} else if (strcmp(n, "packages") == 0) {
@@ -513,8 +539,13 @@ static int top_key(struct ctx *c, const struct key *k, yaml_node_t *v, void *arg
 	} else if (strcmp(n, "kernel_params") == 0) {
 		if ((rc = take_str(c, v, n, &r->kernel_params)) < 0)
 			return rc;
-		if (!params_ok(r->kernel_params)) {
+		if (!recipe_params_ok(r->kernel_params)) {
 			bad(c, v, n, "printable ASCII without $, quotes or backslashes");
+			return -EINVAL;
+		}
+	} else if (strcmp(n, "live_boot") == 0) {
+		if (parse_bool(v, &r->live_boot) < 0) {
+			bad(c, v, n, "must be %s", type_name(K_BOOL));
 			return -EINVAL;
 		}
 	} else if (strcmp(n, "cloud_init") == 0) {
@@ -648,16 +679,25 @@ static int parse_chain(const char *path, const char *text, size_t len, const str
 		 r);
 
 	/* Rules across keys. */
-	if (r->parent == NULL && r->suite == NULL && root->type == YAML_MAPPING_NODE && c.nerr == 0)
-		bad(&c, root, "base", "missing: a recipe needs a base (base.suite) or a parent");
-	if (r->parent != NULL && r->suite != NULL)
+	if (r->parent == NULL && r->suite == NULL && r->oci == NULL &&
+	    root->type == YAML_MAPPING_NODE && c.nerr == 0)
+		bad(&c, root, "base",
+		    "missing: a recipe needs a base (base.suite or base.oci) or a parent");
+	if (r->suite != NULL && r->oci != NULL)
+		bad(&c, root, "base", "either suite (Debian, by mmdebstrap) or oci (an OCI image)");
+	if (r->oci != NULL && (r->mirror != NULL || r->variant != NULL))
+		bad(&c, root, "base", "mirror and variant are for base.suite, not base.oci");
+	if (r->live_boot && r->oci == NULL)
+		bad(&c, root, "live_boot",
+		    "only for a recipe with base.oci (a Debian base has it)");
+	if (r->parent != NULL && (r->suite != NULL || r->oci != NULL))
 		bad(&c, root, "parent", "a recipe has either a base or a parent, not both");
 	if (r->parent != NULL && recipe_parent_is_file(r->parent)) {
 		if (load_parent(&c, root, r, chain, depth) < 0) {
 			rc = -ENOMEM;
 			goto err_doc;
 		}
-	} else if (r->parent != NULL && !name_ok(r->parent)) {
+	} else if (r->parent != NULL && !recipe_name_ok(r->parent)) {
 		bad(&c, root, "parent", "\"%s\" is neither a recipe file (.yaml) nor an image name",
 		    r->parent);
 	}
@@ -768,6 +808,7 @@ void recipe_free(struct recipe *r)
 	free(r->description);
 	free(r->arch);
 	free(r->suite);
+	free(r->oci);
 	free(r->mirror);
 	free(r->variant);
 	free(r->parent);
@@ -797,7 +838,7 @@ const struct recipe *recipe_root(const struct recipe *r)
 {
 	while (r->parent_recipe != NULL)
 		r = r->parent_recipe;
-	return r->suite != NULL ? r : NULL;
+	return r->suite != NULL || r->oci != NULL ? r : NULL;
 }
 
 /* Length-prefixed fields, so "a","bc" and "ab","c" hash differently. */
@@ -849,6 +890,12 @@ int recipe_digest(const struct recipe *r, char hex[65], struct buf *err)
 	h_str(&h, "suite", r->suite);
 	h_str(&h, "mirror", r->mirror);
 	h_str(&h, "variant", r->variant);
+	/* Only when set, so the digests of existing recipes stay as they were.
+	 * The image's content (its diff_ids) enters the layer key in build.c. */
+	if (r->oci != NULL)
+		h_str(&h, "oci", r->oci);
+	if (r->live_boot)
+		h_str(&h, "live_boot", "1");
 	/* The parent's identity enters through the layer key, not here. */
 	for (size_t i = 0; i < r->npackages; i++)
 		h_str(&h, "package", r->packages[i]);

@@ -27,7 +27,7 @@ enum cli_exit {
 	CLI_EXIT_CONNECT = 3, /* the server could not be reached (or timed out) */
 };
 
-#define CLI_DEFAULT_URL "http://127.0.0.1:8080"
+#define CLI_DEFAULT_URL "https://127.0.0.1:8443" /* corrald's operator listener */
 /* Largest file read for --*-file options; the server's default body cap. */
 #define CLI_FILE_MAX (1024 * 1024)
 /* Largest import file; the server's cap for /api/v1/nodes/import. */

@@ -146,6 +146,7 @@ enum api_fkind {
 	F_IFACES,    /* array of {mac, ip} */
 	F_IPXE_EFI,  /* snponly.efi (default) | ipxe.efi */
 	F_READONLY,  /* accepted and ignored (round-trips GET → PUT) */
+	F_SHA256,    /* 64 lowercase hex digits, or null */
 };
 
 struct api_field {
@@ -173,9 +174,16 @@ static const struct api_field node_fields[] = {
 	{NULL, 0},
 };
 static const struct api_field image_fields[] = {
-	{"name", F_NAME},        {"arch", F_ARCH},        {"kernel", F_LOC},
-	{"initrd", F_LOC},       {"rootfs", F_LOC_NULL},  {"params", F_PARAMS},
-	{"created", F_READONLY}, {"updated", F_READONLY}, {NULL, 0},
+	{"name", F_NAME},
+	{"arch", F_ARCH},
+	{"kernel", F_LOC},
+	{"initrd", F_LOC},
+	{"rootfs", F_LOC_NULL},
+	{"params", F_PARAMS},
+	{"rootfs_sha256", F_SHA256},
+	{"created", F_READONLY},
+	{"updated", F_READONLY},
+	{NULL, 0},
 };
 static const struct api_field profile_fields[] = {
 	{"name", F_NAME},        {"image", F_NAME_NULL},
@@ -378,6 +386,13 @@ static int api_check(enum api_fkind k, json_t *v, const char *field, const char 
 	}
 	case F_IFACES:
 		return api_check_ifaces(v, prefix, out, e);
+	case F_SHA256:
+		if (json_is_null(v))
+			break;
+		if (s == NULL || strlen(s) != 64 || strspn(s, "0123456789abcdef") != 64)
+			return api_fail(e, field,
+					"must be 64 lowercase hex digits (sha256), or null");
+		break;
 	case F_READONLY:
 		break;
 	}

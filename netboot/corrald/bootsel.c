@@ -170,6 +170,10 @@ static int bootsel_profile(struct store *st, json_t *node, struct bootsel *b)
 		b->kernel = bootsel_dup(k ? k : bootsel_str(image, "kernel"));
 		b->initrd = bootsel_dup(i ? i : bootsel_str(image, "initrd"));
 		b->rootfs = bootsel_dup(bootsel_str(image, "rootfs"));
+		const char *sum = bootsel_str(image, "rootfs_sha256");
+		if (sum != NULL &&
+		    bootsel_fmt(b->rootfs_sha256, sizeof(b->rootfs_sha256), "%s", sum) < 0)
+			rc = -E2BIG;
 		b->params = bootsel_join_params(params, 3);
 		/* A profile with neither image nor kernel/initrd cannot be stored;
 		 * only memory can fail here. */

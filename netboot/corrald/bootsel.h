@@ -37,6 +37,7 @@ struct bootsel {
 	char image[64];                 /* image name or "" */
 	char *kernel, *initrd, *rootfs; /* locations (path or URL); rootfs may be NULL */
 	char *params;                   /* image + profile + node parameters, space-joined */
+	char rootfs_sha256[65];         /* the image's root image digest, or "" */
 };
 
 /* How bootsel_lookup's value names the node; ID is the node's row id in decimal. */

@@ -96,6 +96,43 @@ static const char *check_iface(const char *v)
 	return NULL;
 }
 
+static const char *check_ip_or_empty(const char *v)
+{
+	return v[0] == '\0' || valid_ip_literal(v) == 0 ? NULL : "not an IP address";
+}
+
+static const char *check_tls_mode(const char *v)
+{
+	return strcmp(v, "auto") == 0 || strcmp(v, "on") == 0 || strcmp(v, "off") == 0 ?
+		       NULL :
+		       "expected auto, on or off";
+}
+
+/* Comma-separated host names (letters, digits, '-', '.') and IP addresses, or "". */
+static const char *check_names(const char *v)
+{
+	char copy[256], *save = NULL;
+	if (strlen(v) >= sizeof(copy))
+		return "too long";
+	memcpy(copy, v, strlen(v) + 1);
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		while (*t == ' ')
+			t++;
+		size_t n = strlen(t);
+		while (n > 0 && t[n - 1] == ' ')
+			t[--n] = '\0';
+		if (valid_ip_literal(t) == 0)
+			continue;
+		if (n == 0 || n > 253 || t[0] == '-' || t[0] == '.')
+			return "expected comma-separated host names and IP addresses";
+		for (const char *p = t; *p; p++)
+			if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			      (*p >= '0' && *p <= '9') || *p == '-' || *p == '.'))
+				return "expected comma-separated host names and IP addresses";
+	}
+	return NULL;
+}
+
 static int config_ip_list(const char *s);
 static const char *check_ip_list(const char *v)
 {
@@ -121,15 +158,40 @@ static const char *check_ip_list(const char *v)
 
 static const struct config_key config_keys[] = {
 	STR("server", "address", address, RL_RESTART, check_ip, "listen address"),
-	UINT("server", "port", port, 0, 65535, RL_RESTART, "listen port (0: any free port)"),
+	UINT("server", "port", port, 0, 65535, RL_RESTART,
+	     "listen port of the node-facing paths, plain HTTP (0: any free port)"),
+	STR("server", "api_address", api_address, RL_RESTART, check_ip_or_empty,
+	    "listen address of the operator's API and web page (empty: server.address)"),
+	UINT("server", "api_port", api_port, 0, 65535, RL_RESTART,
+	     "listen port of the operator's API and web page, HTTPS (the same as server.port: one plain HTTP listener serves everything)"),
 	URL("server", "advertise_url", advertise_url, RL_LIVE,
 	    "base URL given to nodes (default: http://<address or host name>:<port>)"),
 	UINT("server", "threads", threads, 0, 256, RL_RESTART,
 	     "HTTP worker threads (0: one per CPU)"),
 	UINT("server", "max_body", max_body, 1024, 64u << 20, RL_RESTART,
 	     "largest API request body, bytes"),
+	UINT("server", "max_connections", max_conns, 64, 1000000, RL_RESTART,
+	     "open connections at most on the node-facing listener (lowered to fit the open-file limit)"),
+	UINT("server", "api_max_connections", api_max_conns, 16, 100000, RL_RESTART,
+	     "open connections at most on the operator listener"),
+	UINT("server", "max_connections_per_ip", max_conns_per_ip, 0, 1000000, RL_RESTART,
+	     "open connections at most from one client address, per listener (0: no cap; raise it behind a proxy)"),
+	UINT("server", "header_timeout", header_timeout, 1, 3600, RL_RESTART,
+	     "seconds a connection has to send a request's headers, from its start or the previous answer"),
+	UINT("server", "body_timeout", body_timeout, 1, 86400, RL_RESTART,
+	     "seconds a request has to send its body, from its headers"),
+	UINT("server", "idle_timeout", idle_timeout, 1, 86400, RL_RESTART,
+	     "seconds a connection may stay silent while a request is read or answered"),
 	{"server", "log_level", CFG_LOGLEVEL, offsetof(struct config, log_level),
 	 sizeof(enum log_level), 0, 0, RL_LIVE, "error, warn, info or debug", NULL},
+	STR("tls", "mode", tls_mode, RL_RESTART, check_tls_mode,
+	    "auto (HTTPS on the operator listener when it has its own port), on or off"),
+	STR("tls", "cert", tls_cert, RL_RESTART, check_path,
+	    "PEM certificate (chain) of the operator listener; with tls.key missing too, a self-signed one is made"),
+	STR("tls", "key", tls_key, RL_RESTART, check_path,
+	    "PEM private key of tls.cert (made 0600 with the self-signed certificate)"),
+	STR("tls", "names", tls_names, RL_RESTART, check_names,
+	    "host names and addresses, comma-separated, that a self-signed certificate names besides the host name, localhost and the listen address"),
 	STR("store", "path", store_path, RL_RESTART, check_path, "SQLite database file"),
 	STR("files", "root", files_root, RL_FILES, check_path, "directory served under /files/"),
 	STR("auth", "key_file", key_file, RL_RESTART, check_path,
@@ -283,13 +345,23 @@ void config_defaults(struct config *c)
 	memset(c, 0, sizeof(*c));
 	(void)config_copy(c->address, sizeof(c->address), "0.0.0.0");
 	c->port = 8080;
+	c->api_port = 8443;
 	c->threads = 0;
 	c->max_body = 1u << 20;
+	c->max_conns = 16384;
+	c->api_max_conns = 1024;
+	c->max_conns_per_ip = 64;
+	c->header_timeout = 10;
+	c->body_timeout = 60;
+	c->idle_timeout = 60;
+	(void)config_copy(c->tls_mode, sizeof(c->tls_mode), "auto");
 	c->log_level = LOG_LVL_INFO;
 	config_data_dir(dir, sizeof(dir));
 	config_path_in(c->store_path, sizeof(c->store_path), dir, "corral.db");
 	config_path_in(c->files_root, sizeof(c->files_root), dir, "files");
 	config_path_in(c->key_file, sizeof(c->key_file), dir, "secret.key");
+	config_path_in(c->tls_cert, sizeof(c->tls_cert), dir, "tls.crt");
+	config_path_in(c->tls_key, sizeof(c->tls_key), dir, "tls.key");
 	c->unknown_wait = 10;
 	c->retry_max_sleep = 60;
 	c->token_ttl = 86400;
@@ -498,6 +570,24 @@ int config_resolve_base_url(struct config *c, uint16_t port)
 	while (n > 0 && c->base_url[n - 1] == '/')
 		c->base_url[--n] = '\0';
 	return 0;
+}
+
+bool config_split_listeners(const struct config *c)
+{
+	return c->api_port != c->port ||
+	       (c->api_address[0] != '\0' && strcmp(c->api_address, c->address) != 0);
+}
+
+const char *config_api_address(const struct config *c)
+{
+	return c->api_address[0] != '\0' ? c->api_address : c->address;
+}
+
+bool config_tls_enabled(const struct config *c)
+{
+	if (strcmp(c->tls_mode, "on") == 0)
+		return true;
+	return strcmp(c->tls_mode, "auto") == 0 && config_split_listeners(c);
 }
 
 /* True if key k holds the same value at a + k->offset - shift and b + ... */

@@ -53,12 +53,25 @@ struct config_dhcp {
 
 struct config {
 	/* [server] */
-	char address[64];        /* listen address (IPv4/IPv6 literal) */
-	unsigned port;           /* listen port; 0 picks a free one */
-	char advertise_url[256]; /* base URL nodes are told; "" = derived */
-	unsigned threads;        /* HTTP worker threads; 0 = one per CPU */
-	unsigned max_body;       /* default request body cap, bytes */
+	char address[64];          /* listen address (IPv4/IPv6 literal) */
+	unsigned port;             /* node-facing listen port; 0 picks a free one */
+	char api_address[64];      /* the operator listener's address; "" = address */
+	unsigned api_port;         /* the operator listener's port; = port: one listener */
+	char advertise_url[256];   /* base URL nodes are told; "" = derived */
+	unsigned threads;          /* HTTP worker threads; 0 = one per CPU */
+	unsigned max_body;         /* default request body cap, bytes */
+	unsigned max_conns;        /* node-facing listener: open connections at most */
+	unsigned api_max_conns;    /* operator listener: open connections at most */
+	unsigned max_conns_per_ip; /* per client address and listener; 0 = no cap */
+	unsigned header_timeout;   /* s for a request's headers */
+	unsigned body_timeout;     /* s for a request's body, from its headers */
+	unsigned idle_timeout;     /* s a connection may stay silent */
 	enum log_level log_level;
+	/* [tls] */
+	char tls_mode[8];        /* auto, on, off */
+	char tls_cert[PATH_MAX]; /* PEM certificate (chain) of the operator listener */
+	char tls_key[PATH_MAX];  /* its PEM private key */
+	char tls_names[256];     /* extra names/addresses of a generated certificate */
 	/* [store] */
 	char store_path[PATH_MAX];
 	/* [files] */
@@ -98,6 +111,20 @@ int config_load(const char *path, struct config *c, char *err, size_t errlen);
  * -ENAMETOOLONG when it does not fit (base_url is then "").
  */
 int config_resolve_base_url(struct config *c, uint16_t port);
+/*
+ * True if the operator's API and web page have a listener of their own
+ * (server.api_port or server.api_address differ from server.port and
+ * server.address); false: one listener serves every path.
+ */
+bool config_split_listeners(const struct config *c);
+/* The operator listener's address: server.api_address, else server.address. */
+const char *config_api_address(const struct config *c);
+/*
+ * True if the operator listener speaks HTTPS: tls.mode on, or auto with a
+ * listener of its own (with one listener auto means plain HTTP: the
+ * node-facing paths are on it, and iPXE has no TLS).
+ */
+bool config_tls_enabled(const struct config *c);
 /* True if a and b give the DHCP side the same settings, key by key. */
 bool config_dhcp_equal(const struct config_dhcp *a, const struct config_dhcp *b);
 

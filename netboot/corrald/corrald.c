@@ -5,6 +5,13 @@
  *   corrald [-c FILE] [-d]             run in the foreground (logs to stderr)
  *   corrald [-c FILE] -n               check the configuration and exit
  *   corrald [-c FILE] token create NAME [--read-only] | token list | token rm NAME
+ *   corrald [-c FILE] cert             show the operator listener's certificate
+ *
+ * Two listeners: the node-facing paths on server.port (plain HTTP) and the
+ * operator's API and web page on server.api_port (HTTPS, tls.*), each with
+ * its own connection budget; one listener when the two ports are the same.
+ * The open-file limit is raised to its hard limit at start, and the
+ * budgets are fitted under it.
  *
  * Signals are blocked in every thread and taken synchronously by the main
  * thread with sigwait(): SIGHUP reloads, SIGTERM/SIGINT stop cleanly.  A
@@ -20,7 +27,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "app.h"
@@ -28,6 +37,12 @@
 #include "fsutil.h"
 #include "log.h"
 #include "routes.h"
+#include "tlscert.h"
+
+/* Descriptors kept for everything but client connections: the store,
+ * files being served, dnsmasq's pipes, the event log; Redfish's sockets
+ * come on top (redfish.concurrency). */
+#define CORRALD_FD_RESERVE 512
 
 struct app_retired {
 	struct app_retired *next;
@@ -38,10 +53,14 @@ struct app_retired {
 /* The running daemon: the handlers' shared state and what main alone holds. */
 struct daemon {
 	struct app a;
-	const char *conf_path; /* -c, or NULL: the default file if it exists */
-	const char **labels;   /* the routes' metrics labels */
-	struct http_server *http;
-	uint16_t port; /* the port the HTTP server listens on */
+	const char *conf_path;        /* -c, or NULL: the default file if it exists */
+	const char **labels;          /* the routes' metrics labels */
+	struct http_server *http;     /* node-facing paths (every path with one listener) */
+	struct http_server *http_api; /* the operator's API and web page; NULL: one listener */
+	struct tlscert *tls;          /* the operator listener's certificate; NULL: plain HTTP */
+	uint16_t port;                /* the port the node-facing listener listens on */
+	rlim_t nofile;                /* the open-file limit in force */
+	unsigned node_conns;          /* the node-facing listener's connection budget */
 	struct dhcp_env denv;
 	struct dhcp *dhcp; /* NULL: dhcp.mode off */
 };
@@ -51,6 +70,7 @@ static void usage(FILE *f)
 	fprintf(f, "usage: corrald [-c FILE] [-d] [-n]\n"
 		   "       corrald [-c FILE] token create NAME [--read-only] | token list | "
 		   "token rm NAME\n"
+		   "       corrald [-c FILE] cert\n"
 		   "  -c FILE  configuration (default " CONFIG_DEFAULT_PATH " if it exists)\n"
 		   "  -d       debug logging\n"
 		   "  -n       check the configuration and exit\n"
@@ -245,36 +265,191 @@ static int parse_args(int argc, char **argv, const char **conf_path, int *check_
 			return 2;
 		}
 	}
-	if (optind < argc && strcmp(argv[optind], "token") != 0) {
+	if (optind < argc && strcmp(argv[optind], "token") != 0 &&
+	    !(strcmp(argv[optind], "cert") == 0 && optind + 1 == argc)) {
 		usage(stderr);
 		return 2;
 	}
 	return -1;
 }
 
-/* The HTTP server, listening; dm->port is its port.  Fatal if it cannot listen. */
+/*
+ * Raises the soft open-file limit to the hard one (systemd's unit sets
+ * LimitNOFILE; the usual soft 1,024 is what a slow-client flood used up
+ * first) and returns the limit in force.
+ */
+static rlim_t raise_nofile(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 1024;
+	rlim_t was = rl.rlim_cur;
+	/* "unlimited" is not a value setrlimit takes for descriptors */
+	rlim_t want = rl.rlim_max == RLIM_INFINITY ? (rlim_t)1 << 20 : rl.rlim_max;
+	if (want > rl.rlim_cur) {
+		rl.rlim_cur = want;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+			log_warn("cannot raise the open-file limit from %llu to %llu",
+				 (unsigned long long)was, (unsigned long long)want);
+			return was;
+		}
+	}
+	log_info("open-file limit %llu (was %llu; the hard limit is %llu)",
+		 (unsigned long long)rl.rlim_cur, (unsigned long long)was,
+		 (unsigned long long)rl.rlim_max);
+	return rl.rlim_cur;
+}
+
+/*
+ * The node-facing listener's connection budget: server.max_connections,
+ * lowered to what the open-file limit leaves after the operator
+ * listener's budget and the reserve (logged when it is).
+ */
+static unsigned node_conn_budget(const struct daemon *dm, const struct config *cfg)
+{
+	rlim_t other = CORRALD_FD_RESERVE + cfg->rf_concurrency +
+		       (config_split_listeners(cfg) ? cfg->api_max_conns : 0);
+	rlim_t room = dm->nofile > other + 64 ? dm->nofile - other : 64;
+	if (cfg->max_conns <= room)
+		return cfg->max_conns;
+	log_warnx("server.max_connections %u lowered to %llu to fit the open-file limit %llu "
+		  "(raise LimitNOFILE)",
+		  cfg->max_conns, (unsigned long long)room, (unsigned long long)dm->nofile);
+	return (unsigned)room;
+}
+
+/* One listener from the configuration; fatal if it cannot listen. */
+static struct http_server *listen_one(struct daemon *dm, const struct config *cfg,
+				      struct http_config *hc)
+{
+	struct http_server *srv;
+	hc->threads = cfg->threads;
+	hc->max_body = cfg->max_body;
+	hc->conn_timeout = cfg->idle_timeout;
+	hc->header_timeout = cfg->header_timeout;
+	hc->body_timeout = cfg->body_timeout;
+	hc->max_conns_per_ip = cfg->max_conns_per_ip;
+	hc->routes = routes_table;
+	hc->nroutes = routes_count;
+	hc->auth = routes_auth;
+	hc->done = routes_done;
+	hc->error_body = routes_error_body;
+	hc->untyped_json = routes_untyped_json;
+	hc->ctx = &dm->a;
+	int rc = http_server_start(hc, &srv);
+	if (rc < 0)
+		fatalx("cannot listen on %s port %u%s: %s", hc->address, hc->port,
+		       hc->tls_cert != NULL ? " with TLS" : "",
+		       rc == -EIO && hc->tls_cert != NULL ?
+			       "libmicrohttpd refused the certificate" :
+			       strerror(-rc));
+	return srv;
+}
+
+/* The operator listener's certificate, made if missing; fatal if unusable. */
+static void load_tls(struct daemon *dm, const struct config *cfg)
+{
+	char err[512];
+	if (fs_mkdir_parent(cfg->tls_cert, 0750) < 0 || fs_mkdir_parent(cfg->tls_key, 0750) < 0)
+		fatal("cannot create the directories for %s and %s", cfg->tls_cert, cfg->tls_key);
+	if (tlscert_load(cfg->tls_cert, cfg->tls_key, config_api_address(cfg), cfg->tls_names,
+			 &dm->tls, err, sizeof(err)) < 0)
+		fatalx("tls: %s", err);
+	const struct tlscert *t = dm->tls;
+	if (t->generated)
+		log_info("tls: made a self-signed certificate %s for %s", cfg->tls_cert, t->names);
+	if (t->not_after < time(NULL))
+		log_warnx("tls: the certificate %s expired; browsers and the CLI refuse it",
+			  cfg->tls_cert);
+	log_info("tls: certificate %s, public key %s (corral --fingerprint), certificate "
+		 "SHA-256 %s",
+		 cfg->tls_cert, t->fingerprint, t->cert_sha256);
+}
+
+/*
+ * The listeners: the node-facing one (dm->port is its port) and, with
+ * server.api_port apart, the operator's.  Fatal if either cannot listen.
+ */
 static void start_http(struct daemon *dm, struct config *cfg)
 {
-	struct http_config hc = {
+	bool split = config_split_listeners(cfg);
+	bool tls = config_tls_enabled(cfg);
+	if (tls)
+		load_tls(dm, cfg);
+	dm->node_conns = node_conn_budget(dm, cfg);
+	struct http_config node = {
+		.name = split ? "node" : "http",
+		.role = split ? HTTP_ROLE_NODE : HTTP_ROLE_ALL,
 		.address = cfg->address,
 		.port = (uint16_t)cfg->port,
-		.threads = cfg->threads,
-		.max_body = cfg->max_body,
-		.conn_timeout = 60,
-		.routes = routes_table,
-		.nroutes = routes_count,
-		.auth = routes_auth,
-		.done = routes_done,
-		.error_body = routes_error_body,
-		.untyped_json = routes_untyped_json,
-		.ctx = &dm->a,
+		.max_conns = dm->node_conns,
+		.tls_cert = !split && tls ? dm->tls->cert_pem : NULL,
+		.tls_key = !split && tls ? dm->tls->key_pem : NULL,
 	};
-	int rc = http_server_start(&hc, &dm->http);
-	if (rc < 0)
-		fatalx("cannot listen on %s port %u: %s", cfg->address, cfg->port, strerror(-rc));
+	if (split) {
+		struct http_config api = {
+			.name = "api",
+			.role = HTTP_ROLE_OPERATOR,
+			.address = config_api_address(cfg),
+			.port = (uint16_t)cfg->api_port,
+			.max_conns = cfg->api_max_conns,
+			.tls_cert = tls ? dm->tls->cert_pem : NULL,
+			.tls_key = tls ? dm->tls->key_pem : NULL,
+			.other_scheme = "http",
+			.other_port = (uint16_t)cfg->port, /* 0: not known yet, not named */
+		};
+		dm->http_api = listen_one(dm, cfg, &api);
+		node.other_scheme = tls ? "https" : "http";
+		node.other_port = http_server_port(dm->http_api);
+	}
+	dm->http = listen_one(dm, cfg, &node);
 	dm->port = http_server_port(dm->http);
 	if (cfg->port == 0) /* now the port is known */
 		(void)config_resolve_base_url(cfg, dm->port);
+	if (split)
+		log_info("operator API and web page on %s://%s:%u (%u connections at most)",
+			 tls ? "https" : "http", config_api_address(cfg),
+			 http_server_port(dm->http_api), cfg->api_max_conns);
+	else if (!tls)
+		log_warnx("the API and the web page share the node-facing listener and speak "
+			  "plain HTTP: tokens cross the network in the clear (set server.api_port "
+			  "apart for HTTPS; see docs/security.md)");
+}
+
+/* `corrald cert`: the operator listener's certificate (made if missing) and its fingerprints. */
+static int cert_cmd(const struct config *cfg)
+{
+	struct tlscert *t;
+	char err[512], from[32], until[32];
+	if (fs_mkdir_parent(cfg->tls_cert, 0750) < 0 || fs_mkdir_parent(cfg->tls_key, 0750) < 0 ||
+	    tlscert_load(cfg->tls_cert, cfg->tls_key, config_api_address(cfg), cfg->tls_names, &t,
+			 err, sizeof(err)) < 0) {
+		log_warnx("tls: %s", err);
+		return 1;
+	}
+	struct tm tm;
+	strftime(from, sizeof(from), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t->not_before, &tm));
+	strftime(until, sizeof(until), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t->not_after, &tm));
+	printf("certificate  %s%s\n", cfg->tls_cert,
+	       t->generated ? " (self-signed, made now)" : "");
+	printf("key          %s\n", cfg->tls_key);
+	printf("subject      %s\n", t->subject);
+	printf("names        %s\n", t->names);
+	printf("valid        %s to %s\n", from, until);
+	printf("fingerprint  %s\n", t->fingerprint);
+	printf("sha256       %s\n", t->cert_sha256);
+	if (config_tls_enabled(cfg))
+		printf("served at    https://%s:%u/ (tls.mode %s)\n", config_api_address(cfg),
+		       config_split_listeners(cfg) ? cfg->api_port : cfg->port, cfg->tls_mode);
+	else
+		printf("served at    nowhere: the operator listener speaks plain HTTP (tls.mode %s%s)\n",
+		       cfg->tls_mode,
+		       config_split_listeners(cfg) ? "" : ", server.api_port = server.port");
+	printf("\nfingerprint pins the public key: corral --fingerprint %s ...\n"
+	       "sha256 is the certificate's, as browsers show it.\n",
+	       t->fingerprint);
+	tlscert_free(t);
+	return 0;
 }
 
 /* Everything a serving daemon runs, after the store is open; fatal on failure. */
@@ -298,9 +473,12 @@ static void start_daemon(struct daemon *dm, struct config *cfg)
 	if (config_resolve_base_url(cfg, (uint16_t)cfg->port) < 0)
 		fatalx("the advertised URL is too long");
 	atomic_init(&a->cfg, cfg);
+	dm->nofile = raise_nofile();
 	start_http(dm, cfg);
-	log_info("listening on %s port %u; nodes are told %s; store %s; files %s", cfg->address,
-		 dm->port, cfg->base_url, cfg->store_path, cfg->files_root);
+	log_info("listening on %s port %u (%u connections at most, %u per address); nodes are "
+		 "told %s; store %s; files %s",
+		 cfg->address, dm->port, dm->node_conns, cfg->max_conns_per_ip, cfg->base_url,
+		 cfg->store_path, cfg->files_root);
 	struct redfish_settings rs = {cfg->rf_concurrency, cfg->rf_connect_timeout, cfg->rf_timeout,
 				      cfg->rf_max_reply, cfg->rf_ca_file};
 	if (redfish_start(a->store, a->seed_key, &rs, &a->redfish) < 0)
@@ -318,7 +496,9 @@ static void stop_daemon(struct daemon *dm)
 	dhcp_free(dm->dhcp);
 	redfish_free(a->redfish);
 	hub_close(a->hub);
+	http_server_free(dm->http_api);
 	http_server_free(dm->http);
+	tlscert_free(dm->tls);
 	events_free(a->events);
 	hub_free(a->hub);
 	bootcache_free(a->bootcache);
@@ -363,6 +543,11 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	log_set_level(debug ? LOG_LVL_DEBUG : cfg->log_level);
+	if (argc > 0 && strcmp(argv[0], "cert") == 0) {
+		rc = cert_cmd(cfg);
+		free(cfg);
+		return rc;
+	}
 
 	/* Block the signals we wait for before any thread starts. */
 	sigset_t sigs;

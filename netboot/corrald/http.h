@@ -13,9 +13,22 @@
  * http_reply_error_hdr() when the answer needs a header of its own) writes
  * {"error":{"code","message","field"}}, or the body the config's
  * error_body gives for that path; http.c's own 404, 405, 401, 403, 413,
- * 415, 501 and 500 answers go through it too.
+ * 415, 421, 308, 501 and 500 answers go through it too.
  *
- * Callers: corrald.c starts and frees the server with routes.h's table and
+ * Listeners.  A server is one listening socket with its own connection
+ * budget.  corrald runs two: one for the node-facing paths (plain HTTP:
+ * iPXE has no TLS) and one for the operator's API and web page (HTTPS),
+ * so a flood on one cannot take the other's connections; each route says
+ * which serves it (enum http_side).  A path that only the other listener
+ * serves gets 421 naming it (an open page, such as /ui, a redirect).
+ *
+ * Slow clients.  Besides libmicrohttpd's idle timeout, a request's headers
+ * must be complete within header_timeout of the connection's start (or of
+ * the previous answer on a kept-alive connection) and its body within
+ * body_timeout of its headers: connguard.h cuts what takes longer, however
+ * slowly it trickles.  Connections per client address are capped.
+ *
+ * Callers: corrald.c starts and frees the servers with routes.h's table and
  * callbacks.  The reply functions and http_header()/http_query() are for
  * handlers (serve.c, api*.c, files.c, ui.c, hub.c), on the worker thread
  * that runs them, for the request they were given; a struct http_req and
@@ -46,6 +59,8 @@ enum http_method {
 #define HTTP_MAX_ARGS 3
 
 struct http_req;
+struct http_server;
+struct connguard_conn;
 typedef int (*http_handler)(struct http_req *r);
 /*
  * Optional: the body of an error answer in another service's shape on the
@@ -55,6 +70,20 @@ typedef int (*http_handler)(struct http_req *r);
 typedef json_t *(*http_error_body_fn)(const char *path, unsigned status, const char *code,
 				      const char *message, const char **ctype);
 
+/* Which listener serves a route.  0, the default, is the operator's. */
+enum http_side {
+	HTTP_SIDE_OPERATOR = 0, /* the API and the web page */
+	HTTP_SIDE_NODE,         /* the boot path: scripts, cloud-init, files, phone-home */
+	HTTP_SIDE_BOTH,         /* health and metrics */
+};
+
+/* Which routes a listener serves. */
+enum http_role {
+	HTTP_ROLE_ALL = 0,  /* one listener for everything */
+	HTTP_ROLE_NODE,     /* HTTP_SIDE_NODE and _BOTH routes */
+	HTTP_ROLE_OPERATOR, /* HTTP_SIDE_OPERATOR and _BOTH routes */
+};
+
 struct http_route {
 	unsigned methods;            /* HTTP_GET | ... */
 	const char *pattern;         /* "/api/v1/nodes/:", ":" = one segment, "*" = rest */
@@ -62,7 +91,8 @@ struct http_route {
 	enum auth_scope write_scope; /* needed for every other method */
 	size_t max_body;             /* 0: the server default */
 	http_handler handler;
-	const char *label; /* metrics label, e.g. "bootscript" */
+	const char *label;   /* metrics label, e.g. "bootscript" */
+	enum http_side side; /* the listener serving it (left out: the operator's) */
 };
 
 struct http_req {
@@ -80,6 +110,8 @@ struct http_req {
 	void *ctx;               /* the server's user context */
 	/* private to http.c */
 	http_error_body_fn error_body;
+	struct connguard_conn *guard; /* the connection's deadlines */
+	struct http_server *srv;
 	char argbuf[512];
 	int body_too_large;
 	int replied;
@@ -99,11 +131,25 @@ typedef int (*http_untyped_fn)(const char *path);
 struct http_server;
 
 struct http_config {
-	const char *address;   /* listen address, IPv4 or IPv6 literal */
-	uint16_t port;         /* 0: pick a free one (see http_server_port) */
-	unsigned threads;      /* worker threads; 0: one per CPU */
-	size_t max_body;       /* default body cap */
-	unsigned conn_timeout; /* seconds an idle connection is kept */
+	const char *name;          /* "node", "api": for log lines (NULL: "http") */
+	enum http_role role;       /* which routes it serves */
+	const char *address;       /* listen address, IPv4 or IPv6 literal */
+	uint16_t port;             /* 0: pick a free one (see http_server_port) */
+	unsigned threads;          /* worker threads; 0: one per CPU */
+	size_t max_body;           /* default body cap */
+	unsigned conn_timeout;     /* seconds an idle connection is kept (0: 60) */
+	unsigned header_timeout;   /* seconds for a request's headers (0: 10) */
+	unsigned body_timeout;     /* seconds for its body, from its headers (0: 60) */
+	unsigned max_conns;        /* open connections at most (0: 4096) */
+	unsigned max_conns_per_ip; /* per client address (0: no cap) */
+	/* HTTPS when both are set: PEM text (copied; the key's copy is wiped at free) */
+	const char *tls_cert;
+	const char *tls_key;
+	/* Where the other listener is, for the 421 and redirect answers: its
+	 * scheme and port (0: there is none); the host is the one the client
+	 * asked for. */
+	const char *other_scheme;
+	uint16_t other_port;
 	const struct http_route *routes;
 	size_t nroutes;
 	http_auth_fn auth;
@@ -115,15 +161,23 @@ struct http_config {
 
 /*
  * Starts listening; *out owned by the caller.  Returns 0, -EINVAL for an
- * address that is not an IPv4 or IPv6 literal, what socket(), bind() or
+ * address that is not an IPv4 or IPv6 literal or for only one of tls_cert
+ * and tls_key, what socket(), bind() or
  * listen() failed with (-EADDRINUSE, -EADDRNOTAVAIL, -EACCES, ...),
- * -ENOMEM, or -EIO when libmicrohttpd does not start (it logs why).
+ * -ENOMEM, -ENOTSUP for TLS from a libmicrohttpd built without it, or
+ * -EIO when libmicrohttpd does not start (it logs why; a key that does
+ * not fit its certificate is one reason).
  */
 int http_server_start(const struct http_config *cfg, struct http_server **out);
 /* The port actually bound. */
 uint16_t http_server_port(const struct http_server *s);
 /* Stops and frees; waits for in-flight requests.  NULL is a no-op. */
 void http_server_free(struct http_server *s);
+/* Connections open now, and cut for being too slow since the start. */
+unsigned http_server_open_conns(struct http_server *s);
+uint64_t http_server_cut_conns(struct http_server *s);
+/* True if a listener in role serves a route of side. */
+int http_role_serves(enum http_role role, enum http_side side);
 
 /* Reply helpers.  Each queues exactly one response and returns 0 or -EIO. */
 int http_reply(struct http_req *r, unsigned status, struct MHD_Response *resp);

@@ -121,6 +121,10 @@ static const char *const store_migrations[] = {
 	/* 6: who holds an address now is asked on every node-facing request
 	 * (node identity, docs/security.md) */
 	"CREATE INDEX leases_ip ON leases(ip);",
+	/* 7: the root image's sha256, passed to the node on the kernel command
+	 * line (corral.rootfs_sha256=) so its initramfs checks the download
+	 * before mounting it */
+	"ALTER TABLE images ADD COLUMN rootfs_sha256 TEXT;",
 };
 
 #define STORE_NMIGRATIONS ((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))

@@ -37,16 +37,17 @@
 	X(ROLLBACK, "ROLLBACK")                                                                    \
 	X(PING, "SELECT 1")                                                                        \
 	/* images */                                                                               \
-	X(IMAGE_GET, "SELECT name, arch, kernel, initrd, rootfs, params, created, updated"         \
-		     " FROM images WHERE name=?1")                                                 \
-	X(IMAGE_LIST, "SELECT name, arch, kernel, initrd, rootfs, params, created, updated"        \
-		      " FROM images ORDER BY name")                                                \
+	X(IMAGE_GET, "SELECT name, arch, kernel, initrd, rootfs, params, rootfs_sha256, created,"  \
+		     " updated FROM images WHERE name=?1")                                         \
+	X(IMAGE_LIST, "SELECT name, arch, kernel, initrd, rootfs, params, rootfs_sha256, created," \
+		      " updated FROM images ORDER BY name")                                        \
 	X(IMAGE_EXISTS, "SELECT 1 FROM images WHERE name=?1")                                      \
-	X(IMAGE_PUT, "INSERT INTO images(name, arch, kernel, initrd, rootfs, params, created,"     \
-		     " updated) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7) ON CONFLICT(name) DO"       \
-		     " UPDATE SET arch=excluded.arch, kernel=excluded.kernel,"                     \
-		     " initrd=excluded.initrd, rootfs=excluded.rootfs, params=excluded.params,"    \
-		     " updated=excluded.updated")                                                  \
+	X(IMAGE_PUT,                                                                               \
+	  "INSERT INTO images(name, arch, kernel, initrd, rootfs, params,"                         \
+	  " rootfs_sha256, created, updated) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)"           \
+	  " ON CONFLICT(name) DO UPDATE SET arch=excluded.arch, kernel=excluded.kernel,"           \
+	  " initrd=excluded.initrd, rootfs=excluded.rootfs, params=excluded.params,"               \
+	  " rootfs_sha256=excluded.rootfs_sha256, updated=excluded.updated")                       \
 	X(IMAGE_DELETE, "DELETE FROM images WHERE name=?1")                                        \
 	X(IMAGE_USERS, "SELECT 'profile', name FROM profiles WHERE image_id=(SELECT id FROM"       \
 		       " images WHERE name=?1) ORDER BY name LIMIT 11")                            \

@@ -27,9 +27,15 @@ struct store_kind_desc {
 };
 
 static const struct store_col image_cols[] = {
-	{"name", COL_TEXT},    {"arch", COL_TEXT},        {"kernel", COL_TEXT},
-	{"initrd", COL_TEXT},  {"rootfs", COL_TEXT_NULL}, {"params", COL_TEXT},
-	{"created", COL_TIME}, {"updated", COL_TIME},
+	{"name", COL_TEXT},
+	{"arch", COL_TEXT},
+	{"kernel", COL_TEXT},
+	{"initrd", COL_TEXT},
+	{"rootfs", COL_TEXT_NULL},
+	{"params", COL_TEXT},
+	{"rootfs_sha256", COL_TEXT_NULL},
+	{"created", COL_TIME},
+	{"updated", COL_TIME},
 };
 static const struct store_col profile_cols[] = {
 	{"name", COL_TEXT},        {"image", COL_TEXT_NULL}, {"kernel", COL_TEXT_NULL},
@@ -45,7 +51,7 @@ static const struct store_ref profile_refs[] = {{"image", ST_IMAGE_EXISTS, "imag
 static const struct store_ref group_refs[] = {{"profile", ST_PROFILE_EXISTS, "profile"}};
 
 static const struct store_kind_desc store_kinds[] = {
-	[STORE_IMAGE] = {"image", image_cols, 8, 6, ST_IMAGE_GET, ST_IMAGE_LIST, ST_IMAGE_EXISTS,
+	[STORE_IMAGE] = {"image", image_cols, 9, 7, ST_IMAGE_GET, ST_IMAGE_LIST, ST_IMAGE_EXISTS,
 			 ST_IMAGE_PUT, ST_IMAGE_DELETE, ST_IMAGE_USERS, NULL, 0},
 	[STORE_PROFILE] = {"profile", profile_cols, 7, 5, ST_PROFILE_GET, ST_PROFILE_LIST,
 			   ST_PROFILE_EXISTS, ST_PROFILE_PUT, ST_PROFILE_DELETE, ST_PROFILE_USERS,

@@ -48,6 +48,10 @@ const BLOCKED = [
 	[/^unknown/, 'machine not registered'],
 ];
 
+// A rootfs event the node reported (POST /boot/v1/report): it stopped
+// before mounting the image.  A download's detail is a file path.
+const ROOTFS_REFUSED = /^(sha256 mismatch|no root image|refused)/;
+
 // One attempt judged at time now: {items, outcome, summary, start, end}.
 // items are stops (one event, or same-stage events close together) with
 // .mark 'warn' (a retry, a slow gap) or 'bad' (blocked, or where it stuck).
@@ -60,7 +64,9 @@ export function analyse(boot, now = Date.now()) {
 		const blocked =
 			(ev.stage === 'bootscript' && BLOCKED.find(([re]) => re.test(ev.detail || ''))) ||
 			// dnsmasq ignored or refused the request: the detail says why
-			(ev.stage === 'dhcp' && /^(not answered|refused):/.test(ev.detail || '') && [null, ev.detail]);
+			(ev.stage === 'dhcp' && /^(not answered|refused):/.test(ev.detail || '') && [null, ev.detail]) ||
+			// the node's initramfs refused the root image (its own report)
+			(ev.stage === 'rootfs' && ROOTFS_REFUSED.test(ev.detail || '') && [null, ev.detail]);
 		if (last && !retry && !blocked && ev.stage !== 'bootscript' && last.stage === ev.stage && ev.t - last.end < 3000) {
 			last.events.push(ev);
 			last.end = ev.t;
@@ -90,7 +96,8 @@ export function analyse(boot, now = Date.now()) {
 	} else if (items[items.length - 1].mark === 'bad') {
 		const last = items[items.length - 1];
 		res.outcome = 'bad';
-		res.summary = `Blocked at ${last.stage === 'dhcp' ? 'DHCP' : 'the boot script'}: ${last.note}`;
+		const where = { dhcp: 'DHCP', rootfs: 'the root image' }[last.stage] || 'the boot script';
+		res.summary = `Blocked at ${where}: ${last.note}`;
 	} else if (now - lastEv.t > STUCK_MS) {
 		res.outcome = 'stuck';
 		res.stuckFor = now - lastEv.t;

@@ -148,6 +148,7 @@ class Corrald:
             "server": {
                 "address": "127.0.0.1",
                 "port": str(self.port),
+                "api_port": str(self.port),  # one plain listener (test_tls.py splits them)
                 "advertise_url": self.advertise_url,
                 "threads": "2",
                 "log_level": "debug",

@@ -55,6 +55,11 @@
 #define AUTH_ADMIN "Authorization: Bearer " ADMIN_TOKEN "\r\n"
 #define CT_JSON "Content-Type: application/json\r\n"
 
+/* Which listener serves a test route (a server of role HTTP_ROLE_ALL serves all). */
+#define NODE HTTP_SIDE_NODE
+#define OP HTTP_SIDE_OPERATOR
+#define BOTH HTTP_SIDE_BOTH
+
 #define SERVER_MAX_BODY 64 /* the test servers' default cap */
 #define FORM_CAP 16        /* /form's own cap */
 #define JSON_CAP 32        /* /json's own cap */
@@ -178,26 +183,26 @@ FIXTURE_FN int h_twice(struct http_req *r)
 }
 
 static const struct http_route test_routes[] = {
-	{HTTP_GET, "/open", N, N, 0, h_echo, "open"},
-	{HTTP_GET | HTTP_POST, "/items", R, A, 0, h_echo, "items"},
-	{HTTP_GET | HTTP_PUT | HTTP_DELETE, "/items/:", R, A, 0, h_echo, "item"},
-	{HTTP_GET, "/items/:/sub/:", R, A, 0, h_echo, "item_sub"},
-	{HTTP_GET, "/admin", A, A, 0, h_echo, "admin"},
-	{HTTP_GET, "/files/*", N, N, 0, h_echo, "files"},
-	{HTTP_GET, "/pair/:/:", N, N, 0, h_echo, "pair"},
-	{HTTP_GET, "/deep/:/:/:/end", N, N, 0, h_echo, "deep3"},
-	{HTTP_GET, "/deep/*", N, N, 0, h_echo, "deep_rest"},
-	{HTTP_GET, "/four/:/:/:/:", N, N, 0, h_echo, "four"}, /* more than HTTP_MAX_ARGS */
-	{HTTP_POST, "/form", N, N, FORM_CAP, h_echo, "form"},
-	{HTTP_POST, "/dflt", N, N, 0, h_echo, "dflt"},
-	{HTTP_PUT, "/json", N, A, JSON_CAP, h_echo, "json"},
-	{HTTP_GET, "/err", N, N, 0, h_err, "err"},
-	{HTTP_GET, "/fail", N, N, 0, h_fail, "fail"},
-	{HTTP_GET, "/silent", N, N, 0, h_silent, "silent"},
-	{HTTP_GET, "/twice", N, N, 0, h_twice, "twice"},
+	{HTTP_GET, "/open", N, N, 0, h_echo, "open", BOTH},
+	{HTTP_GET | HTTP_POST, "/items", R, A, 0, h_echo, "items", OP},
+	{HTTP_GET | HTTP_PUT | HTTP_DELETE, "/items/:", R, A, 0, h_echo, "item", OP},
+	{HTTP_GET, "/items/:/sub/:", R, A, 0, h_echo, "item_sub", OP},
+	{HTTP_GET, "/admin", A, A, 0, h_echo, "admin", OP},
+	{HTTP_GET, "/files/*", N, N, 0, h_echo, "files", NODE},
+	{HTTP_GET, "/pair/:/:", N, N, 0, h_echo, "pair", OP},
+	{HTTP_GET, "/deep/:/:/:/end", N, N, 0, h_echo, "deep3", OP},
+	{HTTP_GET, "/deep/*", N, N, 0, h_echo, "deep_rest", OP},
+	{HTTP_GET, "/four/:/:/:/:", N, N, 0, h_echo, "four", OP}, /* more than HTTP_MAX_ARGS */
+	{HTTP_POST, "/form", N, N, FORM_CAP, h_echo, "form", NODE},
+	{HTTP_POST, "/dflt", N, N, 0, h_echo, "dflt", OP},
+	{HTTP_PUT, "/json", N, A, JSON_CAP, h_echo, "json", OP},
+	{HTTP_GET, "/err", N, N, 0, h_err, "err", OP},
+	{HTTP_GET, "/fail", N, N, 0, h_fail, "fail", OP},
+	{HTTP_GET, "/silent", N, N, 0, h_silent, "silent", OP},
+	{HTTP_GET, "/twice", N, N, 0, h_twice, "twice", OP},
 	/* one path, two routes: 405's Allow is their union */
-	{HTTP_DELETE, "/split", N, N, 0, h_echo, "split_del"},
-	{HTTP_PATCH, "/split", N, N, 0, h_echo, "split_patch"},
+	{HTTP_DELETE, "/split", N, N, 0, h_echo, "split_del", OP},
+	{HTTP_PATCH, "/split", N, N, 0, h_echo, "split_patch", OP},
 };
 
 FIXTURE_FN struct http_config test_config(struct fixture *f, const char *address)

@@ -45,6 +45,13 @@ static const struct bad_case object_bad[] = {
 	 "{'name':'img2','kernel':'k','initrd':'http://h/a b'}", 422, "invalid_field", "initrd"},
 	{"rootfs empty", "POST", "/api/v1/images",
 	 "{'name':'img2','kernel':'k','initrd':'i','rootfs':''}", 422, "invalid_field", "rootfs"},
+	{"rootfs_sha256 short", "POST", "/api/v1/images",
+	 "{'name':'img2','kernel':'k','initrd':'i','rootfs_sha256':'abc'}", 422, "invalid_field",
+	 "rootfs_sha256"},
+	{"rootfs_sha256 upper case", "POST", "/api/v1/images",
+	 "{'name':'img2','kernel':'k','initrd':'i','rootfs_sha256':'"
+	 "E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855'}",
+	 422, "invalid_field", "rootfs_sha256"},
 	{"image params with $", "POST", "/api/v1/images",
 	 "{'name':'img2','kernel':'k','initrd':'i','params':'root=$root'}", 422, "invalid_field",
 	 "params"},
@@ -116,7 +123,7 @@ static void test_objects(void **state)
 	j = get_json(f, "/api/v1/images/img1");
 	want = json_loads("{\"name\":\"img1\",\"arch\":\"x86_64\",\"kernel\":\"images/k/vmlinuz\","
 			  "\"initrd\":\"images/k/initrd.img\",\"rootfs\":null,"
-			  "\"params\":\"console=ttyS0\"}",
+			  "\"params\":\"console=ttyS0\",\"rootfs_sha256\":null}",
 			  0, NULL);
 	json_t *g = without(j, "created", "updated", NULL);
 	assert_json_eq("image", g, want);
@@ -141,6 +148,16 @@ static void test_objects(void **state)
 		json_string_value(json_object_get(json_object_get(r.json, "error"), "message")),
 		"node n1"));
 	res_free(&r);
+
+	/* The root image's digest is stored and given back. */
+	must(f, "PATCH", "/api/v1/images/img1",
+	     "{'rootfs_sha256':'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'}",
+	     200);
+	j = get_json(f, "/api/v1/images/img1");
+	assert_string_equal(json_string_value(json_object_get(j, "rootfs_sha256")),
+			    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	json_decref(j);
+	must(f, "PATCH", "/api/v1/images/img1", "{'rootfs_sha256':null}", 200);
 
 	/* PATCH keeps what it does not name; PUT of a GET (members included) is fine. */
 	must(f, "PATCH", "/api/v1/images/img1", "{'params':'console=ttyS1'}", 200);

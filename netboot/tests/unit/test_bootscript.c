@@ -236,6 +236,26 @@ static void fill_boot(struct bootsel *b, const struct node_case *c)
 	b->params = (char *)c->params;
 }
 
+/* An image with a root image digest: the kernel line carries it for the
+ * initramfs's check, after corral.node and before the seed; without one,
+ * no corral.rootfs_sha256 word at all (the first case above). */
+static void test_node_rootfs_sha256(void **state)
+{
+	static const char hex[] =
+		"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+	struct bootsel b;
+	struct buf out;
+	char want[512];
+	(void)state;
+	fill_boot(&b, &node_cases[0]);
+	TFMT(b.rootfs_sha256, "%s", hex);
+	buf_init(&out, BOOTSCRIPT_MAX);
+	assert_int_equal(bootscript_node(&env60, &b, SEED, node_cases[0].self, 0, &out), 0);
+	TFMT(want, " corral.node=x1000c0s0b0n0 corral.rootfs_sha256=%s ds=nocloud-net;s=", hex);
+	assert_non_null(strstr(buf_str(&out), want));
+	buf_clear(&out);
+}
+
 static size_t nlines(const char *const *lines)
 {
 	size_t n = 0;
@@ -481,6 +501,7 @@ int main(void)
 		cmocka_unit_test(test_retry_sleep),
 		cmocka_unit_test(test_node),
 		cmocka_unit_test(test_node_kernel_words),
+		cmocka_unit_test(test_node_rootfs_sha256),
 		cmocka_unit_test(test_node_retry_path),
 		cmocka_unit_test(test_node_appends),
 		cmocka_unit_test(test_node_too_small),

@@ -131,6 +131,19 @@ static void test_every_key(void **state)
 				   "threads = 4\n"
 				   "max_body = 2097152\n"
 				   "log_level = debug\n"
+				   "api_address = 127.0.0.2\n"
+				   "api_port = 9443\n"
+				   "max_connections = 20000\n"
+				   "api_max_connections = 512\n"
+				   "max_connections_per_ip = 32\n"
+				   "header_timeout = 5\n"
+				   "body_timeout = 30\n"
+				   "idle_timeout = 20\n"
+				   "[tls]\n"
+				   "mode = on\n"
+				   "cert = /etc/corral/tls.crt\n"
+				   "key = /etc/corral/tls.key\n"
+				   "names = corral.lab, 10.0.0.2\n"
 				   "\n"
 				   "[store]\n"
 				   "path = /var/tmp/corral-test/corral.db\n"
@@ -174,6 +187,18 @@ static void test_every_key(void **state)
 	assert_int_equal(c.threads, 4);
 	assert_int_equal(c.max_body, 2097152);
 	assert_int_equal(c.log_level, LOG_LVL_DEBUG);
+	assert_string_equal(c.api_address, "127.0.0.2");
+	assert_int_equal(c.api_port, 9443);
+	assert_int_equal(c.max_conns, 20000);
+	assert_int_equal(c.api_max_conns, 512);
+	assert_int_equal(c.max_conns_per_ip, 32);
+	assert_int_equal(c.header_timeout, 5);
+	assert_int_equal(c.body_timeout, 30);
+	assert_int_equal(c.idle_timeout, 20);
+	assert_string_equal(c.tls_mode, "on");
+	assert_string_equal(c.tls_cert, "/etc/corral/tls.crt");
+	assert_string_equal(c.tls_key, "/etc/corral/tls.key");
+	assert_string_equal(c.tls_names, "corral.lab, 10.0.0.2");
 	assert_string_equal(c.store_path, "/var/tmp/corral-test/corral.db");
 	assert_string_equal(c.files_root, "/srv/corral/files");
 	assert_string_equal(c.key_file, "/etc/corral/secret.key");
@@ -246,6 +271,24 @@ static const struct ok_case ok_cases[] = {
 	  "http://10.0.0.1:8080"),
 	S("[server]\nadvertise_url =\n", advertise_url, ""),
 	S("[files]\nroot = /srv/files with space\n", files_root, "/srv/files with space"),
+	/* listeners, slow clients, TLS */
+	U("[server]\napi_port = 0\n", api_port, 0),
+	U("[server]\napi_port = 65535\n", api_port, 65535),
+	S("[server]\napi_address = ::1\n", api_address, "::1"),
+	S("[server]\napi_address =\n", api_address, ""),
+	U("[server]\nmax_connections = 64\n", max_conns, 64),
+	U("[server]\nmax_connections = 1000000\n", max_conns, 1000000),
+	U("[server]\napi_max_connections = 16\n", api_max_conns, 16),
+	U("[server]\nmax_connections_per_ip = 0\n", max_conns_per_ip, 0),
+	U("[server]\nheader_timeout = 1\n", header_timeout, 1),
+	U("[server]\nbody_timeout = 86400\n", body_timeout, 86400),
+	U("[server]\nidle_timeout = 5\n", idle_timeout, 5),
+	S("[tls]\nmode = on\n", tls_mode, "on"),
+	S("[tls]\nmode = off\n", tls_mode, "off"),
+	S("[tls]\ncert = /etc/corral/tls.crt\n", tls_cert, "/etc/corral/tls.crt"),
+	S("[tls]\nkey = /etc/corral/tls.key\n", tls_key, "/etc/corral/tls.key"),
+	S("[tls]\nnames = corral.lab, 10.0.0.2 , ::1\n", tls_names, "corral.lab, 10.0.0.2 , ::1"),
+	S("[tls]\nnames =\n", tls_names, ""),
 };
 
 static void test_accepted(void **state)
@@ -376,6 +419,14 @@ static const struct err_case late_err_cases[] = {
 	{"[dhcp]\nkea = kea-dhcp4\n", 2, "kea"},
 	{"[dhcp]\nlease_file = leases.csv\n", 2, "lease_file"},
 	{"[dhcp]\nmode = proxy\ninterface = eth0\nsubnet = 10.0.0.0/33\n", 4, "subnet"},
+	{"[server]\napi_address = localhost\n", 2, "api_address"},
+	{"[server]\nmax_connections = 63\n", 2, "max_connections"},
+	{"[server]\nheader_timeout = 0\n", 2, "header_timeout"},
+	{"[tls]\nmode = yes\n", 2, "mode"},
+	{"[tls]\ncert = tls.crt\n", 2, "cert"},
+	{"[tls]\nnames = a b\n", 2, "names"},
+	{"[tls]\nnames = -x\n", 2, "names"},
+	{"[tls]\nnames = *.lab\n", 2, "names"},
 };
 
 static void test_errors_after_parse(void **state)
@@ -475,6 +526,56 @@ static void test_missing_file(void **state)
 	config_defaults(&c);
 	assert_int_equal(config_load("/nonexistent/corral.conf", &c, err, sizeof(err)), -ENOENT);
 	assert_non_null(strstr(err, "/nonexistent/corral.conf"));
+}
+
+/* ---- listeners and TLS: config_split_listeners, config_tls_enabled ------- */
+
+static void test_listeners_and_tls(void **state)
+{
+	static const struct {
+		const char *text;
+		bool split, tls;
+		const char *api_address;
+	} cases[] = {
+		/* the default: the API on its own port, over HTTPS */
+		{"", true, true, "0.0.0.0"},
+		/* the same port: one listener, plain HTTP (iPXE has no TLS) */
+		{"[server]\nport = 9000\napi_port = 9000\n", false, false, "0.0.0.0"},
+		{"[server]\nport = 0\napi_port = 0\n", false, false, "0.0.0.0"},
+		/* ... unless asked for: then every path is HTTPS */
+		{"[server]\napi_port = 8080\n[tls]\nmode = on\n", false, true, "0.0.0.0"},
+		/* apart, but TLS off (behind a proxy that terminates it) */
+		{"[tls]\nmode = off\n", true, false, "0.0.0.0"},
+		/* the same port on another address is another listener */
+		{"[server]\naddress = 10.0.0.1\napi_address = 127.0.0.1\napi_port = 8080\n", true,
+		 true, "127.0.0.1"},
+		{"[server]\naddress = 10.0.0.1\napi_address = 10.0.0.1\napi_port = 8080\n", false,
+		 false, "10.0.0.1"},
+	};
+	for (size_t i = 0; i < NELEM(cases); i++) {
+		struct config c;
+		char err[512];
+		if (load(cases[i].text, &c, err, sizeof(err)) != 0)
+			fail_msg("case %zu: %s", i, err);
+		if (config_split_listeners(&c) != cases[i].split ||
+		    config_tls_enabled(&c) != cases[i].tls)
+			fail_msg("case %zu (%s): split %d tls %d", i, cases[i].text,
+				 config_split_listeners(&c), config_tls_enabled(&c));
+		assert_string_equal(config_api_address(&c), cases[i].api_address);
+	}
+	/* Defaults: the slow-client bounds, and the pair beside the key file. */
+	struct config d;
+	config_defaults(&d);
+	assert_int_equal(d.api_port, 8443);
+	assert_int_equal(d.max_conns_per_ip, 64);
+	assert_int_equal(d.header_timeout, 10);
+	assert_int_equal(d.body_timeout, 60);
+	assert_int_equal(d.idle_timeout, 60);
+	assert_string_equal(d.tls_mode, "auto");
+	size_t dir = strrchr(d.key_file, '/') - d.key_file;
+	assert_memory_equal(d.tls_cert, d.key_file, dir + 1);
+	assert_string_equal(d.tls_cert + dir, "/tls.crt");
+	assert_string_equal(d.tls_key + dir, "/tls.key");
 }
 
 /* ---- config_describe ---------------------------------------------------- */
@@ -720,6 +821,7 @@ int main(void)
 		cmocka_unit_test(test_describe),
 		cmocka_unit_test(test_dhcp_equal),
 		cmocka_unit_test(test_merge),
+		cmocka_unit_test(test_listeners_and_tls),
 		cmocka_unit_test(test_resolve_base_url),
 	};
 

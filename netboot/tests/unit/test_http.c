@@ -163,7 +163,7 @@ static void test_route_methods_patterns(void **state)
 {
 	for (size_t i = 0; i < NELEM(pattern_cases); i++) {
 		const struct pattern_case *c = &pattern_cases[i];
-		struct http_route rt = {c->methods, c->pattern, N, N, 0, h_echo, "t"};
+		struct http_route rt = {c->methods, c->pattern, N, N, 0, h_echo, "t", OP};
 		unsigned got = http_route_methods(&rt, 1, c->path);
 		if (got != c->want)
 			fail_msg("%s on %s: 0x%x, want 0x%x", c->pattern, c->path, got, c->want);
@@ -174,7 +174,7 @@ static void test_route_methods_patterns(void **state)
 /* Captures are copied into a 512-byte buffer: 511 bytes fit, 512 do not. */
 static void test_route_methods_capture_size(void **state)
 {
-	struct http_route rt = {HTTP_GET, "/a/:", N, N, 0, h_echo, "t"};
+	struct http_route rt = {HTTP_GET, "/a/:", N, N, 0, h_echo, "t", OP};
 	char path[600];
 	for (size_t n = 509; n <= 513; n++) {
 		TFMT(path, "/a/%0*d", (int)n, 0);
