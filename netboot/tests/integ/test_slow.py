@@ -225,15 +225,16 @@ def test_kept_alive_connection_waits_header_timeout_for_next_request(corrald_fac
 
 def test_connections_per_address_are_capped(corrald_factory):
     c = corrald_factory(conf={"server": {"max_connections_per_ip": 8}})
-    held = [connect_from("127.0.0.1", c.port) for _ in range(8)]
+    held = [connect_from("127.0.0.9", c.port) for _ in range(8)]
     try:
+        # From an address of their own (the fixture talks from 127.0.0.1).
         # corrald has accepted all 8 once each has been answered (they stay
         # open, kept alive); a fixed sleep was too short on a loaded machine.
         for h in held:
             h.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
             h.settimeout(10)
             assert h.recv(4096).startswith(b"HTTP/1.1 200")
-        extra = connect_from("127.0.0.1", c.port)
+        extra = connect_from("127.0.0.9", c.port)
         extra.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
         assert closed_by_peer(extra, 5), "a 9th connection from one address was served"
         extra.close()
@@ -246,7 +247,7 @@ def test_connections_per_address_are_capped(corrald_factory):
         # One closed frees a place.
         held.pop().close()
         time.sleep(0.3)
-        again = connect_from("127.0.0.1", c.port)
+        again = connect_from("127.0.0.9", c.port)
         again.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
         again.settimeout(5)
         assert again.recv(4096).startswith(b"HTTP/1.1 200")
