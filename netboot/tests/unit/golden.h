@@ -1,13 +1,12 @@
 /*
  * golden: compares generated text with a golden file, byte for byte, for
- * the unit tests of text generators (test_keaconf.c).  Include it after
+ * the unit tests of text generators (test_dhcpconf.c, test_keaconf.c).  Include it after
  * cmocka.h with GOLDEN_SUB defined as the data folder below this directory
  * ("data/keaconf").  The folder is found next to this file (__FILE__), or,
  * when the compiler was given a relative path and the test does not run
  * from the repository's top, relative to the test binary (build/tests/…).
  * CORRAL_GOLDEN_UPDATE=1 rewrites the golden files instead of comparing:
- * review the diff by eye before committing it.  (test_dhcpconf.c has its
- * own copy of the same helpers.)
+ * review the diff by eye before committing it.
  */
 #ifndef CORRAL_TEST_GOLDEN_H
 #define CORRAL_TEST_GOLDEN_H
