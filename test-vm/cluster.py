@@ -90,6 +90,10 @@ AAVMF_VARS = "/usr/share/AAVMF/AAVMF_VARS.fd"
 NS_PREFIX = "corral-vm"
 BRIDGE = "br0"
 CACHE_DIR = pathlib.Path(os.environ.get("CORRAL_VM_CACHE", "/var/tmp/corral-test-vm"))
+# What is built from this checkout's own files (the test OS, the firmware
+# tree) is cached per checkout: two checkouts running VM tests at once must
+# not rebuild each other's test OS under a running test.
+CHECKOUT_CACHE = CACHE_DIR / ("checkout-" + hashlib.sha256(str(REPO).encode()).hexdigest()[:12])
 MARK = "CORRAL-TESTOS: "
 VBMC_PORT = 8000
 VBMC_USER = "admin"
@@ -268,7 +272,7 @@ def probe_accel(kernel=None, timeout=30.0, refresh=False):
 def build_testos(outdir=None):
     """Build (or reuse, cached by input hash) the test OS; returns the
     directory holding vmlinuz and initrd.img."""
-    outdir = pathlib.Path(outdir or CACHE_DIR / "testos")
+    outdir = pathlib.Path(outdir or CHECKOUT_CACHE / "testos")
     run(["sh", str(HERE / "testos" / "build.sh"), str(outdir)])
     return outdir
 
@@ -276,7 +280,7 @@ def build_testos(outdir=None):
 def build_testos_arm64(outdir=None):
     """Build (or reuse) the arm64 test OS: Debian's arm64 kernel and
     busybox-static fetched with apt's arm64 lists; returns its directory."""
-    outdir = pathlib.Path(outdir or CACHE_DIR / "testos-arm64")
+    outdir = pathlib.Path(outdir or CHECKOUT_CACHE / "testos-arm64")
     run(["sh", str(HERE / "testos" / "build-arm64.sh"), str(outdir)])
     return outdir
 
@@ -286,7 +290,7 @@ def build_firmware(outdir=None):
     in CACHE_DIR/firmware, built with $CORRAL_BUILD/corral-fwtable's table;
     returns its directory.  Run for every session: apt fetches nothing
     when its packages are current."""
-    outdir = pathlib.Path(outdir or CACHE_DIR / "firmware")
+    outdir = pathlib.Path(outdir or CHECKOUT_CACHE / "firmware")
     table = pathlib.Path(os.environ.get("CORRAL_BUILD", REPO / "build")) / "corral-fwtable"
     run(["/usr/bin/python3", str(REPO / "firmware" / "build.py"), "--table", str(table),
          "--state", str(CACHE_DIR / "firmware-apt"), str(outdir)])
