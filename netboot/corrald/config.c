@@ -235,7 +235,7 @@ static const struct config_key config_keys[] = {
 	     "most TFTP transfers at once (dnsmasq's default is 50)"),
 	STR("dhcp", "dnsmasq", dhcp.dnsmasq, RL_DHCP, check_path, "the dnsmasq program"),
 	STR("dhcp", "state_dir", dhcp.state_dir, RL_DHCP, check_path,
-	    "where corrald writes dnsmasq's configuration, host entries and TFTP root"),
+	    "where corrald writes dnsmasq's (and Kea's) configuration, host entries and TFTP root"),
 	STR("dhcp", "ipxe_dir", dhcp.ipxe_dir, RL_DHCP, check_path,
 	    "directory with the iPXE binaries (Debian's ipxe package)"),
 	UINT("redfish", "concurrency", rf_concurrency, 1, 4096, RL_RESTART,

@@ -342,7 +342,7 @@ static int dhcp_sync(struct dhcp *d)
 	d->synced = 1;
 	int pid = atomic_load(&d->pid);
 	if ((hup1 || hup2) && pid > 0) {
-		log_debug("dhcp: host entries changed or removed; SIGHUP to dnsmasq");
+		log_debug("dhcp: host entries changed, removed or many new; SIGHUP to dnsmasq");
 		kill(pid, SIGHUP);
 	}
 	return 0;

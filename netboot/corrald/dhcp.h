@@ -9,9 +9,10 @@
  * and autoexec.ipxe) and the hook socket.  One thread does everything:
  * restarts dnsmasq with back-off when it dies (logged and counted), logs
  * its output, keeps the host files in step with the store (new files are
- * picked up by dnsmasq's inotify; changes and removals are followed by a
- * SIGHUP), and answers corral-dhcp-hook, which forwards dnsmasq's lease
- * events: leases are kept in the store (dnsmasq runs leasefile-ro), DHCP
+ * picked up by dnsmasq's inotify; changes, removals and more new files
+ * than its inotify queue takes are followed by a SIGHUP), and answers
+ * corral-dhcp-hook, which forwards dnsmasq's lease events: leases are
+ * kept in the store (dnsmasq runs leasefile-ro), DHCP
  * and TFTP steps become boot events, unknown MACs become discovered.  The
  * bookkeeping behind that (host-file diff, log-line rings, event text) is
  * dhcpstate's.

@@ -61,7 +61,7 @@ void dhcpstate_files_clear(struct dhcpstate_files *f)
 int dhcpstate_diff(const struct dhcpstate_files *have, const struct dhcpstate_files *want,
 		   dhcpstate_apply_fn apply, void *arg)
 {
-	size_t i = 0, j = 0;
+	size_t i = 0, j = 0, added = 0;
 	int hup = 0, rc = 0;
 	while (rc == 0 && (i < have->n || j < want->n)) {
 		int cmp = i == have->n ? 1 :
@@ -70,8 +70,10 @@ int dhcpstate_diff(const struct dhcpstate_files *have, const struct dhcpstate_fi
 		if (cmp < 0) { /* gone */
 			rc = apply(arg, DHCPSTATE_UNLINK, &have->v[i++]);
 			hup = 1;
-		} else if (cmp > 0) { /* new: dnsmasq's inotify finds it */
+		} else if (cmp > 0) { /* new: dnsmasq's inotify finds it (a few thousand) */
 			rc = apply(arg, DHCPSTATE_WRITE, &want->v[j++]);
+			if (++added > DHCPSTATE_NEW_MAX)
+				hup = 1;
 		} else {
 			if (strcmp(have->v[i].content, want->v[j].content) != 0) {
 				rc = apply(arg, DHCPSTATE_WRITE, &want->v[j]);

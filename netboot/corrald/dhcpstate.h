@@ -54,11 +54,20 @@ enum dhcpstate_op { DHCPSTATE_WRITE, DHCPSTATE_UNLINK };
 /* Applies one step of a diff; 0 or a negative errno (which stops the diff). */
 typedef int (*dhcpstate_apply_fn)(void *arg, enum dhcpstate_op op, const struct dhcpstate_file *f);
 /*
+ * New files dnsmasq may find by inotify in one go.  Its inotify queue
+ * (fs.inotify.max_queued_events, 16,384 by default) is shared by the host
+ * and DNS directories, one event per file written (renamed into place);
+ * past it, dnsmasq silently misses the rest (seen: a 50,000-node import,
+ * 16,684 read).  Half the queue, for both directories.
+ */
+#define DHCPSTATE_NEW_MAX 4096
+/*
  * Walks have (what is written) and want (what should be), both sorted by
  * name, calling apply for each file to write (new or changed) or remove.
- * Returns 1 if a file changed or went away (dnsmasq reads those only on
- * SIGHUP; new files it finds by inotify), 0 if there were only new files
- * or none, or apply's first error.
+ * Returns 1 if a file changed or went away, or more than DHCPSTATE_NEW_MAX
+ * are new (dnsmasq reads those only on SIGHUP; a few new files it finds by
+ * inotify), 0 if there were only a few new files or none, or apply's first
+ * error.
  */
 int dhcpstate_diff(const struct dhcpstate_files *have, const struct dhcpstate_files *want,
 		   dhcpstate_apply_fn apply, void *arg);

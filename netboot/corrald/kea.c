@@ -42,6 +42,7 @@
 #define KEA_QUIET_MS 100         /* a reload waits for the store to be quiet this long */
 #define KEA_BATCH_MS 500         /* ...but no longer than this after the first change */
 #define KEA_LEASE_POLL_MS 1000   /* the lease file is read this often without inotify */
+#define KEA_LEASE_BATCH_MS 20    /* ...and this long after Kea first wrote to it */
 #define KEA_THREADS 2            /* Kea's packet threads (measured with 2 here) */
 static const char kea_reload_cmd[] = "{\"command\": \"config-reload\"}";
 
@@ -82,6 +83,9 @@ struct kea {
 	int ino_fd, wd_file;
 	ino_t watched_ino;
 	int64_t lease_read_at;
+	bool lease_due;         /* Kea wrote: read at lease_due_at (not watching meanwhile) */
+	int64_t lease_due_at;   /* monotonic ms */
+	int64_t lease_floor_us; /* when it first wrote since the last read (wall clock) */
 };
 
 /* snprintf into out[len]: 0, or -ENAMETOOLONG when it did not fit. */
@@ -463,9 +467,11 @@ static void kea_lease_line(void *arg, const char *line)
 	if (dhcpstate_lease_detail(&e, stage == KEACONF_PXE ? "PXEClient" : "", detail,
 				   sizeof(detail)) < 0)
 		return;
-	/* Dated within the second Kea granted it (its own record), as close to
-	 * now as that allows: read at once, that is when it happened. */
-	int64_t now = store_now_us(), at = (l.expire - (int64_t)l.valid_lifetime) * 1000000;
+	/* Dated within the second Kea granted it (its own record), as close as
+	 * that allows to when Kea first wrote since the last read: rows are
+	 * read in batches (KEA_LEASE_BATCH_MS), so that is no later than this
+	 * row was written, and before any request the lease made possible. */
+	int64_t now = k->lease_floor_us, at = (l.expire - (int64_t)l.valid_lifetime) * 1000000;
 	int64_t t = now < at ? at : now > at + 999999 ? at + 999999 : now;
 	events_add_at(k->s.ev, t, node, "dhcp", l.ip, detail, l.mac, NULL);
 }
@@ -483,6 +489,9 @@ static void kea_watch_file(struct kea *k)
 
 static void kea_read_leases(struct kea *k)
 {
+	if (!k->lease_due)
+		k->lease_floor_us = store_now_us();
+	k->lease_due = false;
 	int rc = kealease_tail_read(&k->tail, kea_lease_line, k);
 	if (rc < 0)
 		log_warnx("dhcp: cannot read Kea's lease file %s: %s", k->lease_file,
@@ -496,7 +505,13 @@ static void kea_inotify(struct kea *k)
 	char ev[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
 	while (read(k->ino_fd, ev, sizeof(ev)) > 0)
 		; /* which event does not matter: the tail looks for itself */
-	kea_read_leases(k);
+	/* Batched: at thousands of leases a second, a read (and a wakeup) per
+	 * row would cost corrald more than the rows themselves. */
+	if (!k->lease_due) {
+		k->lease_due = true;
+		k->lease_due_at = dhcpproc_now_ms() + KEA_LEASE_BATCH_MS;
+		k->lease_floor_us = store_now_us();
+	}
 }
 
 /* Reads the lease files at start (for the map; no events), then watches. */
@@ -623,6 +638,7 @@ int kea_run(struct kea *k, char *err, size_t errlen)
 	k->started_at = k->restart_at = k->next_reload_at = 0;
 	k->linelen = 0;
 	k->dirty = false;
+	k->lease_due = false;
 	int rc = kea_load_leases(k);
 	if (rc < 0)
 		return kea_fail(err, errlen, rc, "cannot read Kea's lease file %s: %s",
@@ -633,7 +649,7 @@ int kea_run(struct kea *k, char *err, size_t errlen)
 int kea_fds(struct kea *k, struct pollfd *p)
 {
 	int n = 0;
-	int fds[KEA_NFDS] = {k->out_fd, k->ctl_fd, k->ino_fd};
+	int fds[KEA_NFDS] = {k->out_fd, k->ctl_fd, k->lease_due ? -1 : k->ino_fd};
 	for (int i = 0; i < KEA_NFDS; i++)
 		if (fds[i] >= 0)
 			p[n++] = (struct pollfd){fds[i], POLLIN, 0};
@@ -653,7 +669,8 @@ void kea_poll(struct kea *k, const struct pollfd *p, int n, bool stopping)
 			kea_inotify(k);
 	}
 	kea_reap(k, stopping);
-	if (dhcpproc_now_ms() - k->lease_read_at >= KEA_LEASE_POLL_MS)
+	int64_t now = dhcpproc_now_ms();
+	if ((k->lease_due && now >= k->lease_due_at) || now - k->lease_read_at >= KEA_LEASE_POLL_MS)
 		kea_read_leases(k);
 	if (stopping)
 		return;
@@ -663,6 +680,10 @@ void kea_poll(struct kea *k, const struct pollfd *p, int n, bool stopping)
 
 int kea_timeout(struct kea *k)
 {
+	if (k->lease_due) {
+		int64_t left = k->lease_due_at - dhcpproc_now_ms();
+		return left < 0 ? 0 : (int)left;
+	}
 	if (!k->dirty || k->ctl_fd >= 0)
 		return KEA_QUIET_MS; /* how often the store's generation is looked at */
 	int64_t due = k->changed_at + KEA_QUIET_MS;

@@ -109,6 +109,38 @@ static void test_diff(void **state)
 	}
 }
 
+static int count_writes(void *arg, enum dhcpstate_op op, const struct dhcpstate_file *f)
+{
+	size_t *n = arg;
+	(void)f;
+	*n += op == DHCPSTATE_WRITE;
+	return 0;
+}
+
+/* Many new files at once (a bulk import) would overflow dnsmasq's inotify
+ * queue: past DHCPSTATE_NEW_MAX, SIGHUP; up to it, inotify finds them. */
+static void test_diff_many_new_files(void **state)
+{
+	(void)state;
+	for (size_t n = DHCPSTATE_NEW_MAX; n <= DHCPSTATE_NEW_MAX + 1; n++) {
+		struct dhcpstate_files have = {NULL, 0}, want = {NULL, 0};
+		struct buf b;
+		buf_init(&b, 64);
+		for (size_t i = 0; i < n; i++) {
+			char mac[18];
+			FMT(mac, "02:00:00:00:%02zx:%02zx", i >> 8, i & 0xff);
+			assert_int_equal(buf_adds(&b, "x"), 0);
+			assert_int_equal(dhcpstate_files_add(&want, n, mac, &b), 0);
+		}
+		buf_clear(&b);
+		size_t writes = 0;
+		assert_int_equal(dhcpstate_diff(&have, &want, count_writes, &writes),
+				 n > DHCPSTATE_NEW_MAX ? 1 : 0);
+		assert_int_equal(writes, n);
+		dhcpstate_files_clear(&want);
+	}
+}
+
 /* The first failing step stops the diff and is its result. */
 static void test_diff_stops_at_error(void **state)
 {
@@ -447,6 +479,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_diff),
 		cmocka_unit_test(test_diff_stops_at_error),
+		cmocka_unit_test(test_diff_many_new_files),
 		cmocka_unit_test(test_files_add),
 		cmocka_unit_test(test_seen),
 		cmocka_unit_test(test_seen_ring_wraps),
