@@ -234,12 +234,12 @@ class Corral:
         os.chmod(self.dir, 0o755)
         self.conf = self.dir / "corral.conf"
         self.conf.write_text(
-            "[server]\naddress = 0.0.0.0\nport = %d\nadvertise_url = http://%s:%d\n"
+            "[server]\naddress = 0.0.0.0\nport = %d\napi_port = %d\nadvertise_url = http://%s:%d\n"
             "max_body = 67108864\n[store]\npath = %s/corral.db\n[files]\nroot = %s/files\n"
             "[auth]\nkey_file = %s/secret.key\n[dhcp]\nmode = authoritative\nbackend = %s\n"
             "interface = bd0\nsubnet = 10.99.0.0/16\npool_start = 10.99.250.1\n"
             "pool_end = 10.99.254.254\ndns_port = 0\nstate_dir = %s/dhcp\n"
-            % (PORT, SRV_IP, PORT, self.dir, self.dir, self.dir, backend, self.dir))
+            % (PORT, PORT, SRV_IP, PORT, self.dir, self.dir, self.dir, backend, self.dir))
         cp = run([str(lab.build / "corrald"), "-c", str(self.conf), "token", "create", "bench"])
         self.token = cp.stdout.strip().split()[-1]
         self.log = self.dir / "corrald.log"
