@@ -472,8 +472,10 @@ static void kea_lease_line(void *arg, const char *line)
 			       .ipxe = stage == KEACONF_IPXE};
 	memcpy(e.mac, l.mac, sizeof(e.mac));
 	memcpy(e.ip, l.ip, sizeof(e.ip));
-	if (dhcpstate_lease_detail(&e, stage == KEACONF_PXE ? "PXEClient" : "", detail,
-				   sizeof(detail)) < 0)
+	const char *vendor = stage == KEACONF_PXE  ? "PXEClient" :
+			     stage == KEACONF_HTTP ? "HTTPClient" :
+						     "";
+	if (dhcpstate_lease_detail(&e, vendor, detail, sizeof(detail)) < 0)
 		return;
 	/* Dated within the second Kea granted it (its own record), as close as
 	 * that allows to when Kea first wrote since the last read: rows are
