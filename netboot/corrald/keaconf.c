@@ -74,8 +74,13 @@ static int keaconf_globals(const struct keaconf *c, struct buf *out)
 		       "\"service-sockets-retry-wait-time\": 1000},\n");
 	rc |= buf_adds(out, "\"control-socket\": {\"socket-type\": \"unix\", \"socket-name\": ");
 	rc |= keaconf_str(out, c->control_socket);
+	/* Kea 2.2 reads its whole lease file again on every config-reload:
+	 * CPU measured here with 50,000 reservations, 0.73 s with no rows,
+	 * 1.2 s with 50,000, 1.8-2.7 s with 150,000 (a cluster power-on writes
+	 * three rows a node: firmware, iPXE, OS).  Cleanup (kea-lfc, its own
+	 * process) every 5 minutes keeps the file near one row per lease. */
 	rc |= buf_adds(out, "},\n\"lease-database\": {\"type\": \"memfile\", \"persist\": true, "
-			    "\"lfc-interval\": 3600, \"name\": ");
+			    "\"lfc-interval\": 300, \"name\": ");
 	rc |= keaconf_str(out, c->lease_file);
 	rc |= buf_printf(out,
 			 "},\n\"multi-threading\": {\"enable-multi-threading\": true, "
