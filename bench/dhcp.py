@@ -19,7 +19,9 @@ in which 1 % or more of the exchanges failed (a DISCOVER without its ACK).
 The table shows DORA/s at the highest offered rate with < 1 % failed, and
 the ratios to the standalone Kea, which runs the configuration corrald
 generated (classes, reservations; a lease file of its own; its log at
-WARN).
+WARN).  Each lane's steps end with the CPU seconds its DHCP server (and
+corrald) used per 1,000 ACKs over the whole ladder: unlike DORA/s, the
+load of a shared machine hardly moves it.
 
 At the largest size, with the Kea backend, also: the time from a node's
 registration (POST /api/v1/nodes answered) to the first DHCP offer of its
@@ -97,6 +99,15 @@ def rss_mb(pid):
     except (OSError, ValueError):
         pass
     return 0.0
+
+
+def cpu_s(pid):
+    """CPU seconds (user + system) a process has used so far; 0 when gone."""
+    try:
+        f = pathlib.Path("/proc/%d/stat" % pid).read_text().rsplit(")", 1)[1].split()
+        return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
 
 
 def children(pid, comm):
@@ -234,12 +245,12 @@ class Corral:
         os.chmod(self.dir, 0o755)
         self.conf = self.dir / "corral.conf"
         self.conf.write_text(
-            "[server]\naddress = 0.0.0.0\nport = %d\nadvertise_url = http://%s:%d\n"
+            "[server]\naddress = 0.0.0.0\nport = %d\napi_port = %d\nadvertise_url = http://%s:%d\n"
             "max_body = 67108864\n[store]\npath = %s/corral.db\n[files]\nroot = %s/files\n"
             "[auth]\nkey_file = %s/secret.key\n[dhcp]\nmode = authoritative\nbackend = %s\n"
             "interface = bd0\nsubnet = 10.99.0.0/16\npool_start = 10.99.250.1\n"
             "pool_end = 10.99.254.254\ndns_port = 0\nstate_dir = %s/dhcp\n"
-            % (PORT, SRV_IP, PORT, self.dir, self.dir, self.dir, backend, self.dir))
+            % (PORT, PORT, SRV_IP, PORT, self.dir, self.dir, self.dir, backend, self.dir))
         cp = run([str(lab.build / "corrald"), "-c", str(self.conf), "token", "create", "bench"])
         self.token = cp.stdout.strip().split()[-1]
         self.log = self.dir / "corrald.log"
@@ -391,6 +402,7 @@ def ladders(lab, servers, macs, n, rates, seconds):
     best = {k: (0.0, 0) for k in servers}
     steps = {k: [] for k in servers}
     misses = {k: 0 for k in servers}
+    acks = {k: 0.0 for k in servers}
     for lane in servers.values():
         lab.perfdhcp(lane, macs, n, 200, 2)  # leases in place: every run asks for them again
     for r in rates:
@@ -398,6 +410,7 @@ def ladders(lab, servers, macs, n, rates, seconds):
             if misses[kind] >= 2:
                 continue
             got, failed = lab.perfdhcp(lane, macs, n, r, seconds)
+            acks[kind] += got * seconds
             steps[kind].append("%d:%.0f/%.1f%%" % (r, got, failed))
             if failed >= 1.0:
                 misses[kind] += 1
@@ -405,7 +418,7 @@ def ladders(lab, servers, macs, n, rates, seconds):
             misses[kind] = 0
             if got > best[kind][0]:
                 best[kind] = (got, r)
-    return best, steps
+    return best, steps, acks
 
 
 def measure_size(lab, n, rates, seconds, out):
@@ -431,7 +444,17 @@ def measure_size(lab, n, rates, seconds, out):
             conf = corrals["kea"].dir / "dhcp" / "kea" / "kea-dhcp4.json"
             standalone = Standalone(lab, 2, conf)
             lanes["standalone"] = 2
-        best, steps = ladders(lab, lanes, macs, n, rates, seconds)
+        pids = {k: [standalone.proc.pid] if k == "standalone" else
+                [corrals[k].server_pid(), corrals[k].proc.pid] for k in lanes}
+        cpu0 = {k: [cpu_s(p) for p in v] for k, v in pids.items()}
+        best, steps, acks = ladders(lab, lanes, macs, n, rates, seconds)
+        # CPU per 1,000 ACKs over the whole ladder: what each lane cost,
+        # which a shared machine's load does not change as it does DORA/s
+        for k, v in pids.items():
+            used = [cpu_s(p) - c for p, c in zip(v, cpu0[k])]
+            per = ["%.3f" % (u / acks[k] * 1000) if acks[k] else "-" for u in used]
+            steps[k].append("CPU s/1k ACKs: server %s%s" % (
+                per[0], ", corrald %s" % per[1] if len(per) > 1 else ""))
         res = {}
         for kind in ("kea", "dnsmasq", "standalone"):
             if kind not in lanes:
@@ -459,15 +482,20 @@ def registration_to_answer(lab, c, n):
     p = lab.probe(c.lane, mac_of(i), 30, ip_of(i))
     time.sleep(1.0)  # the prober runs (its MAC is unknown: pool offers)
     before = len(RELOADED.findall(c.text()))
+    kea = c.server_pid()
+    cpu0 = cpu_s(kea)
     code, _ = c.api("POST", "/api/v1/nodes", nodes_of(1, i)[0])
     t201 = time.monotonic()
     r = json.loads(p.communicate(timeout=60)[0])
     if code != 201 or r["first_want"] is None:
         return ["registration -> first DHCP answer at %d nodes: no answer within 30 s" % n]
+    kea_cpu = cpu_s(kea) - cpu0
     reloads = RELOADED.findall(c.text())[before:]
     return ["registration -> first DHCP offer of its address at %d nodes (Kea): %.2f s after "
-            "the 201 (target < 2 s; Kea's config-reload took %s ms)"
-            % (n, max(r["first_want"] - t201, 0.0), ", ".join(ms for _, ms in reloads) or "?")]
+            "the 201 (target < 2 s; Kea's config-reload took %s ms, Kea used %.2f s of CPU "
+            "meanwhile)"
+            % (n, max(r["first_want"] - t201, 0.0), ", ".join(ms for _, ms in reloads) or "?",
+               kea_cpu)]
 
 
 def lab_srv(c):

@@ -9,7 +9,9 @@
  * same settings and inventory: the subnet; the pool for machines without a
  * reservation (pool_lease_time); one reservation per known interface, a
  * disabled one in a class whose requests are never answered; client
- * classes by option 93 from dhcpconf's one arch -> binary table, and by
+ * classes by option 93 from dhcpconf's one arch -> binary table (UEFI
+ * HTTP boot clients, vendor class HTTPClient, get the binary's URL and
+ * their vendor class back), and by
  * iPXE's user class / option 175 for the chain to the boot script, with
  * iPXE's "do not wait for proxy offers" (175.176 = 1); next-server = the
  * TFTP server (corrald's dnsmasq on the same address).  Kea 2.2 has no
@@ -17,8 +19,9 @@
  *
  * Kea's lease file records no client class, so a lease's boot stage is
  * carried by its length: PXE firmware leases are KEACONF_PXE_SHORTER
- * seconds, iPXE leases KEACONF_IPXE_SHORTER seconds shorter than the
- * configured time (the OS gets it exactly).  keaconf_stage() reads it back.
+ * seconds, iPXE leases KEACONF_IPXE_SHORTER, UEFI HTTP boot firmware
+ * leases KEACONF_HTTP_SHORTER seconds shorter than the configured time
+ * (the OS gets it exactly).  keaconf_stage() reads it back.
  */
 #ifndef CORRAL_KEACONF_H
 #define CORRAL_KEACONF_H
@@ -32,6 +35,7 @@
 
 #define KEACONF_PXE_SHORTER 1
 #define KEACONF_IPXE_SHORTER 2
+#define KEACONF_HTTP_SHORTER 3
 
 struct keaconf {
 	const char *interface;
@@ -58,9 +62,9 @@ int keaconf_render(const struct keaconf *c, const struct store_dhcp_host *h, siz
 		   struct buf *out);
 
 /* A lease's boot stage, read from its length. */
-enum keaconf_stage { KEACONF_OS, KEACONF_PXE, KEACONF_IPXE };
+enum keaconf_stage { KEACONF_OS, KEACONF_PXE, KEACONF_IPXE, KEACONF_HTTP };
 /*
- * The stage of a lease valid_lifetime long: lease_time minus 0, 1 or 2
+ * The stage of a lease valid_lifetime long: lease_time minus 0, 1, 2 or 3
  * for a node Kea knew (known), pool_lease_time minus those for others;
  * when it fits neither the other set is tried, then OS.
  */

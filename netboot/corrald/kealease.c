@@ -77,6 +77,8 @@ struct kealease_slot {
 	uint32_t ip;  /* 0: no lease now */
 	uint32_t lifetime;
 	int64_t expire;
+	int64_t node;      /* the MAC's node id (0: none) at... */
+	uint64_t node_gen; /* ...this store generation plus one; 0: not looked up */
 };
 
 struct kealease_map {
@@ -186,6 +188,24 @@ int kealease_map_note(struct kealease_map *m, const struct kealease *l, enum kea
 	s->lifetime = l->valid_lifetime;
 	s->expire = l->expire;
 	return 0;
+}
+
+int kealease_map_node(const struct kealease_map *m, const char *mac, uint64_t gen, int64_t *node)
+{
+	const struct kealease_slot *s = kealease_find(m->v, m->cap, kealease_mac_key(mac));
+	if (s->key == 0 || s->node_gen != gen + 1)
+		return -ENOENT;
+	*node = s->node;
+	return 0;
+}
+
+void kealease_map_set_node(struct kealease_map *m, const char *mac, uint64_t gen, int64_t node)
+{
+	struct kealease_slot *s = kealease_find(m->v, m->cap, kealease_mac_key(mac));
+	if (s->key == 0)
+		return; /* not in the map: nothing to cache it in */
+	s->node = node;
+	s->node_gen = gen + 1;
 }
 
 /* ---- the tail ---------------------------------------------------------------- */

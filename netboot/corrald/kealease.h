@@ -61,6 +61,16 @@ int kealease_map_new(struct kealease_map **out);
 void kealease_map_free(struct kealease_map *m);
 /* How l relates to the row before for its MAC; l is then that row.  -ENOMEM. */
 int kealease_map_note(struct kealease_map *m, const struct kealease *l, enum kealease_change *ch);
+/*
+ * A cache of the node id per MAC, so that a lease row costs no store
+ * lookup: valid while the store's generation (store_generation(), bumped
+ * by every inventory change) is the one it was noted at.
+ * kealease_map_node(): 0 and *node (0: no node has the MAC), or -ENOENT
+ * when not noted at gen.  kealease_map_set_node() notes it for a MAC
+ * already in the map (kealease_map_note()), else does nothing.
+ */
+int kealease_map_node(const struct kealease_map *m, const char *mac, uint64_t gen, int64_t *node);
+void kealease_map_set_node(struct kealease_map *m, const char *mac, uint64_t gen, int64_t node);
 /* MACs in the map (for tests). */
 size_t kealease_map_size(const struct kealease_map *m);
 

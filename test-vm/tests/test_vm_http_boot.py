@@ -3,11 +3,14 @@
 OVMF (Debian 12's, built with HTTP boot) with its PXE and IPv6 turned off
 through its fw_cfg switches, so its first network boot option is HTTP boot
 over IPv4: DHCP with vendor class HTTPClient and option 93 = 16 -> corrald's
-dnsmasq answers <advertise_url>/firmware/snponly.efi and echoes HTTPClient
+DHCP server (dnsmasq, then Kea: the test runs once per dhcp.backend)
+answers <advertise_url>/firmware/snponly.efi and echoes HTTPClient
 -> OVMF downloads iPXE from corrald over HTTP -> iPXE's DHCP (user class
 iPXE) -> the boot script -> kernel, initrd, cloud-init, phone-home.  The
 timeline must show the HTTP-boot lease and the firmware download, and no
 TFTP step at all; dnsmasq must have sent nothing over TFTP."""
+import os
+
 import pytest
 
 import cluster as C
@@ -19,13 +22,20 @@ STAGES = ("dhcp", "firmware", "dhcp", "bootscript", "kernel", "initrd", "cloud-i
           "phone-home")
 
 
-@pytest.fixture(scope="module")
-def lab(testos):
+KEA = "/usr/sbin/kea-dhcp4"
+
+
+@pytest.fixture(scope="module", params=["dnsmasq", "kea"])
+def lab(testos, request):
     preconditions()
+    backend = request.param
+    if backend == "kea" and not os.access(KEA, os.X_OK):
+        pytest.fail("%s missing: run make deps" % KEA)
     c = C.Cluster()
     c.create()
+    c.backend = backend
     try:
-        cd = c.start_corrald(extra_conf=c.corrald_dhcp_conf())
+        cd = c.start_corrald(extra_conf=c.corrald_dhcp_conf(backend=backend))
         C.setup_testos(cd, testos)
         vm = c.add_vm("vm-httpboot", firmware="uefi", pxe="http")
         C.register_vm(cd, vm)
@@ -56,7 +66,7 @@ def test_uefi_http_boot_without_tftp(lab):
         assert not sent, "TFTP transfers: %s" % sent
         text = vm.console_text()
         assert "HTTP Boot" in text, text[-3000:]
-    TIMINGS.append("http-boot %s: phoned home %.1f s after power-on, powered off at %.1f s "
-                   "(accel %s)" % (vm.name, t_home, t_off, c.accel))
+    TIMINGS.append("http-boot %s (%s): phoned home %.1f s after power-on, powered off at "
+                   "%.1f s (accel %s)" % (vm.name, c.backend, t_home, t_off, c.accel))
     for ln in C.format_timeline(cd, vm.name):
         TIMINGS.append("       " + ln)

@@ -1,9 +1,11 @@
-"""The client-architecture table through corrald's real dnsmasq.
+"""The client-architecture table through corrald's real dnsmasq and Kea.
 
 A small DHCP client written here (raw DHCPDISCOVER on a UDP socket bound to
 the client namespace's eth0) sends the vendor class (option 60) and client
 architecture (option 93) of each kind of firmware and reads the offer's
-boot file and option 60:
+boot file and option 60.  Each test runs with both DHCP backends
+(dhcp.backend = dnsmasq, then kea): one arch table answers alike from
+both:
 
 - UEFI HTTP boot (vendor class HTTPClient, codes 16, 19, 28, 40) gets the
   URL of its binary on corrald's /firmware/ and HTTPClient echoed; a node
@@ -13,7 +15,8 @@ boot file and option 60:
   /firmware/ serve the same arm64 binary; with Debian 12's /usr/lib/ipxe
   (no arm64 build) dnsmasq still starts and the log says what is missing.
 
-Skipped unless root with /usr/sbin/dnsmasq, busybox and iproute2.
+Skipped unless root with /usr/sbin/dnsmasq, busybox and iproute2; the Kea
+half also needs /usr/sbin/kea-dhcp4 (Debian's kea-dhcp4-server).
 """
 import os
 import random
@@ -137,11 +140,27 @@ def fwdir(lab):
     return d
 
 
-@pytest.fixture(scope="module")
-def srv(lab, fwdir):
-    c = lab.corrald(dhcp={"ipxe_dir": str(fwdir)})
-    c.wait_dnsmasq()
-    return c
+KEA = "/usr/sbin/kea-dhcp4"
+
+
+@pytest.fixture(scope="module", params=["dnsmasq", "kea"])
+def srv(request, lab, fwdir):
+    """corrald with each DHCP backend in turn (one arch table for both):
+    every test below runs against dnsmasq, then against Kea (the first one
+    stopped, so that one DHCP server answers on the bridge)."""
+    backend = request.param
+    if backend == "kea" and not os.access(KEA, os.X_OK):
+        pytest.skip("no %s (Debian's kea-dhcp4-server)" % KEA)
+    c = lab.corrald(name="corrald-" + backend,
+                    dhcp={"ipxe_dir": str(fwdir), "backend": backend})
+    if backend == "kea":
+        assert wait_for(lambda: "DHCP4_STARTED" in c.stderr_text(), timeout=20), \
+            c.stderr_tail()
+        assert wait_for(c.dnsmasq_pid, timeout=10), c.stderr_tail()  # TFTP
+    else:
+        c.wait_dnsmasq()
+    yield c
+    c.stop()
 
 
 _seq = [0]

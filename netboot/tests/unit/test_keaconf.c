@@ -194,29 +194,47 @@ static void test_render_reads_back(void **state)
 		assert_true(hosts[i].ipxe_full == (cls != NULL));
 	}
 	/* One class per arch row (and a -full one where the row has a full
-	 * binary); none for UEFI HTTP-boot rows, which only dnsmasq answers. */
+	 * binary), from the table dnsmasq's configuration comes from: a TFTP
+	 * name, or for UEFI HTTP boot (vendor class HTTPClient) its URL under
+	 * /firmware/, as dnsmasq answers it. */
 	json_t *classes = json_object_get(d4, "client-classes");
 	for (unsigned i = 0; i < dhcpconf_narches; i++) {
 		const struct dhcpconf_arch *a = &dhcpconf_arches[i];
-		char name[64], want[32];
+		char name[64], want[32], file[128];
+		const char *http = "member('corral-httpclient')";
 		FMT(name, "corral-arch%u", a->arch);
 		FMT(want, "option[93].hex == 0x%04x", a->arch);
 		json_t *k = find_named(classes, name);
-		if (a->http) {
-			assert_null(k);
-			continue;
-		}
 		assert_non_null(k);
-		assert_string_equal(json_string_value(json_object_get(k, "boot-file-name")),
-				    a->file);
-		assert_non_null(strstr(json_string_value(json_object_get(k, "test")), want));
+		if (a->http)
+			FMT(file, "http://10.100.0.1:8080/firmware/%s", a->file);
+		else
+			FMT(file, "%s", a->file);
+		assert_string_equal(json_string_value(json_object_get(k, "boot-file-name")), file);
+		const char *test = json_string_value(json_object_get(k, "test"));
+		assert_non_null(strstr(test, want));
+		assert_true((strstr(test, http) != NULL) == a->http);
 		FMT(name, "corral-arch%u-full", a->arch);
 		k = find_named(classes, name);
 		assert_true((k != NULL) == (a->full_file != NULL));
-		if (k != NULL)
-			assert_string_equal(json_string_value(json_object_get(k, "boot-file-name")),
-					    a->full_file);
+		if (k == NULL)
+			continue;
+		if (a->http)
+			FMT(file, "http://10.100.0.1:8080/firmware/%s", a->full_file);
+		else
+			FMT(file, "%s", a->full_file);
+		assert_string_equal(json_string_value(json_object_get(k, "boot-file-name")), file);
+		assert_true((strstr(json_string_value(json_object_get(k, "test")), http) != NULL) ==
+			    a->http);
 	}
+	/* an HTTPClient gets its vendor class back, asked for or not */
+	json_t *hc = find_named(classes, "corral-httpclient");
+	assert_non_null(hc);
+	json_t *o60 = json_array_get(json_object_get(hc, "option-data"), 0);
+	assert_string_equal(json_string_value(json_object_get(o60, "name")),
+			    "vendor-class-identifier");
+	assert_string_equal(json_string_value(json_object_get(o60, "data")), "HTTPClient");
+	assert_true(json_is_true(json_object_get(o60, "always-send")));
 	json_t *ipxe = find_named(classes, "corral-ipxe");
 	assert_string_equal(json_string_value(json_object_get(ipxe, "boot-file-name")),
 			    "http://10.100.0.1:8080/boot/v1/bootscript?mac=${net0/mac}");
@@ -264,6 +282,8 @@ static void test_stage(void **state)
 		{120, false, KEACONF_OS},
 		{119, false, KEACONF_PXE},
 		{118, false, KEACONF_IPXE},
+		{43197, true, KEACONF_HTTP},
+		{117, false, KEACONF_HTTP},
 		/* Kea did not know the node yet (reloading): the other set */
 		{119, true, KEACONF_PXE},
 		{43198, false, KEACONF_IPXE},

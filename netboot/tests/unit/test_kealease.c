@@ -222,6 +222,46 @@ static int remove_dir(void **state)
 	return rmdir(dir);
 }
 
+/* The node id cache: good at the generation it was noted at only. */
+static void test_map_node(void **state)
+{
+	struct kealease_map *m = NULL;
+	int64_t node = -1;
+	assert_int_equal(kealease_map_new(&m), 0);
+	/* not in the map: nothing noted, nothing found */
+	kealease_map_set_node(m, "02:00:00:00:00:01", 7, 42);
+	assert_int_equal(kealease_map_node(m, "02:00:00:00:00:01", 7, &node), -ENOENT);
+	assert_int_equal(note(m, "10.0.0.5,02:00:00:00:00:01,,43199,1043199,1,0,0,n1,0,"),
+			 KEALEASE_NEW);
+	assert_int_equal(kealease_map_node(m, "02:00:00:00:00:01", 7, &node), -ENOENT);
+	kealease_map_set_node(m, "02:00:00:00:00:01", 7, 42);
+	assert_int_equal(kealease_map_node(m, "02:00:00:00:00:01", 7, &node), 0);
+	assert_int_equal(node, 42);
+	/* the inventory changed: looked up again */
+	assert_int_equal(kealease_map_node(m, "02:00:00:00:00:01", 8, &node), -ENOENT);
+	/* "no node" is an answer too, at generation 0 as well */
+	kealease_map_set_node(m, "02:00:00:00:00:01", 0, 0);
+	node = -1;
+	assert_int_equal(kealease_map_node(m, "02:00:00:00:00:01", 0, &node), 0);
+	assert_int_equal(node, 0);
+	/* the map grows past its first size and keeps what was noted */
+	char row[128], mac[18];
+	for (int i = 0; i < 3000; i++) {
+		snprintf(row, sizeof(row),
+			 "10.1.%d.%d,02:00:00:01:%02x:%02x,,43200,1043200,1,0,0,,0,", i / 250,
+			 i % 250 + 1, i / 256, i % 256);
+		(void)note(m, row);
+		snprintf(mac, sizeof(mac), "02:00:00:01:%02x:%02x", i / 256, i % 256);
+		kealease_map_set_node(m, mac, 9, 1000 + i);
+	}
+	for (int i = 0; i < 3000; i += 7) {
+		snprintf(mac, sizeof(mac), "02:00:00:01:%02x:%02x", i / 256, i % 256);
+		assert_int_equal(kealease_map_node(m, mac, 9, &node), 0);
+		assert_int_equal(node, 1000 + i);
+	}
+	kealease_map_free(m);
+}
+
 static void test_tail(void **state)
 {
 	char p[PATH_MAX];
@@ -311,9 +351,8 @@ static void test_tail_late_file(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse),
-		cmocka_unit_test(test_map),
-		cmocka_unit_test(test_tail),
+		cmocka_unit_test(test_parse),          cmocka_unit_test(test_map),
+		cmocka_unit_test(test_map_node),       cmocka_unit_test(test_tail),
 		cmocka_unit_test(test_tail_late_file),
 	};
 	return cmocka_run_group_tests_name("kealease", tests, setup_dir, remove_dir);
