@@ -125,6 +125,18 @@ static const char *const store_migrations[] = {
 	 * line (corral.rootfs_sha256=) so its initramfs checks the download
 	 * before mounting it */
 	"ALTER TABLE images ADD COLUMN rootfs_sha256 TEXT;",
+	/* 8 (events helper, issue 13): a bounded timeline.  Identical repeats
+	 * of a node's latest event are one row: count is how many, time_us
+	 * stays the time of the first (the row's place in the timeline, and
+	 * what age pruning goes by), last_us is the time of the last.
+	 * nodes.event_rows counts a node's rows for the per-node cap, kept by
+	 * the events writer (it may count high after age or total pruning,
+	 * never low: the writer recounts a node before trimming it). */
+	"ALTER TABLE events ADD COLUMN count INTEGER NOT NULL DEFAULT 1;"
+	"ALTER TABLE events ADD COLUMN last_us INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE events SET last_us=time_us;"
+	"ALTER TABLE nodes ADD COLUMN event_rows INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE nodes SET event_rows=(SELECT count(*) FROM events WHERE node_id=nodes.id);",
 };
 
 #define STORE_NMIGRATIONS ((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
