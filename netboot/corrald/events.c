@@ -172,8 +172,8 @@ static void events_fold_done(struct events *ev, const struct store_event *q, siz
 /* Stored rows to the live streams, with node names: one record per run. */
 static void events_publish(struct events *ev, const struct store_event *q, size_t n)
 {
-	if (ev->hub == NULL)
-		return;
+	if (!hub_listening(ev->hub))
+		return; /* stored already: a stream opened later reads them from the API */
 	for (size_t i = 0; i < n; i++) {
 		char t[40], t2[40], name[64];
 		store_time_str(q[i].time_us, t, sizeof(t));
