@@ -1,7 +1,8 @@
 #!/bin/bash
 # The event store under a boot-script storm: how many timeline rows and how
-# many bytes on disk a run of boot-script requests leaves, and what the
-# events writer costs.  A measurement, not a test: it prints a table and
+# many bytes on disk a run of boot-script requests leaves (the database, its
+# WAL right after the load and after 20 s idle), the events lost, and the
+# CPU corrald used for the load.  A measurement, not a test: it prints a table and
 # fails only if it cannot measure.
 #
 #   bench/events-store.sh BUILD_DIR [BUILD_DIR ...]
@@ -13,7 +14,8 @@
 # Environment:
 #   EVSTORE_NODES     nodes to register (default 1000, at most 65535)
 #   EVSTORE_REQUESTS  boot-script requests to make at least (default 200000)
-#   EVSTORE_CONF      extra lines for corrald's [events] section
+#   EVSTORE_CONF      extra lines for corrald's [events] section (printf %b: \n)
+#   EVSTORE_KEEP      if set, keep each run's directory (store, corrald's log)
 #
 # Everything stays on 127.0.0.1; every process started here is stopped by
 # its PID, every temporary directory removed.
@@ -39,7 +41,7 @@ cleanup() {
 		kill -TERM "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
 	fi
-	[ -z "$tmp" ] || rm -rf "$tmp"
+	[ -z "$tmp" ] || [ -n "${EVSTORE_KEEP:-}" ] || rm -rf "$tmp"
 }
 trap cleanup EXIT
 
@@ -71,7 +73,7 @@ root = $tmp/files
 [auth]
 key_file = $tmp/secret.key
 [events]
-${EVSTORE_CONF:-}
+$(printf '%b' "${EVSTORE_CONF:-}")
 EOF
 	token=$("$build/corrald" -c "$tmp/corral.conf" token create bench 2>/dev/null | tail -n 1)
 	"$build/corrald" -c "$tmp/corral.conf" 2>"$tmp/corrald.log" &
@@ -120,16 +122,24 @@ EOF
 		reqs=$rows
 	fi
 	cpu=$(awk -v a="$cpu0" -v b="$cpu1" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", (b - a) / hz }')
-	printf '%-28s %9s %7s %9s %9s %9s %8s %8s %7s\n' "$(basename "$(dirname "$build")")/$(basename "$build")" \
-		"$total" "$secs" "$rows" "$reqs" "$dropped" "$((db / 1048576))" "$((wal / 1048576))" "$cpu"
+	# the WAL after 20 s without requests (corrald may checkpoint when idle)
+	sleep 20
+	local wal_idle
+	wal_idle=$(stat -c %s "$tmp/corral.db-wal" 2>/dev/null || echo 0)
+	printf '%-28s %9s %7s %9s %9s %9s %8s %8s %8s %7s\n' "$(basename "$(dirname "$build")")/$(basename "$build")" \
+		"$total" "$secs" "$rows" "$reqs" "$dropped" "$((db / 1024))" "$((wal / 1024))" "$((wal_idle / 1024))" "$cpu"
 	kill -TERM "$pid"
 	wait "$pid" 2>/dev/null || true
 	pid=""
-	rm -rf "$tmp"
+	if [ -n "${EVSTORE_KEEP:-}" ]; then
+		say "kept $tmp"
+	else
+		rm -rf "$tmp"
+	fi
 	tmp=""
 }
 
-printf '%-28s %9s %7s %9s %9s %9s %8s %8s %7s\n' build requests secs rows counted dropped "db MiB" "wal MiB" "cpu s"
+printf '%-28s %9s %7s %9s %9s %9s %8s %8s %8s %7s\n' build requests secs rows counted dropped "db KiB" "wal KiB" "idle KiB" "cpu s"
 for b in "$@"; do
 	measure "$(cd "$b" && pwd)"
 done

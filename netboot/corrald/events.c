@@ -56,6 +56,7 @@ struct events {
 	int64_t last_age;          /* the last age pruning step */
 	int64_t last_hourly;
 	int prune_more; /* the last step left rows to delete */
+	int wrote;      /* batches written since the last checkpoint */
 };
 
 /* FNV-1a over s and its NUL, continuing h. */
@@ -149,7 +150,8 @@ static size_t events_fold(struct events *ev, struct store_event *q, size_t n)
 			if (sl->batch != ev->batch)
 				e.row = sl->row; /* the store checks it is the same event */
 		}
-		*sl = (struct events_slot){e.node_id, hash, e.row, e.time_us, ev->batch, k};
+		int64_t last = e.row != 0 && sl->last_us > e.time_us ? sl->last_us : e.time_us;
+		*sl = (struct events_slot){e.node_id, hash, e.row, last, ev->batch, k};
 		q[k++] = e;
 	}
 	return k;
@@ -203,8 +205,11 @@ static void events_publish(struct events *ev, const struct store_event *q, size_
  * One bounded pruning step, when one is due: old rows every 10 s (at once
  * while the last step left some), the oldest while over max_total; once
  * an hour the row count is taken again and old discovered machines go.
+ * A step deletes at most EVENTS_PRUNE_STEP rows, or as many as the batch
+ * before it added (added): a writer behind a storm takes large batches,
+ * and the cap must keep up with them.
  */
-static void events_prune(struct events *ev)
+static void events_prune(struct events *ev, int64_t added)
 {
 	int64_t now = store_now_us();
 	int64_t cutoff = now - (int64_t)ev->conf.keep_days * 86400 * 1000000;
@@ -220,13 +225,14 @@ static void events_prune(struct events *ev)
 		return;
 	ev->last_age = now;
 	int64_t gone = 0;
-	if (store_events_prune(ev->st, cutoff, excess, EVENTS_PRUNE_STEP, &gone) < 0) {
+	int limit = added > EVENTS_PRUNE_STEP ? (int)added : EVENTS_PRUNE_STEP;
+	if (store_events_prune(ev->st, cutoff, excess, limit, &gone) < 0) {
 		log_warnx("events: pruning failed: %s", store_errmsg());
 		ev->prune_more = 0;
 		return;
 	}
 	ev->rows -= gone;
-	ev->prune_more = gone >= EVENTS_PRUNE_STEP || (gone > 0 && excess > gone);
+	ev->prune_more = gone >= limit || (gone > 0 && excess > gone);
 	if (gone == 0 && excess > 0 && store_events_count(ev->st, &ev->rows) < 0)
 		ev->rows = 0; /* counted high (nodes deleted): the truth next hour */
 }
@@ -247,7 +253,7 @@ static void events_store(struct events *ev, struct store_event *q, size_t n)
 		ev->rows += added;
 		events_publish(ev, q, k);
 	}
-	events_prune(ev);
+	events_prune(ev, added);
 }
 
 static void *events_writer(void *arg)
@@ -261,16 +267,24 @@ static void *events_writer(void *arg)
 		while (ev->n == 0 && !ev->stop) {
 			if (ev->prune_more) { /* idle: the next step now */
 				pthread_mutex_unlock(&ev->lock);
-				events_prune(ev);
+				events_prune(ev, 0);
 				pthread_mutex_lock(&ev->lock);
 				continue;
 			}
 			struct timespec until;
 			clock_gettime(CLOCK_REALTIME, &until);
 			until.tv_sec += 15;
-			if (pthread_cond_timedwait(&ev->work, &ev->lock, &until) == ETIMEDOUT &&
-			    ev->hub != NULL)
+			if (pthread_cond_timedwait(&ev->work, &ev->lock, &until) != ETIMEDOUT)
+				continue;
+			if (ev->hub != NULL)
 				hub_ping(ev->hub); /* keeps idle live streams open */
+			if (ev->wrote) { /* 15 s idle after writes: the WAL back to nothing */
+				ev->wrote = 0;
+				pthread_mutex_unlock(&ev->lock);
+				if (store_checkpoint(ev->st) < 0)
+					log_warnx("events: %s", store_errmsg());
+				pthread_mutex_lock(&ev->lock);
+			}
 		}
 		if (ev->n == 0 && ev->stop)
 			break;
@@ -284,6 +298,7 @@ static void *events_writer(void *arg)
 		pthread_mutex_unlock(&ev->lock);
 
 		events_store(ev, q, n);
+		ev->wrote = 1;
 		batch = q;
 		batch_cap = cap;
 

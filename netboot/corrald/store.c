@@ -571,6 +571,17 @@ int store_ping(struct store *st)
 	return store_one(c, s);
 }
 
+int store_checkpoint(struct store *st)
+{
+	struct store_conn *c = store_conn(st);
+	if (c == NULL)
+		return -EIO;
+	int rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	if (rc != SQLITE_OK && rc != SQLITE_BUSY) /* busy: a reader; next time */
+		return store_failf("checkpoint: %s", sqlite3_errmsg(c->db));
+	return 0;
+}
+
 /* ---- stepping ------------------------------------------------------------ */
 
 int store_step(struct store_conn *c, sqlite3_stmt *s)

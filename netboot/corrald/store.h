@@ -61,6 +61,10 @@ uint64_t store_lease_generation(struct store *st);
 void store_release(struct store *st);
 /* A trivial query: 0 if the database answers. */
 int store_ping(struct store *st);
+/* Copies the WAL into the database and cuts it to nothing, if no reader
+ * holds it (else leaves it for next time: 0 either way).  For an idle
+ * moment: it waits on readers up to the busy timeout. */
+int store_checkpoint(struct store *st);
 /*
  * Whether the store can write, for /healthz: 0, or a negative errno with
  * the reason in why[len]: -EIO when the last write failed for a reason of
