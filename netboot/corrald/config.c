@@ -374,7 +374,7 @@ void config_defaults(struct config *c)
 	(void)config_copy(c->node_identity, sizeof(c->node_identity), "lease");
 	c->events_keep_days = 30;
 	c->events_per_node = 1000;
-	c->events_max_total = 2000000;
+	c->events_max_total = 1000000;
 	c->events_coalesce_s = 300;
 	struct config_dhcp *d = &c->dhcp;
 	(void)config_copy(d->mode, sizeof(d->mode), "off");
