@@ -178,6 +178,13 @@ static void test_discovered(void **state)
 	json_decref(list);
 	assert_int_equal(store_discovered_exists(f->st, "52:54:00:00:00:77"), -ENOENT);
 
+	/* forgotten once not seen since the cutoff (events.keep_days), newer ones kept */
+	ev[0] = event(0, t - 100, "unknown", "10.0.0.99", "", "52:54:00:00:00:99", NULL);
+	assert_int_equal(store_events_write(f->st, ev, 1, 1000, &added), 0);
+	assert_int_equal(store_discovered_prune(f->st, t - 50, 1000), 0);
+	assert_int_equal(store_discovered_exists(f->st, "52:54:00:00:00:99"), -ENOENT);
+	assert_int_equal(store_discovered_exists(f->st, "52:54:00:00:00:88"), 0);
+
 	/* forget one */
 	assert_int_equal(store_discovered_delete(f->st, "52:54:00:00:00:88"), 0);
 	assert_int_equal(store_discovered_delete(f->st, "52:54:00:00:00:88"), -ENOENT);
