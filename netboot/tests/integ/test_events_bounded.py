@@ -2,9 +2,12 @@
 event are one row with an exact count and first and last time; distinct
 events stay rows of their own; rows are pruned by age, by a per-node cap
 and by a total cap from the configuration; an unknown MAC in its retry
-loop is one discovered row however often it asks."""
+loop is one discovered row however often it asks; `corral events` prints
+a coalesced row as ×N with its first and last time."""
 import datetime
+import os
 import sqlite3
+import subprocess
 import threading
 import time
 
@@ -214,3 +217,28 @@ def test_age_prunes_old_rows(corrald_factory):
     assert "old" not in got and "older than 30" not in got, got
     assert got[0] == "recent", got
     assert len(got) == 3, got
+
+
+def test_cli_prints_coalesced_rows(corrald):
+    """`corral events NODE`: a coalesced row says ×N with its first and last
+    time, exactly as the API has them; a single event says nothing more."""
+    c = corrald
+    c.add_file("bnd/cli.bin", b"c")
+    src = "127.0.0.22"
+    n = c.ok("POST", "/api/v1/nodes",
+             node(interfaces=[{"mac": next_mac(), "ip": src}]), expect=201)
+    mac = n["interfaces"][0]["mac"]
+    for _ in range(3):
+        script(c, mac, src=src)
+    file_get(c, "bnd/cli.bin", src)
+    ev = rows(c, n["name"])
+    assert [e["count"] for e in ev] == [3, 1]
+    env = dict(os.environ, CORRAL_URL=c.url, CORRAL_TOKEN=c.admin_token,
+               XDG_CONFIG_HOME="/nonexistent-corral-test")
+    p = subprocess.run([os.path.join(str(c.build), "corral"), "events", n["name"]], env=env,
+                       capture_output=True, text=True, timeout=90)
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    assert len(lines) == 3, p.stdout
+    assert lines[1].endswith(" \u00d73 (first %s, last %s)" % (ev[0]["first"], ev[0]["last"])), lines[1]
+    assert lines[2].endswith("bnd/cli.bin"), lines[2]
