@@ -1,8 +1,8 @@
 #!/bin/bash
 # The event store under a boot-script storm: how many timeline rows and how
 # many bytes on disk a run of boot-script requests leaves (the database, its
-# WAL right after the load and after 20 s idle), the events lost, and the
-# CPU corrald used for the load.  A measurement, not a test: it prints a table and
+# WAL right after the load and after 20 s idle), the events lost, the
+# CPU corrald used for the load, and its RSS after the 20 s idle.  A measurement, not a test: it prints a table and
 # fails only if it cannot measure.
 #
 #   bench/events-store.sh BUILD_DIR [BUILD_DIR ...]
@@ -124,10 +124,11 @@ EOF
 	cpu=$(awk -v a="$cpu0" -v b="$cpu1" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", (b - a) / hz }')
 	# the WAL after 20 s without requests (corrald may checkpoint when idle)
 	sleep 20
-	local wal_idle
+	local wal_idle rss
 	wal_idle=$(stat -c %s "$tmp/corral.db-wal" 2>/dev/null || echo 0)
-	printf '%-28s %9s %7s %9s %9s %9s %8s %8s %8s %7s\n' "$(basename "$(dirname "$build")")/$(basename "$build")" \
-		"$total" "$secs" "$rows" "$reqs" "$dropped" "$((db / 1024))" "$((wal / 1024))" "$((wal_idle / 1024))" "$cpu"
+	rss=$(awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$pid/status")
+	printf '%-28s %9s %7s %9s %9s %9s %8s %8s %8s %7s %8s\n' "$(basename "$(dirname "$build")")/$(basename "$build")" \
+		"$total" "$secs" "$rows" "$reqs" "$dropped" "$((db / 1024))" "$((wal / 1024))" "$((wal_idle / 1024))" "$cpu" "$rss"
 	kill -TERM "$pid"
 	wait "$pid" 2>/dev/null || true
 	pid=""
@@ -139,7 +140,7 @@ EOF
 	tmp=""
 }
 
-printf '%-28s %9s %7s %9s %9s %9s %8s %8s %8s %7s\n' build requests secs rows counted dropped "db KiB" "wal KiB" "idle KiB" "cpu s"
+printf '%-28s %9s %7s %9s %9s %9s %8s %8s %8s %7s %8s\n' build requests secs rows counted dropped "db KiB" "wal KiB" "idle KiB" "cpu s" "rss MiB"
 for b in "$@"; do
 	measure "$(cd "$b" && pwd)"
 done

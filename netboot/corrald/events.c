@@ -13,6 +13,7 @@
 #include "log.h"
 
 #define EVENTS_MAX_QUEUE 100000
+#define EVENTS_KEEP_CAP 4096    /* a queue array larger than this is freed once mostly unused */
 #define EVENTS_SLOTS 32768      /* keys whose latest row the writer remembers; a power of 2 */
 #define EVENTS_PRUNE_STEP 10000 /* rows deleted at most per step */
 #define EVENTS_AGE_EVERY_US (10LL * 1000000) /* look for old rows this often */
@@ -299,6 +300,11 @@ static void *events_writer(void *arg)
 
 		events_store(ev, q, n);
 		ev->wrote = 1;
+		if (cap > EVENTS_KEEP_CAP && n < cap / 8) {
+			free(q); /* a burst's array: back to the system, not kept for the next */
+			q = NULL;
+			cap = 0;
+		}
 		batch = q;
 		batch_cap = cap;
 
