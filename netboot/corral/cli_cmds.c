@@ -152,6 +152,21 @@ int cli_parse_time(const char *s, double *out)
 	return 0;
 }
 
+/*
+ * A coalesced row (count > 1: the same event again and again) says so
+ * after its detail: " ×37 (first T, last T)".  Nothing for one event.
+ */
+static int cli_events_repeats(struct buf *out, const json_t *ev)
+{
+	json_int_t n = json_integer_value(json_object_get(ev, "count"));
+	const char *first = json_string_value(json_object_get(ev, "first"));
+	const char *last = json_string_value(json_object_get(ev, "last"));
+	if (n <= 1)
+		return 0;
+	return buf_printf(out, "%s\xc3\x97%lld (first %s, last %s)", out->len ? " " : "",
+			  (long long)n, first ? first : "?", last ? last : "?");
+}
+
 /* The events table: TIME ELAPSED STAGE SOURCE DETAIL. */
 static int cli_events_print(const json_t *events)
 {
@@ -177,6 +192,8 @@ static int cli_events_print(const json_t *events)
 			if (fields[i] != NULL)
 				rc = cli_out_value(&cell[i], json_object_get(ev, fields[i]), NULL);
 		}
+		if (rc == 0)
+			rc = cli_events_repeats(&cell[NCOLS - 1], ev);
 		double when;
 		const char *ts = json_string_value(json_object_get(ev, "time"));
 		if (rc == 0 && ts != NULL && cli_parse_time(ts, &when) == 0) {
@@ -237,7 +254,8 @@ static void cli_follow_row(struct cli_follow *f, const json_t *ev)
 	static const char *const fields[4] = {"time", "stage", "source", "detail"};
 	for (int i = 0; i < 4; i++) {
 		buf_init(&cell[i], 4096);
-		if (cli_out_value(&cell[i], json_object_get(ev, fields[i]), NULL) < 0)
+		if (cli_out_value(&cell[i], json_object_get(ev, fields[i]), NULL) < 0 ||
+		    (i == 3 && cli_events_repeats(&cell[i], ev) < 0))
 			buf_reset(&cell[i]);
 		for (char *p = cell[i].data; p != NULL && *p; p++)
 			if ((unsigned char)*p < 0x20 || *p == 0x7f)
@@ -258,6 +276,13 @@ static void cli_follow_row(struct cli_follow *f, const json_t *ev)
 	fflush(stdout);
 	for (int i = 0; i < 4; i++)
 		buf_clear(&cell[i]);
+}
+
+/* How many events a row is: its count (a coalesced row comes again as it grows). */
+static json_int_t cli_follow_count(const json_t *ev)
+{
+	json_int_t n = json_integer_value(json_object_get(ev, "count"));
+	return n > 1 ? n : 1;
 }
 
 static int cli_follow_key(const json_t *ev, char *key, size_t len)
@@ -294,7 +319,7 @@ static int cli_follow_history(struct cli_follow *f)
 	const json_t *ev;
 	json_array_foreach(events, i, ev) {
 		if (cli_follow_key(ev, key, sizeof(key)) == 0)
-			json_object_set_new(f->seen, key, json_true());
+			json_object_set_new(f->seen, key, json_integer(cli_follow_count(ev)));
 		cli_follow_row(f, ev);
 	}
 	cli_reply_clear(&r);
@@ -316,8 +341,13 @@ static int cli_follow_event(struct cli_follow *f)
 	const char *node = json_string_value(json_object_get(ev, "node"));
 	char key[512];
 	int stop = 0;
+	/* A row printed already comes again only with a higher count. */
+	int have_key = cli_follow_key(ev, key, sizeof(key)) == 0;
+	const json_t *seen = have_key ? json_object_get(f->seen, key) : NULL;
 	if (node != NULL && strcmp(node, f->node) == 0 &&
-	    !(cli_follow_key(ev, key, sizeof(key)) == 0 && json_object_get(f->seen, key) != NULL)) {
+	    (seen == NULL || json_integer_value(seen) < cli_follow_count(ev))) {
+		if (have_key)
+			json_object_set_new(f->seen, key, json_integer(cli_follow_count(ev)));
 		json_object_del(ev, "node");
 		cli_follow_row(f, ev);
 		const char *stage = json_string_value(json_object_get(ev, "stage"));

@@ -205,7 +205,13 @@ static const struct config_key config_keys[] = {
 	STR("security", "node_identity", node_identity, RL_LIVE, check_identity,
 	    "what ties a request on the node-facing paths to a node: lease (its DHCP lease or reserved address, or its seed token) or token (the seed token only; no lookups by address, name or NID)"),
 	UINT("events", "keep_days", events_keep_days, 1, 3650, RL_RESTART,
-	     "boot events older than this many days are pruned"),
+	     "timeline rows whose first event is older than this many days are pruned"),
+	UINT("events", "per_node", events_per_node, 1, 1000000, RL_RESTART,
+	     "timeline rows a node keeps at most (its newest)"),
+	UINT("events", "max_total", events_max_total, 10, 100000000, RL_RESTART,
+	     "timeline rows at most, all nodes together (the oldest go first); about 100 bytes each on disk"),
+	UINT("events", "coalesce_window", events_coalesce_s, 0, 86400, RL_RESTART,
+	     "seconds within which a repeat of a node's latest event adds to its row (a count, first and last time) instead of being a new row; 0: never"),
 	STR("dhcp", "mode", dhcp.mode, RL_DHCP, check_mode,
 	    "off (corrald serves HTTP only), authoritative (corrald's dnsmasq hands out addresses) or proxy (the site's DHCP server stays; dnsmasq adds the boot information)"),
 	STR("dhcp", "backend", dhcp.backend, RL_DHCP, check_backend,
@@ -367,6 +373,9 @@ void config_defaults(struct config *c)
 	c->token_ttl = 86400;
 	(void)config_copy(c->node_identity, sizeof(c->node_identity), "lease");
 	c->events_keep_days = 30;
+	c->events_per_node = 1000;
+	c->events_max_total = 1000000;
+	c->events_coalesce_s = 300;
 	struct config_dhcp *d = &c->dhcp;
 	(void)config_copy(d->mode, sizeof(d->mode), "off");
 	(void)config_copy(d->backend, sizeof(d->backend), "dnsmasq");

@@ -86,8 +86,11 @@ struct config {
 	/* [security] */
 	char node_identity[8]; /* "lease" (address or token) or "token" (token only) */
 	/* [events] */
-	unsigned events_keep_days; /* boot events older than this are pruned */
-	struct config_dhcp dhcp;   /* [dhcp] */
+	unsigned events_keep_days;  /* timeline rows first seen before this are pruned */
+	unsigned events_per_node;   /* timeline rows a node keeps at most */
+	unsigned events_max_total;  /* timeline rows at most */
+	unsigned events_coalesce_s; /* repeats within this many seconds add to one row */
+	struct config_dhcp dhcp;    /* [dhcp] */
 	/* [redfish] */
 	unsigned rf_concurrency;     /* transfers in flight at most */
 	unsigned rf_connect_timeout; /* ms */

@@ -463,8 +463,9 @@ static void start_daemon(struct daemon *dm, struct config *cfg)
 	if (open_files(cfg->files_root, &files) < 0)
 		fatal("cannot open files.root %s", cfg->files_root);
 	atomic_init(&a->files, files);
-	if (hub_new(&a->hub) < 0 ||
-	    events_start(a->store, a->hub, cfg->events_keep_days, &a->events) < 0 ||
+	struct events_conf ec = {cfg->events_keep_days, cfg->events_per_node, cfg->events_max_total,
+				 cfg->events_coalesce_s};
+	if (hub_new(&a->hub) < 0 || events_start(a->store, a->hub, &ec, &a->events) < 0 ||
 	    (dm->labels = route_labels()) == NULL ||
 	    metrics_new(dm->labels, routes_count, &a->metrics) < 0 ||
 	    bootcache_new(200000, &a->bootcache) < 0)

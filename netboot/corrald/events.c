@@ -13,19 +13,33 @@
 #include "log.h"
 
 #define EVENTS_MAX_QUEUE 100000
-#define EVENTS_DEDUP 4096       /* slots of the repeat filter (by node id) */
-#define EVENTS_DEDUP_US 2000000 /* the same step again within 2 s is one event */
-#define EVENTS_PER_NODE 2000    /* a node keeps its newest events only */
+#define EVENTS_KEEP_CAP 4096    /* a queue array larger than this is freed once mostly unused */
+#define EVENTS_SLOTS 32768      /* keys whose latest row the writer remembers; a power of 2 */
+#define EVENTS_PRUNE_STEP 10000 /* rows deleted at most per step */
+#define EVENTS_AGE_EVERY_US (10LL * 1000000) /* look for old rows this often */
+#define EVENTS_HOURLY_US (3600LL * 1000000)  /* recount; old discovered machines */
+#define EVENTS_DISCOVERED_STEP 100000        /* discovered machines forgotten per hour */
 
-/* Last stored event per slot, to fold rapid repeats (a hammering client). */
-struct events_last {
-	int64_t node_id, time_us;
-	char stage[24], detail[200];
+/*
+ * A key's latest row: the node (or, node_id 0, the MAC) and a hash of what
+ * makes two events identical, so that most events that are not repeats
+ * are told apart without comparing strings.  A hash that matches is only
+ * a hint: inside a batch the strings are compared, and a row stored
+ * earlier is added to only if the store finds the same strings in it.
+ */
+struct events_slot {
+	int64_t node_id;
+	uint64_t hash;   /* events_hash() of its event */
+	int64_t row;     /* its stored row; 0 while none */
+	int64_t last_us; /* its last time */
+	uint64_t batch;  /* the batch in which run is its index in the queue */
+	size_t run;
 };
 
 struct events {
 	struct store *st;
 	struct hub *hub;
+	struct events_conf conf;
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t work;    /* signalled when events arrive or on stop */
@@ -36,60 +50,211 @@ struct events {
 	uint64_t stored; /* sequence of the last stored (or dropped) event */
 	uint64_t dropped;
 	int stop;
-	int64_t keep_us;
-	int64_t last_prune;
-	struct events_last *last; /* writer thread only */
+	/* writer thread only: */
+	struct events_slot *slots; /* EVENTS_SLOTS of them */
+	uint64_t batch;            /* batches folded so far */
+	int64_t rows;              /* rows in the events table (may count high) */
+	int64_t last_age;          /* the last age pruning step */
+	int64_t last_hourly;
+	int prune_more; /* the last step left rows to delete */
+	int wrote;      /* batches written since the last checkpoint */
 };
 
-/* Drops events that repeat their node's previous one within 2 s; returns the new count. */
+/* FNV-1a over s and its NUL, continuing h. */
+static uint64_t events_fnv(uint64_t h, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)(s != NULL ? s : "");
+	do {
+		h ^= *p;
+		h *= 0x100000001b3ULL;
+	} while (*p++ != '\0');
+	return h;
+}
+
+/* What makes two events of one key identical; for a MAC, the MAC too. */
+static uint64_t events_hash(const struct store_event *e)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	if (e->node_id == 0)
+		return events_fnv(h, e->mac);
+	h = events_fnv(h, e->stage);
+	h = events_fnv(h, e->source);
+	h = events_fnv(h, e->detail);
+	return events_fnv(h, e->state);
+}
+
+static struct events_slot *events_slot(struct events *ev, const struct store_event *e,
+				       uint64_t hash)
+{
+	uint64_t k = e->node_id != 0 ? (uint64_t)e->node_id * 0x9e3779b97f4a7c15ULL : hash;
+	return &ev->slots[(k >> 17) & (EVENTS_SLOTS - 1)];
+}
+
+static int events_same_str(const char *a, const char *b)
+{
+	return strcmp(a != NULL ? a : "", b != NULL ? b : "") == 0;
+}
+
+/* Identical as events.h says: same key, stage, source, detail and state. */
+static int events_identical(const struct store_event *a, const struct store_event *b)
+{
+	if (a->node_id != b->node_id)
+		return 0;
+	if (a->node_id == 0) /* one discovered row per MAC, whatever it asked */
+		return strcmp(a->mac, b->mac) == 0;
+	return strcmp(a->stage, b->stage) == 0 && strcmp(a->source, b->source) == 0 &&
+	       strcmp(a->detail, b->detail) == 0 && events_same_str(a->state, b->state);
+}
+
+/* Adds e to the run r (same key, identical). */
+static void events_merge(struct store_event *r, const struct store_event *e)
+{
+	r->count++;
+	if (e->time_us < r->time_us)
+		r->time_us = e->time_us;
+	if (e->time_us > r->last_us)
+		r->last_us = e->time_us;
+	if (r->node_id == 0) /* a discovered machine: its newest address */
+		memcpy(r->source, e->source, sizeof(r->source));
+}
+
+/*
+ * Folds the batch q in place into runs of identical events (events.h);
+ * each run carries the row it adds to, if its key's latest row is the
+ * same event.  Returns the number of runs.
+ */
 static size_t events_fold(struct events *ev, struct store_event *q, size_t n)
 {
+	const int64_t window = (int64_t)ev->conf.coalesce_s * 1000000;
 	size_t k = 0;
+	ev->batch++;
 	for (size_t i = 0; i < n; i++) {
-		struct store_event *e = &q[i];
-		if (e->node_id != 0 && ev->last != NULL) {
-			struct events_last *l = &ev->last[(uint64_t)e->node_id % EVENTS_DEDUP];
-			/* either way round: events_add_at() may give an earlier time */
-			int64_t gap = e->time_us - l->time_us;
-			if (l->node_id == e->node_id && gap < EVENTS_DEDUP_US &&
-			    gap > -EVENTS_DEDUP_US && e->state == NULL &&
-			    strcmp(l->stage, e->stage) == 0 && strcmp(l->detail, e->detail) == 0)
-				continue;
-			l->node_id = e->node_id;
-			l->time_us = e->time_us;
-			memcpy(l->stage, e->stage, sizeof(l->stage));
-			memcpy(l->detail, e->detail, sizeof(l->detail));
+		struct store_event e = q[i];
+		e.count = 1;
+		e.last_us = e.time_us;
+		e.row = 0;
+		if (window == 0) {
+			q[k++] = e;
+			continue;
 		}
-		q[k++] = *e;
+		uint64_t hash = events_hash(&e);
+		struct events_slot *sl = events_slot(ev, &e, hash);
+		/* either way round: events_add_at() may give an earlier time */
+		int64_t gap = e.time_us - sl->last_us;
+		int near = gap <= window && gap >= -window;
+		if (sl->node_id == e.node_id && sl->hash == hash && (near || e.node_id == 0)) {
+			if (sl->batch == ev->batch && events_identical(&q[sl->run], &e)) {
+				events_merge(&q[sl->run], &e);
+				sl->last_us = q[sl->run].last_us;
+				continue;
+			}
+			if (sl->batch != ev->batch)
+				e.row = sl->row; /* the store checks it is the same event */
+		}
+		int64_t last = e.row != 0 && sl->last_us > e.time_us ? sl->last_us : e.time_us;
+		*sl = (struct events_slot){e.node_id, hash, e.row, last, ev->batch, k};
+		q[k++] = e;
 	}
 	return k;
 }
 
-/* Stored events to the live streams, with node names. */
+/* After the batch q (k runs) is stored (or not, ok 0): the slots learn their rows. */
+static void events_fold_done(struct events *ev, const struct store_event *q, size_t k, int ok)
+{
+	if (ev->conf.coalesce_s == 0)
+		return;
+	for (size_t i = 0; i < k; i++) {
+		struct events_slot *sl = events_slot(ev, &q[i], events_hash(&q[i]));
+		if (sl->batch != ev->batch || sl->run != i)
+			continue; /* a later run of the batch took the slot */
+		sl->row = ok ? q[i].row : 0;
+		sl->batch = 0;
+	}
+}
+
+/* Stored rows to the live streams, with node names: one record per run. */
 static void events_publish(struct events *ev, const struct store_event *q, size_t n)
 {
-	if (ev->hub == NULL)
-		return;
+	if (!hub_listening(ev->hub))
+		return; /* stored already: a stream opened later reads them from the API */
 	for (size_t i = 0; i < n; i++) {
-		char t[40], name[64];
+		char t[40], t2[40], name[64];
 		store_time_str(q[i].time_us, t, sizeof(t));
 		json_t *j;
 		if (q[i].node_id == 0) {
-			j = json_pack("{s:s, s:s, s:s, s:s, s:b}", "mac", q[i].mac, "stage",
-				      q[i].stage, "time", t, "source", q[i].source, "discovered",
-				      1);
+			j = json_pack("{s:s, s:s, s:s, s:s, s:b, s:I}", "mac", q[i].mac, "stage",
+				      q[i].stage, "time", t, "source", q[i].source, "discovered", 1,
+				      "count", (json_int_t)q[i].count);
 		} else {
-			if (store_node_name(ev->st, q[i].node_id, name, sizeof(name)) < 0)
+			if (q[i].row == 0 ||
+			    store_node_name(ev->st, q[i].node_id, name, sizeof(name)) < 0)
 				continue;
-			j = json_pack("{s:s, s:s, s:s, s:s, s:s}", "node", name, "stage",
-				      q[i].stage, "time", t, "source", q[i].source, "detail",
-				      q[i].detail);
+			store_time_str(q[i].last_us, t2, sizeof(t2));
+			j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s}", "node", name,
+				      "stage", q[i].stage, "time", t, "source", q[i].source,
+				      "detail", q[i].detail, "count", (json_int_t)q[i].count,
+				      "first", t, "last", t2);
 			if (j != NULL && q[i].state != NULL)
 				json_object_set_new(j, "state", json_string(q[i].state));
 		}
 		hub_publish(ev->hub, "boot", j);
 	}
 	store_release(ev->st);
+}
+
+/*
+ * One bounded pruning step, when one is due: old rows every 10 s (at once
+ * while the last step left some), the oldest while over max_total; once
+ * an hour the row count is taken again and old discovered machines go.
+ * A step deletes at most EVENTS_PRUNE_STEP rows, or as many as the batch
+ * before it added (added): a writer behind a storm takes large batches,
+ * and the cap must keep up with them.
+ */
+static void events_prune(struct events *ev, int64_t added)
+{
+	int64_t now = store_now_us();
+	int64_t cutoff = now - (int64_t)ev->conf.keep_days * 86400 * 1000000;
+	if (now - ev->last_hourly >= EVENTS_HOURLY_US) {
+		ev->last_hourly = now;
+		if (store_events_count(ev->st, &ev->rows) < 0 ||
+		    store_discovered_prune(ev->st, cutoff, EVENTS_DISCOVERED_STEP) < 0)
+			log_warnx("events: hourly upkeep failed: %s", store_errmsg());
+	}
+	int64_t excess =
+		ev->rows > (int64_t)ev->conf.max_total ? ev->rows - (int64_t)ev->conf.max_total : 0;
+	if (excess == 0 && !ev->prune_more && now - ev->last_age < EVENTS_AGE_EVERY_US)
+		return;
+	ev->last_age = now;
+	int64_t gone = 0;
+	int limit = added > EVENTS_PRUNE_STEP ? (int)added : EVENTS_PRUNE_STEP;
+	if (store_events_prune(ev->st, cutoff, excess, limit, &gone) < 0) {
+		log_warnx("events: pruning failed: %s", store_errmsg());
+		ev->prune_more = 0;
+		return;
+	}
+	ev->rows -= gone;
+	ev->prune_more = gone >= limit || (gone > 0 && excess > gone);
+	if (gone == 0 && excess > 0 && store_events_count(ev->st, &ev->rows) < 0)
+		ev->rows = 0; /* counted high (nodes deleted): the truth next hour */
+}
+
+/* Stores one batch: folded, written, pruned, published. */
+static void events_store(struct events *ev, struct store_event *q, size_t n)
+{
+	size_t k = events_fold(ev, q, n);
+	int64_t added = 0;
+	int rc = store_events_write(ev->st, q, k, (int)ev->conf.per_node, &added);
+	events_fold_done(ev, q, k, rc == 0);
+	if (rc < 0) {
+		log_warnx("events: could not store %zu boot events: %s", n, store_errmsg());
+		pthread_mutex_lock(&ev->lock);
+		ev->dropped += n; /* lost: counted as the queue's overflow is */
+		pthread_mutex_unlock(&ev->lock);
+	} else {
+		ev->rows += added;
+		events_publish(ev, q, k);
+	}
+	events_prune(ev, added);
 }
 
 static void *events_writer(void *arg)
@@ -101,12 +266,26 @@ static void *events_writer(void *arg)
 	pthread_mutex_lock(&ev->lock);
 	for (;;) {
 		while (ev->n == 0 && !ev->stop) {
+			if (ev->prune_more) { /* idle: the next step now */
+				pthread_mutex_unlock(&ev->lock);
+				events_prune(ev, 0);
+				pthread_mutex_lock(&ev->lock);
+				continue;
+			}
 			struct timespec until;
 			clock_gettime(CLOCK_REALTIME, &until);
 			until.tv_sec += 15;
-			if (pthread_cond_timedwait(&ev->work, &ev->lock, &until) == ETIMEDOUT &&
-			    ev->hub != NULL)
+			if (pthread_cond_timedwait(&ev->work, &ev->lock, &until) != ETIMEDOUT)
+				continue;
+			if (ev->hub != NULL)
 				hub_ping(ev->hub); /* keeps idle live streams open */
+			if (ev->wrote) { /* 15 s idle after writes: the WAL back to nothing */
+				ev->wrote = 0;
+				pthread_mutex_unlock(&ev->lock);
+				if (store_checkpoint(ev->st) < 0)
+					log_warnx("events: %s", store_errmsg());
+				pthread_mutex_lock(&ev->lock);
+			}
 		}
 		if (ev->n == 0 && ev->stop)
 			break;
@@ -119,21 +298,12 @@ static void *events_writer(void *arg)
 		ev->n = 0;
 		pthread_mutex_unlock(&ev->lock);
 
-		n = events_fold(ev, q, n);
-		int rc = store_events_write(ev->st, q, n);
-		if (rc < 0) {
-			log_warnx("events: could not store %zu boot events: %s", n, store_errmsg());
-			pthread_mutex_lock(&ev->lock);
-			ev->dropped += n; /* lost: counted as the queue's overflow is */
-			pthread_mutex_unlock(&ev->lock);
-		} else {
-			events_publish(ev, q, n);
-		}
-		int64_t now = store_now_us();
-		if (now - ev->last_prune > 3600LL * 1000000) {
-			ev->last_prune = now;
-			if (store_events_prune(ev->st, now - ev->keep_us, EVENTS_PER_NODE) < 0)
-				log_warnx("events: pruning old events failed: %s", store_errmsg());
+		events_store(ev, q, n);
+		ev->wrote = 1;
+		if (cap > EVENTS_KEEP_CAP && n < cap / 8) {
+			free(q); /* a burst's array: back to the system, not kept for the next */
+			q = NULL;
+			cap = 0;
 		}
 		batch = q;
 		batch_cap = cap;
@@ -147,16 +317,23 @@ static void *events_writer(void *arg)
 	return NULL;
 }
 
-int events_start(struct store *st, struct hub *hub, unsigned keep_days, struct events **out)
+int events_start(struct store *st, struct hub *hub, const struct events_conf *conf,
+		 struct events **out)
 {
 	struct events *ev = calloc(1, sizeof(*ev));
 	if (ev == NULL)
 		return -ENOMEM;
 	ev->st = st;
 	ev->hub = hub;
-	ev->last = calloc(EVENTS_DEDUP, sizeof(*ev->last)); /* NULL: no folding */
-	ev->keep_us = (int64_t)keep_days * 86400 * 1000000;
-	ev->last_prune = 0;
+	ev->conf = *conf;
+	ev->slots = calloc(EVENTS_SLOTS, sizeof(*ev->slots));
+	if (ev->slots == NULL) {
+		free(ev);
+		return -ENOMEM;
+	}
+	if (store_events_count(st, &ev->rows) < 0)
+		ev->rows = 0; /* counted again within the hour */
+	ev->last_hourly = store_now_us();
 	pthread_mutex_init(&ev->lock, NULL);
 	pthread_cond_init(&ev->work, NULL);
 	pthread_cond_init(&ev->written, NULL);
@@ -164,7 +341,7 @@ int events_start(struct store *st, struct hub *hub, unsigned keep_days, struct e
 		pthread_mutex_destroy(&ev->lock);
 		pthread_cond_destroy(&ev->work);
 		pthread_cond_destroy(&ev->written);
-		free(ev->last);
+		free(ev->slots);
 		free(ev);
 		return -EAGAIN;
 	}
@@ -185,7 +362,7 @@ void events_free(struct events *ev)
 	pthread_cond_destroy(&ev->work);
 	pthread_cond_destroy(&ev->written);
 	free(ev->queue);
-	free(ev->last);
+	free(ev->slots);
 	free(ev);
 }
 

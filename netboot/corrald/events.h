@@ -7,7 +7,27 @@
  * in one transaction per batch.  A boot storm therefore costs one write
  * transaction per batch, not per request.  events_flush() waits until
  * everything queued before the call is stored (read-your-writes for the
- * API).  Old events are pruned once an hour.
+ * API).
+ *
+ * The store stays bounded:
+ * - Coalescing.  An event identical to its key's latest row, and no more
+ *   than the window after (or before) that row's last time, is added to
+ *   that row (count + 1, first and last time widened) instead of being a
+ *   new row.  The key is the node (node_id), or for a machine no node has
+ *   (node_id 0) its MAC.  Identical: the same stage, source, detail and
+ *   state, byte for byte.  "Latest row" means nothing else of that key was
+ *   stored since: kernel, kernel, initrd, kernel is three rows (kernel ×2,
+ *   initrd, kernel).  A machine no node has is one row of `discovered`
+ *   (first and last seen, requests) whatever its events are.  The writer
+ *   folds a batch in memory and then issues one UPDATE (or INSERT) per run
+ *   of repeats, not one statement per event.  It remembers the latest row
+ *   of a bounded number of keys (EVENTS_SLOTS, hashed by node): a node
+ *   that lost its slot to another starts a new row, never a wrong one.
+ * - Pruning, after each batch and bounded per batch: rows whose first time
+ *   is older than keep_days, then the oldest rows while there are more
+ *   than max_total; a node keeps its newest per_node rows (trimmed as its
+ *   rows are added).  The DB file then stays bounded: SQLite reuses the
+ *   pages of deleted rows.
  *
  * Callers: corrald.c starts and frees it; serve.c and dhcp.c add events,
  * api.c flushes before it reads; any thread.
@@ -22,8 +42,20 @@
 
 struct events;
 
-/* hub (may be NULL) gets every stored event as a "boot" record, and a ping every 15 s. */
-int events_start(struct store *st, struct hub *hub, unsigned keep_days, struct events **out);
+/* The bounds ([events] in the configuration). */
+struct events_conf {
+	unsigned keep_days;  /* rows whose first event is older go */
+	unsigned per_node;   /* a node keeps its newest per_node rows */
+	unsigned max_total;  /* rows at most, all nodes together */
+	unsigned coalesce_s; /* the coalescing window, seconds; 0: every event is a row */
+};
+
+/*
+ * hub (may be NULL) gets every row stored or added to as a "boot" record
+ * (with its count and first and last times so far), and a ping every 15 s.
+ */
+int events_start(struct store *st, struct hub *hub, const struct events_conf *conf,
+		 struct events **out);
 /* Writes what is queued, stops the writer and frees.  NULL is a no-op. */
 void events_free(struct events *ev);
 /*

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,7 @@ struct hub {
 	uint64_t next;        /* sequence number of the next record */
 	struct hub_client *waiters;
 	int closed;
+	_Atomic unsigned clients; /* open streams (hub_listening) */
 };
 
 struct hub_client {
@@ -168,8 +170,14 @@ static void hub_client_free(void *cls)
 		}
 	}
 	pthread_mutex_unlock(&h->lock);
+	atomic_fetch_sub(&h->clients, 1);
 	buf_clear(&c->pending);
 	free(c);
+}
+
+int hub_listening(struct hub *h)
+{
+	return h != NULL && atomic_load(&h->clients) > 0;
 }
 
 struct MHD_Response *hub_response(struct hub *h, struct MHD_Connection *conn)
@@ -183,10 +191,12 @@ struct MHD_Response *hub_response(struct hub *h, struct MHD_Connection *conn)
 	buf_adds(&c->pending, "retry: 2000\n: connected\n\n");
 	pthread_mutex_lock(&h->lock);
 	c->seq = h->next;
+	atomic_fetch_add(&h->clients, 1); /* hub_client_free takes it back */
 	pthread_mutex_unlock(&h->lock);
 	struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024,
 								   hub_reader, c, hub_client_free);
 	if (r == NULL) {
+		atomic_fetch_sub(&h->clients, 1);
 		buf_clear(&c->pending);
 		free(c);
 		return NULL;

@@ -40,6 +40,13 @@ void hub_free(struct hub *h);
 void hub_publish(struct hub *h, const char *type, json_t *data);
 /* A comment line for every client, to keep idle connections open. */
 void hub_ping(struct hub *h);
+/*
+ * Whether any stream is open now.  A publisher may skip building records
+ * nobody would read, if what it skips is already where a client that
+ * connects next reads its history from (events.c checks after its batch is
+ * committed: a stream opened later sees it through the API).
+ */
+int hub_listening(struct hub *h);
 /* The SSE response for one client, starting at the current end of the ring. */
 struct MHD_Response *hub_response(struct hub *h, struct MHD_Connection *conn);
 

@@ -272,7 +272,7 @@ static int bss_history_node(struct app *a, json_t *node, const char *endpoint, j
 	json_array_foreach(events, i, e) {
 		const char *stage = json_string_value(json_object_get(e, "stage"));
 		const char *detail = json_string_value(json_object_get(e, "detail"));
-		long long t = bss_epoch(json_string_value(json_object_get(e, "time")));
+		long long t = bss_epoch(json_string_value(json_object_get(e, "last")));
 		if (stage != NULL && strcmp(stage, "bootscript") == 0)
 			last_script = t;
 		else if (stage != NULL && strcmp(stage, "cloud-init") == 0 && detail != NULL &&

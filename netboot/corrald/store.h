@@ -61,6 +61,10 @@ uint64_t store_lease_generation(struct store *st);
 void store_release(struct store *st);
 /* A trivial query: 0 if the database answers. */
 int store_ping(struct store *st);
+/* Copies the WAL into the database and cuts it to nothing, if no reader
+ * holds it (else leaves it for next time: 0 either way).  For an idle
+ * moment: it waits on readers up to the busy timeout. */
+int store_checkpoint(struct store *st);
 /*
  * Whether the store can write, for /healthz: 0, or a negative errno with
  * the reason in why[len]: -EIO when the last write failed for a reason of
@@ -146,20 +150,50 @@ int store_token_find(struct store *st, const unsigned char *hash, int *scope);
 int store_token_list(struct store *st, json_t **out);
 int store_token_delete(struct store *st, const char *name);
 
-/* Boot events, written in batches by the events module. */
+/*
+ * Boot events, written in batches by the events module.  One struct is one
+ * row of the timeline: a single event, or identical repeats of one that the
+ * events module coalesced (count > 1; events.h says what "identical" is).
+ */
 struct store_event {
 	int64_t node_id; /* 0: none (then mac names a discovered machine) */
-	int64_t time_us;
+	int64_t time_us; /* when it happened; of repeats, the first time */
+	int64_t last_us; /* of repeats, the last time; time_us for one event */
+	int64_t count;   /* how many events this is: 1, or the repeats */
+	/*
+	 * in: the stored row these repeat (0: a new row); store_events_write()
+	 * adds them to it only if it still holds the same node, stage, source
+	 * and detail, and otherwise stores a new row.
+	 * out: the row stored (0: dropped, its node was deleted), and time_us,
+	 * last_us and count become that row's (all of its repeats so far).
+	 */
+	int64_t row;
 	char stage[24];
 	char source[48];
 	char detail[200];
 	char mac[18];      /* for discovered machines and last-seen IPs */
 	const char *state; /* new node state, or NULL to keep */
 };
-int store_events_write(struct store *st, const struct store_event *ev, size_t n);
+/*
+ * Stores n rows in one transaction (see row above), moves each node's
+ * state and last stage, and keeps every node at per_node rows at most
+ * (its oldest go).  added: rows added minus rows trimmed.
+ */
+int store_events_write(struct store *st, struct store_event *ev, size_t n, int per_node,
+		       int64_t *added);
+/* [{"time","stage","source","detail","count","first","last"}], oldest first. */
 int store_events_list(struct store *st, int64_t node_id, long long limit, json_t **out);
-/* Drops events older than before_us, and all but each node's newest per_node. */
-int store_events_prune(struct store *st, int64_t before_us, int per_node);
+/* Rows in the events table (a count over its smallest index: not per request). */
+int store_events_count(struct store *st, int64_t *out);
+/*
+ * One bounded pruning step: deletes at most limit rows whose first time is
+ * before before_us, then, while more than excess rows remain to go, the
+ * oldest stored ones, again at most limit.  deleted: rows deleted.
+ */
+int store_events_prune(struct store *st, int64_t before_us, int64_t excess, int limit,
+		       int64_t *deleted);
+/* Forgets at most limit discovered machines not seen since before_us. */
+int store_discovered_prune(struct store *st, int64_t before_us, int limit);
 
 /* Discovered (unknown) MACs. */
 int store_discovered_list(struct store *st, json_t **out);

@@ -164,25 +164,39 @@
 	X(TOKEN_LIST, "SELECT name, scope, created, last_used FROM tokens ORDER BY name")          \
 	X(TOKEN_DELETE, "DELETE FROM tokens WHERE name=?1")                                        \
 	/* events */                                                                               \
-	X(EVENT_ADD, "INSERT INTO events(node_id, time_us, stage, source, detail)"                 \
-		     " VALUES(?1, ?2, ?3, ?4, ?5)")                                                \
+	X(EVENT_ADD, "INSERT INTO events(node_id, time_us, stage, source, detail, count, last_us)" \
+		     " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)")                                        \
+	X(EVENT_MORE, "UPDATE events SET count=count+?3, time_us=min(time_us, ?4),"                \
+		      " last_us=max(last_us, ?5) WHERE id=?1 AND node_id=?2 AND stage=?6"          \
+		      " AND source=?7 AND detail=?8 RETURNING count, time_us, last_us")            \
 	X(EVENT_NODE, "UPDATE nodes SET state=COALESCE(?4, state),"                                \
 		      " last_stage=CASE WHEN last_time IS NULL OR last_time<=?3 THEN ?2"           \
-		      " ELSE last_stage END, last_time=MAX(COALESCE(last_time, ?3), ?3)"           \
-		      " WHERE id=?1")                                                              \
+		      " ELSE last_stage END, last_time=MAX(COALESCE(last_time, ?3), ?3),"          \
+		      " event_rows=event_rows+?5 WHERE id=?1 RETURNING event_rows")                \
+	X(EVENT_NODE_RECOUNT, "UPDATE nodes SET event_rows=(SELECT count(*) FROM events"           \
+			      " WHERE node_id=?1) WHERE id=?1 RETURNING event_rows")               \
+	X(EVENT_NODE_TRIM, "DELETE FROM events WHERE id IN (SELECT id FROM events"                 \
+			   " WHERE node_id=?1 ORDER BY time_us, id LIMIT ?2)")                     \
+	X(EVENT_NODE_ROWS, "UPDATE nodes SET event_rows=?2 WHERE id=?1")                           \
 	X(EVENT_LAST_IP, "UPDATE interfaces SET last_ip=?2 WHERE mac=?1"                           \
 			 " AND last_ip IS NOT ?2")                                                 \
-	X(EVENT_DISCOVERED, "INSERT INTO discovered(mac, ip, first_seen, last_seen, requests)"     \
-			    " SELECT ?1, ?2, ?3, ?3, 1 WHERE NOT EXISTS (SELECT 1 FROM interfaces" \
-			    " WHERE mac=?1) ON CONFLICT(mac) DO UPDATE SET ip=excluded.ip,"        \
-			    " last_seen=excluded.last_seen, requests=requests+1")                  \
-	X(EVENT_LIST, "SELECT time_us, stage, source, detail FROM (SELECT * FROM events"           \
-		      " WHERE node_id=?1 ORDER BY time_us DESC, id DESC LIMIT ?2)"                 \
+	X(EVENT_DISCOVERED,                                                                        \
+	  "INSERT INTO discovered(mac, ip, first_seen, last_seen, requests)"                       \
+	  " SELECT ?1, ?2, ?3, ?4, ?5 WHERE NOT EXISTS (SELECT 1 FROM interfaces"                  \
+	  " WHERE mac=?1) ON CONFLICT(mac) DO UPDATE SET ip=excluded.ip,"                          \
+	  " first_seen=min(first_seen, excluded.first_seen),"                                      \
+	  " last_seen=max(last_seen, excluded.last_seen),"                                         \
+	  " requests=requests+excluded.requests")                                                  \
+	X(EVENT_LIST, "SELECT time_us, stage, source, detail, count, last_us FROM (SELECT * FROM"  \
+		      " events WHERE node_id=?1 ORDER BY time_us DESC, id DESC LIMIT ?2)"          \
 		      " ORDER BY time_us, id")                                                     \
-	X(EVENT_PRUNE, "DELETE FROM events WHERE time_us < ?1")                                    \
-	X(EVENT_CAP, "DELETE FROM events WHERE id IN (SELECT id FROM (SELECT id, row_number()"     \
-		     " OVER (PARTITION BY node_id ORDER BY time_us DESC, id DESC) AS rn"           \
-		     " FROM events) WHERE rn > ?1)")                                               \
+	X(EVENT_COUNT, "SELECT count(*) FROM events")                                              \
+	X(EVENT_PRUNE, "DELETE FROM events WHERE id IN (SELECT id FROM events"                     \
+		       " WHERE time_us < ?1 LIMIT ?2)")                                            \
+	X(EVENT_CAP, "DELETE FROM events WHERE id IN (SELECT id FROM events ORDER BY id"           \
+		     " LIMIT ?1)")                                                                 \
+	X(DISCOVERED_PRUNE, "DELETE FROM discovered WHERE mac IN (SELECT mac FROM discovered"      \
+			    " WHERE last_seen < ?1 LIMIT ?2)")                                     \
 	X(DISCOVERED_LIST, "SELECT mac, ip, first_seen, last_seen, requests FROM discovered"       \
 			   " ORDER BY last_seen DESC")                                             \
 	X(DISCOVERED_DELETE, "DELETE FROM discovered WHERE mac=?1")                                \

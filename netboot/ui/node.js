@@ -5,9 +5,15 @@
 import { api, get, enc, session } from './api.js';
 import { h, clear, ago, dateTime, debounce, toast, field, showFieldError, clearFieldError } from './dom.js';
 import { S, on, putNode, nodeStatus, effective, profileImage } from './state.js';
-import { splitBoots, analyse, renderBoot, renderEvents, pipeline } from './timeline.js';
+import { splitBoots, analyse, renderBoot, renderEvents, pipeline, eventCount } from './timeline.js';
 import { profileChoice, ensureProfile } from './config.js';
 import { powerControls, powerBadge } from './redfish.js';
+
+// "All 45 events of this attempt (9 rows: …)": coalesced rows count all their events.
+function eventsSummary(events) {
+	const n = eventCount(events);
+	return `All ${n} events of this attempt` + (n > events.length ? ` (${events.length} ${events.length === 1 ? 'row' : 'rows'}: repeats are counted in one)` : '');
+}
 
 const CI_FILES = ['meta-data', 'user-data', 'vendor-data'];
 let ciTab = 'meta-data'; // the cloud-init tab last picked, kept across nodes
@@ -133,7 +139,7 @@ export function nodeView(root, { name }) {
 			h('div.card-head', title, boots.length > 1 ? h('div.tool', h('label', { for: 'boot-pick' }, 'Boot attempt'), picker) : null),
 			h('p.tl-summary', { class: 'o-' + a.outcome, id: 'tl-summary', role: 'status' }, h('strong', a.summary), h('span.muted', ` · started ${dateTime(a.start)}`)),
 			h('div.tl-scroll', renderBoot(a, now)),
-			h('details.tl-events', h('summary', `All ${boots[idx].events.length} events of this attempt`), renderEvents(boots[idx])),
+			h('details.tl-events', h('summary', eventsSummary(boots[idx].events)), renderEvents(boots[idx])),
 		);
 	}
 

@@ -160,9 +160,11 @@ export function applyBoot(ev) {
 	if (ev.discovered || !ev.node) return false;
 	const n = S.byName.get(ev.node);
 	if (!n) return false;
-	const t = parseTime(ev.time);
+	// a coalesced row's latest time is its last one
+	const when = ev.last || ev.time;
+	const t = parseTime(when);
 	if (n._t === null || t === null || t >= n._t) {
-		n.last_event = { stage: ev.stage, time: ev.time };
+		n.last_event = { stage: ev.stage, time: when };
 		n._t = t;
 	}
 	if (ev.state) n.state = ev.state;

@@ -1,6 +1,12 @@
 // A node's boot timeline: events split into boot attempts, each attempt
 // judged (ready, booting, stuck, retried), and drawn as a track of stages
 // with the gaps between them.
+//
+// An event from the API may be a coalesced row: `count` identical events
+// (the node asking for the same thing again and again) from `first` to
+// `last`.  Here each carries t (its first time), tl (its last) and n (how
+// many); gaps are measured from a row's last time, and a coalesced row is
+// shown as such ("×37, 21:04:10–21:05:02"), never as one event.
 
 import { h, clock, dateTime, duration, parseTime } from './dom.js';
 import { STEPS, stageStep, STUCK_MS } from './state.js';
@@ -23,13 +29,15 @@ export function splitBoots(events) {
 	let cur = null;
 	let prev = null;
 	for (const raw of events) {
-		const ev = { ...raw, t: parseTime(raw.time) };
+		const t = parseTime(raw.time);
+		const tl = parseTime(raw.last || raw.time);
+		const ev = { ...raw, t, tl: tl === null || tl < t ? t : tl, n: raw.count > 1 ? raw.count : 1 };
 		let fresh = cur === null;
 		if (prev) {
 			const early = step(ev) <= 1;
 			if (early && step(prev) >= 2) fresh = true;
 			if (ev.stage === 'dhcp' && /^(PXE|HTTP boot)/.test(ev.detail || '') && prev.stage === 'bootscript') fresh = true;
-			if (ev.t - prev.t > NEW_BOOT_GAP) fresh = true;
+			if (ev.t - prev.tl > NEW_BOOT_GAP) fresh = true;
 		}
 		if (fresh) {
 			cur = { events: [] };
@@ -69,10 +77,10 @@ export function analyse(boot, now = Date.now()) {
 			(ev.stage === 'rootfs' && ROOTFS_REFUSED.test(ev.detail || '') && [null, ev.detail]);
 		if (last && !retry && !blocked && ev.stage !== 'bootscript' && last.stage === ev.stage && ev.t - last.end < 3000) {
 			last.events.push(ev);
-			last.end = ev.t;
+			last.end = Math.max(last.end, ev.tl);
 			continue;
 		}
-		const item = { stage: ev.stage, start: ev.t, end: ev.t, events: [ev], mark: '', note: '' };
+		const item = { stage: ev.stage, start: ev.t, end: ev.tl, events: [ev], mark: '', note: '' };
 		if (retry) {
 			item.mark = 'warn';
 			item.note = `retry ${retry[1]}: an earlier step failed`;
@@ -87,7 +95,7 @@ export function analyse(boot, now = Date.now()) {
 	}
 	const first = evs[0];
 	const lastEv = evs[evs.length - 1];
-	const res = { items, start: first.t, end: lastEv.t, outcome: 'booting', summary: '', stuckFor: 0 };
+	const res = { items, start: first.t, end: lastEv.tl, outcome: 'booting', summary: '', stuckFor: 0 };
 	const retries = items.filter((i) => i.mark === 'warn').length;
 	const retryText = retries ? ` after ${retries === 1 ? '1 retry' : retries + ' retries'}` : '';
 	if (lastEv.stage === 'phone-home') {
@@ -98,14 +106,14 @@ export function analyse(boot, now = Date.now()) {
 		res.outcome = 'bad';
 		const where = { dhcp: 'DHCP', rootfs: 'the root image' }[last.stage] || 'the boot script';
 		res.summary = `Blocked at ${where}: ${last.note}`;
-	} else if (now - lastEv.t > STUCK_MS) {
+	} else if (now - lastEv.tl > STUCK_MS) {
 		res.outcome = 'stuck';
-		res.stuckFor = now - lastEv.t;
-		res.summary = `Stuck: no progress for ${duration(now - lastEv.t)} after ${lastEv.stage}${retryText}`;
+		res.stuckFor = now - lastEv.tl;
+		res.summary = `Stuck: no progress for ${duration(now - lastEv.tl)} after ${lastEv.stage}${retryText}`;
 		items[items.length - 1].mark = 'bad';
 		items[items.length - 1].note = 'last step before it stopped';
 	} else {
-		res.summary = `Booting: at ${lastEv.stage} for ${duration(Math.max(0, now - lastEv.t))}${retryText}`;
+		res.summary = `Booting: at ${lastEv.stage} for ${duration(Math.max(0, now - lastEv.tl))}${retryText}`;
 	}
 	return res;
 }
@@ -113,6 +121,21 @@ export function analyse(boot, now = Date.now()) {
 // Stage label as the page says it.
 function stageName(stage) {
 	return stage === 'phone-home' ? 'phone-home' : stage === 'bootscript' ? 'boot script' : stage;
+}
+
+// How many events a stop or a table row stands for (coalesced rows count all theirs).
+export function eventCount(events) {
+	return events.reduce((k, e) => k + (e.n || 1), 0);
+}
+
+// "×37, 21:04:10–21:05:02" for a coalesced row; '' for one event.
+export function repeatText(ev) {
+	if (!(ev.n > 1)) return '';
+	return `×${ev.n}, ${clock(ev.t)}–${clock(ev.tl)}`;
+}
+
+function repeatTitle(ev) {
+	return `${ev.n} identical events, the first at ${dateTime(ev.t)}, the last at ${dateTime(ev.tl)}`;
 }
 
 function itemDetail(it) {
@@ -141,8 +164,9 @@ export function renderBoot(a, now = Date.now()) {
 			'li.tl-stop',
 			{ class: [`step-${s < 0 ? 'x' : s}`, it.mark].filter(Boolean).join(' '), dataset: { stage: it.stage } },
 			h('span.tl-dot', { 'aria-hidden': 'true' }),
-			h('span.tl-stage', stageName(it.stage) + (it.events.length > 1 ? ` ×${it.events.length}` : '')),
+			h('span.tl-stage', stageName(it.stage) + (eventCount(it.events) > 1 ? ` ×${eventCount(it.events)}` : '')),
 			h('time.tl-time', { datetime: new Date(it.start).toISOString(), title: dateTime(it.start) }, clock(it.start, true)),
+			it.events.some((e) => e.n > 1) ? h('span.tl-repeat', { title: `${eventCount(it.events)} events, until ${dateTime(it.end)}` }, `×${eventCount(it.events)}, ${clock(it.start)}–${clock(it.end)}`) : null,
 			h('span.tl-detail', { title: itemDetail(it) }, itemDetail(it)),
 			it.note ? h('span.tl-note', it.note) : null,
 		);
@@ -181,9 +205,9 @@ export function renderEvents(boot) {
 			'tr',
 			{ class: retry ? 'warn' : '' },
 			h('td.mono', h('time', { datetime: ev.time, title: dateTime(ev.t) }, clock(ev.t, true))),
-			h('td.num.mono', prev ? '+' + duration(ev.t - prev.t) : ''),
+			h('td.num.mono', prev ? '+' + duration(ev.t - prev.tl) : ''),
 			h('td', h('span.stage-tag', { class: `step-${stageStep(ev.stage)}` }, ev.stage)),
-			h('td', ev.detail || ''),
+			h('td', ev.detail || '', ev.n > 1 ? h('span.repeat', { title: repeatTitle(ev) }, repeatText(ev)) : null),
 			h('td.mono', ev.source || ''),
 		);
 	});

@@ -627,6 +627,22 @@ static void test_events(void **state)
 	expect_req(1, "GET", "/api/v1/nodes/n1/events", NULL);
 	expect_out("TIME  ELAPSED  STAGE  SOURCE  DETAIL\n");
 
+	/* a coalesced row says how many and from when to when; count 1 says nothing */
+	fake_push_json(200,
+		       "[{\"time\": \"2026-11-25T12:00:00Z\", \"stage\": \"bootscript\", "
+		       "\"source\": \"10.0.0.5\", \"detail\": \"unknown\", \"count\": 37, "
+		       "\"first\": \"2026-11-25T12:00:00Z\", \"last\": \"2026-11-25T12:06:00Z\"},"
+		       "{\"time\": \"2026-11-25T12:07:00Z\", \"stage\": \"kernel\", "
+		       "\"source\": \"10.0.0.5\", \"detail\": \"k\", \"count\": 1, "
+		       "\"first\": \"2026-11-25T12:07:00Z\", \"last\": \"2026-11-25T12:07:00Z\"}]");
+	assert_int_equal(run("events", NULL, ARGS("n1")), 0);
+	expect_req(2, "GET", "/api/v1/nodes/n1/events", NULL);
+	expect_out("TIME                  ELAPSED  STAGE       SOURCE    DETAIL\n"
+		   "2026-11-25T12:00:00Z  +0.0s    bootscript  10.0.0.5  unknown \xc3\x97"
+		   "37 (first "
+		   "2026-11-25T12:00:00Z, last 2026-11-25T12:06:00Z)\n"
+		   "2026-11-25T12:07:00Z  +420.0s  kernel      10.0.0.5  k\n");
+
 	fake_push_json(200, "{\"events\": 3}");
 	assert_int_equal(run("events", NULL, ARGS("n1")), CLI_EXIT_FAIL);
 	expect_err("corral: events: reply is not a list of events\n");

@@ -150,8 +150,9 @@ FIXTURE_FN int fx_new(const char *tmpl, int (*prepare)(struct config *c), struct
 		goto err;
 	for (size_t i = 0; i < routes_count; i++)
 		f->labels[i] = routes_table[i].label;
-	if (hub_new(&f->a.hub) < 0 ||
-	    events_start(f->a.store, f->a.hub, c->events_keep_days, &f->a.events) < 0 ||
+	struct events_conf ec = {c->events_keep_days, c->events_per_node, c->events_max_total,
+				 c->events_coalesce_s};
+	if (hub_new(&f->a.hub) < 0 || events_start(f->a.store, f->a.hub, &ec, &f->a.events) < 0 ||
 	    metrics_new(f->labels, routes_count, &f->a.metrics) < 0 ||
 	    bootcache_new(200000, &f->a.bootcache) < 0)
 		goto err;

@@ -203,6 +203,8 @@ static inline struct store_event event(int64_t id, int64_t t, const char *stage,
 	memset(&e, 0, sizeof(e));
 	e.node_id = id;
 	e.time_us = t;
+	e.last_us = t;
+	e.count = 1;
 	fx_fmt(e.stage, sizeof(e.stage), "%s", stage);
 	fx_fmt(e.source, sizeof(e.source), "%s", source);
 	fx_fmt(e.detail, sizeof(e.detail), "%s", detail);

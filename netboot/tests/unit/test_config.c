@@ -91,6 +91,9 @@ static void test_defaults(void **state)
 	assert_int_equal(c.retry_max_sleep, 60);
 	assert_int_equal(c.token_ttl, 86400);
 	assert_int_equal(c.events_keep_days, 30);
+	assert_int_equal(c.events_per_node, 1000);
+	assert_int_equal(c.events_max_total, 1000000);
+	assert_int_equal(c.events_coalesce_s, 300);
 	assert_string_equal(c.base_url, "");
 	/* [dhcp]: off unless asked for */
 	assert_string_equal(c.dhcp.mode, "off");
@@ -260,6 +263,12 @@ static const struct ok_case ok_cases[] = {
 	U("[cloud_init]\ntoken_ttl = 31536000\n", token_ttl, 31536000),
 	U("[events]\nkeep_days = 1\n", events_keep_days, 1),
 	U("[events]\nkeep_days = 3650\n", events_keep_days, 3650),
+	U("[events]\nper_node = 1\n", events_per_node, 1),
+	U("[events]\nper_node = 1000000\n", events_per_node, 1000000),
+	U("[events]\nmax_total = 10\n", events_max_total, 10),
+	U("[events]\nmax_total = 100000000\n", events_max_total, 100000000),
+	U("[events]\ncoalesce_window = 0\n", events_coalesce_s, 0),
+	U("[events]\ncoalesce_window = 86400\n", events_coalesce_s, 86400),
 	U("[server]\nlog_level = error\n", log_level, LOG_LVL_ERROR),
 	U("[server]\nlog_level = warn\n", log_level, LOG_LVL_WARN),
 	U("[server]\nlog_level = info\n", log_level, LOG_LVL_INFO),
@@ -375,6 +384,12 @@ static const struct err_case err_cases[] = {
 	{"[cloud_init]\ntoken_ttl = 31536001\n", 2, "token_ttl"},
 	{"[events]\nkeep_days = 0\n", 2, "keep_days"},
 	{"[events]\nkeep_days = 3651\n", 2, "keep_days"},
+	{"[events]\nper_node = 0\n", 2, "per_node"},
+	{"[events]\nper_node = 1000001\n", 2, "per_node"},
+	{"[events]\nmax_total = 9\n", 2, "max_total"},
+	{"[events]\nmax_total = 100000001\n", 2, "max_total"},
+	{"[events]\ncoalesce_window = 86401\n", 2, "coalesce_window"},
+	{"[events]\ncoalesce_window = -1\n", 2, "coalesce_window"},
 	/* log level */
 	{"[server]\nlog_level = verbose\n", 2, "log_level"},
 	{"[server]\nlog_level = INFO\n", 2, "log_level"},

@@ -3,7 +3,10 @@
  * directory per test) and the real writer thread: events added then
  * flushed are listed oldest first with what was recorded; a node's state,
  * last event and last-seen IP follow its events; rapid repeats of a step
- * are folded (same node, stage and detail within 2 s, and no state); an
+ * are coalesced into one row with an exact count and first and last time
+ * (same node, stage, source, detail and state within the window, nothing
+ * else in between), also under racing producers; rows are capped per node
+ * and in total, the oldest going first; an
  * event timed in the past sorts into its place without moving the node's
  * last event back; node id 0 records a discovered machine; an event for a
  * node deleted meanwhile is dropped without losing the rest of its batch;
@@ -48,6 +51,10 @@ struct fx {
 	sqlite3 *lock; /* db_lock()'s connection while it holds the lock */
 };
 
+/* The configured defaults (30 days, 300 s window) but for caps that the
+ * backlog test's 100,000 events stay under; test_caps has its own. */
+static const struct events_conf fx_conf = {30, 200000, 10000000, 300};
+
 static void fx_unlink(struct fx *f)
 {
 	static const char *const suffix[] = {"", "-wal", "-shm", "-journal"};
@@ -72,8 +79,8 @@ static int setup(void **state)
 	TFMT(f->path, "%s/corral.db", f->dir);
 	if (store_open(f->path, &f->st) != 0)
 		goto err_store;
-	/* 30 days, the configured default; no hub: nothing listens here */
-	if (events_start(f->st, NULL, 30, &f->ev) != 0)
+	/* no hub: nothing listens here */
+	if (events_start(f->st, NULL, &fx_conf, &f->ev) != 0)
 		goto err_events;
 	/* A flush that never returns fails the run instead of blocking it. */
 	alarm(120);
@@ -277,59 +284,149 @@ static void test_add_flush_list(void **state)
 	assert_int_equal(events_dropped(f->ev), 0);
 }
 
-/* ---- folding repeats ----------------------------------------------------- */
+/* ---- coalescing repeats -------------------------------------------------- */
 
-static void test_fold(void **state)
+/* Row i of the node's timeline: its count, first and last time as the API says them. */
+static void assert_row(struct store *st, int64_t id, size_t i, const char *stage, long long count,
+		       int64_t first_us, int64_t last_us)
 {
-	/* Added in this order, each at t0 + at microseconds. */
+	char t[40];
+	json_t *list = timeline(st, id), *e = json_array_get(list, i);
+
+	assert_non_null(e);
+	assert_string_equal(json_string_value(json_object_get(e, "stage")), stage);
+	assert_int_equal(json_integer_value(json_object_get(e, "count")), count);
+	store_time_str(first_us, t, sizeof(t));
+	assert_string_equal(json_string_value(json_object_get(e, "first")), t);
+	assert_string_equal(json_string_value(json_object_get(e, "time")), t);
+	store_time_str(last_us, t, sizeof(t));
+	assert_string_equal(json_string_value(json_object_get(e, "last")), t);
+	json_decref(list);
+}
+
+static void test_coalesce(void **state)
+{
+	/* Added in this order, each at t0 + at microseconds; the window is 300 s. */
 	static const struct {
 		int node; /* 0: a, 1: b */
 		int64_t at;
 		const char *stage, *detail, *state;
-		bool kept;
-		bool flush; /* flush after this one: folding spans batches */
+		bool flush; /* flush after this one: coalescing spans batches */
 	} steps[] = {
-		{0, 0, "bootscript", "x", NULL, true, false},
-		{0, 500000, "bootscript", "x", NULL, false, true}, /* repeat within 2 s */
-		{1, 600000, "bootscript", "x", NULL, true, false}, /* another node */
-		{0, 1000000, "kernel", "x", NULL, true, false},    /* another stage */
-		{0, 1200000, "kernel", "x", NULL, false, true},
-		{0, 1400000, "kernel", "y", NULL, true, false},      /* another detail */
-		{0, 1600000, "kernel", "y", "booting", true, false}, /* a state: kept */
-		{0, 1800000, "kernel", "y", NULL, false, false},     /* 0.2 s after the last kept */
-		{0, 3599999, "kernel", "y", NULL, false, true},      /* 1.999999 s after */
-		{0, 3600000, "kernel", "y", NULL, true, false},      /* 2 s after: kept */
-		{0, 3700000, "kernel", "y", "ready", true, false},   /* states are never folded */
-		{0, 3800000, "kernel", "y", "ready", true, false},   /* not even repeated ones */
-		{0, 3900000, "bootscript", "x", NULL, true, false},  /* a step after another one */
-		{1, 4000000, "bootscript", "x", NULL, true, false},  /* b: 3.4 s after its last */
-		{1, 4100000, "bootscript", "x", NULL, false, false}, /* b: folded */
+		{0, 0, "bootscript", "x", "booting", false},
+		{0, 500000, "bootscript", "x", "booting", true},  /* a repeat: bootscript ×2 */
+		{1, 600000, "bootscript", "x", "booting", false}, /* another node: its own row */
+		{0, 1000000, "kernel", "x", NULL, false},         /* another stage */
+		{0, 1200000, "kernel", "x", NULL, true},          /* kernel:x ×2 */
+		{0, 1400000, "kernel", "y", NULL, false},         /* another detail */
+		{0, 1600000, "kernel", "y", "booting", false},    /* another state */
+		{0, 1800000, "kernel", "y", "booting", false},    /* ×2 with the one before */
+		{0, 301800000, "kernel", "y", "booting", true},   /* 300 s after its last: ×3 */
+		{0, 601800001, "kernel", "y", "booting", false}, /* 300 s + 1 µs after: a new row */
+		{0, 601900000, "bootscript", "x", "booting", false}, /* not a's latest any more */
+		{0, 602000000, "kernel", "y", "booting", false},     /* nor is the kernel: new */
+		{1, 602100000, "bootscript", "x", "booting", true},  /* b: 601.5 s after its last */
+		{1, 602200000, "bootscript", "x", "booting", false}, /* b: ×2 */
 	};
 	struct fx *f = *state;
 	int64_t ids[2] = {add_node(f->st, "a", "52:54:00:00:00:0a"),
 			  add_node(f->st, "b", "52:54:00:00:00:0b")};
-	const int64_t t0 = store_now_us() - 60 * SEC;
-	char want[2][1024] = {"", ""};
-	size_t len[2] = {0, 0};
+	const int64_t t0 = store_now_us() - 3600 * SEC;
 
 	for (size_t i = 0; i < NELEM(steps); i++) {
-		int k = steps[i].node;
-
-		events_add_at(f->ev, t0 + steps[i].at, ids[k], steps[i].stage, "10.0.0.9",
-			      steps[i].detail, NULL, steps[i].state);
+		events_add_at(f->ev, t0 + steps[i].at, ids[steps[i].node], steps[i].stage,
+			      "10.0.0.9", steps[i].detail, NULL, steps[i].state);
 		if (steps[i].flush)
 			events_flush(f->ev);
-		if (steps[i].kept) {
-			int n = snprintf(want[k] + len[k], sizeof(want[k]) - len[k], "%s%s:%s",
-					 len[k] ? "," : "", steps[i].stage, steps[i].detail);
-			assert_true(n > 0 && (size_t)n < sizeof(want[k]) - len[k]);
-			len[k] += (size_t)n;
-		}
 	}
 	events_flush(f->ev);
-	assert_timeline(f->st, ids[0], want[0]);
-	assert_timeline(f->st, ids[1], want[1]);
+	assert_timeline(f->st, ids[0],
+			"bootscript:x,kernel:x,kernel:y,kernel:y,kernel:y,bootscript:x,kernel:y");
+	assert_timeline(f->st, ids[1], "bootscript:x,bootscript:x");
+	assert_row(f->st, ids[0], 0, "bootscript", 2, t0, t0 + 500000);
+	assert_row(f->st, ids[0], 1, "kernel", 2, t0 + 1000000, t0 + 1200000);
+	assert_row(f->st, ids[0], 2, "kernel", 1, t0 + 1400000, t0 + 1400000);
+	assert_row(f->st, ids[0], 3, "kernel", 3, t0 + 1600000, t0 + 301800000);
+	assert_row(f->st, ids[0], 4, "kernel", 1, t0 + 601800001, t0 + 601800001);
+	assert_row(f->st, ids[0], 6, "kernel", 1, t0 + 602000000, t0 + 602000000);
+	assert_row(f->st, ids[1], 1, "bootscript", 2, t0 + 602100000, t0 + 602200000);
 	assert_int_equal(events_dropped(f->ev), 0);
+}
+
+/* Producers racing on one node's repeat: every event counted, in one row,
+ * with the first and last times exactly the earliest and latest added. */
+struct burst {
+	struct events *ev;
+	int64_t id, t0;
+	int k;
+};
+
+static void *burst_run(void *arg)
+{
+	struct burst *b = arg;
+
+	for (int i = 0; i < 2500; i++) /* times t0 + 1 .. t0 + 10000 µs, each once */
+		events_add_at(b->ev, b->t0 + 1 + i * 4 + b->k, b->id, "file", "10.0.0.5",
+			      "images/r9/vmlinuz", NULL, NULL);
+	return NULL;
+}
+
+static void test_coalesce_burst(void **state)
+{
+	struct fx *f = *state;
+	int64_t id = add_node(f->st, "burst", "52:54:00:00:00:b0");
+	const int64_t t0 = store_now_us() - 60 * SEC;
+	struct burst b[4];
+	pthread_t th[4];
+
+	for (int k = 0; k < 4; k++) {
+		b[k] = (struct burst){f->ev, id, t0, k};
+		assert_int_equal(pthread_create(&th[k], NULL, burst_run, &b[k]), 0);
+		if (k == 1)
+			events_flush(f->ev); /* some batches in between */
+	}
+	for (int k = 0; k < 4; k++)
+		pthread_join(th[k], NULL);
+	events_flush(f->ev);
+	assert_timeline(f->st, id, "file:images/r9/vmlinuz");
+	assert_row(f->st, id, 0, "file", 10000, t0 + 1, t0 + 10000);
+}
+
+/* A window of 0 stores every event as its row. */
+static void test_coalesce_off(void **state)
+{
+	struct fx *f = *state;
+	int64_t id = add_node(f->st, "every", "52:54:00:00:00:e0");
+	struct events_conf ec = {30, 1000, 1000000, 0};
+
+	events_free(f->ev);
+	assert_int_equal(events_start(f->st, NULL, &ec, &f->ev), 0);
+	for (int i = 0; i < 3; i++)
+		events_add(f->ev, id, "bootscript", "10.0.0.4", "x", NULL, "booting");
+	events_flush(f->ev);
+	assert_timeline(f->st, id, "bootscript:x,bootscript:x,bootscript:x");
+}
+
+/* A row deleted (pruned) under the writer: the repeat becomes a new row,
+ * it is not lost nor counted into another. */
+static void test_coalesce_row_gone(void **state)
+{
+	struct fx *f = *state;
+	int64_t id = add_node(f->st, "gone", "52:54:00:00:00:90");
+	sqlite3 *db;
+
+	events_add(f->ev, id, "bootscript", "10.0.0.3", "x", NULL, "booting");
+	events_flush(f->ev);
+	assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	sqlite3_busy_timeout(db, 10000);
+	assert_int_equal(sqlite3_exec(db, "DELETE FROM events", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	events_add(f->ev, id, "bootscript", "10.0.0.3", "x", NULL, "booting");
+	events_flush(f->ev);
+	json_t *list = timeline(f->st, id);
+	assert_int_equal(json_array_size(list), 1);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(list, 0), "count")), 1);
+	json_decref(list);
 }
 
 /* ---- events learned of after the fact ----------------------------------- */
@@ -576,7 +673,7 @@ static void test_free_writes_queue(void **state)
 
 	events_free(NULL);
 	/* A new writer on the same store carries on. */
-	assert_int_equal(events_start(f->st, NULL, 30, &f->ev), 0);
+	assert_int_equal(events_start(f->st, NULL, &fx_conf, &f->ev), 0);
 	events_add(f->ev, id, "file", "10.0.0.31", "after", NULL, NULL);
 	events_flush(f->ev);
 	list = timeline(f->st, id);
@@ -657,6 +754,73 @@ static void test_prune(void **state)
 	assert_timeline(f->st, id, "dhcp:10 days,bootscript:now");
 }
 
+/* Adds n distinct events "<p>00".. to a node and flushes. */
+static void add_run(struct fx *f, int64_t id, char p, int n)
+{
+	char d[8];
+
+	for (int i = 0; i < n; i++) {
+		TFMT(d, "%c%02d", p, i);
+		events_add(f->ev, id, "file", "10.0.0.70", d, NULL, NULL);
+	}
+	events_flush(f->ev);
+}
+
+/* "p05,p06,..." for the details of rows from..to-1. */
+static void want_run(char *out, size_t len, char p, int from, int to)
+{
+	size_t n = 0;
+
+	out[0] = '\0';
+	for (int i = from; i < to; i++) {
+		int k = snprintf(out + n, len - n, "%sfile:%c%02d", i > from ? "," : "", p, i);
+		assert_true(k > 0 && (size_t)k < len - n);
+		n += (size_t)k;
+	}
+}
+
+/* A node keeps its newest per_node rows; all nodes together max_total, the oldest going first. */
+static void test_caps(void **state)
+{
+	struct fx *f = *state;
+	struct events_conf ec = {30, 10, 25, 300};
+	int64_t a = add_node(f->st, "ca", "52:54:00:00:00:c1"),
+		b = add_node(f->st, "cb", "52:54:00:00:00:c2"),
+		c = add_node(f->st, "cc", "52:54:00:00:00:c3"), rows = 0;
+	char want[1024];
+
+	events_free(f->ev);
+	assert_int_equal(events_start(f->st, NULL, &ec, &f->ev), 0);
+	add_run(f, a, 'a', 15); /* over its cap of 10: a00..a04 go */
+	want_run(want, sizeof(want), 'a', 5, 15);
+	assert_timeline(f->st, a, want);
+	add_run(f, b, 'b', 10);
+	assert_int_equal(store_events_count(f->st, &rows), 0);
+	assert_int_equal(rows, 20);
+	add_run(f, c, 'c', 10); /* 30 rows: the 5 oldest stored go, a05..a09 */
+	assert_int_equal(store_events_count(f->st, &rows), 0);
+	assert_int_equal(rows, 25);
+	want_run(want, sizeof(want), 'a', 10, 15);
+	assert_timeline(f->st, a, want);
+	want_run(want, sizeof(want), 'b', 0, 10);
+	assert_timeline(f->st, b, want);
+	/* One repeat more is no new row: nothing else goes. */
+	events_add(f->ev, c, "file", "10.0.0.70", "c09", NULL, NULL);
+	events_flush(f->ev);
+	assert_int_equal(store_events_count(f->st, &rows), 0);
+	assert_int_equal(rows, 25);
+	want_run(want, sizeof(want), 'a', 10, 15);
+	assert_timeline(f->st, a, want);
+	/* A writer started on a full store counts it and keeps the cap. */
+	events_free(f->ev);
+	assert_int_equal(events_start(f->st, NULL, &ec, &f->ev), 0);
+	add_run(f, add_node(f->st, "cd", "52:54:00:00:00:c4"), 'd', 2);
+	assert_int_equal(store_events_count(f->st, &rows), 0);
+	assert_int_equal(rows, 25);
+	want_run(want, sizeof(want), 'a', 12, 15);
+	assert_timeline(f->st, a, want);
+}
+
 /* ---- fields cut to fit ----------------------------------------------------- */
 
 /*
@@ -698,7 +862,10 @@ int main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_add_flush_list),
-		T(test_fold),
+		T(test_coalesce),
+		T(test_coalesce_burst),
+		T(test_coalesce_off),
+		T(test_coalesce_row_gone),
 		T(test_add_at),
 		T(test_discovered),
 		T(test_deleted_node),
@@ -706,6 +873,7 @@ int main(void)
 		T(test_free_writes_queue),
 		T(test_backlog),
 		T(test_prune),
+		T(test_caps),
 		T(test_detail_cut_between_characters),
 	};
 #undef T

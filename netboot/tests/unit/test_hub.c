@@ -9,8 +9,9 @@
  * before; pings as comment records; records from many publishers at once,
  * each publisher's in its order; a "resync" record, then the newest
  * HUB_RING records, after falling further behind than the ring holds;
- * the end of the stream at hub_close, after which the daemon stops; and a
- * client gone while suspended is let go at the next record.
+ * the end of the stream at hub_close, after which the daemon stops; a
+ * client gone while suspended is let go at the next record; and
+ * hub_listening says whether any stream is open.
  *
  * Not covered: what the events writer and the API publish (test_events
  * and the integration tests), MHD's connection timeout, and the browser's
@@ -654,9 +655,12 @@ static void test_gone_client(void **state)
 	struct cli a, b;
 	long long t0;
 
+	assert_false(hub_listening(s->hub)); /* no stream: the events writer skips its records */
+	assert_false(hub_listening(NULL));
 	cli_connect(&a, s->port, 0, 0);
 	cli_connect(&b, s->port, 0, 0);
 	expect_idle(&a, 100); /* both suspended now */
+	assert_true(hub_listening(s->hub));
 	assert_int_equal(atomic_load(&s->opened), 2);
 	assert_int_equal(atomic_load(&s->closed), 0);
 	cli_close(&a);
@@ -667,6 +671,7 @@ static void test_gone_client(void **state)
 		sleep_ms(20);
 	}
 	assert_int_equal(atomic_load(&s->closed), 1);
+	assert_true(hub_listening(s->hub)); /* b still is */
 	/* The other client did not notice. */
 	publish_n(s->hub, "x", 1);
 	for (;;) {
@@ -678,6 +683,13 @@ static void test_gone_client(void **state)
 		}
 	}
 	cli_close(&b);
+	t0 = now_ms();
+	while ((atomic_load(&s->closed) < 2 || hub_listening(s->hub)) && now_ms() - t0 < WAIT_MS) {
+		hub_ping(s->hub);
+		sleep_ms(20);
+	}
+	assert_int_equal(atomic_load(&s->closed), 2);
+	assert_false(hub_listening(s->hub)); /* the last stream gone */
 }
 
 int main(void)

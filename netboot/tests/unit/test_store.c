@@ -536,9 +536,12 @@ static void test_node_list(void **state)
 	for (int i = 0; i < 2; i++) {
 		ev[i].time_us = store_now_us();
 		fx_fmt(ev[i].stage, sizeof(ev[i].stage), "bootscript");
+		ev[i].last_us = ev[i].time_us;
+		ev[i].count = 1;
 		ev[i].state = "booting";
 	}
-	assert_int_equal(store_events_write(f->st, ev, 2), 0);
+	int64_t added = 0;
+	assert_int_equal(store_events_write(f->st, ev, 2, 1000, &added), 0);
 
 	for (size_t i = 0; i < NELEM(list_cases); i++) {
 		json_t *list = NULL;

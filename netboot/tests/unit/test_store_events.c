@@ -15,7 +15,7 @@ static void test_events(void **state)
 	const int64_t t0 = 1764072000000000LL; /* 2025-11-25T12:00:00Z */
 	struct store_event ev[4];
 	json_t *list = NULL, *n = NULL;
-	int64_t id, by_ip = 0;
+	int64_t id, by_ip = 0, added = 0, gone = 0;
 	char stages[128];
 
 	put_node(f->st, node("n1", 0, "52:54:00:00:00:01", NULL, NULL, "", NULL));
@@ -25,7 +25,8 @@ static void test_events(void **state)
 	ev[1] = event(id, t0, "bootscript", "10.0.0.50", "first", "52:54:00:00:00:01", "booting");
 	ev[2] = event(id, t0 + 1000, "initrd", "10.0.0.50", "i", "", NULL);
 	ev[3] = event(id, t0 + 3000000, "phone-home", "10.0.0.50", "done", "", "ready");
-	assert_int_equal(store_events_write(f->st, ev, 4), 0);
+	assert_int_equal(store_events_write(f->st, ev, 4, 1000, &added), 0);
+	assert_int_equal(added, 4);
 
 	assert_int_equal(store_events_list(f->st, id, 1000, &list), 0);
 	assert_int_equal(json_array_size(list), 4);
@@ -65,15 +66,17 @@ static void test_events(void **state)
 	assert_int_equal(store_node_by_ip(f->st, "10.0.0.50", &by_ip), 0);
 	assert_int_equal(by_ip, id);
 
-	/* prune by age */
-	assert_int_equal(store_events_prune(f->st, t0 + 2000000, 1000), 0);
+	/* prune by age (the first time) */
+	assert_int_equal(store_events_prune(f->st, t0 + 2000000, 0, 1000, &gone), 0);
+	assert_int_equal(gone, 2);
 	assert_int_equal(store_events_list(f->st, id, 1000, &list), 0);
 	assert_int_equal(json_array_size(list), 2);
 	assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "stage")),
 			    "kernel");
 	json_decref(list);
-	/* and per node: only the newest survive */
-	assert_int_equal(store_events_prune(f->st, 0, 1), 0);
+	/* and by the total: the oldest stored go (the kernel was stored first) */
+	assert_int_equal(store_events_prune(f->st, 0, 1, 1000, &gone), 0);
+	assert_int_equal(gone, 1);
 	assert_int_equal(store_events_list(f->st, id, 1000, &list), 0);
 	assert_int_equal(json_array_size(list), 1);
 	assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "stage")),
@@ -83,9 +86,62 @@ static void test_events(void **state)
 	/* an event for a node deleted meanwhile is dropped, not an error */
 	assert_int_equal(store_node_delete(f->st, "n1"), 0);
 	ev[0] = event(id, t0, "kernel", "10.0.0.50", "", "", NULL);
-	assert_int_equal(store_events_write(f->st, ev, 1), 0);
+	assert_int_equal(store_events_write(f->st, ev, 1, 1000, &added), 0);
+	assert_int_equal(added, 0);
+	assert_int_equal(ev[0].row, 0);
 	assert_int_equal(store_events_list(f->st, id, 1000, &list), 0);
 	assert_int_equal(json_array_size(list), 0);
+	json_decref(list);
+}
+
+/* A run of repeats adds to the row it names only if that row is the same event. */
+static void test_events_more(void **state)
+{
+	struct fx *f = *state;
+	const int64_t t0 = 1764072000000000LL;
+	struct store_event e;
+	json_t *list = NULL, *x;
+	int64_t id, row, added = 0;
+
+	put_node(f->st, node("m1", 0, "52:54:00:00:00:e1", NULL, NULL, "", NULL));
+	id = node_id(f->st, "m1");
+	e = event(id, t0, "bootscript", "10.0.0.5", "x", "", "booting");
+	e.count = 3;
+	e.last_us = t0 + 2000000;
+	assert_int_equal(store_events_write(f->st, &e, 1, 1000, &added), 0);
+	row = e.row;
+	assert_true(row > 0);
+	/* 2 more, one earlier than the row's first: the row widens both ways */
+	e = event(id, t0 - 1000, "bootscript", "10.0.0.5", "x", "", "booting");
+	e.count = 2;
+	e.last_us = t0 + 5000000;
+	e.row = row;
+	assert_int_equal(store_events_write(f->st, &e, 1, 1000, &added), 0);
+	assert_int_equal(added, 0);
+	assert_int_equal(e.row, row);
+	assert_int_equal(e.count, 5);
+	assert_int_equal(e.time_us, t0 - 1000);
+	assert_int_equal(e.last_us, t0 + 5000000);
+	/* naming that row for another detail (or another node) makes a new row */
+	e = event(id, t0 + 6000000, "bootscript", "10.0.0.5", "y", "", "booting");
+	e.row = row;
+	assert_int_equal(store_events_write(f->st, &e, 1, 1000, &added), 0);
+	assert_int_equal(added, 1);
+	assert_true(e.row > row);
+	assert_int_equal(store_events_list(f->st, id, 1000, &list), 0);
+	assert_int_equal(json_array_size(list), 2);
+	x = json_array_get(list, 0);
+	assert_int_equal(json_integer_value(json_object_get(x, "count")), 5);
+	assert_string_equal(json_string_value(json_object_get(x, "first")),
+			    "2025-11-25T11:59:59.999Z");
+	assert_string_equal(json_string_value(json_object_get(x, "time")),
+			    "2025-11-25T11:59:59.999Z");
+	assert_string_equal(json_string_value(json_object_get(x, "last")),
+			    "2025-11-25T12:00:05.000Z");
+	x = json_array_get(list, 1);
+	assert_int_equal(json_integer_value(json_object_get(x, "count")), 1);
+	assert_string_equal(json_string_value(json_object_get(x, "last")),
+			    json_string_value(json_object_get(x, "first")));
 	json_decref(list);
 }
 
@@ -99,7 +155,8 @@ static void test_discovered(void **state)
 	ev[0] = event(0, t, "unknown", "10.0.0.77", "", "52:54:00:00:00:77", NULL);
 	ev[1] = event(0, t + 10, "unknown", "10.0.0.88", "", "52:54:00:00:00:88", NULL);
 	ev[2] = event(0, t + 20, "unknown", "10.0.0.78", "", "52:54:00:00:00:77", NULL);
-	assert_int_equal(store_events_write(f->st, ev, 3), 0);
+	int64_t added = 0;
+	assert_int_equal(store_events_write(f->st, ev, 3, 1000, &added), 0);
 	assert_int_equal(store_discovered_list(f->st, &list), 0);
 	assert_int_equal(json_array_size(list), 2);
 	/* newest first */
@@ -120,6 +177,13 @@ static void test_discovered(void **state)
 			    "52:54:00:00:00:88");
 	json_decref(list);
 	assert_int_equal(store_discovered_exists(f->st, "52:54:00:00:00:77"), -ENOENT);
+
+	/* forgotten once not seen since the cutoff (events.keep_days), newer ones kept */
+	ev[0] = event(0, t - 100, "unknown", "10.0.0.99", "", "52:54:00:00:00:99", NULL);
+	assert_int_equal(store_events_write(f->st, ev, 1, 1000, &added), 0);
+	assert_int_equal(store_discovered_prune(f->st, t - 50, 1000), 0);
+	assert_int_equal(store_discovered_exists(f->st, "52:54:00:00:00:99"), -ENOENT);
+	assert_int_equal(store_discovered_exists(f->st, "52:54:00:00:00:88"), 0);
 
 	/* forget one */
 	assert_int_equal(store_discovered_delete(f->st, "52:54:00:00:00:88"), 0);
@@ -207,10 +271,8 @@ int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
-		T(test_events),
-		T(test_discovered),
-		T(test_dhcp_hosts),
-		T(test_leases),
+		T(test_events),     T(test_events_more), T(test_discovered),
+		T(test_dhcp_hosts), T(test_leases),
 	};
 #undef T
 
