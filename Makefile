@@ -245,6 +245,7 @@ lint: deps
 bench: deps all
 	@sh bench/run.sh $(BUILD)
 	@sh bench/storm.sh $(BUILD)
+	@bash bench/events-store.sh $(BUILD)
 	@/usr/bin/python3 bench/discovery.py $(BUILD)
 	@/usr/bin/python3 bench/dhcp.py $(BUILD)
 	@/usr/bin/python3 bench/slowloris.py $(BUILD)
