@@ -835,9 +835,17 @@ int serve_metrics(struct http_req *r)
 			 "# HELP corral_events_dropped_total Boot events dropped (queue full).\n"
 			 "# TYPE corral_events_dropped_total counter\n"
 			 "corral_events_dropped_total %llu\n"
+			 "# HELP corral_large_transfers Kernel, initrd and root image downloads "
+			 "running (server.max_large_transfers).\n"
+			 "# TYPE corral_large_transfers gauge\ncorral_large_transfers %u\n"
+			 "# HELP corral_large_transfers_refused_total Large downloads answered 503 "
+			 "(admission control).\n"
+			 "# TYPE corral_large_transfers_refused_total counter\n"
+			 "corral_large_transfers_refused_total %llu\n"
 			 "# HELP corral_up_seconds Seconds since corrald started.\n"
 			 "# TYPE corral_up_seconds gauge\ncorral_up_seconds %lld\n",
-			 (unsigned long long)events_dropped(a->events),
+			 (unsigned long long)events_dropped(a->events), admit_active(a->admit),
+			 (unsigned long long)admit_refused(a->admit),
 			 (long long)((store_now_us() - a->started_us) / 1000000));
 	if (rc == 0)
 		rc = http_reply_data(r, 200, "text/plain; version=0.0.4", buf_str(&out), out.len);
