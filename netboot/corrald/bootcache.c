@@ -14,16 +14,19 @@
 /* What libmicrohttpd allocates for a response and its header, roughly. */
 #define BOOTCACHE_RESP_COST 256
 
+/* Compact: the meta's detail text follows the key in the tail (most keys have none). */
 struct bootcache_entry {
 	struct bootcache_entry *next;
 	uint64_t gen;
 	int64_t valid_until;
-	struct bootcache_meta meta;
-	size_t len, cost;
+	int64_t node_id; /* the meta, but for its detail */
+	int kind;
+	char mac[18];
+	atomic_uchar used; /* hit since the last sweep passed */
+	uint32_t len, cost;
 	char *script;              /* owned by resp when there is one */
 	struct MHD_Response *resp; /* prepared answer, or NULL */
-	atomic_uchar used;         /* hit since the last sweep passed */
-	char key[];                /* NUL-terminated */
+	char key[];                /* NUL-terminated, then the detail, NUL-terminated */
 };
 
 struct bootcache {
@@ -47,6 +50,17 @@ size_t bootcache_entry_cost(size_t keylen, size_t len, int prepared)
 {
 	return sizeof(struct bootcache_entry) + keylen + 1 + len + 1 +
 	       (prepared ? BOOTCACHE_RESP_COST : 0);
+}
+
+/* The meta kept with e, whole again. */
+static void bootcache_meta_of(const struct bootcache_entry *e, struct bootcache_meta *m)
+{
+	m->node_id = e->node_id;
+	m->kind = e->kind;
+	memcpy(m->mac, e->mac, sizeof(m->mac));
+	const char *detail = e->key + strlen(e->key) + 1;
+	size_t n = strlen(detail);
+	memcpy(m->detail, detail, n + 1); /* it fit when it was put */
 }
 
 int bootcache_new(size_t max_bytes, struct bootcache **out)
@@ -139,7 +153,7 @@ int bootcache_get(struct bootcache *c, const char *key, uint64_t gen, int64_t no
 	pthread_rwlock_rdlock(&c->lock);
 	struct bootcache_entry *e = bootcache_find(c, key, gen, now_us);
 	if (e != NULL && buf_add(out, e->script, e->len) == 0) {
-		*meta = e->meta;
+		bootcache_meta_of(e, meta);
 		hit = 1;
 	}
 	pthread_rwlock_unlock(&c->lock);
@@ -153,7 +167,7 @@ int bootcache_reply(struct bootcache *c, const char *key, uint64_t gen, int64_t 
 	pthread_rwlock_rdlock(&c->lock);
 	struct bootcache_entry *e = bootcache_find(c, key, gen, now_us);
 	if (e != NULL && e->resp != NULL) {
-		*meta = e->meta;
+		bootcache_meta_of(e, meta);
 		*fnrc = fn(arg, e->resp, e->len);
 		hit = 1;
 	}
@@ -218,7 +232,10 @@ static struct bootcache_entry *bootcache_entry_new(const char *key, uint64_t gen
 						   size_t len, const struct bootcache_meta *meta)
 {
 	size_t klen = strlen(key);
-	struct bootcache_entry *n = calloc(1, sizeof(*n) + klen + 1);
+	size_t dlen = strnlen(meta->detail, sizeof(meta->detail) - 1);
+	if (len > UINT32_MAX / 2)
+		return NULL;
+	struct bootcache_entry *n = calloc(1, sizeof(*n) + klen + 1 + dlen + 1);
 	if (n == NULL)
 		return NULL;
 	n->script = malloc(len + 1);
@@ -229,11 +246,16 @@ static struct bootcache_entry *bootcache_entry_new(const char *key, uint64_t gen
 	memcpy(n->script, script, len);
 	n->script[len] = '\0';
 	memcpy(n->key, key, klen + 1);
-	n->len = len;
+	memcpy(n->key + klen + 1, meta->detail, dlen);
+	n->key[klen + 1 + dlen] = '\0';
+	n->len = (uint32_t)len;
 	n->gen = gen;
 	n->valid_until = valid_until_us;
-	n->meta = *meta;
-	n->cost = bootcache_entry_cost(klen, len, 0);
+	n->node_id = meta->node_id;
+	n->kind = meta->kind;
+	memcpy(n->mac, meta->mac, sizeof(n->mac));
+	n->mac[sizeof(n->mac) - 1] = '\0';
+	n->cost = (uint32_t)bootcache_entry_cost(klen + dlen + 1, len, 0);
 	atomic_init(&n->used, 1); /* a second chance: it was just asked for */
 	return n;
 }
@@ -241,7 +263,7 @@ static struct bootcache_entry *bootcache_entry_new(const char *key, uint64_t gen
 void bootcache_put(struct bootcache *c, const char *key, uint64_t gen, int64_t valid_until_us,
 		   const char *script, size_t len, const struct bootcache_meta *meta)
 {
-	if (bootcache_entry_cost(strlen(key), len, 0) > c->max)
+	if (bootcache_entry_cost(strlen(key) + sizeof(meta->detail), len, 0) > c->max)
 		return;
 	struct bootcache_entry *n =
 		bootcache_entry_new(key, gen, valid_until_us, script, len, meta);
@@ -253,7 +275,7 @@ void bootcache_put_reply(struct bootcache *c, const char *key, uint64_t gen, int
 			 const char *script, size_t len, const struct bootcache_meta *meta,
 			 const char *ctype)
 {
-	if (bootcache_entry_cost(strlen(key), len, 1) > c->max)
+	if (bootcache_entry_cost(strlen(key) + sizeof(meta->detail), len, 1) > c->max)
 		return;
 	struct bootcache_entry *n =
 		bootcache_entry_new(key, gen, valid_until_us, script, len, meta);
@@ -270,6 +292,6 @@ void bootcache_put_reply(struct bootcache *c, const char *key, uint64_t gen, int
 		bootcache_entry_free(n);
 		return;
 	}
-	n->cost = bootcache_entry_cost(strlen(key), len, 1);
+	n->cost += BOOTCACHE_RESP_COST;
 	bootcache_link(c, n);
 }

@@ -45,8 +45,13 @@ struct bootcache_meta {
 	char detail[160];
 };
 
-/* What one entry costs against the limit (its bytes, key and bookkeeping). */
+/*
+ * What one entry costs against the limit: its bookkeeping, keylen (the
+ * key's length, plus the meta's detail and 1 when it has one), len bytes,
+ * and a prepared response.
+ */
 size_t bootcache_entry_cost(size_t keylen, size_t len, int prepared);
+/* (keylen: the key's length, plus the detail's and 1 when the meta has one) */
 
 /* max_bytes: the limit (at least one entry of a few KiB fits in any). */
 int bootcache_new(size_t max_bytes, struct bootcache **out);

@@ -80,6 +80,31 @@ static void serve_seed(struct app *a, int64_t node_id, char seed[AUTH_SEED_LEN])
 }
 
 /*
+ * Remembers b's boot files for serve_file_stage() ("stage NODE", fresh
+ * while the store stands at gen): "kernel\ninitrd\nrootfs", empty without
+ * a profile.  Their text into out.
+ */
+static int serve_put_boot_files(struct app *a, const struct bootsel *b, uint64_t gen,
+				struct buf *out)
+{
+	struct bootcache_meta m;
+	char key[32];
+	int rc = 0;
+	serve_fmt(&rc, key, sizeof(key), "stage %lld", (long long)b->node_id);
+	if (rc < 0)
+		return rc;
+	if (b->has_profile)
+		rc = buf_printf(out, "%s\n%s\n%s", b->kernel ? b->kernel : "",
+				b->initrd ? b->initrd : "", b->rootfs ? b->rootfs : "");
+	if (rc < 0)
+		return rc;
+	memset(&m, 0, sizeof(m));
+	m.node_id = b->node_id;
+	bootcache_put(a->bootcache, key, gen, INT64_MAX, buf_str(out), out->len, &m);
+	return 0;
+}
+
+/*
  * Renders the script for key=value (self: "key=value") from the store into
  * out, and what the cache keeps with it into *meta.  start: the start of
  * the seed token's validity window (Unix seconds).
@@ -93,6 +118,7 @@ static int serve_render_fresh(struct app *a, enum bootsel_key key, const char *v
 	struct bootsel b;
 	char why[160];
 	int cut = 0;
+	uint64_t gen = store_generation(a->store); /* before the lookup: a change after it wins */
 	int rc = bootsel_lookup(a->store, key, value, &b);
 	memset(meta, 0, sizeof(*meta));
 	if (rc == -ENOENT) {
@@ -109,6 +135,11 @@ static int serve_render_fresh(struct app *a, enum bootsel_key key, const char *v
 	}
 	if (rc < 0)
 		return rc;
+	/* its file downloads come next: no second lookup for them */
+	struct buf files;
+	buf_init(&files, 3 * 4096);
+	(void)serve_put_boot_files(a, &b, gen, &files);
+	buf_clear(&files);
 	meta->node_id = b.node_id;
 	serve_fmt(&cut, meta->mac, sizeof(meta->mac), "%s", b.mac);
 	if (!b.enabled) {
@@ -550,6 +581,47 @@ int serve_render_cloudinit(struct app *a, int64_t node_id, int kind, struct buf 
 	return rc;
 }
 
+/*
+ * A miss: all three documents of the node rendered from one read of its
+ * layers (a node fetches all three, one after the other) and kept in the
+ * cache under key with the last digit its kind; the one asked for (kind)
+ * into out.  gen, until: the cache's freshness.
+ */
+static int serve_cloudinit_fill(struct app *a, int64_t node_id, int kind, char *key, uint64_t gen,
+				int64_t until, struct buf *out)
+{
+	char name[64];
+	json_t *metas = NULL, *uds = NULL;
+	struct bootcache_meta meta;
+	int rc = bootsel_cloudinit_layers(a->store, node_id, name, sizeof(name), &metas, &uds);
+	if (rc < 0)
+		return rc;
+	memset(&meta, 0, sizeof(meta));
+	meta.node_id = node_id;
+	size_t klen = strlen(key);
+	for (int k = 0; k < 3 && rc == 0; k++) {
+		struct buf doc;
+		buf_init(&doc, SERVE_CI_MAX);
+		if (k == 0)
+			rc = cloudinit_meta_data(name, metas, &doc);
+		else if (k == 1)
+			rc = cloudinit_user_data(uds, &doc);
+		else
+			rc = serve_vendor_data(a, node_id, &doc);
+		if (rc == 0) {
+			key[klen - 1] = (char)('0' + k);
+			bootcache_put(a->bootcache, key, gen, until, buf_str(&doc), doc.len, &meta);
+			if (k == kind)
+				rc = buf_add(out, doc.data, doc.len);
+		}
+		buf_clear(&doc);
+	}
+	key[klen - 1] = (char)('0' + kind);
+	json_decref(metas);
+	json_decref(uds);
+	return rc;
+}
+
 int serve_cloudinit(struct http_req *r)
 {
 	struct app *a = r->ctx;
@@ -574,27 +646,21 @@ int serve_cloudinit(struct http_req *r)
 	uint64_t gen = store_generation(a->store);
 	int64_t now = store_now_us(), until;
 	struct bootcache_meta meta;
-	int qrc = 0;
-	if (bootcache_reply(a->bootcache, key, gen, now, serve_queue, r, &meta, &qrc)) {
-		rc = qrc;
-	} else {
-		struct buf out;
-		buf_init(&out, SERVE_CI_MAX);
+	struct buf out;
+	buf_init(&out, SERVE_CI_MAX);
+	/* Kept as bytes, not a prepared response: three a node, read once or
+	 * twice a boot; a copy is cheap, the memory is not (bootcache.h). */
+	if (!bootcache_get(a->bootcache, key, gen, now, &out, &meta)) {
 		serve_window(app_config(a), now, &until);
-		rc = serve_render_cloudinit(a, node_id, kind, &out);
+		rc = serve_cloudinit_fill(a, node_id, kind, key, gen, until, &out);
 		if (rc == -ENOENT) {
 			buf_clear(&out);
 			return http_reply_error(r, 404, "not_found", NULL, "node no longer exists");
 		}
-		if (rc == 0) {
-			memset(&meta, 0, sizeof(meta));
-			meta.node_id = node_id;
-			bootcache_put_reply(a->bootcache, key, gen, until, buf_str(&out), out.len,
-					    &meta, SERVE_CTYPE);
-			rc = http_reply_data(r, 200, SERVE_CTYPE, buf_str(&out), out.len);
-		}
-		buf_clear(&out);
 	}
+	if (rc == 0)
+		rc = http_reply_data(r, 200, SERVE_CTYPE, buf_str(&out), out.len);
+	buf_clear(&out);
 	if (rc == 0 && r->method_id == HTTP_GET)
 		events_add(a->events, node_id, "cloud-init", r->client_ip, file, NULL, NULL);
 	return rc;
@@ -672,16 +738,9 @@ static int serve_boot_files(struct app *a, int64_t node_id, struct buf *out)
 	rc = bootsel_lookup(a->store, BOOTSEL_ID, id, &b);
 	if (rc < 0)
 		return rc;
-	if (b.has_profile)
-		rc = buf_printf(out, "%s\n%s\n%s", b.kernel ? b.kernel : "",
-				b.initrd ? b.initrd : "", b.rootfs ? b.rootfs : "");
+	rc = serve_put_boot_files(a, &b, gen, out);
 	bootsel_clear(&b);
-	if (rc < 0)
-		return rc;
-	memset(&m, 0, sizeof(m));
-	m.node_id = node_id;
-	bootcache_put(a->bootcache, key, gen, INT64_MAX, buf_str(out), out->len, &m);
-	return 0;
+	return rc;
 }
 
 /* Whether location (a path below /files/ or a URL ending in one) names relpath. */
@@ -842,10 +901,16 @@ int serve_metrics(struct http_req *r)
 			 "(admission control).\n"
 			 "# TYPE corral_large_transfers_refused_total counter\n"
 			 "corral_large_transfers_refused_total %llu\n"
+			 "# HELP corral_cache_bytes Bytes of prepared answers and lookups kept "
+			 "(boot.cache_kib).\n"
+			 "# TYPE corral_cache_bytes gauge\ncorral_cache_bytes %zu\n"
+			 "# HELP corral_cache_entries Entries of that cache.\n"
+			 "# TYPE corral_cache_entries gauge\ncorral_cache_entries %zu\n"
 			 "# HELP corral_up_seconds Seconds since corrald started.\n"
 			 "# TYPE corral_up_seconds gauge\ncorral_up_seconds %lld\n",
 			 (unsigned long long)events_dropped(a->events), admit_active(a->admit),
-			 (unsigned long long)admit_refused(a->admit),
+			 (unsigned long long)admit_refused(a->admit), bootcache_bytes(a->bootcache),
+			 bootcache_count(a->bootcache),
 			 (long long)((store_now_us() - a->started_us) / 1000000));
 	if (rc == 0)
 		rc = http_reply_data(r, 200, "text/plain; version=0.0.4", buf_str(&out), out.len);

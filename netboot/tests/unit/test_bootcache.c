@@ -262,7 +262,7 @@ static void test_full(void **state)
 {
 	struct bootcache *c = NULL;
 	struct bootcache_meta m = meta_of(1, "aa", "d"), got_m;
-	size_t one = bootcache_entry_cost(3, 8, 0); /* "kNN", "script.." */
+	size_t one = bootcache_entry_cost(3 + 2, 8, 0); /* "kNN" and detail "d", "script.." */
 	char key[8], *got;
 	int kept = 0;
 
@@ -448,7 +448,7 @@ static void test_threads(void **state)
 	struct worker w[4];
 
 	(void)state;
-	assert_int_equal(bootcache_new(20 * bootcache_entry_cost(4, 20, 0), &c),
+	assert_int_equal(bootcache_new(20 * bootcache_entry_cost(4, 20, 0) + 20, &c),
 			 0); /* small: it evicts often */
 	for (int i = 0; i < 4; i++) {
 		w[i] = (struct worker){c, i, 0};
