@@ -27,6 +27,7 @@
 #                   server.max_large_transfers set to that (a live reload),
 #                   labelled corrald-admitN, to show admission control's
 #                   effect on completion time (meaningful with STORM_RATE)
+#   STORM_CACHE_KIB corrald's boot.cache_kib (default: corrald's default)
 #   STORM_KEEP      if set, keep the temporary directories
 #   STORM_WRAP      a command line put in front of corrald (split at blanks), e.g.
 #                   "env MALLOC_ARENA_MAX=1" or "valgrind --tool=massif
@@ -207,6 +208,7 @@ root = $files
 key_file = $dir/secret.key
 [boot]
 unknown_wait = 10
+${STORM_CACHE_KIB:+cache_kib = $STORM_CACHE_KIB}
 [cloud_init]
 token_ttl = 86400
 EOF
@@ -333,11 +335,8 @@ fi
 # is not logged: 2 s are ample for it).
 set_admit() {
 	local conf=$tmp/c1/corral.conf
-	{
-		sed '/^\[server\]$/q' "$conf.base"
-		echo "max_large_transfers = $1"
-		sed '1,/^\[server\]$/d' "$conf.base"
-	} >"$conf"
+	awk -v n="$1" '{ print } $0 == "[server]" { print "max_large_transfers = " n }' \
+		"$conf.base" >"$conf"
 	kill -HUP "$corrald_pid"
 	sleep 2
 }
@@ -381,7 +380,9 @@ sleep 2
 rss_after=$(mib "$corrald_pid" VmRSS)
 hwm_after=$(mib "$corrald_pid" VmHWM)
 store_mib=$(du -cm "$tmp/c1"/corral.db* | awk 'END { print $1 }')
-events=$(curl -s -H "@$tmp/c1/auth.header" "$curl_url/api/v1/nodes/n00001/events?limit=100000" |
+cache=$(cli curl -s "$curl_url/metrics" | awk '$1 == "corral_cache_bytes" { b = $2 }
+	$1 == "corral_cache_entries" { n = $2 } END { printf "%.1f MiB in %d entries", b / 1048576, n }')
+events=$(cli curl -s -H "@$tmp/c1/auth.header" "$curl_url/api/v1/nodes/n00001/events?limit=100000" |
 	/usr/bin/python3 -c 'import json, sys; print(len(json.load(sys.stdin)))' 2>/dev/null || echo '?')
 stop_pid "$corrald_pid"
 corrald_pid=""
@@ -410,6 +411,7 @@ fi
 	printf '%-36s %8s MiB\n' "corrald VmRSS after import ($max)" "$rss_import"
 	printf '%-36s %8s MiB\n' "corrald VmRSS after the storms" "$rss_after"
 	printf '%-36s %8s MiB\n' "corrald VmHWM (peak) by then" "$hwm_after"
+	printf '%-36s %s\n' "corrald's answer cache by then" "$cache"
 	printf '%-36s %8s MiB (n00001 has %s events)\n' "store on disk after the storms" \
 		"$store_mib" "$events"
 	for row in "${idle_rows[@]}"; do echo "$row"; done
