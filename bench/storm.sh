@@ -23,6 +23,11 @@
 #   STORM_RATE      e.g. 1gbit: run the storms across a veth pair between two
 #                   network namespaces made here, with a tc rate limit on the
 #                   server's side (see below); empty (default): loopback
+#   STORM_ADMIT     e.g. 32: after each storm, storm corrald once more with
+#                   server.max_large_transfers set to that (a live reload),
+#                   labelled corrald-admitN, to show admission control's
+#                   effect on completion time (meaningful with STORM_RATE)
+#   STORM_CACHE_KIB corrald's boot.cache_kib (default: corrald's default)
 #   STORM_KEEP      if set, keep the temporary directories
 #   STORM_WRAP      a command line put in front of corrald (split at blanks), e.g.
 #                   "env MALLOC_ARENA_MAX=1" or "valgrind --tool=massif
@@ -190,6 +195,7 @@ start_corrald() {
 [server]
 address = $server_ip
 port = $port
+api_port = $port
 advertise_url = $curl_url
 threads = $ncpu
 max_body = 1048576
@@ -202,9 +208,11 @@ root = $files
 key_file = $dir/secret.key
 [boot]
 unknown_wait = 10
+${STORM_CACHE_KIB:+cache_kib = $STORM_CACHE_KIB}
 [cloud_init]
 token_ttl = 86400
 EOF
+	cp "$dir/corral.conf" "$dir/corral.conf.base"
 	"$corrald" -c "$dir/corral.conf" -n >/dev/null 2>"$dir/check.log" ||
 		die "corrald -n refuses the config: $(cat "$dir/check.log")"
 	token=$("$corrald" -c "$dir/corral.conf" token create bench 2>"$dir/token.log") ||
@@ -322,6 +330,17 @@ if [ -n "${STORM_HOLD:-}" ]; then
 	wait "$hold_pid" || true
 	exit 0
 fi
+# set_admit N: server.max_large_transfers = N in corrald's config, applied by
+# a reload (SIGHUP: the key is live; the log level is warn, so the reload
+# is not logged: 2 s are ample for it).
+set_admit() {
+	local conf=$tmp/c1/corral.conf
+	awk -v n="$1" '{ print } $0 == "[server]" { print "max_large_transfers = " n }' \
+		"$conf.base" >"$conf"
+	kill -HUP "$corrald_pid"
+	sleep 2
+}
+
 out=$build/bench/storm.txt
 {
 	echo "Corral boot storm, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(uname -n), $ncpu CPUs," \
@@ -342,13 +361,28 @@ for n in $sizes; do
 		echo "==== $n nodes ===="
 		cat "$tmp/storm-$n.txt"
 	} >>"$out"
+	if [ -n "${STORM_ADMIT:-}" ]; then
+		say "storm of $n nodes, server.max_large_transfers = $STORM_ADMIT"
+		set_admit "$STORM_ADMIT"
+		cli "$storm" run --nodes "$n" --src-base "$src_base" --ramp "$ramp" --think "$think" \
+			--target "corrald-admit$STORM_ADMIT=$curl_url@$corrald_pid" \
+			>"$tmp/storm-$n-admit.txt" || die "storm run failed"
+		set_admit 0
+		{
+			echo
+			echo "==== $n nodes, server.max_large_transfers = $STORM_ADMIT ===="
+			cat "$tmp/storm-$n-admit.txt"
+		} >>"$out"
+	fi
 done
 kill -0 "$corrald_pid" 2>/dev/null || die "corrald died: $(tail -n 20 "$tmp/c1/corrald.log")"
 sleep 2
 rss_after=$(mib "$corrald_pid" VmRSS)
 hwm_after=$(mib "$corrald_pid" VmHWM)
 store_mib=$(du -cm "$tmp/c1"/corral.db* | awk 'END { print $1 }')
-events=$(curl -s -H "@$tmp/c1/auth.header" "$curl_url/api/v1/nodes/n00001/events?limit=100000" |
+cache=$(cli curl -s "$curl_url/metrics" | awk '$1 == "corral_cache_bytes" { b = $2 }
+	$1 == "corral_cache_entries" { n = $2 } END { printf "%.1f MiB in %d entries", b / 1048576, n }')
+events=$(cli curl -s -H "@$tmp/c1/auth.header" "$curl_url/api/v1/nodes/n00001/events?limit=100000" |
 	/usr/bin/python3 -c 'import json, sys; print(len(json.load(sys.stdin)))' 2>/dev/null || echo '?')
 stop_pid "$corrald_pid"
 corrald_pid=""
@@ -377,6 +411,7 @@ fi
 	printf '%-36s %8s MiB\n' "corrald VmRSS after import ($max)" "$rss_import"
 	printf '%-36s %8s MiB\n' "corrald VmRSS after the storms" "$rss_after"
 	printf '%-36s %8s MiB\n' "corrald VmHWM (peak) by then" "$hwm_after"
+	printf '%-36s %s\n' "corrald's answer cache by then" "$cache"
 	printf '%-36s %8s MiB (n00001 has %s events)\n' "store on disk after the storms" \
 		"$store_mib" "$events"
 	for row in "${idle_rows[@]}"; do echo "$row"; done

@@ -16,6 +16,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "admit.h"
 #include "auth.h"
 #include "bootcache.h"
 #include "config.h"
@@ -35,6 +36,7 @@ struct app {
 	struct events *events;
 	struct metrics *metrics;
 	struct bootcache *bootcache;
+	struct admit *admit;     /* large transfers at once (server.max_large_transfers) */
 	struct hub *hub;         /* live updates (SSE) */
 	struct redfish *redfish; /* BMC discovery and control jobs */
 	unsigned char seed_key[AUTH_KEY_LEN];

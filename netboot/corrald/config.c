@@ -182,6 +182,12 @@ static const struct config_key config_keys[] = {
 	     "seconds a request has to send its body, from its headers"),
 	UINT("server", "idle_timeout", idle_timeout, 1, 86400, RL_RESTART,
 	     "seconds a connection may stay silent while a request is read or answered"),
+	UINT("server", "connection_memory", conn_memory, 4096, 1u << 20, RL_RESTART,
+	     "bytes of memory per connection on the node-facing listener (request line and headers; libmicrohttpd's pool)"),
+	UINT("server", "max_large_transfers", max_large, 0, 1000000, RL_LIVE,
+	     "kernel, initrd and root image downloads at once; more get 503 with Retry-After, which iPXE's boot script and dracut's curl retry (0: no cap)"),
+	UINT("server", "large_transfer_retry", large_retry, 1, 3600, RL_LIVE,
+	     "seconds a refused download is told to wait (Retry-After; spread up to twice that)"),
 	{"server", "log_level", CFG_LOGLEVEL, offsetof(struct config, log_level),
 	 sizeof(enum log_level), 0, 0, RL_LIVE, "error, warn, info or debug", NULL},
 	STR("tls", "mode", tls_mode, RL_RESTART, check_tls_mode,
@@ -193,6 +199,8 @@ static const struct config_key config_keys[] = {
 	STR("tls", "names", tls_names, RL_RESTART, check_names,
 	    "host names and addresses, comma-separated, that a self-signed certificate names besides the host name, localhost and the listen address"),
 	STR("store", "path", store_path, RL_RESTART, check_path, "SQLite database file"),
+	UINT("store", "memory_kib", store_memory_kib, 256, 4u << 20, RL_RESTART,
+	     "KiB of memory SQLite keeps at most (page caches of every connection; a soft limit)"),
 	STR("files", "root", files_root, RL_FILES, check_path, "directory served under /files/"),
 	STR("auth", "key_file", key_file, RL_RESTART, check_path,
 	    "secret that signs per-node cloud-init tokens (created 0600 if missing)"),
@@ -200,6 +208,8 @@ static const struct config_key config_keys[] = {
 	     "seconds an unknown or unconfigured node waits before asking again"),
 	UINT("boot", "retry_max_sleep", retry_max_sleep, 1, 3600, RL_LIVE,
 	     "longest back-off between boot retries, seconds"),
+	UINT("boot", "cache_kib", cache_kib, 64, 4u << 20, RL_RESTART,
+	     "KiB of prepared answers (boot scripts, cloud-init) kept in memory; the least used go first"),
 	UINT("cloud_init", "token_ttl", token_ttl, 60, 365u * 86400, RL_LIVE,
 	     "lifetime of the per-node token in the seed URL, seconds"),
 	STR("security", "node_identity", node_identity, RL_LIVE, check_identity,
@@ -360,6 +370,11 @@ void config_defaults(struct config *c)
 	c->header_timeout = 10;
 	c->body_timeout = 60;
 	c->idle_timeout = 60;
+	c->conn_memory = 8192;
+	c->max_large = 0;
+	c->large_retry = 5;
+	c->store_memory_kib = 4096;
+	c->cache_kib = 16384;
 	(void)config_copy(c->tls_mode, sizeof(c->tls_mode), "auto");
 	c->log_level = LOG_LVL_INFO;
 	config_data_dir(dir, sizeof(dir));

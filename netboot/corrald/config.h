@@ -66,6 +66,9 @@ struct config {
 	unsigned header_timeout;   /* s for a request's headers */
 	unsigned body_timeout;     /* s for a request's body, from its headers */
 	unsigned idle_timeout;     /* s a connection may stay silent */
+	unsigned conn_memory;      /* node-facing listener: MHD pool bytes per connection */
+	unsigned max_large;        /* kernel/initrd/rootfs transfers at once; 0 = no cap */
+	unsigned large_retry;      /* Retry-After base of a refused one, seconds */
 	enum log_level log_level;
 	/* [tls] */
 	char tls_mode[8];        /* auto, on, off */
@@ -74,6 +77,7 @@ struct config {
 	char tls_names[256];     /* extra names/addresses of a generated certificate */
 	/* [store] */
 	char store_path[PATH_MAX];
+	unsigned store_memory_kib; /* SQLite's memory (page caches) soft limit */
 	/* [files] */
 	char files_root[PATH_MAX];
 	/* [auth] */
@@ -81,6 +85,7 @@ struct config {
 	/* [boot] */
 	unsigned unknown_wait;    /* seconds an unknown node waits before asking again */
 	unsigned retry_max_sleep; /* cap on the retry back-off, seconds */
+	unsigned cache_kib;       /* the answer cache's limit (bootcache.h) */
 	/* [cloud_init] */
 	unsigned token_ttl; /* lifetime of a per-node seed token, seconds */
 	/* [security] */

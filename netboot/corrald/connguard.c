@@ -47,7 +47,10 @@ struct connguard {
 	bool stop;
 	char name[16];
 	int64_t header_ms, body_ms;
-	struct connguard_conn *head;
+	/* One list per phase, oldest phase start first (a phase change moves a
+	 * connection to its new list's tail, since_ms now): a sweep looks only
+	 * at the heads that are due, not at every open connection. */
+	struct connguard_conn *head[3], *tail[3];
 	unsigned nopen;
 	uint64_t cut_total;
 	/* the log summary: cuts not yet logged, and when the next may be */
@@ -55,6 +58,32 @@ struct connguard {
 	char cut_last_addr[48];
 	int64_t next_log_ms;
 };
+
+/* Under the lock: c out of its phase's list. */
+static void connguard_unlink(struct connguard *g, struct connguard_conn *c)
+{
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		g->head[c->phase] = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	else
+		g->tail[c->phase] = c->prev;
+	c->prev = c->next = NULL;
+}
+
+/* Under the lock: c at the tail of its phase's list. */
+static void connguard_append(struct connguard *g, struct connguard_conn *c)
+{
+	c->next = NULL;
+	c->prev = g->tail[c->phase];
+	if (c->prev != NULL)
+		c->prev->next = c;
+	else
+		g->head[c->phase] = c;
+	g->tail[c->phase] = c;
+}
 
 int64_t connguard_now_ms(void)
 {
@@ -81,23 +110,25 @@ unsigned connguard_sweep(struct connguard *g, int64_t now_ms)
 {
 	unsigned n = 0;
 	pthread_mutex_lock(&g->lock);
-	for (struct connguard_conn *c = g->head; c != NULL; c = c->next) {
-		int64_t limit = c->phase == CONNGUARD_HEADERS ? g->header_ms :
-				c->phase == CONNGUARD_BODY    ? g->body_ms :
-								0;
-		if (c->cut || limit == 0 || now_ms - c->since_ms < limit)
-			continue;
-		if (n == CONNGUARD_CUTS_PER_SWEEP)
-			break; /* the rest at the next tick */
-		/* Registered, so not yet closed: fd is still this connection's. */
-		(void)shutdown(c->fd, SHUT_RDWR);
-		c->cut = true;
-		n++;
-		if (c->phase == CONNGUARD_HEADERS)
-			g->cut_headers++;
-		else
-			g->cut_body++;
-		memcpy(g->cut_last_addr, c->addr, sizeof(g->cut_last_addr));
+	for (int ph = CONNGUARD_HEADERS; ph <= CONNGUARD_BODY; ph++) {
+		int64_t limit = ph == CONNGUARD_HEADERS ? g->header_ms : g->body_ms;
+		for (struct connguard_conn *c = g->head[ph]; c != NULL; c = c->next) {
+			if (now_ms - c->since_ms < limit)
+				break; /* the rest began later */
+			if (c->cut)
+				continue;
+			if (n == CONNGUARD_CUTS_PER_SWEEP)
+				break; /* the rest at the next tick */
+			/* Registered, so not yet closed: fd is still this connection's. */
+			(void)shutdown(c->fd, SHUT_RDWR);
+			c->cut = true;
+			n++;
+			if (c->phase == CONNGUARD_HEADERS)
+				g->cut_headers++;
+			else
+				g->cut_body++;
+			memcpy(g->cut_last_addr, c->addr, sizeof(g->cut_last_addr));
+		}
 	}
 	g->cut_total += n;
 	g->cut_unlogged += n;
@@ -168,10 +199,12 @@ void connguard_free(struct connguard *g)
 	pthread_join(g->sweeper, NULL);
 	g->next_log_ms = 0;
 	connguard_log(g, connguard_now_ms()); /* what the last minute cut */
-	while (g->head != NULL) {             /* none, if the caller closed them all */
-		struct connguard_conn *c = g->head;
-		g->head = c->next;
-		free(c);
+	for (int ph = 0; ph < 3; ph++) {      /* none, if the caller closed them all */
+		while (g->head[ph] != NULL) {
+			struct connguard_conn *c = g->head[ph];
+			g->head[ph] = c->next;
+			free(c);
+		}
 	}
 	pthread_cond_destroy(&g->wake);
 	pthread_mutex_destroy(&g->lock);
@@ -191,10 +224,7 @@ struct connguard_conn *connguard_open(struct connguard *g, int fd, const char *a
 		memcpy(c->addr, addr, n < sizeof(c->addr) ? n : sizeof(c->addr) - 1);
 	}
 	pthread_mutex_lock(&g->lock);
-	c->next = g->head;
-	if (g->head != NULL)
-		g->head->prev = c;
-	g->head = c;
+	connguard_append(g, c);
 	g->nopen++;
 	pthread_mutex_unlock(&g->lock);
 	return c;
@@ -206,11 +236,12 @@ void connguard_phase(struct connguard *g, struct connguard_conn *c, enum conngua
 		return;
 	int64_t now = connguard_now_ms();
 	pthread_mutex_lock(&g->lock);
-	if (c->phase != p) {
+	/* the next request on a kept-alive connection starts its headers anew */
+	if (c->phase != p || p == CONNGUARD_HEADERS) {
+		connguard_unlink(g, c);
 		c->phase = p;
 		c->since_ms = now;
-	} else if (p == CONNGUARD_HEADERS) {
-		c->since_ms = now; /* the next request on a kept-alive connection */
+		connguard_append(g, c);
 	}
 	pthread_mutex_unlock(&g->lock);
 }
@@ -220,12 +251,7 @@ void connguard_close(struct connguard *g, struct connguard_conn *c)
 	if (c == NULL)
 		return;
 	pthread_mutex_lock(&g->lock);
-	if (c->prev != NULL)
-		c->prev->next = c->next;
-	else
-		g->head = c->next;
-	if (c->next != NULL)
-		c->next->prev = c->prev;
+	connguard_unlink(g, c);
 	g->nopen--;
 	pthread_mutex_unlock(&g->lock);
 	free(c);

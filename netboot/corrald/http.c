@@ -14,6 +14,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -41,7 +42,15 @@ struct http_server {
 	char log_last[160];
 	unsigned log_repeats;
 	time_t log_since;
+	atomic_uint opened;      /* connections opened since the last idle call */
+	atomic_llong idle_at_ms; /* CLOCK_MONOTONIC of the last idle call */
 };
+
+/*
+ * When no connection is open any more, cfg.idle is called if this many
+ * were opened since its last call (a burst) or a second has passed.
+ */
+#define HTTP_IDLE_AFTER 64
 
 static const struct {
 	const char *name;
@@ -130,23 +139,36 @@ int http_role_serves(enum http_role role, enum http_side side)
 	return 0;
 }
 
-int http_reply(struct http_req *r, unsigned status, struct MHD_Response *resp)
+/* Queues resp (not destroyed: the caller's reference stays the caller's). */
+static int http_queue(struct http_req *r, unsigned status, struct MHD_Response *resp)
 {
-	if (resp == NULL)
-		return -ENOMEM;
-	if (r->replied) {
-		MHD_destroy_response(resp);
+	if (r->replied)
 		return -EALREADY;
-	}
 	/* The request is read (or refused early, when MHD reads no more of
 	 * it): the answer is bounded by MHD's idle timeout, not ours. */
 	if (r->srv != NULL)
 		connguard_phase(r->srv->guard, r->guard, CONNGUARD_REPLY);
 	enum MHD_Result ok = MHD_queue_response(r->conn, status, resp);
-	MHD_destroy_response(resp);
 	r->replied = 1;
 	r->status = status;
 	return ok == MHD_YES ? 0 : -EIO;
+}
+
+int http_reply(struct http_req *r, unsigned status, struct MHD_Response *resp)
+{
+	if (resp == NULL)
+		return -ENOMEM;
+	int rc = http_queue(r, status, resp);
+	MHD_destroy_response(resp);
+	return rc;
+}
+
+int http_reply_shared(struct http_req *r, unsigned status, struct MHD_Response *resp, size_t len)
+{
+	int rc = http_queue(r, status, resp);
+	if (rc == 0)
+		r->bytes_out = len;
+	return rc;
 }
 
 int http_reply_data(struct http_req *r, unsigned status, const char *ctype, const char *data,
@@ -574,6 +596,8 @@ static void http_completed(void *cls, struct MHD_Connection *conn, void **con_cl
 		connguard_phase(s->guard, gi->socket_context, CONNGUARD_HEADERS);
 	if (r == NULL)
 		return;
+	if (r->on_done != NULL)
+		r->on_done(r->on_done_arg);
 	if (s->cfg.done != NULL)
 		s->cfg.done(s->cfg.ctx, r);
 	buf_clear(&r->body);
@@ -636,6 +660,21 @@ static void http_mhd_log(void *cls, const char *fmt, va_list ap)
  * waiting for headers.  Closed: unregistered, before MHD closes the
  * descriptor (it calls this first), so the sweeper never cuts a reused one.
  */
+/* No connection open now: cfg.idle after a burst or a second (see HTTP_IDLE_AFTER). */
+static void http_maybe_idle(struct http_server *s)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	long long now = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	long long last = atomic_load(&s->idle_at_ms);
+	if (atomic_load(&s->opened) < HTTP_IDLE_AFTER && now - last < 1000)
+		return;
+	if (!atomic_compare_exchange_strong(&s->idle_at_ms, &last, now))
+		return; /* another thread just did */
+	atomic_store(&s->opened, 0);
+	s->cfg.idle(s->cfg.ctx);
+}
+
 static void http_notify_conn(void *cls, struct MHD_Connection *conn, void **socket_context,
 			     enum MHD_ConnectionNotificationCode toe)
 {
@@ -643,8 +682,11 @@ static void http_notify_conn(void *cls, struct MHD_Connection *conn, void **sock
 	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
 		connguard_close(s->guard, *socket_context);
 		*socket_context = NULL;
+		if (s->cfg.idle != NULL && connguard_open_count(s->guard) == 0)
+			http_maybe_idle(s);
 		return;
 	}
+	atomic_fetch_add(&s->opened, 1);
 	const union MHD_ConnectionInfo *fi =
 		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 	if (fi == NULL)
@@ -747,6 +789,13 @@ static int http_start_mhd(struct http_server *s, int fd)
 		 NULL);
 	http_opt(o, &n, 16, MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_conns_per_ip, NULL);
 	http_opt(o, &n, 16, MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)http_unescape, NULL);
+	if (cfg->conn_memory != 0) {
+		/* MHD zeroes the pool between requests: a small one is also faster */
+		http_opt(o, &n, 16, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)cfg->conn_memory,
+			 NULL);
+		http_opt(o, &n, 16, MHD_OPTION_CONNECTION_MEMORY_INCREMENT,
+			 (intptr_t)(cfg->conn_memory / 4), NULL);
+	}
 	if (s->tls_cert != NULL) {
 		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
 			return -ENOTSUP;

@@ -115,6 +115,10 @@ struct http_req {
 	char argbuf[512];
 	int body_too_large;
 	int replied;
+	/* public again: run once when the request is done (sent, or the
+	 * connection gone), e.g. to give back an admission slot (admit.h) */
+	void (*on_done)(void *arg);
+	void *on_done_arg;
 };
 
 /*
@@ -142,6 +146,9 @@ struct http_config {
 	unsigned body_timeout;     /* seconds for its body, from its headers (0: 60) */
 	unsigned max_conns;        /* open connections at most (0: 4096) */
 	unsigned max_conns_per_ip; /* per client address (0: no cap) */
+	size_t conn_memory;        /* bytes of MHD's pool per connection (0: MHD's 32 KiB) */
+	/* Optional: called when the number of open connections drops to 0 */
+	void (*idle)(void *ctx);
 	/* HTTPS when both are set: PEM text (copied; the key's copy is wiped at free) */
 	const char *tls_cert;
 	const char *tls_key;
@@ -183,6 +190,11 @@ int http_role_serves(enum http_role role, enum http_side side);
 int http_reply(struct http_req *r, unsigned status, struct MHD_Response *resp);
 int http_reply_data(struct http_req *r, unsigned status, const char *ctype, const char *data,
 		    size_t len);
+/*
+ * Queues resp, a response the caller keeps (a prepared answer, queued to
+ * many connections: MHD counts its references), with a body of len bytes.
+ */
+int http_reply_shared(struct http_req *r, unsigned status, struct MHD_Response *resp, size_t len);
 /* Steals j. */
 int http_reply_json(struct http_req *r, unsigned status, json_t *j);
 int http_reply_empty(struct http_req *r, unsigned status);

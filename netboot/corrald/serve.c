@@ -15,6 +15,8 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +29,9 @@
 #include "valid.h"
 
 #define SERVE_SCRIPT_MAX BOOTSCRIPT_MAX
+#define SERVE_CTYPE "text/plain; charset=utf-8"
+/* How long an identity verdict or an address lookup is reused at most. */
+#define SERVE_TIE_MEMO_US 5000000
 
 static const char *const serve_kind_state[METRICS_BOOT_KINDS] = {
 	[METRICS_BOOT_NODE] = "booting",
@@ -75,6 +80,31 @@ static void serve_seed(struct app *a, int64_t node_id, char seed[AUTH_SEED_LEN])
 }
 
 /*
+ * Remembers b's boot files for serve_file_stage() ("stage NODE", fresh
+ * while the store stands at gen): "kernel\ninitrd\nrootfs", empty without
+ * a profile.  Their text into out.
+ */
+static int serve_put_boot_files(struct app *a, const struct bootsel *b, uint64_t gen,
+				struct buf *out)
+{
+	struct bootcache_meta m;
+	char key[32];
+	int rc = 0;
+	serve_fmt(&rc, key, sizeof(key), "stage %lld", (long long)b->node_id);
+	if (rc < 0)
+		return rc;
+	if (b->has_profile)
+		rc = buf_printf(out, "%s\n%s\n%s", b->kernel ? b->kernel : "",
+				b->initrd ? b->initrd : "", b->rootfs ? b->rootfs : "");
+	if (rc < 0)
+		return rc;
+	memset(&m, 0, sizeof(m));
+	m.node_id = b->node_id;
+	bootcache_put(a->bootcache, key, gen, INT64_MAX, buf_str(out), out->len, &m);
+	return 0;
+}
+
+/*
  * Renders the script for key=value (self: "key=value") from the store into
  * out, and what the cache keeps with it into *meta.  start: the start of
  * the seed token's validity window (Unix seconds).
@@ -88,6 +118,7 @@ static int serve_render_fresh(struct app *a, enum bootsel_key key, const char *v
 	struct bootsel b;
 	char why[160];
 	int cut = 0;
+	uint64_t gen = store_generation(a->store); /* before the lookup: a change after it wins */
 	int rc = bootsel_lookup(a->store, key, value, &b);
 	memset(meta, 0, sizeof(*meta));
 	if (rc == -ENOENT) {
@@ -104,6 +135,11 @@ static int serve_render_fresh(struct app *a, enum bootsel_key key, const char *v
 	}
 	if (rc < 0)
 		return rc;
+	/* its file downloads come next: no second lookup for them */
+	struct buf files;
+	buf_init(&files, 3 * 4096);
+	(void)serve_put_boot_files(a, &b, gen, &files);
+	buf_clear(&files);
 	meta->node_id = b.node_id;
 	serve_fmt(&cut, meta->mac, sizeof(meta->mac), "%s", b.mac);
 	if (!b.enabled) {
@@ -132,14 +168,41 @@ static int serve_render_fresh(struct app *a, enum bootsel_key key, const char *v
 	return rc;
 }
 
+/* The cache key of a key=value script: "mac=..", "name=..", ... */
+static int serve_self(enum bootsel_key key, const char *value, char *self, size_t size)
+{
+	static const char *const keynames[] = {"mac", "name", "nid", "id"};
+	int rc = 0;
+	serve_fmt(&rc, self, size, "%s=%s", keynames[key], value);
+	return rc;
+}
+
+/* A script served for key: counted in metrics and, for a node or an unknown MAC, an event. */
+static int serve_record(struct app *a, enum bootsel_key key, unsigned retry, const char *client_ip,
+			const struct bootcache_meta *meta)
+{
+	int rc = 0;
+	metrics_bootscript(a->metrics, (enum metrics_boot)meta->kind);
+	if (meta->node_id != 0 || (key == BOOTSEL_MAC && meta->kind == METRICS_BOOT_UNKNOWN)) {
+		char detail[200];
+		if (retry > 0)
+			serve_fmt(&rc, detail, sizeof(detail), "%s, retry %u", meta->detail, retry);
+		else
+			serve_fmt(&rc, detail, sizeof(detail), "%s", meta->detail);
+		if (rc < 0)
+			return rc;
+		events_add(a->events, meta->node_id, "bootscript", client_ip, detail, meta->mac,
+			   serve_kind_state[meta->kind]);
+	}
+	return 0;
+}
+
 int serve_render_bootscript(struct app *a, enum bootsel_key key, const char *value, unsigned retry,
 			    const char *client_ip, int record, struct buf *out)
 {
 	const struct config *cfg = app_config(a);
-	static const char *const keynames[] = {"mac", "name", "nid", "id"};
 	char self[96];
-	int rc = 0;
-	serve_fmt(&rc, self, sizeof(self), "%s=%s", keynames[key], value);
+	int rc = serve_self(key, value, self, sizeof(self));
 	if (rc < 0)
 		return rc;
 
@@ -156,24 +219,38 @@ int serve_render_bootscript(struct app *a, enum bootsel_key key, const char *val
 		if (rc < 0)
 			return rc;
 		if (retry == 0)
-			bootcache_put(a->bootcache, self, gen, valid_until, buf_str(out), out->len,
-				      &meta);
+			bootcache_put_reply(a->bootcache, self, gen, valid_until, buf_str(out),
+					    out->len, &meta, SERVE_CTYPE);
 	}
-	if (!record)
+	return record ? serve_record(a, key, retry, client_ip, &meta) : 0;
+}
+
+/* bootcache_reply()'s callback: queues the prepared answer on the request. */
+static int serve_queue(void *arg, struct MHD_Response *resp, size_t len)
+{
+	return http_reply_shared(arg, 200, resp, len);
+}
+
+/*
+ * The hot path: a fresh prepared script for key=value queued as it is (no
+ * query, no copy).  1 answered (and recorded), 0 not cached, or an error.
+ */
+static int serve_bootscript_cached(struct http_req *r, enum bootsel_key key, const char *value)
+{
+	struct app *a = r->ctx;
+	struct bootcache_meta meta;
+	char self[96];
+	int qrc = 0;
+	if (serve_self(key, value, self, sizeof(self)) < 0)
 		return 0;
-	metrics_bootscript(a->metrics, (enum metrics_boot)meta.kind);
-	if (meta.node_id != 0 || (key == BOOTSEL_MAC && meta.kind == METRICS_BOOT_UNKNOWN)) {
-		char detail[200];
-		if (retry > 0)
-			serve_fmt(&rc, detail, sizeof(detail), "%s, retry %u", meta.detail, retry);
-		else
-			serve_fmt(&rc, detail, sizeof(detail), "%s", meta.detail);
-		if (rc < 0)
-			return rc;
-		events_add(a->events, meta.node_id, "bootscript", client_ip, detail, meta.mac,
-			   serve_kind_state[meta.kind]);
-	}
-	return 0;
+	if (!bootcache_reply(a->bootcache, self, store_generation(a->store), store_now_us(),
+			     serve_queue, r, &meta, &qrc))
+		return 0;
+	metrics_bootcache(a->metrics, 1);
+	if (qrc < 0)
+		return qrc;
+	int rc = serve_record(a, key, 0, r->client_ip, &meta);
+	return rc < 0 ? rc : 1;
 }
 
 /* Whether node_identity = token: no tie by address (ident.h). */
@@ -182,8 +259,43 @@ static bool serve_token_only(struct app *a)
 	return strcmp(app_config(a)->node_identity, "token") == 0;
 }
 
-/* How long a boot script request's identity verdict is reused at most. */
-#define SERVE_TIE_MEMO_US 5000000
+/* The generation a memo of an address lookup is fresh in: the store's and the leases'. */
+static uint64_t serve_memo_gen(struct app *a)
+{
+	return store_generation(a->store) + store_lease_generation(a->store);
+}
+
+/*
+ * A memo of a lookup by address (key "addr SRC", "ip SRC"): its result
+ * (kind), node and text.  The kind (>= 0) on a fresh hit, -1 on a miss.
+ */
+static int serve_memo_get(struct app *a, const char *key, int64_t *node, char *why, size_t len)
+{
+	struct bootcache_meta m;
+	struct buf memo;
+	int rc = -1;
+	buf_init(&memo, len > 0 ? len - 1 : 0);
+	if (bootcache_get(a->bootcache, key, serve_memo_gen(a), store_now_us(), &memo, &m)) {
+		*node = m.node_id;
+		if (len > 0)
+			snprintf(why, len, "%s", buf_str(&memo));
+		rc = m.kind;
+	}
+	buf_clear(&memo);
+	return rc;
+}
+
+/* Remembers a lookup's result for SERVE_TIE_MEMO_US at most (gen: from before it ran). */
+static void serve_memo_put(struct app *a, const char *key, uint64_t gen, int kind, int64_t node,
+			   const char *why)
+{
+	struct bootcache_meta m;
+	memset(&m, 0, sizeof(m));
+	m.node_id = node;
+	m.kind = kind;
+	bootcache_put(a->bootcache, key, gen, store_now_us() + SERVE_TIE_MEMO_US, why, strlen(why),
+		      &m);
+}
 
 /*
  * ident_check_mac() for a known MAC asked from src, remembered in the boot
@@ -342,12 +454,41 @@ int serve_bootscript(struct http_req *r)
 		return serve_refused(r, value, node, why);
 	if (rc < 0)
 		return rc;
+	if (retry == 0 && (rc = serve_bootscript_cached(r, key, value)) != 0)
+		return rc < 0 ? rc : 0;
 	struct buf out;
 	buf_init(&out, SERVE_SCRIPT_MAX);
 	rc = serve_render_bootscript(a, key, value, retry, r->client_ip, 1, &out);
 	if (rc == 0)
 		rc = http_reply_data(r, 200, "text/plain; charset=utf-8", buf_str(&out), out.len);
 	buf_clear(&out);
+	return rc;
+}
+
+/*
+ * ident_by_address(), remembered in the cache ("addr SRC": 0 the node,
+ * 1 none, 2 more than one, why) while the store and the leases stand, for
+ * SERVE_TIE_MEMO_US at most: a node's cloud-init fetches cost one lookup.
+ */
+static int serve_by_address(struct app *a, const char *src, int64_t *node_id, char *why, size_t len)
+{
+	static const int rcs[] = {0, -ENOENT, -ENOTUNIQ};
+	char key[96];
+	int rc = 0;
+	serve_fmt(&rc, key, sizeof(key), "addr %s", src);
+	if (rc < 0)
+		return rc;
+	int kind = serve_memo_get(a, key, node_id, why, len);
+	if (kind >= 0 && kind <= 2)
+		return rcs[kind];
+	uint64_t gen = serve_memo_gen(a);
+	rc = ident_by_address(a->store, src, store_now_us() / 1000000, node_id, why, len);
+	if (rc == 0 || rc == -ENOENT || rc == -ENOTUNIQ)
+		serve_memo_put(a, key, gen,
+			       rc == 0       ? 0 :
+			       rc == -ENOENT ? 1 :
+					       2,
+			       rc == 0 ? *node_id : 0, rc == -ENOTUNIQ ? why : "");
 	return rc;
 }
 
@@ -376,8 +517,7 @@ static int serve_identify(struct http_req *r, const char *token, int64_t *node_i
 		return -EACCES;
 	}
 	char why[320];
-	int rc = ident_by_address(a->store, r->client_ip, store_now_us() / 1000000, node_id, why,
-				  sizeof(why));
+	int rc = serve_by_address(a, r->client_ip, node_id, why, sizeof(why));
 	if (rc == -ENOENT)
 		http_reply_error(
 			r, 404, "not_found", NULL,
@@ -441,6 +581,47 @@ int serve_render_cloudinit(struct app *a, int64_t node_id, int kind, struct buf 
 	return rc;
 }
 
+/*
+ * A miss: all three documents of the node rendered from one read of its
+ * layers (a node fetches all three, one after the other) and kept in the
+ * cache under key with the last digit its kind; the one asked for (kind)
+ * into out.  gen, until: the cache's freshness.
+ */
+static int serve_cloudinit_fill(struct app *a, int64_t node_id, int kind, char *key, uint64_t gen,
+				int64_t until, struct buf *out)
+{
+	char name[64];
+	json_t *metas = NULL, *uds = NULL;
+	struct bootcache_meta meta;
+	int rc = bootsel_cloudinit_layers(a->store, node_id, name, sizeof(name), &metas, &uds);
+	if (rc < 0)
+		return rc;
+	memset(&meta, 0, sizeof(meta));
+	meta.node_id = node_id;
+	size_t klen = strlen(key);
+	for (int k = 0; k < 3 && rc == 0; k++) {
+		struct buf doc;
+		buf_init(&doc, SERVE_CI_MAX);
+		if (k == 0)
+			rc = cloudinit_meta_data(name, metas, &doc);
+		else if (k == 1)
+			rc = cloudinit_user_data(uds, &doc);
+		else
+			rc = serve_vendor_data(a, node_id, &doc);
+		if (rc == 0) {
+			key[klen - 1] = (char)('0' + k);
+			bootcache_put(a->bootcache, key, gen, until, buf_str(&doc), doc.len, &meta);
+			if (k == kind)
+				rc = buf_add(out, doc.data, doc.len);
+		}
+		buf_clear(&doc);
+	}
+	key[klen - 1] = (char)('0' + kind);
+	json_decref(metas);
+	json_decref(uds);
+	return rc;
+}
+
 int serve_cloudinit(struct http_req *r)
 {
 	struct app *a = r->ctx;
@@ -456,20 +637,32 @@ int serve_cloudinit(struct http_req *r)
 		return 0; /* answered */
 	if (rc < 0)
 		return rc;
+	/* The node's three documents are the same until the store changes or
+	 * the seed token's window ends (vendor-data holds the token). */
+	char key[48];
+	serve_fmt(&rc, key, sizeof(key), "ci %lld %d", (long long)node_id, kind);
+	if (rc < 0)
+		return rc;
+	uint64_t gen = store_generation(a->store);
+	int64_t now = store_now_us(), until;
+	struct bootcache_meta meta;
 	struct buf out;
 	buf_init(&out, SERVE_CI_MAX);
-	rc = serve_render_cloudinit(a, node_id, kind, &out);
-	if (rc == -ENOENT) {
-		buf_clear(&out);
-		return http_reply_error(r, 404, "not_found", NULL, "node no longer exists");
+	/* Kept as bytes, not a prepared response: three a node, read once or
+	 * twice a boot; a copy is cheap, the memory is not (bootcache.h). */
+	if (!bootcache_get(a->bootcache, key, gen, now, &out, &meta)) {
+		serve_window(app_config(a), now, &until);
+		rc = serve_cloudinit_fill(a, node_id, kind, key, gen, until, &out);
+		if (rc == -ENOENT) {
+			buf_clear(&out);
+			return http_reply_error(r, 404, "not_found", NULL, "node no longer exists");
+		}
 	}
-	if (rc == 0) {
-		rc = http_reply_data(r, 200, "text/plain; charset=utf-8", buf_str(&out), out.len);
-		if (r->method_id == HTTP_GET)
-			events_add(a->events, node_id, "cloud-init", r->client_ip, file, NULL,
-				   NULL);
-	}
+	if (rc == 0)
+		rc = http_reply_data(r, 200, SERVE_CTYPE, buf_str(&out), out.len);
 	buf_clear(&out);
+	if (rc == 0 && r->method_id == HTTP_GET)
+		events_add(a->events, node_id, "cloud-init", r->client_ip, file, NULL, NULL);
 	return rc;
 }
 
@@ -503,38 +696,132 @@ int serve_phone_home(struct http_req *r)
 	return http_reply_json(r, 200, json_pack("{s:s, s:s}", "node", name, "state", "ready"));
 }
 
+/*
+ * The node holding client_ip (store_node_by_ip()), remembered in the cache
+ * ("ip SRC": kind 0 found, 1 none) like the other address lookups.
+ */
+static int serve_node_by_ip(struct app *a, const char *src, int64_t *node_id)
+{
+	char key[96], none[1];
+	int rc = 0;
+	serve_fmt(&rc, key, sizeof(key), "ip %s", src);
+	if (rc < 0)
+		return rc;
+	int kind = serve_memo_get(a, key, node_id, none, sizeof(none));
+	if (kind == 0 || kind == 1)
+		return kind == 0 ? 0 : -ENOENT;
+	uint64_t gen = serve_memo_gen(a);
+	rc = store_node_by_ip(a->store, src, node_id);
+	if (rc == 0 || rc == -ENOENT)
+		serve_memo_put(a, key, gen, rc == 0 ? 0 : 1, rc == 0 ? *node_id : 0, "");
+	return rc;
+}
+
+/*
+ * The node's boot files, "kernel\ninitrd\nrootfs" (an empty line for one
+ * it has not), into out: from the cache ("stage NODE", fresh while the
+ * store stands: images and profiles change through it) or looked up once.
+ */
+static int serve_boot_files(struct app *a, int64_t node_id, struct buf *out)
+{
+	struct bootcache_meta m;
+	struct bootsel b;
+	char key[32], id[24];
+	int rc = 0;
+	serve_fmt(&rc, key, sizeof(key), "stage %lld", (long long)node_id);
+	serve_fmt(&rc, id, sizeof(id), "%lld", (long long)node_id);
+	if (rc < 0)
+		return rc;
+	uint64_t gen = store_generation(a->store);
+	if (bootcache_get(a->bootcache, key, gen, store_now_us(), out, &m))
+		return 0;
+	rc = bootsel_lookup(a->store, BOOTSEL_ID, id, &b);
+	if (rc < 0)
+		return rc;
+	rc = serve_put_boot_files(a, &b, gen, out);
+	bootsel_clear(&b);
+	return rc;
+}
+
+/* Whether location (a path below /files/ or a URL ending in one) names relpath. */
+static bool serve_names_file(const char *l, size_t n, const char *relpath)
+{
+	size_t rl = strlen(relpath);
+	if (n == rl && memcmp(l, relpath, n) == 0)
+		return true;
+	for (const char *f = l; (f = memmem(f, (size_t)(l + n - f), "/files/", 7)) != NULL; f++)
+		if ((size_t)(l + n - (f + 7)) == rl && memcmp(f + 7, relpath, rl) == 0)
+			return true;
+	return false;
+}
+
 /* Which boot file a path is for the node: "kernel", "initrd", "rootfs" or "file". */
 static const char *serve_file_stage(struct app *a, int64_t node_id, const char *relpath)
 {
-	struct bootsel b;
-	char id[24];
+	static const char *const names[] = {"kernel", "initrd", "rootfs"};
 	const char *stage = "file";
-	int cut = 0;
-	serve_fmt(&cut, id, sizeof(id), "%lld", (long long)node_id);
-	if (cut < 0 || bootsel_lookup(a->store, BOOTSEL_ID, id, &b) < 0)
-		return stage;
-	if (b.has_profile) {
-		const char *locs[] = {b.kernel, b.initrd, b.rootfs};
-		const char *names[] = {"kernel", "initrd", "rootfs"};
-		for (int i = 0; i < 3; i++) {
-			const char *l = locs[i];
-			if (l == NULL)
-				continue;
-			const char *f = strstr(l, "/files/");
-			if (strcmp(l, relpath) == 0 || (f != NULL && strcmp(f + 7, relpath) == 0)) {
+	struct buf files;
+	buf_init(&files, 3 * 4096);
+	if (serve_boot_files(a, node_id, &files) == 0 && files.len > 0) {
+		const char *l = buf_str(&files);
+		for (int i = 0; i < 3 && l != NULL; i++) {
+			const char *nl = strchr(l, '\n');
+			size_t n = nl ? (size_t)(nl - l) : strlen(l);
+			if (n > 0 && serve_names_file(l, n, relpath)) {
 				stage = names[i];
 				break;
 			}
+			l = nl ? nl + 1 : NULL;
 		}
 	}
-	bootsel_clear(&b);
+	buf_clear(&files);
 	return stage;
+}
+
+/*
+ * A large transfer (stage is a kernel, initrd or root image) takes an
+ * admission slot, given back when the request is done.  0 admitted (or
+ * not large), 1 refused and answered 503 with Retry-After (an event on
+ * the node's timeline says so), or an error.
+ */
+static int serve_admit(struct http_req *r, int64_t node_id, const char *stage, const char *relpath)
+{
+	struct app *a = r->ctx;
+	unsigned wait;
+	if (strcmp(stage, "file") == 0 || r->method_id != HTTP_GET)
+		return 0;
+	if (admit_try(a->admit, &wait)) {
+		r->on_done = admit_release_cb;
+		r->on_done_arg = a->admit;
+		return 0;
+	}
+	char secs[16], detail[160];
+	int rc = 0;
+	serve_fmt(&rc, secs, sizeof(secs), "%u", wait);
+	serve_fmt(&rc, detail, sizeof(detail), "%s: busy (503), retry in %u s", relpath, wait);
+	if (rc < 0)
+		return rc;
+	events_add(a->events, node_id, stage, r->client_ip, detail, NULL, NULL);
+	rc = http_reply_error_hdr(r, 503, MHD_HTTP_HEADER_RETRY_AFTER, secs, "busy",
+				  "%u large downloads run already (server.max_large_transfers); "
+				  "retry in %u s",
+				  app_config(a)->max_large, wait);
+	return rc < 0 ? rc : 1;
 }
 
 int serve_files(struct http_req *r)
 {
 	struct app *a = r->ctx;
 	const char *relpath = r->args[0];
+	const char *stage = "file";
+	int64_t node_id = 0;
+	int known = serve_node_by_ip(a, r->client_ip, &node_id) == 0;
+	if (known) {
+		stage = serve_file_stage(a, node_id, relpath);
+		int rc = serve_admit(r, node_id, stage, relpath);
+		if (rc != 0)
+			return rc < 0 ? rc : 0;
+	}
 	int rc = files_serve(app_files(a), r, relpath);
 	if (rc < 0 || r->method_id != HTTP_GET || (r->status != 200 && r->status != 206))
 		return rc;
@@ -542,10 +829,8 @@ int serve_files(struct http_req *r)
 	const char *range = http_header(r, MHD_HTTP_HEADER_RANGE);
 	if (range != NULL && strncmp(range, "bytes=0-", 8) != 0)
 		return 0;
-	int64_t node_id;
-	if (store_node_by_ip(a->store, r->client_ip, &node_id) == 0)
-		events_add(a->events, node_id, serve_file_stage(a, node_id, relpath), r->client_ip,
-			   relpath, NULL, NULL);
+	if (known)
+		events_add(a->events, node_id, stage, r->client_ip, relpath, NULL, NULL);
 	return 0;
 }
 
@@ -565,7 +850,7 @@ int serve_firmware(struct http_req *r)
 	int rc = files_serve(f, r, r->args[0]);
 	files_free(f);
 	if (rc == 0 && r->method_id == HTTP_GET && r->status == 200 &&
-	    store_node_by_ip(a->store, r->client_ip, &node_id) == 0)
+	    serve_node_by_ip(a, r->client_ip, &node_id) == 0)
 		events_add(a->events, node_id, "firmware", r->client_ip, r->args[0], NULL, NULL);
 	return rc;
 }
@@ -609,9 +894,23 @@ int serve_metrics(struct http_req *r)
 			 "# HELP corral_events_dropped_total Boot events dropped (queue full).\n"
 			 "# TYPE corral_events_dropped_total counter\n"
 			 "corral_events_dropped_total %llu\n"
+			 "# HELP corral_large_transfers Kernel, initrd and root image downloads "
+			 "running (server.max_large_transfers).\n"
+			 "# TYPE corral_large_transfers gauge\ncorral_large_transfers %u\n"
+			 "# HELP corral_large_transfers_refused_total Large downloads answered 503 "
+			 "(admission control).\n"
+			 "# TYPE corral_large_transfers_refused_total counter\n"
+			 "corral_large_transfers_refused_total %llu\n"
+			 "# HELP corral_cache_bytes Bytes of prepared answers and lookups kept "
+			 "(boot.cache_kib).\n"
+			 "# TYPE corral_cache_bytes gauge\ncorral_cache_bytes %zu\n"
+			 "# HELP corral_cache_entries Entries of that cache.\n"
+			 "# TYPE corral_cache_entries gauge\ncorral_cache_entries %zu\n"
 			 "# HELP corral_up_seconds Seconds since corrald started.\n"
 			 "# TYPE corral_up_seconds gauge\ncorral_up_seconds %lld\n",
-			 (unsigned long long)events_dropped(a->events),
+			 (unsigned long long)events_dropped(a->events), admit_active(a->admit),
+			 (unsigned long long)admit_refused(a->admit), bootcache_bytes(a->bootcache),
+			 bootcache_count(a->bootcache),
 			 (long long)((store_now_us() - a->started_us) / 1000000));
 	if (rc == 0)
 		rc = http_reply_data(r, 200, "text/plain; version=0.0.4", buf_str(&out), out.len);

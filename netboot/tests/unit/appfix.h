@@ -81,6 +81,7 @@ FIXTURE_FN void fx_free(struct fx *f)
 	events_free(f->a.events);
 	hub_free(f->a.hub);
 	bootcache_free(f->a.bootcache);
+	admit_free(f->a.admit);
 	metrics_free(f->a.metrics);
 	free(f->labels);
 	files_free(atomic_load(&f->a.files));
@@ -154,7 +155,7 @@ FIXTURE_FN int fx_new(const char *tmpl, int (*prepare)(struct config *c), struct
 				 c->events_coalesce_s};
 	if (hub_new(&f->a.hub) < 0 || events_start(f->a.store, f->a.hub, &ec, &f->a.events) < 0 ||
 	    metrics_new(f->labels, routes_count, &f->a.metrics) < 0 ||
-	    bootcache_new(200000, &f->a.bootcache) < 0)
+	    bootcache_new(16u << 20, &f->a.bootcache) < 0 || admit_new(0, 5, &f->a.admit) < 0)
 		goto err;
 	f->a.started_us = store_now_us();
 	atomic_init(&f->a.cfg, c);
@@ -214,6 +215,7 @@ struct res {
 	char crange[64]; /* Content-Range */
 	char allow[128];
 	char www_auth[64];
+	char retry_after[16];
 	json_t *json; /* the body when it is JSON, else NULL */
 };
 
@@ -257,6 +259,7 @@ FIXTURE_FN size_t on_header(char *p, size_t size, size_t n, void *arg)
 	header_value(p, size * n, "Content-Range", r->crange, sizeof(r->crange));
 	header_value(p, size * n, "Allow", r->allow, sizeof(r->allow));
 	header_value(p, size * n, "WWW-Authenticate", r->www_auth, sizeof(r->www_auth));
+	header_value(p, size * n, "Retry-After", r->retry_after, sizeof(r->retry_after));
 	return size * n;
 }
 

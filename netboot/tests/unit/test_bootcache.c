@@ -1,7 +1,7 @@
 /*
  * Unit tests for bootcache: hits, misses on another generation or after the
- * validity window, replacement, clear, emptying when full, and many keys
- * and threads at once.
+ * validity window, replacement, clear, eviction at the byte limit, prepared
+ * responses, and many keys and threads at once.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -67,7 +67,7 @@ static void test_hit(void **state)
 	char *got;
 
 	(void)state;
-	assert_int_equal(bootcache_new(16, &c), 0);
+	assert_int_equal(bootcache_new(1u << 20, &c), 0);
 	assert_non_null(c);
 	put_str(c, "mac=52:54:00:12:34:56", 7, 1000000, "#!ipxe\nboot\n", &m);
 	memset(&got_m, 0, sizeof(got_m));
@@ -111,7 +111,7 @@ static void test_miss(void **state)
 	struct bootcache_meta m = meta_of(1, "aa", "d");
 
 	(void)state;
-	assert_int_equal(bootcache_new(16, &c), 0);
+	assert_int_equal(bootcache_new(1u << 20, &c), 0);
 	put_str(c, "mac=aa", 3, 5000, "script", &m);
 	for (size_t i = 0; i < NELEM(miss_cases); i++) {
 		const struct miss_case *k = &miss_cases[i];
@@ -147,7 +147,7 @@ static void test_buffer_too_small(void **state)
 	struct buf b;
 
 	(void)state;
-	assert_int_equal(bootcache_new(4, &c), 0);
+	assert_int_equal(bootcache_new(1u << 20, &c), 0);
 	put_str(c, "k", 1, 100, "0123456789", &m);
 	buf_init(&b, 9);
 	assert_int_equal(bootcache_get(c, "k", 1, 0, &b, &got_m), 0);
@@ -170,7 +170,7 @@ static void test_binary_script(void **state)
 	struct buf b;
 
 	(void)state;
-	assert_int_equal(bootcache_new(4, &c), 0);
+	assert_int_equal(bootcache_new(1u << 20, &c), 0);
 	bootcache_put(c, "k", 1, 100, script, sizeof(script), &m);
 	buf_init(&b, 64);
 	assert_int_equal(bootcache_get(c, "k", 1, 0, &b, &m), 1);
@@ -194,7 +194,7 @@ static void test_replace(void **state)
 	char *got;
 
 	(void)state;
-	assert_int_equal(bootcache_new(16, &c), 0);
+	assert_int_equal(bootcache_new(1u << 20, &c), 0);
 	put_str(c, "mac=aa", 1, 100, "old", &m1);
 	put_str(c, "mac=aa", 2, 200, "new script", &m2);
 	/* the old generation is gone */
@@ -225,7 +225,7 @@ static void test_clear(void **state)
 	char key[32], *got;
 
 	(void)state;
-	assert_int_equal(bootcache_new(100, &c), 0);
+	assert_int_equal(bootcache_new(1u << 20, &c), 0);
 	for (int i = 0; i < 50; i++) {
 		TFMT(key, "mac=%d", i);
 		put_str(c, key, 1, 100, key, &m);
@@ -253,47 +253,120 @@ static void test_clear(void **state)
 	bootcache_free(NULL);
 }
 
-/* At max_entries the cache empties itself before taking a new key. */
+/*
+ * At the byte limit a put evicts what was not used since the clock last
+ * passed, never more than the limit is held, and a replaced key does not
+ * count twice.
+ */
 static void test_full(void **state)
 {
 	struct bootcache *c = NULL;
 	struct bootcache_meta m = meta_of(1, "aa", "d"), got_m;
+	size_t one = bootcache_entry_cost(3 + 2, 8, 0); /* "kNN" and detail "d", "script.." */
+	char key[8], *got;
+	int kept = 0;
+
+	(void)state;
+	assert_int_equal(bootcache_new(20 * one, &c), 0);
+	for (int i = 0; i < 20; i++) {
+		TFMT(key, "k%02d", i);
+		put_str(c, key, 1, 100, "script..", &m);
+	}
+	assert_int_equal(bootcache_count(c), 20);
+	assert_int_equal(bootcache_bytes(c), 20 * one);
+	for (int i = 0; i < 10; i++)
+		put_str(c, "k00", 1, 100, "script..", &m); /* replaced in place */
+	assert_int_equal(bootcache_bytes(c), 20 * one);
+	/* Every entry is marked used at its put; a sweep clears the marks and
+	 * evicts on its second pass: then k05 is asked for again. */
+	put_str(c, "k20", 1, 100, "script..", &m);
+	assert_true(bootcache_bytes(c) <= 20 * one);
+	assert_int_equal(get_str(c, "k20", 1, 0, &got, &got_m), 1);
+	free(got);
+	for (int round = 0; round < 50; round++) {
+		assert_int_equal(get_str(c, "k05", 1, 0, &got, &got_m), 1);
+		free(got);
+		TFMT(key, "n%02d", round);
+		put_str(c, key, 1, 100, "script..", &m);
+		assert_true(bootcache_bytes(c) <= 20 * one);
+	}
+	/* k05, used between every two puts, survived 50 evictions; most others did not */
+	for (int i = 0; i < 20; i++) {
+		TFMT(key, "k%02d", i);
+		kept += get_str(c, key, 1, 0, &got, &got_m);
+		free(got);
+	}
+	assert_int_equal(get_str(c, "k05", 1, 0, &got, &got_m), 1);
+	free(got);
+	assert_true(kept < 10);
+	/* an entry larger than the whole limit is not kept at all */
+	{
+		char big[4096];
+		memset(big, 'x', sizeof(big) - 1);
+		big[sizeof(big) - 1] = '\0';
+		bootcache_free(c);
+		assert_int_equal(bootcache_new(1024, &c), 0);
+		put_str(c, "big", 1, 100, big, &m);
+		assert_int_equal(bootcache_count(c), 0);
+		assert_int_equal(get_str(c, "big", 1, 0, &got, &got_m), 0);
+		free(got);
+	}
+	bootcache_free(c);
+}
+
+struct replied {
+	struct MHD_Response *resp;
+	size_t len;
+	int calls;
+};
+
+static int reply_fn(void *arg, struct MHD_Response *resp, size_t len)
+{
+	struct replied *r = arg;
+	r->resp = resp;
+	r->len = len;
+	r->calls++;
+	return 7;
+}
+
+/*
+ * A prepared entry hands the same response to every hit (no copy), the
+ * plain kind none; both answer bootcache_get() with their bytes.
+ */
+static void test_reply(void **state)
+{
+	struct bootcache *c = NULL;
+	struct bootcache_meta m = meta_of(3, "cc", "prep"), got_m;
+	struct replied r1 = {0}, r2 = {0};
+	int rc = 0;
 	char *got;
 
 	(void)state;
-	assert_int_equal(bootcache_new(3, &c), 0);
-	put_str(c, "a", 1, 100, "A", &m);
-	put_str(c, "b", 1, 100, "B", &m);
-	/* replacing an existing key does not count as a new entry */
-	for (int i = 0; i < 10; i++)
-		put_str(c, "b", 1, 100, "B2", &m);
-	put_str(c, "c", 1, 100, "C", &m);
-	/* a, b, c all present: three entries, at the cap */
-	assert_int_equal(get_str(c, "a", 1, 0, &got, &got_m), 1);
+	assert_int_equal(bootcache_new(1u << 20, &c), 0);
+	bootcache_put_reply(c, "mac=cc", 4, 100, "#!ipxe\n", 7, &m, "text/plain");
+	assert_int_equal(bootcache_reply(c, "mac=cc", 4, 0, reply_fn, &r1, &got_m, &rc), 1);
+	assert_int_equal(rc, 7);
+	assert_non_null(r1.resp);
+	assert_int_equal(r1.len, 7);
+	assert_meta_equal(&got_m, &m);
+	assert_int_equal(bootcache_reply(c, "mac=cc", 4, 0, reply_fn, &r2, &got_m, &rc), 1);
+	assert_ptr_equal(r1.resp, r2.resp);
+	assert_int_equal(get_str(c, "mac=cc", 4, 0, &got, &got_m), 1);
+	assert_string_equal(got, "#!ipxe\n");
 	free(got);
-	assert_int_equal(get_str(c, "b", 1, 0, &got, &got_m), 1);
-	assert_string_equal(got, "B2");
-	free(got);
-	assert_int_equal(get_str(c, "c", 1, 0, &got, &got_m), 1);
-	free(got);
-	/* a fourth key: the old ones are dropped, the new one kept */
-	put_str(c, "d", 1, 100, "D", &m);
-	assert_int_equal(get_str(c, "d", 1, 0, &got, &got_m), 1);
-	assert_string_equal(got, "D");
-	free(got);
-	assert_int_equal(get_str(c, "a", 1, 0, &got, &got_m), 0);
-	free(got);
-	assert_int_equal(get_str(c, "b", 1, 0, &got, &got_m), 0);
-	free(got);
-	assert_int_equal(get_str(c, "c", 1, 0, &got, &got_m), 0);
-	free(got);
-	/* and the count restarted: two more fit beside d */
-	put_str(c, "e", 1, 100, "E", &m);
-	put_str(c, "f", 1, 100, "F", &m);
-	assert_int_equal(get_str(c, "d", 1, 0, &got, &got_m), 1);
-	free(got);
-	assert_int_equal(get_str(c, "f", 1, 0, &got, &got_m), 1);
-	free(got);
+	/* stale: no call */
+	r1.calls = 0;
+	assert_int_equal(bootcache_reply(c, "mac=cc", 5, 0, reply_fn, &r1, &got_m, &rc), 0);
+	assert_int_equal(bootcache_reply(c, "mac=cc", 4, 100, reply_fn, &r1, &got_m, &rc), 0);
+	assert_int_equal(r1.calls, 0);
+	/* a plain entry has no prepared response */
+	put_str(c, "tie x", 4, 100, "", &m);
+	assert_int_equal(bootcache_reply(c, "tie x", 4, 0, reply_fn, &r1, &got_m, &rc), 0);
+	assert_int_equal(r1.calls, 0);
+	/* replacing a prepared entry drops the old response; the new one answers */
+	bootcache_put_reply(c, "mac=cc", 4, 100, "#!ipxe\nexit\n", 12, &m, "text/plain");
+	assert_int_equal(bootcache_reply(c, "mac=cc", 4, 0, reply_fn, &r1, &got_m, &rc), 1);
+	assert_int_equal(r1.len, 12);
 	bootcache_free(c);
 }
 
@@ -306,7 +379,7 @@ static void test_many_keys(void **state)
 	const int n = 40000;
 
 	(void)state;
-	assert_int_equal(bootcache_new((size_t)n, &c), 0);
+	assert_int_equal(bootcache_new((size_t)n * bootcache_entry_cost(24, 16, 0), &c), 0);
 	for (int i = 0; i < n; i++) {
 		TFMT(key, "mac=52:54:00:%02x:%02x:%02x", (i >> 16) & 255, (i >> 8) & 255, i & 255);
 		TFMT(script, "script %d", i);
@@ -354,6 +427,11 @@ static void *worker_run(void *arg)
 		}
 		if (i % 997 == 0)
 			bootcache_clear(w->c);
+		if (i % 5 == 0) { /* prepared entries evicted under readers */
+			bootcache_put_reply(w->c, key, 1, 100, script, strlen(script), &m,
+					    "text/plain");
+			continue;
+		}
 		buf_init(&b, 1024);
 		if (bootcache_get(w->c, key, 1, 0, &b, &got_m) &&
 		    (strcmp(buf_str(&b), script) != 0 || got_m.node_id != k))
@@ -370,7 +448,8 @@ static void test_threads(void **state)
 	struct worker w[4];
 
 	(void)state;
-	assert_int_equal(bootcache_new(32, &c), 0); /* small: it empties often */
+	assert_int_equal(bootcache_new(20 * bootcache_entry_cost(4, 20, 0) + 20, &c),
+			 0); /* small: it evicts often */
 	for (int i = 0; i < 4; i++) {
 		w[i] = (struct worker){c, i, 0};
 		assert_int_equal(pthread_create(&t[i], NULL, worker_run, &w[i]), 0);
@@ -392,6 +471,7 @@ int main(void)
 		cmocka_unit_test(test_replace),
 		cmocka_unit_test(test_clear),
 		cmocka_unit_test(test_full),
+		cmocka_unit_test(test_reply),
 		cmocka_unit_test(test_many_keys),
 		cmocka_unit_test(test_threads),
 	};

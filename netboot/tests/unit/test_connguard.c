@@ -174,6 +174,54 @@ static void test_cuts_spread_over_sweeps(void **state)
 	free(sv);
 }
 
+/*
+ * The sweep looks at each phase's connections in phase-start order: a
+ * connection that began its headers anew (keep-alive) goes behind one that
+ * began earlier, one answered (REPLY) leaves the swept lists, and closing
+ * a connection from the middle of a list keeps the others in order.
+ */
+static void test_sweep_order(void **state)
+{
+	(void)state;
+	struct connguard *g;
+	int a[2], b[2], c[2], d[2];
+	pair(a);
+	pair(b);
+	pair(c);
+	pair(d);
+	assert_int_equal(connguard_new("t", 10, 60, &g), 0);
+	int64_t t0 = connguard_now_ms();
+	struct connguard_conn *ca = connguard_open(g, a[0], "192.0.2.1");
+	struct connguard_conn *cb = connguard_open(g, b[0], "192.0.2.2");
+	struct connguard_conn *cc = connguard_open(g, c[0], "192.0.2.3");
+	struct connguard_conn *cd = connguard_open(g, d[0], "192.0.2.4");
+	usleep(60 * 1000);
+	int64_t t1 = connguard_now_ms();
+	connguard_phase(g, ca, CONNGUARD_HEADERS); /* a's next request: headers from t1 */
+	connguard_phase(g, cb, CONNGUARD_REPLY);   /* b answered: not bounded */
+	connguard_close(g, cc);                    /* c gone from the middle */
+	/* at t0 + 10 s (+ the 60 ms above, less a little): d is due, a not yet */
+	assert_int_equal(connguard_sweep(g, t0 + 10000 + 30), 1);
+	assert_true(ended(d[1]));
+	assert_false(ended(a[1]));
+	assert_false(ended(b[1]));
+	/* and a at its own deadline; b never */
+	assert_int_equal(connguard_sweep(g, t1 + 10000), 1);
+	assert_true(ended(a[1]));
+	assert_int_equal(connguard_sweep(g, t0 + 100000), 0);
+	assert_false(ended(b[1]));
+	connguard_close(g, ca);
+	connguard_close(g, cb);
+	connguard_close(g, cd);
+	assert_int_equal(connguard_open_count(g), 0);
+	connguard_free(g);
+	int *fds[] = {a, b, c, d};
+	for (int i = 0; i < 4; i++) {
+		close(fds[i][0]);
+		close(fds[i][1]);
+	}
+}
+
 static void test_new_refuses_zero(void **state)
 {
 	(void)state;
@@ -384,6 +432,7 @@ int main(void)
 		cmocka_unit_test(test_reply_is_not_bounded_and_next_request_waits_anew),
 		cmocka_unit_test(test_closed_connection_is_never_cut),
 		cmocka_unit_test(test_cuts_spread_over_sweeps),
+		cmocka_unit_test(test_sweep_order),
 		cmocka_unit_test(test_new_refuses_zero),
 		cmocka_unit_test(test_role_serves),
 		cmocka_unit_test(test_node_listener_routes),

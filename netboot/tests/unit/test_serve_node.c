@@ -610,6 +610,47 @@ static void test_files_from_strangers(void **state)
 	check_state(f, "n1", "new");
 }
 
+/*
+ * Admission control (admit.h): with server.max_large_transfers = 1 and one
+ * transfer running, the node's kernel gets 503 + Retry-After and its
+ * timeline says so; a small file and a HEAD pass; once the slot is given
+ * back, the kernel comes, and its slot is freed when the request is done.
+ */
+static void test_admission(void **state)
+{
+	struct fx *f = *state;
+	struct res r;
+	unsigned wait;
+
+	seed_objects(f);
+	seed_n1(f);
+	admit_set(f->a.admit, 1, 2);
+	assert_int_equal(admit_try(f->a.admit, &wait), 1); /* someone else's download */
+	struct rq q = {.method = "GET", .path = "/files/images/k/vmlinuz", .src = "127.0.0.2"};
+	send_rq(f, &q, &r);
+	check_error("kernel beyond the cap", &r, 503, "busy", NULL);
+	assert_true(strcmp(r.retry_after, "2") == 0 || strcmp(r.retry_after, "3") == 0);
+	res_free(&r);
+	struct rq head = {
+		.method = "HEAD", .path = "/files/images/k/rootfs.squashfs", .src = "127.0.0.2"};
+	assert_int_equal(send_rq(f, &head, &r), 200);
+	res_free(&r);
+	struct rq small = {.method = "GET", .path = "/files/extra/readme.txt", .src = "127.0.0.2"};
+	assert_int_equal(send_rq(f, &small, &r), 200);
+	res_free(&r);
+	json_t *ev = get_json(f, "/api/v1/nodes/n1/events");
+	assert_true(json_array_size(ev) >= 1);
+	json_t *e = json_array_get(ev, 0);
+	assert_string_equal(json_string_value(json_object_get(e, "stage")), "kernel");
+	assert_non_null(strstr(json_string_value(json_object_get(e, "detail")), "busy (503)"));
+	json_decref(ev);
+	admit_release(f->a.admit);
+	assert_int_equal(send_rq(f, &q, &r), 200);
+	res_free(&r);
+	assert_int_equal(admit_active(f->a.admit), 0);
+	assert_int_equal(admit_refused(f->a.admit), 1);
+}
+
 /* ---- fixed bugs ------------------------------------------------------------------- */
 
 /*
@@ -676,6 +717,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timeline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_files_from_strangers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_admission, setup, teardown),
 	};
 	/* Tests of bugs found here and fixed since. */
 	const struct CMUnitTest fixed_bugs[] = {
