@@ -210,7 +210,7 @@ def test_ipxe_itself_gets_the_boot_script(lab, srv):
     cl = client(lab)
     off = discover(cl.ns, cl.mac, "PXEClient:Arch:00011:UNDI:003010", 11, user_class="iPXE")
     assert off is not None
-    assert off["file"] == ("http://%s:8080/boot/v1/bootscript?mac=${net0/mac}" % lab.server_ip)
+    assert off["file"] == ("http://%s:8080/boot/v1/bootscript?mac=${net0/mac}&arch=${buildarch}" % lab.server_ip)
 
 
 # ---- the same binary over TFTP and HTTP ----------------------------------------------

@@ -218,8 +218,9 @@ static void test_render_reads_back(void **state)
 					    a->full_file);
 	}
 	json_t *ipxe = find_named(classes, "corral-ipxe");
-	assert_string_equal(json_string_value(json_object_get(ipxe, "boot-file-name")),
-			    "http://10.100.0.1:8080/boot/v1/bootscript?mac=${net0/mac}");
+	assert_string_equal(
+		json_string_value(json_object_get(ipxe, "boot-file-name")),
+		"http://10.100.0.1:8080/boot/v1/bootscript?mac=${net0/mac}&arch=${buildarch}");
 	assert_non_null(find_named(classes, "DROP"));
 	json_decref(root);
 	free(s);
