@@ -665,7 +665,7 @@ int api_node(struct http_req *r)
 			json_decref(body);
 			return api_store_error(r, rc, NULL, "node", name);
 		}
-		json_object_update(cur, body);
+		api_boot_patch(cur, body);
 		json_decref(body);
 		body = cur;
 	}

@@ -63,6 +63,13 @@ int api_boot_check_binary(const char *ipxe_dir, json_t *v, const char *field, st
 	return 0;
 }
 
+void api_boot_patch(json_t *cur, json_t *body)
+{
+	if (json_object_get(body, "arch") != NULL && json_object_get(body, "arch_source") == NULL)
+		json_object_del(cur, "arch_source");
+	json_object_update(cur, body);
+}
+
 void api_boot_arch_source(json_t *in, json_t *o)
 {
 	const char *said = json_string_value(json_object_get(in, "arch_source"));

@@ -47,5 +47,8 @@ int api_boot_check_binary(const char *ipxe_dir, json_t *v, const char *field, st
  * (default: a learned arch is kept).
  */
 void api_boot_arch_source(json_t *in, json_t *o);
+/* PATCH of a node: the stored node cur with body's fields replaced; an arch
+ * given without arch_source drops the stored one (api_boot_arch_source). */
+void api_boot_patch(json_t *cur, json_t *body);
 
 #endif
