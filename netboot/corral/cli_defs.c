@@ -142,7 +142,7 @@ static const struct cli_resource res_defaults = {"defaults", "/api/v1/defaults",
 		 "an interface; repeat for more, the first boots (set: replaces all; '' clears)"), \
 		OPT_INT("--nid", "nid", NUL, 1, 2147483648LL, "N",                                 \
 			"node ID, 1 to 2^31 ('' clears)"),                                         \
-		OPT_STR("--arch", "arch", 0, "ARCH", "x86_64, aarch64, riscv64 or loongarch64"),                         \
+		OPT_STR("--arch", "arch", 0, "ARCH", "x86_64, aarch64, riscv64 or loongarch64"),   \
 		OPT_STR("--role", "role", 0, "ROLE", "free text"),                                 \
 		OPT_KIND("--group", "groups", CLI_OPT_LIST, "G",                                   \
 			 "a group, in order (the first with a profile wins); repeat or G1,G2"),    \
