@@ -154,7 +154,9 @@ http {
 		location = /boot/v1/bootscript {
 			try_files /boot/$arg_mac =404;
 		}
-		location = /phone-home {
+		# /phone-home/<seed token> (corrald's phone-home takes the token
+		# since node identity; an exact /phone-home answered those 404)
+		location ^~ /phone-home {
 			return 200 "{}\\n";
 		}
 	}

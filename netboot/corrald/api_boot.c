@@ -11,6 +11,7 @@
 
 #include "api_internal.h"
 #include "arch.h"
+#include "buf.h"
 #include "dhcpconf.h"
 #include "valid.h"
 
@@ -48,11 +49,23 @@ int api_boot_check_binary(const char *ipxe_dir, json_t *v, const char *field, st
 	if (json_is_null(v))
 		return 0;
 	const char *s = json_string_value(v);
-	if (s == NULL || !api_boot_in_table(s))
-		return api_fail(e, field,
-				"must be null or a binary of the firmware table "
-				"(firmware/README.md: undionly.kpxe, snponly.efi, ipxe.efi, "
-				"ipxe-arm64.efi, ipxe-riscv64.efi, ipxe-loong64.efi)");
+	if (s == NULL || !api_boot_in_table(s)) {
+		struct buf names;
+		buf_init(&names, 256);
+		for (unsigned i = 0; i < dhcpconf_narches; i++) {
+			const struct dhcpconf_arch *a = &dhcpconf_arches[i];
+			if (i > 0 && strcmp(a->tag, dhcpconf_arches[i - 1].tag) == 0)
+				continue; /* rows that share a tag name the same files */
+			if (a->http)
+				continue; /* the same files as the PXE rows */
+			buf_printf(&names, "%s%s%s%s", names.len ? ", " : "", a->file,
+				   a->full_file ? ", " : "", a->full_file ? a->full_file : "");
+		}
+		api_fail(e, field, "must be null or a binary of the firmware table (%s)",
+			 buf_str(&names));
+		buf_clear(&names);
+		return -EINVAL;
+	}
 	char path[PATH_MAX];
 	int n = snprintf(path, sizeof(path), "%s/%s", ipxe_dir, s);
 	if (n < 0 || (size_t)n >= sizeof(path) || access(path, R_OK) != 0)
