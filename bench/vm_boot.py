@@ -33,6 +33,8 @@ measurement, never a pass/fail test; the script fails only when it cannot
 measure (a boot does not finish, a server does not start).
 
 Environment: BENCH_VM_TIMEOUT (seconds per boot phase, default 300),
+BENCH_VM_ARM64=0 (no arm64 row: e.g. to measure a corrald without
+per-architecture images),
 CORRAL_ACCEL=kvm|tcg (skip the probe), CORRAL_VM_KEEP_LOGS=1 (keep the
 workdir).  Root, /usr/bin/python3, qemu, dnsmasq, nginx (make deps).
 """
@@ -207,6 +209,8 @@ def version(argv, rx):
 
 def arm64_why_not():
     """None when an arm64 VM can be booted here, else why not."""
+    if os.environ.get("BENCH_VM_ARM64") == "0":
+        return "BENCH_VM_ARM64=0"
     if not shutil.which(C.QEMU_ARM64):
         return "%s missing (make deps: qemu-system-arm)" % C.QEMU_ARM64
     for f in (C.AAVMF_CODE, C.AAVMF_VARS):
