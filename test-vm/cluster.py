@@ -423,14 +423,16 @@ class Corrald:
         return self.child_pid("kea-dhcp4")
 
 
-def setup_testos(cd, testos_dir, params="console=ttyS0 quiet", name="testos", default=True):
-    """Copy the test OS under corrald's file root: image `name`, profile
-    `name`, and (default) defaults.profile = `name`."""
+def setup_testos(cd, testos_dir, params="console=ttyS0 quiet", name="testos", default=True,
+                 arch="x86_64"):
+    """Copy the test OS under corrald's file root: image `name` (for arch:
+    a node of another architecture is not given it), profile `name`, and
+    (default) defaults.profile = `name`."""
     dst = cd.files_root / name
     dst.mkdir(parents=True, exist_ok=True)
     for f in ("vmlinuz", "initrd.img"):
         shutil.copyfile(pathlib.Path(testos_dir) / f, dst / f)
-    cd.api("PUT", "/images/" + name, {"kernel": name + "/vmlinuz",
+    cd.api("PUT", "/images/" + name, {"kernel": name + "/vmlinuz", "arch": arch,
                                        "initrd": name + "/initrd.img", "params": params})
     cd.api("PUT", "/profiles/" + name, {"image": name})
     if default:
@@ -1188,7 +1190,7 @@ def cmd_boot(a):
         setup_testos(cd, testos)
         if a.arm64:
             setup_testos(cd, testos_arm64, params="console=ttyAMA0 quiet", name="testos-arm64",
-                         default=False)
+                         default=False, arch="aarch64")
         vms = []
         for i in range(a.bios):
             vms.append(c.add_vm("bios%d" % (i + 1), "bios", nic=a.nic, mem=a.mem))

@@ -142,7 +142,7 @@ static const struct cli_resource res_defaults = {"defaults", "/api/v1/defaults",
 		 "an interface; repeat for more, the first boots (set: replaces all; '' clears)"), \
 		OPT_INT("--nid", "nid", NUL, 1, 2147483648LL, "N",                                 \
 			"node ID, 1 to 2^31 ('' clears)"),                                         \
-		OPT_STR("--arch", "arch", 0, "ARCH", "x86_64 or aarch64"),                         \
+		OPT_STR("--arch", "arch", 0, "ARCH", "x86_64, aarch64, riscv64 or loongarch64"),   \
 		OPT_STR("--role", "role", 0, "ROLE", "free text"),                                 \
 		OPT_KIND("--group", "groups", CLI_OPT_LIST, "G",                                   \
 			 "a group, in order (the first with a profile wins); repeat or G1,G2"),    \
@@ -150,6 +150,8 @@ static const struct cli_resource res_defaults = {"defaults", "/api/v1/defaults",
 			"boot profile over the groups' ('' clears)"),                              \
 		OPT_STR("--params", "params", 0, "\"...\"",                                        \
 			"kernel parameters after the profile's"),                                  \
+		OPT_STR("--ipxe-binary", "ipxe_binary", NUL, "FILE",                               \
+			"first-stage iPXE, e.g. ipxe.efi ('' clears)"),                            \
 		OPT_METADATA, OPT_USERDATA
 
 static const struct cli_opt node_create_opts[] = {
@@ -165,7 +167,7 @@ static const struct cli_opt node_set_opts[] = {
 
 static const struct cli_opt node_adopt_opts[] = {
 	OPT_INT("--nid", "nid", NUL, 1, 2147483648LL, "N", "node ID, 1 to 2^31"),
-	OPT_STR("--arch", "arch", 0, "ARCH", "x86_64 or aarch64"),
+	OPT_STR("--arch", "arch", 0, "ARCH", "x86_64, aarch64, riscv64 or loongarch64"),
 	OPT_STR("--role", "role", 0, "ROLE", "free text"),
 	OPT_KIND("--group", "groups", CLI_OPT_LIST, "G", "a group; repeat or G1,G2"),
 	OPT_STR("--profile", "profile", NUL, "P", "boot profile over the groups'"),
@@ -184,6 +186,8 @@ static const struct cli_opt node_list_opts[] = {
 static const struct cli_opt group_opts[] = {
 	OPT_STR("--description", "description", 0, "TEXT", "what the group is"),
 	OPT_STR("--profile", "profile", NUL, "P", "boot profile of its members ('' clears)"),
+	OPT_STR("--ipxe-binary", "ipxe_binary", NUL, "FILE",
+		"first-stage iPXE of its members, e.g. ipxe.efi ('' clears)"),
 	OPT_METADATA,
 	OPT_USERDATA,
 };
@@ -193,7 +197,7 @@ static const struct cli_opt image_opts[] = {
 	OPT_STR("--initrd", "initrd", 0, "I", "initrd: a path under the file root or a URL"),
 	OPT_STR("--rootfs", "rootfs", NUL, "R", "root file system (squashfs) ('' clears)"),
 	OPT_STR("--params", "params", 0, "P", "kernel parameters"),
-	OPT_STR("--arch", "arch", 0, "A", "x86_64 or aarch64"),
+	OPT_STR("--arch", "arch", 0, "A", "x86_64, aarch64, riscv64 or loongarch64"),
 };
 
 static const struct cli_opt image_verify_opts[] = {
@@ -208,6 +212,8 @@ static const struct cli_opt profile_opts[] = {
 	OPT_CLEARS("--kernel", "kernel", "image", "K", "or a kernel (path or URL) ..."),
 	OPT_CLEARS("--initrd", "initrd", "image", "I", "... with this initrd"),
 	OPT_STR("--params", "params", 0, "P", "kernel parameters after the image's"),
+	OPT_STR("--ipxe-binary", "ipxe_binary", NUL, "FILE",
+		"first-stage iPXE of its nodes, e.g. ipxe.efi ('' clears)"),
 };
 
 static const struct cli_opt defaults_opts[] = {

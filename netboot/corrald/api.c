@@ -19,6 +19,7 @@
 
 #include "api_internal.h"
 #include "app.h"
+#include "arch.h"
 #include "bootscript.h"
 #include "cloudinit.h"
 #include "dhcp.h"
@@ -137,7 +138,10 @@ enum api_fkind {
 	F_PARAMS,    /* kernel parameters (iPXE-safe) */
 	F_LOC,       /* required kernel/initrd location */
 	F_LOC_NULL,  /* optional location */
-	F_ARCH,      /* x86_64 | aarch64 */
+	F_ARCH,      /* x86_64 | aarch64 | riscv64 | loongarch64 (arch.h) */
+	F_ARCH_SRC,  /* default | manual | dhcp | ipxe; set by api_boot_arch_source */
+	F_IMAGES,    /* object: architecture → image name */
+	F_IPXE_BIN,  /* null or a binary of the firmware table in dhcp.ipxe_dir */
 	F_OBJECT,    /* JSON object */
 	F_USERDATA,  /* cloud-init user-data */
 	F_BOOL_TRUE, /* boolean, default true */
@@ -167,6 +171,8 @@ static const struct api_field node_fields[] = {
 	{"metadata", F_OBJECT},
 	{"user_data", F_USERDATA},
 	{"ipxe_efi", F_IPXE_EFI},
+	{"arch_source", F_ARCH_SRC},
+	{"ipxe_binary", F_IPXE_BIN},
 	{"state", F_READONLY},
 	{"last_event", F_READONLY},
 	{"created", F_READONLY},
@@ -186,15 +192,23 @@ static const struct api_field image_fields[] = {
 	{NULL, 0},
 };
 static const struct api_field profile_fields[] = {
-	{"name", F_NAME},        {"image", F_NAME_NULL},
-	{"kernel", F_LOC_NULL},  {"initrd", F_LOC_NULL},
-	{"params", F_PARAMS},    {"created", F_READONLY},
-	{"updated", F_READONLY}, {NULL, 0},
+	{"name", F_NAME},
+	{"image", F_NAME_NULL},
+	{"kernel", F_LOC_NULL},
+	{"initrd", F_LOC_NULL},
+	{"params", F_PARAMS},
+	{"images", F_IMAGES},
+	{"ipxe_binary", F_IPXE_BIN},
+	{"created", F_READONLY},
+	{"updated", F_READONLY},
+	{NULL, 0},
 };
 static const struct api_field group_fields[] = {
-	{"name", F_NAME},        {"description", F_TEXT},   {"profile", F_NAME_NULL},
-	{"metadata", F_OBJECT},  {"user_data", F_USERDATA}, {"members", F_READONLY},
-	{"created", F_READONLY}, {"updated", F_READONLY},   {NULL, 0},
+	{"name", F_NAME},          {"description", F_TEXT},
+	{"profile", F_NAME_NULL},  {"metadata", F_OBJECT},
+	{"user_data", F_USERDATA}, {"ipxe_binary", F_IPXE_BIN},
+	{"members", F_READONLY},   {"created", F_READONLY},
+	{"updated", F_READONLY},   {NULL, 0},
 };
 static const struct api_field defaults_fields[] = {
 	{"profile", F_NAME_NULL},
@@ -216,6 +230,7 @@ static json_t *api_default(enum api_fkind k)
 	case F_IPXE_EFI:
 		return json_string("snponly.efi");
 	case F_OBJECT:
+	case F_IMAGES:
 		return json_object();
 	case F_BOOL_TRUE:
 		return json_true();
@@ -294,7 +309,7 @@ err_arr_obj:
 
 /* Validates one value of kind k; *out is a new reference on success. */
 static int api_check(enum api_fkind k, json_t *v, const char *field, const char *prefix,
-		     json_t **out, struct api_err *e)
+		     const char *ipxe_dir, json_t **out, struct api_err *e)
 {
 	const char *why = NULL;
 	const char *s = json_string_value(v);
@@ -335,8 +350,20 @@ static int api_check(enum api_fkind k, json_t *v, const char *field, const char 
 			return api_fail(e, field, "%s", why);
 		break;
 	case F_ARCH:
-		if (s == NULL || (strcmp(s, "x86_64") != 0 && strcmp(s, "aarch64") != 0))
-			return api_fail(e, field, "must be x86_64 or aarch64");
+		if (!arch_valid(s))
+			return api_fail(e, field, "must be %s", arch_names());
+		break;
+	case F_ARCH_SRC:
+		if (!arch_source_valid(s))
+			return api_fail(e, field, "must be default, manual, dhcp or ipxe");
+		break;
+	case F_IMAGES:
+		if (api_boot_check_images(v, field, e) < 0)
+			return -EINVAL;
+		break;
+	case F_IPXE_BIN:
+		if (api_boot_check_binary(ipxe_dir, v, field, e) < 0)
+			return -EINVAL;
 		break;
 	case F_IPXE_EFI:
 		if (s == NULL || (strcmp(s, "snponly.efi") != 0 && strcmp(s, "ipxe.efi") != 0))
@@ -404,8 +431,8 @@ static int api_check(enum api_fkind k, json_t *v, const char *field, const char 
  * Validates in against fields into a complete new object *out.  prefix is
  * prepended to field names in errors ("nodes[3].").
  */
-static int api_validate(const struct api_field *fields, json_t *in, const char *prefix,
-			json_t **out, struct api_err *e)
+static int api_validate(struct app *a, const struct api_field *fields, json_t *in,
+			const char *prefix, json_t **out, struct api_err *e)
 {
 	char f[96];
 	if (!json_is_object(in)) {
@@ -439,12 +466,15 @@ static int api_validate(const struct api_field *fields, json_t *in, const char *
 				return api_fail(e, f, "required");
 			}
 			nv = api_default(fd->kind);
-		} else if (api_check(fd->kind, val, f, prefix, &nv, e) < 0) {
+		} else if (api_check(fd->kind, val, f, prefix, app_config(a)->dhcp.ipxe_dir, &nv,
+				     e) < 0) {
 			json_decref(o);
 			return -EINVAL;
 		}
 		json_object_set_new(o, fd->name, nv);
 	}
+	if (fields == node_fields)
+		api_boot_arch_source(in, o);
 	*out = o;
 	return 0;
 }
@@ -471,12 +501,14 @@ static const struct api_field *api_kind_fields(enum store_kind k)
 static int api_check_object(enum store_kind k, json_t *o, struct api_err *e)
 {
 	if (k == STORE_PROFILE) {
-		int has_image = json_is_string(json_object_get(o, "image"));
+		int has_image = json_is_string(json_object_get(o, "image")) ||
+				json_object_size(json_object_get(o, "images")) > 0;
 		int has_kernel = json_is_string(json_object_get(o, "kernel"));
 		int has_initrd = json_is_string(json_object_get(o, "initrd"));
 		if (!has_image && !(has_kernel && has_initrd))
 			return api_fail(e, has_kernel ? "initrd" : "image",
-					"a profile needs an image, or both kernel and initrd");
+					"a profile needs an image (or images), or both kernel and "
+					"initrd");
 	}
 	return 0;
 }
@@ -530,7 +562,7 @@ static int api_node_create(struct http_req *r, json_t *body)
 	struct app *a = r->ctx;
 	struct api_err e;
 	json_t *node;
-	if (api_validate(node_fields, body, "", &node, &e) < 0) {
+	if (api_validate(a, node_fields, body, "", &node, &e) < 0) {
 		json_decref(body);
 		return api_invalid(r, &e);
 	}
@@ -633,12 +665,12 @@ int api_node(struct http_req *r)
 			json_decref(body);
 			return api_store_error(r, rc, NULL, "node", name);
 		}
-		json_object_update(cur, body);
+		api_boot_patch(cur, body);
 		json_decref(body);
 		body = cur;
 	}
 	json_t *node;
-	if (api_validate(node_fields, body, "", &node, &e) < 0) {
+	if (api_validate(a, node_fields, body, "", &node, &e) < 0) {
 		json_decref(body);
 		return api_invalid(r, &e);
 	}
@@ -783,7 +815,7 @@ int api_nodes_import(struct http_req *r)
 		json_t *v;
 		api_fmt(prefix, sizeof(prefix), "nodes[%zu].", i);
 		api_import_translate(n);
-		if (api_validate(node_fields, n, prefix, &v, &e) < 0) {
+		if (api_validate(a, node_fields, n, prefix, &v, &e) < 0) {
 			json_decref(nodes);
 			json_decref(body);
 			return api_invalid(r, &e);
@@ -870,7 +902,7 @@ static int api_object_write(struct http_req *r, enum store_kind k, const char *w
 	struct app *a = r->ctx;
 	struct api_err e;
 	json_t *obj;
-	if (api_validate(api_kind_fields(k), body, "", &obj, &e) < 0) {
+	if (api_validate(a, api_kind_fields(k), body, "", &obj, &e) < 0) {
 		json_decref(body);
 		return api_invalid(r, &e);
 	}
@@ -981,7 +1013,7 @@ int api_defaults(struct http_req *r)
 		json_decref(cur);
 	}
 	json_t *d;
-	if (api_validate(defaults_fields, body, "", &d, &e) < 0) {
+	if (api_validate(a, defaults_fields, body, "", &d, &e) < 0) {
 		json_decref(body);
 		return api_invalid(r, &e);
 	}

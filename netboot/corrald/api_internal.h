@@ -31,4 +31,24 @@ int api_store_error(struct http_req *r, int rc, const struct store_err *se, cons
  * went out instead. */
 json_t *api_body(struct http_req *r);
 
+/* ---- api_boot.c: the fields of architecture-aware boot ---- */
+
+/* A profile's "images": an object of architecture → image name.  0 or -EINVAL. */
+int api_boot_check_images(json_t *v, const char *field, struct api_err *e);
+/*
+ * An "ipxe_binary": null, or a file of the architecture table
+ * (dhcpconf_arches) that ipxe_dir holds.  0 or -EINVAL.
+ */
+int api_boot_check_binary(const char *ipxe_dir, json_t *v, const char *field, struct api_err *e);
+/*
+ * A node's "arch_source" in o (validated) from what the body in said: a
+ * body that gives arch sets it by hand (manual) unless it also says where
+ * the arch came from (a GET sent back); one without says nothing
+ * (default: a learned arch is kept).
+ */
+void api_boot_arch_source(json_t *in, json_t *o);
+/* PATCH of a node: the stored node cur with body's fields replaced; an arch
+ * given without arch_source drops the stored one (api_boot_arch_source). */
+void api_boot_patch(json_t *cur, json_t *body);
+
 #endif

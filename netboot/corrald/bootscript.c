@@ -71,7 +71,7 @@ int bootscript_node(const struct bootscript_env *env, const struct bootsel *b, c
 	rc |= buf_printf(out, "sleep %u\n", bootscript_retry_sleep(env, retry));
 	rc |= buf_printf(out,
 			 "chain --replace --autofree %s/boot/v1/bootscript?%s&retry=%u"
-			 " || goto retry\n",
+			 "&arch=${buildarch} || goto retry\n",
 			 env->base_url, self, next);
 	return rc ? -E2BIG : 0;
 }
@@ -84,7 +84,9 @@ int bootscript_wait(const struct bootscript_env *env, const char *why, const cha
 	rc |= buf_printf(out, "echo Corral: %s; asking again in %u s\n", why, env->unknown_wait);
 	rc |= buf_adds(out, ":wait\n");
 	rc |= buf_printf(out, "sleep %u\n", env->unknown_wait);
-	rc |= buf_printf(out, "chain --replace --autofree %s/boot/v1/bootscript?%s || goto wait\n",
+	rc |= buf_printf(out,
+			 "chain --replace --autofree %s/boot/v1/bootscript?%s&arch=${buildarch}"
+			 " || goto wait\n",
 			 env->base_url, self);
 	return rc ? -E2BIG : 0;
 }

@@ -100,6 +100,8 @@ static int bootsel_node(json_t *node, enum bootsel_key key, const char *value, s
 	b->enabled = json_is_true(json_object_get(node, "enabled"));
 	if (bootsel_fmt(b->name, sizeof(b->name), "%s", bootsel_str(node, "name")) < 0 ||
 	    bootsel_fmt(b->arch, sizeof(b->arch), "%s", bootsel_str(node, "arch")) < 0 ||
+	    bootsel_fmt(b->arch_source, sizeof(b->arch_source), "%s",
+			bootsel_str(node, "arch_source")) < 0 ||
 	    bootsel_fmt(b->mac, sizeof(b->mac), "%s",
 			key == BOOTSEL_MAC ? value :
 			first              ? first :
@@ -138,6 +140,46 @@ static int bootsel_profile_name(struct store *st, int64_t id, json_t *node, stru
 	return rc;
 }
 
+const char *bootsel_pick_image(json_t *images, const char *single, const char *single_arch,
+			       const char *arch, const char *arch_source)
+{
+	const char *own = json_string_value(json_object_get(images, arch));
+	if (own != NULL)
+		return own;
+	if (single == NULL)
+		return NULL;
+	if (strcmp(arch_source, "default") == 0 ||
+	    (single_arch != NULL && strcmp(single_arch, arch) == 0))
+		return single;
+	return NULL;
+}
+
+/*
+ * The image for b->arch (bootsel_pick_image) into *image (NULL if none);
+ * its name into b->image.  The single image is read to learn its arch.
+ */
+static int bootsel_image(struct store *st, json_t *profile, struct bootsel *b, json_t **image)
+{
+	const char *single = bootsel_str(profile, "image");
+	json_t *one = NULL;
+	int rc = 0;
+	*image = NULL;
+	if (single != NULL && (rc = store_obj_get(st, STORE_IMAGE, single, &one)) < 0)
+		return rc;
+	const char *img = bootsel_pick_image(json_object_get(profile, "images"), single,
+					     bootsel_str(one, "arch"), b->arch, b->arch_source);
+	if (img != NULL && single != NULL && strcmp(img, single) == 0) {
+		*image = one;
+		one = NULL;
+	} else if (img != NULL) {
+		rc = store_obj_get(st, STORE_IMAGE, img, image);
+	}
+	json_decref(one);
+	if (rc == 0)
+		rc = bootsel_fmt(b->image, sizeof(b->image), "%s", img ? img : "");
+	return rc;
+}
+
 static char *bootsel_dup(const char *s)
 {
 	return s ? strdup(s) : NULL;
@@ -156,13 +198,15 @@ static int bootsel_profile(struct store *st, json_t *node, struct bootsel *b)
 		b->profile[0] = '\0';
 		return bootsel_fmt(b->source, sizeof(b->source), "none");
 	}
-	const char *img = rc == 0 ? bootsel_str(profile, "image") : NULL;
-	if (img != NULL)
-		rc = store_obj_get(st, STORE_IMAGE, img, &image);
 	if (rc == 0)
-		rc = bootsel_fmt(b->image, sizeof(b->image), "%s", img ? img : "");
-	if (rc == 0) {
-		const char *k = bootsel_str(profile, "kernel"), *i = bootsel_str(profile, "initrd");
+		rc = bootsel_image(st, profile, b, &image);
+	const char *k = bootsel_str(profile, "kernel"), *i = bootsel_str(profile, "initrd");
+	if (rc == 0 && image == NULL && (k == NULL || i == NULL)) {
+		/* No image for this architecture and no kernel and initrd of the
+		 * profile's own: the node waits (serve says why).  has_profile
+		 * stays false: nothing here is to be booted. */
+		b->no_image = true;
+	} else if (rc == 0) {
 		const char *params[] = {bootsel_str(image, "params"),
 					bootsel_str(profile, "params"),
 					bootsel_str(node, "params")};
@@ -175,8 +219,8 @@ static int bootsel_profile(struct store *st, json_t *node, struct bootsel *b)
 		    bootsel_fmt(b->rootfs_sha256, sizeof(b->rootfs_sha256), "%s", sum) < 0)
 			rc = -E2BIG;
 		b->params = bootsel_join_params(params, 3);
-		/* A profile with neither image nor kernel/initrd cannot be stored;
-		 * only memory can fail here. */
+		/* Either an image or the profile's kernel and initrd: only memory
+		 * can fail here. */
 		if (b->kernel == NULL || b->initrd == NULL || b->params == NULL)
 			rc = -ENOMEM;
 	}

@@ -30,11 +30,14 @@ struct bootsel {
 	char name[64];
 	char mac[18]; /* boot MAC: the one asked for, else the first interface */
 	char arch[16];
+	char arch_source[16]; /* default | manual | dhcp | ipxe (arch.h) */
 	bool enabled;
-	bool has_profile;               /* false: nothing to boot */
+	bool has_profile;               /* false: nothing to boot (no profile, or no_image) */
 	char profile[64];               /* profile name */
 	char source[80];                /* "node", "group <name>", "default" or "none" */
 	char image[64];                 /* image name or "" */
+	bool no_image;                  /* a profile applies (profile, source) but has no image
+					 * for arch (bootsel_pick_image): has_profile false */
 	char *kernel, *initrd, *rootfs; /* locations (path or URL); rootfs may be NULL */
 	char *params;                   /* image + profile + node parameters, space-joined */
 	char rootfs_sha256[65];         /* the image's root image digest, or "" */
@@ -61,6 +64,17 @@ void bootsel_clear(struct bootsel *b);
  */
 int bootsel_pick_profile(const char *own, json_t *groups, const char *dflt, const char **profile,
 			 char *source, size_t srclen);
+
+/*
+ * The image rule: the profile's image for arch in images (an object of
+ * architecture → image name, may be NULL), else its single image
+ * (single, NULL if none) when that image is for arch (single_arch) or the
+ * node's arch is only assumed (arch_source "default": nobody has said what
+ * the machine is, so the profile's one image is what it gets, as before
+ * per-architecture images).  Returns the image name (borrowed) or NULL.
+ */
+const char *bootsel_pick_image(json_t *images, const char *single, const char *single_arch,
+			       const char *arch, const char *arch_source);
 
 /* "a b c" from the parts that are neither NULL nor empty, in order;
  * the caller frees it.  NULL when out of memory. */

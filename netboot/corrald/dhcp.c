@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "archlearn.h"
 #include "buf.h"
 #include "dhcpconf.h"
 #include "dhcpproc.h"
@@ -695,6 +696,7 @@ static void dhcp_hook(struct dhcp *d, int fd)
 			break;
 		events_add_at(d->env.ev, dhcp_seen_time(d, key, at_s), node, "dhcp", e.ip, detail,
 			      e.mac, NULL);
+		archlearn_hook(st, d->env.ev, node, line, e.ip);
 		break;
 	case DHCP_DEL:
 		if (store_lease_del(st, e.mac) < 0)

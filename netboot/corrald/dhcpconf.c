@@ -173,7 +173,8 @@ int dhcpconf_render(const struct dhcpconf *c, struct buf *out)
 		rc |= buf_adds(out, "dhcp-vendorclass=set:httpclient,HTTPClient\n"
 				    "dhcp-option-force=tag:httpclient,60,HTTPClient\n");
 
-	int n = snprintf(url, sizeof(url), "%s/boot/v1/bootscript?mac=${net0/mac}", c->base_url);
+	int n = snprintf(url, sizeof(url), "%s/boot/v1/bootscript?" DHCPCONF_SCRIPT_QUERY,
+			 c->base_url);
 	if (n < 0 || (size_t)n >= sizeof(url))
 		return -E2BIG;
 	for (unsigned i = 0; i < dhcpconf_narches; i++) {
@@ -219,7 +220,7 @@ int dhcpconf_autoexec(const char *base_url, struct buf *out)
 		"# to the boot script.\n"
 		":retry\n"
 		"dhcp || goto wait\n"
-		"chain --replace --autofree %s/boot/v1/bootscript?mac=${net0/mac} || "
+		"chain --replace --autofree %s/boot/v1/bootscript?" DHCPCONF_SCRIPT_QUERY " || "
 		"goto wait\n"
 		":wait\nsleep 5\ngoto retry\n",
 		base_url);

@@ -57,6 +57,13 @@ struct dhcpconf_arch {
 extern const struct dhcpconf_arch dhcpconf_arches[];
 extern const unsigned dhcpconf_narches;
 
+/*
+ * The boot-script query the DHCP chain gives iPXE: its MAC, and its build
+ * architecture, which corrald records as the node's (arch.h), as
+ * OpenCHAMI's BSS is asked.  iPXE expands both.
+ */
+#define DHCPCONF_SCRIPT_QUERY "mac=${net0/mac}&arch=${buildarch}"
+
 /* dnsmasq's configuration file (with no_dhcp: no DHCPv4 at all).  0 or -E2BIG. */
 int dhcpconf_render(const struct dhcpconf *c, struct buf *out);
 /* The iPXE script served as autoexec.ipxe over TFTP: configures the network

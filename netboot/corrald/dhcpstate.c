@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arch.h"
+
 /* snprintf into out[len]: 0, or -E2BIG when it did not fit. */
 __attribute__((format(printf, 3, 4))) static int dhcpstate_fmt(char *out, size_t len,
 							       const char *fmt, ...)
@@ -195,6 +197,26 @@ const char *dhcpstate_hook_vendor(const char *line)
 		if (*q == '\t' && ++tabs == 7)
 			return q + 1;
 	return "";
+}
+
+const char *dhcpstate_hook_arch(const char *line)
+{
+	char tags[512];
+	const char *p = line;
+	for (int tabs = 0; tabs < 4 && p != NULL; tabs++)
+		if ((p = strchr(p, '\t')) != NULL)
+			p++;
+	size_t n = p ? strcspn(p, "\t\n") : 0;
+	const char *arch = NULL;
+	if (p != NULL && n < sizeof(tags)) {
+		memcpy(tags, p, n);
+		tags[n] = '\0';
+		arch = arch_of_tags(tags);
+	}
+	unsigned code;
+	if (arch == NULL && arch_vendor_code(dhcpstate_hook_vendor(line), &code) == 0)
+		arch = arch_of_client(code);
+	return arch;
 }
 
 int dhcpstate_lease_detail(const struct dhcp_event *e, const char *vendor, char *out, size_t len)

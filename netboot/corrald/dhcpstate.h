@@ -153,6 +153,13 @@ bool dhcpstate_sizing_warning(const char *backend, size_t nodes, char *out, size
 int dhcpstate_lease_detail(const struct dhcp_event *e, const char *vendor, char *out, size_t len);
 /* The vendor class field (the 8th) of a hook line, "" if none; borrowed from line. */
 const char *dhcpstate_hook_vendor(const char *line);
+/*
+ * The architecture (Corral's name, arch.h) a lease event's request said:
+ * the client-architecture tag (option 93) among its tags (the 5th field),
+ * else the code in a PXE or HTTP-boot vendor class (the 8th).  NULL when
+ * neither says (an OS's own request, an unknown code).
+ */
+const char *dhcpstate_hook_arch(const char *line);
 /* The detail for a refused or ignored request.  0 or -E2BIG. */
 int dhcpstate_refusal_detail(const struct dhcp_refusal_log *rl, char *out, size_t len);
 /* The detail for a proxy-DHCP answer.  0 or -E2BIG. */

@@ -193,7 +193,8 @@ static int keaconf_classes(const struct keaconf *c, struct buf *out)
 {
 	char url[512];
 	unsigned L = c->lease_time, P = c->pool_lease_time;
-	int n = snprintf(url, sizeof(url), "%s/boot/v1/bootscript?mac=${net0/mac}", c->base_url);
+	int n = snprintf(url, sizeof(url), "%s/boot/v1/bootscript?" DHCPCONF_SCRIPT_QUERY,
+			 c->base_url);
 	if (n < 0 || (size_t)n >= sizeof(url))
 		return -E2BIG;
 	/* Classes a reservation gives; a disabled node's requests are dropped

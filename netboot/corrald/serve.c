@@ -22,6 +22,8 @@
 #include <string.h>
 
 #include "app.h"
+#include "arch.h"
+#include "archlearn.h"
 #include "bootscript.h"
 #include "cloudinit.h"
 #include "ident.h"
@@ -147,6 +149,15 @@ static int serve_render_fresh(struct app *a, enum bootsel_key key, const char *v
 		serve_fmt(&cut, meta->detail, sizeof(meta->detail), "disabled");
 		serve_fmt(&cut, why, sizeof(why), "node %s is disabled", b.name);
 		rc = cut < 0 ? cut : bootscript_exit(why, out);
+	} else if (b.no_image) {
+		/* counted with the nodes that have no profile: nothing to boot either */
+		meta->kind = METRICS_BOOT_NOPROFILE;
+		serve_fmt(&cut, meta->detail, sizeof(meta->detail), "no image for %s in profile %s",
+			  b.arch, b.profile);
+		serve_fmt(&cut, why, sizeof(why),
+			  "no image for %s in profile %s (from %s): give it one in its images",
+			  b.arch, b.profile, b.source);
+		rc = cut < 0 ? cut : bootscript_wait(&env, why, self, out);
 	} else if (!b.has_profile) {
 		meta->kind = METRICS_BOOT_NOPROFILE;
 		serve_fmt(&cut, meta->detail, sizeof(meta->detail), "no boot profile");
@@ -456,6 +467,12 @@ int serve_bootscript(struct http_req *r)
 		return rc;
 	if (retry == 0 && (rc = serve_bootscript_cached(r, key, value)) != 0)
 		return rc < 0 ? rc : 0;
+	/* iPXE's ${buildarch}: any other value is ignored (the URL is the node's to write).
+	 * Learned on a cache miss only: a hit was rendered after the node's
+	 * first ask, which learned it, and any later store write (a learned
+	 * change included) empties the cache. */
+	archlearn_record(a->store, a->events, node, arch_of_ipxe(http_query(r, "arch")), "ipxe",
+			 "bootscript", r->client_ip, "iPXE (${buildarch})");
 	struct buf out;
 	buf_init(&out, SERVE_SCRIPT_MAX);
 	rc = serve_render_bootscript(a, key, value, retry, r->client_ip, 1, &out);

@@ -136,6 +136,15 @@ int store_node_by_mac(struct store *st, const char *mac, int64_t *id);
 int store_node_by_nid(struct store *st, long long nid, int64_t *id);
 /* Name of node id into out; -ENOENT, -E2BIG. */
 int store_node_name(struct store *st, int64_t id, char *out, size_t outlen);
+/*
+ * Records arch (a Corral name, arch.h) learned from source ("dhcp" or
+ * "ipxe") on node id, unless its arch was set by hand or is already that
+ * (a default one takes the source: the arch is known now).  *changed says
+ * whether the arch itself changed.  0, -ENOENT no such node, or a store
+ * error.
+ */
+int store_node_learn_arch(struct store *st, int64_t id, const char *arch, const char *source,
+			  bool *changed);
 /* Node counts by state: {"total","new","booting","ready","disabled"}. */
 int store_node_counts(struct store *st, json_t **out);
 int store_counts(struct store *st, json_t *into); /* groups, images, profiles, discovered */

@@ -50,21 +50,27 @@
 	  " rootfs_sha256=excluded.rootfs_sha256, updated=excluded.updated")                       \
 	X(IMAGE_DELETE, "DELETE FROM images WHERE name=?1")                                        \
 	X(IMAGE_USERS, "SELECT 'profile', name FROM profiles WHERE image_id=(SELECT id FROM"       \
-		       " images WHERE name=?1) ORDER BY name LIMIT 11")                            \
+		       " images WHERE name=?1) OR EXISTS(SELECT 1 FROM json_each(profiles.images)" \
+		       " WHERE value=?1) ORDER BY name LIMIT 11")                                  \
+	X(IMAGE_ARCH, "SELECT arch FROM images WHERE name=?1")                                     \
 	/* profiles */                                                                             \
-	X(PROFILE_GET, "SELECT p.name, i.name, p.kernel, p.initrd, p.params, p.created,"           \
+	X(PROFILE_GET, "SELECT p.name, i.name, p.kernel, p.initrd, p.params, p.images,"            \
+		       " p.ipxe_binary, p.created,"                                                \
 		       " p.updated FROM profiles p LEFT JOIN images i ON i.id=p.image_id"          \
 		       " WHERE p.name=?1")                                                         \
-	X(PROFILE_LIST, "SELECT p.name, i.name, p.kernel, p.initrd, p.params, p.created,"          \
+	X(PROFILE_LIST, "SELECT p.name, i.name, p.kernel, p.initrd, p.params, p.images,"           \
+			" p.ipxe_binary, p.created,"                                               \
 			" p.updated FROM profiles p LEFT JOIN images i ON i.id=p.image_id"         \
 			" ORDER BY p.name")                                                        \
 	X(PROFILE_EXISTS, "SELECT 1 FROM profiles WHERE name=?1")                                  \
-	X(PROFILE_PUT, "INSERT INTO profiles(name, image_id, kernel, initrd, params, created,"     \
-		       " updated) VALUES(?1, (SELECT id FROM images WHERE name=?2), ?3, ?4,"       \
-		       " ?5, ?6, ?6) ON CONFLICT(name) DO UPDATE SET"                              \
-		       " image_id=excluded.image_id, kernel=excluded.kernel,"                      \
-		       " initrd=excluded.initrd, params=excluded.params,"                          \
-		       " updated=excluded.updated")                                                \
+	X(PROFILE_PUT,                                                                             \
+	  "INSERT INTO profiles(name, image_id, kernel, initrd, params, images,"                   \
+	  " ipxe_binary, created, updated) VALUES(?1, (SELECT id FROM images"                      \
+	  " WHERE name=?2), ?3, ?4, ?5, COALESCE(?6, '{}'), ?7, ?8, ?8) ON CONFLICT(name)"         \
+	  " DO UPDATE SET image_id=excluded.image_id, kernel=excluded.kernel,"                     \
+	  " initrd=excluded.initrd, params=excluded.params,"                                       \
+	  " images=excluded.images, ipxe_binary=excluded.ipxe_binary,"                             \
+	  " updated=excluded.updated")                                                             \
 	X(PROFILE_DELETE, "DELETE FROM profiles WHERE name=?1")                                    \
 	X(PROFILE_USERS, "SELECT * FROM (SELECT 'node', n.name FROM nodes n JOIN profiles p"       \
 			 " ON p.id=n.profile_id WHERE p.name=?1 ORDER BY n.name LIMIT 11)"         \
@@ -74,17 +80,18 @@
 			 " WHERE key='default_profile' AND value=?1")                              \
 	/* groups */                                                                               \
 	X(GROUP_GET, "SELECT g.name, g.description, p.name, g.metadata, g.user_data,"              \
-		     " g.created, g.updated FROM groups g LEFT JOIN profiles p"                    \
+		     " g.ipxe_binary, g.created, g.updated FROM groups g LEFT JOIN profiles p"     \
 		     " ON p.id=g.profile_id WHERE g.name=?1")                                      \
 	X(GROUP_LIST, "SELECT g.name, g.description, p.name, g.metadata, g.user_data,"             \
-		      " g.created, g.updated FROM groups g LEFT JOIN profiles p"                   \
+		      " g.ipxe_binary, g.created, g.updated FROM groups g LEFT JOIN profiles p"    \
 		      " ON p.id=g.profile_id ORDER BY g.name")                                     \
 	X(GROUP_EXISTS, "SELECT 1 FROM groups WHERE name=?1")                                      \
 	X(GROUP_PUT, "INSERT INTO groups(name, description, profile_id, metadata, user_data,"      \
-		     " created, updated) VALUES(?1, ?2, (SELECT id FROM profiles WHERE"            \
-		     " name=?3), ?4, ?5, ?6, ?6) ON CONFLICT(name) DO UPDATE SET"                  \
+		     " ipxe_binary, created, updated) VALUES(?1, ?2, (SELECT id FROM profiles"     \
+		     " WHERE name=?3), ?4, ?5, ?6, ?7, ?7) ON CONFLICT(name) DO UPDATE SET"        \
 		     " description=excluded.description, profile_id=excluded.profile_id,"          \
 		     " metadata=excluded.metadata, user_data=excluded.user_data,"                  \
+		     " ipxe_binary=excluded.ipxe_binary,"                                          \
 		     " updated=excluded.updated")                                                  \
 	X(GROUP_DELETE, "DELETE FROM groups WHERE name=?1")                                        \
 	X(GROUP_USERS, "SELECT 'node', n.name FROM node_groups ng JOIN nodes n"                    \
@@ -98,26 +105,33 @@
 	/* nodes */                                                                                \
 	X(NODE_GET, "SELECT n.id, n.name, n.nid, n.arch, n.role, n.enabled, p.name,"               \
 		    " n.params, n.metadata, n.user_data, n.state, n.last_stage, n.last_time,"      \
-		    " n.created, n.updated, n.ipxe_efi FROM nodes n LEFT JOIN profiles p"          \
+		    " n.created, n.updated, n.ipxe_efi, n.arch_source, n.ipxe_binary FROM nodes n" \
+		    " LEFT JOIN profiles p"                                                        \
 		    " ON p.id=n.profile_id WHERE n.name=?1")                                       \
-	X(NODE_GET_ID, "SELECT n.id, n.name, n.nid, n.arch, n.role, n.enabled, p.name,"            \
-		       " n.params, n.metadata, n.user_data, n.state, n.last_stage, n.last_time,"   \
-		       " n.created, n.updated, n.ipxe_efi FROM nodes n LEFT JOIN profiles p"       \
-		       " ON p.id=n.profile_id WHERE n.id=?1")                                      \
-	X(NODE_LIST, "SELECT n.id, n.name, n.nid, n.arch, n.role, n.enabled, p.name,"              \
-		     " n.params, n.metadata, n.user_data, n.state, n.last_stage, n.last_time,"     \
-		     " n.created, n.updated, n.ipxe_efi FROM nodes n LEFT JOIN profiles p"         \
-		     " ON p.id=n.profile_id WHERE (?1 IS NULL OR n.state=?1)"                      \
-		     " AND (?2 IS NULL OR n.arch=?2) AND (?3 IS NULL OR n.enabled=?3)"             \
-		     " AND (?4 IS NULL OR EXISTS(SELECT 1 FROM node_groups ng JOIN groups g"       \
-		     " ON g.id=ng.group_id WHERE ng.node_id=n.id AND g.name=?4))"                  \
-		     " ORDER BY n.name LIMIT ?5 OFFSET ?6")                                        \
+	X(NODE_GET_ID,                                                                             \
+	  "SELECT n.id, n.name, n.nid, n.arch, n.role, n.enabled, p.name,"                         \
+	  " n.params, n.metadata, n.user_data, n.state, n.last_stage, n.last_time,"                \
+	  " n.created, n.updated, n.ipxe_efi, n.arch_source, n.ipxe_binary FROM nodes n"           \
+	  " LEFT JOIN profiles p"                                                                  \
+	  " ON p.id=n.profile_id WHERE n.id=?1")                                                   \
+	X(NODE_LIST,                                                                               \
+	  "SELECT n.id, n.name, n.nid, n.arch, n.role, n.enabled, p.name,"                         \
+	  " n.params, n.metadata, n.user_data, n.state, n.last_stage, n.last_time,"                \
+	  " n.created, n.updated, n.ipxe_efi, n.arch_source, n.ipxe_binary FROM nodes n"           \
+	  " LEFT JOIN profiles p"                                                                  \
+	  " ON p.id=n.profile_id WHERE (?1 IS NULL OR n.state=?1)"                                 \
+	  " AND (?2 IS NULL OR n.arch=?2) AND (?3 IS NULL OR n.enabled=?3)"                        \
+	  " AND (?4 IS NULL OR EXISTS(SELECT 1 FROM node_groups ng JOIN groups g"                  \
+	  " ON g.id=ng.group_id WHERE ng.node_id=n.id AND g.name=?4))"                             \
+	  " ORDER BY n.name LIMIT ?5 OFFSET ?6")                                                   \
 	X(NODE_IFACES, "SELECT mac, ip FROM interfaces WHERE node_id=?1 ORDER BY position")        \
 	X(NODE_GROUPS, "SELECT g.name FROM node_groups ng JOIN groups g ON g.id=ng.group_id"       \
 		       " WHERE ng.node_id=?1 ORDER BY ng.position")                                \
-	X(NODE_BOOT, "SELECT n.name, n.arch, n.enabled, p.name, n.params, (SELECT mac"             \
-		     " FROM interfaces WHERE node_id=n.id ORDER BY position LIMIT 1) FROM nodes n" \
-		     " LEFT JOIN profiles p ON p.id=n.profile_id WHERE n.id=?1")                   \
+	X(NODE_BOOT,                                                                               \
+	  "SELECT n.name, n.arch, n.enabled, p.name, n.params, (SELECT mac"                        \
+	  " FROM interfaces WHERE node_id=n.id ORDER BY position LIMIT 1), n.arch_source"          \
+	  " FROM nodes n"                                                                          \
+	  " LEFT JOIN profiles p ON p.id=n.profile_id WHERE n.id=?1")                              \
 	X(NODE_GROUP_ROWS, "SELECT g.name, p.name, g.metadata, g.user_data FROM node_groups ng"    \
 			   " JOIN groups g ON g.id=ng.group_id LEFT JOIN profiles p"               \
 			   " ON p.id=g.profile_id WHERE ng.node_id=?1 ORDER BY ng.position")       \
@@ -131,11 +145,17 @@
 		     " WHERE i.mac=?1 AND n.name<>?2")                                             \
 	X(IP_TAKEN, "SELECT n.name FROM interfaces i JOIN nodes n ON n.id=i.node_id"               \
 		    " WHERE i.ip=?1 AND n.name<>?2")                                               \
+	/* A PUT that says no arch (arch_source default) keeps a learned one. */                   \
 	X(NODE_PUT, "INSERT INTO nodes(id, name, nid, arch, role, enabled, profile_id, params,"    \
-		    " metadata, user_data, ipxe_efi, created, updated) VALUES((SELECT high+1"      \
-		    " FROM node_ids), ?1, ?2, ?3, ?4,"                                             \
-		    " ?5, (SELECT id FROM profiles WHERE name=?6), ?7, ?8, ?9, ?10, ?11, ?11)"     \
-		    " ON CONFLICT(name) DO UPDATE SET nid=excluded.nid, arch=excluded.arch,"       \
+		    " metadata, user_data, ipxe_efi, created, updated, arch_source, ipxe_binary)"  \
+		    " VALUES((SELECT high+1 FROM node_ids), ?1, ?2, ?3, ?4,"                       \
+		    " ?5, (SELECT id FROM profiles WHERE name=?6), ?7, ?8, ?9, ?10, ?11, ?11,"     \
+		    " ?12, ?13) ON CONFLICT(name) DO UPDATE SET nid=excluded.nid,"                 \
+		    " arch=CASE WHEN excluded.arch_source='default' AND arch_source IN"            \
+		    " ('dhcp', 'ipxe') THEN arch ELSE excluded.arch END,"                          \
+		    " arch_source=CASE WHEN excluded.arch_source='default' AND arch_source IN"     \
+		    " ('dhcp', 'ipxe') THEN arch_source ELSE excluded.arch_source END,"            \
+		    " ipxe_binary=excluded.ipxe_binary,"                                           \
 		    " role=excluded.role, enabled=excluded.enabled,"                               \
 		    " profile_id=excluded.profile_id, params=excluded.params,"                     \
 		    " metadata=excluded.metadata, user_data=excluded.user_data,"                   \
@@ -157,6 +177,10 @@
 	/* node lookups */                                                                         \
 	X(NODE_BY_MAC, "SELECT node_id FROM interfaces WHERE mac=?1")                              \
 	X(NODE_BY_NID, "SELECT id FROM nodes WHERE nid=?1")                                        \
+	X(NODE_ARCH, "SELECT arch, arch_source FROM nodes WHERE id=?1")                            \
+	/* only a default or learned arch is learned over, and only when it differs */             \
+	X(NODE_ARCH_LEARN, "UPDATE nodes SET arch=?2, arch_source=?3, updated=?4 WHERE id=?1"      \
+			   " AND arch_source<>'manual' AND (arch<>?2 OR arch_source='default')")   \
 	/* tokens */                                                                               \
 	X(TOKEN_ADD, "INSERT INTO tokens(name, hash, scope, created) VALUES(?1, ?2, ?3, ?4)")      \
 	X(TOKEN_FIND, "SELECT scope, last_used FROM tokens WHERE hash=?1")                         \
@@ -207,8 +231,18 @@
 		       " DO UPDATE SET value=excluded.value")                                      \
 	X(SETTING_DEL, "DELETE FROM settings WHERE key=?1")                                        \
 	/* DHCP */                                                                                 \
+	/* the iPXE binary: the node's ipxe_binary, its first group's with one, the    */          \
+	/* profile it boots with's (node, groups, defaults: bootsel's order), ipxe_efi */          \
 	X(DHCP_HOSTS, "SELECT i.mac, i.ip, CASE WHEN i.position=0 THEN n.name ELSE '' END,"        \
-		      " n.enabled, n.ipxe_efi FROM interfaces i JOIN nodes n ON n.id=i.node_id"    \
+		      " n.enabled, COALESCE(n.ipxe_binary, (SELECT g.ipxe_binary FROM"             \
+		      " node_groups ng JOIN groups g ON g.id=ng.group_id WHERE ng.node_id=n.id"    \
+		      " AND g.ipxe_binary IS NOT NULL ORDER BY ng.position LIMIT 1),"              \
+		      " (SELECT p.ipxe_binary FROM profiles p WHERE p.id=COALESCE(n.profile_id,"   \
+		      " (SELECT g.profile_id FROM node_groups ng JOIN groups g ON"                 \
+		      " g.id=ng.group_id WHERE ng.node_id=n.id AND g.profile_id IS NOT NULL"       \
+		      " ORDER BY ng.position LIMIT 1), (SELECT id FROM profiles WHERE name=("      \
+		      " SELECT value FROM settings WHERE key='default_profile')))), n.ipxe_efi)"   \
+		      " FROM interfaces i JOIN nodes n ON n.id=i.node_id"                          \
 		      " ORDER BY i.mac")                                                           \
 	X(LEASE_SET, "INSERT INTO leases(mac, ip, expires, hostname, client_id)"                   \
 		     " VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(mac) DO UPDATE SET ip=excluded.ip,"  \

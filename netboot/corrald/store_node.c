@@ -38,6 +38,8 @@ static json_t *store_node_row(sqlite3_stmt *s)
 	json_object_set_new(n, "created", store_col_time(s, 13));
 	json_object_set_new(n, "updated", store_col_time(s, 14));
 	json_object_set_new(n, "ipxe_efi", json_string(store_col_text(s, 15)));
+	json_object_set_new(n, "arch_source", json_string(store_col_text(s, 16)));
+	json_object_set_new(n, "ipxe_binary", store_col_str(s, 17));
 	return n;
 }
 
@@ -187,10 +189,10 @@ int store_node_boot(struct store *st, int64_t id, json_t **out)
 	int rc = store_one(c, s);
 	if (rc < 0)
 		return rc;
-	*out = json_pack("{s:s, s:s, s:b, s:o, s:s, s:o}", "name", store_col_text(s, 0), "arch",
-			 store_col_text(s, 1), "enabled", sqlite3_column_int(s, 2), "profile",
-			 store_col_str(s, 3), "params", store_col_text(s, 4), "mac",
-			 store_col_str(s, 5));
+	*out = json_pack("{s:s, s:s, s:b, s:o, s:s, s:o, s:s}", "name", store_col_text(s, 0),
+			 "arch", store_col_text(s, 1), "enabled", sqlite3_column_int(s, 2),
+			 "profile", store_col_str(s, 3), "params", store_col_text(s, 4), "mac",
+			 store_col_str(s, 5), "arch_source", store_col_text(s, 6));
 	return *out ? 0 : -ENOMEM;
 }
 
@@ -346,12 +348,16 @@ static int store_node_put_txn(struct store_conn *c, json_t *node, bool create_on
 	static const char *const put_fields[] = {"name",      "nid",     "arch",   "role",
 						 "enabled",   "profile", "params", "metadata",
 						 "user_data", "ipxe_efi"};
-	struct store_arg args[11];
+	struct store_arg args[13];
 	for (int k = 0; k < 10; k++)
 		args[k] = STORE_JSON(json_object_get(node, put_fields[k]));
 	int64_t now = store_now_us();
 	args[10] = STORE_INT(now);
-	sqlite3_stmt *s = store_bind(c, ST_NODE_PUT, args, 11);
+	/* a node written without them (an import of old JSON) says no arch */
+	const char *src = json_string_value(json_object_get(node, "arch_source"));
+	args[11] = STORE_TEXT(src ? src : "default");
+	args[12] = STORE_JSON(json_object_get(node, "ipxe_binary"));
+	sqlite3_stmt *s = store_bind(c, ST_NODE_PUT, args, 13);
 	if (s == NULL)
 		return -EIO;
 	if ((rc = store_one(c, s)) < 0)
@@ -431,6 +437,37 @@ int store_node_by_mac(struct store *st, const char *mac, int64_t *id)
 int store_node_by_nid(struct store *st, long long nid, int64_t *id)
 {
 	return store_one_id(st, ST_NODE_BY_NID, STORE_INT(nid), id);
+}
+
+int store_node_learn_arch(struct store *st, int64_t id, const char *arch, const char *source,
+			  bool *changed)
+{
+	struct store_conn *c;
+	*changed = false;
+	/* Read first: every boot asks, and nearly always nothing is to change. */
+	sqlite3_stmt *s = store_q(st, &c, ST_NODE_ARCH, STORE_INT(id));
+	if (s == NULL)
+		return -EIO;
+	int rc = store_one(c, s);
+	if (rc < 0)
+		return rc;
+	const char *was = store_col_text(s, 0), *how = store_col_text(s, 1);
+	bool differs = strcmp(was, arch) != 0;
+	bool learn = strcmp(how, "manual") != 0 && (differs || strcmp(how, "default") == 0);
+	sqlite3_reset(s);
+	if (!learn)
+		return 0;
+	if ((rc = store_write_begin(st, &c)) < 0)
+		return rc;
+	s = store_qc(c, ST_NODE_ARCH_LEARN, STORE_INT(id), STORE_TEXT(arch), STORE_TEXT(source),
+		     STORE_INT(store_now_us()));
+	rc = s ? store_done_changed(c, s) : -EIO;
+	bool wrote = rc == 0;
+	if (rc == -ENOENT)
+		rc = 0; /* set by hand meanwhile */
+	rc = store_write_end(st, c, rc, wrote);
+	*changed = rc == 0 && wrote && differs;
+	return rc;
 }
 
 int store_node_name(struct store *st, int64_t id, char *out, size_t outlen)

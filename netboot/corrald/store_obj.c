@@ -38,14 +38,20 @@ static const struct store_col image_cols[] = {
 	{"updated", COL_TIME},
 };
 static const struct store_col profile_cols[] = {
-	{"name", COL_TEXT},        {"image", COL_TEXT_NULL}, {"kernel", COL_TEXT_NULL},
-	{"initrd", COL_TEXT_NULL}, {"params", COL_TEXT},     {"created", COL_TIME},
+	{"name", COL_TEXT},
+	{"image", COL_TEXT_NULL},
+	{"kernel", COL_TEXT_NULL},
+	{"initrd", COL_TEXT_NULL},
+	{"params", COL_TEXT},
+	{"images", COL_JSON},
+	{"ipxe_binary", COL_TEXT_NULL},
+	{"created", COL_TIME},
 	{"updated", COL_TIME},
 };
 static const struct store_col group_cols[] = {
 	{"name", COL_TEXT},     {"description", COL_TEXT}, {"profile", COL_TEXT_NULL},
-	{"metadata", COL_JSON}, {"user_data", COL_TEXT},   {"created", COL_TIME},
-	{"updated", COL_TIME},
+	{"metadata", COL_JSON}, {"user_data", COL_TEXT},   {"ipxe_binary", COL_TEXT_NULL},
+	{"created", COL_TIME},  {"updated", COL_TIME},
 };
 static const struct store_ref profile_refs[] = {{"image", ST_IMAGE_EXISTS, "image"}};
 static const struct store_ref group_refs[] = {{"profile", ST_PROFILE_EXISTS, "profile"}};
@@ -53,10 +59,10 @@ static const struct store_ref group_refs[] = {{"profile", ST_PROFILE_EXISTS, "pr
 static const struct store_kind_desc store_kinds[] = {
 	[STORE_IMAGE] = {"image", image_cols, 9, 7, ST_IMAGE_GET, ST_IMAGE_LIST, ST_IMAGE_EXISTS,
 			 ST_IMAGE_PUT, ST_IMAGE_DELETE, ST_IMAGE_USERS, NULL, 0},
-	[STORE_PROFILE] = {"profile", profile_cols, 7, 5, ST_PROFILE_GET, ST_PROFILE_LIST,
+	[STORE_PROFILE] = {"profile", profile_cols, 9, 7, ST_PROFILE_GET, ST_PROFILE_LIST,
 			   ST_PROFILE_EXISTS, ST_PROFILE_PUT, ST_PROFILE_DELETE, ST_PROFILE_USERS,
 			   profile_refs, 1},
-	[STORE_GROUP] = {"group", group_cols, 7, 5, ST_GROUP_GET, ST_GROUP_LIST, ST_GROUP_EXISTS,
+	[STORE_GROUP] = {"group", group_cols, 8, 6, ST_GROUP_GET, ST_GROUP_LIST, ST_GROUP_EXISTS,
 			 ST_GROUP_PUT, ST_GROUP_DELETE, ST_GROUP_USERS, group_refs, 1},
 };
 
@@ -164,6 +170,39 @@ int store_check_refs(struct store_conn *c, const struct store_ref *refs, int nre
 	return 0;
 }
 
+/*
+ * A profile's per-architecture images: each names an image of that
+ * architecture.  -ENXIO (err names "images.ARCH") when one does not.
+ */
+static int store_profile_images(struct store_conn *c, json_t *images, struct store_err *err)
+{
+	const char *arch;
+	json_t *v;
+	json_object_foreach(images, arch, v) {
+		const char *name = json_string_value(v);
+		char field[96];
+		store_msg(field, sizeof(field), "images.%s", arch);
+		sqlite3_stmt *s = store_qc(c, ST_IMAGE_ARCH, STORE_TEXT(name));
+		if (s == NULL)
+			return -EIO;
+		int rc = store_one(c, s);
+		if (rc == -ENOENT) {
+			store_seterr(err, field, "no such image: %s", name);
+			return -ENXIO;
+		}
+		if (rc < 0)
+			return rc;
+		bool same = strcmp(store_col_text(s, 0), arch) == 0;
+		if (!same)
+			store_seterr(err, field, "image %s is for %s, not %s", name,
+				     store_col_text(s, 0), arch);
+		sqlite3_reset(s);
+		if (!same)
+			return -ENXIO;
+	}
+	return 0;
+}
+
 static int store_obj_put_txn(struct store_conn *c, const struct store_kind_desc *d, json_t *obj,
 			     bool create_only, bool *created, struct store_err *err)
 {
@@ -179,6 +218,8 @@ static int store_obj_put_txn(struct store_conn *c, const struct store_kind_desc 
 		return -EEXIST;
 	}
 	rc = store_check_refs(c, d->refs, d->nrefs, obj, "", err);
+	if (rc == 0 && d == &store_kinds[STORE_PROFILE])
+		rc = store_profile_images(c, json_object_get(obj, "images"), err);
 	if (rc < 0)
 		return rc;
 	struct store_arg args[16];

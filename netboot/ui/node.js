@@ -70,14 +70,16 @@ export function nodeView(root, { name }) {
 		const st = nodeStatus({ ...node, _t: n._t ?? (node.last_event ? Date.parse(node.last_event.time) : null) }, now);
 		const eff = parseScriptProfile(script) || effective(node);
 		const le = node.last_event;
+		// its profile has no image for its architecture: why it waits (serve.c)
+		const noImage = /^# Corral: (no image for \S+ in profile \S+)/m.exec(script || '');
 		const facts = h(
 			'dl.facts',
-			fact('Arch', node.arch),
+			fact('Arch', [node.arch, h('span.sub#arch-source', ARCH_SOURCE[node.arch_source] || '')]),
 			fact('Role', node.role || '—'),
 			fact('NID', node.nid ?? '—'),
 			fact('Groups', (node.groups || []).length ? node.groups.map((g) => h('a.chip', { href: '#/config/groups/' + enc(g) }, g)) : '—'),
 			fact('Profile', eff.profile ? [eff.profile, h('span.sub', eff.sourceText || sourceText(eff))] : h('span.warn-text', 'none: the node waits')),
-			fact('Image', eff.image || (eff.profile && profileImage(eff.profile)) || '—'),
+			fact('Image', noImage ? h('span.warn-text#no-image', `${noImage[1]}: the node waits`) : eff.image || (eff.profile && profileImage(eff.profile)) || '—'),
 			fact('Last event', le ? [h('time', { datetime: le.time, title: dateTime(Date.parse(le.time)) }, ago(Date.parse(le.time), now)), h('span.sub', le.stage)] : 'never'),
 		);
 		const actions = h('div.actions');
@@ -462,6 +464,9 @@ function sourceText(eff) {
 	if (eff.source === 'default') return 'default';
 	return '';
 }
+
+// Where a node's arch came from (arch_source, docs/api.md).
+const ARCH_SOURCE = { manual: 'set by hand', dhcp: 'learned from DHCP', ipxe: 'learned from iPXE', default: 'assumed: not seen yet' };
 
 // "# profile P (from SOURCE), image I" in the script's header comment.
 function parseScriptProfile(text) {

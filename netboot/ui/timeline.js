@@ -71,6 +71,8 @@ export function analyse(boot, now = Date.now()) {
 		const retry = ev.stage === 'bootscript' && /\bretry (\d+)/.exec(ev.detail || '');
 		const blocked =
 			(ev.stage === 'bootscript' && BLOCKED.find(([re]) => re.test(ev.detail || ''))) ||
+			// its profile has no image for its architecture: the detail says which
+			(ev.stage === 'bootscript' && /^no image for /.test(ev.detail || '') && [null, ev.detail]) ||
 			// dnsmasq ignored or refused the request: the detail says why
 			(ev.stage === 'dhcp' && /^(not answered|refused):/.test(ev.detail || '') && [null, ev.detail]) ||
 			// the node's initramfs refused the root image (its own report)

@@ -107,9 +107,11 @@ def test_script_line_by_line(corrald, setup):
 
 
 def test_no_line_carries_unexpected_expansion(corrald, setup):
-    """Nothing from the store may open an iPXE ${...} expansion."""
+    """Nothing from the store may open an iPXE ${...} expansion (the re-chain
+    passes iPXE's own ${buildarch} as arch=: corrald's text, not the store's)."""
     s = script_for(corrald, mac=setup["mac"], src=setup["ip"])
     for l in s.lines:
+        l = l.replace("&arch=${buildarch}", "")
         assert "${" not in l or "net0" in l, l
 
 

@@ -386,7 +386,7 @@ def test_autoexec_chains_to_bootscript(lab, srv):
     assert text.startswith("#!ipxe\n")
     chains = [l for l in text.splitlines() if l.split()[:1] == ["chain"]]
     assert len(chains) == 1, text
-    url = "http://%s:8080/boot/v1/bootscript?mac=${net0/mac}" % lab.server_ip
+    url = "http://%s:8080/boot/v1/bootscript?mac=${net0/mac}&arch=${buildarch}" % lab.server_ip
     assert url in chains[0].split(), chains[0]
 
 

@@ -95,7 +95,67 @@ def discover(ns, mac, vendor_class, arch, user_class=None, timeout=5.0):
     return box.get("v")
 
 
-def parse(data, xid):
+def acquire(ns, mac, vendor_class, arch, timeout=3.0):
+    """A lease as PXE firmware takes one: DHCPDISCOVER, then DHCPREQUEST of
+    the offered address, both with option 60 = vendor_class and 93 = arch;
+    returns the DHCPACK (as discover() returns an offer) or None.  dnsmasq
+    runs corrald's hook for the lease ("add", with the request's tags)."""
+    xid = random.getrandbits(32)
+    hw = bytes(int(x, 16) for x in mac.split(":"))
+
+    def packet(kind, extra=b""):
+        opts = bytes([53, 1, kind]) + bytes([60, len(vendor_class)]) + vendor_class.encode()
+        opts += bytes([93, 2]) + struct.pack("!H", arch) + extra
+        opts += bytes([55, 4, 1, 3, 60, 67, 255])
+        pkt = struct.pack("!BBBBIHH4s4s4s4s16s64s128sI", 1, 1, 6, 0, xid, 0, 0x8000,
+                          b"\0" * 4, b"\0" * 4, b"\0" * 4, b"\0" * 4, hw + b"\0" * 10, b"",
+                          b"", 0x63825363) + opts
+        return pkt + b"\0" * max(0, 300 - len(pkt))
+
+    box = {}
+
+    def exchange(s, pkt, kind):
+        s.sendto(pkt, ("255.255.255.255", 67))
+        try:
+            while True:
+                data, _ = s.recvfrom(4096)
+                reply = parse(data, xid, kind)
+                if reply is not None:
+                    return reply
+        except socket.timeout:
+            return None
+
+    def run():
+        try:
+            _setns(ns)
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            try:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b"eth0")
+                s.bind(("0.0.0.0", 68))
+                s.settimeout(timeout)
+                off = exchange(s, packet(1), 2)
+                if off is None:
+                    return
+                sid = off["options"].get(54, b"")
+                extra = bytes([50, 4]) + socket.inet_aton(off["yiaddr"])
+                extra += bytes([54, len(sid)]) + sid
+                box["v"] = exchange(s, packet(3, extra), 5)
+            finally:
+                s.close()
+        except BaseException as e:  # handed to the caller
+            box["e"] = e
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    t.join(timeout * 4)
+    if "e" in box:
+        raise box["e"]
+    return box.get("v")
+
+
+def parse(data, xid, kind=2):
     if len(data) < 240 or data[0] != 2 or struct.unpack_from("!I", data, 4)[0] != xid:
         return None
     if struct.unpack_from("!I", data, 236)[0] != 0x63825363:
@@ -108,7 +168,7 @@ def parse(data, xid):
         code, n = data[i], data[i + 1]
         opts[code] = opts.get(code, b"") + data[i + 2:i + 2 + n]
         i += 2 + n
-    if opts.get(53) != b"\x02":
+    if opts.get(53) != bytes([kind]):
         return None
     file = data[108:236].split(b"\0", 1)[0].decode()
     if 67 in opts:  # a long name goes in option 67 instead
@@ -229,7 +289,41 @@ def test_ipxe_itself_gets_the_boot_script(lab, srv):
     cl = client(lab)
     off = discover(cl.ns, cl.mac, "PXEClient:Arch:00011:UNDI:003010", 11, user_class="iPXE")
     assert off is not None
-    assert off["file"] == ("http://%s:8080/boot/v1/bootscript?mac=${net0/mac}" % lab.server_ip)
+    assert off["file"] == ("http://%s:8080/boot/v1/bootscript?mac=${net0/mac}&arch=${buildarch}" % lab.server_ip)
+
+
+# ---- the architecture a firmware's request says ------------------------------------
+
+
+def test_firmware_dhcp_request_teaches_the_node_its_arch(lab, srv):
+    """A node written without arch takes aarch64 from its firmware's lease
+    (option 93 = 11, through dnsmasq's tag and the hook); one set by hand
+    keeps its own."""
+    cl, cl2 = client(lab), client(lab)
+    srv.ok("POST", "/api/v1/nodes", {"name": "arch-learn", "interfaces": [{"mac": cl.mac}]})
+    srv.ok("POST", "/api/v1/nodes", {"name": "arch-manual", "arch": "x86_64",
+                                     "interfaces": [{"mac": cl2.mac}]})
+    vc = "PXEClient:Arch:00011:UNDI:003000"
+    assert wait_for(lambda: acquire(cl.ns, cl.mac, vc, 11), timeout=15, interval=0.2)
+    assert wait_for(lambda: acquire(cl2.ns, cl2.mac, vc, 11), timeout=15, interval=0.2)
+
+    def node(name):
+        return srv.ok("GET", "/api/v1/nodes/" + name)
+
+    assert wait_for(lambda: node("arch-learn")["arch_source"] == "dhcp", timeout=10), \
+        node("arch-learn")
+    assert node("arch-learn")["arch"] == "aarch64"
+
+    def events(name):
+        return srv.ok("GET", "/api/v1/nodes/%s/events" % name)
+
+    assert wait_for(lambda: any(e["detail"] == "arch aarch64 learned from DHCP (client "
+                                "architecture)" for e in events("arch-learn")), timeout=10)
+    # arch-manual's lease reached corrald too (its timeline has it), its arch did not move
+    assert wait_for(lambda: any(e["stage"] == "dhcp" and e["detail"].startswith("PXE firmware")
+                                for e in events("arch-manual")), timeout=10)
+    n = node("arch-manual")
+    assert (n["arch"], n["arch_source"]) == ("x86_64", "manual"), n
 
 
 # ---- the same binary over TFTP and HTTP ----------------------------------------------

@@ -219,7 +219,7 @@ def test_boot_file_by_arch_and_ipxe_chain(lab, srv):
     got, _, _ = dhcp_until(lab, full, lambda l: l["ip"] == lab.ip4(14), *EFI64)
     assert got and got["boot_file"] == "ipxe.efi", got
     got = dhcp(lab, bios, "-x", IPXE_UC, "-O", "175", *BIOS)
-    url = "http://%s:8080/boot/v1/bootscript?mac=${net0/mac}" % lab.server_ip
+    url = "http://%s:8080/boot/v1/bootscript?mac=${net0/mac}&arch=${buildarch}" % lab.server_ip
     assert got and got["boot_file"] == url, got
     assert got["opt175"] == "b00101", got   # iPXE: do not wait for proxy offers
     assert got["ip"] == lab.ip4(12)

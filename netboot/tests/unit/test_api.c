@@ -69,6 +69,7 @@ static json_t *create_full_node(struct fx *f)
 		"\"interfaces\":[{\"mac\":\"52:54:00:aa:bb:01\",\"ip\":\"10.0.0.11\"},"
 		"{\"mac\":\"52:54:00:aa:bb:02\",\"ip\":null}],\"metadata\":{\"rack\":1},"
 		"\"user_data\":\"#cloud-config\\nhostname: a\\n\",\"ipxe_efi\":\"ipxe.efi\","
+		"\"arch_source\":\"manual\",\"ipxe_binary\":null,"
 		"\"state\":\"new\",\"last_event\":null}",
 		0, NULL);
 	assert_non_null(want);
@@ -140,7 +141,8 @@ static void test_node_round_trip(void **state)
 			  "\"role\":\"\",\"groups\":[],\"enabled\":true,\"profile\":null,"
 			  "\"params\":\"\",\"interfaces\":[{\"mac\":\"52:54:00:aa:bb:01\","
 			  "\"ip\":null}],\"metadata\":{},\"user_data\":\"\","
-			  "\"ipxe_efi\":\"snponly.efi\",\"state\":\"new\",\"last_event\":null}",
+			  "\"ipxe_efi\":\"snponly.efi\",\"state\":\"new\",\"last_event\":null,"
+			  "\"arch_source\":\"default\",\"ipxe_binary\":null}",
 			  0, NULL);
 	assert_json_eq("PUT with defaults", got, want);
 	assert_json_eq("created kept", json_object_get(r.json, "created"),
@@ -560,6 +562,11 @@ static void test_list_filters(void **state)
 	must(f, "DELETE", NODES "/n1", NULL, 204);
 	must(f, "DELETE", NODES "/n2", NULL, 204);
 	must(f, "PUT", "/api/v1/defaults", "{'profile':'p1'}", 200);
+	/* a2 is an arm64 node: p1 needs an image for it to boot (it phones home) */
+	must(f, "PUT", "/api/v1/images/img-arm",
+	     "{'arch':'aarch64','kernel':'images/a/vmlinuz','initrd':'images/a/initrd.img'}", 201);
+	must(f, "PUT", "/api/v1/profiles/p1",
+	     "{'image':'img1','images':{'aarch64':'img-arm'},'params':'quiet'}", 200);
 	must(f, "POST", NODES,
 	     "{'name':'a1','groups':['g1'],'interfaces':[{'mac':'52:54:00:00:00:a1'}]}", 201);
 	must(f, "POST", NODES,

@@ -121,7 +121,7 @@ static const struct node_case node_cases[] = {
 			"echo Corral: boot step failed, retrying in 5 s (attempt 1)",
 			"sleep 5",
 			"chain --replace --autofree " BASE
-			"/boot/v1/bootscript?mac=52:54:00:12:34:56&retry=1 || goto retry",
+			"/boot/v1/bootscript?mac=52:54:00:12:34:56&retry=1&arch=${buildarch} || goto retry",
 			NULL,
 		},
 	},
@@ -151,7 +151,7 @@ static const struct node_case node_cases[] = {
 			"echo Corral: boot step failed, retrying in 40 s (attempt 4)",
 			"sleep 40",
 			"chain --replace --autofree " BASE
-			"/boot/v1/bootscript?name=n2&retry=4 || goto retry",
+			"/boot/v1/bootscript?name=n2&retry=4&arch=${buildarch} || goto retry",
 			NULL,
 		},
 	},
@@ -182,7 +182,7 @@ static const struct node_case node_cases[] = {
 			"echo Corral: boot step failed, retrying in 60 s (attempt 5)",
 			"sleep 60",
 			"chain --replace --autofree " BASE
-			"/boot/v1/bootscript?nid=7&retry=5 || goto retry",
+			"/boot/v1/bootscript?nid=7&retry=5&arch=${buildarch} || goto retry",
 			NULL,
 		},
 	},
@@ -212,7 +212,7 @@ static const struct node_case node_cases[] = {
 			"echo Corral: boot step failed, retrying in 60 s (attempt 1001)",
 			"sleep 60",
 			"chain --replace --autofree " BASE
-			"/boot/v1/bootscript?mac=00:00:00:00:00:01&retry=1001 || goto retry",
+			"/boot/v1/bootscript?mac=00:00:00:00:00:01&retry=1001&arch=${buildarch} || goto retry",
 			NULL,
 		},
 	},
@@ -340,7 +340,7 @@ static void test_node_retry_path(void **state)
 		     bootscript_retry_sleep(&env60, r), r + 1);
 		TFMT(want_chain,
 		     "\nchain --replace --autofree " BASE
-		     "/boot/v1/bootscript?mac=52:54:00:12:34:56&retry=%u || goto retry\n",
+		     "/boot/v1/bootscript?mac=52:54:00:12:34:56&retry=%u&arch=${buildarch} || goto retry\n",
 		     r + 1);
 		assert_non_null(strstr(buf_str(&out), want_sleep));
 		assert_non_null(strstr(buf_str(&out), want_echo));
@@ -417,7 +417,7 @@ static void test_wait(void **state)
 		":wait",
 		"sleep 10",
 		"chain --replace --autofree " BASE
-		"/boot/v1/bootscript?mac=52:54:00:aa:bb:cc || goto wait",
+		"/boot/v1/bootscript?mac=52:54:00:aa:bb:cc&arch=${buildarch} || goto wait",
 	};
 	static const char *const want2[] = {
 		"#!ipxe",
@@ -426,7 +426,7 @@ static void test_wait(void **state)
 		":wait",
 		"sleep 300",
 		"chain --replace --autofree https://boot.example.org/corral"
-		"/boot/v1/bootscript?name=n1 || goto wait",
+		"/boot/v1/bootscript?name=n1&arch=${buildarch} || goto wait",
 	};
 	struct bootscript_env e2 = {"https://boot.example.org/corral", 300, 60};
 	struct buf out;

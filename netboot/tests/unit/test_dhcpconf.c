@@ -172,10 +172,11 @@ static void test_autoexec(void **state)
 	assert_int_equal(dhcpconf_autoexec("http://10.100.0.1:8080", &b), 0);
 	check_golden("autoexec.ipxe", buf_str(&b));
 	/* The one chain line, exactly. */
-	assert_non_null(strstr(buf_str(&b),
-			       "\nchain --replace --autofree "
-			       "http://10.100.0.1:8080/boot/v1/bootscript?mac=${net0/mac} || "
-			       "goto wait\n"));
+	assert_non_null(strstr(
+		buf_str(&b),
+		"\nchain --replace --autofree "
+		"http://10.100.0.1:8080/boot/v1/bootscript?mac=${net0/mac}&arch=${buildarch} || "
+		"goto wait\n"));
 	assert_int_equal(strncmp(buf_str(&b), "#!ipxe\n", 7), 0);
 	buf_clear(&b);
 
@@ -494,9 +495,9 @@ static const struct proxy_case proxy_cases[] = {
 	/* dnsmasq 2.90 in proxy mode, as test_vm_proxy.py sees it */
 	{"dnsmasq-dhcp[31738]: PXE(br0) 52:54:00:77:01:01 proxy", 0, "52:54:00:77:01:01", "", ""},
 	{"dnsmasq-dhcp[31738]: PXE(br0) 10.77.1.11 52:54:00:77:01:01 "
-	 "http://10.77.1.1:8080/boot/v1/bootscript?mac=${net0/mac}",
+	 "http://10.77.1.1:8080/boot/v1/bootscript?mac=${net0/mac}&arch=${buildarch}",
 	 0, "52:54:00:77:01:01", "10.77.1.11",
-	 "http://10.77.1.1:8080/boot/v1/bootscript?mac=${net0/mac}"},
+	 "http://10.77.1.1:8080/boot/v1/bootscript?mac=${net0/mac}&arch=${buildarch}"},
 	{"dnsmasq-dhcp[7]: PXE(eth1) 10.0.0.9 AA:BB:CC:00:00:01 undionly.kpxe", 0,
 	 "aa:bb:cc:00:00:01", "10.0.0.9", "undionly.kpxe"},
 	/* not proxy answers */

@@ -236,8 +236,9 @@ static void test_render_reads_back(void **state)
 	assert_string_equal(json_string_value(json_object_get(o60, "data")), "HTTPClient");
 	assert_true(json_is_true(json_object_get(o60, "always-send")));
 	json_t *ipxe = find_named(classes, "corral-ipxe");
-	assert_string_equal(json_string_value(json_object_get(ipxe, "boot-file-name")),
-			    "http://10.100.0.1:8080/boot/v1/bootscript?mac=${net0/mac}");
+	assert_string_equal(
+		json_string_value(json_object_get(ipxe, "boot-file-name")),
+		"http://10.100.0.1:8080/boot/v1/bootscript?mac=${net0/mac}&arch=${buildarch}");
 	assert_non_null(find_named(classes, "DROP"));
 	json_decref(root);
 	free(s);

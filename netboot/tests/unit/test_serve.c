@@ -75,7 +75,7 @@ static void test_script_for_node(void **state)
 		"echo Corral: boot step failed, retrying in 5 s (attempt 1)",
 		"sleep 5",
 		"chain --replace --autofree " ADV
-		"/boot/v1/bootscript?mac=52:54:00:aa:00:01&retry=1 || goto retry",
+		"/boot/v1/bootscript?mac=52:54:00:aa:00:01&retry=1&arch=${buildarch} || goto retry",
 	};
 	check_lines("n1 by MAC", buf_str(&s), want, NELEM(want));
 	/* Nothing in it points at the address corrald listens on. */
@@ -101,7 +101,9 @@ static void test_script_for_node(void **state)
 	script(f, NULL, "mac=52-54-00-AA-00-11", &s);
 	line_of(buf_str(&s), "kernel ", kernel, sizeof(kernel));
 	assert_non_null(strstr(kernel, " BOOTIF=01-52-54-00-aa-00-11 corral.node=n1 "));
-	assert_non_null(strstr(buf_str(&s), "/boot/v1/bootscript?mac=52:54:00:aa:00:11&retry=1 "));
+	assert_non_null(
+		strstr(buf_str(&s),
+		       "/boot/v1/bootscript?mac=52:54:00:aa:00:11&retry=1&arch=${buildarch} "));
 	buf_clear(&s);
 }
 
@@ -185,7 +187,8 @@ static void test_queries(void **state)
 		line_of(buf_str(&s), "kernel ", line, sizeof(line));
 		if (strstr(line, c->bootif) == NULL)
 			fail_msg("%s: no %s in \"%s\"", c->query, c->bootif, line);
-		TFMT(want, "/boot/v1/bootscript?%s&retry=1 || goto retry", c->self);
+		TFMT(want, "/boot/v1/bootscript?%s&retry=1&arch=${buildarch} || goto retry",
+		     c->self);
 		line_of(buf_str(&s), "chain ", line, sizeof(line));
 		if (strstr(line, want) == NULL)
 			fail_msg("%s: chain line \"%s\", want ...%s", c->query, line, want);
@@ -292,7 +295,8 @@ static void test_precedence(void **state)
 		"defaults); asking again in 7 s",
 		":wait",
 		"sleep 7",
-		"chain --replace --autofree " ADV "/boot/v1/bootscript?name=pn || goto wait",
+		"chain --replace --autofree " ADV
+		"/boot/v1/bootscript?name=pn&arch=${buildarch} || goto wait",
 	};
 	check_lines("no profile", buf_str(&s), nowant, NELEM(nowant));
 	buf_clear(&s);
@@ -321,7 +325,7 @@ static void test_unknown_mac(void **state)
 		":wait",
 		"sleep 7",
 		"chain --replace --autofree " ADV
-		"/boot/v1/bootscript?mac=52:54:00:ee:00:01 || goto wait",
+		"/boot/v1/bootscript?mac=52:54:00:ee:00:01&arch=${buildarch} || goto wait",
 	};
 	check_lines("unknown MAC", buf_str(&s), want, NELEM(want));
 	buf_clear(&s);
@@ -447,7 +451,7 @@ static void test_retry(void **state)
 		assert_string_equal(line, want);
 		TFMT(want,
 		     "chain --replace --autofree " ADV
-		     "/boot/v1/bootscript?name=n1&retry=%u || goto retry",
+		     "/boot/v1/bootscript?name=n1&retry=%u&arch=${buildarch} || goto retry",
 		     cases[i].retry + 1);
 		line_of(buf_str(&s), "chain ", line, sizeof(line));
 		assert_string_equal(line, want);
@@ -492,9 +496,10 @@ static void test_tie_follows_leases(void **state)
 		assert_null(strstr(buf_str(&s), "/cloud-init/"));
 		assert_null(strstr(buf_str(&s), "\nkernel "));
 		assert_non_null(strstr(buf_str(&s), "52:54:00:aa:00:11's DHCP lease is 127.0.0.8"));
-		assert_non_null(strstr(buf_str(&s),
-				       "chain --replace --autofree " ADV
-				       "/boot/v1/bootscript?mac=52:54:00:aa:00:11 || goto wait"));
+		assert_non_null(strstr(
+			buf_str(&s),
+			"chain --replace --autofree " ADV
+			"/boot/v1/bootscript?mac=52:54:00:aa:00:11&arch=${buildarch} || goto wait"));
 		buf_clear(&s);
 	}
 	script(f, "127.0.0.8", "mac=52:54:00:aa:00:11", &s);

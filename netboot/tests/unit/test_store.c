@@ -763,9 +763,9 @@ static void test_node_rows(void **state)
 
 	/* what booting needs, in one row */
 	assert_int_equal(store_node_boot(f->st, node_id(f->st, "r1"), &byid), 0);
-	json_t *want_boot =
-		json_pack("{s:s, s:s, s:b, s:n, s:s, s:s}", "name", "r1", "arch", "x86_64",
-			  "enabled", 1, "profile", "params", "x=1", "mac", "52:54:00:00:00:01");
+	json_t *want_boot = json_pack("{s:s, s:s, s:b, s:n, s:s, s:s, s:s}", "name", "r1", "arch",
+				      "x86_64", "enabled", 1, "profile", "params", "x=1", "mac",
+				      "52:54:00:00:00:01", "arch_source", "default");
 	assert_true(json_equal(byid, want_boot));
 	json_decref(want_boot);
 	json_decref(byid);
