@@ -208,19 +208,27 @@ static int serve_record(struct app *a, enum bootsel_key key, unsigned retry, con
 	return 0;
 }
 
-int serve_render_bootscript(struct app *a, enum bootsel_key key, const char *value, unsigned retry,
-			    const char *client_ip, int record, struct buf *out)
+/*
+ * serve_render_bootscript() with the cache key given: ckey is self, or
+ * self plus the architecture iPXE said (serve_bootscript), so that a
+ * node asking as another architecture misses and is learned again.
+ */
+static int serve_render_keyed(struct app *a, enum bootsel_key key, const char *value,
+			      const char *ckey, unsigned retry, const char *client_ip, int record,
+			      struct buf *out)
 {
 	const struct config *cfg = app_config(a);
 	char self[96];
 	int rc = serve_self(key, value, self, sizeof(self));
 	if (rc < 0)
 		return rc;
+	if (ckey == NULL)
+		ckey = self;
 
 	uint64_t gen = store_generation(a->store);
 	int64_t now = store_now_us();
 	struct bootcache_meta meta;
-	int hit = retry == 0 && bootcache_get(a->bootcache, self, gen, now, out, &meta);
+	int hit = retry == 0 && bootcache_get(a->bootcache, ckey, gen, now, out, &meta);
 	metrics_bootcache(a->metrics, hit);
 
 	if (!hit) {
@@ -230,10 +238,16 @@ int serve_render_bootscript(struct app *a, enum bootsel_key key, const char *val
 		if (rc < 0)
 			return rc;
 		if (retry == 0)
-			bootcache_put_reply(a->bootcache, self, gen, valid_until, buf_str(out),
+			bootcache_put_reply(a->bootcache, ckey, gen, valid_until, buf_str(out),
 					    out->len, &meta, SERVE_CTYPE);
 	}
 	return record ? serve_record(a, key, retry, client_ip, &meta) : 0;
+}
+
+int serve_render_bootscript(struct app *a, enum bootsel_key key, const char *value, unsigned retry,
+			    const char *client_ip, int record, struct buf *out)
+{
+	return serve_render_keyed(a, key, value, NULL, retry, client_ip, record, out);
 }
 
 /* bootcache_reply()'s callback: queues the prepared answer on the request. */
@@ -246,15 +260,12 @@ static int serve_queue(void *arg, struct MHD_Response *resp, size_t len)
  * The hot path: a fresh prepared script for key=value queued as it is (no
  * query, no copy).  1 answered (and recorded), 0 not cached, or an error.
  */
-static int serve_bootscript_cached(struct http_req *r, enum bootsel_key key, const char *value)
+static int serve_bootscript_cached(struct http_req *r, enum bootsel_key key, const char *ckey)
 {
 	struct app *a = r->ctx;
 	struct bootcache_meta meta;
-	char self[96];
 	int qrc = 0;
-	if (serve_self(key, value, self, sizeof(self)) < 0)
-		return 0;
-	if (!bootcache_reply(a->bootcache, self, store_generation(a->store), store_now_us(),
+	if (!bootcache_reply(a->bootcache, ckey, store_generation(a->store), store_now_us(),
 			     serve_queue, r, &meta, &qrc))
 		return 0;
 	metrics_bootcache(a->metrics, 1);
@@ -465,17 +476,30 @@ int serve_bootscript(struct http_req *r)
 		return serve_refused(r, value, node, why);
 	if (rc < 0)
 		return rc;
-	if (retry == 0 && (rc = serve_bootscript_cached(r, key, value)) != 0)
+	/* iPXE's ${buildarch} (any other value is ignored: the URL is the
+	 * node's to write) is part of the cache key: a node asking as another
+	 * architecture misses, and is learned (a change writes the store,
+	 * which empties the cache) before its script is made.  A hit answers
+	 * without a query. */
+	const char *arch = arch_of_ipxe(http_query(r, "arch"));
+	char ckey[128];
+	if (serve_self(key, value, ckey, sizeof(ckey) - 32) < 0)
+		return http_reply_error(r, 400, "bad_request",
+					key == BOOTSEL_MAC  ? "mac" :
+					key == BOOTSEL_NAME ? "name" :
+							      "nid",
+					"too long");
+	size_t klen = strlen(ckey);
+	serve_fmt(&rc, ckey + klen, sizeof(ckey) - klen, "|%s", arch ? arch : "");
+	if (rc < 0)
+		return rc;
+	if (retry == 0 && (rc = serve_bootscript_cached(r, key, ckey)) != 0)
 		return rc < 0 ? rc : 0;
-	/* iPXE's ${buildarch}: any other value is ignored (the URL is the node's to write).
-	 * Learned on a cache miss only: a hit was rendered after the node's
-	 * first ask, which learned it, and any later store write (a learned
-	 * change included) empties the cache. */
-	archlearn_record(a->store, a->events, node, arch_of_ipxe(http_query(r, "arch")), "ipxe",
-			 "bootscript", r->client_ip, "iPXE (${buildarch})");
+	archlearn_record(a->store, a->events, node, arch, "ipxe", "bootscript", r->client_ip,
+			 "iPXE (${buildarch})");
 	struct buf out;
 	buf_init(&out, SERVE_SCRIPT_MAX);
-	rc = serve_render_bootscript(a, key, value, retry, r->client_ip, 1, &out);
+	rc = serve_render_keyed(a, key, value, ckey, retry, r->client_ip, 1, &out);
 	if (rc == 0)
 		rc = http_reply_data(r, 200, "text/plain; charset=utf-8", buf_str(&out), out.len);
 	buf_clear(&out);
