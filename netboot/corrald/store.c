@@ -125,6 +125,13 @@ static const char *const store_migrations[] = {
 	 * line (corral.rootfs_sha256=) so its initramfs checks the download
 	 * before mounting it */
 	"ALTER TABLE images ADD COLUMN rootfs_sha256 TEXT;",
+	/* 8 (BMC firmware helper, issue 14; the lead renumbers at merge): the
+	 * BMC firmware store.  token is the unguessable part of the URL BMCs
+	 * fetch an image from (docs/security.md); the file is named by it. */
+	"CREATE TABLE bmc_firmware("
+	" id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, model TEXT NOT NULL,"
+	" version TEXT NOT NULL, sha256 TEXT NOT NULL, size INTEGER NOT NULL,"
+	" token TEXT NOT NULL UNIQUE, created INTEGER NOT NULL);",
 };
 
 #define STORE_NMIGRATIONS ((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))

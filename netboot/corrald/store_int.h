@@ -192,6 +192,14 @@
 	X(SETTING_SET, "INSERT INTO settings(key, value) VALUES(?1, ?2) ON CONFLICT(key)"          \
 		       " DO UPDATE SET value=excluded.value")                                      \
 	X(SETTING_DEL, "DELETE FROM settings WHERE key=?1")                                        \
+	/* BMC firmware images (store_firmware.c) */                                               \
+	X(FW_PUT, "INSERT INTO bmc_firmware(name, model, version, sha256, size, token, created)"   \
+		  " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)")                                           \
+	X(FW_GET, "SELECT name, model, version, sha256, size, created, token FROM bmc_firmware"    \
+		  " WHERE name=?1")                                                                \
+	X(FW_LIST, "SELECT name, model, version, sha256, size, created, token FROM bmc_firmware"   \
+		   " ORDER BY name")                                                               \
+	X(FW_DELETE, "DELETE FROM bmc_firmware WHERE name=?1")                                     \
 	/* DHCP */                                                                                 \
 	X(DHCP_HOSTS, "SELECT i.mac, i.ip, CASE WHEN i.position=0 THEN n.name ELSE '' END,"        \
 		      " n.enabled, n.ipxe_efi FROM interfaces i JOIN nodes n ON n.id=i.node_id"    \
