@@ -321,3 +321,42 @@ def test_update_refuses_bad_targets_and_unknown_image(lab, image_b):
     r = c.post("/api/v1/firmware/%s/update" % image_b, {"targets": [lab["nodes"]["ok"]]},
                token=c.read_token)
     assert r.status == 403, r
+
+
+# ---------------------------------------------------------------- the CLI
+
+def test_cli_add_list_dry_run_update_and_rm(lab, tmp_path):
+    """corral firmware add/list/update/rm against the real corrald and vBMC."""
+    from test_cli import corral
+    c, v = lab["c"], lab["v"]
+    f = tmp_path / "vbmc-3.0.bin"
+    f.write_bytes(image("3.0"))
+    p = corral(c, "firmware", "add", str(f), "--model", MODEL, "--version", "3.0")
+    assert p.returncode == 0, p.stderr
+    assert "firmware image vbmc-3.0.bin added" in p.stdout, p.stdout
+    assert hashlib.sha256(f.read_bytes()).hexdigest() in p.stdout
+    p = corral(c, "firmware", "list")
+    assert p.returncode == 0 and "vbmc-3.0.bin" in p.stdout and "3.0" in p.stdout, p
+    # missing --model: refused before anything is sent
+    p = corral(c, "firmware", "add", str(f), "--version", "3.0", "--name", "nomodel")
+    assert p.returncode == 2 and "--model is required" in p.stderr, p
+    before = v["dry"].version()
+    p = corral(c, "firmware", "update", v["dry"].addr, "--image", "vbmc-3.0.bin", "--dry-run")
+    assert p.returncode == 0, p.stderr
+    row = [l for l in p.stdout.splitlines() if l.startswith(v["dry"].addr)]
+    assert row and "would_update" in row[0] and before in row[0], p.stdout
+    assert v["dry"].version() == before
+    p = corral(c, "firmware", "update", lab["nodes"]["dry"], "--image", "vbmc-3.0.bin")
+    assert p.returncode == 0, p.stderr
+    row = [l for l in p.stdout.splitlines() if l.startswith(v["dry"].addr)][0]
+    assert "updated" in row and "3.0" in row, p.stdout
+    assert v["dry"].version() == "3.0"
+    # a refusing BMC: exit 1 and its message
+    p = corral(c, "firmware", "update", v["refuse"].addr, "--image", "vbmc-3.0.bin")
+    assert p.returncode == 1 and "1 of 1 BMC refused or failed" in p.stderr, p
+    assert "update policy" in p.stdout, p.stdout
+    p = corral(c, "job", "list")
+    assert p.returncode == 0 and "firmware" in p.stdout, p
+    p = corral(c, "firmware", "rm", "vbmc-3.0.bin")
+    assert p.returncode == 0, p.stderr
+    assert "vbmc-3.0.bin" not in corral(c, "firmware", "list").stdout
