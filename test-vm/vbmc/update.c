@@ -52,6 +52,7 @@ struct upd {
 	enum upd_mode mode;
 	unsigned apply_ms, fetch_timeout_ms;
 	int next_id;
+	bool stopping; /* upd_free: tasks stop applying */
 	struct upd_task tasks[UPD_TASKS];
 };
 
@@ -89,6 +90,9 @@ void upd_free(struct upd *u)
 {
 	if (u == NULL)
 		return;
+	pthread_mutex_lock(&u->lock);
+	u->stopping = true;
+	pthread_mutex_unlock(&u->lock);
 	for (int i = 0; i < UPD_TASKS; i++) {
 		if (u->tasks[i].joinable)
 			pthread_join(u->tasks[i].thread, NULL);
@@ -200,10 +204,18 @@ static int upd_parse(const struct buf *img, char *model, char *version)
 	return 0;
 }
 
-static void upd_sleep_ms(unsigned ms)
+/* Sleeps ms in steps of 50 ms, less once the module is being freed. */
+static void upd_sleep_ms(struct upd *u, unsigned ms)
 {
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-	nanosleep(&ts, NULL);
+	for (unsigned slept = 0; slept < ms; slept += 50) {
+		pthread_mutex_lock(&u->lock);
+		bool stop = u->stopping;
+		pthread_mutex_unlock(&u->lock);
+		if (stop)
+			return;
+		struct timespec ts = {0, 50 * 1000000L};
+		nanosleep(&ts, NULL);
+	}
 }
 
 static void *upd_run(void *arg)
@@ -240,7 +252,7 @@ static void *upd_run(void *arg)
 	}
 	unsigned apply = u->apply_ms;
 	pthread_mutex_unlock(&u->lock);
-	upd_sleep_ms(apply); /* "applying": the task is seen Running */
+	upd_sleep_ms(u, apply); /* "applying": the task is seen Running */
 	pthread_mutex_lock(&u->lock);
 	if (u->mode == UPD_FAIL) {
 		upd_msg(t, "Update.1.0.ApplyFailed", "Critical",

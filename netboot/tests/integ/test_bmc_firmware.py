@@ -28,7 +28,7 @@ from conftest import BUILD, assert_error, new_corrald
 
 MODEL = "corral-vbmc"
 CONF = {"redfish": {"timeout_ms": 3000, "connect_timeout_ms": 1000, "concurrency": 16,
-                    "update_timeout": 30, "firmware_max_size": 262144}}
+                    "update_timeout": 5, "firmware_max_size": 262144}}
 
 
 def image(version, model=MODEL, size=4096):
@@ -44,7 +44,8 @@ def b64(data):
 class Vbmc:
     """One corral-vbmc process; stop() by its PID."""
 
-    def __init__(self, workdir, addr, name, version="1.0", model=MODEL, mode=None, env=None):
+    def __init__(self, workdir, addr, name, version="1.0", model=MODEL, mode=None, env=None,
+                 apply_ms=600):
         self.addr, self.port, self.name = addr, 8443, name
         self.log = open(os.path.join(workdir, "vbmc-%s.log" % name), "ab")
         argv = [str(BUILD / "corral-vbmc"), "--listen", "%s:%d" % (addr, self.port),
@@ -52,7 +53,7 @@ class Vbmc:
                 "--mac", "52:54:00:%02x:%02x:%02x" % tuple(int(x) for x in addr.split(".")[1:]),
                 "--bmc-mac", "02:aa:00:%02x:%02x:%02x" % tuple(int(x) for x in addr.split(".")[1:]),
                 "--name", name, "--model", model, "--firmware-version", version,
-                "--update-apply-ms", "600"]
+                "--update-apply-ms", str(apply_ms)]
         if mode:
             argv += ["--update-mode", mode]
         e = dict(os.environ)
@@ -114,17 +115,19 @@ def lab(tmp_path_factory):
         "fail": ("127.%d.9.4" % b, "1.0", MODEL, None, {"CORRAL_VBMC_UPDATE": "fail"}),
         "other": ("127.%d.9.5" % b, "1.0", "acme-bmc-9", None, None),
         "current": ("127.%d.9.6" % b, "2.0", MODEL, None, None),
+        "slow": ("127.%d.9.7" % b, "1.0", MODEL, None, None),
     }
     vbmcs = {}
     c = None
     try:
         for name, (addr, ver, model, mode, env) in specs.items():
-            vbmcs[name] = Vbmc(str(work), addr, "vb-" + name, ver, model, mode, env)
+            vbmcs[name] = Vbmc(str(work), addr, "vb-" + name, ver, model, mode, env,
+                               apply_ms=60000 if name == "slow" else 600)
         c = new_corrald(work / "corrald", conf=CONF)
         c.ok("POST", "/api/v1/credentials",
              {"name": "default", "username": "admin", "password": "admin"}, expect=201)
         job = c.ok("POST", "/api/v1/discovery",
-                   {"targets": ["127.%d.9.1-127.%d.9.6" % (b, b)], "port": 8443,
+                   {"targets": ["127.%d.9.1-127.%d.9.7" % (b, b)], "port": 8443,
                     "scheme": "http"}, expect=202)
         job = wait_job(c, job)
         assert job["found"] == len(specs), job
@@ -360,3 +363,35 @@ def test_cli_add_list_dry_run_update_and_rm(lab, tmp_path):
     p = corral(c, "firmware", "rm", "vbmc-3.0.bin")
     assert p.returncode == 0, p.stderr
     assert "vbmc-3.0.bin" not in corral(c, "firmware", "list").stdout
+
+
+def test_task_past_update_timeout_is_failed(lab, image_b):
+    """redfish.update_timeout = 5 here; this vBMC's task applies for 60 s."""
+    c, v = lab["c"], lab["v"]
+    t0 = time.monotonic()
+    job = wait_job(c, c.ok("POST", "/api/v1/firmware/%s/update" % image_b,
+                           {"targets": [v["slow"].addr]}, expect=202))
+    took = time.monotonic() - t0
+    b = by_address(job)[v["slow"].addr]
+    assert b["status"] == "failed", b
+    assert "did not finish within 5 s" in b["message"] and "Running" in b["message"], b
+    assert b["task"]["state"] == "Running", b
+    assert 4 < took < 30, took
+    assert v["slow"].version() == "1.0"
+
+
+def test_session_auth_bmc_is_updated_too(lab, image_b):
+    """A BMC discovered with a Redfish session: the update logs in, and out."""
+    c, v = lab["c"], lab["v"]
+    job = wait_job(c, c.ok("POST", "/api/v1/discovery",
+                           {"targets": [v["current"].addr], "port": 8443, "scheme": "http",
+                            "auth": "session"}, expect=202))
+    assert job["found"] == 1, job
+    rec = [x for x in c.ok("GET", "/api/v1/bmcs") if x["address"] == v["current"].addr][0]
+    assert rec["auth"] == "session", rec
+    job = wait_job(c, c.ok("POST", "/api/v1/firmware/%s/update" % image_b,
+                           {"targets": [v["current"].addr], "dry_run": True}, expect=202))
+    b = by_address(job)[v["current"].addr]
+    assert b["status"] == "current" and b["version_before"] == "2.0", b
+    # logged out at the end: no session left on the vBMC
+    assert v["current"].get("/redfish/v1/SessionService/Sessions")["Members"] == []
