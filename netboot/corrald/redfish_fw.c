@@ -42,6 +42,7 @@ enum fw_step { FW_SERVICE = 1, FW_INVENTORY, FW_MEMBER, FW_UPDATE, FW_TASK };
 
 static void fw_set(struct rf_probe *p, const char *status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+static void fw_scrub(struct rf_probe *p, const char *text, char *out, size_t len);
 
 /* Ends the BMC's update with status and a message (fmt NULL: none). */
 static void fw_set(struct rf_probe *p, const char *status, const char *fmt, ...)
@@ -53,9 +54,47 @@ static void fw_set(struct rf_probe *p, const char *status, const char *fmt, ...)
 		va_start(ap, fmt);
 		buf_vfmt_msg(msg, sizeof(msg), fmt, ap);
 		va_end(ap);
-		json_object_set_new(p->out, "message", json_string(msg));
+		char clean[400];
+		fw_scrub(p, msg, clean, sizeof(clean));
+		json_object_set_new(p->out, "message", json_string(clean));
 	}
 	p->failed = true; /* nothing more is asked of this BMC */
+}
+
+/*
+ * text with the image URL's token replaced by "(token)": BMCs echo the
+ * ImageURI in their messages, and the job is shown to read-only tokens
+ * (docs/security.md).  Into out (len bytes, cut to fit).
+ */
+static void fw_scrub(struct rf_probe *p, const char *text, char *out, size_t len)
+{
+	const char *token =
+		json_string_value(json_object_get(json_object_get(p->job->fw, "image"), "token"));
+	size_t tl = token ? strlen(token) : 0, o = 0;
+	while (*text != '\0' && o + 1 < len) {
+		if (tl > 0 && strncmp(text, token, tl) == 0) {
+			const char *r = "(token)";
+			for (; *r != '\0' && o + 1 < len; r++)
+				out[o++] = *r;
+			text += tl;
+			continue;
+		}
+		out[o++] = *text++;
+	}
+	out[o] = '\0';
+}
+
+/* dst[key] = the scrubbed src[skey] when a string under 400 bytes, else null. */
+static void fw_str(struct rf_probe *p, json_t *dst, const char *key, json_t *src, const char *skey)
+{
+	const char *v = json_string_value(json_object_get(src, skey));
+	char buf[400];
+	if (v == NULL || strlen(v) >= sizeof(buf)) {
+		json_object_set_new(dst, key, json_null());
+		return;
+	}
+	fw_scrub(p, v, buf, sizeof(buf));
+	json_object_set_new(dst, key, json_string(buf));
 }
 
 static void fw_get(struct redfish *rf, struct rf_probe *p, int step, const char *path)
@@ -230,7 +269,7 @@ static void fw_on_task(struct redfish *rf, struct rf_probe *p, long code, json_t
 	json_array_foreach(json_object_get(j, "Messages"), i, m) {
 		json_t *e = json_object();
 		rf_str(e, "id", m, "MessageId");
-		rf_str(e, "message", m, "Message");
+		fw_str(p, e, "message", m, "Message");
 		if (i < 8)
 			json_array_append_new(msgs, e);
 		else

@@ -261,6 +261,15 @@ def test_update_a_to_b_through_a_task(lab, image_b):
     assert stored["sha256"] in texts, texts
     assert v["ok"].version() == "2.0"
     assert v["ok"].get("/redfish/v1/Managers/BMC")["FirmwareVersion"] == "2.0"
+    # the URL's token (in the store only) is in no API answer
+    import sqlite3
+    db = sqlite3.connect(str(c.store_path))
+    token = db.execute("SELECT token FROM bmc_firmware WHERE name=?", (image_b,)).fetchone()[0]
+    db.close()
+    assert len(token) == 64
+    for path in ("/api/v1/jobs/%d" % job["id"], "/api/v1/jobs", "/api/v1/firmware",
+                 "/api/v1/firmware/%s" % image_b):
+        assert token not in c.get(path).raw.decode(), path
     # the job list shows it with its counts
     summary = [j for j in c.ok("GET", "/api/v1/jobs") if j["id"] == job["id"]][0]
     assert summary["type"] == "firmware" and summary["counts"] == {"updated": 1}, summary
