@@ -843,7 +843,12 @@ class Cluster:
             raise RuntimeError("no free %s<n> namespace" % NS_PREFIX)
         try:
             self.ip("link", "set", "lo", "up")
-            self.ip("link", "add", BRIDGE, "type", "bridge", "stp_state", "0", "forward_delay", "0")
+            # A fixed address: a bridge with none takes its lowest port's
+            # MAC and changes it when a VM with a lower tap MAC joins, which
+            # leaves the VMs already running with a stale ARP entry for
+            # the server.
+            self.ip("link", "add", BRIDGE, "address", "02:cb:ff:%02x:00:01" % self.index, "type",
+                    "bridge", "stp_state", "0", "forward_delay", "0")
             self.ip("addr", "add", "%s/24" % self.server_ip, "dev", BRIDGE)
             # A global IPv6 prefix so dnsmasq's RA (ra-only) has one to
             # announce: iPXE then finishes IPv6 setup at once instead of

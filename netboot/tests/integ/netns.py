@@ -258,14 +258,23 @@ class Lab:
         try:
             self._add_ns(self.server)
             self.ip_srv("link", "set", "lo", "up")
-            self.ip_srv("link", "add", "br0", "type", "bridge", "stp_state", "0",
-                        "forward_delay", "0")
+            # A fixed address: a bridge that takes its lowest port's MAC
+            # changes it when a client with a lower one joins, and a client
+            # that cached the old one loses the server until its ARP entry
+            # fails (the late-hook test's request hung for 12-20 s about one
+            # run in ten, depending on the random veth MACs).
+            self.ip_srv("link", "add", "br0", "address", "02:cb:%02x:00:00:01" % self.nn,
+                        "type", "bridge", "stp_state", "0", "forward_delay", "0")
             # A port that is always up keeps br0's carrier on, so dnsmasq
             # starts on a live link and the first client is not the one
             # that brings the bridge up (its first offers would be lost).
             self.ip_srv("link", "add", "anchor0", "type", "veth", "peer", "name", "anchor1")
             self.ip_srv("link", "set", "anchor0", "master", "br0")
             self.ip_srv("link", "set", "anchor0", "up")
+            # anchor1 has no address, but the kernel would still answer the
+            # clients' ARP for the server's address on it (the bridge floods
+            # it there too): a second, wrong answer.
+            self.ip_srv("link", "set", "anchor1", "arp", "off")
             self.ip_srv("link", "set", "anchor1", "up")
             self.ip_srv("addr", "add", "%s/24" % self.server_ip, "dev", "br0")
             self.ip_srv("link", "set", "br0", "up")
