@@ -136,4 +136,27 @@ enum redfish_kind {
  */
 int redfish_reply_facts(enum redfish_kind kind, json_t *reply, json_t *facts, json_t *links);
 
+/* The replies a firmware update reads (redfish_fw.c). */
+enum redfish_fw_kind {
+	REDFISH_FW_SERVICE,   /* UpdateService */
+	REDFISH_FW_INVENTORY, /* its FirmwareInventory collection */
+	REDFISH_FW_MEMBER,    /* one SoftwareInventory */
+	REDFISH_FW_TASK,      /* the Task (or task monitor) SimpleUpdate answered */
+	REDFISH_FW_ERROR,     /* an error answer's body */
+	REDFISH_FW_KINDS
+};
+/*
+ * What one firmware-update reply says, with no transfer or job around it:
+ * the update's whole reading of a reply (the fwreply fuzz target holds it
+ * to its promises).  reply: the parsed body (anything, NULL too).  Into
+ * facts (an object), by kind: SERVICE "target" and "inventory" (paths the
+ * link check passes, or null), "enabled"; INVENTORY "members" (at most 16
+ * such paths); MEMBER "id", "name", "version" (strings under 200 bytes or
+ * null), "updateable"; TASK "state", "status" (idem), "messages" (at most
+ * 8 {"id", "message"}, messages under 400 bytes or null), "running" (no
+ * final TaskState yet); ERROR "message" (the BMC's words, "" if none,
+ * under 400 bytes).  0; -EINVAL for an unknown kind or facts not an object.
+ */
+int redfish_fw_facts(enum redfish_fw_kind kind, json_t *reply, json_t *facts);
+
 #endif

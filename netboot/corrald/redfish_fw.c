@@ -25,7 +25,9 @@
  */
 #include "redfish_int.h"
 
+#include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +37,7 @@
 
 #define FW_POLL_MS 500
 #define FW_MEMBERS 16
+#define FW_TASK_MESSAGES 8
 #define FW_UPDATE_SERVICE "/redfish/v1/UpdateService"
 
 /* Which request a reply answers: the probe's step. */
@@ -84,19 +87,6 @@ static void fw_scrub(struct rf_probe *p, const char *text, char *out, size_t len
 	out[o] = '\0';
 }
 
-/* dst[key] = the scrubbed src[skey] when a string under 400 bytes, else null. */
-static void fw_str(struct rf_probe *p, json_t *dst, const char *key, json_t *src, const char *skey)
-{
-	const char *v = json_string_value(json_object_get(src, skey));
-	char buf[400];
-	if (v == NULL || strlen(v) >= sizeof(buf)) {
-		json_object_set_new(dst, key, json_null());
-		return;
-	}
-	fw_scrub(p, v, buf, sizeof(buf));
-	json_object_set_new(dst, key, json_string(buf));
-}
-
 static void fw_get(struct redfish *rf, struct rf_probe *p, int step, const char *path)
 {
 	p->step = step;
@@ -104,25 +94,108 @@ static void fw_get(struct redfish *rf, struct rf_probe *p, int step, const char 
 		fw_set(p, "failed", "%s: cannot start a request", path);
 }
 
-/*
- * The BMC's words in a Redfish error body: the first ExtendedInfo
- * Message (with its MessageId), else error.message; "" when none.
- */
-static void fw_bmc_message(json_t *body, char *out, size_t len)
+/* ---- reading replies (pure: redfish_fw_facts) ---- */
+
+/* The BMC's words in a Redfish error body, or "" (under 400 bytes). */
+static json_t *fw_error_message(json_t *body)
 {
 	json_t *err = json_object_get(body, "error");
 	json_t *info = json_array_get(json_object_get(err, "@Message.ExtendedInfo"), 0);
 	const char *msg = json_string_value(json_object_get(info, "Message"));
 	const char *id = json_string_value(json_object_get(info, "MessageId"));
+	char out[400];
 	if (msg == NULL)
 		msg = json_string_value(json_object_get(err, "message"));
 	if (msg == NULL)
-		buf_fmt_msg(out, len, "%s", "");
+		out[0] = '\0';
 	else if (id != NULL)
-		buf_fmt_msg(out, len, "%s (%s)", msg, id);
+		buf_fmt_msg(out, sizeof(out), "%.250s (%.100s)", msg, id);
 	else
-		buf_fmt_msg(out, len, "%s", msg);
+		buf_fmt_msg(out, sizeof(out), "%s", msg);
+	return json_string(out);
 }
+
+static bool fw_task_running(const char *state)
+{
+	static const char *const running[] = {"New",      "Starting",  "Running", "Pending",
+					      "Stopping", "Suspended", "Service"};
+	if (state == NULL)
+		return true; /* a task monitor that says nothing yet */
+	for (size_t i = 0; i < sizeof(running) / sizeof(running[0]); i++)
+		if (strcmp(state, running[i]) == 0)
+			return true;
+	return false;
+}
+
+int redfish_fw_facts(enum redfish_fw_kind kind, json_t *j, json_t *facts)
+{
+	size_t i;
+	json_t *m;
+	if (!json_is_object(facts))
+		return -EINVAL;
+	if (!json_is_object(j))
+		j = NULL; /* every getter below then finds nothing */
+	switch (kind) {
+	case REDFISH_FW_SERVICE: {
+		json_t *act = json_object_get(json_object_get(j, "Actions"),
+					      "#UpdateService.SimpleUpdate");
+		const char *target = json_string_value(json_object_get(act, "target"));
+		const char *inv = rf_link(j, "FirmwareInventory");
+		json_object_set_new(facts, "target",
+				    rf_path_ok(target) ? json_string(target) : json_null());
+		json_object_set_new(facts, "inventory", inv ? json_string(inv) : json_null());
+		json_object_set_new(
+			facts, "enabled",
+			json_boolean(!json_is_false(json_object_get(j, "ServiceEnabled"))));
+		return 0;
+	}
+	case REDFISH_FW_INVENTORY: {
+		json_t *paths = json_array();
+		json_array_foreach(json_object_get(j, "Members"), i, m) {
+			const char *path = rf_link(m, NULL);
+			if (path != NULL && json_array_size(paths) < FW_MEMBERS)
+				json_array_append_new(paths, json_string(path));
+		}
+		json_object_set_new(facts, "members", paths);
+		return 0;
+	}
+	case REDFISH_FW_MEMBER:
+		rf_str(facts, "id", j, "Id");
+		rf_str(facts, "name", j, "Name");
+		rf_str(facts, "version", j, "Version");
+		json_object_set_new(facts, "updateable",
+				    json_boolean(json_is_true(json_object_get(j, "Updateable"))));
+		return 0;
+	case REDFISH_FW_TASK: {
+		rf_str(facts, "state", j, "TaskState");
+		rf_str(facts, "status", j, "TaskStatus");
+		json_t *msgs = json_array();
+		json_array_foreach(json_object_get(j, "Messages"), i, m) {
+			if (i >= FW_TASK_MESSAGES)
+				break;
+			json_t *e = json_object();
+			rf_str(e, "id", m, "MessageId");
+			const char *text = json_string_value(json_object_get(m, "Message"));
+			json_object_set_new(e, "message",
+					    text && strlen(text) < 400 ? json_string(text) :
+									 json_null());
+			json_array_append_new(msgs, e);
+		}
+		json_object_set_new(facts, "messages", msgs);
+		json_object_set_new(facts, "running",
+				    json_boolean(fw_task_running(
+					    json_string_value(json_object_get(facts, "state")))));
+		return 0;
+	}
+	case REDFISH_FW_ERROR:
+		json_object_set_new(facts, "message", fw_error_message(j));
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+/* ---- the steps ---- */
 
 /* The inventory list being read: "before" or "after". */
 static json_t *fw_inv_list(struct rf_probe *p)
@@ -205,86 +278,68 @@ static void fw_read_inventory(struct redfish *rf, struct rf_probe *p, bool after
 
 static void fw_on_service(struct redfish *rf, struct rf_probe *p, json_t *j)
 {
-	json_t *act = json_object_get(json_object_get(j, "Actions"), "#UpdateService.SimpleUpdate");
-	const char *target = json_string_value(json_object_get(act, "target"));
-	const char *inv = rf_link(j, "FirmwareInventory");
-	if (json_is_false(json_object_get(j, "ServiceEnabled"))) {
+	json_t *f = json_object();
+	redfish_fw_facts(REDFISH_FW_SERVICE, j, f);
+	const char *target = json_string_value(json_object_get(f, "target"));
+	const char *inv = json_string_value(json_object_get(f, "inventory"));
+	if (json_is_false(json_object_get(f, "enabled")))
 		fw_set(p, "refused", "the BMC's UpdateService is disabled (ServiceEnabled false)");
-		return;
-	}
-	if (act == NULL || !rf_path_ok(target)) {
+	else if (target == NULL)
 		fw_set(p, "failed", "the BMC's UpdateService offers no SimpleUpdate action");
-		return;
-	}
-	if (inv == NULL) {
+	else if (inv == NULL)
 		fw_set(p, "failed", "the BMC's UpdateService has no FirmwareInventory");
-		return;
-	}
 	/* Both checked by rf_path_ok: under 400 bytes, as the fields are. */
-	if (buf_fmt(p->update_target, sizeof(p->update_target), "%s", target) < 0 ||
-	    buf_fmt(p->inv_path, sizeof(p->inv_path), "%s", inv) < 0) {
+	else if (buf_fmt(p->update_target, sizeof(p->update_target), "%s", target) < 0 ||
+		 buf_fmt(p->inv_path, sizeof(p->inv_path), "%s", inv) < 0)
 		fw_set(p, "failed", "the BMC's UpdateService paths are too long");
-		return;
-	}
-	fw_read_inventory(rf, p, false);
+	else
+		fw_read_inventory(rf, p, false);
+	json_decref(f);
 }
 
 static void fw_on_inventory(struct redfish *rf, struct rf_probe *p, json_t *j)
 {
+	json_t *f = json_object();
+	redfish_fw_facts(REDFISH_FW_INVENTORY, j, f);
 	json_decref(p->inv);
-	p->inv = json_array();
+	p->inv = json_incref(json_object_get(f, "members"));
 	p->inv_next = 0;
-	size_t i;
-	json_t *m;
-	json_array_foreach(json_object_get(j, "Members"), i, m) {
-		const char *path = rf_link(m, NULL);
-		if (path != NULL && json_array_size(p->inv) < FW_MEMBERS)
-			json_array_append_new(p->inv, json_string(path));
-	}
+	json_decref(f);
 	fw_next_member(rf, p);
 }
 
 static void fw_on_member(struct redfish *rf, struct rf_probe *p, json_t *j)
 {
 	json_t *m = json_object();
-	rf_str(m, "id", j, "Id");
-	rf_str(m, "name", j, "Name");
-	rf_str(m, "version", j, "Version");
-	json_object_set_new(m, "updateable",
-			    json_boolean(json_is_true(json_object_get(j, "Updateable"))));
+	redfish_fw_facts(REDFISH_FW_MEMBER, j, m);
 	json_array_append_new(fw_inv_list(p), m);
 	fw_next_member(rf, p);
 }
 
-/* What a Task says: its state, status and messages into the job. */
+/* What a Task says: its state, status and messages (scrubbed) into the job. */
 static void fw_on_task(struct redfish *rf, struct rf_probe *p, long code, json_t *j)
 {
 	json_t *task = json_object();
+	redfish_fw_facts(REDFISH_FW_TASK, j, task);
 	json_object_set_new(task, "path", json_string(p->task_path));
-	rf_str(task, "state", j, "TaskState");
-	rf_str(task, "status", j, "TaskStatus");
-	json_t *msgs = json_array();
 	size_t i;
 	json_t *m;
-	json_array_foreach(json_object_get(j, "Messages"), i, m) {
-		json_t *e = json_object();
-		rf_str(e, "id", m, "MessageId");
-		fw_str(p, e, "message", m, "Message");
-		if (i < 8)
-			json_array_append_new(msgs, e);
-		else
-			json_decref(e);
+	json_array_foreach(json_object_get(task, "messages"), i, m) {
+		const char *text = json_string_value(json_object_get(m, "message"));
+		char clean[400];
+		if (text != NULL) {
+			fw_scrub(p, text, clean, sizeof(clean));
+			json_object_set_new(m, "message", json_string(clean));
+		}
 	}
-	json_object_set_new(task, "messages", msgs);
+	bool running = code == 202 || json_is_true(json_object_get(task, "running"));
+	json_object_del(task, "running");
 	json_object_set_new(p->out, "task", task);
+	json_t *msgs = json_object_get(task, "messages");
 	const char *state = json_string_value(json_object_get(task, "state"));
 	const char *status = json_string_value(json_object_get(task, "status"));
 	const char *last = json_string_value(
 		json_object_get(json_array_get(msgs, json_array_size(msgs) - 1), "message"));
-	bool running = code == 202 || state == NULL || strcmp(state, "New") == 0 ||
-		       strcmp(state, "Starting") == 0 || strcmp(state, "Running") == 0 ||
-		       strcmp(state, "Pending") == 0 || strcmp(state, "Stopping") == 0 ||
-		       strcmp(state, "Suspended") == 0 || strcmp(state, "Service") == 0;
 	if (!running) {
 		if (strcmp(state, "Completed") == 0 &&
 		    (status == NULL || strcmp(status, "Critical") != 0)) {
@@ -343,22 +398,22 @@ void rf_fw_reply(struct redfish *rf, struct rf_req *q, CURLcode res, long code)
 		return;
 	}
 	json_t *j = q->reply.len > 0 ? json_loadb(q->reply.data, q->reply.len, 0, NULL) : NULL;
-	char msg[300];
+	json_t *err = json_object();
+	redfish_fw_facts(REDFISH_FW_ERROR, j, err);
+	const char *msg = json_string_value(json_object_get(err, "message"));
 	if (code == 401 || code == 403) {
 		fw_set(p, "failed", "the BMC refused the credentials (HTTP %ld)", code);
 	} else if (code >= 300 && p->step == FW_UPDATE) {
-		fw_bmc_message(j, msg, sizeof(msg));
 		fw_set(p, "refused", "HTTP %ld: %s", code,
 		       msg[0] ? msg : "the BMC gave no message");
 	} else if (code == 404 && p->step == FW_SERVICE) {
 		fw_set(p, "failed", "the BMC has no UpdateService");
 	} else if (code >= 300) {
-		fw_bmc_message(j, msg, sizeof(msg));
 		fw_set(p, "failed", "%s: HTTP %ld%s%s", q->path, code, msg[0] ? ": " : "", msg);
 	} else if (p->step == FW_UPDATE) {
 		fw_on_update(rf, p, q, j);
 	} else if (p->step == FW_TASK) {
-		fw_on_task(rf, p, code, json_is_object(j) ? j : json_object());
+		fw_on_task(rf, p, code, j);
 	} else if (!json_is_object(j)) {
 		fw_set(p, "failed", "%s: not a JSON object", q->path);
 	} else if (p->step == FW_SERVICE) {
@@ -368,6 +423,7 @@ void rf_fw_reply(struct redfish *rf, struct rf_req *q, CURLcode res, long code)
 	} else {
 		fw_on_member(rf, p, j);
 	}
+	json_decref(err);
 	json_decref(j);
 }
 
