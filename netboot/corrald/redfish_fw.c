@@ -332,7 +332,12 @@ static void fw_on_task(struct redfish *rf, struct rf_probe *p, long code, json_t
 			json_object_set_new(m, "message", json_string(clean));
 		}
 	}
-	bool running = code == 202 || json_is_true(json_object_get(task, "running"));
+	/* A task monitor answers 202 while the task runs, then the operation's
+	 * own answer (2xx here; an error was reported before this), which need
+	 * not be a Task: no TaskState after a 2xx other than 202 is done. */
+	bool monitor_done = code != 202 && json_is_null(json_object_get(task, "state"));
+	bool running =
+		code == 202 || (!monitor_done && json_is_true(json_object_get(task, "running")));
 	json_object_del(task, "running");
 	json_object_set_new(p->out, "task", task);
 	json_t *msgs = json_object_get(task, "messages");
@@ -340,6 +345,10 @@ static void fw_on_task(struct redfish *rf, struct rf_probe *p, long code, json_t
 	const char *status = json_string_value(json_object_get(task, "status"));
 	const char *last = json_string_value(
 		json_object_get(json_array_get(msgs, json_array_size(msgs) - 1), "message"));
+	if (monitor_done) {
+		fw_read_inventory(rf, p, true);
+		return;
+	}
 	if (!running) {
 		if (strcmp(state, "Completed") == 0 &&
 		    (status == NULL || strcmp(status, "Critical") != 0)) {

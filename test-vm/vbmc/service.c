@@ -589,6 +589,21 @@ static void h_tasks(struct svc_ctx *c)
 	svc_reply_json(c->rp, 200, upd_tasks(c->s->upd));
 }
 
+static void h_task_monitor(struct svc_ctx *c)
+{
+	unsigned status;
+	json_t *j = upd_task_monitor(c->s->upd, c->args[0], &status);
+	if (status == 404) {
+		svc_reply_error(c->rp, 404, "Base.1.0.ResourceMissingAtURI",
+				"The task monitor %.64s does not exist.", c->args[0]);
+		return;
+	}
+	if (j != NULL)
+		svc_reply_json(c->rp, status, j);
+	else
+		c->rp->status = status;
+}
+
 static void h_task(struct svc_ctx *c)
 {
 	json_t *j = upd_task(c->s->upd, c->args[0]);
@@ -626,6 +641,7 @@ static const struct svc_route svc_routes[] = {
 	{RF_ROOT "/TaskService", GETS, 0, h_task_service},
 	{RF_ROOT "/TaskService/Tasks", GETS, 0, h_tasks},
 	{RF_ROOT "/TaskService/Tasks/:", GETS, 0, h_task},
+	{RF_ROOT "/TaskService/TaskMonitors/:", GETS, 0, h_task_monitor},
 };
 
 /* ------------------------------------------------------------ dispatch */

@@ -26,6 +26,7 @@
 #define UPD_SERVICE RF_ROOT "/UpdateService"
 #define UPD_INVENTORY UPD_SERVICE "/FirmwareInventory"
 #define UPD_TASKS_PATH RF_ROOT "/TaskService/Tasks"
+#define UPD_MONITORS_PATH RF_ROOT "/TaskService/TaskMonitors"
 #define UPD_ITEM "BMC" /* the one inventory item: the BMC's own firmware */
 #define UPD_TEXT 64
 #define UPD_MAGIC "corral-vbmc-firmware "
@@ -51,6 +52,7 @@ struct upd {
 	char version[UPD_TEXT];
 	enum upd_mode mode;
 	unsigned apply_ms, fetch_timeout_ms;
+	bool task_monitor;
 	int next_id;
 	bool stopping; /* upd_free: tasks stop applying */
 	struct upd_task tasks[UPD_TASKS];
@@ -79,6 +81,7 @@ int upd_new(const struct upd_config *cfg, struct upd **out)
 	}
 	u->mode = cfg->mode;
 	u->apply_ms = cfg->apply_ms;
+	u->task_monitor = cfg->task_monitor;
 	u->fetch_timeout_ms = cfg->fetch_timeout_ms ? cfg->fetch_timeout_ms : 60000;
 	u->next_id = 1;
 	pthread_mutex_init(&u->lock, NULL);
@@ -368,7 +371,8 @@ int upd_simple_update(struct upd *u, json_t *body, char *task_path, size_t size,
 	t->joinable = true;
 	log_info("update task %d: SimpleUpdate from %s", t->id, uri);
 	*task = upd_task_json(t);
-	int rc = buf_fmt(task_path, size, UPD_TASKS_PATH "/%d", t->id);
+	int rc = buf_fmt(task_path, size, "%s/%d",
+			 u->task_monitor ? UPD_MONITORS_PATH : UPD_TASKS_PATH, t->id);
 	pthread_mutex_unlock(&u->lock);
 	return rc < 0 ? 500 : 0;
 }
@@ -440,6 +444,32 @@ json_t *upd_task(struct upd *u, const char *id)
 		if (u->tasks[i].id != 0 && buf_fmt(s, sizeof(s), "%d", u->tasks[i].id) == 0 &&
 		    strcmp(s, id) == 0)
 			out = upd_task_json(&u->tasks[i]);
+	}
+	pthread_mutex_unlock(&u->lock);
+	return out;
+}
+
+json_t *upd_task_monitor(struct upd *u, const char *id, unsigned *status)
+{
+	json_t *out = NULL;
+	*status = 404;
+	pthread_mutex_lock(&u->lock);
+	for (int i = 0; i < UPD_TASKS; i++) {
+		const struct upd_task *t = &u->tasks[i];
+		char s[16];
+		if (t->id == 0 || buf_fmt(s, sizeof(s), "%d", t->id) < 0 || strcmp(s, id) != 0)
+			continue;
+		if (t->state == T_RUNNING) {
+			*status = 202;
+			out = upd_task_json(t);
+		} else if (t->state == T_COMPLETED) {
+			*status = 204;
+		} else {
+			json_t *m = json_array_get(t->messages, json_array_size(t->messages) - 1);
+			*status = 500;
+			out = rf_error(json_string_value(json_object_get(m, "MessageId")),
+				       json_string_value(json_object_get(m, "Message")));
+		}
 	}
 	pthread_mutex_unlock(&u->lock);
 	return out;

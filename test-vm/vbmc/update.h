@@ -17,12 +17,18 @@
  * Redfish @Message.ExtendedInfo and starts nothing; "fail": the task
  * fetches the image and then ends in Exception/Critical, version unchanged.
  *
+ * Task monitors (--task-monitor): SimpleUpdate's Location is then
+ * TaskService/TaskMonitors/N, which answers as DMTF says a task monitor
+ * does: 202 with the Task while it runs, then the operation's own answer:
+ * 204 once it completed, 500 with the task's last message once it failed.
+ *
  * Callers: service.c (its handlers, any HTTP thread); every function takes
  * the module's lock.  Returned JSON is new (the caller's).
  */
 #ifndef CORRAL_VBMC_UPDATE_H
 #define CORRAL_VBMC_UPDATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <jansson.h>
@@ -38,6 +44,7 @@ struct upd_config {
 	enum upd_mode mode;
 	unsigned apply_ms;         /* how long "applying" takes after the fetch */
 	unsigned fetch_timeout_ms; /* the whole download */
+	bool task_monitor;         /* Location: a task monitor, not the Task */
 };
 
 struct upd;
@@ -67,5 +74,11 @@ json_t *upd_inventory_item(struct upd *u, const char *id); /* NULL: no such item
 json_t *upd_task_service(void);                            /* GET TaskService */
 json_t *upd_tasks(struct upd *u);                          /* GET TaskService/Tasks */
 json_t *upd_task(struct upd *u, const char *id);           /* NULL: no such task */
+/*
+ * GET a task monitor: *status 202 (the Task, returned), 204 (NULL
+ * returned), 500 (an error body: the task's last message) or 404 (NULL: no
+ * such task).
+ */
+json_t *upd_task_monitor(struct upd *u, const char *id, unsigned *status);
 
 #endif

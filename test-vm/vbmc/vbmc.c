@@ -5,7 +5,7 @@
  *               --name NAME [--user U --password P] [--uuid UUID] [--serial S]
  *               [--boot-mode Legacy|UEFI] [--qmp-timeout MS] [--log-level L]
  *               [--model M] [--firmware-version V] [--update-mode ok|refuse|fail]
- *               [--update-apply-ms MS]
+ *               [--update-apply-ms MS] [--task-monitor]
  *
  * The firmware options drive the UpdateService (update.h); the update mode
  * may also come from the environment variable CORRAL_VBMC_UPDATE (the
@@ -70,6 +70,7 @@ struct vbmc_opts {
 	const char *firmware_version; /* at start */
 	const char *update_mode;      /* ok, refuse, fail */
 	long update_apply_ms;         /* how long applying an image takes */
+	bool task_monitor;            /* SimpleUpdate's Location: a task monitor */
 };
 
 static void vbmc_usage(FILE *f)
@@ -80,7 +81,7 @@ static void vbmc_usage(FILE *f)
 		   "                   [--boot-mode Legacy|UEFI] [--qmp-timeout MS] "
 		   "[--log-level error|warn|info|debug]\n"
 		   "                   [--model M] [--firmware-version V] "
-		   "[--update-mode ok|refuse|fail] [--update-apply-ms MS]\n");
+		   "[--update-mode ok|refuse|fail] [--update-apply-ms MS] [--task-monitor]\n");
 }
 
 /* Copies an aa:bb:cc:dd:ee:ff MAC (either case) into out[18], lower-cased;
@@ -180,6 +181,19 @@ static int vbmc_parse_listen(const char *spec, struct sockaddr_storage *ss, sock
 	return 0;
 }
 
+static void vbmc_defaults(struct vbmc_opts *o)
+{
+	*o = (struct vbmc_opts){.user = "admin",
+				.password = "admin",
+				.boot_mode = "Legacy",
+				.qmp_timeout_ms = 3000,
+				.level = LOG_LVL_INFO,
+				.model = "corral-vbmc",
+				.firmware_version = "1.0",
+				.update_mode = getenv("CORRAL_VBMC_UPDATE"),
+				.update_apply_ms = 1000};
+}
+
 /* The firmware options, in the order of their enum values from O_MODEL. */
 static void vbmc_fw_opt(int which, struct vbmc_opts *o)
 {
@@ -193,9 +207,12 @@ static void vbmc_fw_opt(int which, struct vbmc_opts *o)
 	case 2:
 		o->update_mode = optarg;
 		break;
-	default:
+	case 3:
 		if (vbmc_long(optarg, 0, 600000, &o->update_apply_ms) < 0)
 			fatalx("--update-apply-ms: 0 to 600000");
+		break;
+	default:
+		o->task_monitor = true;
 		break;
 	}
 }
@@ -218,7 +235,8 @@ static void vbmc_parse_args(int argc, char **argv, struct vbmc_opts *o)
 		O_MODEL,
 		O_FW_VERSION,
 		O_UPDATE_MODE,
-		O_UPDATE_APPLY
+		O_UPDATE_APPLY,
+		O_TASK_MONITOR
 	};
 	static const struct option longopts[] = {
 		{"listen", required_argument, NULL, O_LISTEN},
@@ -237,21 +255,14 @@ static void vbmc_parse_args(int argc, char **argv, struct vbmc_opts *o)
 		{"firmware-version", required_argument, NULL, O_FW_VERSION},
 		{"update-mode", required_argument, NULL, O_UPDATE_MODE},
 		{"update-apply-ms", required_argument, NULL, O_UPDATE_APPLY},
+		{"task-monitor", no_argument, NULL, O_TASK_MONITOR},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	int ch;
-	*o = (struct vbmc_opts){.user = "admin",
-				.password = "admin",
-				.boot_mode = "Legacy",
-				.qmp_timeout_ms = 3000,
-				.level = LOG_LVL_INFO,
-				.model = "corral-vbmc",
-				.firmware_version = "1.0",
-				.update_mode = getenv("CORRAL_VBMC_UPDATE"),
-				.update_apply_ms = 1000};
+	vbmc_defaults(o);
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		if (ch >= O_MODEL && ch <= O_UPDATE_APPLY) {
+		if (ch >= O_MODEL && ch <= O_TASK_MONITOR) {
 			vbmc_fw_opt(ch - O_MODEL, o);
 			continue;
 		}
@@ -482,7 +493,8 @@ int main(int argc, char **argv)
 					 .version = o.firmware_version,
 					 .mode = mode,
 					 .apply_ms = (unsigned)o.update_apply_ms,
-					 .fetch_timeout_ms = 60000};
+					 .fetch_timeout_ms = 60000,
+					 .task_monitor = o.task_monitor};
 	/* Before any thread: update tasks fetch images with libcurl. */
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
 		fatalx("libcurl: cannot initialise");

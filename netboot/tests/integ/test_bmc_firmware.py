@@ -45,7 +45,7 @@ class Vbmc:
     """One corral-vbmc process; stop() by its PID."""
 
     def __init__(self, workdir, addr, name, version="1.0", model=MODEL, mode=None, env=None,
-                 apply_ms=600):
+                 apply_ms=600, extra=()):
         self.addr, self.port, self.name = addr, 8443, name
         self.log = open(os.path.join(workdir, "vbmc-%s.log" % name), "ab")
         argv = [str(BUILD / "corral-vbmc"), "--listen", "%s:%d" % (addr, self.port),
@@ -53,7 +53,7 @@ class Vbmc:
                 "--mac", "52:54:00:%02x:%02x:%02x" % tuple(int(x) for x in addr.split(".")[1:]),
                 "--bmc-mac", "02:aa:00:%02x:%02x:%02x" % tuple(int(x) for x in addr.split(".")[1:]),
                 "--name", name, "--model", model, "--firmware-version", version,
-                "--update-apply-ms", str(apply_ms)]
+                "--update-apply-ms", str(apply_ms)] + list(extra)
         if mode:
             argv += ["--update-mode", mode]
         e = dict(os.environ)
@@ -116,18 +116,21 @@ def lab(tmp_path_factory):
         "other": ("127.%d.9.5" % b, "1.0", "acme-bmc-9", None, None),
         "current": ("127.%d.9.6" % b, "2.0", MODEL, None, None),
         "slow": ("127.%d.9.7" % b, "1.0", MODEL, None, None),
+        "monitor": ("127.%d.9.8" % b, "1.0", MODEL, None, None),
+        "monitor-fail": ("127.%d.9.9" % b, "1.0", MODEL, "fail", None),
     }
     vbmcs = {}
     c = None
     try:
         for name, (addr, ver, model, mode, env) in specs.items():
             vbmcs[name] = Vbmc(str(work), addr, "vb-" + name, ver, model, mode, env,
-                               apply_ms=60000 if name == "slow" else 600)
+                               apply_ms=60000 if name == "slow" else 600,
+                               extra=("--task-monitor",) if name.startswith("monitor") else ())
         c = new_corrald(work / "corrald", conf=CONF)
         c.ok("POST", "/api/v1/credentials",
              {"name": "default", "username": "admin", "password": "admin"}, expect=201)
         job = c.ok("POST", "/api/v1/discovery",
-                   {"targets": ["127.%d.9.1-127.%d.9.7" % (b, b)], "port": 8443,
+                   {"targets": ["127.%d.9.1-127.%d.9.9" % (b, b)], "port": 8443,
                     "scheme": "http"}, expect=202)
         job = wait_job(c, job)
         assert job["found"] == len(specs), job
@@ -404,3 +407,21 @@ def test_session_auth_bmc_is_updated_too(lab, image_b):
     assert b["status"] == "current" and b["version_before"] == "2.0", b
     # logged out at the end: no session left on the vBMC
     assert v["current"].get("/redfish/v1/SessionService/Sessions")["Members"] == []
+
+
+def test_task_monitor_style_bmcs(lab, image_b):
+    """Location is a task monitor (202 while running, then 204 or an error),
+    not a Task: DMTF's other way, which many BMCs take."""
+    c, v = lab["c"], lab["v"]
+    job = wait_job(c, c.ok("POST", "/api/v1/firmware/%s/update" % image_b,
+                           {"targets": [v["monitor"].addr, v["monitor-fail"].addr]},
+                           expect=202))
+    got = by_address(job)
+    ok, bad = got[v["monitor"].addr], got[v["monitor-fail"].addr]
+    assert ok["status"] == "updated", ok
+    assert ok["task"]["path"].startswith("/redfish/v1/TaskService/TaskMonitors/"), ok
+    assert ok["version_before"] == "1.0" and ok["version_after"] == "2.0", ok
+    assert v["monitor"].version() == "2.0"
+    assert bad["status"] == "failed" and "HTTP 500" in bad["message"], bad
+    assert "flash write error" in bad["message"], bad
+    assert v["monitor-fail"].version() == "1.0"
