@@ -29,7 +29,7 @@ endif
 # Goals that compile nothing (clean, help, deps) do not ask for it.
 PKGS       = libmicrohttpd jansson sqlite3 libsodium inih yaml-0.1 libcurl gnutls
 CLI_PKGS   = libcurl jansson yaml-0.1 libsodium
-VBMC_PKGS  = libmicrohttpd jansson
+VBMC_PKGS  = libmicrohttpd jansson libcurl libsodium
 IMG_PKGS   = yaml-0.1 jansson libsodium libcurl
 .DEFAULT_GOAL := all
 NOFLAGS_GOALS = clean help deps

@@ -1039,10 +1039,11 @@ class Cluster:
         return p
 
     def add_vm(self, name, firmware="bios", nic="virtio", pxe="ipxe", mem=256, extra_args=(),
-               powered_off=False, vbmc=False):
+               powered_off=False, vbmc=False, vbmc_args=()):
         """Create a VM with the next index and its tap on the bridge.  Not
         started, unless powered_off: then its QEMU starts now, paused before
-        the firmware.  vbmc (implies powered_off): also its corral-vbmc."""
+        the firmware.  vbmc (implies powered_off): also its corral-vbmc,
+        with vbmc_args added to its command line (e.g. --update-mode)."""
         i = len(self.vms) + 1
         if i > 89:
             raise RuntimeError("at most 89 VMs per cluster (pinned IPs .11-.99)")
@@ -1058,7 +1059,7 @@ class Cluster:
             vm.start()
             self._wait_qmp(vm)
         if vbmc:
-            self.start_vbmc(vm)
+            self.start_vbmc(vm, extra=vbmc_args)
         return vm
 
     def _wait_qmp(self, vm, timeout=10):
@@ -1074,9 +1075,10 @@ class Cluster:
                     raise RuntimeError("%s: no QMP on %s" % (vm.name, vm.qmp_socket))
                 time.sleep(0.05)
 
-    def start_vbmc(self, vm, binary=None, timeout=10):
+    def start_vbmc(self, vm, binary=None, timeout=10, extra=()):
         """Start corral-vbmc for a powered_off VM on 10.77.<n>.<200+i>:8000
-        (the address is added to the bridge); waits until it answers."""
+        (the address is added to the bridge), extra arguments appended;
+        waits until it answers."""
         binary = str(binary or pathlib.Path(os.environ.get("CORRAL_BUILD", REPO / "build")) /
                      "corral-vbmc")
         if not os.access(binary, os.X_OK):
@@ -1089,6 +1091,7 @@ class Cluster:
                 "--mac", vm.mac, "--bmc-mac", vm.bmc_mac, "--name", vm.name,
                 "--user", vm.bmc_user, "--password", vm.bmc_password, "--uuid", vm.uuid,
                 "--serial", vm.serial, "--boot-mode", "Legacy" if vm.firmware == "bios" else "UEFI"]
+        argv += list(extra)
         log_path = vm.dir / "vbmc.log"
         vm.vbmc = self.spawn("vbmc-" + vm.name, argv, log_path)
         deadline = time.monotonic() + timeout

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli_cmds.h"
+#include "cli_firmware.h"
 #include "cli_http.h"
 #include "cli_out.h"
 #include "cli_res.h"
@@ -187,6 +188,9 @@ static const char *cli_job_what(const json_t *job, char *out, size_t len)
 		buf_fmt_msg(out, len, "power %.16s", cli_str(job, "action"));
 	else if (strcmp(cli_str(job, "type"), "boot") == 0)
 		buf_fmt_msg(out, len, "boot pxe");
+	else if (strcmp(cli_str(job, "type"), "firmware") == 0)
+		buf_fmt_msg(out, len, "firmware update%s",
+			    json_is_true(json_object_get(job, "dry_run")) ? " (dry run)" : "");
 	else
 		buf_fmt_msg(out, len, "%.32s", cli_str(job, "type"));
 	return out;
@@ -528,6 +532,16 @@ static int cli_job_report(struct cli *c, const struct cli_cmd *cmd, const json_t
 		return CLI_EXIT_OK;
 	}
 	size_t nfailed = 0, ntotal = 0;
+	int fw = strcmp(cli_str(job, "type"), "firmware") == 0;
+	if (fw) {
+		/* with --json the job is printed already: only the counts */
+		if (cli_fw_summary(job, !c->json, &nfailed, &ntotal) < 0)
+			return cli_fail(CLI_EXIT_FAIL, "cannot write output");
+		if (nfailed > 0)
+			return cli_fail(CLI_EXIT_FAIL, "%s: %zu of %zu BMC%s refused or failed",
+					what, nfailed, ntotal, ntotal == 1 ? "" : "s");
+		return CLI_EXIT_OK;
+	}
 	if (!c->json && cli_control_summary(job, &nfailed, &ntotal) < 0)
 		return cli_fail(CLI_EXIT_FAIL, "cannot write output");
 	if (c->json) {
@@ -619,6 +633,12 @@ static int cli_job_start(struct cli *c, const struct cli_cmd *cmd, const struct 
 		rc = cli_job_follow(c, cmd, a, r.json, deflt);
 	cli_reply_clear(&r);
 	return rc;
+}
+
+int cli_redfish_job(struct cli *c, const struct cli_cmd *cmd, const struct cli_args *a,
+		    const char *path, const json_t *body, long deflt)
+{
+	return cli_job_start(c, cmd, a, path, body, deflt);
 }
 
 int cli_cmd_discover(struct cli *c, const struct cli_cmd *cmd, const struct cli_args *a)
@@ -792,6 +812,8 @@ int cli_cmd_job(struct cli *c, const struct cli_cmd *cmd, const struct cli_args 
 			       cli_str(r.json, "state"));
 		size_t x, y, z;
 		int orc = cli_job_is_discovery(r.json) ? cli_discovery_summary(r.json, &x, &y, &z) :
+			  strcmp(cli_str(r.json, "type"), "firmware") == 0 ?
+							 cli_fw_summary(r.json, true, &x, &y) :
 							 cli_control_summary(r.json, &x, &y);
 		if (orc < 0)
 			rc = cli_fail(CLI_EXIT_FAIL, "cannot write output");

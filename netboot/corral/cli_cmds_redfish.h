@@ -1,6 +1,7 @@
 /*
  * cli_cmds_redfish: the commands that reach BMCs through corrald's Redfish
- * jobs: credential set, discover, power, boot pxe, job show/wait.
+ * jobs: credential set, discover, power, boot pxe, job show/wait (which
+ * also show firmware jobs, with cli_firmware.h's summary).
  *
  * Callers: the command table (cli_defs.c) names each handler; nothing else.
  * The job wait, progress line and summaries are private to this module.
@@ -27,6 +28,14 @@ int cli_cmd_discover(struct cli *c, const struct cli_cmd *cmd, const struct cli_
 int cli_cmd_power(struct cli *c, const struct cli_cmd *cmd, const struct cli_args *a);
 /* boot pxe NODE|GROUP... [--once|--continuous] [--reset] [--profile P] */
 int cli_cmd_boot_pxe(struct cli *c, const struct cli_cmd *cmd, const struct cli_args *a);
+/*
+ * Starts a job with POST path body and follows it as the commands above do
+ * (--timeout, default deflt seconds; --no-wait; the summary; exit 1 when
+ * something failed).  For job commands of other modules (cli_firmware.c).
+ */
+int cli_redfish_job(struct cli *c, const struct cli_cmd *cmd, const struct cli_args *a,
+		    const char *path, const json_t *body, long deflt);
+#define CLI_FW_WAIT 3600 /* firmware update's default --timeout, seconds */
 /* job show ID, job wait ID: any Redfish job's state and summary. */
 int cli_cmd_job(struct cli *c, const struct cli_cmd *cmd, const struct cli_args *a);
 

@@ -8,6 +8,7 @@
 #include "cli_args.h"
 #include "cli_cmds.h"
 #include "cli_cmds_redfish.h"
+#include "cli_firmware.h"
 #include "cli_image.h"
 #include "cli_out.h"
 #include "cli_res.h"
@@ -73,6 +74,12 @@ static const struct cli_col bmc_cols[] = {
 	{"MESSAGE", "message", NULL, CLI_COL_VALUE},
 };
 
+static const struct cli_col firmware_cols[] = {
+	{"NAME", "name", NULL, CLI_COL_VALUE},       {"MODEL", "model", NULL, CLI_COL_VALUE},
+	{"VERSION", "version", NULL, CLI_COL_VALUE}, {"SIZE", "size", NULL, CLI_COL_VALUE},
+	{"SHA256", "sha256", NULL, CLI_COL_VALUE},   {"CREATED", "created", NULL, CLI_COL_VALUE},
+};
+
 /* Discovery, power and boot jobs mixed: each fills the columns of its kind. */
 static const struct cli_col job_cols[] = {
 	{"ID", "id", NULL, CLI_COL_VALUE},           {"TYPE", "type", NULL, CLI_COL_VALUE},
@@ -102,6 +109,8 @@ static const struct cli_resource res_credential = {"credential",    "/api/v1/cre
 						   credential_cols, N(credential_cols)};
 static const struct cli_resource res_bmc = {"BMC", "/api/v1/bmcs", NULL, 1, bmc_cols, N(bmc_cols)};
 static const struct cli_resource res_job = {"job", "/api/v1/jobs", NULL, 1, job_cols, N(job_cols)};
+static const struct cli_resource res_firmware = {"firmware image", "/api/v1/firmware", NULL, 1,
+						 firmware_cols,    N(firmware_cols)};
 static const struct cli_resource res_defaults = {"defaults", "/api/v1/defaults", NULL, 0, NULL, 0};
 
 /* ---- options ---- */
@@ -283,6 +292,20 @@ static const struct cli_opt boot_pxe_opts[] = {
 	OPT_WAIT("300 s"),
 };
 
+static const struct cli_opt firmware_add_opts[] = {
+	OPT_STR("--model", "model", 0, "M",
+		"the BMC model it is for, as 'corral bmc list' shows it (required)"),
+	OPT_STR("--version", "version", 0, "V", "the firmware version in FILE (required)"),
+	OPT_STR("--name", "name", 0, "NAME", "the image's name (default: FILE's base name)"),
+};
+
+static const struct cli_opt firmware_update_opts[] = {
+	OPT_STR("--image", "image", Q, "NAME", "the firmware image to install (required)"),
+	OPT_FLAG("--dry-run", "dry_run", "true",
+		 "read each BMC's versions and say what would happen; change nothing"),
+	OPT_WAIT("3600 s"),
+};
+
 static const struct cli_opt job_wait_opts[] = {
 	OPT_INT("--timeout", "timeout", Q, 1, 604800, "SECONDS",
 		"stop waiting after this long (default 1800 s); the job goes on"),
@@ -346,10 +369,22 @@ const struct cli_cmd cli_cmds[] = {
 	POWER("cycle", "power-cycle nodes"),
 	POWER("status", "read the nodes' power state"),
 	CMD0("job", "list", cli_res_list, &res_job, 0, 0, "",
-	     "list the discovery, power and boot jobs corrald keeps (the newest 64), newest first"),
-	CMD0("job", "show", cli_cmd_job, NULL, 1, 1, "ID", "show a discovery, power or boot job"),
+	     "list the discovery, power, boot and firmware jobs corrald keeps (the newest 64)"),
+	CMD0("job", "show", cli_cmd_job, NULL, 1, 1, "ID",
+	     "show a discovery, power, boot or firmware job"),
 	CMD("job", "wait", cli_cmd_job, NULL, job_wait_opts, 1, 1, "ID",
 	    "wait for a job, then show it"),
+	CMD("firmware", "add", cli_cmd_firmware_add, &res_firmware, firmware_add_opts, 1, 1, "FILE",
+	    "store a BMC firmware image for corrald to serve to BMCs"),
+	CMD0("firmware", "list", cli_res_list, &res_firmware, 0, 0, "",
+	     "list the BMC firmware images"),
+	CMD0("firmware", "show", cli_res_show, &res_firmware, 1, 1, "NAME",
+	     "show firmware image NAME"),
+	CMD0("firmware", "rm", cli_res_rm, &res_firmware, 1, -1, "NAME...",
+	     "remove firmware images"),
+	CMD("firmware", "update", cli_cmd_firmware_update, NULL, firmware_update_opts, 1, -1,
+	    "NODE|GROUP|BMC...",
+	    "update BMCs (those of the image's model) through Redfish UpdateService"),
 	CMD0("credential", "list", cli_res_list, &res_credential, 0, 0, "",
 	     "list BMC credentials (never the passwords)"),
 	CMD("credential", "set", cli_cmd_credential_set, &res_credential, credential_opts, 1, 1,

@@ -42,5 +42,10 @@ int api_jobs(struct http_req *r);
 int api_bmcs(struct http_req *r);
 int api_power(struct http_req *r);
 int api_boot(struct http_req *r);
+/* BMC firmware (api_firmware.c): the store, update jobs, the BMCs' download. */
+int api_firmware_list(struct http_req *r);
+int api_firmware_one(struct http_req *r);
+int api_firmware_update(struct http_req *r);
+int api_firmware_serve(struct http_req *r);
 
 #endif

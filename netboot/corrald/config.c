@@ -264,6 +264,10 @@ static const struct config_key config_keys[] = {
 	     "largest Redfish reply taken, bytes"),
 	STR("redfish", "ca_file", rf_ca_file, RL_RESTART, NULL,
 	    "CA bundle for BMC certificates (empty: the system's)"),
+	UINT("redfish", "update_timeout", rf_update_timeout, 5, 86400, RL_RESTART,
+	     "seconds a BMC firmware update's Redfish task may run before it is reported failed"),
+	UINT("redfish", "firmware_max_size", rf_firmware_max, 1024, 256u << 20, RL_LIVE,
+	     "largest BMC firmware image `corral firmware add` takes, bytes"),
 	STR("dhcp", "hook", dhcp.hook, RL_DHCP, NULL,
 	    "dnsmasq's lease script (default: corral-dhcp-hook next to corrald)"),
 	STR("dhcp", "kea", dhcp.kea, RL_DHCP, check_path, "the kea-dhcp4 program (backend kea)"),
@@ -408,6 +412,8 @@ void config_defaults(struct config *c)
 	c->rf_connect_timeout = 2000;
 	c->rf_timeout = 10000;
 	c->rf_max_reply = 4u << 20;
+	c->rf_update_timeout = 1800;
+	c->rf_firmware_max = 64u << 20;
 }
 
 struct config_parse {

@@ -102,6 +102,8 @@ struct config {
 	unsigned rf_timeout;         /* ms, whole transfer */
 	unsigned rf_max_reply;       /* bytes */
 	char rf_ca_file[PATH_MAX];   /* "" = system bundle */
+	unsigned rf_update_timeout;  /* s a BMC firmware update's task may take */
+	unsigned rf_firmware_max;    /* bytes: largest BMC firmware image stored */
 	/* derived, not a key: advertise_url or http://<address>:<port>, no trailing '/' */
 	char base_url[256];
 };

@@ -500,8 +500,9 @@ static void start_daemon(struct daemon *dm, struct config *cfg)
 		 "told %s; store %s; files %s",
 		 cfg->address, dm->port, dm->node_conns, cfg->max_conns_per_ip, cfg->base_url,
 		 cfg->store_path, cfg->files_root);
-	struct redfish_settings rs = {cfg->rf_concurrency, cfg->rf_connect_timeout, cfg->rf_timeout,
-				      cfg->rf_max_reply, cfg->rf_ca_file};
+	struct redfish_settings rs = {cfg->rf_concurrency, cfg->rf_connect_timeout,
+				      cfg->rf_timeout,     cfg->rf_max_reply,
+				      cfg->rf_ca_file,     cfg->rf_update_timeout};
 	if (redfish_start(a->store, a->seed_key, &rs, &a->redfish) < 0)
 		fatalx("cannot start the Redfish worker");
 	redfish_set_hub(a->redfish, a->hub);

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bmcmatch.h"
 #include "buf.h"
@@ -104,6 +105,7 @@ static void rf_probe_free(struct rf_probe *p)
 	json_decref(p->bmc);
 	json_decref(p->sys);
 	json_decref(p->out);
+	json_decref(p->inv);
 	free(p);
 }
 
@@ -118,6 +120,16 @@ static void rf_probe_done(struct redfish *rf, struct rf_probe *p)
 			return; /* finished when the logout is */
 	}
 	job->inflight--;
+	if (job->type == JOB_FIRMWARE) {
+		if (json_object_get(p->out, "status") == NULL)
+			json_object_set_new(p->out, "status", json_string("failed"));
+		pthread_mutex_lock(&rf->lock);
+		json_array_append(json_object_get(job->result, "bmcs"), p->out);
+		pthread_mutex_unlock(&rf->lock);
+		store_release(rf->st);
+		rf_probe_free(p);
+		return;
+	}
 	if (job->type != JOB_DISCOVER) {
 		if (json_object_get(p->out, "ok") == NULL)
 			json_object_set_new(p->out, "ok", json_false());
@@ -249,6 +261,8 @@ static void rf_logged_in(struct redfish *rf, struct rf_req *q)
 		p->next_order = 0;
 		rf_root_links(rf, p, root);
 		json_decref(root);
+	} else if (p->job->type == JOB_FIRMWARE) {
+		rf_fw_next(rf, p);
 	} else {
 		rf_control_next(rf, p, NULL);
 	}
@@ -268,6 +282,10 @@ static void rf_finish(struct redfish *rf, struct rf_req *q, CURLcode res)
 	}
 	if (p->failed)
 		return;
+	if (q->kind == RQ_FW) {
+		rf_fw_reply(rf, q, res, code);
+		return;
+	}
 	if (q->too_large || res == CURLE_FILESIZE_EXCEEDED) {
 		rf_error(p, "%s: reply larger than %zu bytes", q->path, q->reply.cap);
 	} else if (res == CURLE_OPERATION_TIMEDOUT) {
@@ -317,6 +335,12 @@ static void rf_start_target(struct redfish *rf, struct rf_job *job, const char *
 	p->user = job->user;
 	p->pass = job->pass;
 	job->inflight++;
+	if (job->type == JOB_FIRMWARE) {
+		rf_fw_start(rf, p, t);
+		if (p->inflight == 0)
+			rf_probe_done(rf, p);
+		return;
+	}
 	if (job->type != JOB_DISCOVER) {
 		rf_control_start(rf, p, t);
 		if (p->inflight == 0)
@@ -357,6 +381,48 @@ static void rf_job_finished(struct rf_job *job)
 	sodium_memzero(job->pass, sizeof(job->pass));
 	json_decref(job->targets);
 	job->targets = NULL;
+	json_decref(job->fw);
+	job->fw = NULL;
+}
+
+long long rf_mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void rf_wait(struct redfish *rf, struct rf_probe *p, unsigned ms)
+{
+	p->wake_us = rf_mono_us() + (long long)ms * 1000;
+	p->inflight++;
+	p->next_wait = rf->waiting;
+	rf->waiting = p;
+}
+
+/* Wakes the waiting probes whose time has come (worker thread, lock held). */
+static void rf_wake_due(struct redfish *rf)
+{
+	long long now = rf_mono_us();
+	struct rf_probe *due = NULL;
+	for (struct rf_probe **pp = &rf->waiting; *pp;) {
+		struct rf_probe *p = *pp;
+		if (p->wake_us > now) {
+			pp = &p->next_wait;
+			continue;
+		}
+		*pp = p->next_wait;
+		p->next_wait = due;
+		due = p;
+	}
+	while (due != NULL) {
+		struct rf_probe *p = due;
+		due = p->next_wait;
+		p->next_wait = NULL;
+		rf_fw_wake(rf, p);
+		if (--p->inflight == 0)
+			rf_probe_done(rf, p);
+	}
 }
 
 static void *rf_main(void *arg)
@@ -415,6 +481,9 @@ static void *rf_main(void *arg)
 			pthread_mutex_unlock(&rf->lock);
 			rf_req_free(q);
 		}
+		pthread_mutex_lock(&rf->lock);
+		rf_wake_due(rf);
+		pthread_mutex_unlock(&rf->lock);
 		curl_multi_poll(rf->multi, NULL, 0, 100, NULL);
 	}
 	return NULL;
@@ -481,12 +550,19 @@ void redfish_free(struct redfish *rf)
 			rf_probe_free(p);
 		rf_req_free(q);
 	}
+	while (rf->waiting != NULL) {
+		struct rf_probe *p = rf->waiting;
+		rf->waiting = p->next_wait;
+		if (--p->inflight == 0)
+			rf_probe_free(p);
+	}
 	curl_multi_cleanup(rf->multi);
 	while (rf->jobs != NULL) {
 		struct rf_job *n = rf->jobs->next_job;
 		sodium_memzero(rf->jobs->pass, sizeof(rf->jobs->pass));
 		json_decref(rf->jobs->result);
 		json_decref(rf->jobs->targets);
+		json_decref(rf->jobs->fw);
 		free(rf->jobs);
 		rf->jobs = n;
 	}
@@ -622,6 +698,47 @@ int redfish_boot(struct redfish *rf, json_t *nodes, bool once, bool reset, int *
 	return rf_control(rf, JOB_BOOT, nodes, NULL, once, reset, job_id);
 }
 
+int redfish_firmware(struct redfish *rf, json_t *bmcs, json_t *skipped, json_t *image,
+		     const char *url, bool dry_run, int *job_id)
+{
+	struct rf_job *job = calloc(1, sizeof(*job));
+	if (job == NULL)
+		return -ENOMEM;
+	job->type = JOB_FIRMWARE;
+	job->dry_run = dry_run;
+	job->concurrency = rf->cfg.concurrency;
+	job->targets = json_array();
+	job->fw = json_pack("{s:O, s:s, s:{}}", "image", image, "url", url, "bmcs");
+	json_t *shown = json_pack("{s:O, s:O, s:O, s:O}", "name", json_object_get(image, "name"),
+				  "model", json_object_get(image, "model"), "version",
+				  json_object_get(image, "version"), "sha256",
+				  json_object_get(image, "sha256"));
+	job->result = json_pack("{s:s, s:o, s:b, s:O}", "type", "firmware", "image", shown,
+				"dry_run", dry_run, "bmcs", skipped);
+	if (job->targets == NULL || job->fw == NULL || job->result == NULL)
+		goto err_free;
+	size_t i;
+	json_t *b;
+	json_array_foreach(bmcs, i, b) {
+		char key[320];
+		if (buf_fmt(key, sizeof(key), "%s:%d",
+			    json_string_value(json_object_get(b, "address")),
+			    (int)json_integer_value(json_object_get(b, "port"))) < 0)
+			goto err_free; /* addresses are under 256 bytes */
+		json_object_set(json_object_get(job->fw, "bmcs"), key, b);
+		json_array_append_new(job->targets, json_string(key));
+	}
+	rf_enqueue(rf, job, job_id);
+	return 0;
+
+err_free:
+	json_decref(job->targets);
+	json_decref(job->fw);
+	json_decref(job->result);
+	free(job);
+	return -ENOMEM;
+}
+
 /* One job's summary for redfish_jobs(). */
 static json_t *rf_job_summary(const struct rf_job *j)
 {
@@ -636,7 +753,21 @@ static json_t *rf_job_summary(const struct rf_job *j)
 		else /* a copy: the worker goes on changing the job after the lock */
 			json_object_set_new(out, k, json_deep_copy(v));
 	}
-	if (j->type != JOB_DISCOVER) {
+	if (j->type == JOB_FIRMWARE) {
+		/* How many BMCs ended each way, and "failed": refused or failed. */
+		json_t *counts = json_object();
+		json_int_t failed = 0;
+		size_t i;
+		json_array_foreach(json_object_get(j->result, "bmcs"), i, v) {
+			const char *st = json_string_value(json_object_get(v, "status"));
+			if (st == NULL)
+				continue;
+			rf_count(counts, st);
+			failed += strcmp(st, "refused") == 0 || strcmp(st, "failed") == 0;
+		}
+		json_object_set_new(out, "counts", counts);
+		json_object_set_new(out, "failed", json_integer(failed));
+	} else if (j->type != JOB_DISCOVER) {
 		json_int_t failed = 0;
 		size_t i;
 		json_array_foreach(json_object_get(j->result, "nodes"), i, v)

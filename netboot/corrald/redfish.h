@@ -7,6 +7,10 @@
  * timeout and a capped reply, so a hung or hostile BMC costs one slot for
  * a bounded time and never blocks an HTTP handler.
  *
+ * Firmware update jobs (redfish_fw.c) drive a BMC's UpdateService and poll
+ * its Task on the same worker: a probe waiting for its next poll holds no
+ * transfer slot.
+ *
  * Jobs live in memory (the newest REDFISH_JOBS are kept); what they find
  * is written to the store.  Passwords are opened from the store only for
  * the job that needs them and never logged.
@@ -39,6 +43,7 @@ struct redfish_settings {
 	unsigned total_timeout_ms;   /* per transfer */
 	size_t max_reply;            /* bytes; a larger reply is an error */
 	const char *ca_file;         /* "" = the system's CA bundle */
+	unsigned update_timeout_s;   /* a firmware update task's limit; 0 = 1800 */
 };
 
 int redfish_start(struct store *st, const unsigned char key[AUTH_KEY_LEN],
@@ -62,6 +67,19 @@ int redfish_discover(struct redfish *rf, json_t *req, int *job_id, char *err, si
 int redfish_power(struct redfish *rf, json_t *nodes, const char *action, int *job_id);
 /* Boot override job: PXE, once or continuous, read back to verify; reset after if asked. */
 int redfish_boot(struct redfish *rf, json_t *nodes, bool once, bool reset, int *job_id);
+/*
+ * Firmware update job (redfish_fw.c): for each of bmcs ({"address",
+ * "port", "scheme", "insecure", "credential", "auth", "model", "nodes"},
+ * as the caller resolved the targets) read FirmwareInventory, POST
+ * UpdateService.SimpleUpdate with ImageURI url, follow the Task, read the
+ * inventory again; skipped (entries already decided, e.g. a model
+ * mismatch) go into the result as they are.  image: the store's row
+ * ({"name","model","version","sha256"}).  dry_run: the reads only.  Each
+ * BMC's "status": updated, current, would_update, refused, failed or
+ * skipped.  0 or -ENOMEM.
+ */
+int redfish_firmware(struct redfish *rf, json_t *bmcs, json_t *skipped, json_t *image,
+		     const char *url, bool dry_run, int *job_id);
 /* A job as JSON (new reference), or NULL if unknown. */
 json_t *redfish_job(struct redfish *rf, int job_id);
 /*
@@ -117,5 +135,28 @@ enum redfish_kind {
  * none of these; -ENOMEM.
  */
 int redfish_reply_facts(enum redfish_kind kind, json_t *reply, json_t *facts, json_t *links);
+
+/* The replies a firmware update reads (redfish_fw.c). */
+enum redfish_fw_kind {
+	REDFISH_FW_SERVICE,   /* UpdateService */
+	REDFISH_FW_INVENTORY, /* its FirmwareInventory collection */
+	REDFISH_FW_MEMBER,    /* one SoftwareInventory */
+	REDFISH_FW_TASK,      /* the Task (or task monitor) SimpleUpdate answered */
+	REDFISH_FW_ERROR,     /* an error answer's body */
+	REDFISH_FW_KINDS
+};
+/*
+ * What one firmware-update reply says, with no transfer or job around it:
+ * the update's whole reading of a reply (the fwreply fuzz target holds it
+ * to its promises).  reply: the parsed body (anything, NULL too).  Into
+ * facts (an object), by kind: SERVICE "target" and "inventory" (paths the
+ * link check passes, or null), "enabled"; INVENTORY "members" (at most 16
+ * such paths); MEMBER "id", "name", "version" (strings under 200 bytes or
+ * null), "updateable"; TASK "state", "status" (idem), "messages" (at most
+ * 8 {"id", "message"}, messages under 400 bytes or null), "running" (no
+ * final TaskState yet); ERROR "message" (the BMC's words, "" if none,
+ * under 400 bytes).  0; -EINVAL for an unknown kind or facts not an object.
+ */
+int redfish_fw_facts(enum redfish_fw_kind kind, json_t *reply, json_t *facts);
 
 #endif

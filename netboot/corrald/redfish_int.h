@@ -7,6 +7,7 @@
  *   redfish_xfer.c  transfers: one libcurl request, its reply, sessions
  *   redfish_walk.c  discovery: walking one BMC's resources into a record
  *   redfish_ctl.c   control: power and boot override of one node
+ *   redfish_fw.c    firmware update of one BMC (UpdateService, its Task)
  *
  * Everything here runs on the worker thread with rf->lock held, except
  * what redfish.h's functions do on callers' threads.
@@ -42,9 +43,10 @@ enum rf_kind {
 	RQ_LOGIN = REDFISH_KINDS,
 	RQ_LOGOUT,
 	RQ_CTRL,
+	RQ_FW, /* firmware update: every reply, errors too, goes to rf_fw_reply */
 };
 
-enum rf_type { JOB_DISCOVER, JOB_POWER, JOB_BOOT };
+enum rf_type { JOB_DISCOVER, JOB_POWER, JOB_BOOT, JOB_FIRMWARE };
 
 struct rf_job {
 	int id;
@@ -62,6 +64,8 @@ struct rf_job {
 	char action[16];  /* power */
 	bool once, reset; /* boot */
 	bool started;     /* credentials opened */
+	json_t *fw;       /* firmware: {"image": {...}, "url", "bmcs": {key: BMC}} */
+	bool dry_run;     /* firmware: read only */
 	struct rf_job *next_job;
 };
 
@@ -87,6 +91,16 @@ struct rf_probe {
 	json_t *sys; /* store_node_system() */
 	int step;
 	json_t *out; /* this node's entry in the job result */
+	/* firmware update (redfish_fw.c) */
+	json_t *inv;                /* FirmwareInventory member paths to read */
+	size_t inv_next;            /* the next of them */
+	bool inv_after;             /* reading the inventory after the update */
+	char update_target[400];    /* SimpleUpdate's action path */
+	char inv_path[400];         /* the FirmwareInventory collection */
+	char task_path[400];        /* the Task (or task monitor) to poll */
+	long long deadline_us;      /* the task must end by then (monotonic) */
+	long long wake_us;          /* waiting: when to poll again (monotonic) */
+	struct rf_probe *next_wait; /* the worker's list of waiting probes */
 };
 
 struct rf_req {
@@ -116,8 +130,9 @@ struct redfish {
 	struct hub *hub;      /* told of finished jobs; may be NULL */
 	int next_id;
 	CURLM *multi;
-	struct rf_req *reqs; /* transfers in flight */
-	int running;         /* how many */
+	struct rf_req *reqs;      /* transfers in flight */
+	int running;              /* how many */
+	struct rf_probe *waiting; /* probes waiting to poll again (rf_wait) */
 	int stop;
 };
 
@@ -150,6 +165,14 @@ void rf_count(json_t *result, const char *key);
 /* dst[key] = src[skey] when it is a string under 200 bytes, else null. */
 void rf_str(json_t *dst, const char *key, json_t *src, const char *skey);
 
+/*
+ * Puts p to sleep for ms: it counts as one transfer in flight (so it is
+ * not finished) until the worker wakes it with rf_fw_wake.
+ */
+void rf_wait(struct redfish *rf, struct rf_probe *p, unsigned ms);
+/* Microseconds on CLOCK_MONOTONIC. */
+long long rf_mono_us(void);
+
 /* ---- redfish_walk.c ---- */
 
 /* A reply for a discovery request: record what it says, follow its links. */
@@ -169,5 +192,16 @@ void rf_sort_systems(json_t *systems);
 void rf_control_start(struct redfish *rf, struct rf_probe *p, const char *t);
 /* The next control step after reply (NULL: none yet). */
 void rf_control_next(struct redfish *rf, struct rf_probe *p, json_t *reply);
+
+/* ---- redfish_fw.c ---- */
+
+/* Starts the update of BMC key ("address:port") of a firmware job with probe p. */
+void rf_fw_start(struct redfish *rf, struct rf_probe *p, const char *key);
+/* The next step once logged in (or at the start). */
+void rf_fw_next(struct redfish *rf, struct rf_probe *p);
+/* A reply to an RQ_FW request, whatever its outcome. */
+void rf_fw_reply(struct redfish *rf, struct rf_req *q, CURLcode res, long code);
+/* A waiting probe's time has come (rf_wait). */
+void rf_fw_wake(struct redfish *rf, struct rf_probe *p);
 
 #endif

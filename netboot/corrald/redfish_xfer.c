@@ -148,7 +148,7 @@ int rf_request(struct redfish *rf, struct rf_probe *p, enum rf_kind kind, size_t
 		curl_easy_setopt(e, CURLOPT_USERNAME, p->user);
 		curl_easy_setopt(e, CURLOPT_PASSWORD, p->pass);
 	}
-	if (kind == RQ_LOGIN) {
+	if (kind == RQ_LOGIN || kind == RQ_FW) { /* a session's token; a task's Location */
 		curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, rf_header);
 		curl_easy_setopt(e, CURLOPT_HEADERDATA, q);
 	}

@@ -31,6 +31,7 @@
 #define BOTH HTTP_SIDE_BOTH
 #define IMPORT_MAX (64u << 20)
 #define FORM_MAX (64u << 10)
+#define FW_UPLOAD_MAX (360u << 20) /* base64 of redfish.firmware_max_size's ceiling */
 
 const struct http_route routes_table[] = {
 	/* node-facing and health: no token; health and metrics on both listeners */
@@ -57,6 +58,9 @@ const struct http_route routes_table[] = {
 	{POST, "/boot/v1/report/:", N, N, FORM_MAX, nodereport_serve, "report", NODE},
 	{GET, "/files/*", N, N, 0, serve_files, "files", NODE},
 	{GET, "/firmware/*", N, N, 0, serve_firmware, "firmware", NODE},
+	/* BMC firmware images, fetched by BMCs (ImageURI): the token in the path
+	 * is the secret (docs/security.md) */
+	{GET, "/bmc-firmware/:/:", N, N, 0, api_firmware_serve, "bmc_firmware", NODE},
 	/* OpenCHAMI's BSS (docs/openchami.md): inventory behind the API's tokens */
 	{GET | POST | PUT | PATCH | DEL, "/boot/v1/bootparameters", R, A, 0,
 	 ochami_bss_bootparameters, "bss_bootparameters", OP},
@@ -136,6 +140,11 @@ const struct http_route routes_table[] = {
 	{DEL, "/api/v1/bmcs/:", R, A, 0, api_bmcs, "api_bmc", OP},
 	{POST, "/api/v1/power", R, A, 0, api_power, "api_power", OP},
 	{POST, "/api/v1/boot", R, A, 0, api_boot, "api_boot", OP},
+	{GET | POST, "/api/v1/firmware", R, A, FW_UPLOAD_MAX, api_firmware_list, "api_firmware",
+	 OP},
+	{GET | DEL, "/api/v1/firmware/:", R, A, 0, api_firmware_one, "api_firmware_one", OP},
+	{POST, "/api/v1/firmware/:/update", R, A, 0, api_firmware_update, "api_firmware_update",
+	 OP},
 };
 
 const size_t routes_count = sizeof(routes_table) / sizeof(routes_table[0]);

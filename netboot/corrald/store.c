@@ -125,7 +125,7 @@ static const char *const store_migrations[] = {
 	 * line (corral.rootfs_sha256=) so its initramfs checks the download
 	 * before mounting it */
 	"ALTER TABLE images ADD COLUMN rootfs_sha256 TEXT;",
-	/* 8: (issue 13): a bounded timeline.  Identical repeats
+	/* 8 (issue 13): a bounded timeline.  Identical repeats
 	 * of a node's latest event are one row: count is how many, time_us
 	 * stays the time of the first (the row's place in the timeline, and
 	 * what age pruning goes by), last_us is the time of the last.
@@ -137,7 +137,7 @@ static const char *const store_migrations[] = {
 	"UPDATE events SET last_us=time_us;"
 	"ALTER TABLE nodes ADD COLUMN event_rows INTEGER NOT NULL DEFAULT 0;"
 	"UPDATE nodes SET event_rows=(SELECT count(*) FROM events WHERE node_id=nodes.id);",
-	/* 9: (issue 14) architecture-aware boot: where a node's arch came from
+	/* 9 (issue 14): architecture-aware boot: where a node's arch came from
 	 * (default | manual | dhcp | ipxe; only a default or learned one is
 	 * learned over, arch.h), one image per architecture on a profile
 	 * ({"aarch64": "name"}), and the first-stage iPXE binary a node, group
@@ -149,6 +149,13 @@ static const char *const store_migrations[] = {
 	"ALTER TABLE profiles ADD COLUMN images TEXT NOT NULL DEFAULT '{}';"
 	"ALTER TABLE profiles ADD COLUMN ipxe_binary TEXT;"
 	"ALTER TABLE groups ADD COLUMN ipxe_binary TEXT;",
+	/* 10 (issue 14): the
+	 * BMC firmware store.  token is the unguessable part of the URL BMCs
+	 * fetch an image from (docs/security.md); the file is named by it. */
+	"CREATE TABLE bmc_firmware("
+	" id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, model TEXT NOT NULL,"
+	" version TEXT NOT NULL, sha256 TEXT NOT NULL, size INTEGER NOT NULL,"
+	" token TEXT NOT NULL UNIQUE, created INTEGER NOT NULL);",
 };
 
 #define STORE_NMIGRATIONS ((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))

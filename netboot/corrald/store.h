@@ -272,6 +272,18 @@ int store_node_system(struct store *st, const char *node, json_t **out);
 /* Records the power state a node's BMC reported, and when (the system's "power_checked"). */
 int store_node_power_state(struct store *st, const char *node, const char *state);
 
+/*
+ * BMC firmware images (store_firmware.c): {"name","model","version",
+ * "sha256","size","created"} and, from store_fw_get only, "token" (the
+ * unguessable URL part and file name; lists leave it out).  store_fw_put:
+ * -EEXIST if the name is taken.  store_fw_delete: -ENOENT if none.
+ */
+int store_fw_put(struct store *st, const char *name, const char *model, const char *version,
+		 const char *sha256, int64_t size, const char *token);
+int store_fw_get(struct store *st, const char *name, json_t **out);
+int store_fw_list(struct store *st, json_t **out);
+int store_fw_delete(struct store *st, const char *name);
+
 /* Small key/value settings. */
 int store_setting_get(struct store *st, const char *key, char **value);
 int store_setting_set(struct store *st, const char *key, const char *value);

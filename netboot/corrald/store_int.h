@@ -230,6 +230,14 @@
 	X(SETTING_SET, "INSERT INTO settings(key, value) VALUES(?1, ?2) ON CONFLICT(key)"          \
 		       " DO UPDATE SET value=excluded.value")                                      \
 	X(SETTING_DEL, "DELETE FROM settings WHERE key=?1")                                        \
+	/* BMC firmware images (store_firmware.c) */                                               \
+	X(FW_PUT, "INSERT INTO bmc_firmware(name, model, version, sha256, size, token, created)"   \
+		  " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)")                                           \
+	X(FW_GET, "SELECT name, model, version, sha256, size, created, token FROM bmc_firmware"    \
+		  " WHERE name=?1")                                                                \
+	X(FW_LIST, "SELECT name, model, version, sha256, size, created, token FROM bmc_firmware"   \
+		   " ORDER BY name")                                                               \
+	X(FW_DELETE, "DELETE FROM bmc_firmware WHERE name=?1")                                     \
 	/* DHCP */                                                                                 \
 	/* the iPXE binary: the node's ipxe_binary, its first group's with one, the    */          \
 	/* profile it boots with's (node, groups, defaults: bootsel's order), ipxe_efi */          \

@@ -1,13 +1,15 @@
 // BMCs: what Redfish discovery found (address, status, vendor and model,
 // MAC, its systems and the nodes they are), and, for an admin token, the
 // Discover form (a job followed to its summary) and the credentials
-// discovery logs in with (passwords go in, never come back).
+// discovery logs in with (passwords go in, never come back); below them
+// the firmware images and update jobs (firmware.js).
 
 import { api, enc, session } from './api.js';
 import { h, clear, ago, dateTime, parseTime, toast, field, showFieldError, clearFieldError, fmtInt, plural } from './dom.js';
 import { S, on, load } from './state.js';
 import { runJob, powerBadge } from './redfish.js';
 import { showApiError } from './node.js';
+import { firmwareCard } from './firmware.js';
 
 // The last discovery started from this page, kept across visits: it goes
 // on when the view is left, and a view shown meanwhile follows it.
@@ -21,12 +23,14 @@ export function bmcsView(root) {
 	const listCard = h('section.card#bmc-list', { 'aria-labelledby': 'bmc-list-title' });
 	const discCard = session.readOnly ? null : h('section.card#discover', { 'aria-labelledby': 'disc-title' });
 	const credCard = session.readOnly ? null : h('section.card#credentials', { 'aria-labelledby': 'cred-title' });
+	const fw = firmwareCard();
 	clear(
 		root,
 		h('div.view-head', h('h1', 'BMCs'), h('p.lede', 'Baseboard management controllers found by Redfish discovery. Each system becomes a node (or is linked to the node that owns its MACs); its power and one-time PXE boot are then on the node’s page.')),
 		session.readOnly ? h('p.ro-note', 'Read-only: discovery and credentials need an admin token.') : null,
 		h('div.bmc-grid', discCard, credCard),
 		listCard,
+		fw.card,
 	);
 
 	// --- the list ------------------------------------------------------------
@@ -313,13 +317,17 @@ export function bmcsView(root) {
 	renderList();
 	renderDiscover();
 	renderCredentials();
+	fw.refresh();
 	// Fresh lists on entry: another client may have discovered meanwhile.
 	load(session.readOnly ? ['bmcs'] : ['bmcs', 'credentials']).catch(() => {});
 	const follow = () => alive && renderProgress();
 	watchers.add(follow);
 	const offs = [
 		() => watchers.delete(follow),
-		on('bmcs', renderList),
+		on('bmcs', () => {
+			renderList();
+			fw.refresh(); // a job that ended reloads the BMCs (app.js): firmware jobs too
+		}),
 		on('credentials', () => {
 			renderCredentials();
 			renderDiscover();

@@ -45,6 +45,7 @@ struct svc {
 	pthread_mutex_t qmp_lock;   /* one QMP session at a time */
 	pthread_mutex_t state_lock; /* guards boot */
 	struct rf_boot boot;        /* the stored boot override */
+	struct upd *upd;            /* firmware and update tasks */
 };
 
 /* What a handler sees. */
@@ -339,7 +340,11 @@ static void h_odata(struct svc_ctx *c)
 
 static void h_root(struct svc_ctx *c)
 {
-	svc_reply_json(c->rp, 200, rf_service_root(&c->s->cfg.id));
+	json_t *root = rf_service_root(&c->s->cfg.id);
+	json_object_set_new(root, "UpdateService",
+			    json_pack("{s:s}", "@odata.id", RF_ROOT "/UpdateService"));
+	json_object_set_new(root, "Tasks", json_pack("{s:s}", "@odata.id", RF_ROOT "/TaskService"));
+	svc_reply_json(c->rp, 200, root);
 }
 
 static void h_systems(struct svc_ctx *c)
@@ -446,8 +451,15 @@ static void h_managers(struct svc_ctx *c)
 
 static void h_manager(struct svc_ctx *c)
 {
-	if (svc_want(c, 0, RF_MANAGER_ID))
-		svc_reply_json(c->rp, 200, rf_manager(&c->s->cfg.id));
+	char version[64];
+	if (!svc_want(c, 0, RF_MANAGER_ID))
+		return;
+	json_t *m = rf_manager(&c->s->cfg.id);
+	upd_version(c->s->upd, version, sizeof(version));
+	json_object_set_new(m, "FirmwareVersion", json_string(version));
+	if (c->s->cfg.update.model != NULL)
+		json_object_set_new(m, "Model", json_string(c->s->cfg.update.model));
+	svc_reply_json(c->rp, 200, m);
 }
 
 static void h_manager_nics(struct svc_ctx *c)
@@ -527,6 +539,81 @@ static void h_session(struct svc_ctx *c)
 			"The session %.64s does not exist.", c->args[0]);
 }
 
+/* ---- firmware update (update.h) ---- */
+
+static void h_update_service(struct svc_ctx *c)
+{
+	svc_reply_json(c->rp, 200, upd_service(c->s->upd));
+}
+
+static void h_simple_update(struct svc_ctx *c)
+{
+	json_t *body = svc_body_object(c);
+	if (body == NULL)
+		return;
+	const char *msgid = "Base.1.0.GeneralError";
+	char msg[300];
+	json_t *task = NULL;
+	int rc = upd_simple_update(c->s->upd, body, c->rp->location, sizeof(c->rp->location), &task,
+				   &msgid, msg, sizeof(msg));
+	json_decref(body);
+	if (rc != 0) {
+		svc_reply_error(c->rp, (unsigned)rc, msgid, "%s", msg);
+		return;
+	}
+	svc_reply_json(c->rp, 202, task); /* Location: the task */
+}
+
+static void h_inventory(struct svc_ctx *c)
+{
+	svc_reply_json(c->rp, 200, upd_inventory(c->s->upd));
+}
+
+static void h_inventory_item(struct svc_ctx *c)
+{
+	json_t *j = upd_inventory_item(c->s->upd, c->args[0]);
+	if (j == NULL)
+		svc_reply_error(c->rp, 404, "Base.1.0.ResourceMissingAtURI",
+				"The resource at the URI %.200s was not found.", c->rq->path);
+	else
+		svc_reply_json(c->rp, 200, j);
+}
+
+static void h_task_service(struct svc_ctx *c)
+{
+	svc_reply_json(c->rp, 200, upd_task_service());
+}
+
+static void h_tasks(struct svc_ctx *c)
+{
+	svc_reply_json(c->rp, 200, upd_tasks(c->s->upd));
+}
+
+static void h_task_monitor(struct svc_ctx *c)
+{
+	unsigned status;
+	json_t *j = upd_task_monitor(c->s->upd, c->args[0], &status);
+	if (status == 404) {
+		svc_reply_error(c->rp, 404, "Base.1.0.ResourceMissingAtURI",
+				"The task monitor %.64s does not exist.", c->args[0]);
+		return;
+	}
+	if (j != NULL)
+		svc_reply_json(c->rp, status, j);
+	else
+		c->rp->status = status;
+}
+
+static void h_task(struct svc_ctx *c)
+{
+	json_t *j = upd_task(c->s->upd, c->args[0]);
+	if (j == NULL)
+		svc_reply_error(c->rp, 404, "Base.1.0.ResourceMissingAtURI",
+				"The task %.64s does not exist.", c->args[0]);
+	else
+		svc_reply_json(c->rp, 200, j);
+}
+
 #define GETS (M_GET | M_HEAD)
 
 /* The whole service.  Paths are matched without a trailing slash. */
@@ -547,6 +634,14 @@ static const struct svc_route svc_routes[] = {
 	{RF_ROOT "/SessionService", GETS, 0, h_session_service},
 	{RF_ROOT "/SessionService/Sessions", GETS | M_POST, M_POST, h_sessions},
 	{RF_ROOT "/SessionService/Sessions/:", GETS | M_DELETE, 0, h_session},
+	{RF_ROOT "/UpdateService", GETS, 0, h_update_service},
+	{RF_ROOT "/UpdateService/Actions/UpdateService.SimpleUpdate", M_POST, 0, h_simple_update},
+	{RF_ROOT "/UpdateService/FirmwareInventory", GETS, 0, h_inventory},
+	{RF_ROOT "/UpdateService/FirmwareInventory/:", GETS, 0, h_inventory_item},
+	{RF_ROOT "/TaskService", GETS, 0, h_task_service},
+	{RF_ROOT "/TaskService/Tasks", GETS, 0, h_tasks},
+	{RF_ROOT "/TaskService/Tasks/:", GETS, 0, h_task},
+	{RF_ROOT "/TaskService/TaskMonitors/:", GETS, 0, h_task_monitor},
 };
 
 /* ------------------------------------------------------------ dispatch */
@@ -669,6 +764,17 @@ int svc_new(const struct svc_config *cfg, struct svc **out)
 		free(s);
 		return rc;
 	}
+	struct upd_config uc = cfg->update;
+	if (uc.model == NULL)
+		uc.model = "corral-vbmc";
+	if (uc.version == NULL)
+		uc.version = "1.0";
+	rc = upd_new(&uc, &s->upd);
+	if (rc < 0) {
+		session_table_free(s->sessions);
+		free(s);
+		return rc;
+	}
 	pthread_mutex_init(&s->qmp_lock, NULL);
 	pthread_mutex_init(&s->state_lock, NULL);
 	rf_boot_init(&s->boot, cfg->boot_mode);
@@ -681,6 +787,7 @@ void svc_free(struct svc *s)
 	if (s == NULL)
 		return;
 	session_table_free(s->sessions);
+	upd_free(s->upd);
 	pthread_mutex_destroy(&s->qmp_lock);
 	pthread_mutex_destroy(&s->state_lock);
 	free(s);

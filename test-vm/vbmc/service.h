@@ -2,7 +2,8 @@
  * service: the Redfish service of one virtual BMC, independent of HTTP.
  *
  * Owns the route table, authentication (HTTP basic and sessions), the boot
- * override and the QMP sessions that read and drive the VM.  The HTTP front
+ * override, the QMP sessions that read and drive the VM and the firmware
+ * UpdateService with its tasks (update.h).  The HTTP front
  * (vbmc.c) turns each request into a struct svc_request, calls svc_handle()
  * and sends the struct svc_reply back; unit tests call svc_handle() directly.
  *
@@ -25,6 +26,7 @@
 
 #include "rfjson.h"
 #include "session.h"
+#include "update.h"
 
 struct svc_config {
 	struct rf_identity id; /* strings borrowed for the service's life */
@@ -33,6 +35,7 @@ struct svc_config {
 	const char *user;      /* the one account */
 	const char *password;
 	enum rf_boot_mode boot_mode; /* the VM's firmware, reported as the override mode */
+	struct upd_config update;    /* firmware (update.h); NULL strings: corral-vbmc, 1.0 */
 };
 
 struct svc_request {

@@ -4,6 +4,12 @@
  *   corral-vbmc --listen ADDR:PORT --qmp SOCKET --mac VM_MAC --bmc-mac BMC_MAC
  *               --name NAME [--user U --password P] [--uuid UUID] [--serial S]
  *               [--boot-mode Legacy|UEFI] [--qmp-timeout MS] [--log-level L]
+ *               [--model M] [--firmware-version V] [--update-mode ok|refuse|fail]
+ *               [--update-apply-ms MS] [--task-monitor]
+ *
+ * The firmware options drive the UpdateService (update.h); the update mode
+ * may also come from the environment variable CORRAL_VBMC_UPDATE (the
+ * option wins).
  *
  * For test clusters (test-vm/cluster.py): plain HTTP, one account, state in
  * memory.  This file is the HTTP front on libmicrohttpd: argument parsing,
@@ -27,6 +33,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include <curl/curl.h>
 #include <jansson.h>
 #include <microhttpd.h>
 
@@ -59,6 +66,11 @@ struct vbmc_opts {
 	const char *boot_mode;
 	long qmp_timeout_ms;
 	enum log_level level;
+	const char *model;            /* the Manager's Model */
+	const char *firmware_version; /* at start */
+	const char *update_mode;      /* ok, refuse, fail */
+	long update_apply_ms;         /* how long applying an image takes */
+	bool task_monitor;            /* SimpleUpdate's Location: a task monitor */
 };
 
 static void vbmc_usage(FILE *f)
@@ -67,7 +79,9 @@ static void vbmc_usage(FILE *f)
 		   "BMC_MAC --name NAME\n"
 		   "                   [--user U] [--password P] [--uuid UUID] [--serial S]\n"
 		   "                   [--boot-mode Legacy|UEFI] [--qmp-timeout MS] "
-		   "[--log-level error|warn|info|debug]\n");
+		   "[--log-level error|warn|info|debug]\n"
+		   "                   [--model M] [--firmware-version V] "
+		   "[--update-mode ok|refuse|fail] [--update-apply-ms MS] [--task-monitor]\n");
 }
 
 /* Copies an aa:bb:cc:dd:ee:ff MAC (either case) into out[18], lower-cased;
@@ -167,6 +181,42 @@ static int vbmc_parse_listen(const char *spec, struct sockaddr_storage *ss, sock
 	return 0;
 }
 
+static void vbmc_defaults(struct vbmc_opts *o)
+{
+	*o = (struct vbmc_opts){.user = "admin",
+				.password = "admin",
+				.boot_mode = "Legacy",
+				.qmp_timeout_ms = 3000,
+				.level = LOG_LVL_INFO,
+				.model = "corral-vbmc",
+				.firmware_version = "1.0",
+				.update_mode = getenv("CORRAL_VBMC_UPDATE"),
+				.update_apply_ms = 1000};
+}
+
+/* The firmware options, in the order of their enum values from O_MODEL. */
+static void vbmc_fw_opt(int which, struct vbmc_opts *o)
+{
+	switch (which) {
+	case 0:
+		o->model = optarg;
+		break;
+	case 1:
+		o->firmware_version = optarg;
+		break;
+	case 2:
+		o->update_mode = optarg;
+		break;
+	case 3:
+		if (vbmc_long(optarg, 0, 600000, &o->update_apply_ms) < 0)
+			fatalx("--update-apply-ms: 0 to 600000");
+		break;
+	default:
+		o->task_monitor = true;
+		break;
+	}
+}
+
 static void vbmc_parse_args(int argc, char **argv, struct vbmc_opts *o)
 {
 	enum {
@@ -181,7 +231,12 @@ static void vbmc_parse_args(int argc, char **argv, struct vbmc_opts *o)
 		O_SERIAL,
 		O_BOOT_MODE,
 		O_QMP_TIMEOUT,
-		O_LOG_LEVEL
+		O_LOG_LEVEL,
+		O_MODEL,
+		O_FW_VERSION,
+		O_UPDATE_MODE,
+		O_UPDATE_APPLY,
+		O_TASK_MONITOR
 	};
 	static const struct option longopts[] = {
 		{"listen", required_argument, NULL, O_LISTEN},
@@ -196,16 +251,21 @@ static void vbmc_parse_args(int argc, char **argv, struct vbmc_opts *o)
 		{"boot-mode", required_argument, NULL, O_BOOT_MODE},
 		{"qmp-timeout", required_argument, NULL, O_QMP_TIMEOUT},
 		{"log-level", required_argument, NULL, O_LOG_LEVEL},
+		{"model", required_argument, NULL, O_MODEL},
+		{"firmware-version", required_argument, NULL, O_FW_VERSION},
+		{"update-mode", required_argument, NULL, O_UPDATE_MODE},
+		{"update-apply-ms", required_argument, NULL, O_UPDATE_APPLY},
+		{"task-monitor", no_argument, NULL, O_TASK_MONITOR},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	int ch;
-	*o = (struct vbmc_opts){.user = "admin",
-				.password = "admin",
-				.boot_mode = "Legacy",
-				.qmp_timeout_ms = 3000,
-				.level = LOG_LVL_INFO};
+	vbmc_defaults(o);
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		if (ch >= O_MODEL && ch <= O_TASK_MONITOR) {
+			vbmc_fw_opt(ch - O_MODEL, o);
+			continue;
+		}
 		switch (ch) {
 		case O_LISTEN:
 			o->listen = optarg;
@@ -421,6 +481,23 @@ int main(int argc, char **argv)
 		.password = o.password,
 		.boot_mode = strcmp(o.boot_mode, "UEFI") == 0 ? RF_MODE_UEFI : RF_MODE_LEGACY,
 	};
+	enum upd_mode mode = UPD_OK;
+	if (o.update_mode != NULL && o.update_mode[0] != '\0' &&
+	    upd_mode_parse(o.update_mode, &mode) < 0)
+		fatalx("--update-mode (or CORRAL_VBMC_UPDATE): ok, refuse or fail, not %s",
+		       o.update_mode);
+	if (strlen(o.model) == 0 || strlen(o.model) > 63 || strlen(o.firmware_version) == 0 ||
+	    strlen(o.firmware_version) > 63)
+		fatalx("--model and --firmware-version: 1 to 63 characters");
+	cfg.update = (struct upd_config){.model = o.model,
+					 .version = o.firmware_version,
+					 .mode = mode,
+					 .apply_ms = (unsigned)o.update_apply_ms,
+					 .fetch_timeout_ms = 60000,
+					 .task_monitor = o.task_monitor};
+	/* Before any thread: update tasks fetch images with libcurl. */
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+		fatalx("libcurl: cannot initialise");
 	rc = svc_new(&cfg, &svc);
 	if (rc < 0)
 		fatalx("service: %s", strerror(-rc));
@@ -444,8 +521,12 @@ int main(int argc, char **argv)
 		MHD_OPTION_NOTIFY_COMPLETED, vbmc_completed, NULL, MHD_OPTION_END);
 	if (d == NULL)
 		fatalx("cannot listen on %s", o.listen);
-	log_info("%s: Redfish on http://%s/redfish/v1/ (QMP %s, VM %s, BMC %s)", o.name, o.listen,
-		 o.qmp, o.mac, o.bmc_mac);
+	log_info("%s: Redfish on http://%s/redfish/v1/ (QMP %s, VM %s, BMC %s, %s firmware %s, "
+		 "updates %s)",
+		 o.name, o.listen, o.qmp, o.mac, o.bmc_mac, o.model, o.firmware_version,
+		 mode == UPD_OK     ? "ok" :
+		 mode == UPD_REFUSE ? "refused" :
+				      "fail");
 
 	for (;;) {
 		if (sigwait(&sigs, &sig) != 0)

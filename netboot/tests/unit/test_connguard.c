@@ -399,6 +399,7 @@ static void test_route_table_sides(void **state)
 		{"/phone-home", HTTP_SIDE_NODE},
 		{"/files/", HTTP_SIDE_NODE},
 		{"/firmware/", HTTP_SIDE_NODE},
+		{"/bmc-firmware/", HTTP_SIDE_NODE},
 		{"/healthz", HTTP_SIDE_BOTH},
 		{"/metrics", HTTP_SIDE_BOTH},
 	};

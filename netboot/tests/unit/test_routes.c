@@ -100,8 +100,8 @@ static void sample_path(const char *pattern, char *out, size_t outlen)
 /* Paths nodes use (they cannot hold a token), and health (OpenCHAMI's
  * service status paths among it). */
 static const char *const node_prefixes[] = {
-	"/boot/v1/",  "/cloud-init/", "/phone-home", "/files/",
-	"/firmware/", "/healthz",     "/metrics",    "/hsm/v2/service/",
+	"/boot/v1/",      "/cloud-init/", "/phone-home", "/files/",          "/firmware/",
+	"/bmc-firmware/", "/healthz",     "/metrics",    "/hsm/v2/service/",
 };
 
 /*
