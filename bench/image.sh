@@ -7,8 +7,8 @@
 # end-to-end test test-vm/tests/test_image_boot.py against an empty store
 # and prints the timings that test records.  Then the arm64 example
 # (image-builder/examples/compute-arm64.yaml) is built in a fresh store on
-# this machine through qemu-user-static: its time and size.  ARM64=0
-# leaves that out.  One run on this (shared, noisy) machine.
+# this machine through qemu-user-static: its time, its slow stages and its
+# size, then again (cached).  ARM64=0 leaves that out.  One run on this (shared, noisy) machine.
 set -u
 build=$(realpath "${1:-build}")
 store=$(mktemp -d /var/tmp/corral-image-bench.XXXXXX)
@@ -28,6 +28,22 @@ if [ "${ARM64:-1}" != 0 ]; then
 	if [ $arc = 0 ]; then
 		size=$(du -m "$astore/names/compute-arm64/rootfs.squashfs" | cut -f1)
 		line=$(printf 'image build    compute-arm64 cold %6d s, rootfs.squashfs %s MiB (qemu-user-static)' "$secs" "$size")
+		# Where the cold build spent its time: the stages' lines.
+		steps=$(printf '%s\n' "$aout" | grep -E '^  (rootfs|initramfs|squashfs) ' |
+			awk '{printf "%s%s %s", (n++ ? ", " : ""), $1, $NF}')
+		[ -n "$steps" ] && line="$line
+               compute-arm64 stages: $steps"
+		t0=$(date +%s)
+		cout=$("$build/corral-image" --store "$astore" build image-builder/examples/compute-arm64.yaml 2>&1)
+		csecs=$(($(date +%s) - t0))
+		if printf '%s\n' "$cout" | grep -q '^compute-arm64: cached'; then
+			line="$line
+$(printf 'image build    compute-arm64 cached %4d s' "$csecs")"
+		else
+			line="$line
+image build    compute-arm64 NOT cached on the second build"
+			rc=1
+		fi
 	else
 		line="image build    compute-arm64 FAILED after $secs s: $(printf '%s\n' "$aout" | grep corral-image: | head -3)"
 		rc=1
