@@ -24,6 +24,7 @@
 
 #include "bootmod.h"
 #include "digest.h"
+#include "foreign.h"
 #include "fsutil.h"
 #include "mounts.h"
 #include "proc.h"
@@ -366,6 +367,25 @@ static int install_bootmods(struct layer *l)
 	return rc;
 }
 
+/* zstd (dracut's level, on the host) of the image's file at path, in place. */
+static int compress_native(struct layer *l, const char *path)
+{
+	struct buf src, dst;
+	int rc;
+	buf_init(&src, 4096);
+	buf_init(&dst, 4096);
+	buf_adds(&src, layer_path(l, buf_str(&l->root), path + 1));
+	buf_printf(&dst, "%s.zst", buf_str(&src));
+	const char *argv[] = {"/usr/bin/zstd", "-q",          "-15", "-T0", "-f", "-o",
+			      buf_str(&dst),   buf_str(&src), NULL};
+	rc = proc_run(argv, NULL);
+	if (rc == 0 && rename(buf_str(&dst), buf_str(&src)) < 0)
+		rc = -errno;
+	buf_clear(&src);
+	buf_clear(&dst);
+	return rc;
+}
+
 int layer_initramfs(struct layer *l, const char *net_module)
 {
 	int rc;
@@ -384,6 +404,10 @@ int layer_initramfs(struct layer *l, const char *net_module)
 		    BOOTMOD_ADD) < 0 ||
 	    buf_fmt(out, sizeof(out), "/boot/corral-initrd-%s.img", l->kver) < 0)
 		return layer_fail(l, "initramfs", -ENAMETOOLONG);
+	/* A foreign image's dracut runs through qemu-user: it writes the cpio
+	 * uncompressed and the host's zstd compresses it at native speed
+	 * (no early microcode cpio then, which only x86 has). */
+	int foreign = strcmp(l->arch, foreign_host_arch()) != 0;
 	const char *argv[] = {"/usr/bin/dracut",
 			      "--force",
 			      "--no-hostonly",
@@ -392,14 +416,16 @@ int layer_initramfs(struct layer *l, const char *net_module)
 			      add,
 			      "--omit",
 			      dracut_omit,
-			      "--compress",
-			      "zstd",
+			      foreign ? "--no-compress" : "--compress",
+			      foreign ? "--no-early-microcode" : "zstd",
 			      "--kver",
 			      l->kver,
 			      out,
 			      NULL};
 	if ((rc = layer_chroot_run(l, argv)) < 0)
 		return layer_fail(l, "initramfs (dracut)", rc);
+	if (foreign && (rc = compress_native(l, out)) < 0)
+		return layer_fail(l, "initramfs (zstd)", rc);
 	proc_stage_done("done");
 	return 0;
 }
