@@ -2,13 +2,15 @@
 # Runs a pytest suite with Debian's Python (it sees python3-pytest) and
 # writes "<passed> <failed> <skipped>" to the results file given first, and
 # one line "<test id>	<reason>" per skipped test to <results file>.skips
-# (from pytest's JUnit XML, which carries each skip's reason).
+# (from pytest's JUnit XML, which carries each skip's reason).  Arguments
+# after the first three go to pytest as they are (--ignore=...).
 out=$1; dir=$2; build=$3
+shift 3
 xml=$(dirname "$out")/$(basename "$out").xml
 rm -f "$xml"
 : >"$out.skips"
 CORRAL_BUILD=$(realpath "$build") /usr/bin/python3 -m pytest -q -rs -p no:cacheprovider \
-	--junitxml="$xml" "$dir"
+	--junitxml="$xml" "$@" "$dir"
 rc=$?
 if [ -f "$xml" ]; then
 	/usr/bin/python3 - "$xml" "$out" <<'PY'
