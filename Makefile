@@ -106,6 +106,7 @@ help:
 	@echo "make check-unit | check-integ | check-web | check-vm | check-fresh   one tier"
 	@echo "make screenshots  regenerate docs/img/*.png from a seeded corrald"
 	@echo "make demo       boot a virtual cluster (BIOS + UEFI) through Corral; KEEP=1 keeps it"
+	@echo "make appliance  the bootable appliance image; make demo-appliance boots it in QEMU"
 	@echo "make lint       clang-format check and banned functions"
 	@echo "make fuzz       libFuzzer on every parser of outside input (FUZZ_SECONDS=$(FUZZ_SECONDS) each)"
 	@echo "make bench      benchmarks against a reference (nginx) on this machine"
@@ -275,5 +276,20 @@ $(BUILD)/corral-image: $(BUILD)/obj/img/corral-image.o $(IMG_LIB_OBJS) $(LIBCORR
 $(BUILD)/tests/img_test_imgstore: $(BUILD)/corral-image
 $(BUILD)/tests/img_test_%: $(IMG)/tests/test_%.c $(IMG_LIB_OBJS) $(LIBCORRAL) | $(BUILD)/tests
 	$(CC) $(CFLAGS) -I$(IMG)/src -I$(LIB) -o $@ $< $(IMG_LIB_OBJS) $(LIBCORRAL) $(LDFLAGS) $(IMG_LIBS) $(CMOCKA_LIBS)
+
+# The appliance (appliance/): Corral as a bootable management-server disk
+# image, build/appliance/corral-<version>-amd64.img (raw GPT) and .qcow2,
+# from Debian 12 packages (mmdebstrap) with Corral compiled inside a clean
+# build root by its own make deps and make install.  Root; cached steps
+# (/var/cache/corral/appliance).  See appliance/README.md.
+.PHONY: appliance demo-appliance
+appliance: deps
+	@sh appliance/build.sh $(BUILD)/appliance
+
+# Boots the appliance in QEMU with a first-boot settings file, PXE-boots a
+# client VM from it and prints the client's timeline as read from the
+# appliance's API.  KEEP=1 leaves it running.
+demo-appliance: deps
+	@/usr/bin/python3 appliance/demo.py --out $(BUILD)/appliance $(if $(KEEP),--keep)
 
 -include $(wildcard $(BUILD)/obj/*/*.d)
