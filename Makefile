@@ -241,6 +241,7 @@ bench: deps all
 	@/usr/bin/python3 bench/discovery.py $(BUILD)
 	@/usr/bin/python3 bench/vm_boot.py $(BUILD)
 	@sh bench/image.sh $(BUILD)
+	@sh appliance/bench.sh $(BUILD)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)/etc/corral \

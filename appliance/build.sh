@@ -16,9 +16,9 @@
 #     `make deps` installs packages that scripts/deps.sh gained.
 #  2. compile: this checkout's tracked files copied into a fresh copy of the
 #     build root, then `make deps`, `make all`, `make install` inside it (no
-#     binary from the host); the installed tree is kept in OUTDIR/cache by
-#     source checksum and version, so a second image of the same source
-#     (the upgrade tests' second build) reuses it.
+#     binary from the host); the installed tree is kept in
+#     build/appliance/cache by source checksum and version, so a second
+#     image of the same source (the upgrade tests' second build) reuses it.
 #  3. base root: the appliance's Debian packages (appliance/packages) with
 #     mmdebstrap, trimmed by appliance/base-hook.sh; cached by package list.
 #  4. root: base root + Corral's install tree + appliance/rootfs, the corral
@@ -111,12 +111,13 @@ copy_source() {
 }
 
 # ---- 1. build root, 2. compile
-# The compiled tree is kept by source checksum and version in OUTDIR/cache
-# (a fresh checkout, as CI's, always compiles); the build root is needed
-# only when it is missing.
+# The compiled tree is kept by source checksum and version in
+# build/appliance/cache (a fresh checkout, as CI's, always compiles); the
+# build root is needed only when it is missing.
 skey=$( (cd "$top" && git ls-files -z --cached --others --exclude-standard -- . ':!appliance' ':!test-vm/tests' ':!docs' ':!bench' |
 	xargs -0 sha256sum) | { cat; echo "$corral_version"; } | sha256sum | cut -c1-16)
-itar=$out/cache/install-$skey.tar
+icache=${CORRAL_APPLIANCE_INSTALL_CACHE:-$top/build/appliance/cache}
+itar=$icache/install-$skey.tar
 inst=$work/install
 mkdir -p "$inst"
 if [ -s "$itar" ]; then
@@ -163,8 +164,8 @@ else
 		step "build root: make deps installed more; saving it again"
 		tar -C "$broot" -cf "$btar.part" . && mv "$btar.part" "$btar"
 	fi
-	mkdir -p "$out/cache"
-	find "$out/cache" -name 'install-*.tar' -delete
+	mkdir -p "$icache"
+	find "$icache" -name 'install-*.tar' -delete
 	tar -C "$inst" -cf "$itar.part" . && mv "$itar.part" "$itar"
 	rm -rf --one-file-system "$broot"
 fi

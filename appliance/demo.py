@@ -40,8 +40,7 @@ def main():
     print("image %s (built or reused in %.0f s)" % (img, time.monotonic() - t0))
     testos = C.build_testos()
 
-    c = C.Cluster(keep=a.keep)
-    c.create()
+    c = V.new_cluster(keep=a.keep)
     ok = False
     try:
         V.add_mgmt_bridge(c)
@@ -79,7 +78,7 @@ def main():
             print("  ssh: ip netns exec %s ssh -i %s/id_ed25519 root@10.78.%d.2" % (c.ns, c.workdir, c.index))
             print("  stop: /usr/bin/python3 %s down %s" % (C.__file__, c.workdir))
         else:
-            c.teardown()
+            V.drop_cluster(c)
     return 0 if ok else 1
 
 

@@ -27,6 +27,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -101,6 +102,24 @@ def mgmt_mac(n):
 def boot_mac(n):
     """MAC of the boot-network NIC of the appliance on cluster n."""
     return "52:54:00:79:%02x:02" % n
+
+
+def new_cluster(keep=False):
+    """A created Cluster whose workdir lives under /var/tmp/corral-appliance-vm
+    (the appliance's disks are large; /tmp may be small or cleaned); end it
+    with drop_cluster()."""
+    base = pathlib.Path("/var/tmp/corral-appliance-vm")
+    base.mkdir(parents=True, exist_ok=True)
+    c = C.Cluster(workdir=tempfile.mkdtemp(prefix="vm-", dir=base), keep=keep)
+    c.create()
+    return c
+
+
+def drop_cluster(c):
+    """Tear c down and remove its workdir (kept when CORRAL_VM_KEEP_LOGS is set)."""
+    c.teardown()
+    if os.environ.get("CORRAL_VM_KEEP_LOGS") is None:
+        shutil.rmtree(c.workdir, ignore_errors=True)
 
 
 def add_mgmt_bridge(c):
@@ -212,6 +231,9 @@ class Appliance(C.VM):
             m = rx.search(self.console_from(offset))
             if m:
                 return m
+            for bad in ("You are in emergency mode", "Kernel panic - not syncing"):
+                if bad in self.console_from(offset):
+                    raise RuntimeError("%s: %s (waiting for %r)\n%s" % (self.name, bad, pattern, self.tail(60)))
             if self.proc is not None and self.proc.poll() is not None:
                 raise RuntimeError("%s: QEMU exited (%s) before %r\n%s" %
                                    (self.name, self.proc.returncode, pattern, self.tail(60)))
