@@ -158,3 +158,17 @@ def test_corral_system_runs_the_tool(tmp_path):
                        stderr=subprocess.PIPE, text=True)
     assert p.returncode == 1
     assert "corral system works on a Corral appliance" in p.stderr
+
+
+def test_kernel_command_line_keys():
+    def run(words):
+        p = subprocess.run(["bash", str(TOOLS / "setup"), "--check-cmdline", words],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        return p.returncode, p.stdout
+    good = ("BOOT_IMAGE=(hd0,gpt4)/boot/vmlinuz root=PARTLABEL=corral-root-a ro quiet corral.slot=a "
+            "corral.mgmt_interface=eno1 corral.mgmt_address=10.0.0.2/24 corral.boot_interface=eno2 "
+            "corral.boot_subnet=10.100.0.0/16 corral.ssh_key=ssh-ed25519,AAAAC3NzaC1lZDI1NTE5,me@x")
+    assert run(good) == (0, "")
+    rc, out = run(good + " corral.timezone=Nowhere")
+    assert rc == 1
+    assert out == "kernel command line: timezone: 'Nowhere' is not a time zone (such as Europe/Berlin or UTC)\n"

@@ -97,7 +97,8 @@ def test_upgrade_rollback_and_backup(images, testos):
         V.add_mgmt_bridge(c)
         key, pub = V.make_ssh_key(c.workdir)
         n = c.index
-        a = V.Appliance(c, first, "bios", V.settings_text(c, V.mgmt_mac(n), V.boot_mac(n), pub), ssh_key=key)
+        a = V.Appliance(c, first, firmware="bios",
+                        settings=V.settings_text(c, V.mgmt_mac(n), V.boot_mac(n), pub), ssh_key=key)
         a.start()
         client = None
         try:
