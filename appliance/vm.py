@@ -47,12 +47,23 @@ def image_path():
     return pathlib.Path(p) if p else DEFAULT_OUT / "corral-amd64.img"
 
 
+_BUILT = {}  # (out, version, broken) -> image, for this process
+
+
 def build(out=None, version=None, broken=False, log=None):
     """Run appliance/build.sh (cached steps make a rebuild quick); returns
     the path of the raw image it wrote.  version: the image's version
     string (default git describe); broken: the test-only image whose
-    corrald never starts."""
+    corrald never starts.  Built once per process (test modules share it)."""
     out = pathlib.Path(out or DEFAULT_OUT)
+    key = (str(out), version, broken)
+    if key in _BUILT and _BUILT[key].exists():
+        return _BUILT[key]
+    _BUILT[key] = _build(out, version, broken, log)
+    return _BUILT[key]
+
+
+def _build(out, version, broken, log):
     env = dict(os.environ)
     if version:
         env["CORRAL_APPLIANCE_VERSION"] = version
