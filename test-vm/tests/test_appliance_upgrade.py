@@ -162,6 +162,7 @@ def test_upgrade_rollback_and_backup(images, testos):
 
             # 3. Backup and restore of the data partition.
             a.ssh("bash -lc 'corral system backup /var/lib/corral/backup.tar.zst'", timeout=600)
+            a.wait_healthy(300)
             a.api("DELETE", "/nodes/node1")
             assert "node1" not in _snapshot(a)["nodes"]
             a.ssh("bash -lc 'corral system restore /var/lib/corral/backup.tar.zst'", timeout=600)
