@@ -159,15 +159,16 @@ def test_upgrade_rollback_and_backup(images, testos):
             client.start()
             client.wait_for(r"^phoned home", timeout=600)
             assert len(a.events("node1")) > before["events"]
+            after = _snapshot(a)
 
             # 3. Backup and restore of the data partition.
             a.ssh("bash -lc 'corral system backup /var/lib/corral/backup.tar.zst'", timeout=600)
             a.wait_healthy(300)
             a.api("DELETE", "/nodes/node1")
-            assert "node1" not in _snapshot(a)["nodes"]
+            assert "node1" not in [x["name"] for x in a.api("GET", "/nodes")]
             a.ssh("bash -lc 'corral system restore /var/lib/corral/backup.tar.zst'", timeout=600)
             a.wait_healthy(300)
-            assert "node1" in _snapshot(a)["nodes"]
+            assert _snapshot(a) == after
         except (AssertionError, RuntimeError, TimeoutError) as e:
             raise AssertionError("%s\n%s" % (e, _explain(c, [a] + ([client] if client else []))))
     finally:
