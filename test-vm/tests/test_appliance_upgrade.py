@@ -158,6 +158,7 @@ def test_upgrade_rollback_and_backup(images, testos):
             # And a node still boots through it.
             client.start()
             client.wait_for(r"^phoned home", timeout=600)
+            client.wait_exit(120)
             assert len(a.events("node1")) > before["events"]
             after = _snapshot(a)
 
