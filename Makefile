@@ -27,8 +27,8 @@ endif
 # then would be empty.  The flags live in $(BUILD)/flags.mk, which a rule
 # writes after running `make deps`; make builds it first and re-reads itself.
 # Goals that compile nothing (clean, help, deps) do not ask for it.
-PKGS       = libmicrohttpd jansson sqlite3 libsodium inih yaml-0.1 libcurl
-CLI_PKGS   = libcurl jansson yaml-0.1
+PKGS       = libmicrohttpd jansson sqlite3 libsodium inih yaml-0.1 libcurl gnutls
+CLI_PKGS   = libcurl jansson yaml-0.1 libsodium
 VBMC_PKGS  = libmicrohttpd jansson
 IMG_PKGS   = yaml-0.1 jansson libsodium libcurl
 .DEFAULT_GOAL := all
@@ -105,9 +105,9 @@ help:
 	@echo "make check      every test tier, ends with 'N passed, N failed, N skipped'"
 	@echo "make check-unit | check-integ | check-web | check-vm | check-fresh   one tier"
 	@echo "make screenshots  regenerate docs/img/*.png from a seeded corrald"
-	@echo "make demo       boot a virtual cluster (BIOS + UEFI) through Corral; KEEP=1 keeps it"
+	@echo "make demo       boot a virtual cluster (BIOS + UEFI + arm64) through Corral; KEEP=1 keeps it"
 	@echo "make appliance  the bootable appliance image; make demo-appliance boots it in QEMU"
-	@echo "make lint       clang-format check and banned functions"
+	@echo "make lint       clang-format, banned functions, functions over 120 and files over 1,200 lines"
 	@echo "make fuzz       libFuzzer on every parser of outside input (FUZZ_SECONDS=$(FUZZ_SECONDS) each)"
 	@echo "make bench      benchmarks against a reference (nginx) on this machine"
 	@echo "make install    PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)"
@@ -176,13 +176,18 @@ $(BUILD)/tests/replay_%: $(NB)/fuzz/fuzz_%.c $(NB)/fuzz/replay.c $(CORE_OBJS) $(
 
 # libFuzzer builds (clang), run for FUZZ_SECONDS each; new finds land in the
 # corpus, which the unit tier replays from then on.
-fuzz: deps
+# FUZZ_TARGETS picks some (default: all); each ends with a line of its execs.
+FUZZ_TARGETS ?= $(FUZZ_NAMES)
+fuzz: deps $(BUILD)/gen/ui_assets.c
 	@mkdir -p build/fuzz
-	@for t in $(FUZZ_NAMES); do \
+	@for t in $(FUZZ_TARGETS); do \
 		clang -std=gnu11 -g -O1 -D_GNU_SOURCE -DCORRAL_VERSION=\"fuzz\" $(PKG_CFLAGS) -I$(D_DIR) -I$(LIB) \
 			-fsanitize=fuzzer,address,undefined -o build/fuzz/$$t $(NB)/fuzz/fuzz_$$t.c \
-			$(CORE_SRCS) $(LIB_SRCS) $(LIBS) || exit 1; \
-		build/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) $(NB)/fuzz/corpus/$$t || exit 1; \
+			$(CORE_SRCS) $(BUILD)/gen/ui_assets.c $(LIB_SRCS) $(LIBS) || exit 1; \
+		build/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) $(NB)/fuzz/corpus/$$t 2>build/fuzz/$$t.log; \
+		rc=$$?; tail -n 5 build/fuzz/$$t.log; \
+		echo "fuzz $$t: $$(sed -n 's/^Done \([0-9]*\) runs in \([0-9]*\) second.*/\1 execs in \2 s/p' build/fuzz/$$t.log)"; \
+		[ $$rc -eq 0 ] || { echo "fuzz $$t: crashed, see build/fuzz/$$t.log"; exit 1; }; \
 	done
 
 # Test tiers.  Each writes "<passed> <failed> <skipped>" into
@@ -226,19 +231,24 @@ check: deps
 	-@$(MAKE) --no-print-directory check-fresh
 	@sh scripts/summary.sh $(BUILD)/results unit integ web vm fresh
 
-# Corral's main job on a virtual cluster: one BIOS and one UEFI VM (the UEFI
-# one through the firmware's own PXE and TFTP) boot through corrald and its
-# dnsmasq; prints each node's timeline.  KEEP=1 leaves the cluster running.
+# Corral's main job on a virtual cluster: one BIOS, one UEFI and one arm64
+# VM (the UEFI and arm64 ones through the firmware's own PXE and TFTP; the
+# arm64 one from the firmware tree, with its own test OS, both fetched with
+# apt) boot through corrald and its dnsmasq; prints each node's timeline
+# (about a minute here).  KEEP=1 leaves the cluster running.
 demo: deps all
 	@CORRAL_BUILD=$(abspath $(BUILD)) /usr/bin/python3 test-vm/cluster.py boot --bios 1 --uefi 1 \
-		--uefi-pxe firmware --dnsmasq corrald $(if $(KEEP),--keep)
+		--arm64 1 --uefi-pxe firmware --dnsmasq corrald $(if $(KEEP),--keep)
 
 lint: deps
 	@sh scripts/lint.sh
 
 bench: deps all
 	@sh bench/run.sh $(BUILD)
+	@sh bench/storm.sh $(BUILD)
 	@/usr/bin/python3 bench/discovery.py $(BUILD)
+	@/usr/bin/python3 bench/dhcp.py $(BUILD)
+	@/usr/bin/python3 bench/slowloris.py $(BUILD)
 	@/usr/bin/python3 bench/vm_boot.py $(BUILD)
 	@sh bench/image.sh $(BUILD)
 	@sh appliance/bench.sh $(BUILD)
@@ -249,6 +259,8 @@ install: all
 	install -m 755 $(BUILD)/corrald $(DESTDIR)$(PREFIX)/sbin/corrald
 	install -m 755 $(BUILD)/corral $(DESTDIR)$(PREFIX)/bin/corral
 	install -m 755 $(BUILD)/corral-image $(DESTDIR)$(PREFIX)/bin/corral-image
+	install -d $(DESTDIR)$(PREFIX)/share/corral/dracut/95corral-verify
+	install -m 755 $(IMG)/dracut/95corral-verify/*.sh $(DESTDIR)$(PREFIX)/share/corral/dracut/95corral-verify/
 	install -d $(DESTDIR)$(PREFIX)/libexec/corral
 	install -m 755 $(BUILD)/corral-dhcp-hook $(DESTDIR)$(PREFIX)/libexec/corral/corral-dhcp-hook
 	install -m 644 $(NB)/corral.conf.example $(DESTDIR)$(PREFIX)/share/doc/corral/corral.conf.example
@@ -268,15 +280,38 @@ $(BUILD)/tests/vbmc_test_%: $(VBMC)/tests/test_%.c $(VBMC_LIB_OBJS) $(LIBCORRAL)
 	$(CC) $(CFLAGS) -I$(VBMC) -I$(LIB) -o $@ $< $(VBMC_LIB_OBJS) $(LIBCORRAL) $(LDFLAGS) $(VBMC_LIBS) $(CMOCKA_LIBS)
 
 # corral-image: recipes into bootable node images (image-builder/).
+# Corral's dracut modules: installed under PREFIX, else read from this tree.
+IMG_DEFS = -DCORRAL_IMG_DRACUT_DIR=\"$(PREFIX)/share/corral/dracut\" -DCORRAL_IMG_DRACUT_SRC=\"$(CURDIR)/$(IMG)/dracut\"
 $(BUILD)/obj/img/%.o: $(IMG)/src/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -I$(IMG)/src -I$(LIB) -c -o $@ $<
+	$(CC) $(CFLAGS) $(IMG_DEFS) -I$(IMG)/src -I$(LIB) -c -o $@ $<
 $(BUILD)/corral-image: $(BUILD)/obj/img/corral-image.o $(IMG_LIB_OBJS) $(LIBCORRAL)
 	$(CC) $(LDFLAGS) -o $@ $^ $(IMG_LIBS)
 # test_imgstore also runs the program itself.
 $(BUILD)/tests/img_test_imgstore: $(BUILD)/corral-image
 $(BUILD)/tests/img_test_%: $(IMG)/tests/test_%.c $(IMG_LIB_OBJS) $(LIBCORRAL) | $(BUILD)/tests
 	$(CC) $(CFLAGS) -I$(IMG)/src -I$(LIB) -o $@ $< $(IMG_LIB_OBJS) $(LIBCORRAL) $(LDFLAGS) $(IMG_LIBS) $(CMOCKA_LIBS)
+
+# storm: the boot-storm simulator of `make bench` (bench/storm.c, libcurl's
+# multi interface); built with everything so that it never rots.
+all: $(BUILD)/storm
+bench: $(BUILD)/storm
+$(BUILD)/storm: bench/storm.c bench/storm_prep.c $(LIBCORRAL)
+	$(CC) $(CFLAGS) -I$(LIB) -Ibench -o $@ bench/storm.c bench/storm_prep.c $(LIBCORRAL) $(LDFLAGS) -lcurl -lm
+
+# firmware/: the boot firmware tree (iPXE for every architecture) from
+# Debian's packages, downloaded and verified by apt itself; see
+# firmware/README.md.  corral-fwtable prints corrald's architecture table
+# for it, so the manifest and dnsmasq's configuration share one table.
+.PHONY: firmware
+all: $(BUILD)/corral-fwtable
+$(BUILD)/obj/firmware/%.o: firmware/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -I$(D_DIR) -I$(LIB) -c -o $@ $<
+$(BUILD)/corral-fwtable: $(BUILD)/obj/firmware/fwtable.o $(BUILD)/obj/corrald/dhcpconf.o $(LIBCORRAL)
+	$(CC) $(LDFLAGS) -o $@ $^
+firmware: deps $(BUILD)/corral-fwtable
+	@/usr/bin/python3 firmware/build.py --table $(BUILD)/corral-fwtable $(BUILD)/firmware
 
 # The appliance (appliance/): Corral as a bootable management-server disk
 # image, build/appliance/corral-<version>-amd64.img (raw GPT) and .qcow2,
@@ -293,4 +328,5 @@ appliance: deps
 demo-appliance: deps
 	@/usr/bin/python3 appliance/demo.py --out $(BUILD)/appliance $(if $(KEEP),--keep)
 
--include $(wildcard $(BUILD)/obj/*/*.d)
+
+-include $(wildcard $(BUILD)/obj/*/*.d $(BUILD)/tests/*.d $(BUILD)/*.d)

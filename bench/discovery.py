@@ -125,9 +125,9 @@ def start_corrald(build, tmp, conc):
     conf = tmp / "corral.conf"
     rf = "[redfish]\nconcurrency = %s\n" % conc if conc else ""
     conf.write_text(
-        "[server]\naddress = 127.0.0.1\nport = %d\nadvertise_url = http://127.0.0.1:%d\n"
+        "[server]\naddress = 127.0.0.1\nport = %d\napi_port = %d\nadvertise_url = http://127.0.0.1:%d\n"
         "threads = %d\nlog_level = warn\n[store]\npath = %s\n[files]\nroot = %s\n"
-        "[auth]\nkey_file = %s\n%s" % (port, port, os.cpu_count() or 2, tmp / "corral.db",
+        "[auth]\nkey_file = %s\n%s" % (port, port, port, os.cpu_count() or 2, tmp / "corral.db",
                                        tmp / "files", tmp / "secret.key", rf))
     (tmp / "files").mkdir(exist_ok=True)
     cp = subprocess.run([str(build / "corrald"), "-c", str(conf), "token", "create", "bench"],

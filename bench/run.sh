@@ -122,7 +122,10 @@ cat >"$tmp/corral.conf" <<EOF
 [server]
 address = 127.0.0.1
 port = $cport
+api_port = $cport
 advertise_url = $curl_url
+; wrk's connections all come from 127.0.0.1: no per-address cap
+max_connections_per_ip = 0
 threads = $ncpu
 max_body = 1048576
 log_level = warn

@@ -113,3 +113,40 @@ char *buf_take(struct buf *b)
 	b->size = 0;
 	return p;
 }
+
+static int buf_vfmt(char *dst, size_t size, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+static int buf_vfmt(char *dst, size_t size, const char *fmt, va_list ap)
+{
+	if (size == 0)
+		return -E2BIG;
+	int n = vsnprintf(dst, size, fmt, ap);
+	if (n < 0) {
+		dst[0] = '\0';
+		return -EINVAL;
+	}
+	return (size_t)n < size ? 0 : -E2BIG;
+}
+
+int buf_fmt(char *dst, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = buf_vfmt(dst, size, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+void buf_vfmt_msg(char *dst, size_t size, const char *fmt, va_list ap)
+{
+	if (buf_vfmt(dst, size, fmt, ap) == -E2BIG && size > 3)
+		memcpy(dst + size - 4, "...", 4);
+}
+
+void buf_fmt_msg(char *dst, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	buf_vfmt_msg(dst, size, fmt, ap);
+	va_end(ap);
+}

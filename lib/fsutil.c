@@ -1,6 +1,6 @@
 /*
- * fsutil: mkdir -p, whole writes, atomic writes, rm -r within one file
- * system, copies.
+ * fsutil: mkdir -p, whole reads and writes, atomic writes, rm -r within one
+ * file system, copies.
  * See fsutil.h.
  */
 #include "fsutil.h"
@@ -44,8 +44,7 @@ int fs_rm_tree(const char *path)
 int fs_mkdir_p(const char *path, mode_t mode)
 {
 	char tmp[4096];
-	int n = snprintf(tmp, sizeof(tmp), "%s", path);
-	if (n < 0 || (size_t)n >= sizeof(tmp))
+	if (buf_fmt(tmp, sizeof(tmp), "%s", path) < 0)
 		return -ENAMETOOLONG;
 	for (char *p = tmp + 1; *p; p++) {
 		if (*p != '/')
@@ -63,14 +62,42 @@ int fs_mkdir_p(const char *path, mode_t mode)
 int fs_mkdir_parent(const char *path, mode_t mode)
 {
 	char tmp[4096];
-	int n = snprintf(tmp, sizeof(tmp), "%s", path);
-	if (n < 0 || (size_t)n >= sizeof(tmp))
+	if (buf_fmt(tmp, sizeof(tmp), "%s", path) < 0)
 		return -ENAMETOOLONG;
 	char *slash = strrchr(tmp, '/');
 	if (slash == NULL || slash == tmp)
 		return 0;
 	*slash = '\0';
 	return fs_mkdir_p(tmp, mode);
+}
+
+int fs_read_fd(int fd, size_t cap, struct buf *out)
+{
+	char chunk[16384];
+	for (;;) {
+		ssize_t n = read(fd, chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return 0;
+		if (out->len + (size_t)n > cap)
+			return -E2BIG;
+		int rc = buf_add(out, chunk, (size_t)n);
+		if (rc < 0)
+			return rc;
+	}
+}
+
+int fs_read_file(const char *path, size_t cap, struct buf *out)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int rc = fs_read_fd(fd, cap, out);
+	close(fd);
+	return rc;
 }
 
 int fs_write_all(int fd, const void *data, size_t len)

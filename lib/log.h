@@ -1,11 +1,14 @@
 /*
- * log: one place for corrald's and corral's diagnostics.
+ * log: one place for the daemons' diagnostics (corrald, corral-vbmc).
  *
  * Everything goes to stderr (journald picks it up under systemd), one line
  * per message, prefixed by the level.  Verbs follow OpenBSD's daemons:
  * log_warn appends strerror(errno), log_warnx does not; fatal/fatalx exit.
  * Thread-safe: each message is written with one write(2).
  * Never pass secrets (tokens, passwords) to these functions.
+ *
+ * Callers: any program may; corrald, corral-vbmc and the tests do (the
+ * CLI and corral-image print their own messages).
  */
 #ifndef CORRAL_LOG_H
 #define CORRAL_LOG_H

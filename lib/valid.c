@@ -148,36 +148,124 @@ int valid_base_url(const char *s)
 	return 0;
 }
 
-int valid_ipxe_params(const char *s, const char **why)
+/*
+ * Kernel parameters end up in the middle of the iPXE line corrald writes:
+ *
+ *   kernel <url> initrd=initrd <params> BOOTIF=... corral.node=... ds=...;s=<seed> || goto retry
+ *
+ * so they must stay words of that one "kernel" command.  How iPXE reads a
+ * script (src/image/script.c, src/core/exec.c, src/core/settings.c):
+ *   - the script is cut into lines at '\n'; a '\r' before it is dropped; a
+ *     line ending in '\' is joined with the next one;
+ *   - a line is split into words at white space (space, \t, \n, \v, \f,
+ *     \r); there is no quoting and no escaping: '"', '\'' and '\\' are
+ *     ordinary characters to iPXE;
+ *   - a word that is exactly ";", "||" or "&&" ends the command and starts
+ *     another one (always, on failure, on success); a word beginning with
+ *     '#' starts a comment that runs to the end of the line.  Inside a word
+ *     these characters mean nothing ("ds=nocloud-net;s=..." is one word);
+ *   - every word is then expanded: "${name}" becomes a setting's value;
+ *   - options (--name, --timeout, ...) are read only before the URL, so a
+ *     parameter that starts with '-' stays a parameter.
+ * Each row below refuses one of these; the why is what the API answers.
+ * What is left ("console=ttyS0,115200n8", "root=live:http://h:8080/x",
+ * "a=b=c", '%', ',', ':', '/', '&' or '|' inside a word) passes as it is.
+ */
+enum params_match {
+	PM_CONTROL, /* a byte outside printable ASCII */
+	PM_BYTE,    /* any byte of text, anywhere */
+	PM_WORD,    /* a word equal to text */
+	PM_PREFIX,  /* a word starting with text */
+};
+
+struct params_rule {
+	enum params_match match;
+	const char *text;
+	const char *why;
+};
+
+static const struct params_rule params_rules[] = {
+	/* A newline ends the kernel line early: the rest would be a command of
+	 * its own.  Tabs and the other white space split words like a space
+	 * does, but the kernel and dracut do not all agree; bytes >= 0x7f are
+	 * refused so what is stored is what every reader sees. */
+	{PM_CONTROL, NULL,
+	 "control or non-ASCII character (a newline would end the iPXE line; "
+	 "only plain spaces separate parameters)"},
+	/* iPXE's command separators, when they stand as a word. */
+	{PM_WORD, ";",
+	 "';' standing alone separates iPXE commands: what follows would run as a command "
+	 "of its own"},
+	{PM_WORD, "||",
+	 "'||' standing alone is an iPXE operator: what follows would run as a command of "
+	 "its own"},
+	{PM_WORD, "&&",
+	 "'&&' standing alone is an iPXE operator: what follows would run as a command of "
+	 "its own"},
+	/* A comment drops BOOTIF=, the seed URL and "|| goto retry". */
+	{PM_PREFIX, "#",
+	 "a word starting with '#' is an iPXE comment: BOOTIF=, the seed URL and the retry "
+	 "path after it would be dropped"},
+	/* Settings expansion: "${net0/mac}" and friends.  '$' alone is harmless
+	 * to iPXE, but refusing every '$' keeps the rule simple to state. */
+	{PM_BYTE, "$", "'$' is not allowed (iPXE would expand ${...} into a setting's value)"},
+	/* iPXE joins a line ending in '\' with the next one; the kernel's and
+	 * systemd's command-line readers take '\' as an escape. */
+	{PM_BYTE, "\\",
+	 "'\\' is not allowed (iPXE joins a line ending in '\\' with the next; the kernel "
+	 "and systemd read it as an escape)"},
+	/* iPXE does not group words by quotes (a quoted ';' still separates
+	 * commands), but the kernel (") and systemd (" and ') do: an unclosed
+	 * quote would swallow BOOTIF= and the seed URL that follow. */
+	{PM_BYTE, "\"'",
+	 "quotes are not allowed (iPXE ignores them, while the kernel and systemd would "
+	 "read an unclosed one over BOOTIF= and the seed URL that follow)"},
+};
+
+/* 1 if the word w (n bytes) breaks rule r. */
+static int params_word_breaks(const struct params_rule *r, const char *w, size_t n)
 {
-	for (const char *p = s; *p; p++) {
-		unsigned char c = (unsigned char)*p;
-		if (c < 0x20 || c >= 0x7f) {
-			*why = "control or non-ASCII character (could end the iPXE line)";
-			return -EINVAL;
-		}
-		if (c == '$') {
-			*why = "'$' is not allowed (iPXE would expand it)";
-			return -EINVAL;
-		}
+	size_t tn = strlen(r->text);
+	if (r->match == PM_WORD)
+		return n == tn && memcmp(w, r->text, n) == 0;
+	return n >= tn && memcmp(w, r->text, tn) == 0;
+}
+
+/* 1 if s breaks rule r. */
+static int params_breaks(const struct params_rule *r, const char *s)
+{
+	if (r->match == PM_CONTROL) {
+		for (const char *p = s; *p; p++)
+			if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+				return 1;
+		return 0;
 	}
-	/* "||" and "&&" are iPXE operators when they stand as a word. */
-	const char *p = s;
-	while (*p) {
+	if (r->match == PM_BYTE)
+		return strpbrk(s, r->text) != NULL;
+	/* Words: after the control rule only ' ' separates them. */
+	for (const char *p = s; *p;) {
 		while (*p == ' ')
 			p++;
 		const char *w = p;
 		while (*p && *p != ' ')
 			p++;
-		size_t n = (size_t)(p - w);
-		if (n == 2 && (strncmp(w, "||", 2) == 0 || strncmp(w, "&&", 2) == 0)) {
-			*why = "'||' and '&&' are iPXE operators";
-			return -EINVAL;
-		}
+		if (p > w && params_word_breaks(r, w, (size_t)(p - w)))
+			return 1;
 	}
-	if (strlen(s) > 2048) {
+	return 0;
+}
+
+int valid_ipxe_params(const char *s, const char **why)
+{
+	if (strlen(s) > VALID_PARAMS_MAX) {
 		*why = "longer than 2048 characters";
 		return -EINVAL;
+	}
+	for (size_t i = 0; i < sizeof(params_rules) / sizeof(params_rules[0]); i++) {
+		if (params_breaks(&params_rules[i], s)) {
+			*why = params_rules[i].why;
+			return -EINVAL;
+		}
 	}
 	return 0;
 }

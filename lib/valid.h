@@ -11,6 +11,7 @@
 
 #define VALID_NAME_MAX 63
 #define VALID_MAC_LEN 17 /* "aa:bb:cc:dd:ee:ff" */
+#define VALID_PARAMS_MAX 2048
 
 /* Whole-string integer in [min, max]; no sign games, no trailing junk. */
 int valid_parse_ll(const char *s, long long min, long long max, long long *out);
@@ -29,9 +30,12 @@ int valid_ip_literal(const char *s);
 /* http:// or https:// URL with a host, printable, no spaces. */
 int valid_base_url(const char *s);
 /*
- * Kernel parameters: printable ASCII, no '$' (iPXE expands ${...}), and no
- * "||" or "&&" word (iPXE operators).  Anything that could end an iPXE line
- * (newline, CR, other control characters) is refused.
+ * Kernel parameters, which corrald writes into the middle of an iPXE
+ * "kernel" line: at most VALID_PARAMS_MAX characters of printable ASCII,
+ * and nothing iPXE reads as more than a word of that command -- no ";",
+ * "||" or "&&" word (command separators), no word starting with '#' (a
+ * comment), no '$' (settings expansion), no '\' (line continuation) and
+ * no quotes.  valid.c has the table and why each is refused.
  */
 int valid_ipxe_params(const char *s, const char **why);
 /* A kernel/initrd/rootfs location: http(s) URL, or a relative path under the file root. */

@@ -8,15 +8,18 @@ set -eu
 PKGS="
 build-essential pkg-config
 libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev
-libcurl4-openssl-dev libinih-dev libyaml-dev
-libcmocka-dev clang-format
+libcurl4-openssl-dev libinih-dev libyaml-dev libgnutls28-dev
+libcmocka-dev clang-format clang libclang-rt-dev
 python3 python3-pytest python3-yaml
 curl sqlite3 openssh-client
 nginx-light wrk
 qemu-system-x86 ovmf ipxe dnsmasq-base busybox-static linux-image-amd64 iproute2 kmod cpio
+qemu-system-arm qemu-efi-aarch64
+kea-dhcp4-server kea-admin
 chromium fonts-dejavu-core
 mmdebstrap squashfs-tools zstd debian-archive-keyring
 fdisk dosfstools mtools grub-pc-bin grub-efi-amd64-bin qemu-utils bmap-tools
+skopeo umoci qemu-user-static binfmt-support arch-test
 "
 # The web page's browser tests run on node; Debian's nodejs/npm only when
 # this machine has no node of its own.
@@ -58,3 +61,15 @@ trap '[ $made_prc = 1 ] && rm -f "$prc"' EXIT
 apt-get update -q >/dev/null || true
 # shellcheck disable=SC2086
 apt-get install -y -q --no-install-recommends $missing >/dev/null
+# Debian's kea-dhcp4-server enables its system-wide unit when installed
+# (policy-rc.d only kept it from starting): corrald runs its own Kea, so
+# undo exactly that, by unit name, and only when this run installed it.
+case " $missing " in
+*" kea-dhcp4-server "*)
+	if [ -d /run/systemd/system ]; then
+		systemctl stop kea-dhcp4-server.service >/dev/null 2>&1 || true
+	fi
+	# works without a running systemd too (symlinks and SysV links)
+	systemctl disable kea-dhcp4-server.service >/dev/null 2>&1 || true
+	;;
+esac

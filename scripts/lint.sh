@@ -1,13 +1,15 @@
 #!/bin/sh
-# `make lint`: two checks over Corral's C code, both always run.
+# `make lint`: three checks over Corral's C code, all always run.
 #
 #  1. Layout: `clang-format --dry-run --Werror` with the repository's
 #     .clang-format over lib, netboot/corrald, netboot/corral, netboot/hook, netboot/tests/unit, netboot/tests/cli-unit and netboot/fuzz.
 #  2. Banned functions (scripts/banned.txt): every C file in the tree, tracked
 #     or new (but not ignored), is searched for calls to them; each hit is
 #     printed as file:line.
+#  3. Length (scripts/funclen.sh): no function over 120 lines, no C file over
+#     1,200 lines; each one over is printed as file:line.
 #
-# Exits 1 if either check finds something, 2 if a tool is missing.
+# Exits 1 if any check finds something, 2 if a tool is missing.
 # Run from anywhere; paths are relative to the repository top.
 set -u
 
@@ -25,8 +27,8 @@ fi
 
 # The globs that match nothing stay literal; keep only real files.
 files=""
-for f in lib/*.c lib/*.h lib/tests/*.c netboot/corrald/*.c netboot/corrald/*.h netboot/corral/*.c netboot/corral/*.h netboot/hook/*.c netboot/tests/unit/*.c netboot/tests/unit/*.h netboot/tests/cli-unit/*.c netboot/tests/cli-unit/*.h \
-	netboot/fuzz/*.c netboot/fuzz/*.h test-vm/vbmc/*.c test-vm/vbmc/*.h test-vm/vbmc/tests/*.c image-builder/src/*.c image-builder/src/*.h image-builder/tests/*.c; do
+for f in lib/*.c lib/*.h lib/tests/*.c bench/*.c netboot/corrald/*.c netboot/corrald/*.h netboot/corral/*.c netboot/corral/*.h netboot/hook/*.c netboot/tests/unit/*.c netboot/tests/unit/*.h netboot/tests/cli-unit/*.c netboot/tests/cli-unit/*.h \
+	netboot/fuzz/*.c netboot/fuzz/*.h test-vm/vbmc/*.c test-vm/vbmc/*.h test-vm/vbmc/tests/*.c image-builder/src/*.c image-builder/src/*.h image-builder/tests/*.c firmware/*.c; do
 	[ -f "$f" ] && files="$files $f"
 done
 
@@ -69,31 +71,8 @@ fi
 
 # Blank out comments, string and character literals (keeping line numbers),
 # so "never call strcpy()" in a comment or a log message is not a hit.
-strip_c='
-BEGIN { incomment = 0 }
-{
-	out = ""; s = $0; n = length(s); i = 1
-	while (i <= n) {
-		c = substr(s, i, 1); c2 = substr(s, i, 2)
-		if (incomment) {
-			if (c2 == "*/") { incomment = 0; i += 2 } else i++
-			continue
-		}
-		if (c2 == "/*") { incomment = 1; out = out " "; i += 2; continue }
-		if (c2 == "//") break
-		if (c == "\"" || c == "\047") {
-			q = c; i++
-			while (i <= n && substr(s, i, 1) != q) {
-				if (substr(s, i, 1) == "\\") i++
-				i++
-			}
-			out = out q q; i++
-			continue
-		}
-		out = out c; i++
-	}
-	print out
-}'
+strip_c="$(cat scripts/cstrip.awk)
+{ print cstrip(\$0) }"
 
 # A call: the name as a whole word (not a member like ops->system or
 # x.gets), optional blanks, then "(".
@@ -117,6 +96,15 @@ if [ "$hits" -gt 0 ]; then
 	status=1
 else
 	echo "lint: banned functions: $(echo $csrcs | wc -w) files ok"
+fi
+
+# ---- 3. function and file length -------------------------------------------
+
+if sh scripts/funclen.sh; then
+	echo "lint: length: functions within 120 lines, files within 1200"
+else
+	[ $? -eq 1 ] || exit 2
+	status=1
 fi
 
 exit $status

@@ -14,9 +14,14 @@ bridge and the taps.
 
 VMs get deterministic MACs 52:54:00:77:<n>:<i> (hex) and pinned addresses
 10.77.<n>.<10+i>.  Firmware: "bios" (default machine, SeaBIOS, the NIC's iPXE
-option ROM) or "uefi" (q35, OVMF_CODE_4M read-only + a per-VM copy of
-OVMF_VARS_4M).  pxe="firmware" empties the NIC's option ROM (romfile=) so
-the firmware's own PXE runs and must TFTP snponly.efi/undionly.kpxe first.
+option ROM), "uefi" (q35, OVMF_CODE_4M read-only + a per-VM copy of
+OVMF_VARS_4M) or "arm64" (qemu-system-aarch64 -M virt -cpu cortex-a57
+under TCG, AAVMF_CODE + a per-VM copy of AAVMF_VARS, console ttyAMA0).
+pxe="firmware" empties the NIC's option ROM (romfile=) so the firmware's
+own PXE runs and must TFTP snponly.efi/undionly.kpxe (arm64: always;
+ipxe-arm64.efi) first; pxe="http" (uefi) also turns OVMF's PXE and IPv6
+off, so it boots by UEFI HTTP boot (vendor class HTTPClient) instead.  The arm64 test OS and the firmware tree it needs
+come from build_testos_arm64() and build_firmware().
 KVM is used only when a probe guest actually runs under it (cached per
 boot of the host); otherwise TCG.  See ../shared/NOTES-lab.md.
 
@@ -32,7 +37,8 @@ Library use:
 
 Also: vm.wait_console(regex) for firmware/iPXE output (not only test OS
 markers), cd.metric(name) for /metrics, cd.cli(...) runs the `corral`
-client in the namespace, cd.dnsmasq_pid() finds the dnsmasq corrald runs.
+client in the namespace, cd.dnsmasq_pid() finds the dnsmasq corrald runs
+(cd.kea_pid() its Kea, with corrald_dhcp_conf(backend="kea")).
 
 Powered-off VMs behind virtual BMCs (issue 4): add_vm(..., powered_off=True)
 starts QEMU at once but paused before the firmware (-S), with a QMP socket
@@ -76,9 +82,18 @@ IPXE_DIR = "/usr/lib/ipxe"
 OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd"
 OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd"
 QEMU = "qemu-system-x86_64"
+# arm64 VMs (always TCG here): QEMU's virt board with AAVMF, Debian's
+# UEFI for it (qemu-efi-aarch64).
+QEMU_ARM64 = "qemu-system-aarch64"
+AAVMF_CODE = "/usr/share/AAVMF/AAVMF_CODE.fd"
+AAVMF_VARS = "/usr/share/AAVMF/AAVMF_VARS.fd"
 NS_PREFIX = "corral-vm"
 BRIDGE = "br0"
 CACHE_DIR = pathlib.Path(os.environ.get("CORRAL_VM_CACHE", "/var/tmp/corral-test-vm"))
+# What is built from this checkout's own files (the test OS, the firmware
+# tree) is cached per checkout: two checkouts running VM tests at once must
+# not rebuild each other's test OS under a running test.
+CHECKOUT_CACHE = CACHE_DIR / ("checkout-" + hashlib.sha256(str(REPO).encode()).hexdigest()[:12])
 MARK = "CORRAL-TESTOS: "
 VBMC_PORT = 8000
 VBMC_USER = "admin"
@@ -257,8 +272,28 @@ def probe_accel(kernel=None, timeout=30.0, refresh=False):
 def build_testos(outdir=None):
     """Build (or reuse, cached by input hash) the test OS; returns the
     directory holding vmlinuz and initrd.img."""
-    outdir = pathlib.Path(outdir or CACHE_DIR / "testos")
+    outdir = pathlib.Path(outdir or CHECKOUT_CACHE / "testos")
     run(["sh", str(HERE / "testos" / "build.sh"), str(outdir)])
+    return outdir
+
+
+def build_testos_arm64(outdir=None):
+    """Build (or reuse) the arm64 test OS: Debian's arm64 kernel and
+    busybox-static fetched with apt's arm64 lists; returns its directory."""
+    outdir = pathlib.Path(outdir or CHECKOUT_CACHE / "testos-arm64")
+    run(["sh", str(HERE / "testos" / "build-arm64.sh"), str(outdir)])
+    return outdir
+
+
+def build_firmware(outdir=None):
+    """The firmware tree (firmware/build.py, what `make firmware` makes)
+    in CACHE_DIR/firmware, built with $CORRAL_BUILD/corral-fwtable's table;
+    returns its directory.  Run for every session: apt fetches nothing
+    when its packages are current."""
+    outdir = pathlib.Path(outdir or CHECKOUT_CACHE / "firmware")
+    table = pathlib.Path(os.environ.get("CORRAL_BUILD", REPO / "build")) / "corral-fwtable"
+    run(["/usr/bin/python3", str(REPO / "firmware" / "build.py"), "--table", str(table),
+         "--state", str(CACHE_DIR / "firmware-apt"), str(outdir)])
     return outdir
 
 
@@ -362,9 +397,8 @@ class Corrald:
         return run(self.cluster.exec_argv([str(self.binary.parent / "corral")] + list(args)),
                    check=check, env=env)
 
-    def dnsmasq_pid(self):
-        """PID of the dnsmasq corrald runs itself (its child named dnsmasq),
-        or None."""
+    def child_pid(self, comm_name):
+        """PID of corrald's child process named comm_name, or None."""
         me = self.proc.pid
         for d in pathlib.Path("/proc").iterdir():
             if not d.name.isdigit():
@@ -375,14 +409,23 @@ class Corrald:
                 continue
             comm = st[st.find("(") + 1:st.rfind(")")]
             fields = st[st.rfind(")") + 2:].split()
-            if comm == "dnsmasq" and int(fields[1]) == me:
+            if comm == comm_name and int(fields[1]) == me:
                 return int(d.name)
         return None
 
+    def dnsmasq_pid(self):
+        """PID of the dnsmasq corrald runs itself (its child named dnsmasq),
+        or None."""
+        return self.child_pid("dnsmasq")
 
-def setup_testos(cd, testos_dir, params="console=ttyS0 quiet", name="testos"):
-    """Copy the test OS under corrald's file root and make it the default:
-    image `name`, profile `name`, defaults.profile = `name`."""
+    def kea_pid(self):
+        """PID of the Kea corrald runs with dhcp.backend = kea, or None."""
+        return self.child_pid("kea-dhcp4")
+
+
+def setup_testos(cd, testos_dir, params="console=ttyS0 quiet", name="testos", default=True):
+    """Copy the test OS under corrald's file root: image `name`, profile
+    `name`, and (default) defaults.profile = `name`."""
     dst = cd.files_root / name
     dst.mkdir(parents=True, exist_ok=True)
     for f in ("vmlinuz", "initrd.img"):
@@ -390,7 +433,8 @@ def setup_testos(cd, testos_dir, params="console=ttyS0 quiet", name="testos"):
     cd.api("PUT", "/images/" + name, {"kernel": name + "/vmlinuz",
                                        "initrd": name + "/initrd.img", "params": params})
     cd.api("PUT", "/profiles/" + name, {"image": name})
-    cd.api("PUT", "/defaults", {"profile": name})
+    if default:
+        cd.api("PUT", "/defaults", {"profile": name})
 
 
 def register_vm(cd, vm, **fields):
@@ -408,11 +452,16 @@ class VM:
 
     def __init__(self, cluster, name, index, firmware="bios", nic="virtio", pxe="ipxe",
                  mem=256, extra_args=(), powered_off=False):
-        if firmware not in ("bios", "uefi"):
-            raise ValueError("firmware: bios or uefi")
-        if pxe not in ("ipxe", "firmware"):
-            raise ValueError("pxe: ipxe (the NIC's iPXE ROM) or firmware (romfile= empty)")
-        if firmware == "uefi" and nic != "virtio":
+        if firmware not in ("bios", "uefi", "arm64"):
+            raise ValueError("firmware: bios, uefi or arm64")
+        if firmware == "arm64" and pxe != "firmware":
+            raise ValueError("arm64: pxe=firmware (QEMU's NIC ROMs are x86 iPXE)")
+        if pxe not in ("ipxe", "firmware", "http"):
+            raise ValueError("pxe: ipxe (the NIC's iPXE ROM), firmware (romfile= empty) or "
+                             "http (uefi: OVMF's HTTP boot, its PXE turned off)")
+        if pxe == "http" and firmware != "uefi":
+            raise ValueError("pxe=http: firmware=uefi only")
+        if firmware in ("uefi", "arm64") and nic != "virtio":
             raise ValueError("Debian's OVMF has no e1000 driver: use nic=virtio")
         if not 128 <= mem <= 4096:
             raise ValueError("mem: MiB, 128..4096")
@@ -453,12 +502,21 @@ class VM:
         self.vbmc = None  # Popen of its corral-vbmc
 
     def argv(self):
-        accel = self.cluster.accel
-        a = [QEMU, "-name", self.name, "-accel", accel, "-m", str(self.mem), "-smp", "1",
+        arm64 = self.firmware == "arm64"
+        accel = "tcg" if arm64 else self.cluster.accel  # an x86 host runs arm64 under TCG
+        a = [QEMU_ARM64 if arm64 else QEMU, "-name", self.name, "-accel", accel,
+             "-m", str(self.mem), "-smp", "1",
              "-display", "none", "-nographic", "-monitor", "none", "-no-reboot",
              "-serial", "file:%s" % self.console]
         if accel == "kvm":
             a += ["-cpu", "host"]
+        if arm64:
+            vars_copy = self.dir / "AAVMF_VARS.fd"
+            if not vars_copy.exists():
+                shutil.copyfile(AAVMF_VARS, vars_copy)
+            a += ["-machine", "virt", "-cpu", "cortex-a57",
+                  "-drive", "if=pflash,format=raw,unit=0,readonly=on,file=%s" % AAVMF_CODE,
+                  "-drive", "if=pflash,format=raw,unit=1,file=%s" % vars_copy]
         if self.powered_off:
             a.remove("-no-reboot")
             a += ["-S", "-no-shutdown", "-qmp", "unix:%s,server=on,wait=off" % self.qmp_socket,
@@ -472,8 +530,13 @@ class VM:
                   "-drive", "if=pflash,format=raw,unit=1,file=%s" % vars_copy]
         model = {"virtio": "virtio-net-pci", "e1000": "e1000"}[self.nic]
         dev = "%s,netdev=n0,mac=%s,bootindex=1" % (model, self.mac)
-        if self.pxe == "firmware":
+        if self.pxe in ("firmware", "http"):
             dev += ",romfile="
+        if self.pxe == "http":
+            # OVMF's own switches (fw_cfg): no PXE and no IPv6, so the first
+            # network boot option it tries is UEFI HTTP boot over IPv4.
+            for knob in ("IPv4PXESupport", "IPv6PXESupport", "IPv6Support"):
+                a += ["-fw_cfg", "name=opt/org.tianocore/%s,string=n" % knob]
         a += ["-netdev", "tap,id=n0,ifname=%s,script=no,downscript=no" % self.tap,
               "-device", dev]
         return a + self.extra_args
@@ -871,7 +934,7 @@ class Cluster:
         conf = d / "corral.conf"
         conf.write_text(
             "; generated by test-vm/cluster.py\n"
-            "[server]\naddress = %(ip)s\nport = %(port)d\nadvertise_url = http://%(ip)s:%(port)d\n"
+            "[server]\naddress = %(ip)s\nport = %(port)d\napi_port = %(port)d\nadvertise_url = http://%(ip)s:%(port)d\n"
             "[store]\npath = %(d)s/corral.db\n"
             "[files]\nroot = %(d)s/files\n"
             "[auth]\nkey_file = %(d)s/secret.key\n"
@@ -885,14 +948,18 @@ class Cluster:
         self.save_state()
         return self.corrald
 
-    def corrald_dhcp_conf(self, mode="authoritative"):
+    def corrald_dhcp_conf(self, mode="authoritative", backend="dnsmasq", ipxe_dir=None):
         """INI text for start_corrald(extra_conf=...) that makes corrald
         generate and supervise its own dnsmasq on the bridge (instead of
-        start_dnsmasq())."""
-        return ("[dhcp]\nmode = %s\ninterface = %s\nsubnet = %s.0/24\n"
+        start_dnsmasq()); backend "kea": Kea answers DHCP, dnsmasq keeps
+        TFTP and DNS (Kea's lease file lands next to corrald's store).
+        ipxe_dir: a firmware tree (build_firmware()) instead of Debian's
+        /usr/lib/ipxe."""
+        return ("[dhcp]\nmode = %s\nbackend = %s\ninterface = %s\nsubnet = %s.0/24\n"
                 "pool_start = %s.100\npool_end = %s.199\nstate_dir = %s\n"
-                % (mode, BRIDGE, self.prefix, self.prefix, self.prefix,
-                   self.workdir / "corrald" / "dhcp"))
+                % (mode, backend, BRIDGE, self.prefix, self.prefix, self.prefix,
+                   self.workdir / "corrald" / "dhcp")
+                + ("ipxe_dir = %s\n" % ipxe_dir if ipxe_dir else ""))
 
     def dnsmasq_conf(self, http_port, hosts=(), verbose=True):
         """The hand-written reference dnsmasq configuration (text): DHCP pool
@@ -1014,7 +1081,7 @@ class Cluster:
         argv = [binary, "--listen", "%s:%d" % (vm.bmc_ip, VBMC_PORT), "--qmp", str(vm.qmp_socket),
                 "--mac", vm.mac, "--bmc-mac", vm.bmc_mac, "--name", vm.name,
                 "--user", vm.bmc_user, "--password", vm.bmc_password, "--uuid", vm.uuid,
-                "--serial", vm.serial, "--boot-mode", "UEFI" if vm.firmware == "uefi" else "Legacy"]
+                "--serial", vm.serial, "--boot-mode", "Legacy" if vm.firmware == "bios" else "UEFI"]
         log_path = vm.dir / "vbmc.log"
         vm.vbmc = self.spawn("vbmc-" + vm.name, argv, log_path)
         deadline = time.monotonic() + timeout
@@ -1099,22 +1166,36 @@ def boot_and_check(cluster, cd, vms, timeout=240):
 
 def cmd_boot(a):
     testos = build_testos(a.testos)
+    fw = testos_arm64 = None
+    if a.arm64:
+        if a.dnsmasq != "corrald":
+            print("--arm64 needs --dnsmasq corrald (the firmware tree)", file=sys.stderr)
+            return 2
+        fw, testos_arm64 = build_firmware(), build_testos_arm64()
     c = Cluster(index=a.net, workdir=a.workdir, keep=a.keep, accel=a.accel)
     c.create()
     ok = False
     try:
         extra = pathlib.Path(a.corrald_conf).read_text() if a.corrald_conf else ""
         if a.dnsmasq == "corrald":
-            extra = c.corrald_dhcp_conf() + extra
+            extra = c.corrald_dhcp_conf(backend=a.dhcp_backend, ipxe_dir=fw) + extra
         cd = c.start_corrald(a.corrald, port=a.port, extra_conf=extra)
         setup_testos(cd, testos)
+        if a.arm64:
+            setup_testos(cd, testos_arm64, params="console=ttyAMA0 quiet", name="testos-arm64",
+                         default=False)
         vms = []
         for i in range(a.bios):
             vms.append(c.add_vm("bios%d" % (i + 1), "bios", nic=a.nic, mem=a.mem))
         for i in range(a.uefi):
             vms.append(c.add_vm("uefi%d" % (i + 1), "uefi", pxe=a.uefi_pxe, mem=a.mem))
+        for i in range(a.arm64):
+            vms.append(c.add_vm("arm%d" % (i + 1), "arm64", pxe="firmware", mem=max(a.mem, 512)))
         for vm in vms:
-            register_vm(cd, vm)
+            if vm.firmware == "arm64":
+                register_vm(cd, vm, arch="aarch64", profile="testos-arm64")
+            else:
+                register_vm(cd, vm)
         if a.dnsmasq == "hand":
             c.start_dnsmasq(cd.port, verbose=not a.quiet_dnsmasq)
         res = boot_and_check(c, cd, vms, a.timeout)
@@ -1163,6 +1244,9 @@ def main(argv=None):
     b = sub.add_parser("boot", help="start a cluster, boot VMs through corrald, print timelines")
     b.add_argument("--bios", type=int, default=1, help="BIOS VMs (default 1)")
     b.add_argument("--uefi", type=int, default=1, help="UEFI VMs (default 1)")
+    b.add_argument("--arm64", type=int, default=0,
+                   help="arm64 VMs (default 0; TCG, AAVMF's PXE + TFTP ipxe-arm64.efi; builds "
+                   "the firmware tree and the arm64 test OS with apt; needs --dnsmasq corrald)")
     b.add_argument("--uefi-pxe", choices=("firmware", "ipxe"), default="firmware",
                    help="UEFI VMs: OVMF's own PXE + TFTP snponly.efi (default) or the NIC's iPXE ROM")
     b.add_argument("--nic", choices=("virtio", "e1000"), default="virtio", help="BIOS VMs' NIC")
@@ -1171,6 +1255,9 @@ def main(argv=None):
                    help="hand: the hand-written reference dnsmasq (default); corrald: corrald "
                    "runs its own ([dhcp] section added); none: no DHCP server from this tool "
                    "(configure corrald with --corrald-conf)")
+    b.add_argument("--dhcp-backend", choices=("dnsmasq", "kea"), default="dnsmasq",
+                   help="with --dnsmasq corrald: dhcp.backend (kea: Kea answers DHCP, "
+                   "corrald's dnsmasq keeps TFTP and DNS)")
     b.add_argument("--quiet-dnsmasq", action="store_true", help="no log-dhcp")
     b.add_argument("--corrald", help="corrald binary (default $CORRAL_BUILD/corrald)")
     b.add_argument("--corrald-conf", help="INI file appended to corrald's generated config")

@@ -2,6 +2,8 @@
  * corral-image: recipes into bootable node images, and the image store.
  *
  *   corral-image build RECIPE [--push] [--force] [--quiet]
+ *   corral-image import SOURCE NAME [--arch A] [--live-boot] [--kernel-params P]
+ *                       [--push] [--force] [--quiet]
  *   corral-image check RECIPE            validate only (no work, no root)
  *   corral-image list | show NAME | rm NAME
  *   corral-image gc [--dry-run] [--keep-logs DAYS]
@@ -26,6 +28,7 @@
 
 #include "build.h"
 #include "imgstore.h"
+#include "import.h"
 #include "proc.h"
 #include "push.h"
 #include "recipe.h"
@@ -39,6 +42,11 @@ static void usage(FILE *f)
 	fprintf(f, "usage: corral-image [--store DIR] COMMAND ...\n"
 		   "  build RECIPE [--push] [--force] [--quiet] [--sources FILE]\n"
 		   "                     build the image (and its parent layers) into the store\n"
+		   "  import SOURCE NAME [--arch A] [--live-boot] [--kernel-params P] [--push]\n"
+		   "                     an OCI image (layout directory, OCI archive or\n"
+		   "                     docker-archive tarball) into the store as image NAME;\n"
+		   "                     --live-boot installs a kernel and dracut's live\n"
+		   "                     modules with the image's apt-get/dnf/zypper\n"
 		   "  check RECIPE       validate a recipe and its parents, build nothing\n"
 		   "  list [--json]      images in the store\n"
 		   "  show NAME          an image's manifest\n"
@@ -60,10 +68,14 @@ struct args {
 	int push, force, quiet, json, dry_run;
 	const char *sources;
 	const char *keep_logs; /* gc --keep-logs, unparsed */
+	const char *name2;     /* import's second operand, NAME */
+	const char *arch;      /* import --arch */
+	const char *kparams;   /* import --kernel-params */
+	int live_boot;         /* import --live-boot */
 	struct push_opts po;
 };
 
-static int cmd_check(const char *path)
+static int cmd_check(const struct args *a, const char *path)
 {
 	struct recipe *r = NULL;
 	struct buf err;
@@ -136,13 +148,63 @@ static int cmd_build(const struct args *a, const char *path)
 	if ((rc = build_image(s, r, &bo, key)) < 0)
 		goto out;
 	if (!a->quiet)
-		printf("%s: ready in %.1f s: layer %s\n", r->name, proc_now() - t0, key);
+		printf("%s: ready in %.1f s: layer %s (%u cached)\n", r->name, proc_now() - t0, key,
+		       proc_cache_hits());
 	if (a->push)
 		rc = push_image(s, r->name, &a->po);
 out:
 	imgstore_close(s);
 	recipe_free(r);
 	buf_clear(&err);
+	if (rc == -EINTR)
+		return 130;
+	return rc < 0 ? 1 : 0;
+}
+
+/* import SOURCE NAME: arg is SOURCE, a->name2 the name. */
+static int cmd_import(const struct args *a, const char *source)
+{
+	struct imgstore *s = NULL;
+	char key[65];
+	int rc;
+	const char *arch = a->arch;
+	if (arch != NULL && strcmp(arch, "x86_64") == 0)
+		arch = "amd64";
+	else if (arch != NULL && strcmp(arch, "aarch64") == 0)
+		arch = "arm64";
+	struct import_opts o = {source,       a->name2, arch,    a->kparams,
+				a->live_boot, a->force, a->quiet};
+	if (recipe_name_ok(a->name2) == 0) {
+		fprintf(stderr,
+			"corral-image: import: \"%s\": an image name is 1-63 of "
+			"[A-Za-z0-9._-], starting with a letter or digit\n",
+			a->name2);
+		return 2;
+	}
+	if (a->kparams != NULL && !recipe_params_ok(a->kparams)) {
+		fprintf(stderr, "corral-image: import: --kernel-params: printable ASCII without $, "
+				"quotes or backslashes\n");
+		return 2;
+	}
+	if (a->push && (a->po.url == NULL || a->po.token == NULL)) {
+		fprintf(stderr, "corral-image: --push needs CORRAL_URL and CORRAL_TOKEN\n");
+		return 1;
+	}
+	if (geteuid() != 0) {
+		fprintf(stderr, "corral-image: importing needs root (chroot, mounts)\n");
+		return 1;
+	}
+	if ((rc = open_store(a, &s)) < 0)
+		return 1;
+	double t0 = proc_now();
+	if ((rc = import_image(s, &o, key)) == 0) {
+		if (!a->quiet)
+			printf("%s: ready in %.1f s: layer %s (%u cached)\n", a->name2,
+			       proc_now() - t0, key, proc_cache_hits());
+		if (a->push)
+			rc = push_image(s, a->name2, &a->po);
+	}
+	imgstore_close(s);
 	if (rc == -EINTR)
 		return 130;
 	return rc < 0 ? 1 : 0;
@@ -161,7 +223,7 @@ static json_t *manifest(struct imgstore *s, const char *name, char key[65])
 	return m;
 }
 
-static int cmd_list(const struct args *a)
+static int cmd_list(const struct args *a, const char *none)
 {
 	struct imgstore *s;
 	struct buf names;
@@ -274,7 +336,7 @@ static int parse_days(const char *s, unsigned *out)
 	return 0;
 }
 
-static int cmd_gc(const struct args *a)
+static int cmd_gc(const struct args *a, const char *none)
 {
 	struct imgstore *s;
 	struct imgstore_gc_result res;
@@ -313,7 +375,12 @@ static int cmd_gc(const struct args *a)
 	return rc < 0 ? 1 : 0;
 }
 
-int main(int argc, char **argv)
+/*
+ * The options of argv into a (whose defaults are set); optind is then the
+ * command.  Returns -1 to go on, else the exit code (--help, --version, a
+ * bad option).
+ */
+static int parse_opts(int argc, char **argv, struct args *a)
 {
 	enum {
 		O_STORE = 256,
@@ -329,6 +396,9 @@ int main(int argc, char **argv)
 		O_AS,
 		O_DRY_RUN,
 		O_KEEP_LOGS,
+		O_ARCH,
+		O_LIVE_BOOT,
+		O_KPARAMS,
 		O_HELP,
 		O_VERSION
 	};
@@ -346,59 +416,64 @@ int main(int argc, char **argv)
 		{"as", required_argument, NULL, O_AS},
 		{"dry-run", no_argument, NULL, O_DRY_RUN},
 		{"keep-logs", required_argument, NULL, O_KEEP_LOGS},
+		{"arch", required_argument, NULL, O_ARCH},
+		{"live-boot", no_argument, NULL, O_LIVE_BOOT},
+		{"kernel-params", required_argument, NULL, O_KPARAMS},
 		{"help", no_argument, NULL, O_HELP},
 		{"version", no_argument, NULL, O_VERSION},
 		{NULL, 0, NULL, 0},
 	};
-	struct args a;
-	int c, rc;
+	int c;
 
-	memset(&a, 0, sizeof(a));
-	a.store = getenv("CORRAL_IMAGE_STORE");
-	if (a.store == NULL || a.store[0] == '\0')
-		a.store = "/var/lib/corral/images";
-	a.po.url = getenv("CORRAL_URL");
-	a.po.token = getenv("CORRAL_TOKEN");
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case O_STORE:
-			a.store = optarg;
+			a->store = optarg;
 			break;
 		case O_PUSH:
-			a.push = 1;
+			a->push = 1;
 			break;
 		case O_FORCE:
-			a.force = 1;
+			a->force = 1;
 			break;
 		case O_QUIET:
-			a.quiet = 1;
+			a->quiet = 1;
 			break;
 		case O_JSON:
-			a.json = 1;
+			a->json = 1;
 			break;
 		case O_SOURCES:
-			a.sources = optarg;
+			a->sources = optarg;
 			break;
 		case O_URL:
-			a.po.url = optarg;
+			a->po.url = optarg;
 			break;
 		case O_TOKEN:
-			a.po.token = optarg;
+			a->po.token = optarg;
 			break;
 		case O_FILES:
-			a.po.files_root = optarg;
+			a->po.files_root = optarg;
 			break;
 		case O_ADV:
-			a.po.advertise = optarg;
+			a->po.advertise = optarg;
 			break;
 		case O_AS:
-			a.po.as = optarg;
+			a->po.as = optarg;
 			break;
 		case O_DRY_RUN:
-			a.dry_run = 1;
+			a->dry_run = 1;
 			break;
 		case O_KEEP_LOGS:
-			a.keep_logs = optarg;
+			a->keep_logs = optarg;
+			break;
+		case O_ARCH:
+			a->arch = optarg;
+			break;
+		case O_LIVE_BOOT:
+			a->live_boot = 1;
+			break;
+		case O_KPARAMS:
+			a->kparams = optarg;
 			break;
 		case 'h':
 		case O_HELP:
@@ -412,16 +487,48 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind >= argc) {
-		usage(stderr);
-		return 2;
-	}
-	const char *cmd = argv[optind];
-	const char *arg = optind + 1 < argc ? argv[optind + 1] : NULL;
-	int needs_arg = strcmp(cmd, "list") != 0 && strcmp(cmd, "gc") != 0;
-	/* Exactly one operand (none for list and gc). */
-	if ((needs_arg && (arg == NULL || optind + 2 != argc)) ||
-	    (!needs_arg && optind + 1 != argc)) {
+	return -1;
+}
+
+static int cmd_push(const struct args *a, const char *name)
+{
+	struct imgstore *s;
+	if (open_store(a, &s) < 0)
+		return 1;
+	int rc = push_image(s, name, &a->po) < 0 ? 1 : 0;
+	imgstore_close(s);
+	return rc;
+}
+
+/* The commands and how many operands each takes (0, 1 or 2). */
+static const struct command {
+	const char *name;
+	int nargs;
+	int (*run)(const struct args *a, const char *arg); /* the exit code */
+} commands[] = {
+	{"build", 1, cmd_build}, {"check", 1, cmd_check},   {"list", 0, cmd_list},
+	{"show", 1, cmd_show},   {"rm", 1, cmd_rm},         {"gc", 0, cmd_gc},
+	{"push", 1, cmd_push},   {"import", 2, cmd_import},
+};
+
+int main(int argc, char **argv)
+{
+	struct args a;
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	a.store = getenv("CORRAL_IMAGE_STORE");
+	if (a.store == NULL || a.store[0] == '\0')
+		a.store = "/var/lib/corral/images";
+	a.po.url = getenv("CORRAL_URL");
+	a.po.token = getenv("CORRAL_TOKEN");
+	if ((rc = parse_opts(argc, argv, &a)) >= 0)
+		return rc;
+	const struct command *cmd = NULL;
+	for (size_t i = 0; optind < argc && i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(argv[optind], commands[i].name) == 0)
+			cmd = &commands[i];
+	if (cmd == NULL || optind + 1 + cmd->nargs != argc) {
 		usage(stderr);
 		return 2;
 	}
@@ -431,29 +538,9 @@ int main(int argc, char **argv)
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	proc_init(-1, a.quiet);
-	if (strcmp(cmd, "build") == 0)
-		rc = cmd_build(&a, arg);
-	else if (strcmp(cmd, "check") == 0)
-		rc = cmd_check(arg);
-	else if (strcmp(cmd, "list") == 0)
-		rc = cmd_list(&a);
-	else if (strcmp(cmd, "show") == 0)
-		rc = cmd_show(&a, arg);
-	else if (strcmp(cmd, "rm") == 0)
-		rc = cmd_rm(&a, arg);
-	else if (strcmp(cmd, "gc") == 0)
-		rc = cmd_gc(&a);
-	else if (strcmp(cmd, "push") == 0) {
-		struct imgstore *s;
-		rc = 1;
-		if (open_store(&a, &s) == 0) {
-			rc = push_image(s, arg, &a.po) < 0 ? 1 : 0;
-			imgstore_close(s);
-		}
-	} else {
-		usage(stderr);
-		rc = 2;
-	}
+	if (cmd->nargs == 2)
+		a.name2 = argv[optind + 2];
+	rc = cmd->run(&a, cmd->nargs ? argv[optind + 1] : NULL);
 	curl_global_cleanup();
 	return rc;
 }

@@ -340,7 +340,7 @@ static json_t *layer_manifest(const struct imgstore *s, const char *key, json_er
 	if (imgstore_layer_path(s, key, "manifest.json", &p) == 0)
 		m = json_load_file(buf_str(&p), 0, jerr);
 	else
-		snprintf(jerr->text, sizeof(jerr->text), "path too long");
+		buf_fmt_msg(jerr->text, sizeof(jerr->text), "path too long");
 	buf_clear(&p);
 	return m;
 }

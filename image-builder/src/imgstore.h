@@ -17,6 +17,8 @@
  * remove what it leaves in tmp/).
  *
  * Owns the paths it returns in struct imgstore (imgstore_close frees).
+ *
+ * Callers: corral-image.c, build.c and push.c.
  */
 #ifndef CORRAL_IMGSTORE_H
 #define CORRAL_IMGSTORE_H

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/mount.h>
 
+#include "buf.h"
 #include "proc.h"
 
 #define MNT_MAX 8
@@ -33,8 +34,7 @@ static int one(const char *root, const char *sub, const char *src, const char *t
 	if (mnt_count >= MNT_MAX)
 		return -ENOSPC;
 	char *dst = mnt_paths[mnt_count];
-	int n = snprintf(dst, sizeof(mnt_paths[0]), "%s%s", root, sub);
-	if (n < 0 || (size_t)n >= sizeof(mnt_paths[0]))
+	if (buf_fmt(dst, sizeof(mnt_paths[0]), "%s%s", root, sub) < 0)
 		return -ENAMETOOLONG;
 	if (mount(src, dst, type, flags, NULL) < 0) {
 		int rc = -errno;
@@ -91,9 +91,10 @@ int mnt_release_under(const char *prefix)
 			char *save = NULL, *tok = strtok_r(line, " ", &save);
 			for (int i = 0; tok && i < 4; i++)
 				tok = strtok_r(NULL, " ", &save);
+			/* A longer mount point than last holds is none of ours. */
 			if (tok && strncmp(tok, prefix, plen) == 0 &&
-			    (tok[plen] == '/' || tok[plen] == '\0'))
-				snprintf(last, sizeof(last), "%s", tok);
+			    (tok[plen] == '/' || tok[plen] == '\0') && strlen(tok) < sizeof(last))
+				memcpy(last, tok, strlen(tok) + 1);
 		}
 		fclose(f);
 		if (last[0] == '\0')

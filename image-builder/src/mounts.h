@@ -7,6 +7,8 @@
  * host.  mnt_bind() mounts, remembering each mount; mnt_release() unmounts
  * them in reverse (called on every exit path: success, failure, SIGINT).
  * Binds are not recursive, so unmounting never reaches the host's submounts.
+ *
+ * Callers: build.c only.
  */
 #ifndef CORRAL_MOUNTS_H
 #define CORRAL_MOUNTS_H

@@ -70,6 +70,18 @@ void proc_init(int log_fd, int quiet)
 	buf_init(&lines_out, 4096);
 }
 
+static unsigned cache_hits;
+
+void proc_cache_hit(void)
+{
+	cache_hits++;
+}
+
+unsigned proc_cache_hits(void)
+{
+	return cache_hits;
+}
+
 void proc_set_log(int log_fd)
 {
 	proc_logfd = log_fd;
@@ -132,8 +144,9 @@ static void status_draw(void)
 
 void proc_stage(const char *stage, const char *what)
 {
-	snprintf(stage_name, sizeof(stage_name), "%s", stage);
-	snprintf(stage_what, sizeof(stage_what), "%s", what);
+	/* For the status line and the log: a cut one ends in "...". */
+	buf_fmt_msg(stage_name, sizeof(stage_name), "%s", stage);
+	buf_fmt_msg(stage_what, sizeof(stage_what), "%s", what);
 	stage_t0 = proc_now();
 	stage_pct = -1;
 	proc_log("==== stage %s: %s", stage, what);

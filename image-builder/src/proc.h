@@ -12,6 +12,8 @@
  *
  * Module state: the log file descriptor and whether stdout is a terminal
  * (one build per process).
+ *
+ * Callers: corral-image.c (proc_init), build.c and mounts.c.
  */
 #ifndef CORRAL_PROC_H
 #define CORRAL_PROC_H
@@ -42,6 +44,10 @@ const char *proc_last_output(void);
 /* Lines of the latest child's output that start with `prefix` (e.g. "E:"),
  * at most max bytes; borrowed like proc_last_output. */
 const char *proc_output_lines(const char *prefix);
+
+/* Counts a layer found in the store (a cache hit), for the step lines. */
+void proc_cache_hit(void);
+unsigned proc_cache_hits(void);
 
 /* Appends a line to the log (not the terminal). */
 void proc_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

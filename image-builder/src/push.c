@@ -93,8 +93,7 @@ out:
 
 static int copy_val(char *dst, size_t len, const char *src, const char *what)
 {
-	int n = snprintf(dst, len, "%s", src);
-	if (n < 0 || (size_t)n >= len) {
+	if (buf_fmt(dst, len, "%s", src) < 0) {
 		fprintf(stderr, "corral-image: %s is too long\n", what);
 		return -ENAMETOOLONG;
 	}
@@ -171,7 +170,11 @@ int push_image(struct imgstore *s, const char *name, const struct push_opts *o)
 	buf_init(&dst, 4096);
 	buf_init(&params, 8192);
 	buf_init(&reply, REPLY_MAX);
-	snprintf(rel, sizeof(rel), "images/%s", as);
+	if (buf_fmt(rel, sizeof(rel), "images/%s", as) < 0) {
+		fprintf(stderr, "corral-image: image name too long: %s\n", as);
+		rc = -ENAMETOOLONG;
+		goto out;
+	}
 	if ((rc = buf_printf(&dir, "%s/%s", v.files_root, rel)) < 0 ||
 	    (rc = fs_mkdir_p(buf_str(&dir), 0755)) < 0) {
 		fprintf(stderr, "corral-image: %s: %s\n", buf_str(&dir), strerror(-rc));
@@ -197,19 +200,27 @@ int push_image(struct imgstore *s, const char *name, const struct push_opts *o)
 	if ((rc = push_params(v.advertise, rel,
 			      json_string_value(json_object_get(m, "kernel_params")), &params)) < 0)
 		goto out;
-	char kpath[600], ipath[600], rpath[600];
-	snprintf(kpath, sizeof(kpath), "%s/vmlinuz", rel);
-	snprintf(ipath, sizeof(ipath), "%s/initrd", rel);
-	snprintf(rpath, sizeof(rpath), "%s/rootfs.squashfs", rel);
-	body = json_pack("{s:s,s:s,s:s,s:s,s:s}", "arch", "x86_64", "kernel", kpath, "initrd",
-			 ipath, "rootfs", rpath, "params", buf_str(&params));
+	char kpath[600], ipath[600], rpath[600], path[600];
+	/* rel fits in 512: all of these fit. */
+	if (buf_fmt(kpath, sizeof(kpath), "%s/vmlinuz", rel) < 0 ||
+	    buf_fmt(ipath, sizeof(ipath), "%s/initrd", rel) < 0 ||
+	    buf_fmt(rpath, sizeof(rpath), "%s/rootfs.squashfs", rel) < 0 ||
+	    buf_fmt(path, sizeof(path), "/api/v1/images/%s", as) < 0) {
+		rc = -ENAMETOOLONG;
+		goto out;
+	}
+	/* corrald names architectures as the kernel does; the manifest as Debian. */
+	const char *arch = json_string_value(json_object_get(m, "arch"));
+	arch = arch && strcmp(arch, "arm64") == 0 ? "aarch64" : "x86_64";
+	const char *sum = json_string_value(json_object_get(
+		json_object_get(json_object_get(m, "artifacts"), "rootfs.squashfs"), "sha256"));
+	body = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s?}", "arch", arch, "kernel", kpath, "initrd",
+			 ipath, "rootfs", rpath, "params", buf_str(&params), "rootfs_sha256", sum);
 	text = json_dumps(body, JSON_COMPACT);
 	if (text == NULL) {
 		rc = -ENOMEM;
 		goto out;
 	}
-	char path[600];
-	snprintf(path, sizeof(path), "/api/v1/images/%s", as);
 	if ((rc = api_call(o, "PUT", path, text, &status, &reply)) < 0)
 		goto out;
 	if (status < 200 || status > 299) {
@@ -238,7 +249,10 @@ int push_unregister(const struct push_opts *o, const char *name, struct buf *why
 	long status = 0;
 	int rc;
 	buf_init(&reply, REPLY_MAX);
-	snprintf(path, sizeof(path), "/api/v1/images/%s", name);
+	if (buf_fmt(path, sizeof(path), "/api/v1/images/%s", name) < 0) {
+		rc = -ENAMETOOLONG;
+		goto out;
+	}
 	if ((rc = api_call(o, "DELETE", path, NULL, &status, &reply)) < 0)
 		goto out;
 	if (status == 404)

@@ -9,6 +9,8 @@
  *   root=live:<advertise>/files/images/<name>/rootfs.squashfs ip=dhcp
  *   rd.live.overlay.overlayfs=1 net.ifnames=0 <the recipe's kernel_params>
  * corrald adds BOOTIF, the node's name and the cloud-init seed itself.
+ *
+ * Callers: corral-image.c only (push, build --push, rm).
  */
 #ifndef CORRAL_PUSH_H
 #define CORRAL_PUSH_H

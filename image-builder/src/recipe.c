@@ -8,13 +8,17 @@
 #include "recipe.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <yaml.h>
+
+#include "fsutil.h"
 
 #define RECIPE_MAX_BYTES (1024 * 1024)
 #define RECIPE_MAX_DEPTH 16 /* parent chain */
@@ -33,12 +37,13 @@ static const struct key top_keys[] = {
 	{"name", K_STR, 1},          {"description", K_STR, 0}, {"arch", K_STR, 0},
 	{"base", K_MAP, 0},          {"parent", K_STR, 0},      {"packages", K_STRLIST, 0},
 	{"remove", K_STRLIST, 0},    {"files", K_FILES, 0},     {"run", K_RUN, 0},
-	{"kernel_params", K_STR, 0}, {"cloud_init", K_BOOL, 0},
+	{"kernel_params", K_STR, 0}, {"cloud_init", K_BOOL, 0}, {"live_boot", K_BOOL, 0},
 };
 static const struct key base_keys[] = {
-	{"suite", K_STR, 1},
+	{"suite", K_STR, 0},
 	{"mirror", K_STR, 0},
 	{"variant", K_STR, 0},
+	{"oci", K_STR, 0},
 };
 static const struct key file_keys[] = {
 	{"src", K_STR, 1},
@@ -132,7 +137,7 @@ static int charset_ok(const char *s, const char *set, size_t min, size_t max)
 
 /* Names Corral accepts for objects (docs/api.md): 1-63 of [A-Za-z0-9._-],
  * starting with a letter or digit. */
-static int name_ok(const char *s)
+int recipe_name_ok(const char *s)
 {
 	return charset_ok(s, ALNUM "._-", 1, 63) && strchr(ALNUM, s[0]) != NULL;
 }
@@ -155,7 +160,7 @@ static int package_ok(const char *s)
 
 /* Kernel parameters go into an iPXE script and a JSON body: printable
  * ASCII without '$' (corrald refuses it), quotes or backslashes. */
-static int params_ok(const char *s)
+int recipe_params_ok(const char *s)
 {
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
 		if (*p < 0x20 || *p > 0x7e || *p == '$' || *p == '"' || *p == '\'' || *p == '\\')
@@ -200,18 +205,28 @@ static int take_str(struct ctx *c, const yaml_node_t *n, const char *key, char *
 	return *out ? 0 : -ENOMEM;
 }
 
-static int take_strlist(struct ctx *c, const yaml_node_t *n, const char *key, char ***out,
-			size_t *count, int (*ok)(const char *), const char *what)
+/* n as a list (of type t) of at most RECIPE_MAX_ITEMS: *len, or -EINVAL (said). */
+static int seq_items(struct ctx *c, const yaml_node_t *n, const char *key, enum ktype t,
+		     size_t *len)
 {
 	if (n->type != YAML_SEQUENCE_NODE) {
-		bad(c, n, key, "must be %s", type_name(K_STRLIST));
+		bad(c, n, key, "must be %s", type_name(t));
 		return -EINVAL;
 	}
-	size_t len = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
-	if (len > RECIPE_MAX_ITEMS) {
+	*len = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+	if (*len > RECIPE_MAX_ITEMS) {
 		bad(c, n, key, "more than %d items", RECIPE_MAX_ITEMS);
 		return -EINVAL;
 	}
+	return 0;
+}
+
+static int take_strlist(struct ctx *c, const yaml_node_t *n, const char *key, char ***out,
+			size_t *count, int (*ok)(const char *), const char *what)
+{
+	size_t len;
+	if (seq_items(c, n, key, K_STRLIST, &len) < 0)
+		return -EINVAL;
 	char **v = calloc(len + 1, sizeof(*v));
 	if (v == NULL)
 		return -ENOMEM;
@@ -243,6 +258,15 @@ static int take_strlist(struct ctx *c, const yaml_node_t *n, const char *key, ch
  * missing required ones.  Calls fn for every known key. */
 typedef int (*key_fn)(struct ctx *c, const struct key *k, yaml_node_t *v, void *arg);
 
+/* "where.name" ("name" when where is "(recipe)"), for messages: a cut one still names it. */
+static void key_path(char *out, size_t len, const char *where, const char *name)
+{
+	int top = where[0] == '(';
+	int n = snprintf(out, len, "%s%s%s", top ? "" : where, top ? "" : ".", name);
+	if (n < 0 || (size_t)n >= len)
+		out[len - 1] = '\0';
+}
+
 static int walk_map(struct ctx *c, yaml_node_t *map, const char *where, const struct key *keys,
 		    size_t nkeys, key_fn fn, void *arg)
 {
@@ -270,10 +294,7 @@ static int walk_map(struct ctx *c, yaml_node_t *map, const char *where, const st
 			if (strcmp(ks, keys[i].name) == 0)
 				break;
 		char full[160];
-		int fl = snprintf(full, sizeof(full), "%s%s%s", where[0] == '(' ? "" : where,
-				  where[0] == '(' ? "" : ".", ks);
-		if (fl < 0 || (size_t)fl >= sizeof(full))
-			full[sizeof(full) - 1] = '\0';
+		key_path(full, sizeof(full), where, ks);
 		if (i == nkeys) {
 			struct buf known;
 			buf_init(&known, 512);
@@ -297,11 +318,7 @@ static int walk_map(struct ctx *c, yaml_node_t *map, const char *where, const st
 	for (size_t i = 0; i < nkeys; i++) {
 		if (keys[i].required && !(seen & (1u << i))) {
 			char full[160];
-			int fl =
-				snprintf(full, sizeof(full), "%s%s%s", where[0] == '(' ? "" : where,
-					 where[0] == '(' ? "" : ".", keys[i].name);
-			if (fl < 0 || (size_t)fl >= sizeof(full))
-				full[sizeof(full) - 1] = '\0';
+			key_path(full, sizeof(full), where, keys[i].name);
 			bad(c, owner, full, "missing (required: %s)", type_name(keys[i].type));
 			rc = -EINVAL;
 		}
@@ -314,7 +331,7 @@ static int base_key(struct ctx *c, const struct key *k, yaml_node_t *v, void *ar
 	struct recipe *r = arg;
 	char key[32];
 	int rc;
-	snprintf(key, sizeof(key), "base.%s", k->name);
+	buf_fmt_msg(key, sizeof(key), "base.%s", k->name); /* for messages */
 	if (strcmp(k->name, "suite") == 0) {
 		if ((rc = take_str(c, v, key, &r->suite)) < 0)
 			return rc;
@@ -331,6 +348,26 @@ static int base_key(struct ctx *c, const struct key *k, yaml_node_t *v, void *ar
 			bad(c, v, key, "must be an http:// or https:// URL without blanks");
 			return -EINVAL;
 		}
+	} else if (strcmp(k->name, "oci") == 0) {
+		/* An OCI image layout directory or archive, relative to the recipe. */
+		char *raw = NULL;
+		struct stat st;
+		if ((rc = take_str(c, v, key, &raw)) < 0)
+			return rc;
+		struct buf p;
+		buf_init(&p, PATH_MAX);
+		if (raw[0] == '/')
+			buf_adds(&p, raw);
+		else
+			buf_printf(&p, "%s/%s", r->dir, raw);
+		r->oci = buf_take(&p);
+		if (r->oci == NULL || stat(r->oci, &st) < 0) {
+			bad(c, v, key,
+			    "\"%s\": no such OCI image (a layout directory or an archive)", raw);
+			free(raw);
+			return -EINVAL;
+		}
+		free(raw);
 	} else if (strcmp(k->name, "variant") == 0) {
 		static const char *const ok[] = {"minbase",   "buildd",   "required",
 						 "important", "standard", NULL};
@@ -358,7 +395,7 @@ static int file_key(struct ctx *c, const struct key *k, yaml_node_t *v, void *ar
 {
 	struct file_arg *fa = arg;
 	char key[32];
-	snprintf(key, sizeof(key), "files.%s", k->name);
+	buf_fmt_msg(key, sizeof(key), "files.%s", k->name); /* for messages */
 	if (strcmp(k->name, "src") == 0)
 		return take_str(c, v, key, &fa->src_raw);
 	if (strcmp(k->name, "mode") == 0)
@@ -373,15 +410,9 @@ static int file_key(struct ctx *c, const struct key *k, yaml_node_t *v, void *ar
 
 static int take_files(struct ctx *c, struct recipe *r, yaml_node_t *n)
 {
-	if (n->type != YAML_SEQUENCE_NODE) {
-		bad(c, n, "files", "must be %s", type_name(K_FILES));
+	size_t len;
+	if (seq_items(c, n, "files", K_FILES, &len) < 0)
 		return -EINVAL;
-	}
-	size_t len = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
-	if (len > RECIPE_MAX_ITEMS) {
-		bad(c, n, "files", "more than %d items", RECIPE_MAX_ITEMS);
-		return -EINVAL;
-	}
 	r->files = calloc(len ? len : 1, sizeof(*r->files));
 	if (r->files == NULL)
 		return -ENOMEM;
@@ -428,15 +459,9 @@ static int take_files(struct ctx *c, struct recipe *r, yaml_node_t *n)
 
 static int take_run(struct ctx *c, struct recipe *r, yaml_node_t *n)
 {
-	if (n->type != YAML_SEQUENCE_NODE) {
-		bad(c, n, "run", "must be %s", type_name(K_RUN));
+	size_t len;
+	if (seq_items(c, n, "run", K_RUN, &len) < 0)
 		return -EINVAL;
-	}
-	size_t len = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
-	if (len > RECIPE_MAX_ITEMS) {
-		bad(c, n, "run", "more than %d items", RECIPE_MAX_ITEMS);
-		return -EINVAL;
-	}
 	r->run = calloc(len ? len : 1, sizeof(*r->run));
 	if (r->run == NULL)
 		return -ENOMEM;
@@ -474,7 +499,7 @@ static int top_key(struct ctx *c, const struct key *k, yaml_node_t *v, void *arg
 	if (strcmp(n, "name") == 0) {
 		if ((rc = take_str(c, v, n, &r->name)) < 0)
 			return rc;
-		if (!name_ok(r->name)) {
+		if (!recipe_name_ok(r->name)) {
 			bad(c, v, n,
 			    "\"%s\": 1-63 of [A-Za-z0-9._-], starting with a letter or digit",
 			    r->name);
@@ -485,15 +510,20 @@ static int top_key(struct ctx *c, const struct key *k, yaml_node_t *v, void *arg
 	} else if (strcmp(n, "arch") == 0) {
 		if ((rc = take_str(c, v, n, &r->arch)) < 0)
 			return rc;
-		if (strcmp(r->arch, "x86_64") == 0 || strcmp(r->arch, "amd64") == 0) {
-			free(r->arch);
-			r->arch = xstrdup(c, "amd64");
-		} else {
-			bad(c, v, n, "\"%s\" is not supported (x86_64/amd64)", r->arch);
+		/* Debian's names inside: amd64, arm64. */
+		const char *deb =
+			strcmp(r->arch, "x86_64") == 0 || strcmp(r->arch, "amd64") == 0  ? "amd64" :
+			strcmp(r->arch, "aarch64") == 0 || strcmp(r->arch, "arm64") == 0 ? "arm64" :
+											   NULL;
+		if (deb == NULL) {
+			bad(c, v, n, "\"%s\" is not supported (x86_64/amd64, aarch64/arm64)",
+			    r->arch);
 			return -EINVAL;
 		}
+		free(r->arch);
+		r->arch = xstrdup(c, deb);
 	} else if (strcmp(n, "base") == 0) {
-		return walk_map(c, v, "base", base_keys, 3, base_key, r);
+		return walk_map(c, v, "base", base_keys, 4, base_key, r);
 	} else if (strcmp(n, "parent") == 0) {
 		return take_str(c, v, n, &r->parent);
 	} else if (strcmp(n, "packages") == 0) {
@@ -509,8 +539,13 @@ static int top_key(struct ctx *c, const struct key *k, yaml_node_t *v, void *arg
 	} else if (strcmp(n, "kernel_params") == 0) {
 		if ((rc = take_str(c, v, n, &r->kernel_params)) < 0)
 			return rc;
-		if (!params_ok(r->kernel_params)) {
+		if (!recipe_params_ok(r->kernel_params)) {
 			bad(c, v, n, "printable ASCII without $, quotes or backslashes");
+			return -EINVAL;
+		}
+	} else if (strcmp(n, "live_boot") == 0) {
+		if (parse_bool(v, &r->live_boot) < 0) {
+			bad(c, v, n, "must be %s", type_name(K_BOOL));
 			return -EINVAL;
 		}
 	} else if (strcmp(n, "cloud_init") == 0) {
@@ -549,6 +584,64 @@ struct chain {
 static int load_chain(const char *path, const struct chain *chain, int depth, struct recipe **out,
 		      struct buf *err);
 
+/*
+ * parent: names a recipe file: loads it (relative to this recipe's
+ * directory) as r->parent_recipe, refusing a cycle or a chain deeper than
+ * RECIPE_MAX_DEPTH.  Problems are reported through c; returns 0, or
+ * -ENOMEM.
+ */
+static int load_parent(struct ctx *c, yaml_node_t *root, struct recipe *r,
+		       const struct chain *chain, int depth)
+{
+	struct buf *err = c->err;
+	struct buf p;
+	buf_init(&p, PATH_MAX);
+	if (r->parent[0] == '/')
+		buf_adds(&p, r->parent);
+	else
+		buf_printf(&p, "%s/%s", r->dir, r->parent);
+	char *ppath = buf_take(&p);
+	if (ppath == NULL)
+		return -ENOMEM;
+	/* Find the line of the parent key for messages. */
+	yaml_node_t *pn = root;
+	for (yaml_node_pair_t *pr = root->data.mapping.pairs.start;
+	     pr < root->data.mapping.pairs.top; pr++) {
+		const char *ks = scalar(node_get(c, pr->key));
+		if (ks && strcmp(ks, "parent") == 0)
+			pn = node_get(c, pr->value);
+	}
+	char rp[PATH_MAX];
+	if (realpath(ppath, rp) == NULL) {
+		bad(c, pn, "parent", "cannot read recipe \"%s\": %s", r->parent, strerror(errno));
+	} else {
+		const struct chain *ch;
+		for (ch = chain; ch; ch = ch->next)
+			if (strcmp(ch->realpath, rp) == 0)
+				break;
+		if (ch != NULL) {
+			bad(c, pn, "parent", "cycle: ");
+			err->len--; /* drop the newline bad() added */
+			err->data[err->len] = '\0';
+			buf_printf(err, "%s", rp);
+			for (const struct chain *x = chain; x; x = x->next) {
+				buf_printf(err, " <- %s", x->path);
+				if (x == ch)
+					break;
+			}
+			buf_addc(err, '\n');
+		} else if (depth >= RECIPE_MAX_DEPTH) {
+			bad(c, pn, "parent", "more than %d layers", RECIPE_MAX_DEPTH);
+		} else if (c->nerr == 0) {
+			struct chain me = {rp, ppath, chain};
+			if (load_chain(ppath, &me, depth + 1, &r->parent_recipe, err) < 0)
+				c->nerr++;
+		}
+	}
+	free(ppath);
+	return 0;
+}
+
 static int parse_chain(const char *path, const char *text, size_t len, const struct chain *chain,
 		       int depth, struct recipe **out, struct buf *err)
 {
@@ -586,60 +679,25 @@ static int parse_chain(const char *path, const char *text, size_t len, const str
 		 r);
 
 	/* Rules across keys. */
-	if (r->parent == NULL && r->suite == NULL && root->type == YAML_MAPPING_NODE && c.nerr == 0)
-		bad(&c, root, "base", "missing: a recipe needs a base (base.suite) or a parent");
-	if (r->parent != NULL && r->suite != NULL)
+	if (r->parent == NULL && r->suite == NULL && r->oci == NULL &&
+	    root->type == YAML_MAPPING_NODE && c.nerr == 0)
+		bad(&c, root, "base",
+		    "missing: a recipe needs a base (base.suite or base.oci) or a parent");
+	if (r->suite != NULL && r->oci != NULL)
+		bad(&c, root, "base", "either suite (Debian, by mmdebstrap) or oci (an OCI image)");
+	if (r->oci != NULL && (r->mirror != NULL || r->variant != NULL))
+		bad(&c, root, "base", "mirror and variant are for base.suite, not base.oci");
+	if (r->live_boot && r->oci == NULL)
+		bad(&c, root, "live_boot",
+		    "only for a recipe with base.oci (a Debian base has it)");
+	if (r->parent != NULL && (r->suite != NULL || r->oci != NULL))
 		bad(&c, root, "parent", "a recipe has either a base or a parent, not both");
 	if (r->parent != NULL && recipe_parent_is_file(r->parent)) {
-		struct buf p;
-		buf_init(&p, PATH_MAX);
-		if (r->parent[0] == '/')
-			buf_adds(&p, r->parent);
-		else
-			buf_printf(&p, "%s/%s", r->dir, r->parent);
-		char *ppath = buf_take(&p);
-		if (ppath == NULL) {
+		if (load_parent(&c, root, r, chain, depth) < 0) {
 			rc = -ENOMEM;
 			goto err_doc;
 		}
-		/* Find the line of the parent key for messages. */
-		yaml_node_t *pn = root;
-		for (yaml_node_pair_t *pr = root->data.mapping.pairs.start;
-		     pr < root->data.mapping.pairs.top; pr++) {
-			const char *ks = scalar(node_get(&c, pr->key));
-			if (ks && strcmp(ks, "parent") == 0)
-				pn = node_get(&c, pr->value);
-		}
-		char rp[PATH_MAX];
-		if (realpath(ppath, rp) == NULL) {
-			bad(&c, pn, "parent", "cannot read recipe \"%s\": %s", r->parent,
-			    strerror(errno));
-		} else {
-			const struct chain *ch;
-			for (ch = chain; ch; ch = ch->next)
-				if (strcmp(ch->realpath, rp) == 0)
-					break;
-			if (ch != NULL) {
-				bad(&c, pn, "parent", "cycle: ");
-				err->len--; /* drop the newline bad() added */
-				err->data[err->len] = '\0';
-				buf_printf(err, "%s", rp);
-				for (const struct chain *x = chain; x; x = x->next) {
-					buf_printf(err, " <- %s", x->path);
-					if (x == ch)
-						break;
-				}
-				buf_addc(err, '\n');
-			} else if (depth >= RECIPE_MAX_DEPTH) {
-				bad(&c, pn, "parent", "more than %d layers", RECIPE_MAX_DEPTH);
-			} else if (c.nerr == 0) {
-				struct chain me = {rp, ppath, chain};
-				if (load_chain(ppath, &me, depth + 1, &r->parent_recipe, err) < 0)
-					c.nerr++;
-			}
-		}
-		free(ppath);
-	} else if (r->parent != NULL && !name_ok(r->parent)) {
+	} else if (r->parent != NULL && !recipe_name_ok(r->parent)) {
 		bad(&c, root, "parent", "\"%s\" is neither a recipe file (.yaml) nor an image name",
 		    r->parent);
 	}
@@ -675,26 +733,24 @@ err_free:
 static int load_chain(const char *path, const struct chain *chain, int depth, struct recipe **out,
 		      struct buf *err)
 {
-	FILE *f = fopen(path, "r");
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct buf text;
-	char chunk[8192];
-	size_t n;
 	int rc;
 
-	if (f == NULL) {
+	if (fd < 0) {
 		rc = -errno;
 		buf_printf(err, "%s: cannot read: %s\n", path, strerror(errno));
 		return rc;
 	}
 	buf_init(&text, RECIPE_MAX_BYTES);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		if (buf_add(&text, chunk, n) < 0) {
-			buf_printf(err, "%s: larger than %d bytes\n", path, RECIPE_MAX_BYTES);
-			rc = -EINVAL;
-			goto err_text;
-		}
+	rc = fs_read_fd(fd, RECIPE_MAX_BYTES, &text);
+	close(fd);
+	if (rc == -E2BIG) {
+		buf_printf(err, "%s: larger than %d bytes\n", path, RECIPE_MAX_BYTES);
+		rc = -EINVAL;
+		goto err_text;
 	}
-	if (ferror(f)) {
+	if (rc < 0) {
 		buf_printf(err, "%s: read error\n", path);
 		rc = -EIO;
 		goto err_text;
@@ -714,7 +770,6 @@ static int load_chain(const char *path, const struct chain *chain, int depth, st
 	}
 err_text:
 	buf_clear(&text);
-	fclose(f);
 	return rc;
 }
 
@@ -753,6 +808,7 @@ void recipe_free(struct recipe *r)
 	free(r->description);
 	free(r->arch);
 	free(r->suite);
+	free(r->oci);
 	free(r->mirror);
 	free(r->variant);
 	free(r->parent);
@@ -782,16 +838,27 @@ const struct recipe *recipe_root(const struct recipe *r)
 {
 	while (r->parent_recipe != NULL)
 		r = r->parent_recipe;
-	return r->suite != NULL ? r : NULL;
+	return r->suite != NULL || r->oci != NULL ? r : NULL;
 }
 
 /* Length-prefixed fields, so "a","bc" and "ab","c" hash differently. */
 static void h_str(crypto_hash_sha256_state *h, const char *tag, const char *s)
 {
-	char pre[96];
+	/* "tag N:" ("tag 0-:" for none), in pieces: no fixed buffer to outgrow. */
 	size_t n = s ? strlen(s) : 0;
-	int pl = snprintf(pre, sizeof(pre), "%s %zu%s:", tag, n, s ? "" : "-");
-	crypto_hash_sha256_update(h, (const unsigned char *)pre, (unsigned long long)pl);
+	char num[24]; /* a size_t's digits, "-" and ":" */
+	size_t i = sizeof(num);
+	num[--i] = ':';
+	if (s == NULL)
+		num[--i] = '-';
+	do {
+		num[--i] = (char)('0' + n % 10);
+		n /= 10;
+	} while (n > 0);
+	num[--i] = ' ';
+	crypto_hash_sha256_update(h, (const unsigned char *)tag, strlen(tag));
+	crypto_hash_sha256_update(h, (const unsigned char *)num + i, sizeof(num) - i);
+	n = s ? strlen(s) : 0;
 	if (s)
 		crypto_hash_sha256_update(h, (const unsigned char *)s, n);
 }
@@ -823,13 +890,20 @@ int recipe_digest(const struct recipe *r, char hex[65], struct buf *err)
 	h_str(&h, "suite", r->suite);
 	h_str(&h, "mirror", r->mirror);
 	h_str(&h, "variant", r->variant);
+	/* Only when set, so the digests of existing recipes stay as they were.
+	 * The image's content (its diff_ids) enters the layer key in build.c. */
+	if (r->oci != NULL)
+		h_str(&h, "oci", r->oci);
+	if (r->live_boot)
+		h_str(&h, "live_boot", "1");
 	/* The parent's identity enters through the layer key, not here. */
 	for (size_t i = 0; i < r->npackages; i++)
 		h_str(&h, "package", r->packages[i]);
 	for (size_t i = 0; i < r->nremove; i++)
 		h_str(&h, "remove", r->remove[i]);
 	for (size_t i = 0; i < r->nfiles; i++) {
-		snprintf(num, sizeof(num), "%04o", (unsigned)r->files[i].mode);
+		if (buf_fmt(num, sizeof(num), "%04o", (unsigned)r->files[i].mode) < 0)
+			goto err_num; /* 32 bytes hold any number here */
 		h_str(&h, "file", r->files[i].dest);
 		h_str(&h, "mode", num);
 		int rc = h_file(&h, r->files[i].src);
@@ -840,15 +914,21 @@ int recipe_digest(const struct recipe *r, char hex[65], struct buf *err)
 		}
 	}
 	for (size_t i = 0; i < r->nrun; i++) {
-		snprintf(num, sizeof(num), "%zu", r->run[i].argc);
+		if (buf_fmt(num, sizeof(num), "%zu", r->run[i].argc) < 0)
+			goto err_num;
 		h_str(&h, "run", num);
 		for (size_t j = 0; j < r->run[i].argc; j++)
 			h_str(&h, "arg", r->run[i].argv[j]);
 	}
 	h_str(&h, "kernel_params", r->kernel_params);
-	snprintf(num, sizeof(num), "%d", recipe_cloud_init(r));
+	if (buf_fmt(num, sizeof(num), "%d", recipe_cloud_init(r)) < 0)
+		goto err_num;
 	h_str(&h, "cloud_init", num);
 	crypto_hash_sha256_final(&h, out);
 	sodium_bin2hex(hex, 65, out, sizeof(out));
 	return 0;
+
+err_num:
+	buf_printf(err, "%s: recipe digest: a number did not fit\n", r->path);
+	return -EINVAL;
 }

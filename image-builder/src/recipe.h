@@ -2,7 +2,8 @@
  * recipe: image recipes (YAML, libyaml) → a checked struct recipe.
  *
  * A recipe names an image and either a base (Debian suite, optional mirror
- * and variant) or a parent (another recipe file, or an image already in the
+ * and variant; or an OCI image, base.oci, with live_boot to install what a
+ * live boot needs with its own package manager) or a parent (another recipe file, or an image already in the
  * store), plus packages to add and remove, files to copy in, commands to
  * run inside (argv lists, never shell strings), default kernel parameters
  * and whether cloud-init is enabled.  recipe_load() reads a file and every
@@ -12,6 +13,9 @@
  *
  * Owns: the struct and everything it points to (recipe_free).  No I/O but
  * reading the recipe files and stat()ing the files it copies in.
+ *
+ * Callers: corral-image.c (build, check) and build.c, which reads the
+ * struct.
  */
 #ifndef CORRAL_RECIPE_H
 #define CORRAL_RECIPE_H
@@ -39,10 +43,12 @@ struct recipe {
 	char *dir;                    /* directory of the file: `files` src are relative to it */
 	char *name;                   /* image name */
 	char *description;            /* free text or NULL */
-	char *arch;                   /* Debian architecture: amd64 */
+	char *arch;                   /* Debian architecture: amd64, arm64 */
 	char *suite;                  /* base only: bookworm, ... (children: inherited) */
 	char *mirror;                 /* base only: NULL = the machine's apt sources */
 	char *variant;                /* base only: mmdebstrap variant (default minbase) */
+	char *oci;                    /* base only: an OCI image (path) instead of a suite */
+	int live_boot;                /* base.oci: install the live boot pieces */
 	char *parent;                 /* as written, or NULL */
 	struct recipe *parent_recipe; /* when parent names a recipe file */
 	char **packages;
@@ -67,6 +73,12 @@ int recipe_parse(const char *path, const char *text, size_t len, struct recipe *
 		 struct buf *err);
 void recipe_free(struct recipe *r);
 
+/* 1 when s is a name Corral accepts for an image: 1-63 of [A-Za-z0-9._-],
+ * starting with a letter or digit. */
+int recipe_name_ok(const char *s);
+/* 1 when s may be default kernel parameters: printable ASCII without '$',
+ * quotes or backslashes, at most 1024 bytes. */
+int recipe_params_ok(const char *s);
 /* 1 when `parent` names a recipe file (ends in .yaml/.yml or has a '/'),
  * 0 when it names an image in the store. */
 int recipe_parent_is_file(const char *parent);

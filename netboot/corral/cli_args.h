@@ -10,6 +10,10 @@
  * checked for form here (integers, list syntax); what they mean (a valid
  * MAC, an existing profile) is the server's to judge, so its message is the
  * one the user sees.
+ *
+ * Callers: corral.c's main parses argv with it; the handlers (cli_res,
+ * cli_cmds, cli_cmds_redfish) read the parsed struct cli_args; cli_defs.c
+ * declares the option tables.
  */
 #ifndef CORRAL_CLI_ARGS_H
 #define CORRAL_CLI_ARGS_H

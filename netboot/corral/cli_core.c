@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli_http.h"
+#include "fsutil.h"
 
 /* Longest error line; the rest is cut with "...". */
 #define CLI_LINE_MAX 1024
@@ -24,16 +25,8 @@ static void cli_vline(const char *fmt, va_list ap)
 {
 	char line[CLI_LINE_MAX] = "corral: ";
 	size_t n = strlen(line);
-	int m = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
-	size_t len;
-	if (m < 0) {
-		len = n;
-	} else if ((size_t)m >= sizeof(line) - n) {
-		len = sizeof(line) - 1; /* cut: say so */
-		memcpy(line + len - 3, "...", 3);
-	} else {
-		len = n + (size_t)m;
-	}
+	buf_vfmt_msg(line + n, sizeof(line) - n, fmt, ap); /* cut: ends in "..." */
+	size_t len = strlen(line);
 	for (size_t i = 0; i < len; i++) {
 		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
 			line[i] = ' ';
@@ -65,18 +58,14 @@ int cli_usage(const struct cli_cmd *cmd, const char *fmt, ...)
 {
 	char name[64], prefix[80];
 	cli_cmd_name(cmd, name, sizeof(name));
-	int n = snprintf(prefix, sizeof(prefix), "%s: ", name);
-	if (n < 0 || (size_t)n >= sizeof(prefix))
+	if (buf_fmt(prefix, sizeof(prefix), "%s: ", name) < 0)
 		prefix[0] = '\0';
 
 	char msg[CLI_LINE_MAX];
 	va_list ap;
 	va_start(ap, fmt);
-	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	buf_vfmt_msg(msg, sizeof(msg), fmt, ap); /* cli_fail cuts the line anyway */
 	va_end(ap);
-	if (n < 0)
-		msg[0] = '\0';
-	/* A cut message is still worth printing; cli_fail cuts the line anyway. */
 	return cli_fail(CLI_EXIT_USAGE, "%s%s (see 'corral %s --help')", prefix, msg, name);
 }
 
@@ -156,30 +145,7 @@ int cli_path(struct buf *out, const char *base, const char *name, const char *su
 
 int cli_read_file(const char *path, size_t cap, struct buf *out)
 {
-	int fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	int rc = 0;
-	char chunk[16384];
-	for (;;) {
-		ssize_t n = read(fd, chunk, sizeof(chunk));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = -errno;
-			break;
-		}
-		if (n == 0)
-			break;
-		if (out->len + (size_t)n > cap) {
-			rc = -E2BIG;
-			break;
-		}
-		rc = buf_add(out, chunk, (size_t)n);
-		if (rc < 0)
-			break;
-	}
-	if (fd != STDIN_FILENO)
-		close(fd);
-	return rc;
+	if (strcmp(path, "-") == 0)
+		return fs_read_fd(STDIN_FILENO, cap, out); /* stdin stays open */
+	return fs_read_file(path, cap, out);
 }

@@ -7,6 +7,8 @@
  * returns the exit code they hand back.  Nothing else writes to stderr but
  * warnings on a success ("corral: warning: <what the server warns of>").
  * Single-threaded; nothing here keeps state between calls.
+ *
+ * Callers: every cli_* module and corral.c.
  */
 #ifndef CORRAL_CLI_CORE_H
 #define CORRAL_CLI_CORE_H
@@ -25,11 +27,13 @@ enum cli_exit {
 	CLI_EXIT_CONNECT = 3, /* the server could not be reached (or timed out) */
 };
 
-#define CLI_DEFAULT_URL "http://127.0.0.1:8080"
+#define CLI_DEFAULT_URL "https://127.0.0.1:8443" /* corrald's operator listener */
 /* Largest file read for --*-file options; the server's default body cap. */
 #define CLI_FILE_MAX (1024 * 1024)
 /* Largest import file; the server's cap for /api/v1/nodes/import. */
 #define CLI_IMPORT_MAX (8 * 1024 * 1024)
+/* Largest request path (and query) a command builds with cli_path. */
+#define CLI_PATH_MAX 4096
 
 struct cli_http;
 struct cli_reply;

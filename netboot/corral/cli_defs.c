@@ -7,6 +7,8 @@
 
 #include "cli_args.h"
 #include "cli_cmds.h"
+#include "cli_cmds_redfish.h"
+#include "cli_image.h"
 #include "cli_out.h"
 #include "cli_res.h"
 #include "cli_system.h"
@@ -195,6 +197,11 @@ static const struct cli_opt image_opts[] = {
 	OPT_STR("--arch", "arch", 0, "A", "x86_64 or aarch64"),
 };
 
+static const struct cli_opt image_verify_opts[] = {
+	OPT_KIND("--manifest", "manifest", CLI_OPT_TEXTFILE, "FILE",
+		 "the image's manifest.json (default: the one pushed beside its files)"),
+};
+
 /* On `set`, naming an image drops kernel/initrd and the reverse: a profile
    has one or the other. */
 static const struct cli_opt profile_opts[] = {
@@ -321,6 +328,8 @@ const struct cli_cmd cli_cmds[] = {
 	    "make discovered machine MAC node NAME; it boots at its next retry"),
 	CRUD("group", &res_group, group_opts, "groups"),
 	CRUD("image", &res_image, image_opts, "images"),
+	CMD("image", "verify", cli_cmd_image_verify, &res_image, image_verify_opts, 1, 1, "NAME",
+	    "check the files corrald serves for image NAME against its manifest (sha256)"),
 	CRUD("profile", &res_profile, profile_opts, "boot profiles"),
 	CMD0("boot", "show", cli_cmd_bootscript, &res_node, 1, 1, "NODE",
 	     "print the iPXE script NODE would get now"),

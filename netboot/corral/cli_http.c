@@ -25,6 +25,9 @@ struct cli_http {
 	CURL *curl;      /* reused: requests of one run share a connection */
 	char *base;      /* base URL, no trailing '/' */
 	struct buf auth; /* "Authorization: Bearer ...", empty without token */
+	char *ca_file;   /* NULL: the system's CAs */
+	char fp[72];     /* "sha256:<hex>" as given, for messages; "" without a pin */
+	char pin[64];    /* libcurl's form of it: "sha256//<base64>"; "" without */
 };
 
 /* Where the write callback puts the reply. */
@@ -91,11 +94,58 @@ err_token:
 	return rc;
 }
 
+/* 0..15 for a lower-case hex digit (cli_conf_fingerprint made them so), else -1. */
+static int cli_http_hexval(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+int cli_http_tls(struct cli_http *h, const char *ca_file, const char *fingerprint)
+{
+	static const char b64[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	free(h->ca_file);
+	h->ca_file = NULL;
+	h->fp[0] = h->pin[0] = '\0';
+	if (ca_file != NULL && (h->ca_file = strdup(ca_file)) == NULL)
+		return -ENOMEM;
+	if (fingerprint == NULL)
+		return 0;
+	unsigned char raw[33] = {0}; /* one spare byte: base64 works in threes */
+	if (strncmp(fingerprint, "sha256:", 7) != 0 || strlen(fingerprint) != 71)
+		return -EINVAL;
+	for (size_t i = 0; i < 32; i++) {
+		int hi = cli_http_hexval(fingerprint[7 + 2 * i]);
+		int lo = cli_http_hexval(fingerprint[8 + 2 * i]);
+		if (hi < 0 || lo < 0)
+			return -EINVAL;
+		raw[i] = (unsigned char)(hi * 16 + lo);
+	}
+	/* libcurl pins "sha256//" and the base64 of the hash of the DER public key */
+	char *o = h->pin + 8;
+	memcpy(h->pin, "sha256//", 8);
+	for (size_t i = 0; i < 33; i += 3) {
+		unsigned v = (unsigned)raw[i] << 16 | (unsigned)raw[i + 1] << 8 | raw[i + 2];
+		*o++ = b64[v >> 18 & 63];
+		*o++ = b64[v >> 12 & 63];
+		*o++ = i + 1 < 32 ? b64[v >> 6 & 63] : '=';
+		*o++ = i + 2 < 32 ? b64[v & 63] : '=';
+	}
+	*o = '\0';
+	memcpy(h->fp, fingerprint, 72);
+	return 0;
+}
+
 int cli_http_dup(const struct cli_http *h, struct cli_http **out)
 {
 	static const char prefix[] = "Authorization: Bearer ";
 	const char *auth = buf_str(&h->auth);
-	return cli_http_new(h->base, h->auth.len > 0 ? auth + sizeof(prefix) - 1 : NULL, out);
+	int rc = cli_http_new(h->base, h->auth.len > 0 ? auth + sizeof(prefix) - 1 : NULL, out);
+	if (rc == 0 && (rc = cli_http_tls(*out, h->ca_file, h->fp[0] ? h->fp : NULL)) < 0) {
+		cli_http_free(*out);
+		*out = NULL;
+	}
+	return rc;
 }
 
 void cli_http_free(struct cli_http *h)
@@ -104,6 +154,7 @@ void cli_http_free(struct cli_http *h)
 		return;
 	curl_easy_cleanup(h->curl);
 	free(h->base);
+	free(h->ca_file);
 	if (h->auth.data != NULL)
 		explicit_bzero(h->auth.data, h->auth.size);
 	buf_clear(&h->auth);
@@ -203,7 +254,39 @@ static int cli_http_begin(struct cli_http *h, const char *path, const char *cons
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "corral/" CORRAL_VERSION);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, *hdrs);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
+	if (h->ca_file != NULL)
+		curl_easy_setopt(e, CURLOPT_CAINFO, h->ca_file);
+	if (h->pin[0] != '\0') {
+		/* Checked in the handshake, before a byte of the request is sent. */
+		curl_easy_setopt(e, CURLOPT_PINNEDPUBLICKEY, h->pin);
+		if (h->ca_file == NULL) {
+			/* The pin is the identity: a self-signed certificate has no
+			 * CA, and its names need not be the one in the URL. */
+			curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+			curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+		}
+	}
 	return 0;
+}
+
+/* Why a transfer failed, into r->err: for a refused certificate, also what to do. */
+static void cli_http_why(const struct cli_http *h, CURLcode cc, const char *errbuf,
+			 struct cli_reply *r)
+{
+	const char *why = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(cc);
+	if (cc == CURLE_SSL_PINNEDPUBKEYNOTMATCH)
+		buf_fmt_msg(r->err, sizeof(r->err),
+			    "the server's public key is not %s: not the corrald pinned (or its "
+			    "key was replaced); nothing was sent",
+			    h->fp);
+	else if (cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE)
+		buf_fmt_msg(r->err, sizeof(r->err),
+			    "the server's certificate is not trusted (%s); pass its CA with "
+			    "--ca-file or pin it with --fingerprint (corrald cert shows both); "
+			    "nothing was sent",
+			    why);
+	else
+		buf_fmt_msg(r->err, sizeof(r->err), "%s", why);
 }
 
 int cli_http_request(struct cli_http *h, const char *method, const char *path, const json_t *body,
@@ -248,10 +331,7 @@ int cli_http_request(struct cli_http *h, const char *method, const char *path, c
 		goto err_perform;
 	}
 	if (cc != CURLE_OK) {
-		const char *why = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(cc);
-		int n = snprintf(r->err, sizeof(r->err), "%s", why);
-		if (n < 0 || (size_t)n >= sizeof(r->err))
-			r->err[sizeof(r->err) - 1] = '\0'; /* cut; still says what */
+		cli_http_why(h, cc, errbuf, r);
 		rc = -EIO;
 		goto err_perform;
 	}
@@ -355,13 +435,10 @@ int cli_http_stream(struct cli_http *h, const char *path, long timeout_ms,
 	} else if (cc == CURLE_OPERATION_TIMEDOUT && timeout_ms > 0 && took_ms >= timeout_ms) {
 		rc = -ETIMEDOUT;
 	} else if (cc == CURLE_OPERATION_TIMEDOUT) {
-		snprintf(r->err, sizeof(r->err), "nothing from the server for 45 s");
+		buf_fmt_msg(r->err, sizeof(r->err), "nothing from the server for 45 s");
 		rc = -EIO;
 	} else if (cc != CURLE_OK) {
-		const char *why = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(cc);
-		int n = snprintf(r->err, sizeof(r->err), "%s", why);
-		if (n < 0 || (size_t)n >= sizeof(r->err))
-			r->err[sizeof(r->err) - 1] = '\0';
+		cli_http_why(h, cc, errbuf, r);
 		rc = -EIO;
 	} else if (r->status != 200) {
 		curl_easy_getinfo(e, CURLINFO_CONTENT_TYPE, &ctype);

@@ -6,8 +6,18 @@
  * connect timeout (5 s) and a total timeout (60 s), never follows
  * redirects (a redirect must not carry the bearer token elsewhere) and
  * speaks only http and https.  Replies go into a capped buffer.
+ * HTTPS: the server's certificate is verified against the system's CAs,
+ * or a CA file (cli_http_tls); a pinned fingerprint (the SHA-256 of the
+ * server's public key, as `corrald cert` shows it) is checked by libcurl
+ * during the handshake, before the token is sent, and with a pin and no CA
+ * file the pin alone identifies the server (a self-signed certificate
+ * needs no CA).  A refusal says which check failed and what to do.
  * Security: the token lives only in the header string, which is wiped
  * when the client is freed; it is never printed.
+ *
+ * Callers: cli_core (cli_call) and corral.c; handlers that need more than
+ * cli_call (events --follow's stream, boot pxe's existence checks) call it
+ * directly.  One client per run, single-threaded.
  */
 #ifndef CORRAL_CLI_HTTP_H
 #define CORRAL_CLI_HTTP_H
@@ -40,7 +50,14 @@ void cli_reply_clear(struct cli_reply *r);
  */
 int cli_http_new(const char *base_url, const char *token, struct cli_http **out);
 void cli_http_free(struct cli_http *h);
-/* A second client to the same server with the same token (its own connection). */
+/*
+ * How the server's certificate is checked: ca_file (a PEM bundle; NULL:
+ * the system's) and fingerprint ("sha256:<64 hex>", see
+ * cli_conf_fingerprint; NULL: none).  Returns 0, -EINVAL for a malformed
+ * fingerprint, -ENOMEM.
+ */
+int cli_http_tls(struct cli_http *h, const char *ca_file, const char *fingerprint);
+/* A second client to the same server with the same token and TLS checks (its own connection). */
 int cli_http_dup(const struct cli_http *h, struct cli_http **out);
 
 /*

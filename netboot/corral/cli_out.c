@@ -19,7 +19,8 @@ static int cli_out_real(struct buf *b, double x)
 {
 	char tmp[40];
 	for (int prec = 1; prec <= 17; prec++) {
-		snprintf(tmp, sizeof(tmp), "%.*g", prec, x);
+		if (buf_fmt(tmp, sizeof(tmp), "%.*g", prec, x) < 0)
+			return -EINVAL; /* 17 digits, sign and exponent fit in 40 */
 		if (strtod(tmp, NULL) == x)
 			break;
 	}

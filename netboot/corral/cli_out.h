@@ -5,6 +5,8 @@
  * people: a list becomes a table whose columns are declared as data
  * (struct cli_col), one object becomes "key  value" lines (cli_out_show).
  * Everything printed for people has its control characters replaced.
+ *
+ * Callers: the command handlers (cli_res, cli_cmds, cli_cmds_redfish).
  */
 #ifndef CORRAL_CLI_OUT_H
 #define CORRAL_CLI_OUT_H

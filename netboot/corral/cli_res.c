@@ -10,8 +10,6 @@
 
 #include "cli_http.h"
 
-#define CLI_PATH_MAX 4096
-
 /* The path of the object named by the first positional argument. */
 static int cli_res_path(const struct cli_cmd *cmd, const struct cli_args *a, struct buf *p)
 {
@@ -36,27 +34,38 @@ static int cli_res_print_json(const struct cli_cmd *cmd, const struct cli_reply 
 	return CLI_EXIT_OK;
 }
 
-int cli_res_list(struct cli *c, const struct cli_cmd *cmd, const struct cli_args *a)
+static int cli_res_out_list(const struct cli_cmd *cmd, const json_t *j)
+{
+	return cli_out_list(cmd->res->cols, cmd->res->ncols, j, cmd->res->member);
+}
+
+static int cli_res_out_show(const struct cli_cmd *cmd, const json_t *j)
+{
+	(void)cmd;
+	return cli_out_show(j);
+}
+
+/*
+ * The shared tail of list and show: unless rc (the path's) says otherwise,
+ * GETs p and prints the reply, its JSON with --json, else with print
+ * (-EINVAL: the reply is not `what`, "a list").  Clears p.
+ */
+static int cli_res_get(struct cli *c, const struct cli_cmd *cmd, int rc, struct buf *p,
+		       int (*print)(const struct cli_cmd *cmd, const json_t *j), const char *what)
 {
 	char name[64];
-	struct buf p;
 	struct cli_reply r;
-	buf_init(&p, CLI_PATH_MAX);
 	cli_reply_init(&r);
-	int rc = cli_path(&p, cmd->res->path, NULL, NULL) == 0 && cli_args_query(a, &p) == 0 ?
-			 CLI_EXIT_OK :
-			 cli_usage(cmd, "filters too long");
 	if (rc == CLI_EXIT_OK)
-		rc = cli_call(c, cmd, "GET", buf_str(&p), NULL, &r);
+		rc = cli_call(c, cmd, "GET", buf_str(p), NULL, &r);
 	if (rc == CLI_EXIT_OK) {
 		if (c->json) {
 			rc = cli_res_print_json(cmd, &r);
 		} else {
-			int orc = cli_out_list(cmd->res->cols, cmd->res->ncols, r.json,
-					       cmd->res->member);
+			int orc = print(cmd, r.json);
 			if (orc == -EINVAL)
-				rc = cli_fail(CLI_EXIT_FAIL, "%s: reply is not a list%s%s",
-					      cli_cmd_name(cmd, name, sizeof(name)),
+				rc = cli_fail(CLI_EXIT_FAIL, "%s: reply is not %s%s%s",
+					      cli_cmd_name(cmd, name, sizeof(name)), what,
 					      r.err[0] ? ": " : "", r.err);
 			else if (orc < 0)
 				rc = cli_fail(CLI_EXIT_FAIL, "%s: cannot print: %s",
@@ -65,38 +74,26 @@ int cli_res_list(struct cli *c, const struct cli_cmd *cmd, const struct cli_args
 		}
 	}
 	cli_reply_clear(&r);
-	buf_clear(&p);
+	buf_clear(p);
 	return rc;
+}
+
+int cli_res_list(struct cli *c, const struct cli_cmd *cmd, const struct cli_args *a)
+{
+	struct buf p;
+	buf_init(&p, CLI_PATH_MAX);
+	int rc = cli_path(&p, cmd->res->path, NULL, NULL) == 0 && cli_args_query(a, &p) == 0 ?
+			 CLI_EXIT_OK :
+			 cli_usage(cmd, "filters too long");
+	return cli_res_get(c, cmd, rc, &p, cli_res_out_list, "a list");
 }
 
 int cli_res_show(struct cli *c, const struct cli_cmd *cmd, const struct cli_args *a)
 {
-	char name[64];
 	struct buf p;
-	struct cli_reply r;
 	buf_init(&p, CLI_PATH_MAX);
-	cli_reply_init(&r);
 	int rc = cli_res_path(cmd, a, &p);
-	if (rc == CLI_EXIT_OK)
-		rc = cli_call(c, cmd, "GET", buf_str(&p), NULL, &r);
-	if (rc == CLI_EXIT_OK) {
-		if (c->json) {
-			rc = cli_res_print_json(cmd, &r);
-		} else {
-			int orc = cli_out_show(r.json);
-			if (orc == -EINVAL)
-				rc = cli_fail(CLI_EXIT_FAIL, "%s: reply is not an object%s%s",
-					      cli_cmd_name(cmd, name, sizeof(name)),
-					      r.err[0] ? ": " : "", r.err);
-			else if (orc < 0)
-				rc = cli_fail(CLI_EXIT_FAIL, "%s: cannot print: %s",
-					      cli_cmd_name(cmd, name, sizeof(name)),
-					      strerror(-orc));
-		}
-	}
-	cli_reply_clear(&r);
-	buf_clear(&p);
-	return rc;
+	return cli_res_get(c, cmd, rc, &p, cli_res_out_show, "an object");
 }
 
 int cli_res_send(struct cli *c, const struct cli_cmd *cmd, const char *method, const char *path,
@@ -132,14 +129,22 @@ static const char *cli_res_done(char *line, size_t len, const struct cli_cmd *cm
 	return line;
 }
 
+int cli_res_name(const struct cli_cmd *cmd, json_t *body, const char *name)
+{
+	json_t *v = json_string(name);
+	if (v == NULL)
+		return cli_usage(cmd, "name is not valid UTF-8");
+	if (json_object_set_new(body, "name", v) < 0)
+		return cli_fail(CLI_EXIT_FAIL, "out of memory");
+	return CLI_EXIT_OK;
+}
+
 int cli_res_create(struct cli *c, const struct cli_cmd *cmd, const struct cli_args *a)
 {
 	char line[256];
-	json_t *name = json_string(a->pos[0]);
-	if (name == NULL)
-		return cli_usage(cmd, "name is not valid UTF-8");
-	if (json_object_set_new(a->body, "name", name) < 0)
-		return cli_fail(CLI_EXIT_FAIL, "out of memory");
+	int rc = cli_res_name(cmd, a->body, a->pos[0]);
+	if (rc != CLI_EXIT_OK)
+		return rc;
 	return cli_res_send(c, cmd, "POST", cmd->res->path, a->body,
 			    cli_res_done(line, sizeof(line), cmd, a->pos[0], "created"));
 }

@@ -6,6 +6,9 @@
  * prints; the handlers below do list/show/create/set/rm for any of them,
  * the options coming from the command's table row (cli_defs.c).  So group,
  * image and profile commands are table rows, not code.
+ *
+ * Callers: the command table (cli_defs.c) names these handlers; cli_cmds
+ * and cli_cmds_redfish use cli_res_send and cli_res_name.
  */
 #ifndef CORRAL_CLI_RES_H
 #define CORRAL_CLI_RES_H
@@ -36,6 +39,9 @@ int cli_res_create(struct cli *c, const struct cli_cmd *cmd, const struct cli_ar
 int cli_res_set(struct cli *c, const struct cli_cmd *cmd, const struct cli_args *a);
 /* DELETE path/NAME for each NAME, stopping at the first failure. */
 int cli_res_rm(struct cli *c, const struct cli_cmd *cmd, const struct cli_args *a);
+
+/* body["name"] = name; CLI_EXIT_OK, or a usage error if name is not UTF-8. */
+int cli_res_name(const struct cli_cmd *cmd, json_t *body, const char *name);
 
 /*
  * Sends method to path with body and, on success, prints the reply's JSON

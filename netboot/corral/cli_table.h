@@ -7,6 +7,9 @@
  * usually the header.  Cells are cleaned when added: control characters
  * become '?' (server data must not drive the terminal) and an empty cell
  * prints as "-".  Leaf module: depends on nothing else in Corral.
+ *
+ * Callers: cli_out, the commands' own tables (cli_cmds, cli_cmds_redfish)
+ * and corral.c's help.
  */
 #ifndef CORRAL_CLI_TABLE_H
 #define CORRAL_CLI_TABLE_H

@@ -169,6 +169,42 @@ static int cli_yaml_node(struct cli_yaml *y, const yaml_node_t *n, int depth, js
 	return cli_yaml_err(y, n, "empty node");
 }
 
+/*
+ * Depth on libyaml's event stream, before its loader builds a document:
+ * the loader (and its scanner, on deep flow nesting) slows down
+ * quadratically, so a file of 100k '[' would take the CLI half a minute.
+ * Counted as cli_yaml_node() counts (the root is level 0), it stops at
+ * the event that opens level CLI_YAML_MAX_DEPTH + 1, or at the end of the
+ * first document.  0 also when the events are malformed: the
+ * loader then reports that error as before.
+ */
+static int cli_yaml_depth_ok(const char *text, size_t len, char *err, size_t errlen)
+{
+	yaml_parser_t parser;
+	yaml_event_t ev;
+	int depth = 0, rc = 0, done = 0;
+
+	if (!yaml_parser_initialize(&parser))
+		return 0; /* the loader fails the same way */
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	while (!done && rc == 0 && yaml_parser_parse(&parser, &ev)) {
+		if (ev.type == YAML_SEQUENCE_START_EVENT || ev.type == YAML_MAPPING_START_EVENT) {
+			if (++depth > CLI_YAML_MAX_DEPTH + 1) {
+				snprintf(err, errlen, "line %zu: nested deeper than %d levels",
+					 ev.start_mark.line + 1, CLI_YAML_MAX_DEPTH);
+				rc = -EINVAL;
+			}
+		} else if (ev.type == YAML_SEQUENCE_END_EVENT ||
+			   ev.type == YAML_MAPPING_END_EVENT) {
+			depth--;
+		}
+		done = ev.type == YAML_DOCUMENT_END_EVENT || ev.type == YAML_STREAM_END_EVENT;
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&parser);
+	return rc;
+}
+
 int cli_yaml_to_json(const char *text, size_t len, json_t **out, char *err, size_t errlen)
 {
 	yaml_parser_t parser;
@@ -176,6 +212,8 @@ int cli_yaml_to_json(const char *text, size_t len, json_t **out, char *err, size
 	struct cli_yaml y = {.doc = &doc, .err = err, .errlen = errlen};
 	int rc;
 
+	if (cli_yaml_depth_ok(text, len, err, errlen) < 0)
+		return -EINVAL;
 	if (!yaml_parser_initialize(&parser))
 		return -ENOMEM;
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);

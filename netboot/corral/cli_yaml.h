@@ -9,6 +9,8 @@
  * depth and a node-count cap so that a hostile file ("billion laughs", a
  * self-referencing anchor) fails instead of exhausting memory.
  * Leaf module apart from libyaml and jansson.
+ *
+ * Callers: cli_cmds (node import) only.
  */
 #ifndef CORRAL_CLI_YAML_H
 #define CORRAL_CLI_YAML_H

@@ -31,11 +31,16 @@ static const char cli_help_tail[] =
 	"Global options (before the command; --json also after it):\n"
 	"  --url URL      server (else $CORRAL_URL, else cli.conf, else " CLI_DEFAULT_URL ")\n"
 	"  --token TOKEN  API token (else $CORRAL_TOKEN, else cli.conf)\n"
+	"  --ca-file FILE CA bundle to verify an https:// server (else $CORRAL_CA_FILE,\n"
+	"                 else cli.conf, else the system's)\n"
+	"  --fingerprint sha256:HEX  the server's public key, pinned (else\n"
+	"                 $CORRAL_FINGERPRINT, else cli.conf; `corrald cert` shows it)\n"
 	"  --json         print the server's JSON instead of tables\n"
 	"  --version      print the version\n"
 	"\n"
 	"cli.conf is $XDG_CONFIG_HOME/corral/cli.conf (~/.config/corral/cli.conf) with\n"
-	"lines 'url = ...' and 'token = ...'; keep it mode 0600.\n"
+	"lines 'url = ...', 'token = ...', 'ca_file = ...' and 'fingerprint = ...';\n"
+	"keep it mode 0600.\n"
 	"\n"
 	"Exit status:\n"
 	"  0  success\n"
@@ -175,15 +180,15 @@ static int cli_help_word(const char *word)
 static int cli_help_all(void)
 {
 	char name[64];
-	printf("usage: corral [--url URL] [--token TOKEN] [--json] COMMAND [ARGS]\n"
+	printf("usage: corral [--url URL] [--token TOKEN] [--ca-file FILE] [--fingerprint FP] "
+	       "[--json] COMMAND [ARGS]\n"
 	       "\nCommands:\n");
 	struct cli_table *t = cli_table_new(2);
 	int rc = t != NULL ? 0 : -1;
 	for (size_t i = 0; i < cli_ncmds && rc == 0; i++) {
 		char left[80];
-		int n = snprintf(left, sizeof(left), "  %s",
-				 cli_cmd_name(&cli_cmds[i], name, sizeof(name)));
-		if (n < 0 || (size_t)n >= sizeof(left))
+		if (buf_fmt(left, sizeof(left), "  %s",
+			    cli_cmd_name(&cli_cmds[i], name, sizeof(name))) < 0)
 			continue; /* cannot happen with our names; skip rather than cut */
 		const char *row[2] = {left, cli_cmds[i].summary};
 		rc = cli_table_add(t, row);
@@ -238,10 +243,10 @@ static int cli_global_value(const char *opt, int argc, char **argv, int *i, cons
 
 /* Runs one command once it is found and parsed. */
 static int cli_run(const struct cli_cmd *cmd, struct cli_args *a, struct cli *c,
-		   const char *flag_url, const char *flag_token)
+		   const struct cli_flags *flags)
 {
 	struct cli_conf conf;
-	int rc = cli_conf_load(flag_url, flag_token, &conf);
+	int rc = cli_conf_load(flags, &conf);
 	if (rc != CLI_EXIT_OK)
 		goto err_conf;
 	c->url = conf.url;
@@ -252,9 +257,15 @@ static int cli_run(const struct cli_cmd *cmd, struct cli_args *a, struct cli *c,
 			     cli_fail(CLI_EXIT_FAIL, "cannot start the HTTP client");
 		goto err_conf;
 	}
+	/* the fingerprint is checked already (cli_conf): only memory can fail here */
+	if (cli_http_tls(c->http, conf.ca_file, conf.fingerprint) < 0) {
+		rc = cli_fail(CLI_EXIT_FAIL, "cannot start the HTTP client");
+		goto err_http;
+	}
 	rc = cmd->run(c, cmd, a);
 	if (rc == CLI_EXIT_OK && (fflush(stdout) != 0 || ferror(stdout)))
 		rc = cli_fail(CLI_EXIT_FAIL, "cannot write output");
+err_http:
 	cli_http_free(c->http);
 	c->http = NULL;
 err_conf:
@@ -265,7 +276,7 @@ err_conf:
 int main(int argc, char **argv)
 {
 	struct cli c = {.url = CLI_DEFAULT_URL};
-	const char *flag_url = NULL, *flag_token = NULL;
+	struct cli_flags flags = {NULL, NULL, NULL, NULL};
 	int i, rc = CLI_EXIT_OK;
 
 	for (i = 1; i < argc && argv[i][0] == '-' && rc == CLI_EXIT_OK; i++) {
@@ -280,8 +291,11 @@ int main(int argc, char **argv)
 			return CLI_EXIT_OK;
 		} else if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
 			return cli_help_all();
-		} else if (!cli_global_value("--url", argc, argv, &i, &flag_url, &rc) &&
-			   !cli_global_value("--token", argc, argv, &i, &flag_token, &rc)) {
+		} else if (!cli_global_value("--url", argc, argv, &i, &flags.url, &rc) &&
+			   !cli_global_value("--token", argc, argv, &i, &flags.token, &rc) &&
+			   !cli_global_value("--ca-file", argc, argv, &i, &flags.ca_file, &rc) &&
+			   !cli_global_value("--fingerprint", argc, argv, &i, &flags.fingerprint,
+					     &rc)) {
 			return cli_fail(CLI_EXIT_USAGE, "unknown option %s (see 'corral help')",
 					arg);
 		}
@@ -329,7 +343,7 @@ int main(int argc, char **argv)
 		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 			rc = cli_fail(CLI_EXIT_FAIL, "cannot initialise libcurl");
 		} else {
-			rc = cli_run(cmd, &a, &c, flag_url, flag_token);
+			rc = cli_run(cmd, &a, &c, &flags);
 			curl_global_cleanup();
 		}
 	}

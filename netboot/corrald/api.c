@@ -1,11 +1,15 @@
 /*
- * api: the operator REST API under /api/v1 (docs/api.md).
+ * api: the operator REST API under /api/v1 (docs/api.md): the inventory
+ * routes, and what every api*.c file shares (api_internal.h).  The Redfish
+ * routes are in api_redfish.c.
  *
  * Each handler parses the body, validates it against a field table into a
  * complete object (defaults filled, MACs normalised), then makes one store
  * call, which is one transaction.  Validation failures are 422 with the
  * field's path; store results map to statuses in api_store_error() only.
  */
+#include "api.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -13,38 +17,66 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api_internal.h"
 #include "app.h"
 #include "bootscript.h"
 #include "cloudinit.h"
+#include "dhcp.h"
+#include "jsondepth.h"
 #include "log.h"
+#include "serve.h"
 #include "valid.h"
 
-struct api_err {
-	char field[96];
-	char message[320];
-};
-
-__attribute__((format(printf, 3, 4))) static int api_fail(struct api_err *e, const char *field,
-							  const char *fmt, ...)
+/*
+ * vsnprintf into a fixed array of an error report (size at least 4),
+ * checked.  What does not fit is a name a client sent (an unknown field, a
+ * value quoted back): it is cut between two UTF-8 characters and ends in
+ * "..." so that the reader sees the cut.
+ */
+static void api_vfmt(char *out, size_t size, const char *fmt, va_list ap)
 {
-	snprintf(e->field, sizeof(e->field), "%s", field);
+	int n = vsnprintf(out, size, fmt, ap);
+	if (n < 0) {
+		out[0] = '\0';
+		return;
+	}
+	if ((size_t)n < size)
+		return;
+	size_t p = size - 4; /* the first byte "..." replaces */
+	while (p > 0 && ((unsigned char)out[p] & 0xc0) == 0x80)
+		p--;
+	memcpy(out + p, "...", 4);
+}
+
+__attribute__((format(printf, 3, 4))) static void api_fmt(char *out, size_t size, const char *fmt,
+							  ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	api_vfmt(out, size, fmt, ap);
+	va_end(ap);
+}
+
+int api_fail(struct api_err *e, const char *field, const char *fmt, ...)
+{
 	char msg[256];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	api_vfmt(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	snprintf(e->message, sizeof(e->message), "%s: %s", field, msg);
+	api_fmt(e->field, sizeof(e->field), "%s", field);
+	api_fmt(e->message, sizeof(e->message), "%s: %s", e->field, msg);
 	return -EINVAL;
 }
 
-static int api_invalid(struct http_req *r, const struct api_err *e)
+int api_invalid(struct http_req *r, const struct api_err *e)
 {
 	return http_reply_error(r, 422, "invalid_field", e->field, "%s", e->message);
 }
 
-/* One place where store results become HTTP answers. */
-static int api_store_error(struct http_req *r, int rc, const struct store_err *se, const char *what,
-			   const char *name)
+/* The one place where store results become HTTP answers. */
+int api_store_error(struct http_req *r, int rc, const struct store_err *se, const char *what,
+		    const char *name)
 {
 	switch (rc) {
 	case -ENOENT:
@@ -57,7 +89,7 @@ static int api_store_error(struct http_req *r, int rc, const struct store_err *s
 		return http_reply_error(r, 422, "invalid_field", se ? se->field : NULL, "%s: %s",
 					se ? se->field : "", se ? se->message : "");
 	default:
-		log_warnx("api: %s %s: store error %d", r->method, r->path, rc);
+		log_warnx("api: %s %s: store error %d: %s", r->method, r->path, rc, store_errmsg());
 		return http_reply_error(r, 500, "internal", NULL, "store error");
 	}
 }
@@ -68,6 +100,12 @@ static json_t *api_body_any(struct http_req *r, int allow_array)
 	json_error_t jerr;
 	if (r->body.len == 0) {
 		http_reply_error(r, 400, "bad_request", NULL, "request body required (JSON)");
+		return NULL;
+	}
+	struct jsondepth_where dw; /* refused before jansson builds anything (docs/security.md) */
+	if (jsondepth_check(buf_str(&r->body), r->body.len, JSONDEPTH_MAX, &dw) < 0) {
+		http_reply_error(r, 400, "bad_request", dw.field[0] ? dw.field : NULL, "%s",
+				 dw.message);
 		return NULL;
 	}
 	json_t *j = json_loadb(buf_str(&r->body), r->body.len, JSON_REJECT_DUPLICATES, &jerr);
@@ -84,7 +122,7 @@ static json_t *api_body_any(struct http_req *r, int allow_array)
 	return j;
 }
 
-static json_t *api_body(struct http_req *r)
+json_t *api_body(struct http_req *r)
 {
 	return api_body_any(r, 0);
 }
@@ -108,6 +146,7 @@ enum api_fkind {
 	F_IFACES,    /* array of {mac, ip} */
 	F_IPXE_EFI,  /* snponly.efi (default) | ipxe.efi */
 	F_READONLY,  /* accepted and ignored (round-trips GET → PUT) */
+	F_SHA256,    /* 64 lowercase hex digits, or null */
 };
 
 struct api_field {
@@ -135,9 +174,16 @@ static const struct api_field node_fields[] = {
 	{NULL, 0},
 };
 static const struct api_field image_fields[] = {
-	{"name", F_NAME},        {"arch", F_ARCH},        {"kernel", F_LOC},
-	{"initrd", F_LOC},       {"rootfs", F_LOC_NULL},  {"params", F_PARAMS},
-	{"created", F_READONLY}, {"updated", F_READONLY}, {NULL, 0},
+	{"name", F_NAME},
+	{"arch", F_ARCH},
+	{"kernel", F_LOC},
+	{"initrd", F_LOC},
+	{"rootfs", F_LOC_NULL},
+	{"params", F_PARAMS},
+	{"rootfs_sha256", F_SHA256},
+	{"created", F_READONLY},
+	{"updated", F_READONLY},
+	{NULL, 0},
 };
 static const struct api_field profile_fields[] = {
 	{"name", F_NAME},        {"image", F_NAME_NULL},
@@ -184,7 +230,7 @@ static json_t *api_default(enum api_fkind k)
 static int api_check_ifaces(json_t *v, const char *prefix, json_t **out, struct api_err *e)
 {
 	char f[96];
-	snprintf(f, sizeof(f), "%sinterfaces", prefix);
+	api_fmt(f, sizeof(f), "%sinterfaces", prefix);
 	if (!json_is_array(v))
 		return api_fail(e, f, "must be an array of {\"mac\", \"ip\"}");
 	if (json_array_size(v) > 64)
@@ -195,26 +241,26 @@ static int api_check_ifaces(json_t *v, const char *prefix, json_t **out, struct 
 	json_array_foreach(v, i, it) {
 		char mac[VALID_MAC_LEN + 1];
 		if (!json_is_object(it)) {
-			snprintf(f, sizeof(f), "%sinterfaces[%zu]", prefix, i);
+			api_fmt(f, sizeof(f), "%sinterfaces[%zu]", prefix, i);
 			goto err_arr_obj;
 		}
 		const char *key;
 		json_t *x;
 		json_object_foreach(it, key, x) {
 			if (strcmp(key, "mac") != 0 && strcmp(key, "ip") != 0) {
-				snprintf(f, sizeof(f), "%sinterfaces[%zu].%s", prefix, i, key);
+				api_fmt(f, sizeof(f), "%sinterfaces[%zu].%s", prefix, i, key);
 				json_decref(arr);
 				return api_fail(e, f, "unknown field (interfaces have mac and ip)");
 			}
 		}
 		json_t *m = json_object_get(it, "mac");
-		snprintf(f, sizeof(f), "%sinterfaces[%zu].mac", prefix, i);
+		api_fmt(f, sizeof(f), "%sinterfaces[%zu].mac", prefix, i);
 		if (!json_is_string(m) || valid_mac_normalize(json_string_value(m), mac) < 0) {
 			json_decref(arr);
 			return api_fail(e, f, "not a MAC address (aa:bb:cc:dd:ee:ff)");
 		}
 		json_t *ip = json_object_get(it, "ip");
-		snprintf(f, sizeof(f), "%sinterfaces[%zu].ip", prefix, i);
+		api_fmt(f, sizeof(f), "%sinterfaces[%zu].ip", prefix, i);
 		if (ip != NULL && !json_is_null(ip) &&
 		    (!json_is_string(ip) || valid_ipv4(json_string_value(ip)) < 0)) {
 			json_decref(arr);
@@ -226,7 +272,7 @@ static int api_check_ifaces(json_t *v, const char *prefix, json_t **out, struct 
 		json_array_foreach(arr, j, prev) {
 			const char *pip = json_string_value(json_object_get(prev, "ip"));
 			if (strcmp(json_string_value(json_object_get(prev, "mac")), mac) == 0) {
-				snprintf(f, sizeof(f), "%sinterfaces[%zu].mac", prefix, i);
+				api_fmt(f, sizeof(f), "%sinterfaces[%zu].mac", prefix, i);
 				json_decref(arr);
 				return api_fail(e, f, "MAC %s given twice", mac);
 			}
@@ -328,7 +374,7 @@ static int api_check(enum api_fkind k, json_t *v, const char *field, const char 
 		json_t *g, *h;
 		json_array_foreach(v, i, g) {
 			char f[128];
-			snprintf(f, sizeof(f), "%s[%zu]", field, i);
+			api_fmt(f, sizeof(f), "%s[%zu]", field, i);
 			if (!json_is_string(g) || valid_name(json_string_value(g)) < 0)
 				return api_fail(e, f, "not a valid group name");
 			json_array_foreach(v, j, h)
@@ -340,6 +386,13 @@ static int api_check(enum api_fkind k, json_t *v, const char *field, const char 
 	}
 	case F_IFACES:
 		return api_check_ifaces(v, prefix, out, e);
+	case F_SHA256:
+		if (json_is_null(v))
+			break;
+		if (s == NULL || strlen(s) != 64 || strspn(s, "0123456789abcdef") != 64)
+			return api_fail(e, field,
+					"must be 64 lowercase hex digits (sha256), or null");
+		break;
 	case F_READONLY:
 		break;
 	}
@@ -356,7 +409,7 @@ static int api_validate(const struct api_field *fields, json_t *in, const char *
 {
 	char f[96];
 	if (!json_is_object(in)) {
-		snprintf(f, sizeof(f), "%s", prefix[0] ? prefix : "body");
+		api_fmt(f, sizeof(f), "%s", prefix[0] ? prefix : "body");
 		size_t n = strlen(f);
 		if (n > 0 && f[n - 1] == '.')
 			f[n - 1] = '\0';
@@ -369,7 +422,7 @@ static int api_validate(const struct api_field *fields, json_t *in, const char *
 		while (fd->name != NULL && strcmp(fd->name, key) != 0)
 			fd++;
 		if (fd->name == NULL) {
-			snprintf(f, sizeof(f), "%s%s", prefix, key);
+			api_fmt(f, sizeof(f), "%s%s", prefix, key);
 			return api_fail(e, f, "unknown field");
 		}
 	}
@@ -377,7 +430,7 @@ static int api_validate(const struct api_field *fields, json_t *in, const char *
 	for (const struct api_field *fd = fields; fd->name != NULL; fd++) {
 		if (fd->kind == F_READONLY)
 			continue;
-		snprintf(f, sizeof(f), "%s%s", prefix, fd->name);
+		api_fmt(f, sizeof(f), "%s%s", prefix, fd->name);
 		json_t *val = json_object_get(in, fd->name);
 		json_t *nv = NULL;
 		if (val == NULL) {
@@ -442,8 +495,8 @@ static void api_node_warnings(struct app *a, json_t *node)
 {
 	const struct config *cfg = app_config(a);
 	unsigned net, prefix;
-	if (strcmp(cfg->dhcp_mode, "authoritative") != 0 ||
-	    valid_cidr(cfg->dhcp_subnet, &net, &prefix) < 0)
+	if (strcmp(cfg->dhcp.mode, "authoritative") != 0 ||
+	    valid_cidr(cfg->dhcp.subnet, &net, &prefix) < 0)
 		return;
 	uint32_t mask = 0xffffffffu << (32 - prefix); /* prefix 8..30 */
 	json_t *warnings = json_array();
@@ -459,7 +512,7 @@ static void api_node_warnings(struct app *a, json_t *node)
 			warnings,
 			json_sprintf("interfaces[%zu].ip %s is outside dhcp.subnet %s: "
 				     "dnsmasq gives that interface a pool address instead",
-				     i, ip, cfg->dhcp_subnet));
+				     i, ip, cfg->dhcp.subnet));
 	}
 	if (json_array_size(warnings) > 0)
 		json_object_set_new(node, "warnings", warnings);
@@ -467,10 +520,41 @@ static void api_node_warnings(struct app *a, json_t *node)
 		json_decref(warnings);
 }
 
-int api_nodes(struct http_req *r)
+/*
+ * Creates the node a request body describes (POST /nodes, adopt): checks
+ * it against node_fields, writes it (201 with the node as stored, and its
+ * warnings), or answers why not.  Takes body.
+ */
+static int api_node_create(struct http_req *r, json_t *body)
 {
 	struct app *a = r->ctx;
 	struct api_err e;
+	json_t *node;
+	if (api_validate(node_fields, body, "", &node, &e) < 0) {
+		json_decref(body);
+		return api_invalid(r, &e);
+	}
+	json_decref(body);
+	struct store_err se = {"", ""};
+	bool created;
+	const char *name = json_string_value(json_object_get(node, "name")); /* node's */
+	json_t *out;
+	int rc = store_node_put(a->store, node, true, &created, &se);
+	if (rc < 0) {
+		rc = api_store_error(r, rc, &se, "node", name);
+	} else if ((rc = store_node_get(a->store, name, &out)) < 0) {
+		rc = api_store_error(r, rc, NULL, "node", name);
+	} else {
+		api_node_warnings(a, out);
+		rc = http_reply_json(r, 201, out);
+	}
+	json_decref(node);
+	return rc;
+}
+
+int api_nodes(struct http_req *r)
+{
+	struct app *a = r->ctx;
 	if (r->method_id & (HTTP_GET | HTTP_HEAD)) {
 		struct store_node_filter f = {http_query(r, "group"),
 					      http_query(r, "state"),
@@ -509,28 +593,7 @@ int api_nodes(struct http_req *r)
 		return http_reply_json(r, 200, list);
 	}
 	json_t *body = api_body(r);
-	if (body == NULL)
-		return 0;
-	json_t *node;
-	if (api_validate(node_fields, body, "", &node, &e) < 0) {
-		json_decref(body);
-		return api_invalid(r, &e);
-	}
-	json_decref(body);
-	struct store_err se = {"", ""};
-	bool created;
-	int rc = store_node_put(a->store, node, true, &created, &se);
-	char name[64];
-	snprintf(name, sizeof(name), "%s", json_string_value(json_object_get(node, "name")));
-	json_decref(node);
-	if (rc < 0)
-		return api_store_error(r, rc, &se, "node", name);
-	json_t *out;
-	rc = store_node_get(a->store, name, &out);
-	if (rc < 0)
-		return api_store_error(r, rc, NULL, "node", name);
-	api_node_warnings(a, out);
-	return http_reply_json(r, 201, out);
+	return body == NULL ? 0 : api_node_create(r, body);
 }
 
 int api_node(struct http_req *r)
@@ -648,6 +711,57 @@ static void api_import_translate(json_t *n)
 	}
 }
 
+/*
+ * Two entries of one import naming the same node or the same MAC: the
+ * store would let the later one silently replace the earlier (names) or
+ * blame a node that does not exist yet (MACs), so both are refused here,
+ * naming both entries.  nodes are validated (MACs normalised).  0,
+ * -EINVAL with *e filled (field: the later entry's), or -ENOMEM.
+ */
+static int api_import_dups(json_t *nodes, struct api_err *e)
+{
+	json_t *seen = json_object(); /* "name:x" / "mac:m" -> where it came first */
+	if (seen == NULL)
+		return -ENOMEM;
+	int rc = 0;
+	size_t i, k;
+	json_t *n, *ifc;
+	json_array_foreach(nodes, i, n) {
+		char key[96], field[96];
+		const char *name = json_string_value(json_object_get(n, "name"));
+		api_fmt(key, sizeof(key), "name:%s", name);
+		api_fmt(field, sizeof(field), "nodes[%zu]", i);
+		json_t *first = json_object_get(seen, key);
+		if (first != NULL) {
+			api_fmt(field, sizeof(field), "nodes[%zu].name", i);
+			rc = api_fail(e, field,
+				      "%s is also the name of %s; a node appears once per import",
+				      name, json_string_value(first));
+			break;
+		}
+		json_object_set_new(seen, key, json_string(field));
+		json_array_foreach(json_object_get(n, "interfaces"), k, ifc) {
+			const char *mac = json_string_value(json_object_get(ifc, "mac"));
+			if (mac == NULL)
+				continue;
+			api_fmt(key, sizeof(key), "mac:%s", mac);
+			api_fmt(field, sizeof(field), "nodes[%zu].interfaces[%zu].mac", i, k);
+			first = json_object_get(seen, key);
+			if (first != NULL) {
+				rc = api_fail(e, field,
+					      "MAC %s is also %s; a MAC appears once per import",
+					      mac, json_string_value(first));
+				break;
+			}
+			json_object_set_new(seen, key, json_string(field));
+		}
+		if (rc < 0)
+			break;
+	}
+	json_decref(seen);
+	return rc;
+}
+
 int api_nodes_import(struct http_req *r)
 {
 	struct app *a = r->ctx;
@@ -667,7 +781,7 @@ int api_nodes_import(struct http_req *r)
 	json_array_foreach(in, i, n) {
 		char prefix[32];
 		json_t *v;
-		snprintf(prefix, sizeof(prefix), "nodes[%zu].", i);
+		api_fmt(prefix, sizeof(prefix), "nodes[%zu].", i);
 		api_import_translate(n);
 		if (api_validate(node_fields, n, prefix, &v, &e) < 0) {
 			json_decref(nodes);
@@ -677,9 +791,16 @@ int api_nodes_import(struct http_req *r)
 		json_array_append_new(nodes, v);
 	}
 	json_decref(body);
+	int rc = api_import_dups(nodes, &e);
+	if (rc < 0) {
+		json_decref(nodes);
+		if (rc == -ENOMEM)
+			return http_reply_error(r, 500, "internal", NULL, "out of memory");
+		return http_reply_error(r, 409, "conflict", e.field, "%s", e.message);
+	}
 	struct store_err se = {"", ""};
 	int created, replaced;
-	int rc = store_node_import(a->store, nodes, &created, &replaced, &se);
+	rc = store_node_import(a->store, nodes, &created, &replaced, &se);
 	json_decref(nodes);
 	if (rc < 0)
 		return api_store_error(r, rc, &se, "node", "");
@@ -714,7 +835,7 @@ int api_node_bootscript(struct http_req *r)
 		return api_store_error(r, rc, NULL, "node", r->args[0]);
 	struct buf out;
 	buf_init(&out, BOOTSCRIPT_MAX);
-	rc = serve_render_bootscript(a, STORE_BOOT_NAME, r->args[0], 0, r->client_ip, 0, &out);
+	rc = serve_render_bootscript(a, BOOTSEL_NAME, r->args[0], 0, r->client_ip, 0, &out);
 	if (rc == 0)
 		rc = http_reply_data(r, 200, "text/plain; charset=utf-8", buf_str(&out), out.len);
 	buf_clear(&out);
@@ -759,19 +880,19 @@ static int api_object_write(struct http_req *r, enum store_kind k, const char *w
 		return api_invalid(r, &e);
 	}
 	json_decref(body);
-	char name[64];
-	snprintf(name, sizeof(name), "%s", json_string_value(json_object_get(obj, "name")));
 	struct store_err se = {"", ""};
 	bool created;
-	int rc = store_obj_put(a->store, k, obj, create_only, &created, &se);
-	json_decref(obj);
-	if (rc < 0)
-		return api_store_error(r, rc, &se, what, name);
+	const char *name = json_string_value(json_object_get(obj, "name")); /* obj's */
 	json_t *out;
-	rc = store_obj_get(a->store, k, name, &out);
+	int rc = store_obj_put(a->store, k, obj, create_only, &created, &se);
 	if (rc < 0)
-		return api_store_error(r, rc, NULL, what, name);
-	return http_reply_json(r, created ? 201 : 200, out);
+		rc = api_store_error(r, rc, &se, what, name);
+	else if ((rc = store_obj_get(a->store, k, name, &out)) < 0)
+		rc = api_store_error(r, rc, NULL, what, name);
+	else
+		rc = http_reply_json(r, created ? 201 : 200, out);
+	json_decref(obj);
+	return rc;
 }
 
 int api_objects(struct http_req *r)
@@ -905,7 +1026,6 @@ int api_discovered_one(struct http_req *r)
 int api_discovered_adopt(struct http_req *r)
 {
 	struct app *a = r->ctx;
-	struct api_err e;
 	char mac[VALID_MAC_LEN + 1];
 	if (valid_mac_normalize(r->args[0], mac) < 0)
 		return http_reply_error(r, 404, "not_found", NULL, "not a MAC address: %s",
@@ -923,23 +1043,7 @@ int api_discovered_adopt(struct http_req *r)
 					"interfaces: adopt sets the interface from the MAC");
 	}
 	json_object_set_new(body, "interfaces", json_pack("[{s:s}]", "mac", mac));
-	json_t *node;
-	if (api_validate(node_fields, body, "", &node, &e) < 0) {
-		json_decref(body);
-		return api_invalid(r, &e);
-	}
-	json_decref(body);
-	char name[64];
-	snprintf(name, sizeof(name), "%s", json_string_value(json_object_get(node, "name")));
-	struct store_err se = {"", ""};
-	bool created;
-	rc = store_node_put(a->store, node, true, &created, &se);
-	json_decref(node);
-	if (rc < 0)
-		return api_store_error(r, rc, &se, "node", name);
-	json_t *out;
-	rc = store_node_get(a->store, name, &out);
-	return rc < 0 ? api_store_error(r, rc, NULL, "node", name) : http_reply_json(r, 201, out);
+	return api_node_create(r, body);
 }
 
 int api_tokens(struct http_req *r)
@@ -956,12 +1060,12 @@ int api_tokens(struct http_req *r)
 		return 0;
 	const char *name = json_string_value(json_object_get(body, "name"));
 	json_t *sc = json_object_get(body, "scope");
-	const char *scope = sc ? json_string_value(sc) : "admin";
+	enum auth_scope scope = AUTH_SCOPE_ADMIN;
 	struct api_err e;
 	int bad = 0;
 	if (name == NULL || valid_name(name) < 0)
 		bad = api_fail(&e, "name", "not a valid name");
-	else if (scope == NULL || (strcmp(scope, "admin") != 0 && strcmp(scope, "read") != 0))
+	else if (sc != NULL && auth_scope_parse(json_string_value(sc), &scope) < 0)
 		bad = api_fail(&e, "scope", "must be admin or read");
 	if (bad) {
 		json_decref(body);
@@ -971,10 +1075,10 @@ int api_tokens(struct http_req *r)
 	unsigned char hash[AUTH_HASH_LEN];
 	auth_token_new(tok);
 	auth_token_hash(tok, hash);
-	int rc = store_token_add(a->store, name, hash, strcmp(scope, "admin") == 0 ? 2 : 1);
-	json_t *out =
-		rc == 0 ? json_pack("{s:s, s:s, s:s}", "name", name, "scope", scope, "token", tok) :
-			  NULL;
+	int rc = store_token_add(a->store, name, hash, scope);
+	json_t *out = rc == 0 ? json_pack("{s:s, s:s, s:s}", "name", name, "scope",
+					  auth_scope_name(scope), "token", tok) :
+				NULL;
 	json_decref(body);
 	if (rc == -EEXIST) {
 		struct store_err se = {"name", "a token with this name exists"};
@@ -1006,9 +1110,22 @@ int api_status(struct http_req *r)
 			      counts, "advertise_url", app_config(a)->base_url, "files_root",
 			      app_config(a)->files_root, "schema", store_schema_version(a->store));
 	if (s == NULL || store_counts(a->store, s) < 0) {
+		if (s != NULL)
+			log_warnx("api: status: store error: %s", store_errmsg());
 		json_decref(s);
 		return http_reply_error(r, 500, "internal", NULL, "store error");
 	}
+	/* The DHCP side: which server answers, and whether it is sized for this inventory. */
+	const struct config_dhcp *dc = &app_config(a)->dhcp;
+	bool off = strcmp(dc->mode, "off") == 0;
+	json_t *dh =
+		json_pack("{s:s, s:s?}", "mode", dc->mode, "backend", off ? NULL : dc->backend);
+	char warn[256];
+	json_int_t total = json_integer_value(json_object_get(counts, "total"));
+	if (dh != NULL && !off &&
+	    dhcp_sizing_warning(dc->backend, (size_t)total, warn, sizeof(warn)))
+		json_object_set_new(dh, "warning", json_string(warn));
+	json_object_set_new(s, "dhcp", dh);
 	return http_reply_json(r, 200, s);
 }
 
@@ -1019,289 +1136,10 @@ int api_stream(struct http_req *r)
 	return http_reply(r, 200, hub_response(a->hub, r->conn));
 }
 
-/* ---- Redfish: credentials, discovery, BMCs, power and boot -------------- */
-
-int api_credentials(struct http_req *r)
-{
-	struct app *a = r->ctx;
-	struct api_err e;
-	if (r->method_id & (HTTP_GET | HTTP_HEAD)) {
-		json_t *list;
-		int rc = store_cred_list(a->store, &list);
-		return rc < 0 ? api_store_error(r, rc, NULL, "credential", "") :
-				http_reply_json(r, 200, list);
-	}
-	json_t *body = api_body(r);
-	if (body == NULL)
-		return 0;
-	const char *name = json_string_value(json_object_get(body, "name"));
-	const char *user = json_string_value(json_object_get(body, "username"));
-	const char *pass = json_string_value(json_object_get(body, "password"));
-	int bad = 0;
-	if (name == NULL || valid_name(name) < 0)
-		bad = api_fail(&e, "name", "not a valid name");
-	else if (user == NULL || user[0] == '\0' || strlen(user) > 127)
-		bad = api_fail(&e, "username", "required, at most 127 characters");
-	else if (pass == NULL || strlen(pass) > 255)
-		bad = api_fail(&e, "password", "required, at most 255 characters");
-	else if (json_object_size(body) != 3)
-		bad = api_fail(&e, "body", "only name, username and password");
-	if (bad) {
-		json_decref(body);
-		return api_invalid(r, &e);
-	}
-	unsigned char sealed[256 + AUTH_SEAL_OVERHEAD];
-	size_t len;
-	int rc = auth_seal(a->seed_key, pass, sealed, sizeof(sealed), &len);
-	if (rc == 0)
-		rc = store_cred_put(a->store, name, user, sealed, len);
-	json_t *out = json_pack("{s:s, s:s}", "name", name, "username", user);
-	json_decref(body); /* the password goes with it */
-	if (rc < 0) {
-		json_decref(out);
-		return api_store_error(r, rc, NULL, "credential", "");
-	}
-	return http_reply_json(r, 201, out);
-}
-
-int api_credential(struct http_req *r)
-{
-	struct app *a = r->ctx;
-	struct store_err se = {"", ""};
-	int rc = store_cred_delete(a->store, r->args[0], &se);
-	return rc < 0 ? api_store_error(r, rc, &se, "credential", r->args[0]) :
-			http_reply_empty(r, 204);
-}
-
-static int api_job_accepted(struct http_req *r, int id)
-{
-	struct app *a = r->ctx;
-	json_t *j = redfish_job(a->redfish, id);
-	return j ? http_reply_json(r, 202, j) :
-		   http_reply_error(r, 500, "internal", NULL, "job lost");
-}
-
-int api_discovery(struct http_req *r)
-{
-	struct app *a = r->ctx;
-	struct api_err e;
-	json_t *body = api_body(r);
-	if (body == NULL)
-		return 0;
-	static const char *const known[] = {"targets",  "port", "scheme",      "credential",
-					    "insecure", "auth", "concurrency", NULL};
-	const char *key;
-	json_t *v;
-	int bad = 0;
-	json_object_foreach(body, key, v) {
-		const char *const *k = known;
-		while (*k && strcmp(*k, key) != 0)
-			k++;
-		if (*k == NULL && !bad)
-			bad = api_fail(&e, key, "unknown field");
-	}
-	json_t *targets = json_object_get(body, "targets");
-	json_t *port = json_object_get(body, "port");
-	json_t *scheme = json_object_get(body, "scheme");
-	json_t *cred = json_object_get(body, "credential");
-	json_t *insecure = json_object_get(body, "insecure");
-	json_t *conc = json_object_get(body, "concurrency");
-	size_t i;
-	json_t *t;
-	if (!bad && (!json_is_array(targets) || json_array_size(targets) == 0))
-		bad = api_fail(&e, "targets", "a non-empty array of CIDRs, ranges or hosts");
-	json_array_foreach(targets, i, t)
-		if (!bad && !json_is_string(t))
-			bad = api_fail(&e, "targets", "every target is a string");
-	if (!bad && port &&
-	    (!json_is_integer(port) || json_integer_value(port) < 1 ||
-	     json_integer_value(port) > 65535))
-		bad = api_fail(&e, "port", "1 to 65535");
-	if (!bad && scheme &&
-	    (!json_is_string(scheme) || (strcmp(json_string_value(scheme), "https") != 0 &&
-					 strcmp(json_string_value(scheme), "http") != 0)))
-		bad = api_fail(&e, "scheme", "http or https");
-	if (!bad && cred && (!json_is_string(cred) || valid_name(json_string_value(cred)) < 0))
-		bad = api_fail(&e, "credential", "a credential name");
-	json_t *auth = json_object_get(body, "auth");
-	if (!bad && auth &&
-	    (!json_is_string(auth) || (strcmp(json_string_value(auth), "basic") != 0 &&
-				       strcmp(json_string_value(auth), "session") != 0)))
-		bad = api_fail(&e, "auth", "basic or session");
-	if (!bad && insecure && !json_is_boolean(insecure))
-		bad = api_fail(&e, "insecure", "true or false");
-	if (!bad && conc &&
-	    (!json_is_integer(conc) || json_integer_value(conc) < 1 ||
-	     json_integer_value(conc) > 4096))
-		bad = api_fail(&e, "concurrency", "1 to 4096");
-	if (bad) {
-		json_decref(body);
-		return api_invalid(r, &e);
-	}
-	const char *sch = scheme ? json_string_value(scheme) : "https";
-	json_t *req = json_pack(
-		"{s:O, s:I, s:s, s:s, s:b, s:I}", "targets", targets, "port",
-		port ? json_integer_value(port) : (strcmp(sch, "http") == 0 ? 80 : 443), "scheme",
-		sch, "credential", cred ? json_string_value(cred) : "default", "insecure",
-		json_is_true(insecure), "concurrency",
-		conc ? json_integer_value(conc) : (json_int_t)app_config(a)->rf_concurrency);
-	json_object_set_new(req, "auth", json_string(auth ? json_string_value(auth) : "basic"));
-	json_decref(body);
-	char err[256];
-	int id;
-	int rc = redfish_discover(a->redfish, req, &id, err, sizeof(err));
-	json_decref(req);
-	if (rc == -ENOENT)
-		return http_reply_error(r, 422, "invalid_field", "credential", "%s", err);
-	if (rc == -EINVAL || rc == -E2BIG)
-		return http_reply_error(r, 422, "invalid_field", "targets", "targets: %s", err);
-	if (rc < 0)
-		return http_reply_error(r, 500, "internal", NULL, "%s", err);
-	return api_job_accepted(r, id);
-}
-
-int api_job(struct http_req *r)
-{
-	struct app *a = r->ctx;
-	long long id;
-	if (valid_parse_ll(r->args[0], 1, 1000000000, &id) < 0)
-		return http_reply_error(r, 404, "not_found", NULL, "no such job: %s", r->args[0]);
-	json_t *j = redfish_job(a->redfish, (int)id);
-	return j ? http_reply_json(r, 200, j) :
-		   http_reply_error(r, 404, "not_found", NULL,
-				    "no such job: %lld (jobs are kept "
-				    "in memory, the newest %d)",
-				    id, REDFISH_JOBS);
-}
-
-int api_jobs(struct http_req *r)
-{
-	struct app *a = r->ctx;
-	json_t *list = redfish_jobs(a->redfish);
-	return list ? http_reply_json(r, 200, list) :
-		      http_reply_error(r, 500, "internal", NULL, "out of memory");
-}
-
-int api_bmcs(struct http_req *r)
-{
-	struct app *a = r->ctx;
-	if (r->method_id == HTTP_DELETE) {
-		int rc = store_bmc_delete(a->store, r->args[0]);
-		return rc < 0 ? api_store_error(r, rc, NULL, "BMC", r->args[0]) :
-				http_reply_empty(r, 204);
-	}
-	json_t *list;
-	int rc = store_bmc_list(a->store, &list);
-	return rc < 0 ? api_store_error(r, rc, NULL, "BMC", "") : http_reply_json(r, 200, list);
-}
-
-/*
- * The nodes named by targets: each a node, else a group (its members).
- * 422 names the first that is neither.  *out: array of node names.
- */
-static int api_targets_nodes(struct http_req *r, json_t *targets, json_t **out)
-{
-	struct app *a = r->ctx;
-	if (!json_is_array(targets) || json_array_size(targets) == 0)
-		return http_reply_error(r, 422, "invalid_field", "targets",
-					"targets: a non-empty array of node or group names"),
-		       -EINVAL;
-	json_t *nodes = json_array();
-	size_t i;
-	json_t *t;
-	json_array_foreach(targets, i, t) {
-		const char *name = json_string_value(t);
-		int64_t id;
-		json_t *g = NULL;
-		if (name != NULL && valid_name(name) == 0 &&
-		    store_node_id(a->store, name, &id) == 0) {
-			json_array_append(nodes, t);
-		} else if (name != NULL && valid_name(name) == 0 &&
-			   store_obj_get(a->store, STORE_GROUP, name, &g) == 0) {
-			json_array_extend(nodes, json_object_get(g, "members"));
-			json_decref(g);
-		} else {
-			json_decref(nodes);
-			http_reply_error(r, 422, "invalid_field", "targets",
-					 "targets[%zu]: no node or group named %s", i,
-					 name ? name : "(not a string)");
-			return -EINVAL;
-		}
-	}
-	*out = nodes;
-	return 0;
-}
-
-int api_power(struct http_req *r)
-{
-	struct app *a = r->ctx;
-	json_t *body = api_body(r);
-	if (body == NULL)
-		return 0;
-	const char *action = json_string_value(json_object_get(body, "action"));
-	static const char *const actions[] = {"on", "off", "reset", "cycle", "status", NULL};
-	const char *const *k = actions;
-	while (action && *k && strcmp(*k, action) != 0)
-		k++;
-	if (action == NULL || *k == NULL) {
-		json_decref(body);
-		return http_reply_error(r, 422, "invalid_field", "action",
-					"action: on, off, reset, cycle or status");
-	}
-	json_t *nodes;
-	if (api_targets_nodes(r, json_object_get(body, "targets"), &nodes) < 0) {
-		json_decref(body);
-		return 0;
-	}
-	int id;
-	int rc = redfish_power(a->redfish, nodes, action, &id);
-	json_decref(nodes);
-	json_decref(body);
-	return rc < 0 ? http_reply_error(r, 500, "internal", NULL, "cannot start the job") :
-			api_job_accepted(r, id);
-}
-
-int api_boot(struct http_req *r)
-{
-	struct app *a = r->ctx;
-	json_t *body = api_body(r);
-	if (body == NULL)
-		return 0;
-	json_t *target = json_object_get(body, "target");
-	json_t *once = json_object_get(body, "once");
-	json_t *reset = json_object_get(body, "reset");
-	if (target != NULL &&
-	    (!json_is_string(target) || strcasecmp(json_string_value(target), "pxe") != 0)) {
-		json_decref(body);
-		return http_reply_error(r, 422, "invalid_field", "target",
-					"target: pxe (the only boot override Corral sets)");
-	}
-	if ((once && !json_is_boolean(once)) || (reset && !json_is_boolean(reset))) {
-		const char *field = once && !json_is_boolean(once) ? "once" : "reset";
-		json_decref(body);
-		return http_reply_error(r, 422, "invalid_field", field,
-					"once and reset: true or false");
-	}
-	json_t *nodes;
-	if (api_targets_nodes(r, json_object_get(body, "targets"), &nodes) < 0) {
-		json_decref(body);
-		return 0;
-	}
-	int id;
-	int rc = redfish_boot(a->redfish, nodes, once == NULL || json_is_true(once),
-			      json_is_true(reset), &id);
-	json_decref(nodes);
-	json_decref(body);
-	return rc < 0 ? http_reply_error(r, 500, "internal", NULL, "cannot start the job") :
-			api_job_accepted(r, id);
-}
-
 /* GET /api/v1/whoami: the scope of the token presented. */
 int api_whoami(struct http_req *r)
 {
-	return http_reply_json(
-		r, 200,
-		json_pack("{s:s}", "scope", r->granted >= HTTP_SCOPE_ADMIN ? "admin" : "read"));
+	return http_reply_json(r, 200, json_pack("{s:s}", "scope", auth_scope_name(r->granted)));
 }
 
 /* GET /api/v1/nodes/{name}/cloud-init/{file}: what the node gets, recording nothing. */

@@ -19,6 +19,22 @@
 
 #define AUTH_SEED_MAC 20
 
+const char *auth_scope_name(int scope)
+{
+	return scope >= AUTH_SCOPE_ADMIN ? "admin" : "read";
+}
+
+int auth_scope_parse(const char *name, enum auth_scope *scope)
+{
+	if (name != NULL && strcmp(name, "admin") == 0)
+		*scope = AUTH_SCOPE_ADMIN;
+	else if (name != NULL && strcmp(name, "read") == 0)
+		*scope = AUTH_SCOPE_READ;
+	else
+		return -EINVAL;
+	return 0;
+}
+
 int auth_init(void)
 {
 	return sodium_init() < 0 ? -EIO : 0;

@@ -5,6 +5,13 @@
  * was rendered at (any write through the API bumps it) and its seed
  * token's validity window has not passed.  Thread-safe (rwlock); bounded
  * (emptied when full).
+ *
+ * serve.c also keeps boot script requests' identity verdicts here, under
+ * keys of their own ("tie MAC SRC", an empty or a reason text, kind 0 or
+ * 1), fresh while the store's and the leases' generations stand.
+ *
+ * Callers: corrald.c makes, clears (after a reload) and frees it; serve.c
+ * gets and puts.
  */
 #ifndef CORRAL_BOOTCACHE_H
 #define CORRAL_BOOTCACHE_H

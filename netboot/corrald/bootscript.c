@@ -29,7 +29,7 @@ int bootscript_url(const struct bootscript_env *env, const char *loc, struct buf
 	return buf_printf(out, "%s/files/%s", env->base_url, loc);
 }
 
-int bootscript_node(const struct bootscript_env *env, const struct store_boot *b, const char *seed,
+int bootscript_node(const struct bootscript_env *env, const struct bootsel *b, const char *seed,
 		    const char *self, unsigned retry, struct buf *out)
 {
 	int rc = 0;
@@ -53,6 +53,9 @@ int bootscript_node(const struct bootscript_env *env, const struct store_boot *b
 		rc |= buf_printf(out, " BOOTIF=01-%s", dashed);
 	}
 	rc |= buf_printf(out, " corral.node=%s", b->name);
+	/* The initramfs checks the root image against it before mounting it. */
+	if (b->rootfs_sha256[0] != '\0')
+		rc |= buf_printf(out, " corral.rootfs_sha256=%s", b->rootfs_sha256);
 	rc |= buf_printf(out, " ds=nocloud-net;s=%s/cloud-init/%s/", env->base_url, seed);
 	rc |= buf_adds(out, " || goto retry\n");
 

@@ -5,17 +5,11 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
-
-struct yconv {
-	yaml_document_t *doc;
-	int budget; /* YAML nodes still allowed */
-	char *err;
-	size_t errlen;
-};
 
 static int ystreq(const char *s, const char *const *set)
 {
@@ -67,92 +61,322 @@ static json_t *yconv_plain(const char *s)
 	return json_string(s);
 }
 
-static json_t *yconv_node(struct yconv *c, yaml_node_t *node, int depth)
+/*
+ * The YAML reader works on libyaml's event stream and builds JSON as the
+ * events come, never a libyaml document: the depth is known at every
+ * event, so a document that opens its 65th level is refused right there
+ * (libyaml's own loader and scanner slow down quadratically on deep flow
+ * nesting: 100k '[' took half a minute before this).  Aliases are
+ * resolved against the anchors seen so far and charged their whole size
+ * and height, so an alias bomb runs into the same limits as the text it
+ * stands for.
+ */
+#define YB_MAX_ANCHORS 256 /* anchors are looked up one by one */
+
+struct yb_anchor {
+	char *name;
+	json_t *value; /* the anchored value (a reference held) */
+	char *key;     /* a scalar's text, for an alias used as a mapping key */
+	size_t keylen;
+	int nodes;  /* values it stands for, itself included */
+	int height; /* collections nested in it, itself included */
+};
+
+struct yb_frame {
+	json_t *coll;  /* array or object being filled */
+	char *key;     /* mappings: the key read, waiting for its value */
+	size_t keylen; /* its length (keys may hold NUL) */
+	int have_key;
+	char *anchor; /* to register when the collection ends, or NULL */
+	int nodes;    /* values in it so far, itself included */
+	int height;   /* deepest collection inside, itself included */
+};
+
+struct yb {
+	yaml_parser_t parser;
+	struct yb_frame stack[CLOUDINIT_MAX_DEPTH];
+	int depth;  /* open collections */
+	int budget; /* values still allowed */
+	json_t *root;
+	struct yb_anchor anchors[YB_MAX_ANCHORS];
+	int nanchors;
+	char *err;
+	size_t errlen;
+};
+
+__attribute__((format(printf, 3, 4))) static int yb_fail(struct yb *b, const yaml_mark_t *at,
+							 const char *fmt, ...)
 {
-	if (node == NULL)
-		return json_null();
-	if (--c->budget < 0 || depth > CLOUDINIT_MAX_DEPTH) {
-		snprintf(c->err, c->errlen, "line %zu: document too large or too deeply nested",
-			 node->start_mark.line + 1);
-		return NULL;
+	int k = snprintf(b->err, b->errlen, "line %zu: ", at->line + 1);
+	if (k >= 0 && (size_t)k < b->errlen) {
+		va_list ap;
+		va_start(ap, fmt);
+		/* A cut message still names the line. */
+		(void)vsnprintf(b->err + k, b->errlen - (size_t)k, fmt, ap);
+		va_end(ap);
 	}
-	switch (node->type) {
-	case YAML_SCALAR_NODE: {
-		const char *v = (const char *)node->data.scalar.value;
-		/* Quoted and block scalars are strings; the loader tags every
-		 * scalar "str", so only the style tells plain ones apart. */
-		if (node->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-			return json_stringn(v, node->data.scalar.length);
-		return yconv_plain(v);
+	return -EINVAL;
+}
+
+static struct yb_anchor *yb_anchor_find(struct yb *b, const char *name)
+{
+	for (int i = 0; i < b->nanchors; i++)
+		if (strcmp(b->anchors[i].name, name) == 0)
+			return &b->anchors[i];
+	return NULL;
+}
+
+/* Records anchor name (taken; may be NULL) for v.  key: a scalar's text. */
+static int yb_anchor_add(struct yb *b, const yaml_mark_t *at, char *name, json_t *v,
+			 const char *key, size_t keylen, int nodes, int height)
+{
+	if (name == NULL)
+		return 0;
+	int rc = 0;
+	if (yb_anchor_find(b, name) != NULL)
+		rc = yb_fail(b, at, "found duplicate anchor &%s", name);
+	else if (b->nanchors == YB_MAX_ANCHORS)
+		rc = yb_fail(b, at, "more than %d anchors", YB_MAX_ANCHORS);
+	if (rc < 0) {
+		free(name);
+		return rc;
 	}
-	case YAML_SEQUENCE_NODE: {
-		json_t *arr = json_array();
-		for (yaml_node_item_t *it = node->data.sequence.items.start;
-		     it < node->data.sequence.items.top; it++) {
-			json_t *v = yconv_node(c, yaml_document_get_node(c->doc, *it), depth + 1);
-			if (v == NULL) {
-				json_decref(arr);
-				return NULL;
-			}
-			json_array_append_new(arr, v);
+	struct yb_anchor *a = &b->anchors[b->nanchors];
+	*a = (struct yb_anchor){name, json_incref(v), NULL, 0, nodes, height};
+	if (key != NULL) {
+		a->key = malloc(keylen + 1);
+		if (a->key == NULL) {
+			json_decref(v);
+			free(name);
+			return yb_fail(b, at, "out of memory");
 		}
-		return arr;
+		memcpy(a->key, key, keylen);
+		a->key[keylen] = '\0';
+		a->keylen = keylen;
 	}
-	case YAML_MAPPING_NODE: {
-		json_t *obj = json_object();
-		for (yaml_node_pair_t *pr = node->data.mapping.pairs.start;
-		     pr < node->data.mapping.pairs.top; pr++) {
-			yaml_node_t *k = yaml_document_get_node(c->doc, pr->key);
-			if (k == NULL || k->type != YAML_SCALAR_NODE) {
-				snprintf(c->err, c->errlen,
-					 "line %zu: mapping keys must be scalars",
-					 (k ? k->start_mark.line : node->start_mark.line) + 1);
-				json_decref(obj);
-				return NULL;
-			}
-			json_t *v =
-				yconv_node(c, yaml_document_get_node(c->doc, pr->value), depth + 1);
-			if (v == NULL) {
-				json_decref(obj);
-				return NULL;
-			}
-			json_object_setn_new(obj, (const char *)k->data.scalar.value,
-					     k->data.scalar.length, v);
-		}
-		return obj;
+	b->nanchors++;
+	return 0;
+}
+
+/* Places the finished value v (taken) in the open collection, or as the root. */
+static int yb_put(struct yb *b, const yaml_mark_t *at, json_t *v, int nodes, int height)
+{
+	if (v == NULL)
+		return yb_fail(b, at, "cannot convert this value");
+	if (b->depth == 0) {
+		b->root = v;
+		return 0;
 	}
+	struct yb_frame *f = &b->stack[b->depth - 1];
+	f->nodes += nodes;
+	if (height + 1 > f->height)
+		f->height = height + 1;
+	if (json_is_array(f->coll))
+		return json_array_append_new(f->coll, v) == 0 ? 0 : yb_fail(b, at, "out of memory");
+	/* A mapping: the key was read before (yb_key). */
+	int rc = json_object_setn_new(f->coll, f->key, f->keylen, v); /* last one wins */
+	free(f->key);
+	f->key = NULL;
+	f->have_key = 0;
+	return rc == 0 ? 0 : yb_fail(b, at, "a key that is not UTF-8 text");
+}
+
+/* 1 if the open collection is a mapping waiting for a key. */
+static int yb_wants_key(const struct yb *b)
+{
+	return b->depth > 0 && json_is_object(b->stack[b->depth - 1].coll) &&
+	       !b->stack[b->depth - 1].have_key;
+}
+
+static int yb_key(struct yb *b, const yaml_mark_t *at, const char *s, size_t len)
+{
+	struct yb_frame *f = &b->stack[b->depth - 1];
+	f->key = malloc(len + 1);
+	if (f->key == NULL)
+		return yb_fail(b, at, "out of memory");
+	memcpy(f->key, s, len);
+	f->key[len] = '\0';
+	f->keylen = len;
+	f->have_key = 1;
+	return 0;
+}
+
+static char *yb_take_anchor(yaml_char_t **anchor)
+{
+	char *a = (char *)*anchor;
+	*anchor = NULL; /* now ours: yaml_event_delete leaves it */
+	return a;
+}
+
+static int yb_scalar(struct yb *b, yaml_event_t *ev)
+{
+	const char *v = (const char *)ev->data.scalar.value;
+	size_t len = ev->data.scalar.length;
+	char *anchor = yb_take_anchor(&ev->data.scalar.anchor);
+	/* Quoted and block scalars are strings; tags are not looked at, so only
+	 * the style tells plain ones apart (as the loader did before). */
+	json_t *j = ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE ? json_stringn(v, len) :
+								       yconv_plain(v);
+	if (j == NULL) {
+		free(anchor);
+		return yb_fail(b, &ev->start_mark, "cannot convert this value");
+	}
+	if (yb_anchor_add(b, &ev->start_mark, anchor, j, v, len, 1, 0) < 0) {
+		json_decref(j);
+		return -EINVAL;
+	}
+	/* Keys are strings as written, whatever they look like; values only
+	 * count against the budget, as before. */
+	if (yb_wants_key(b)) {
+		json_decref(j);
+		return yb_key(b, &ev->start_mark, v, len);
+	}
+	if (--b->budget < 0) {
+		json_decref(j);
+		return yb_fail(b, &ev->start_mark, "document too large (more than %d values)",
+			       CLOUDINIT_MAX_NODES);
+	}
+	return yb_put(b, &ev->start_mark, j, 1, 0);
+}
+
+static int yb_alias(struct yb *b, const yaml_event_t *ev)
+{
+	const char *name = (const char *)ev->data.alias.anchor;
+	const struct yb_anchor *a = yb_anchor_find(b, name);
+	/* An anchor on a collection still open is not known yet: a
+	 * self-reference is undefined here, not a cycle. */
+	if (a == NULL)
+		return yb_fail(b, &ev->start_mark, "found undefined alias *%s", name);
+	if (yb_wants_key(b)) {
+		if (a->key == NULL)
+			return yb_fail(b, &ev->start_mark, "mapping keys must be scalars");
+		return yb_key(b, &ev->start_mark, a->key, a->keylen);
+	}
+	b->budget -= a->nodes;
+	if (b->budget < 0)
+		return yb_fail(
+			b, &ev->start_mark,
+			"document too large (more than %d values, aliases counted each time)",
+			CLOUDINIT_MAX_NODES);
+	if (b->depth + a->height > CLOUDINIT_MAX_DEPTH)
+		return yb_fail(b, &ev->start_mark, "nested deeper than %d levels",
+			       CLOUDINIT_MAX_DEPTH);
+	/* The value is shared, not copied: nothing changes a parsed document
+	 * in place (cloudinit_merge copies what it takes). */
+	return yb_put(b, &ev->start_mark, json_incref(a->value), a->nodes, a->height);
+}
+
+static int yb_open(struct yb *b, yaml_event_t *ev, json_t *coll, yaml_char_t **anchor)
+{
+	char *name = yb_take_anchor(anchor);
+	int rc = 0;
+	if (coll == NULL)
+		rc = yb_fail(b, &ev->start_mark, "out of memory");
+	else if (yb_wants_key(b))
+		rc = yb_fail(b, &ev->start_mark, "mapping keys must be scalars");
+	else if (b->depth == CLOUDINIT_MAX_DEPTH)
+		rc = yb_fail(b, &ev->start_mark, "nested deeper than %d levels",
+			     CLOUDINIT_MAX_DEPTH);
+	else if (--b->budget < 0)
+		rc = yb_fail(b, &ev->start_mark, "document too large (more than %d values)",
+			     CLOUDINIT_MAX_NODES);
+	if (rc < 0) {
+		json_decref(coll);
+		free(name);
+		return rc;
+	}
+	b->stack[b->depth++] =
+		(struct yb_frame){.coll = coll, .anchor = name, .nodes = 1, .height = 1};
+	return 0;
+}
+
+static int yb_close(struct yb *b, const yaml_event_t *ev)
+{
+	struct yb_frame f = b->stack[--b->depth];
+	free(f.key); /* NULL unless the events were out of order */
+	if (yb_anchor_add(b, &ev->start_mark, f.anchor, f.coll, NULL, 0, f.nodes, f.height) < 0) {
+		json_decref(f.coll);
+		return -EINVAL;
+	}
+	return yb_put(b, &ev->start_mark, f.coll, f.nodes, f.height);
+}
+
+/* One event; 1 when the first document is complete. */
+static int yb_event(struct yb *b, yaml_event_t *ev)
+{
+	switch (ev->type) {
+	case YAML_SCALAR_EVENT:
+		return yb_scalar(b, ev);
+	case YAML_ALIAS_EVENT:
+		return yb_alias(b, ev);
+	case YAML_SEQUENCE_START_EVENT:
+		return yb_open(b, ev, json_array(), &ev->data.sequence_start.anchor);
+	case YAML_MAPPING_START_EVENT:
+		return yb_open(b, ev, json_object(), &ev->data.mapping_start.anchor);
+	case YAML_SEQUENCE_END_EVENT:
+	case YAML_MAPPING_END_EVENT:
+		return b->depth > 0 ? yb_close(b, ev) :
+				      yb_fail(b, &ev->start_mark, "broken document");
+	case YAML_DOCUMENT_END_EVENT:
+	case YAML_STREAM_END_EVENT:
+		return 1; /* only the first document is read, as the loader did */
 	default:
-		return json_null();
+		return 0;
 	}
+}
+
+static void yb_clear(struct yb *b)
+{
+	while (b->depth > 0) {
+		struct yb_frame *f = &b->stack[--b->depth];
+		json_decref(f->coll);
+		free(f->key);
+		free(f->anchor);
+	}
+	for (int i = 0; i < b->nanchors; i++) {
+		free(b->anchors[i].name);
+		free(b->anchors[i].key);
+		json_decref(b->anchors[i].value);
+	}
+	json_decref(b->root);
+	yaml_parser_delete(&b->parser);
 }
 
 int cloudinit_yaml_parse(const char *text, json_t **out, char *err, size_t errlen)
 {
-	yaml_parser_t parser;
-	yaml_document_t doc;
-	int rc = 0;
-
-	if (!yaml_parser_initialize(&parser))
+	struct yb *b = calloc(1, sizeof(*b));
+	if (b == NULL)
 		return -ENOMEM;
-	yaml_parser_set_input_string(&parser, (const unsigned char *)text, strlen(text));
-	if (!yaml_parser_load(&parser, &doc)) {
-		snprintf(err, errlen, "line %zu: %s%s%s", parser.problem_mark.line + 1,
-			 parser.problem ? parser.problem : "invalid YAML",
-			 parser.context ? " " : "", parser.context ? parser.context : "");
-		yaml_parser_delete(&parser);
-		return -EINVAL;
+	if (!yaml_parser_initialize(&b->parser)) {
+		free(b);
+		return -ENOMEM;
 	}
-	struct yconv c = {&doc, CLOUDINIT_MAX_NODES, err, errlen};
-	snprintf(err, errlen,
-		 "line 1: cannot convert the document"); /* replaced if more is known */
-	yaml_node_t *root = yaml_document_get_root_node(&doc);
-	json_t *j = root ? yconv_node(&c, root, 0) : json_null();
-	if (j == NULL)
-		rc = -EINVAL;
-	else
-		*out = j;
-	yaml_document_delete(&doc);
-	yaml_parser_delete(&parser);
+	b->budget = CLOUDINIT_MAX_NODES;
+	b->err = err;
+	b->errlen = errlen;
+	yaml_parser_set_input_string(&b->parser, (const unsigned char *)text, strlen(text));
+	int rc = 0;
+	while (rc == 0) {
+		yaml_event_t ev;
+		if (!yaml_parser_parse(&b->parser, &ev)) {
+			yaml_parser_t *p = &b->parser;
+			snprintf(err, errlen, "line %zu: %s%s%s", p->problem_mark.line + 1,
+				 p->problem ? p->problem : "invalid YAML", p->context ? " " : "",
+				 p->context ? p->context : "");
+			rc = -EINVAL;
+			break;
+		}
+		rc = yb_event(b, &ev);
+		yaml_event_delete(&ev);
+	}
+	if (rc > 0) {
+		/* An empty stream or document is null, as before. */
+		*out = b->root != NULL ? b->root : json_null();
+		b->root = NULL;
+		rc = 0;
+	}
+	yb_clear(b);
+	free(b);
 	return rc;
 }
 

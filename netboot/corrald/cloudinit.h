@@ -3,12 +3,14 @@
  * meta-data, merged user-data, vendor-data; and the YAML checks made when
  * an operator stores user-data.
  *
- * YAML is read with libyaml into JSON values, resolving plain scalars as
- * cloud-init's PyYAML does (YAML 1.1: yes/no/on/off are booleans, ~ is
- * null), so merged output means what each layer meant.  Merged output is
- * written as JSON, which is valid YAML.  Inputs are bounded: at most
- * CLOUDINIT_MAX_NODES YAML nodes and CLOUDINIT_MAX_DEPTH levels, so alias
- * bombs and deep nesting are refused, not expanded.
+ * YAML is read from libyaml's event stream straight into JSON values (no
+ * libyaml document is built), resolving plain scalars as cloud-init's
+ * PyYAML does (YAML 1.1: yes/no/on/off are booleans, ~ is null), so merged
+ * output means what each layer meant.  Merged output is written as JSON,
+ * which is valid YAML.  Inputs are bounded while they are read: at most
+ * CLOUDINIT_MAX_NODES values (an alias counts as what it stands for) and
+ * CLOUDINIT_MAX_DEPTH nested collections, so alias bombs and deep nesting
+ * are refused at the event that crosses the line, not expanded.
  */
 #ifndef CORRAL_CLOUDINIT_H
 #define CORRAL_CLOUDINIT_H
@@ -20,7 +22,7 @@
 #include "buf.h"
 
 #define CLOUDINIT_MAX_NODES 20000
-#define CLOUDINIT_MAX_DEPTH 64
+#define CLOUDINIT_MAX_DEPTH 64 /* nested mappings and sequences, as JSONDEPTH_MAX */
 
 /*
  * Parses the first YAML document of text into *out (new reference; JSON

@@ -11,17 +11,27 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "valid.h"
 
 enum config_type { CFG_STR, CFG_UINT, CFG_LOGLEVEL, CFG_URL };
+
+/* How a reload applies a key (config_merge). */
+enum config_reload {
+	RL_LIVE,    /* read where it is used: the swap applies it */
+	RL_RESTART, /* read once at start: a reload keeps the running value */
+	RL_FILES,   /* files.root: the new root is opened before the swap */
+	RL_DHCP,    /* dhcp.*: a new DHCP side is started before the swap */
+};
 
 struct config_key {
 	const char *section;
 	const char *key;
 	enum config_type type;
 	size_t offset;
-	size_t size;       /* CFG_STR/CFG_URL: buffer size */
+	size_t size;       /* bytes of the field (CFG_STR/CFG_URL: its buffer) */
 	unsigned min, max; /* CFG_UINT bounds */
+	enum config_reload reload;
 	const char *help;
 	const char *(*check)(const char *value); /* CFG_STR: NULL if fine, else why */
 };
@@ -41,6 +51,23 @@ static const char *check_mode(const char *v)
 	return strcmp(v, "off") == 0 || strcmp(v, "authoritative") == 0 || strcmp(v, "proxy") == 0 ?
 		       NULL :
 		       "expected off, authoritative or proxy";
+}
+
+static const char *check_backend(const char *v)
+{
+	return strcmp(v, "dnsmasq") == 0 || strcmp(v, "kea") == 0 ? NULL :
+								    "expected dnsmasq or kea";
+}
+
+static const char *check_path_or_empty(const char *v)
+{
+	return v[0] == '\0' || v[0] == '/' ? NULL : "must be an absolute path";
+}
+
+static const char *check_identity(const char *v)
+{
+	return strcmp(v, "lease") == 0 || strcmp(v, "token") == 0 ? NULL :
+								    "expected lease or token";
 }
 
 static const char *check_cidr(const char *v)
@@ -69,101 +96,212 @@ static const char *check_iface(const char *v)
 	return NULL;
 }
 
+static const char *check_ip_or_empty(const char *v)
+{
+	return v[0] == '\0' || valid_ip_literal(v) == 0 ? NULL : "not an IP address";
+}
+
+static const char *check_tls_mode(const char *v)
+{
+	return strcmp(v, "auto") == 0 || strcmp(v, "on") == 0 || strcmp(v, "off") == 0 ?
+		       NULL :
+		       "expected auto, on or off";
+}
+
+/* Comma-separated host names (letters, digits, '-', '.') and IP addresses, or "". */
+static const char *check_names(const char *v)
+{
+	char copy[256], *save = NULL;
+	if (strlen(v) >= sizeof(copy))
+		return "too long";
+	memcpy(copy, v, strlen(v) + 1);
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		while (*t == ' ')
+			t++;
+		size_t n = strlen(t);
+		while (n > 0 && t[n - 1] == ' ')
+			t[--n] = '\0';
+		if (valid_ip_literal(t) == 0)
+			continue;
+		if (n == 0 || n > 253 || t[0] == '-' || t[0] == '.')
+			return "expected comma-separated host names and IP addresses";
+		for (const char *p = t; *p; p++)
+			if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			      (*p >= '0' && *p <= '9') || *p == '-' || *p == '.'))
+				return "expected comma-separated host names and IP addresses";
+	}
+	return NULL;
+}
+
 static int config_ip_list(const char *s);
 static const char *check_ip_list(const char *v)
 {
 	return config_ip_list(v) == 0 ? NULL : "expected comma-separated IPv4 addresses";
 }
 
-#define STR(sec, k, field, h)                                              \
-	{                                                                  \
-		sec, k, CFG_STR, offsetof(struct config, field),           \
-			sizeof(((struct config *)0)->field), 0, 0, h, NULL \
+#define FIELD_SIZE(field) sizeof(((struct config *)0)->field)
+#define STR(sec, k, field, rl, chk, h)                                                           \
+	{                                                                                        \
+		sec, k, CFG_STR, offsetof(struct config, field), FIELD_SIZE(field), 0, 0, rl, h, \
+			chk                                                                      \
 	}
-#define STRC(sec, k, field, chk, h)                                       \
-	{                                                                 \
-		sec, k, CFG_STR, offsetof(struct config, field),          \
-			sizeof(((struct config *)0)->field), 0, 0, h, chk \
+#define URL(sec, k, field, rl, h)                                                                \
+	{                                                                                        \
+		sec, k, CFG_URL, offsetof(struct config, field), FIELD_SIZE(field), 0, 0, rl, h, \
+			NULL                                                                     \
 	}
-#define URL(sec, k, field, h)                                              \
-	{                                                                  \
-		sec, k, CFG_URL, offsetof(struct config, field),           \
-			sizeof(((struct config *)0)->field), 0, 0, h, NULL \
-	}
-#define UINT(sec, k, field, lo, hi, h)                                               \
-	{                                                                            \
-		sec, k, CFG_UINT, offsetof(struct config, field), 0, lo, hi, h, NULL \
+#define UINT(sec, k, field, lo, hi, rl, h)                                                         \
+	{                                                                                          \
+		sec, k, CFG_UINT, offsetof(struct config, field), sizeof(unsigned), lo, hi, rl, h, \
+			NULL                                                                       \
 	}
 
 static const struct config_key config_keys[] = {
-	STRC("server", "address", address, check_ip, "listen address"),
-	UINT("server", "port", port, 0, 65535, "listen port (0: any free port)"),
-	URL("server", "advertise_url", advertise_url,
+	STR("server", "address", address, RL_RESTART, check_ip, "listen address"),
+	UINT("server", "port", port, 0, 65535, RL_RESTART,
+	     "listen port of the node-facing paths, plain HTTP (0: any free port)"),
+	STR("server", "api_address", api_address, RL_RESTART, check_ip_or_empty,
+	    "listen address of the operator's API and web page (empty: server.address)"),
+	UINT("server", "api_port", api_port, 0, 65535, RL_RESTART,
+	     "listen port of the operator's API and web page, HTTPS (the same as server.port: one plain HTTP listener serves everything)"),
+	URL("server", "advertise_url", advertise_url, RL_LIVE,
 	    "base URL given to nodes (default: http://<address or host name>:<port>)"),
-	UINT("server", "threads", threads, 0, 256, "HTTP worker threads (0: one per CPU)"),
-	UINT("server", "max_body", max_body, 1024, 64u << 20, "largest API request body, bytes"),
-	{"server", "log_level", CFG_LOGLEVEL, offsetof(struct config, log_level), 0, 0, 0,
-	 "error, warn, info or debug", NULL},
-	STRC("store", "path", store_path, check_path, "SQLite database file"),
-	STRC("files", "root", files_root, check_path, "directory served under /files/"),
-	STRC("auth", "key_file", key_file, check_path,
-	     "secret that signs per-node cloud-init tokens (created 0600 if missing)"),
-	UINT("boot", "unknown_wait", unknown_wait, 1, 3600,
+	UINT("server", "threads", threads, 0, 256, RL_RESTART,
+	     "HTTP worker threads (0: one per CPU)"),
+	UINT("server", "max_body", max_body, 1024, 64u << 20, RL_RESTART,
+	     "largest API request body, bytes"),
+	UINT("server", "max_connections", max_conns, 64, 1000000, RL_RESTART,
+	     "open connections at most on the node-facing listener (lowered to fit the open-file limit)"),
+	UINT("server", "api_max_connections", api_max_conns, 16, 100000, RL_RESTART,
+	     "open connections at most on the operator listener"),
+	UINT("server", "max_connections_per_ip", max_conns_per_ip, 0, 1000000, RL_RESTART,
+	     "open connections at most from one client address, per listener (0: no cap; raise it behind a proxy)"),
+	UINT("server", "header_timeout", header_timeout, 1, 3600, RL_RESTART,
+	     "seconds a connection has to send a request's headers, from its start or the previous answer"),
+	UINT("server", "body_timeout", body_timeout, 1, 86400, RL_RESTART,
+	     "seconds a request has to send its body, from its headers"),
+	UINT("server", "idle_timeout", idle_timeout, 1, 86400, RL_RESTART,
+	     "seconds a connection may stay silent while a request is read or answered"),
+	{"server", "log_level", CFG_LOGLEVEL, offsetof(struct config, log_level),
+	 sizeof(enum log_level), 0, 0, RL_LIVE, "error, warn, info or debug", NULL},
+	STR("tls", "mode", tls_mode, RL_RESTART, check_tls_mode,
+	    "auto (HTTPS on the operator listener when it has its own port), on or off"),
+	STR("tls", "cert", tls_cert, RL_RESTART, check_path,
+	    "PEM certificate (chain) of the operator listener; with tls.key missing too, a self-signed one is made"),
+	STR("tls", "key", tls_key, RL_RESTART, check_path,
+	    "PEM private key of tls.cert (made 0600 with the self-signed certificate)"),
+	STR("tls", "names", tls_names, RL_RESTART, check_names,
+	    "host names and addresses, comma-separated, that a self-signed certificate names besides the host name, localhost and the listen address"),
+	STR("store", "path", store_path, RL_RESTART, check_path, "SQLite database file"),
+	STR("files", "root", files_root, RL_FILES, check_path, "directory served under /files/"),
+	STR("auth", "key_file", key_file, RL_RESTART, check_path,
+	    "secret that signs per-node cloud-init tokens (created 0600 if missing)"),
+	UINT("boot", "unknown_wait", unknown_wait, 1, 3600, RL_LIVE,
 	     "seconds an unknown or unconfigured node waits before asking again"),
-	UINT("boot", "retry_max_sleep", retry_max_sleep, 1, 3600,
+	UINT("boot", "retry_max_sleep", retry_max_sleep, 1, 3600, RL_LIVE,
 	     "longest back-off between boot retries, seconds"),
-	UINT("cloud_init", "token_ttl", token_ttl, 60, 365u * 86400,
+	UINT("cloud_init", "token_ttl", token_ttl, 60, 365u * 86400, RL_LIVE,
 	     "lifetime of the per-node token in the seed URL, seconds"),
-	UINT("events", "keep_days", events_keep_days, 1, 3650,
+	STR("security", "node_identity", node_identity, RL_LIVE, check_identity,
+	    "what ties a request on the node-facing paths to a node: lease (its DHCP lease or reserved address, or its seed token) or token (the seed token only; no lookups by address, name or NID)"),
+	UINT("events", "keep_days", events_keep_days, 1, 3650, RL_RESTART,
 	     "boot events older than this many days are pruned"),
-	STRC("dhcp", "mode", dhcp_mode, check_mode,
-	     "off (corrald serves HTTP only), authoritative (corrald's dnsmasq hands out addresses) or proxy (the site's DHCP server stays; dnsmasq adds the boot information)"),
-	STRC("dhcp", "interface", dhcp_interface, check_iface,
-	     "network interface dnsmasq serves (required unless mode is off)"),
-	STRC("dhcp", "subnet", dhcp_subnet, check_cidr,
-	     "the boot network, a.b.c.d/len (required unless mode is off)"),
-	STRC("dhcp", "pool_start", dhcp_pool_start, check_ipv4_or_empty,
-	     "first address for unknown machines (default: the subnet's upper half)"),
-	STRC("dhcp", "pool_end", dhcp_pool_end, check_ipv4_or_empty,
-	     "last address for unknown machines"),
-	STRC("dhcp", "router", dhcp_router, check_ipv4_or_empty,
-	     "default gateway given to nodes (option 3); empty: none"),
-	STRC("dhcp", "domain", dhcp_domain, check_domain, "DNS domain of node names"),
-	UINT("dhcp", "dns_port", dhcp_dns_port, 0, 65535,
+	STR("dhcp", "mode", dhcp.mode, RL_DHCP, check_mode,
+	    "off (corrald serves HTTP only), authoritative (corrald's dnsmasq hands out addresses) or proxy (the site's DHCP server stays; dnsmasq adds the boot information)"),
+	STR("dhcp", "backend", dhcp.backend, RL_DHCP, check_backend,
+	    "who answers DHCP: dnsmasq (small sites; the only one for proxy mode) or kea (Debian's kea-dhcp4-server, for thousands of nodes); dnsmasq serves TFTP and DNS either way"),
+	STR("dhcp", "interface", dhcp.interface, RL_DHCP, check_iface,
+	    "network interface dnsmasq serves (required unless mode is off)"),
+	STR("dhcp", "subnet", dhcp.subnet, RL_DHCP, check_cidr,
+	    "the boot network, a.b.c.d/len (required unless mode is off)"),
+	STR("dhcp", "pool_start", dhcp.pool_start, RL_DHCP, check_ipv4_or_empty,
+	    "first address for unknown machines (default: the subnet's upper half)"),
+	STR("dhcp", "pool_end", dhcp.pool_end, RL_DHCP, check_ipv4_or_empty,
+	    "last address for unknown machines"),
+	STR("dhcp", "router", dhcp.router, RL_DHCP, check_ipv4_or_empty,
+	    "default gateway given to nodes (option 3); empty: none"),
+	STR("dhcp", "domain", dhcp.domain, RL_DHCP, check_domain, "DNS domain of node names"),
+	UINT("dhcp", "dns_port", dhcp.dns_port, 0, 65535, RL_DHCP,
 	     "port of dnsmasq's DNS for node names (0: no DNS)"),
-	STRC("dhcp", "dns_upstream", dhcp_dns_upstream, check_ip_list,
-	     "DNS servers (comma-separated IPv4) that nodes' other queries go to; empty: answer cluster names only"),
-	UINT("dhcp", "lease_time", dhcp_lease_time, 120, 31536000,
+	STR("dhcp", "dns_upstream", dhcp.dns_upstream, RL_DHCP, check_ip_list,
+	    "DNS servers (comma-separated IPv4) that nodes' other queries go to; empty: answer cluster names only"),
+	UINT("dhcp", "lease_time", dhcp.lease_time, 120, 31536000, RL_DHCP,
 	     "lease time of known nodes, seconds"),
-	UINT("dhcp", "pool_lease_time", dhcp_pool_lease_time, 120, 86400,
+	UINT("dhcp", "pool_lease_time", dhcp.pool_lease_time, 120, 86400, RL_DHCP,
 	     "lease time of unknown machines, seconds"),
-	UINT("dhcp", "lease_max", dhcp_lease_max, 16, 10000000,
+	UINT("dhcp", "lease_max", dhcp.lease_max, 16, 10000000, RL_DHCP,
 	     "most leases dnsmasq holds (its default, 1000, is too low for a cluster)"),
-	UINT("dhcp", "tftp_max", dhcp_tftp_max, 1, 100000,
+	UINT("dhcp", "tftp_max", dhcp.tftp_max, 1, 100000, RL_DHCP,
 	     "most TFTP transfers at once (dnsmasq's default is 50)"),
-	STRC("dhcp", "dnsmasq", dhcp_dnsmasq, check_path, "the dnsmasq program"),
-	STRC("dhcp", "state_dir", dhcp_state_dir, check_path,
-	     "where corrald writes dnsmasq's configuration, host entries and TFTP root"),
-	STRC("dhcp", "ipxe_dir", dhcp_ipxe_dir, check_path,
-	     "directory with the iPXE binaries (Debian's ipxe package)"),
-	UINT("redfish", "concurrency", rf_concurrency, 1, 4096,
+	STR("dhcp", "dnsmasq", dhcp.dnsmasq, RL_DHCP, check_path, "the dnsmasq program"),
+	STR("dhcp", "state_dir", dhcp.state_dir, RL_DHCP, check_path,
+	    "where corrald writes dnsmasq's (and Kea's) configuration, host entries and TFTP root"),
+	STR("dhcp", "ipxe_dir", dhcp.ipxe_dir, RL_DHCP, check_path,
+	    "directory with the iPXE binaries (Debian's ipxe package)"),
+	UINT("redfish", "concurrency", rf_concurrency, 1, 4096, RL_RESTART,
 	     "Redfish requests in flight at most (discovery probes hundreds at once)"),
-	UINT("redfish", "connect_timeout_ms", rf_connect_timeout, 100, 60000,
+	UINT("redfish", "connect_timeout_ms", rf_connect_timeout, 100, 60000, RL_RESTART,
 	     "time to connect to a BMC, ms"),
-	UINT("redfish", "timeout_ms", rf_timeout, 500, 600000,
+	UINT("redfish", "timeout_ms", rf_timeout, 500, 600000, RL_RESTART,
 	     "time for a whole Redfish request, ms"),
-	UINT("redfish", "max_reply", rf_max_reply, 65536, 256u << 20,
+	UINT("redfish", "max_reply", rf_max_reply, 65536, 256u << 20, RL_RESTART,
 	     "largest Redfish reply taken, bytes"),
-	STR("redfish", "ca_file", rf_ca_file,
+	STR("redfish", "ca_file", rf_ca_file, RL_RESTART, NULL,
 	    "CA bundle for BMC certificates (empty: the system's)"),
-	STR("dhcp", "hook", dhcp_hook,
+	STR("dhcp", "hook", dhcp.hook, RL_DHCP, NULL,
 	    "dnsmasq's lease script (default: corral-dhcp-hook next to corrald)"),
+	STR("dhcp", "kea", dhcp.kea, RL_DHCP, check_path, "the kea-dhcp4 program (backend kea)"),
+	STR("dhcp", "lease_file", dhcp.lease_file, RL_DHCP, check_path_or_empty,
+	    "Kea's lease file, kept across restarts (default: kea-leases4.csv beside store.path)"),
 };
+#define NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
 
 #undef STR
-#undef STRC
 #undef URL
 #undef UINT
+#undef FIELD_SIZE
+
+/* Copies src into dst[size]; "" and -ENAMETOOLONG when it does not fit. */
+static int config_copy(char *dst, size_t size, const char *src)
+{
+	size_t n = strlen(src);
+	if (n >= size) {
+		dst[0] = '\0';
+		return -ENAMETOOLONG;
+	}
+	memcpy(dst, src, n + 1);
+	return 0;
+}
+
+/* snprintf into a message buffer; a message that does not fit ends in "...". */
+__attribute__((format(printf, 3, 0))) static void config_vmsg(char *out, size_t len,
+							      const char *fmt, va_list ap)
+{
+	int n = vsnprintf(out, len, fmt, ap);
+	if (n >= 0 && (size_t)n < len)
+		return;
+	if (len >= 4)
+		memcpy(out + len - 4, "...", 4);
+	else if (len > 0)
+		out[0] = '\0';
+}
+
+__attribute__((format(printf, 3, 4))) static void config_msg(char *out, size_t len, const char *fmt,
+							     ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	config_vmsg(out, len, fmt, ap);
+	va_end(ap);
+}
+
+/* dir/name into out; "" when it does not fit. */
+static void config_path_in(char *out, size_t len, const char *dir, const char *name)
+{
+	int n = snprintf(out, len, "%s/%s", dir, name);
+	if (n < 0 || (size_t)n >= len)
+		out[0] = '\0';
+}
 
 /* Data directory: /var/lib/corral for root, XDG data home otherwise. */
 static void config_data_dir(char *out, size_t len)
@@ -180,12 +318,23 @@ static void config_data_dir(char *out, size_t len)
 	else
 		n = snprintf(out, len, "/tmp/corral-%u", (unsigned)geteuid());
 	if (n < 0 || (size_t)n >= len)
-		snprintf(out, len, "/var/lib/corral");
+		(void)config_copy(out, len, "/var/lib/corral");
 }
 
-static void config_path_in(char *out, size_t len, const char *dir, const char *name)
+/*
+ * Rebuilt at every start and read by dnsmasq after it drops to nobody: a
+ * run-time directory every user can traverse, not the private data dir.
+ */
+static void config_dhcp_state_dir(char *out, size_t len)
 {
-	int n = snprintf(out, len, "%s/%s", dir, name);
+	const char *rt = getenv("XDG_RUNTIME_DIR");
+	int n;
+	if (geteuid() == 0)
+		n = snprintf(out, len, "/run/corral/dhcp");
+	else if (rt != NULL && rt[0] == '/' && strlen(rt) < 200)
+		n = snprintf(out, len, "%s/corral/dhcp", rt);
+	else
+		n = snprintf(out, len, "/tmp/corral-%u/dhcp", (unsigned)geteuid());
 	if (n < 0 || (size_t)n >= len)
 		out[0] = '\0';
 }
@@ -194,38 +343,43 @@ void config_defaults(struct config *c)
 {
 	char dir[PATH_MAX - 32];
 	memset(c, 0, sizeof(*c));
-	snprintf(c->address, sizeof(c->address), "0.0.0.0");
+	(void)config_copy(c->address, sizeof(c->address), "0.0.0.0");
 	c->port = 8080;
+	c->api_port = 8443;
 	c->threads = 0;
 	c->max_body = 1u << 20;
+	c->max_conns = 16384;
+	c->api_max_conns = 1024;
+	c->max_conns_per_ip = 64;
+	c->header_timeout = 10;
+	c->body_timeout = 60;
+	c->idle_timeout = 60;
+	(void)config_copy(c->tls_mode, sizeof(c->tls_mode), "auto");
 	c->log_level = LOG_LVL_INFO;
 	config_data_dir(dir, sizeof(dir));
 	config_path_in(c->store_path, sizeof(c->store_path), dir, "corral.db");
 	config_path_in(c->files_root, sizeof(c->files_root), dir, "files");
 	config_path_in(c->key_file, sizeof(c->key_file), dir, "secret.key");
+	config_path_in(c->tls_cert, sizeof(c->tls_cert), dir, "tls.crt");
+	config_path_in(c->tls_key, sizeof(c->tls_key), dir, "tls.key");
 	c->unknown_wait = 10;
 	c->retry_max_sleep = 60;
 	c->token_ttl = 86400;
+	(void)config_copy(c->node_identity, sizeof(c->node_identity), "lease");
 	c->events_keep_days = 30;
-	snprintf(c->dhcp_mode, sizeof(c->dhcp_mode), "off");
-	snprintf(c->dhcp_domain, sizeof(c->dhcp_domain), "cluster");
-	c->dhcp_dns_port = 53;
-	c->dhcp_lease_time = 43200;
-	c->dhcp_pool_lease_time = 120;
-	c->dhcp_lease_max = 100000;
-	c->dhcp_tftp_max = 1000;
-	snprintf(c->dhcp_dnsmasq, sizeof(c->dhcp_dnsmasq), "/usr/sbin/dnsmasq");
-	/* Rebuilt at every start and read by dnsmasq after it drops to nobody:
-	 * a run-time directory every user can traverse, not the private data dir. */
-	const char *rt = getenv("XDG_RUNTIME_DIR");
-	if (geteuid() == 0)
-		snprintf(c->dhcp_state_dir, sizeof(c->dhcp_state_dir), "/run/corral/dhcp");
-	else if (rt != NULL && rt[0] == '/' && strlen(rt) < 200)
-		snprintf(c->dhcp_state_dir, sizeof(c->dhcp_state_dir), "%s/corral/dhcp", rt);
-	else
-		snprintf(c->dhcp_state_dir, sizeof(c->dhcp_state_dir), "/tmp/corral-%u/dhcp",
-			 (unsigned)geteuid());
-	snprintf(c->dhcp_ipxe_dir, sizeof(c->dhcp_ipxe_dir), "/usr/lib/ipxe");
+	struct config_dhcp *d = &c->dhcp;
+	(void)config_copy(d->mode, sizeof(d->mode), "off");
+	(void)config_copy(d->backend, sizeof(d->backend), "dnsmasq");
+	(void)config_copy(d->domain, sizeof(d->domain), "cluster");
+	d->dns_port = 53;
+	d->lease_time = 43200;
+	d->pool_lease_time = 120;
+	d->lease_max = 100000;
+	d->tftp_max = 1000;
+	(void)config_copy(d->dnsmasq, sizeof(d->dnsmasq), "/usr/sbin/dnsmasq");
+	config_dhcp_state_dir(d->state_dir, sizeof(d->state_dir));
+	(void)config_copy(d->ipxe_dir, sizeof(d->ipxe_dir), "/usr/lib/ipxe");
+	(void)config_copy(d->kea, sizeof(d->kea), "/usr/sbin/kea-dhcp4");
 	c->rf_concurrency = 256;
 	c->rf_connect_timeout = 2000;
 	c->rf_timeout = 10000;
@@ -266,7 +420,7 @@ __attribute__((format(printf, 3, 4))) static int config_fail(struct config_parse
 		p->fail_line = line;
 		va_list ap;
 		va_start(ap, fmt);
-		vsnprintf(p->msg, sizeof(p->msg), fmt, ap);
+		config_vmsg(p->msg, sizeof(p->msg), fmt, ap);
 		va_end(ap);
 	}
 	p->failed = 1;
@@ -288,19 +442,15 @@ static int config_set(struct config_parse *p, const struct config_key *k, const 
 		if (why != NULL)
 			return config_fail(p, line, "%s.%s: %s: %s", k->section, k->key, why,
 					   value);
-		int n = snprintf(field, k->size, "%s", value);
-		if (n < 0 || (size_t)n >= k->size)
+		if (config_copy(field, k->size, value) < 0)
 			return config_fail(p, line, "%s: value too long", k->key);
 		return 1;
 	}
 	case CFG_UINT: {
 		long long v;
-		if (valid_parse_ll(value, k->min, k->max, &v) < 0) {
-			char range[64];
-			snprintf(range, sizeof(range), "%u..%u", k->min, k->max);
-			return config_fail(p, line, "%s: expected a whole number in %s", k->key,
-					   range);
-		}
+		if (valid_parse_ll(value, k->min, k->max, &v) < 0)
+			return config_fail(p, line, "%s: expected a whole number in %u..%u", k->key,
+					   k->min, k->max);
 		*(unsigned *)(void *)field = (unsigned)v;
 		return 1;
 	}
@@ -316,14 +466,13 @@ static int config_set(struct config_parse *p, const struct config_key *k, const 
 
 static int config_handler(void *user, const char *section, const char *name, const char *value)
 {
-	struct config_parse *pp = user;
-	int line = pp->line;
 	struct config_parse *p = user;
+	int line = p->line;
 	if (p->failed)
 		return 0;
 	if (name == NULL)
 		return 1; /* a section header alone */
-	for (size_t i = 0; i < sizeof(config_keys) / sizeof(config_keys[0]); i++) {
+	for (size_t i = 0; i < NKEYS; i++) {
 		const struct config_key *k = &config_keys[i];
 		if (strcmp(k->section, section) == 0 && strcmp(k->key, name) == 0)
 			return config_set(p, k, value, line);
@@ -335,7 +484,8 @@ static int config_handler(void *user, const char *section, const char *name, con
 static int config_ip_list(const char *s)
 {
 	char copy[128], *save = NULL;
-	snprintf(copy, sizeof(copy), "%s", s);
+	if (config_copy(copy, sizeof(copy), s) < 0)
+		return -EINVAL;
 	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 		while (*t == ' ')
 			t++;
@@ -345,70 +495,206 @@ static int config_ip_list(const char *s)
 	return 0;
 }
 
+/* Rules across keys: no single line to blame.  NULL, or why not. */
+static const char *config_check_dhcp(const struct config_dhcp *d)
+{
+	if (strcmp(d->mode, "off") == 0)
+		return NULL;
+	if (d->interface[0] == '\0')
+		return "dhcp.interface is required when dhcp.mode is not off";
+	if (d->subnet[0] == '\0')
+		return "dhcp.subnet is required when dhcp.mode is not off";
+	if ((d->pool_start[0] != '\0') != (d->pool_end[0] != '\0'))
+		return "dhcp.pool_start and dhcp.pool_end go together";
+	if (strcmp(d->backend, "kea") == 0 && strcmp(d->mode, "proxy") == 0)
+		return "dhcp.backend = kea cannot run dhcp.mode = proxy (proxy DHCP is dnsmasq's): "
+		       "use dhcp.backend = dnsmasq, or dhcp.mode = authoritative";
+	return NULL;
+}
+
 int config_load(const char *path, struct config *c, char *err, size_t errlen)
 {
 	struct config_parse p = {.c = c};
 	p.f = fopen(path, "r");
 	if (p.f == NULL) {
 		int e = errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(e));
+		config_msg(err, errlen, "%s: %s", path, strerror(e));
 		return -e;
 	}
 	int rc = ini_parse_stream(config_reader, &p, config_handler, &p);
 	fclose(p.f);
 	/* inih returns the first error's line: a syntax error before ours wins. */
 	if (p.too_long && (!p.failed || p.too_long <= p.fail_line)) {
-		snprintf(err, errlen, "%s:%d: line longer than %d characters", path, p.too_long,
-			 INI_MAX_LINE - 2);
+		config_msg(err, errlen, "%s:%d: line longer than %d characters", path, p.too_long,
+			   INI_MAX_LINE - 2);
 		return -EINVAL;
 	}
 	if (rc != 0 && (!p.failed || rc < p.fail_line)) {
-		snprintf(err, errlen, "%s:%d: syntax error (expected [section] or key = value)",
-			 path, rc);
+		config_msg(err, errlen, "%s:%d: syntax error (expected [section] or key = value)",
+			   path, rc);
 		return -EINVAL;
 	}
 	if (p.failed) {
-		snprintf(err, errlen, "%s:%d: %s", path, p.fail_line, p.msg);
+		config_msg(err, errlen, "%s:%d: %s", path, p.fail_line, p.msg);
 		return -EINVAL;
 	}
-	/* Rules across keys: no single line to blame. */
-	if (strcmp(c->dhcp_mode, "off") != 0) {
-		const char *why = NULL;
-		if (c->dhcp_interface[0] == '\0')
-			why = "dhcp.interface is required when dhcp.mode is not off";
-		else if (c->dhcp_subnet[0] == '\0')
-			why = "dhcp.subnet is required when dhcp.mode is not off";
-		else if ((c->dhcp_pool_start[0] != '\0') != (c->dhcp_pool_end[0] != '\0'))
-			why = "dhcp.pool_start and dhcp.pool_end go together";
-		if (why != NULL) {
-			snprintf(err, errlen, "%s: %s", path, why);
-			return -EINVAL;
-		}
+	const char *why = config_check_dhcp(&c->dhcp);
+	if (why != NULL) {
+		config_msg(err, errlen, "%s: %s", path, why);
+		return -EINVAL;
 	}
 	return 0;
 }
 
+int config_resolve_base_url(struct config *c, uint16_t port)
+{
+	int n;
+	if (c->advertise_url[0] != '\0') {
+		n = snprintf(c->base_url, sizeof(c->base_url), "%s", c->advertise_url);
+	} else {
+		char host[256] = "";
+		const char *h = c->address;
+		if (strcmp(h, "0.0.0.0") == 0 || strcmp(h, "::") == 0) {
+			if (gethostname(host, sizeof(host) - 1) < 0 || host[0] == '\0')
+				(void)config_copy(host, sizeof(host), "localhost");
+			h = host;
+		}
+		int v6 = strchr(h, ':') != NULL;
+		n = snprintf(c->base_url, sizeof(c->base_url), "http://%s%s%s:%u", v6 ? "[" : "", h,
+			     v6 ? "]" : "", port);
+	}
+	if (n < 0 || (size_t)n >= sizeof(c->base_url)) {
+		c->base_url[0] = '\0';
+		return -ENAMETOOLONG;
+	}
+	while (n > 0 && c->base_url[n - 1] == '/')
+		c->base_url[--n] = '\0';
+	return 0;
+}
+
+bool config_split_listeners(const struct config *c)
+{
+	return c->api_port != c->port ||
+	       (c->api_address[0] != '\0' && strcmp(c->api_address, c->address) != 0);
+}
+
+const char *config_api_address(const struct config *c)
+{
+	return c->api_address[0] != '\0' ? c->api_address : c->address;
+}
+
+bool config_tls_enabled(const struct config *c)
+{
+	if (strcmp(c->tls_mode, "on") == 0)
+		return true;
+	return strcmp(c->tls_mode, "auto") == 0 && config_split_listeners(c);
+}
+
+/* True if key k holds the same value at a + k->offset - shift and b + ... */
+static bool config_key_equal(const struct config_key *k, const char *a, const char *b, size_t shift)
+{
+	a += k->offset - shift;
+	b += k->offset - shift;
+	switch (k->type) {
+	case CFG_STR:
+	case CFG_URL:
+		return strcmp(a, b) == 0;
+	case CFG_UINT:
+	case CFG_LOGLEVEL:
+		return memcmp(a, b, k->size) == 0; /* one scalar, no padding */
+	}
+	return false;
+}
+
+bool config_dhcp_equal(const struct config_dhcp *a, const struct config_dhcp *b)
+{
+	size_t base = offsetof(struct config, dhcp);
+	for (size_t i = 0; i < NKEYS; i++) {
+		const struct config_key *k = &config_keys[i];
+		if (k->reload != RL_DHCP)
+			continue;
+		if (!config_key_equal(k, (const char *)a, (const char *)b, base))
+			return false;
+	}
+	return true;
+}
+
+/* Appends "section.key" to the comma-separated list in ch->restart. */
+static void config_note_restart(struct config_change *ch, const struct config_key *k)
+{
+	size_t used = strlen(ch->restart), room = sizeof(ch->restart) - used;
+	int n = snprintf(ch->restart + used, room, "%s%s.%s", used ? ", " : "", k->section, k->key);
+	if (n < 0 || (size_t)n >= room) /* cannot happen with today's table; say so if it does */
+		memcpy(ch->restart + sizeof(ch->restart) - 4, "...", 4);
+}
+
+int config_merge(const struct config *cur, struct config *next, uint16_t port,
+		 struct config_change *ch)
+{
+	bool dhcp = false;
+	memset(ch, 0, sizeof(*ch));
+	for (size_t i = 0; i < NKEYS; i++) {
+		const struct config_key *k = &config_keys[i];
+		if (config_key_equal(k, (const char *)cur, (const char *)next, 0))
+			continue;
+		switch (k->reload) {
+		case RL_LIVE:
+			break;
+		case RL_RESTART:
+			memcpy((char *)next + k->offset, (const char *)cur + k->offset, k->size);
+			config_note_restart(ch, k);
+			break;
+		case RL_FILES:
+			ch->files_root = true;
+			break;
+		case RL_DHCP:
+			dhcp = true;
+			break;
+		}
+	}
+	int rc = config_resolve_base_url(next, port);
+	/* dnsmasq tells iPXE the boot script's URL: a new one needs a new dnsmasq. */
+	if (strcmp(cur->base_url, next->base_url) != 0)
+		dhcp = true;
+	/* Off before and after: nothing runs that could change. */
+	ch->dhcp = dhcp &&
+		   !(strcmp(cur->dhcp.mode, "off") == 0 && strcmp(next->dhcp.mode, "off") == 0);
+	return rc;
+}
+
+static const char *const config_reload_notes[] = {
+	[RL_LIVE] = "",
+	[RL_RESTART] = "; a reload keeps the running value (restart to apply)",
+	[RL_FILES] = "",
+	[RL_DHCP] = "",
+};
+
 void config_describe(void (*emit)(const char *line, void *arg), void *arg)
 {
 	struct config d;
+	struct buf line;
 	config_defaults(&d);
-	for (size_t i = 0; i < sizeof(config_keys) / sizeof(config_keys[0]); i++) {
+	buf_init(&line, 2 * PATH_MAX);
+	for (size_t i = 0; i < NKEYS; i++) {
 		const struct config_key *k = &config_keys[i];
 		const char *field = (const char *)&d + k->offset;
-		char val[PATH_MAX], line[PATH_MAX + 512];
+		int rc = buf_printf(&line, "%s.%s = ", k->section, k->key);
 		switch (k->type) {
 		case CFG_STR:
 		case CFG_URL:
-			snprintf(val, sizeof(val), "%s", field);
+			rc |= buf_adds(&line, field);
 			break;
 		case CFG_UINT:
-			snprintf(val, sizeof(val), "%u", *(const unsigned *)(const void *)field);
+			rc |= buf_printf(&line, "%u", *(const unsigned *)(const void *)field);
 			break;
 		case CFG_LOGLEVEL:
-			snprintf(val, sizeof(val), "info");
+			rc |= buf_adds(&line, "info");
 			break;
 		}
-		snprintf(line, sizeof(line), "%s.%s = %s\t# %s", k->section, k->key, val, k->help);
-		emit(line, arg);
+		rc |= buf_printf(&line, "\t# %s%s", k->help, config_reload_notes[k->reload]);
+		if (rc == 0)
+			emit(buf_str(&line), arg);
+		buf_reset(&line);
 	}
+	buf_clear(&line);
 }

@@ -1,5 +1,6 @@
 /*
- * dhcp: dnsmasq supervision, host-file sync and lease hook.  See dhcp.h.
+ * dhcp: dnsmasq supervision, host-file sync, lease hook and reload.  See
+ * dhcp.h.
  *
  * Security: dnsmasq starts from an argv array (fork/execve), never a
  * shell; its configuration is generated from validated settings only.
@@ -11,17 +12,17 @@
 #include "dhcp.h"
 
 #include <errno.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -29,94 +30,201 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "dhcpconf.h"
+#include "dhcpproc.h"
+#include "dhcpstate.h"
 #include "fsutil.h"
+#include "kea.h"
 #include "log.h"
 #include "valid.h"
 
-struct dhcp_file {
-	char name[24]; /* MAC with '-' */
-	char *content;
-};
+#define DHCP_UP_WAIT_MS 10000   /* a commit waits this long for "started" */
+#define DHCP_TEST_WAIT_MS 10000 /* and dnsmasq --test this long */
+#define DHCP_TFTP_PORT 69
 
-struct dhcp_files {
-	struct dhcp_file *v;
-	size_t n;
-};
-
-/*
- * When dnsmasq did something, by its log.  dnsmasq logs a DHCPACK before it
- * sends it, and a TFTP transfer when it ends, but runs the lease script
- * (our hook) for them later, through a helper process, one at a time; a
- * node quick off the mark (iPXE fetching its boot script) can reach corrald
- * before the hook does.  The timeline takes the dhcp and tftp steps' times
- * from the log lines, so they stay before the requests they made possible.
- */
-#define DHCP_SEEN 512
-#define DHCP_SEEN_MAX_AGE_US 30000000 /* older log times are not trusted */
-
-/*
- * A machine dnsmasq refuses keeps asking (a disabled node's firmware
- * retries DHCP for as long as it is on): its timeline gets the refusal
- * once a minute at most, per reason.
- */
-#define DHCP_REFUSALS 256
-#define DHCP_REFUSAL_EVERY_US 60000000
-
-struct dhcp_refusal {
-	char mac[18];
-	char message[128];
-	int64_t time_us; /* monotonic */
-};
-
-struct dhcp_seen {
-	char key[64]; /* "ack MAC" or "tftp IP" */
-	int64_t time_us;
-};
+struct dhcp_ops;
 
 struct dhcp {
-	struct config cfg; /* a copy: dnsmasq needs a restart for changes anyway */
-	struct store *st;
-	struct events *ev;
-	struct metrics *metrics;
+	struct config_dhcp cfg;     /* a copy: dnsmasq needs a restart for changes anyway */
+	const struct dhcp_ops *ops; /* the DHCP server: dnsmasq itself, or Kea */
+	struct kea *kea;            /* backend kea */
+	char lease_file[PATH_MAX];  /* backend kea: dhcp.lease_file, resolved */
+	char base_url[256];         /* corrald's advertised URL, for iPXE */
+	struct dhcp_env env;
+	bool proxy;         /* proxy-DHCP mode */
 	char dir[PATH_MAX]; /* state directory */
 	char hosts[PATH_MAX + 16], dns[PATH_MAX + 16], tftp[PATH_MAX + 16], tmp[PATH_MAX + 16];
 	char sock_path[PATH_MAX + 16], conf_path[PATH_MAX + 16];
+	char err[256]; /* why the last step failed (dhcp_fail) */
+	bool running;  /* the thread runs (between dhcp_run and dhcp_halt) */
 	pthread_t thread;
 	int wake_fd;   /* eventfd: stop */
 	int listen_fd; /* hook socket */
 	int out_fd;    /* dnsmasq's stdout+stderr */
 	_Atomic int pid;
 	_Atomic int stop;
-	int64_t stop_deadline;          /* monotonic ms: SIGKILL after */
-	int64_t gone_at;                /* monotonic ms: dnsmasq seen gone while stopping */
-	int64_t last_hook_at;           /* monotonic ms: the last hook connection */
-	unsigned backoff;               /* seconds before the next restart */
+	_Atomic int up;           /* pid of the dnsmasq that logged "started", 0 if none */
+	_Atomic int trial;        /* a commit waits: a dnsmasq that fails to start stays down */
+	_Atomic int trial_failed; /* ...and it did (why in trial_why) */
+	char trial_why[160];
+	char other_why[160];   /* why the other server failed (ops->state), main thread's */
+	bool warned_size;      /* the sizing warning was logged */
+	int64_t stop_deadline; /* monotonic ms: SIGKILL after */
+	int termed;            /* the pid sent SIGTERM while stopping */
+	int64_t gone_at;       /* monotonic ms: dnsmasq seen gone while stopping */
+	int64_t last_hook_at;  /* monotonic ms: the last hook connection */
+	unsigned backoff;      /* seconds before the next restart */
 	int64_t started_at, restart_at; /* monotonic ms */
 	uint64_t synced_gen;
 	int synced;
-	struct dhcp_files files;    /* hostsdir as written */
-	struct dhcp_files dnsfiles; /* DNS hostsdir as written */
+	struct dhcpstate_files files;    /* hostsdir as written */
+	struct dhcpstate_files dnsfiles; /* DNS hostsdir as written */
 	char linebuf[4096];
 	size_t linelen;
-	int proxy;                                   /* proxy-DHCP mode */
-	struct dhcp_refusal refusals[DHCP_REFUSALS]; /* a ring, newest at refusal_next - 1 */
-	unsigned refusal_next;
-	struct dhcp_seen seen[DHCP_SEEN]; /* a ring, newest at seen_next - 1 */
-	unsigned seen_next;
+	struct dhcpstate_refusals refusals;
+	struct dhcpstate_seen seen;
 };
 
-static int64_t dhcp_now_ms(void)
+/*
+ * The DHCP server behind the interface, chosen by dhcp.backend when a side
+ * is made.  dnsmasq always runs: it serves TFTP, node-name DNS and router
+ * advertisements for either.  With "dnsmasq" it hands out addresses too
+ * (its host files, its lease hook) and needs nothing more; with "kea" its
+ * DHCPv4 is off and Kea (kea.c) answers, run by this side's thread.  Each
+ * step is optional (NULL: nothing to do for that server).
+ */
+struct dhcp_ops {
+	const char *name;
+	bool masq_dhcp;              /* dnsmasq hands out addresses */
+	int (*make)(struct dhcp *d); /* a new side: the server's part, checked */
+	int (*test)(struct dhcp *d); /* prepare: the server's own check of its config */
+	int (*run)(struct dhcp *d);  /* before the thread starts */
+	int (*fds)(struct dhcp *d, struct pollfd *p); /* the thread: what to poll too */
+	void (*poll)(struct dhcp *d, const struct pollfd *p, int n); /* ...and after poll */
+	int (*timeout)(struct dhcp *d);  /* ...sleeping no longer than this (ms) */
+	bool (*stopped)(struct dhcp *d); /* stopping: true once the server is gone */
+	int (*state)(struct dhcp *d);    /* a commit waits: 1 up, 0 not yet, <0 failed */
+	void (*trial)(struct dhcp *d, bool on);
+	void (*halt)(struct dhcp *d); /* after the thread */
+	void (*free)(struct dhcp *d);
+	int (*pid)(struct dhcp *d);
+};
+
+static void dhcp_refusal(void *arg, const struct dhcp_refusal_log *rl, int64_t now_us);
+
+static int dhcp_kea_make(struct dhcp *d)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	struct kea_settings ks = {
+		.cfg = &d->cfg,
+		.base_url = d->base_url,
+		.state_dir = d->dir,
+		.lease_file = d->lease_file,
+		.st = d->env.st,
+		.ev = d->env.ev,
+		.metrics = d->env.metrics,
+		.refusal = dhcp_refusal,
+		.arg = d,
+	};
+	return kea_new(&ks, &d->kea, d->err, sizeof(d->err));
+}
+
+static int dhcp_kea_test(struct dhcp *d)
+{
+	return kea_test(d->kea, d->err, sizeof(d->err));
+}
+
+static int dhcp_kea_run(struct dhcp *d)
+{
+	return kea_run(d->kea, d->err, sizeof(d->err));
+}
+
+static int dhcp_kea_fds(struct dhcp *d, struct pollfd *p)
+{
+	return kea_fds(d->kea, p);
+}
+
+static void dhcp_kea_poll(struct dhcp *d, const struct pollfd *p, int n)
+{
+	kea_poll(d->kea, p, n, atomic_load(&d->stop) != 0);
+}
+
+static int dhcp_kea_timeout(struct dhcp *d)
+{
+	return kea_timeout(d->kea);
+}
+
+static bool dhcp_kea_stopped(struct dhcp *d)
+{
+	return kea_stopped(d->kea, d->stop_deadline);
+}
+
+static int dhcp_kea_state(struct dhcp *d)
+{
+	return kea_state(d->kea, d->other_why, sizeof(d->other_why));
+}
+
+static void dhcp_kea_trial(struct dhcp *d, bool on)
+{
+	kea_trial(d->kea, on);
+}
+
+static void dhcp_kea_halt(struct dhcp *d)
+{
+	kea_halt(d->kea);
+}
+
+static void dhcp_kea_free(struct dhcp *d)
+{
+	kea_free(d->kea);
+	d->kea = NULL;
+}
+
+static int dhcp_kea_pid(struct dhcp *d)
+{
+	return kea_pid(d->kea);
+}
+
+static const struct dhcp_ops dhcp_backends[] = {
+	{.name = "dnsmasq", .masq_dhcp = true},
+	{
+		.name = "kea",
+		.make = dhcp_kea_make,
+		.test = dhcp_kea_test,
+		.run = dhcp_kea_run,
+		.fds = dhcp_kea_fds,
+		.poll = dhcp_kea_poll,
+		.timeout = dhcp_kea_timeout,
+		.stopped = dhcp_kea_stopped,
+		.state = dhcp_kea_state,
+		.trial = dhcp_kea_trial,
+		.halt = dhcp_kea_halt,
+		.free = dhcp_kea_free,
+		.pid = dhcp_kea_pid,
+	},
+};
+
+/* Says why in d->err (a longer reason ends in "..."); returns rc. */
+__attribute__((format(printf, 3, 4))) static int dhcp_fail(struct dhcp *d, int rc, const char *fmt,
+							   ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	buf_vfmt_msg(d->err, sizeof(d->err), fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+/* Hands d's reason to the caller's err (or a generic one). */
+static void dhcp_err_out(const struct dhcp *d, int rc, char *err, size_t errlen)
+{
+	const char *why = d != NULL && d->err[0] ? d->err : strerror(-rc);
+	buf_fmt_msg(err, errlen, "%s", why);
 }
 
 static int dhcp_path(char *out, size_t len, const char *dir, const char *name)
 {
-	int n = snprintf(out, len, "%s/%s", dir, name);
-	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+	return buf_fmt(out, len, "%s/%s", dir, name);
 }
 
 /* Writes data to dir/name through a temporary file in d->tmp and rename;
@@ -131,99 +239,69 @@ static int dhcp_write(struct dhcp *d, const char *dir, const char *name, const c
 	return fs_write_via(tmp, dst, data, len, 0644, do_fsync);
 }
 
-static void dhcp_files_clear(struct dhcp_files *f)
-{
-	for (size_t i = 0; i < f->n; i++)
-		free(f->v[i].content);
-	free(f->v);
-	f->v = NULL;
-	f->n = 0;
-}
+/* ---- host files ------------------------------------------------------------- */
 
-/* Removes every regular file in dir (a fresh start: the store is the truth). */
-static void dhcp_empty_dir(const char *dir)
+struct dhcp_apply {
+	struct dhcp *d;
+	const char *dir;
+};
+
+/* One step of dhcpstate_diff: write or remove dir/name. */
+static int dhcp_apply(void *arg, enum dhcpstate_op op, const struct dhcpstate_file *f)
 {
-	char cmdpath[PATH_MAX + 300];
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	DIR *dp = fdopendir(fd);
-	if (dp == NULL) {
-		close(fd);
-		return;
+	struct dhcp_apply *a = arg;
+	if (op == DHCPSTATE_UNLINK) {
+		char p[PATH_MAX + 64];
+		if (dhcp_path(p, sizeof(p), a->dir, f->name) == 0)
+			unlink(p); /* already gone is gone */
+		return 0;
 	}
-	struct dirent *de;
-	while ((de = readdir(dp)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		if (dhcp_path(cmdpath, sizeof(cmdpath), dir, de->d_name) == 0)
-			unlink(cmdpath);
-	}
-	closedir(dp);
+	return dhcp_write(a->d, a->dir, f->name, f->content, strlen(f->content), 0);
 }
 
 /*
- * Brings dir in line with want (both sorted by name).  Returns 1 if a file
- * changed or went away (dnsmasq then needs SIGHUP), 0 if only new files,
- * negative on error.  *have becomes want.
+ * Brings dir in line with want: 1 if dnsmasq needs SIGHUP, 0 if not,
+ * negative on error.  *have becomes want when it worked; after a failure
+ * it stays, so the next sync writes again what may be missing.
  */
-static int dhcp_sync_dir(struct dhcp *d, const char *dir, struct dhcp_files *have,
-			 struct dhcp_files *want)
+static int dhcp_sync_dir(struct dhcp *d, const char *dir, struct dhcpstate_files *have,
+			 struct dhcpstate_files *want)
 {
-	size_t i = 0, j = 0;
-	int hup = 0, rc = 0;
-	while (i < have->n || j < want->n) {
-		int cmp = i == have->n ? 1 :
-			  j == want->n ? -1 :
-					 strcmp(have->v[i].name, want->v[j].name);
-		if (cmp < 0) { /* gone */
-			char p[PATH_MAX + 64];
-			if (dhcp_path(p, sizeof(p), dir, have->v[i].name) == 0)
-				unlink(p);
-			hup = 1;
-			i++;
-		} else if (cmp > 0) { /* new */
-			rc = dhcp_write(d, dir, want->v[j].name, want->v[j].content,
-					strlen(want->v[j].content), 0);
-			if (rc < 0)
-				break;
-			j++;
-		} else {
-			if (strcmp(have->v[i].content, want->v[j].content) != 0) {
-				rc = dhcp_write(d, dir, want->v[j].name, want->v[j].content,
-						strlen(want->v[j].content), 0);
-				if (rc < 0)
-					break;
-				hup = 1;
-			}
-			i++;
-			j++;
-		}
+	struct dhcp_apply a = {d, dir};
+	int rc = dhcpstate_diff(have, want, dhcp_apply, &a);
+	if (rc < 0) {
+		dhcpstate_files_clear(want);
+		return rc;
 	}
-	dhcp_files_clear(have);
+	dhcpstate_files_clear(have);
 	*have = *want;
 	want->v = NULL;
 	want->n = 0;
-	return rc < 0 ? rc : hup;
+	return rc;
 }
 
-static int dhcp_files_add(struct dhcp_files *f, size_t cap, const char *mac, struct buf *b)
+/* The wanted host files from the store's hosts h[0..n). */
+static int dhcp_want(struct dhcp *d, const struct store_dhcp_host *h, size_t n,
+		     struct dhcpstate_files *want, struct dhcpstate_files *wantdns)
 {
-	if (f->v == NULL) {
-		f->v = calloc(cap ? cap : 1, sizeof(*f->v));
-		if (f->v == NULL)
-			return -ENOMEM;
+	struct buf b;
+	int rc = 0;
+	buf_init(&b, 1024);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (d->ops->masq_dhcp) { /* else dnsmasq's DHCPv4 is off: no host entries */
+			rc = dhcpconf_host(&h[i], d->cfg.lease_time, &b);
+			if (rc == 0)
+				rc = dhcpstate_files_add(want, n, h[i].mac, &b);
+		}
+		if (rc == 0 && d->cfg.dns_port != 0) {
+			rc = dhcpconf_dns_host(&h[i], d->cfg.domain, &b);
+			if (rc == 0 && b.len > 0)
+				rc = dhcpstate_files_add(wantdns, n, h[i].mac, &b);
+		}
+		buf_reset(&b);
 	}
-	struct dhcp_file *x = &f->v[f->n];
-	snprintf(x->name, sizeof(x->name), "%s", mac);
-	for (char *p = x->name; *p; p++)
-		if (*p == ':')
-			*p = '-';
-	x->content = buf_take(b);
-	if (x->content == NULL)
-		return -ENOMEM;
-	f->n++;
-	return 0;
+	buf_clear(&b);
+	return rc;
 }
 
 /*
@@ -235,176 +313,180 @@ static int dhcp_sync(struct dhcp *d)
 {
 	struct store_dhcp_host *h = NULL;
 	size_t n = 0;
-	uint64_t gen = store_generation(d->st);
-	int rc = store_dhcp_hosts(d->st, &h, &n);
-	store_release(d->st);
+	uint64_t gen = store_generation(d->env.st);
+	int rc = store_dhcp_hosts(d->env.st, &h, &n);
+	store_release(d->env.st);
 	if (rc < 0)
 		return rc;
-	struct dhcp_files want = {NULL, 0}, wantdns = {NULL, 0};
-	struct buf b;
-	buf_init(&b, 1024);
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		rc = dhcpconf_host(&h[i], d->cfg.dhcp_lease_time, &b);
-		if (rc == 0)
-			rc = dhcp_files_add(&want, n, h[i].mac, &b);
-		if (rc == 0 && d->cfg.dhcp_dns_port != 0) {
-			rc = dhcpconf_dns_host(&h[i], d->cfg.dhcp_domain, &b);
-			if (rc == 0 && b.len > 0)
-				rc = dhcp_files_add(&wantdns, n, h[i].mac, &b);
-		}
-		buf_reset(&b);
-	}
-	buf_clear(&b);
+	struct dhcpstate_files want = {NULL, 0}, wantdns = {NULL, 0};
+	char warn[256];
+	rc = dhcp_want(d, h, n, &want, &wantdns);
+	size_t nodes = 0;
+	for (size_t i = 0; i < n; i++)
+		nodes += h[i].name[0] != '\0'; /* a node's boot interface carries its name */
 	free(h);
+	bool big = dhcpstate_sizing_warning(d->ops->name, nodes, warn, sizeof(warn));
+	if (big && !d->warned_size)
+		log_warnx("dhcp: %s", warn);
+	d->warned_size = big;
 	if (rc < 0) {
-		dhcp_files_clear(&want);
-		dhcp_files_clear(&wantdns);
+		dhcpstate_files_clear(&want);
+		dhcpstate_files_clear(&wantdns);
 		return rc;
 	}
 	int hup1 = dhcp_sync_dir(d, d->hosts, &d->files, &want);
 	int hup2 = dhcp_sync_dir(d, d->dns, &d->dnsfiles, &wantdns);
-	if (hup1 < 0 || hup2 < 0) {
-		log_warnx("dhcp: cannot write host entries in %s", d->dir);
-		return -EIO;
-	}
+	if (hup1 < 0 || hup2 < 0)
+		return dhcp_fail(d, -EIO, "cannot write host entries in %s", d->dir);
 	d->synced_gen = gen;
 	d->synced = 1;
 	int pid = atomic_load(&d->pid);
 	if ((hup1 || hup2) && pid > 0) {
-		log_debug("dhcp: host entries changed or removed; SIGHUP to dnsmasq");
+		log_debug("dhcp: host entries changed, removed or many new; SIGHUP to dnsmasq");
 		kill(pid, SIGHUP);
 	}
 	return 0;
 }
 
-/* Copies the iPXE binaries into the TFTP root and writes autoexec.ipxe. */
+/* ---- TFTP root and dnsmasq.conf ---------------------------------------------- */
+
+/* The iPXE binaries, by index: 2 per architecture (first stage, full), NULLs skipped. */
+static const char *dhcp_ipxe_file(unsigned i)
+{
+	const struct dhcpconf_arch *a = &dhcpconf_arches[i / 2];
+	return i % 2 ? a->full_file : a->file;
+}
+
+/* Copies one iPXE binary from dhcp.ipxe_dir into the TFTP root. */
+static int dhcp_copy_ipxe(struct dhcp *d, const char *file)
+{
+	char src[PATH_MAX + 64];
+	if (dhcp_path(src, sizeof(src), d->cfg.ipxe_dir, file) < 0)
+		return dhcp_fail(d, -ENAMETOOLONG, "dhcp.ipxe_dir too long");
+	int fd = open(src, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return dhcp_fail(d, -ENOENT, "%s: %s (is Debian's ipxe package installed?)", src,
+				 strerror(errno));
+	struct buf b;
+	buf_init(&b, 16u << 20);
+	char chunk[65536];
+	ssize_t r;
+	while ((r = read(fd, chunk, sizeof(chunk))) > 0)
+		if (buf_add(&b, chunk, (size_t)r) < 0)
+			break;
+	close(fd);
+	int rc = r == 0 ? dhcp_write(d, d->tftp, file, b.data, b.len, 0) : -EIO;
+	buf_clear(&b);
+	return rc < 0 ? dhcp_fail(d, rc, "cannot copy %s into %s", src, d->tftp) : 0;
+}
+
+/*
+ * The i-th binary the TFTP root gets (dhcp_ipxe_file), or NULL: none in
+ * that slot, a UEFI HTTP-boot row (/firmware/ serves those from
+ * dhcp.ipxe_dir), or one Debian 12's ipxe has none of (arm64, riscv64...:
+ * `make firmware` has them) that dhcp.ipxe_dir lacks, which note logs.
+ */
+static const char *dhcp_tftp_file(struct dhcp *d, unsigned i, int note)
+{
+	const struct dhcpconf_arch *a = &dhcpconf_arches[i / 2];
+	const char *file = dhcp_ipxe_file(i);
+	char src[PATH_MAX + 64];
+	if (file == NULL || a->http)
+		return NULL;
+	if (!a->optional || dhcp_path(src, sizeof(src), d->cfg.ipxe_dir, file) < 0 ||
+	    access(src, R_OK) == 0)
+		return file;
+	if (note)
+		log_info("dhcp: %s: %s; %s clients get no boot file", src, strerror(errno),
+			 a->name);
+	return NULL;
+}
+
+/* Copies the iPXE binaries (dhcp_tftp_file) into the TFTP root and writes autoexec.ipxe. */
 static int dhcp_tftp_root(struct dhcp *d)
 {
-	for (unsigned i = 0; i < dhcpconf_narches; i++) {
-		const char *files[2] = {dhcpconf_arches[i].file, dhcpconf_arches[i].full_file};
-		for (int k = 0; k < 2; k++) {
-			if (files[k] == NULL)
-				continue;
-			char src[PATH_MAX + 64];
-			if (dhcp_path(src, sizeof(src), d->cfg.dhcp_ipxe_dir, files[k]) < 0)
-				return -ENAMETOOLONG;
-			int fd = open(src, O_RDONLY | O_CLOEXEC);
-			if (fd < 0) {
-				log_warnx("dhcp: %s: %s (is Debian's ipxe package installed?)", src,
-					  strerror(errno));
-				return -ENOENT;
-			}
-			struct buf b;
-			buf_init(&b, 16u << 20);
-			char chunk[65536];
-			ssize_t r;
-			while ((r = read(fd, chunk, sizeof(chunk))) > 0)
-				if (buf_add(&b, chunk, (size_t)r) < 0)
-					break;
-			close(fd);
-			int rc = r == 0 ? dhcp_write(d, d->tftp, files[k], b.data, b.len, 0) : -EIO;
-			buf_clear(&b);
-			if (rc < 0)
-				return rc;
-		}
+	for (unsigned i = 0; i < 2 * dhcpconf_narches; i++) {
+		const char *file = dhcp_tftp_file(d, i, 1);
+		if (file == NULL)
+			continue;
+		int rc = dhcp_copy_ipxe(d, file);
+		if (rc < 0)
+			return rc;
 	}
 	struct buf b;
 	buf_init(&b, 4096);
-	int rc = dhcpconf_autoexec(d->cfg.base_url, &b);
+	int rc = dhcpconf_autoexec(d->base_url, &b);
 	if (rc == 0)
 		rc = dhcp_write(d, d->tftp, "autoexec.ipxe", b.data, b.len, 0);
 	buf_clear(&b);
-	return rc;
+	return rc < 0 ? dhcp_fail(d, rc, "cannot write autoexec.ipxe in %s", d->tftp) : 0;
+}
+
+/* dnsmasq's configuration for d, as text. */
+static int dhcp_render(const struct dhcp *d, struct buf *b)
+{
+	struct dhcpconf c;
+	memset(&c, 0, sizeof(c));
+	c.proxy = d->proxy;
+	c.no_dhcp = !d->ops->masq_dhcp;
+	c.interface = d->cfg.interface;
+	if (valid_cidr(d->cfg.subnet, &c.network, &c.prefix) < 0)
+		return -EINVAL;
+	c.pool_start = d->cfg.pool_start;
+	c.pool_end = d->cfg.pool_end;
+	c.router = d->cfg.router;
+	c.domain = d->cfg.domain;
+	c.dns_port = d->cfg.dns_port;
+	c.dns_upstream = d->cfg.dns_upstream;
+	c.lease_time = d->cfg.lease_time;
+	c.pool_lease_time = d->cfg.pool_lease_time;
+	c.lease_max = d->cfg.lease_max;
+	c.tftp_max = d->cfg.tftp_max;
+	c.tftp_root = d->tftp;
+	c.hostsdir = d->hosts;
+	c.dns_hostsdir = d->dns;
+	c.hook = d->cfg.hook;
+	c.base_url = d->base_url;
+	return dhcpconf_render(&c, b);
 }
 
 static int dhcp_write_conf(struct dhcp *d)
 {
-	struct dhcpconf c;
-	memset(&c, 0, sizeof(c));
-	c.proxy = strcmp(d->cfg.dhcp_mode, "proxy") == 0;
-	c.interface = d->cfg.dhcp_interface;
-	valid_cidr(d->cfg.dhcp_subnet, &c.network, &c.prefix);
-	c.pool_start = d->cfg.dhcp_pool_start;
-	c.pool_end = d->cfg.dhcp_pool_end;
-	c.router = d->cfg.dhcp_router;
-	c.domain = d->cfg.dhcp_domain;
-	c.dns_port = d->cfg.dhcp_dns_port;
-	c.dns_upstream = d->cfg.dhcp_dns_upstream;
-	c.lease_time = d->cfg.dhcp_lease_time;
-	c.pool_lease_time = d->cfg.dhcp_pool_lease_time;
-	c.lease_max = d->cfg.dhcp_lease_max;
-	c.tftp_max = d->cfg.dhcp_tftp_max;
-	c.tftp_root = d->tftp;
-	c.hostsdir = d->hosts;
-	c.dns_hostsdir = d->dns;
-	c.hook = d->cfg.dhcp_hook;
-	c.base_url = d->cfg.base_url;
 	struct buf b;
 	buf_init(&b, 64 * 1024);
-	int rc = dhcpconf_render(&c, &b);
+	int rc = dhcp_render(d, &b);
 	if (rc == 0)
 		rc = dhcp_write(d, d->dir, "dnsmasq.conf", b.data, b.len, 1);
 	buf_clear(&b);
 	return rc;
 }
 
+/* ---- dnsmasq ---------------------------------------------------------------------- */
+
 static int dhcp_spawn(struct dhcp *d)
 {
-	int pipefd[2];
-	if (pipe2(pipefd, O_CLOEXEC) < 0)
-		return -errno;
+	int out_fd;
 	char conf_arg[PATH_MAX + 64], env_sock[PATH_MAX + 64];
-	snprintf(conf_arg, sizeof(conf_arg), "--conf-file=%s", d->conf_path);
-	snprintf(env_sock, sizeof(env_sock), "CORRAL_HOOK_SOCKET=%s", d->sock_path);
-	char *const argv[] = {d->cfg.dhcp_dnsmasq, conf_arg, NULL};
+	if (buf_fmt(conf_arg, sizeof(conf_arg), "--conf-file=%s", d->conf_path) < 0 ||
+	    buf_fmt(env_sock, sizeof(env_sock), "CORRAL_HOOK_SOCKET=%s", d->sock_path) < 0)
+		return -ENAMETOOLONG;
+	char *const argv[] = {d->cfg.dnsmasq, conf_arg, NULL};
 	char *const envp[] = {env_sock, (char *)"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};
-	pid_t parent = getpid();
-	pid_t pid = fork();
-	if (pid < 0) {
-		int e = errno;
-		close(pipefd[0]);
-		close(pipefd[1]);
-		return -e;
-	}
-	if (pid == 0) {
-		/* Child: dies with corrald, output to the pipe, nothing else inherited. */
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		if (getppid() != parent)
-			_exit(1);
-		sigset_t none;
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		setpgid(0, 0);
-		int devnull = open("/dev/null", O_RDONLY);
-		if (devnull >= 0)
-			dup2(devnull, 0);
-		dup2(pipefd[1], 1);
-		dup2(pipefd[1], 2);
-		execve(argv[0], argv, envp);
-		_exit(127);
-	}
-	close(pipefd[1]);
+	pid_t pid = dhcpproc_spawn_piped(argv, envp, &out_fd);
+	if (pid < 0)
+		return pid;
 	if (d->out_fd >= 0)
 		close(d->out_fd);
-	d->out_fd = pipefd[0];
+	d->out_fd = out_fd;
 	d->linelen = 0;
 	atomic_store(&d->pid, pid);
-	d->started_at = dhcp_now_ms();
-	log_info("dhcp: started dnsmasq (pid %d, %s mode on %s)", (int)pid, d->cfg.dhcp_mode,
-		 d->cfg.dhcp_interface);
+	d->started_at = dhcpproc_now_ms();
+	log_info("dhcp: started dnsmasq (pid %d, %s mode on %s)", (int)pid, d->cfg.mode,
+		 d->cfg.interface);
 	return 0;
 }
 
-/* Notes the time of a log line that a hook call will follow. */
-static void dhcp_note_line(struct dhcp *d, const char *line, int64_t now_us)
-{
-	char key[sizeof(d->seen[0].key)];
-	if (dhcpconf_log_key(line, key, sizeof(key)) < 0)
-		return;
-	struct dhcp_seen *s = &d->seen[d->seen_next++ % DHCP_SEEN];
-	memcpy(s->key, key, sizeof(key));
-	s->time_us = now_us;
-}
+/* ---- dnsmasq's log ------------------------------------------------------------------ */
 
 /*
  * Proxy mode: dnsmasq runs no hook for its answers (it grants no lease), so
@@ -418,97 +500,48 @@ static void dhcp_note_proxy(struct dhcp *d, const char *line, int64_t now_us)
 	char detail[192];
 	if (dhcpconf_log_proxy(line, &pl) < 0)
 		return;
-	if (store_node_by_mac(d->st, pl.mac, &node) < 0 || node == 0) {
-		store_release(d->st);
+	int rc = store_node_by_mac(d->env.st, pl.mac, &node);
+	store_release(d->env.st);
+	if (rc < 0 || node == 0 || dhcpstate_proxy_detail(&pl, detail, sizeof(detail)) < 0)
 		return;
-	}
-	store_release(d->st);
-	if (pl.ip[0] == '\0')
-		snprintf(detail, sizeof(detail),
-			 "proxy offer (the address comes from the site's DHCP)");
-	else if (strncmp(pl.file, "http", 4) == 0)
-		snprintf(detail, sizeof(detail), "iPXE proxy boot server %s: boot script URL",
-			 pl.ip);
-	else
-		snprintf(detail, sizeof(detail), "PXE firmware proxy boot server %s: %s", pl.ip,
-			 pl.file);
-	events_add_at(d->ev, now_us, node, "dhcp", pl.ip, detail, pl.mac, NULL);
+	events_add_at(d->env.ev, now_us, node, "dhcp", pl.ip, detail, pl.mac, NULL);
 }
 
 /*
  * A known node's request that dnsmasq ignored or refused: on its timeline,
  * with why (a disabled node, a pinned address dnsmasq cannot give, a NAK),
- * so "it never got an address" is visible where the admin looks.
+ * so "it never got an address" is visible where the admin looks.  A machine
+ * that keeps asking gets it once a minute per reason.
  */
-static void dhcp_note_refusal(struct dhcp *d, const char *line, int64_t now_us)
+static void dhcp_refusal(void *arg, const struct dhcp_refusal_log *rl, int64_t now_us)
 {
-	struct dhcp_refusal_log rl;
+	struct dhcp *d = arg;
 	int64_t node = 0;
 	char detail[192];
-	if (dhcpconf_log_refusal(line, &rl) < 0)
+	int64_t mono_us = dhcpproc_now_ms() * 1000; /* a clock step must not mute a node */
+	if (dhcpstate_refused_lately(&d->refusals, rl->mac, rl->message, mono_us))
 		return;
-	int64_t mono_us = dhcp_now_ms() * 1000; /* a clock step must not mute a node */
-	for (unsigned i = 1; i <= DHCP_REFUSALS && i <= d->refusal_next; i++) {
-		struct dhcp_refusal *r = &d->refusals[(d->refusal_next - i) % DHCP_REFUSALS];
-		if (mono_us - r->time_us >= DHCP_REFUSAL_EVERY_US)
-			break; /* older ones only from here */
-		if (strcmp(r->mac, rl.mac) == 0 && strcmp(r->message, rl.message) == 0)
-			return; /* said lately */
-	}
-	int rc = store_node_by_mac(d->st, rl.mac, &node);
-	store_release(d->st);
+	int rc = store_node_by_mac(d->env.st, rl->mac, &node);
+	store_release(d->env.st);
 	if (rc < 0 || node == 0)
-		return; /* an unknown machine: dnsmasq's log says it */
-	struct dhcp_refusal *r = &d->refusals[d->refusal_next++ % DHCP_REFUSALS];
-	memcpy(r->mac, rl.mac, sizeof(r->mac));
-	memcpy(r->message, rl.message, sizeof(r->message));
-	r->time_us = mono_us;
-	if (strcmp(rl.message, "ignored") == 0)
-		snprintf(detail, sizeof(detail), "not answered: the node is disabled (%s ignored)",
-			 rl.verb);
-	else
-		snprintf(detail, sizeof(detail), "refused: %s (%s%s%s)", rl.message, rl.verb,
-			 rl.ip[0] ? " " : "", rl.ip);
-	events_add_at(d->ev, now_us, node, "dhcp", rl.ip, detail, rl.mac, NULL);
+		return; /* an unknown machine: the server's log says it */
+	dhcpstate_refusal_note(&d->refusals, rl->mac, rl->message, mono_us);
+	if (dhcpstate_refusal_detail(rl, detail, sizeof(detail)) == 0)
+		events_add_at(d->env.ev, now_us, node, "dhcp", rl->ip, detail, rl->mac, NULL);
 }
 
-static void dhcp_read_output(struct dhcp *d);
-
-/*
- * When the log showed key (see dhcp_note_line), 0 if it did not lately.
- * dnsmasq runs the hook in the order it logged, so the oldest line not yet
- * taken is the one; with at_s >= 0 only a line logged in that second (or
- * the next two, for a slow reader) counts: a lease's expiry minus its
- * length names the second of its ACK, and an ACK that ran no hook (one
- * that changed nothing) is never taken for a later one.  First reads what
- * dnsmasq logged and the loop has not read yet.
- */
-static int64_t dhcp_seen_time(struct dhcp *d, const char *key, int64_t at_s)
+/* One line of dnsmasq's output: noted, then logged. */
+static void dhcp_line(struct dhcp *d, const char *line, int64_t now_us)
 {
-	/* all of it (a boot storm logs more than one read takes), within reason */
-	for (int i = 0; i < 64 && d->out_fd >= 0; i++) {
-		struct pollfd op = {d->out_fd, POLLIN, 0};
-		if (poll(&op, 1, 0) <= 0 || !(op.revents & POLLIN))
-			break;
-		dhcp_read_output(d);
-	}
-	int64_t now_us = store_now_us();
-	struct dhcp_seen *found = NULL;
-	for (unsigned i = 1; i <= DHCP_SEEN && i <= d->seen_next; i++) {
-		struct dhcp_seen *s = &d->seen[(d->seen_next - i) % DHCP_SEEN];
-		if (s->time_us == 0)
-			continue; /* taken */
-		if (now_us - s->time_us > DHCP_SEEN_MAX_AGE_US)
-			break; /* older ones only from here */
-		int64_t sec = s->time_us / 1000000;
-		if (strcmp(s->key, key) == 0 && (at_s < 0 || (sec >= at_s && sec <= at_s + 2)))
-			found = s;
-	}
-	if (found == NULL)
-		return 0;
-	int64_t t = found->time_us;
-	found->time_us = 0;
-	return t;
+	struct dhcp_refusal_log rl;
+	dhcpstate_seen_line(&d->seen, line, now_us);
+	if (d->proxy)
+		dhcp_note_proxy(d, line, now_us);
+	else if (dhcpconf_log_refusal(line, &rl) == 0)
+		dhcp_refusal(d, &rl, now_us);
+	if (dhcpconf_log_started(line))
+		atomic_store(&d->up, atomic_load(&d->pid));
+	log_info("dnsmasq: %s", line);
 }
 
 /* Logs dnsmasq's output line by line. */
@@ -526,14 +559,8 @@ static void dhcp_read_output(struct dhcp *d)
 	char *start = d->linebuf, *nl;
 	while ((nl = strchr(start, '\n')) != NULL) {
 		*nl = '\0';
-		if (*start) {
-			dhcp_note_line(d, start, now_us);
-			if (d->proxy)
-				dhcp_note_proxy(d, start, now_us);
-			else
-				dhcp_note_refusal(d, start, now_us);
-			log_info("dnsmasq: %s", start);
-		}
+		if (*start)
+			dhcp_line(d, start, now_us);
 		start = nl + 1;
 	}
 	size_t rest = d->linelen - (size_t)(start - d->linebuf);
@@ -545,49 +572,70 @@ static void dhcp_read_output(struct dhcp *d)
 	d->linelen = rest;
 }
 
+/*
+ * When the log showed key (see dhcpstate_seen_take), 0 if it did not
+ * lately.  First reads what dnsmasq logged and the loop has not read yet:
+ * all of it (a boot storm logs more than one read takes), within reason.
+ */
+static int64_t dhcp_seen_time(struct dhcp *d, const char *key, int64_t at_s)
+{
+	for (int i = 0; i < 64 && d->out_fd >= 0; i++) {
+		struct pollfd op = {d->out_fd, POLLIN, 0};
+		if (poll(&op, 1, 0) <= 0 || !(op.revents & POLLIN))
+			break;
+		dhcp_read_output(d);
+	}
+	return dhcpstate_seen_take(&d->seen, key, at_s, store_now_us());
+}
+
+/* A dnsmasq that a commit waits for died before it started: the commit decides. */
+static void dhcp_trial_failed(struct dhcp *d, const char *why)
+{
+	if (buf_fmt(d->trial_why, sizeof(d->trial_why), "%s", why) < 0)
+		memcpy(d->trial_why + sizeof(d->trial_why) - 4, "...", 4);
+	d->restart_at = INT64_MAX;
+	atomic_store(&d->trial_failed, 1);
+}
+
 static void dhcp_reap(struct dhcp *d)
 {
 	int pid = atomic_load(&d->pid), status;
+	char how[64];
 	if (pid <= 0 || waitpid(pid, &status, WNOHANG) != pid)
 		return;
 	atomic_store(&d->pid, 0);
 	if (d->stop) {
-		d->gone_at = dhcp_now_ms();
+		d->gone_at = dhcpproc_now_ms();
 		return;
 	}
-	int64_t ran = dhcp_now_ms() - d->started_at;
+	dhcpproc_status_text(status, how, sizeof(how));
+	if (atomic_load(&d->trial) && atomic_load(&d->up) != pid) {
+		char why[128];
+		if (buf_fmt(why, sizeof(why), "the new dnsmasq %s before it started", how) < 0)
+			why[0] = '\0';
+		dhcp_trial_failed(d, why);
+		return;
+	}
+	int64_t ran = dhcpproc_now_ms() - d->started_at;
 	d->backoff = ran > 60000 ? 1 : (d->backoff ? d->backoff * 2 : 1);
 	if (d->backoff > 30)
 		d->backoff = 30;
-	if (WIFEXITED(status))
-		log_warnx("dhcp: dnsmasq exited with status %d; restarting in %u s",
-			  WEXITSTATUS(status), d->backoff);
-	else
-		log_warnx("dhcp: dnsmasq killed by signal %d; restarting in %u s",
-			  WIFSIGNALED(status) ? WTERMSIG(status) : 0, d->backoff);
-	metrics_dhcp_restart(d->metrics);
-	d->restart_at = dhcp_now_ms() + d->backoff * 1000;
+	log_warnx("dhcp: dnsmasq %s; restarting in %u s", how, d->backoff);
+	metrics_dhcp_restart(d->env.metrics);
+	d->restart_at = dhcpproc_now_ms() + d->backoff * 1000;
 }
 
-static const char *dhcp_client_kind(const struct dhcp_event *e, const char *vendor)
-{
-	if (e->ipxe)
-		return "iPXE";
-	if (strncmp(vendor, "PXEClient", 9) == 0)
-		return "PXE firmware";
-	return "OS";
-}
+/* ---- the hook ------------------------------------------------------------------------ */
 
-/* One hook connection: a line in, maybe leases out. */
-static void dhcp_hook(struct dhcp *d, int fd)
+/* Reads one line (bounded, 2 s) from a hook connection into line[len]. */
+static void dhcp_hook_line(int fd, char *line, size_t size)
 {
-	char line[1024];
 	size_t len = 0;
 	struct pollfd p = {fd, POLLIN, 0};
-	while (len < sizeof(line) - 1) {
+	while (len < size - 1) {
 		if (poll(&p, 1, 2000) <= 0)
 			break;
-		ssize_t r = read(fd, line + len, sizeof(line) - 1 - len);
+		ssize_t r = read(fd, line + len, size - 1 - len);
 		if (r <= 0)
 			break;
 		len += (size_t)r;
@@ -598,103 +646,151 @@ static void dhcp_hook(struct dhcp *d, int fd)
 	char *nl = strchr(line, '\n');
 	if (nl != NULL)
 		*nl = '\0';
+}
 
-	/* Field 7 (vendor class) is ours, beyond what dhcpconf parses. */
-	const char *vendor = "";
-	int tabs = 0;
-	for (char *q = line; *q; q++)
-		if (*q == '\t' && ++tabs == 7)
-			vendor = q + 1;
+/* The hook's init call: every lease the store holds, back to dnsmasq. */
+static void dhcp_hook_init(struct dhcp *d, int fd)
+{
+	struct buf b;
+	buf_init(&b, 64u << 20);
+	if (store_leases(d->env.st, (int64_t)time(NULL), &b) == 0 && b.len > 0) {
+		if (fs_write_all(fd, b.data, b.len) < 0)
+			log_debug("dhcp: lease list not sent whole to the hook");
+	}
+	buf_clear(&b);
+}
+
+/* One hook connection: a line in, maybe leases out. */
+static void dhcp_hook(struct dhcp *d, int fd)
+{
+	char line[1024], detail[192], key[64];
 	struct dhcp_event e;
+	int64_t node = 0, at_s;
+	dhcp_hook_line(fd, line, sizeof(line));
 	if (dhcpconf_parse_event(line, &e) < 0) {
 		log_warnx("dhcp: malformed hook event ignored");
 		return;
 	}
-	int64_t node = 0;
-	char detail[192], key[64];
+	struct store *st = d->env.st;
+	if (!d->ops->masq_dhcp && e.action != DHCP_TFTP)
+		return; /* no DHCPv4 in dnsmasq: leases are Kea's */
 	switch (e.action) {
-	case DHCP_INIT: {
-		struct buf b;
-		buf_init(&b, 64u << 20);
-		if (store_leases(d->st, (int64_t)time(NULL), &b) == 0 && b.len > 0) {
-			if (fs_write_all(fd, b.data, b.len) < 0)
-				log_debug("dhcp: lease list not sent whole to the hook");
-		}
-		buf_clear(&b);
+	case DHCP_INIT:
+		dhcp_hook_init(d, fd);
 		break;
-	}
 	case DHCP_ADD:
 	case DHCP_OLD:
 		/* dnsmasq replays every lease as "old" after SIGHUP or a restart:
 		 * same address, same expiry.  Not a DHCP exchange: no event. */
-		if (e.action == DHCP_OLD && store_lease_same(d->st, e.mac, e.ip, e.expires) == 1)
+		if (e.action == DHCP_OLD && store_lease_same(st, e.mac, e.ip, e.expires) == 1)
 			break;
-		if (store_lease_set(d->st, e.mac, e.ip, e.expires, e.hostname, e.client_id) < 0)
-			log_warnx("dhcp: could not store the lease of %s", e.mac);
-		(void)store_node_by_mac(d->st, e.mac, &node);
-		snprintf(detail, sizeof(detail), "%s %s %s", dhcp_client_kind(&e, vendor),
-			 e.action == DHCP_ADD ? "lease" : "renewal", e.ip);
-		snprintf(key, sizeof(key), "ack %s", e.mac);
-		unsigned lease_s = e.known ? d->cfg.dhcp_lease_time : d->cfg.dhcp_pool_lease_time;
-		int64_t at_s = e.expires > (int64_t)lease_s ? e.expires - lease_s : -1;
-		events_add_at(d->ev, dhcp_seen_time(d, key, at_s), node, "dhcp", e.ip, detail,
+		if (store_lease_set(st, e.mac, e.ip, e.expires, e.hostname, e.client_id) < 0)
+			log_warnx("dhcp: could not store the lease of %s: %s", e.mac,
+				  store_errmsg());
+		(void)store_node_by_mac(st, e.mac, &node);
+		if (dhcpstate_lease_detail(&e, dhcpstate_hook_vendor(line), detail,
+					   sizeof(detail)) < 0 ||
+		    dhcpstate_hook_key(&e, d->cfg.lease_time, d->cfg.pool_lease_time, key,
+				       sizeof(key), &at_s) < 0)
+			break;
+		events_add_at(d->env.ev, dhcp_seen_time(d, key, at_s), node, "dhcp", e.ip, detail,
 			      e.mac, NULL);
 		break;
 	case DHCP_DEL:
-		(void)store_lease_del(d->st, e.mac);
+		if (store_lease_del(st, e.mac) < 0)
+			log_warnx("dhcp: could not drop the lease of %s: %s", e.mac,
+				  store_errmsg());
 		break;
 	case DHCP_TFTP:
-		if (store_node_by_ip(d->st, e.ip, &node) == 0) {
-			snprintf(detail, sizeof(detail), "%s (%llu bytes)", e.file,
-				 (unsigned long long)e.size);
-			snprintf(key, sizeof(key), "tftp %s", e.ip);
-			events_add_at(d->ev, dhcp_seen_time(d, key, -1), node, "tftp", e.ip, detail,
-				      NULL, NULL);
-		}
+		if (store_node_by_ip(st, e.ip, &node) < 0 ||
+		    buf_fmt(detail, sizeof(detail), "%s (%llu bytes)", e.file,
+			    (unsigned long long)e.size) < 0 ||
+		    dhcpstate_hook_key(&e, 0, 0, key, sizeof(key), &at_s) < 0)
+			break;
+		events_add_at(d->env.ev, dhcp_seen_time(d, key, -1), node, "tftp", e.ip, detail,
+			      NULL, NULL);
 		break;
 	default:
 		break;
 	}
-	store_release(d->st);
+	store_release(st);
+}
+
+/* ---- the thread ---------------------------------------------------------------------- */
+
+/*
+ * Stopping: dnsmasq gets SIGTERM; its last lease events are still taken
+ * until it is gone, so no lease it granted is lost.  dnsmasq hands its
+ * pending lease changes to its script helper at SIGTERM and exits; the
+ * helper outlives it and runs them (our hook) one by one.  Take them until
+ * the hook socket has been quiet for a second (10 s at most), or those
+ * leases are forgotten by the next dnsmasq.  True when the thread may end.
+ */
+static bool dhcp_stopped(struct dhcp *d)
+{
+	int pid = atomic_load(&d->pid);
+	int64_t now = dhcpproc_now_ms();
+	if (pid != 0 && pid != d->termed) {
+		kill(pid, SIGTERM);
+		d->termed = pid;
+	}
+	int64_t quiet = d->last_hook_at > d->gone_at ? d->last_hook_at : d->gone_at;
+	if (pid == 0 && (now - quiet >= 1000 || now - d->gone_at >= 10000))
+		return true;
+	if (pid != 0 && now > d->stop_deadline) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		atomic_store(&d->pid, 0);
+		return true;
+	}
+	return false;
+}
+
+/* Starts dnsmasq when it is due. */
+static void dhcp_maybe_spawn(struct dhcp *d)
+{
+	if (atomic_load(&d->pid) != 0 || dhcpproc_now_ms() < d->restart_at)
+		return;
+	int rc = dhcp_write_conf(d);
+	if (rc == 0)
+		rc = dhcp_spawn(d);
+	if (rc == 0)
+		return;
+	if (atomic_load(&d->trial)) {
+		char why[PATH_MAX + 64];
+		if (buf_fmt(why, sizeof(why), "cannot start %s: %s", d->cfg.dnsmasq,
+			    strerror(-rc)) < 0)
+			why[0] = '\0';
+		dhcp_trial_failed(d, why);
+		return;
+	}
+	log_warnx("dhcp: cannot start %s: %s", d->cfg.dnsmasq, strerror(-rc));
+	d->backoff = d->backoff ? d->backoff * 2 : 1;
+	if (d->backoff > 30)
+		d->backoff = 30;
+	d->restart_at = dhcpproc_now_ms() + d->backoff * 1000;
 }
 
 static void *dhcp_main(void *arg)
 {
 	struct dhcp *d = arg;
 	for (;;) {
-		int pid = atomic_load(&d->pid);
-		/* Stopping: dnsmasq got SIGTERM; keep taking its last lease events
-		 * until it is gone, so no lease it granted is lost. */
-		if (d->stop) {
-			/* dnsmasq hands its pending lease changes to its script
-			 * helper at SIGTERM and exits; the helper outlives it and
-			 * runs them (our hook) one by one.  Take them until the
-			 * hook socket has been quiet for a second (10 s at most),
-			 * or those leases are forgotten by the next dnsmasq. */
-			int64_t now = dhcp_now_ms();
-			int64_t quiet = d->last_hook_at > d->gone_at ? d->last_hook_at : d->gone_at;
-			if (pid == 0 && (now - quiet >= 1000 || now - d->gone_at >= 10000))
+		/* dnsmasq and the other server stop together; a stop ends only when both are gone */
+		if (atomic_load(&d->stop)) {
+			bool other = d->ops->stopped == NULL || d->ops->stopped(d);
+			if (dhcp_stopped(d) && other)
 				break;
-			if (pid != 0 && now > d->stop_deadline) {
-				kill(pid, SIGKILL);
-				waitpid(pid, NULL, 0);
-				atomic_store(&d->pid, 0);
-				break;
-			}
 		}
-		if (!d->stop && pid == 0 && dhcp_now_ms() >= d->restart_at) {
-			if (dhcp_write_conf(d) < 0 || dhcp_spawn(d) < 0) {
-				log_warnx("dhcp: cannot start %s", d->cfg.dhcp_dnsmasq);
-				d->backoff = d->backoff ? d->backoff * 2 : 1;
-				if (d->backoff > 30)
-					d->backoff = 30;
-				d->restart_at = dhcp_now_ms() + d->backoff * 1000;
-			}
-		}
-		struct pollfd p[3] = {
+		if (!atomic_load(&d->stop))
+			dhcp_maybe_spawn(d);
+		struct pollfd p[3 + KEA_NFDS] = {
 			{d->wake_fd, POLLIN, 0}, {d->listen_fd, POLLIN, 0}, {d->out_fd, POLLIN, 0}};
 		int np = d->out_fd >= 0 ? 3 : 2;
-		int n = poll(p, (nfds_t)np, d->stop ? 50 : 250);
+		int nb = d->ops->fds != NULL ? d->ops->fds(d, p + np) : 0;
+		int tmo = atomic_load(&d->stop) ? 50 : 250;
+		if (d->ops->timeout != NULL && d->ops->timeout(d) < tmo)
+			tmo = d->ops->timeout(d);
+		int n = poll(p, (nfds_t)(np + nb), tmo);
 		if (n > 0 && (p[0].revents & POLLIN)) {
 			uint64_t v;
 			if (read(d->wake_fd, &v, sizeof(v)) < 0)
@@ -708,15 +804,21 @@ static void *dhcp_main(void *arg)
 			if (c >= 0) {
 				dhcp_hook(d, c);
 				close(c);
-				d->last_hook_at = dhcp_now_ms();
+				d->last_hook_at = dhcpproc_now_ms();
 			}
 		}
+		if (d->ops->poll != NULL)
+			d->ops->poll(d, p + np, n > 0 ? nb : 0);
 		dhcp_reap(d);
-		if (!d->stop && (!d->synced || store_generation(d->st) != d->synced_gen))
-			dhcp_sync(d);
+		if (!atomic_load(&d->stop) &&
+		    (!d->synced || store_generation(d->env.st) != d->synced_gen) &&
+		    dhcp_sync(d) < 0)
+			log_warnx("dhcp: %s", d->err);
 	}
 	return NULL;
 }
+
+/* ---- building a side ------------------------------------------------------------------ */
 
 /* mkdir -p, the leaf 0755 whatever the umask (dnsmasq runs as nobody and
  * must get through). */
@@ -728,156 +830,369 @@ static int dhcp_mkdir(const char *path)
 	return chmod(path, 0755) < 0 ? -errno : 0;
 }
 
-/*
- * dnsmasq drops to user nobody after start: every directory above the
- * state directory must let others through, or it fails at TFTP and host
- * files with "Permission denied" and restarts forever.  Says which one.
- */
-static int dhcp_check_reachable(const char *dir)
+/* The state directory's paths. */
+static int dhcp_paths(struct dhcp *d)
 {
-	char p[PATH_MAX];
-	snprintf(p, sizeof(p), "%s", dir);
-	for (;;) {
-		struct stat st;
-		if (stat(p[0] ? p : "/", &st) == 0 && !(st.st_mode & S_IXOTH)) {
-			log_warnx(
-				"dhcp: dhcp.state_dir %s: %s is mode %03o, so dnsmasq (which runs "
-				"as nobody) cannot reach it; use a directory every user can "
-				"traverse, such as /run/corral/dhcp",
-				dir, p[0] ? p : "/", (unsigned)(st.st_mode & 0777));
-			return -EACCES;
-		}
-		char *slash = strrchr(p, '/');
-		if (slash == NULL || slash == p)
-			break;
-		*slash = '\0';
-	}
-	return 0;
-}
-
-/* The hook program: configured, else next to the running corrald. */
-static void dhcp_default_hook(struct config *c)
-{
-	if (c->dhcp_hook[0] != '\0')
-		return;
-	char self[PATH_MAX - 64];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n <= 0)
-		return;
-	self[n] = '\0';
-	char *slash = strrchr(self, '/');
-	if (slash == NULL)
-		return;
-	*slash = '\0';
-	snprintf(c->dhcp_hook, sizeof(c->dhcp_hook), "%s/corral-dhcp-hook", self);
-	if (access(c->dhcp_hook, X_OK) != 0)
-		snprintf(c->dhcp_hook, sizeof(c->dhcp_hook),
-			 "/usr/local/libexec/corral/corral-dhcp-hook");
-}
-
-int dhcp_start(const struct config *cfg, struct store *st, struct events *ev, struct metrics *m,
-	       struct dhcp **out)
-{
-	*out = NULL;
-	if (strcmp(cfg->dhcp_mode, "off") == 0)
-		return 0;
-	struct dhcp *d = calloc(1, sizeof(*d));
-	if (d == NULL)
-		return -ENOMEM;
-	d->cfg = *cfg;
-	d->proxy = strcmp(cfg->dhcp_mode, "proxy") == 0;
-	d->st = st;
-	d->ev = ev;
-	d->metrics = m;
-	d->out_fd = -1;
-	d->listen_fd = -1;
-	d->wake_fd = -1;
-	dhcp_default_hook(&d->cfg);
-	snprintf(d->dir, sizeof(d->dir), "%s", cfg->dhcp_state_dir);
-	if (dhcp_path(d->hosts, sizeof(d->hosts), d->dir, "hosts") < 0 ||
+	if (buf_fmt(d->dir, sizeof(d->dir), "%s", d->cfg.state_dir) < 0 ||
+	    dhcp_path(d->hosts, sizeof(d->hosts), d->dir, "hosts") < 0 ||
 	    dhcp_path(d->dns, sizeof(d->dns), d->dir, "dns") < 0 ||
 	    dhcp_path(d->tftp, sizeof(d->tftp), d->dir, "tftp") < 0 ||
 	    dhcp_path(d->tmp, sizeof(d->tmp), d->dir, "tmp") < 0 ||
 	    dhcp_path(d->sock_path, sizeof(d->sock_path), d->dir, "hook.sock") < 0 ||
 	    dhcp_path(d->conf_path, sizeof(d->conf_path), d->dir, "dnsmasq.conf") < 0)
-		goto err_free;
-	if (access(d->cfg.dhcp_hook, X_OK) != 0) {
-		log_warnx("dhcp: the lease hook %s is not executable", d->cfg.dhcp_hook);
-		goto err_free;
-	}
-	if (dhcp_mkdir(d->dir) < 0 || dhcp_mkdir(d->hosts) < 0 || dhcp_mkdir(d->dns) < 0 ||
-	    dhcp_mkdir(d->tftp) < 0 || dhcp_mkdir(d->tmp) < 0) {
-		log_warn("dhcp: cannot create %s", d->dir);
-		goto err_free;
-	}
-	if (dhcp_check_reachable(d->dir) < 0)
-		goto err_free;
-	dhcp_empty_dir(d->hosts);
-	dhcp_empty_dir(d->dns);
-	if (dhcp_tftp_root(d) < 0)
-		goto err_free;
+		return dhcp_fail(d, -ENAMETOOLONG, "dhcp.state_dir too long: %s", d->cfg.state_dir);
+	struct sockaddr_un sa;
+	if (strlen(d->sock_path) >= sizeof(sa.sun_path))
+		return dhcp_fail(d, -ENAMETOOLONG, "dhcp.state_dir path too long for a socket: %s",
+				 d->dir);
+	return 0;
+}
 
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	if (strlen(d->sock_path) >= sizeof(sa.sun_path)) {
-		log_warnx("dhcp: state directory path too long for a socket: %s", d->dir);
-		goto err_free;
+/* What a side needs from the file system, checked without touching a running dnsmasq. */
+static int dhcp_check_files(struct dhcp *d)
+{
+	if (access(d->cfg.hook, X_OK) != 0)
+		return dhcp_fail(d, -EACCES, "the lease hook %s is not executable", d->cfg.hook);
+	if (access(d->cfg.dnsmasq, X_OK) != 0)
+		return dhcp_fail(d, -EACCES, "dhcp.dnsmasq %s is not executable", d->cfg.dnsmasq);
+	if (dhcp_mkdir(d->dir) < 0 || dhcp_mkdir(d->hosts) < 0 || dhcp_mkdir(d->dns) < 0 ||
+	    dhcp_mkdir(d->tftp) < 0 || dhcp_mkdir(d->tmp) < 0)
+		return dhcp_fail(d, -EIO, "cannot create %s: %s", d->dir, strerror(errno));
+	int rc = dhcpproc_reachable(d->dir, d->err, sizeof(d->err));
+	for (unsigned i = 0; rc == 0 && i < 2 * dhcpconf_narches; i++) {
+		char src[PATH_MAX + 64];
+		const char *file = dhcp_tftp_file(d, i, 0);
+		if (file == NULL)
+			continue;
+		if (dhcp_path(src, sizeof(src), d->cfg.ipxe_dir, file) < 0)
+			return dhcp_fail(d, -ENAMETOOLONG, "dhcp.ipxe_dir too long");
+		if (access(src, R_OK) != 0)
+			rc = dhcp_fail(d, -ENOENT, "%s: %s (is Debian's ipxe package installed?)",
+				       src, strerror(errno));
 	}
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", d->sock_path);
+	return rc;
+}
+
+/* dhcp.lease_file, or kea-leases4.csv beside the store (kept across restarts, unlike state_dir). */
+static int dhcp_lease_file(struct dhcp *d, const struct config *cfg)
+{
+	const char *slash = strrchr(cfg->store_path, '/');
+	int rc = cfg->dhcp.lease_file[0] != '\0' ?
+			 buf_fmt(d->lease_file, sizeof(d->lease_file), "%s", cfg->dhcp.lease_file) :
+		 slash != NULL ?
+			 buf_fmt(d->lease_file, sizeof(d->lease_file), "%.*s/kea-leases4.csv",
+				 (int)(slash - cfg->store_path), cfg->store_path) :
+			 buf_fmt(d->lease_file, sizeof(d->lease_file), "kea-leases4.csv");
+	return rc < 0 ? dhcp_fail(d, rc, "dhcp.lease_file too long") : 0;
+}
+
+/* A side for cfg, not running: settings copied, paths and files checked. */
+static int dhcp_new(const struct config *cfg, const struct dhcp_env *env, struct dhcp **out)
+{
+	struct dhcp *d = calloc(1, sizeof(*d));
+	*out = d;
+	if (d == NULL)
+		return -ENOMEM;
+	d->cfg = cfg->dhcp;
+	d->env = *env;
+	d->proxy = strcmp(cfg->dhcp.mode, "proxy") == 0;
+	d->out_fd = d->listen_fd = d->wake_fd = -1;
+	d->ops = &dhcp_backends[0];
+	for (size_t i = 0; i < sizeof(dhcp_backends) / sizeof(dhcp_backends[0]); i++)
+		if (strcmp(cfg->dhcp.backend, dhcp_backends[i].name) == 0)
+			d->ops = &dhcp_backends[i];
+	if (buf_fmt(d->base_url, sizeof(d->base_url), "%s", cfg->base_url) < 0)
+		return dhcp_fail(d, -ENAMETOOLONG, "the advertised URL is too long");
+	if (d->cfg.hook[0] == '\0')
+		dhcpproc_default_hook(d->cfg.hook, sizeof(d->cfg.hook));
+	int rc = dhcp_lease_file(d, cfg);
+	if (rc == 0)
+		rc = dhcp_paths(d);
+	if (rc == 0)
+		rc = dhcp_check_files(d);
+	return rc == 0 && d->ops->make != NULL ? d->ops->make(d) : rc;
+}
+
+/* ---- checks a reload makes before it stops the running dnsmasq ------------------------ */
+
+static int dhcp_check_iface(struct dhcp *d)
+{
+	int rc = dhcpproc_iface_exists(d->cfg.interface);
+	if (rc < 0)
+		return dhcp_fail(d, rc, "dhcp.interface %s: %s", d->cfg.interface,
+				 rc == -ENODEV ? "no such interface" : strerror(-rc));
+	return 0;
+}
+
+/* The ports d's dnsmasq will bind that cur's does not hold already: free? */
+static int dhcp_check_ports(struct dhcp *d, const struct dhcp *cur)
+{
+	const char *iface = d->cfg.interface;
+	bool same_iface = cur != NULL && strcmp(cur->cfg.interface, iface) == 0;
+	unsigned dns = d->cfg.dns_port;
+	if (dns != 0 && !(same_iface && cur->cfg.dns_port == dns) &&
+	    dhcpproc_port_in_use(iface, dns, true) < 0)
+		return dhcp_fail(d, -EADDRINUSE,
+				 "dhcp.dns_port %u is in use on %s by another program", dns, iface);
+	if (!same_iface && dhcpproc_port_in_use(iface, DHCP_TFTP_PORT, false) < 0)
+		return dhcp_fail(d, -EADDRINUSE,
+				 "the TFTP port (%u) is in use on %s by another program",
+				 DHCP_TFTP_PORT, iface);
+	return 0;
+}
+
+/* Runs `dnsmasq --test` on the configuration d would start with. */
+static int dhcp_test_conf(struct dhcp *d)
+{
+	char path[PATH_MAX + 64], conf_arg[PATH_MAX + 80], out[256];
+	struct buf b;
+	buf_init(&b, 64 * 1024);
+	int rc = dhcp_render(d, &b);
+	if (rc == 0)
+		rc = dhcp_path(path, sizeof(path), d->tmp, "dnsmasq-test.conf");
+	if (rc == 0)
+		rc = fs_write_atomic(path, b.data, b.len, 0644);
+	buf_clear(&b);
+	if (rc < 0 || buf_fmt(conf_arg, sizeof(conf_arg), "--conf-file=%s", path) < 0)
+		return dhcp_fail(d, rc < 0 ? rc : -ENAMETOOLONG,
+				 "cannot write dnsmasq's configuration in %s", d->tmp);
+	char *const argv[] = {d->cfg.dnsmasq, (char *)"--test", conf_arg, NULL};
+	char *const envp[] = {(char *)"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};
+	int status = dhcpproc_run(argv, envp, DHCP_TEST_WAIT_MS, out, sizeof(out));
+	unlink(path);
+	if (status < 0)
+		return dhcp_fail(d, status, "cannot run %s --test: %s", d->cfg.dnsmasq,
+				 strerror(-status));
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return dhcp_fail(d, -EINVAL, "%s --test refuses the new configuration: %s",
+				 d->cfg.dnsmasq, out[0] ? out : "(no message)");
+	return 0;
+}
+
+/* ---- running and stopping a side ---------------------------------------------------------- */
+
+/* Starts d's thread (which starts dnsmasq), from a fresh state directory. */
+static int dhcp_run(struct dhcp *d)
+{
+	d->err[0] = '\0';
+	atomic_store(&d->stop, 0);
+	atomic_store(&d->pid, 0);
+	atomic_store(&d->up, 0);
+	atomic_store(&d->trial_failed, 0);
+	d->termed = 0;
+	d->gone_at = d->last_hook_at = d->started_at = d->restart_at = 0;
+	d->backoff = 0;
+	d->synced = 0;
+	d->linelen = 0;
+	dhcpstate_files_clear(&d->files);
+	dhcpstate_files_clear(&d->dnsfiles);
+	dhcpproc_empty_dir(d->hosts);
+	dhcpproc_empty_dir(d->dns);
+	int rc = dhcp_tftp_root(d);
+	if (rc < 0)
+		return rc;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (buf_fmt(sa.sun_path, sizeof(sa.sun_path), "%s", d->sock_path) < 0)
+		return dhcp_fail(d, -ENAMETOOLONG, "socket path too long: %s", d->sock_path);
 	unlink(d->sock_path);
 	d->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (d->listen_fd < 0 || bind(d->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
 	    chmod(d->sock_path, 0600) < 0 || listen(d->listen_fd, 64) < 0) {
-		log_warn("dhcp: hook socket %s", d->sock_path);
+		rc = dhcp_fail(d, -EIO, "hook socket %s: %s", d->sock_path, strerror(errno));
 		goto err_sock;
 	}
 	d->wake_fd = eventfd(0, EFD_CLOEXEC);
-	if (d->wake_fd < 0)
+	if (d->wake_fd < 0) {
+		rc = dhcp_fail(d, -EIO, "eventfd: %s", strerror(errno));
 		goto err_sock;
+	}
 	/* Host files first, so dnsmasq starts knowing every node. */
-	if (dhcp_sync(d) < 0)
+	rc = dhcp_sync(d);
+	if (rc == 0 && d->ops->run != NULL)
+		rc = d->ops->run(d);
+	if (rc < 0)
 		goto err_wake;
-	if (pthread_create(&d->thread, NULL, dhcp_main, d) != 0)
+	if (pthread_create(&d->thread, NULL, dhcp_main, d) != 0) {
+		rc = dhcp_fail(d, -EAGAIN, "cannot start the DHCP thread");
 		goto err_wake;
-	*out = d;
+	}
+	d->running = true;
 	return 0;
 
 err_wake:
+	if (d->ops->halt != NULL)
+		d->ops->halt(d);
 	close(d->wake_fd);
+	d->wake_fd = -1;
 err_sock:
 	if (d->listen_fd >= 0)
 		close(d->listen_fd);
+	d->listen_fd = -1;
 	unlink(d->sock_path);
-err_free:
-	dhcp_files_clear(&d->files);
-	dhcp_files_clear(&d->dnsfiles);
-	free(d);
-	return -EIO;
+	return rc;
+}
+
+/* Stops dnsmasq (taking its last lease events) and the thread; d can run again. */
+static void dhcp_halt(struct dhcp *d)
+{
+	if (!d->running)
+		return;
+	d->stop_deadline = dhcpproc_now_ms() + 5000;
+	atomic_store(&d->stop, 1);
+	uint64_t one = 1;
+	if (write(d->wake_fd, &one, sizeof(one)) < 0)
+		log_warn("dhcp: wake");
+	pthread_join(d->thread, NULL); /* it stops and reaps dnsmasq (and Kea) */
+	d->running = false;
+	if (d->ops->halt != NULL)
+		d->ops->halt(d);
+	if (d->out_fd >= 0)
+		close(d->out_fd);
+	close(d->listen_fd);
+	close(d->wake_fd);
+	d->out_fd = d->listen_fd = d->wake_fd = -1;
+	unlink(d->sock_path);
+}
+
+/* Waits until d's dnsmasq says it has started: 0, or -errno and why in d->err. */
+static int dhcp_wait_up(struct dhcp *d, int64_t timeout_ms)
+{
+	int64_t deadline = dhcpproc_now_ms() + timeout_ms;
+	for (;;) {
+		int pid = atomic_load(&d->pid);
+		int other = d->ops->state != NULL ? d->ops->state(d) : 1;
+		if (pid != 0 && atomic_load(&d->up) == pid && other == 1)
+			return 0;
+		if (atomic_load(&d->trial_failed) || other < 0)
+			return dhcp_fail(d, -EIO, "%s", other < 0 ? d->other_why : d->trial_why);
+		if (dhcpproc_now_ms() >= deadline)
+			return dhcp_fail(d, -ETIMEDOUT, "%s did not start within %lld s",
+					 pid != 0 && atomic_load(&d->up) == pid ? d->ops->name :
+										  "dnsmasq",
+					 (long long)timeout_ms / 1000);
+		struct timespec ts = {0, 20 * 1000000};
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* ---- the interface ------------------------------------------------------------------------ */
+
+int dhcp_start(const struct config *cfg, const struct dhcp_env *env, struct dhcp **out, char *err,
+	       size_t errlen)
+{
+	struct dhcp *d = NULL;
+	*out = NULL;
+	if (strcmp(cfg->dhcp.mode, "off") == 0)
+		return 0;
+	int rc = dhcp_new(cfg, env, &d);
+	if (rc == 0)
+		rc = dhcp_run(d);
+	if (rc < 0) {
+		dhcp_err_out(d, rc, err, errlen);
+		dhcp_free(d);
+		return rc;
+	}
+	metrics_dhcp_backend(env->metrics, d->ops->name);
+	*out = d;
+	return 0;
+}
+
+int dhcp_prepare(const struct dhcp *cur, const struct config *next, const struct dhcp_env *env,
+		 struct dhcp **out, char *err, size_t errlen)
+{
+	struct dhcp *d = NULL;
+	*out = NULL;
+	if (strcmp(next->dhcp.mode, "off") == 0)
+		return 0;
+	int rc = dhcp_new(next, env, &d);
+	if (rc == 0)
+		rc = dhcp_check_iface(d);
+	if (rc == 0)
+		rc = dhcp_check_ports(d, cur);
+	if (rc == 0)
+		rc = dhcp_test_conf(d);
+	if (rc == 0 && d->ops->test != NULL)
+		rc = d->ops->test(d);
+	if (rc < 0) {
+		dhcp_err_out(d, rc, err, errlen);
+		dhcp_free(d);
+		return rc;
+	}
+	*out = d;
+	return 0;
+}
+
+int dhcp_commit(struct dhcp **cur, struct dhcp *next, char *err, size_t errlen)
+{
+	struct dhcp *old = *cur;
+	if (old != NULL)
+		dhcp_halt(old);
+	if (next == NULL) {
+		if (old != NULL)
+			metrics_dhcp_backend(old->env.metrics, NULL);
+		dhcp_free(old);
+		*cur = NULL;
+		return 0;
+	}
+	atomic_store(&next->trial, 1);
+	if (next->ops->trial != NULL)
+		next->ops->trial(next, true);
+	int rc = dhcp_run(next);
+	if (rc == 0)
+		rc = dhcp_wait_up(next, DHCP_UP_WAIT_MS);
+	if (rc == 0) {
+		atomic_store(&next->trial, 0);
+		if (next->ops->trial != NULL)
+			next->ops->trial(next, false);
+		metrics_dhcp_backend(next->env.metrics, next->ops->name);
+		dhcp_free(old);
+		*cur = next;
+		return 0;
+	}
+	dhcp_err_out(next, rc, err, errlen);
+	dhcp_free(next);
+	/* Back to what ran: the same settings, a new dnsmasq (restarted with
+	 * back-off, as at start, should it fail too). */
+	if (old != NULL && dhcp_run(old) < 0)
+		log_warnx("dhcp: the previous settings do not start again either: %s", old->err);
+	return rc;
+}
+
+void dhcp_abort(struct dhcp *next)
+{
+	dhcp_free(next);
 }
 
 void dhcp_free(struct dhcp *d)
 {
 	if (d == NULL)
 		return;
-	d->stop_deadline = dhcp_now_ms() + 5000;
-	int pid = atomic_load(&d->pid);
-	if (pid > 0)
-		kill(pid, SIGTERM);
-	atomic_store(&d->stop, 1);
-	uint64_t one = 1;
-	if (write(d->wake_fd, &one, sizeof(one)) < 0)
-		log_warn("dhcp: wake");
-	pthread_join(d->thread, NULL); /* it reaps dnsmasq */
-	if (d->out_fd >= 0)
-		close(d->out_fd);
-	close(d->listen_fd);
-	close(d->wake_fd);
-	unlink(d->sock_path);
-	dhcp_files_clear(&d->files);
-	dhcp_files_clear(&d->dnsfiles);
+	dhcp_halt(d);
+	if (d->ops != NULL && d->ops->free != NULL)
+		d->ops->free(d);
+	dhcpstate_files_clear(&d->files);
+	dhcpstate_files_clear(&d->dnsfiles);
 	free(d);
 }
 
 int dhcp_pid(struct dhcp *d)
 {
 	return d ? atomic_load(&d->pid) : 0;
+}
+
+int dhcp_server_pid(struct dhcp *d)
+{
+	if (d == NULL)
+		return 0;
+	return d->ops->pid != NULL ? d->ops->pid(d) : atomic_load(&d->pid);
+}
+
+const char *dhcp_backend(const struct dhcp *d)
+{
+	return d != NULL ? d->ops->name : NULL;
+}
+
+bool dhcp_sizing_warning(const char *backend, size_t nodes, char *out, size_t len)
+{
+	return dhcpstate_sizing_warning(backend, nodes, out, len);
 }

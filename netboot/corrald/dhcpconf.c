@@ -13,12 +13,71 @@
 
 #include "valid.h"
 
+/*
+ * x86 keeps Debian 12's iPXE (what corrald served before this table grew);
+ * the other architectures exist only in Debian 13's ipxe package, which
+ * `make firmware` fetches (firmware/README.md).  Option 93 value 9 is
+ * "EBC" in the registry, but x86-64 firmware sends it (RFC 4578's original
+ * list had the two swapped).  No row for 32-bit x86 or ARM UEFI (6, 10, 15,
+ * 18): Debian ships no iPXE for them.
+ */
 const struct dhcpconf_arch dhcpconf_arches[] = {
-	{0, "bios", "x86PC", "undionly.kpxe", NULL},
-	{7, "efi64", "x86-64_EFI", "snponly.efi", "ipxe.efi"},
-	{9, "efi64", "x86-64_EFI", "snponly.efi", "ipxe.efi"},
+	{0, "x86 BIOS", "bios", "x86PC", "undionly.kpxe", NULL, "i386-pcbios", false, false},
+	{7, "x64 UEFI", "efi64", "x86-64_EFI", "snponly.efi", "ipxe.efi", "x86_64-efi", false,
+	 false},
+	{9, "EBC (x64 UEFI)", "efi64", "x86-64_EFI", "snponly.efi", "ipxe.efi", "x86_64-efi", false,
+	 false},
+	{11, "ARM 64-bit UEFI", "arm64", "ARM64_EFI", "ipxe-arm64.efi", NULL, "arm64-efi", false,
+	 true},
+	{27, "RISC-V 64-bit UEFI", "riscv64", "27", "ipxe-riscv64.efi", NULL, "riscv64-efi", false,
+	 true},
+	{39, "LoongArch 64-bit UEFI", "loong64", "39", "ipxe-loong64.efi", NULL, "loong64-efi",
+	 false, true},
+	/* UEFI HTTP boot: vendor class HTTPClient, the boot file is a URL */
+	{16, "x64 UEFI boot from http", "efi64-http", NULL, "snponly.efi", "ipxe.efi", "x86_64-efi",
+	 true, false},
+	{19, "arm uefi 64 boot from http", "arm64-http", NULL, "ipxe-arm64.efi", NULL, "arm64-efi",
+	 true, true},
+	{28, "RISC-V 64-bit UEFI boot from http", "riscv64-http", NULL, "ipxe-riscv64.efi", NULL,
+	 "riscv64-efi", true, true},
+	{40, "LoongArch 64-bit UEFI boot from http", "loong64-http", NULL, "ipxe-loong64.efi", NULL,
+	 "loong64-efi", true, true},
 };
 const unsigned dhcpconf_narches = sizeof(dhcpconf_arches) / sizeof(dhcpconf_arches[0]);
+
+/*
+ * UEFI HTTP boot: the binary as a URL under corrald's /firmware/.  Only in
+ * authoritative mode: dnsmasq's proxy DHCP answers PXE clients only.
+ */
+static int dhcpconf_http_boot(const struct dhcpconf *c, const struct dhcpconf_arch *a,
+			      struct buf *out)
+{
+#define HTTP_BOOT "dhcp-boot=tag:!ipxe,tag:httpclient,tag:%s%s,\"%s/firmware/%s\"\n"
+	int rc = 0;
+	if (c->proxy)
+		return 0;
+	if (a->full_file != NULL) {
+		rc |= buf_printf(out, HTTP_BOOT, a->tag, ",tag:ipxe-full", c->base_url,
+				 a->full_file);
+		rc |= buf_printf(out, HTTP_BOOT, a->tag, ",tag:!ipxe-full", c->base_url, a->file);
+	} else {
+		rc |= buf_printf(out, HTTP_BOOT, a->tag, "", c->base_url, a->file);
+	}
+	return rc;
+#undef HTTP_BOOT
+}
+
+/* Copies src into dst[size]: 0, or -E2BIG (dst "") when it does not fit. */
+static int dhcpconf_copy(char *dst, size_t size, const char *src)
+{
+	size_t n = strlen(src);
+	if (n >= size) {
+		dst[0] = '\0';
+		return -E2BIG;
+	}
+	memcpy(dst, src, n + 1);
+	return 0;
+}
 
 static void dhcpconf_ip(unsigned a, char out[16])
 {
@@ -26,9 +85,24 @@ static void dhcpconf_ip(unsigned a, char out[16])
 	inet_ntop(AF_INET, &in, out, 16);
 }
 
+/*
+ * Backend kea: dnsmasq keeps TFTP, DNS and the router advertisements that
+ * spare iPXE its wait for IPv6 (no DHCPv4: Kea holds port 67).  The lease
+ * script still runs for TFTP transfers (dnsmasq starts its script helper
+ * for the RA-only DHCPv6 range), so they reach the timeline as before.
+ */
+static int dhcpconf_render_tftp(const struct dhcpconf *c, struct buf *out, int rc)
+{
+	rc |= buf_printf(out, "leasefile-ro\ndhcp-script=%s\n", c->hook);
+	rc |= buf_printf(out, "enable-ra\ndhcp-range=::,constructor:%s,ra-only\n", c->interface);
+	rc |= buf_printf(out, "enable-tftp\ntftp-root=%s\ntftp-max=%u\n", c->tftp_root,
+			 c->tftp_max);
+	return rc ? -E2BIG : 0;
+}
+
 int dhcpconf_render(const struct dhcpconf *c, struct buf *out)
 {
-	char net[16], mask[16], lo[16], hi[16];
+	char net[16], mask[16], lo[16], hi[16], url[512];
 	unsigned maskv = 0xffffffffu << (32 - c->prefix);
 	unsigned size = ~maskv + 1u;
 	int rc = 0;
@@ -36,8 +110,9 @@ int dhcpconf_render(const struct dhcpconf *c, struct buf *out)
 	dhcpconf_ip(c->network, net);
 	dhcpconf_ip(maskv, mask);
 	if (c->pool_start[0] != '\0') {
-		snprintf(lo, sizeof(lo), "%s", c->pool_start);
-		snprintf(hi, sizeof(hi), "%s", c->pool_end);
+		if (dhcpconf_copy(lo, sizeof(lo), c->pool_start) < 0 ||
+		    dhcpconf_copy(hi, sizeof(hi), c->pool_end) < 0)
+			return -EINVAL;
 	} else {
 		/* Upper half of the subnet, leaving out the broadcast address. */
 		dhcpconf_ip(c->network + size / 2, lo);
@@ -55,11 +130,14 @@ int dhcpconf_render(const struct dhcpconf *c, struct buf *out)
 		/* Never the management host's resolv.conf: upstreams are explicit. */
 		rc |= buf_adds(out, "no-resolv\nno-hosts\n");
 		char copy[128], *save = NULL;
-		snprintf(copy, sizeof(copy), "%s", c->dns_upstream ? c->dns_upstream : "");
+		if (dhcpconf_copy(copy, sizeof(copy), c->dns_upstream ? c->dns_upstream : "") < 0)
+			return -E2BIG;
 		for (char *t = strtok_r(copy, ", ", &save); t; t = strtok_r(NULL, ", ", &save))
 			rc |= buf_printf(out, "server=%s\n", t);
 	} else
 		rc |= buf_adds(out, "port=0\n");
+	if (c->no_dhcp)
+		return dhcpconf_render_tftp(c, out, rc);
 	rc |= buf_printf(out, "dhcp-lease-max=%u\n", c->lease_max);
 	rc |= buf_printf(out, "leasefile-ro\ndhcp-script=%s\n", c->hook);
 	rc |= buf_printf(out, "dhcp-hostsdir=%s\n", c->hostsdir);
@@ -91,13 +169,21 @@ int dhcpconf_render(const struct dhcpconf *c, struct buf *out)
 	for (unsigned i = 0; i < dhcpconf_narches; i++)
 		rc |= buf_printf(out, "dhcp-match=set:%s,option:client-arch,%u\n",
 				 dhcpconf_arches[i].tag, dhcpconf_arches[i].arch);
+	if (!c->proxy) /* UEFI HTTP boot: its vendor class, echoed in the answer */
+		rc |= buf_adds(out, "dhcp-vendorclass=set:httpclient,HTTPClient\n"
+				    "dhcp-option-force=tag:httpclient,60,HTTPClient\n");
 
-	char url[512];
-	snprintf(url, sizeof(url), "%s/boot/v1/bootscript?mac=${net0/mac}", c->base_url);
+	int n = snprintf(url, sizeof(url), "%s/boot/v1/bootscript?mac=${net0/mac}", c->base_url);
+	if (n < 0 || (size_t)n >= sizeof(url))
+		return -E2BIG;
 	for (unsigned i = 0; i < dhcpconf_narches; i++) {
 		const struct dhcpconf_arch *a = &dhcpconf_arches[i];
 		if (i > 0 && strcmp(a->tag, dhcpconf_arches[i - 1].tag) == 0)
 			continue; /* one line per tag */
+		if (a->http) {
+			rc |= dhcpconf_http_boot(c, a, out);
+			continue;
+		}
 		if (c->proxy) {
 			rc |= buf_printf(out,
 					 "pxe-service=tag:!ipxe,%s,\"Corral network boot\",%s\n",
@@ -128,8 +214,11 @@ int dhcpconf_autoexec(const char *base_url, struct buf *out)
 	int rc = buf_printf(
 		out,
 		"#!ipxe\n"
-		"# Served by corrald's dnsmasq over TFTP: hand over to the boot script.\n"
+		"# Served by corrald's dnsmasq over TFTP.  iPXE 1.21 and later fetch it\n"
+		"# at start, before any interface is up: configure one, then hand over\n"
+		"# to the boot script.\n"
 		":retry\n"
+		"dhcp || goto wait\n"
 		"chain --replace --autofree %s/boot/v1/bootscript?mac=${net0/mac} || "
 		"goto wait\n"
 		":wait\nsleep 5\ngoto retry\n",
@@ -188,9 +277,8 @@ int dhcpconf_parse_event(const char *line, struct dhcp_event *ev)
 	char copy[1024], *f[8];
 	long long v;
 	memset(ev, 0, sizeof(*ev));
-	if (strlen(line) >= sizeof(copy))
+	if (dhcpconf_copy(copy, sizeof(copy), line) < 0)
 		return -EINVAL;
-	snprintf(copy, sizeof(copy), "%s", line);
 	size_t len = strlen(copy);
 	if (len > 0 && copy[len - 1] == '\n')
 		copy[--len] = '\0';
@@ -211,9 +299,13 @@ int dhcpconf_parse_event(const char *line, struct dhcp_event *ev)
 			return -EINVAL;
 		ev->action = DHCP_TFTP;
 		ev->size = (uint64_t)v;
-		snprintf(ev->ip, sizeof(ev->ip), "%s", f[2]);
 		const char *base = strrchr(f[3], '/');
-		snprintf(ev->file, sizeof(ev->file), "%s", base ? base + 1 : f[3]);
+		if (dhcpconf_copy(ev->ip, sizeof(ev->ip), f[2]) < 0)
+			return -EINVAL;
+		/* a file name longer than the field is shown cut, with "..." */
+		if (snprintf(ev->file, sizeof(ev->file), "%s", base ? base + 1 : f[3]) >=
+		    (int)sizeof(ev->file))
+			memcpy(ev->file + sizeof(ev->file) - 4, "...", 4);
 		return 0;
 	}
 	if (strcmp(f[0], "add") == 0)
@@ -228,9 +320,10 @@ int dhcpconf_parse_event(const char *line, struct dhcp_event *ev)
 	}
 	if (n < 3 || valid_mac_normalize(f[1], ev->mac) < 0 || valid_ipv4(f[2]) < 0)
 		return -EINVAL;
-	snprintf(ev->ip, sizeof(ev->ip), "%s", f[2]);
-	if (valid_name(f[3]) == 0)
-		snprintf(ev->hostname, sizeof(ev->hostname), "%s", f[3]);
+	if (dhcpconf_copy(ev->ip, sizeof(ev->ip), f[2]) < 0)
+		return -EINVAL;
+	if (valid_name(f[3]) == 0) /* a longer one is dropped, never cut */
+		(void)dhcpconf_copy(ev->hostname, sizeof(ev->hostname), f[3]);
 	ev->ipxe = dhcpconf_has_tag(f[4], "ipxe");
 	ev->known = dhcpconf_has_tag(f[4], "known");
 	if (f[5][0] != '\0' && valid_parse_ll(f[5], 0, (long long)1 << 40, &v) == 0)
@@ -238,9 +331,9 @@ int dhcpconf_parse_event(const char *line, struct dhcp_event *ev)
 	for (const char *p = f[6]; *p; p++)
 		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f') ||
 		      (*p >= 'A' && *p <= 'F') || *p == ':'))
-			return 0;                 /* odd client-id: keep the event, drop the id */
-	if (strlen(f[6]) < sizeof(ev->client_id)) /* never a cut id: it would not match */
-		snprintf(ev->client_id, sizeof(ev->client_id), "%s", f[6]);
+			return 0; /* odd client-id: keep the event, drop the id */
+	/* never a cut id: it would not match */
+	(void)dhcpconf_copy(ev->client_id, sizeof(ev->client_id), f[6]);
 	return 0;
 }
 
@@ -283,7 +376,7 @@ int dhcpconf_log_proxy(const char *line, struct dhcp_proxy_log *out)
 	struct in_addr ip;
 	if (n != 3 || inet_pton(AF_INET, a, &ip) != 1 || valid_mac_normalize(b, out->mac) < 0)
 		goto err;
-	if (snprintf(out->ip, sizeof(out->ip), "%s", a) >= (int)sizeof(out->ip))
+	if (dhcpconf_copy(out->ip, sizeof(out->ip), a) < 0)
 		goto err;
 	/* a file name longer than the field is shown cut, with "..." */
 	if (snprintf(out->file, sizeof(out->file), "%s", c) >= (int)sizeof(out->file))
@@ -306,8 +399,11 @@ int dhcpconf_log_refusal(const char *line, struct dhcp_refusal_log *out)
 		p = strstr(line, verbs[v]);
 	if (p == NULL || (p = strchr(p, ')')) == NULL)
 		return -ENOENT;
-	snprintf(out->verb, sizeof(out->verb), "%.*s", (int)strcspn(verbs[v - 1], "("),
-		 verbs[v - 1]);
+	size_t vlen = strcspn(verbs[v - 1], "(");
+	if (vlen >= sizeof(out->verb))
+		goto err;
+	memcpy(out->verb, verbs[v - 1], vlen);
+	out->verb[vlen] = '\0';
 	char a[64], b[64];
 	int used = 0;
 	if (sscanf(p + 1, " %63s%n", a, &used) != 1)
@@ -315,7 +411,8 @@ int dhcpconf_log_refusal(const char *line, struct dhcp_refusal_log *out)
 	p += 1 + used;
 	struct in_addr ip;
 	if (inet_pton(AF_INET, a, &ip) == 1) {
-		snprintf(out->ip, sizeof(out->ip), "%.15s", a); /* inet_pton took it: at most 15 */
+		if (dhcpconf_copy(out->ip, sizeof(out->ip), a) < 0) /* inet_pton took it: <= 15 */
+			goto err;
 		if (sscanf(p, " %63s%n", b, &used) != 1)
 			goto err;
 		p += used;
@@ -341,4 +438,12 @@ int dhcpconf_log_refusal(const char *line, struct dhcp_refusal_log *out)
 err:
 	memset(out, 0, sizeof(*out));
 	return -ENOENT;
+}
+
+bool dhcpconf_log_started(const char *line)
+{
+	if (strncmp(line, "dnsmasq[", 8) != 0)
+		return false;
+	size_t digits = strspn(line + 8, "0123456789");
+	return digits > 0 && strncmp(line + 8 + digits, "]: started, version ", 20) == 0;
 }

@@ -1,12 +1,15 @@
 /*
  * dhcpconf: what corrald tells dnsmasq, as text.  Pure functions (tested
  * against golden files): the generated configuration, one host entry per
- * interface, and the parsing of lease events that corral-dhcp-hook
- * forwards from dnsmasq's --dhcp-script.
+ * interface, the parsing of lease events that corral-dhcp-hook forwards
+ * from dnsmasq's --dhcp-script, and of the dnsmasq log lines corrald acts
+ * on.  Callers: dhcp.c and dhcpstate.c; no state, any thread.
  *
  * The iPXE chain lives in one table (client architecture, option 93 →
  * first-stage binary); the second stage (user class iPXE / option 175)
- * gets the boot script URL.
+ * gets the boot script URL.  A UEFI HTTP-boot client (vendor class
+ * HTTPClient) gets its binary as a URL under corrald's /firmware/ and its
+ * vendor class echoed, so it never uses TFTP.
  */
 #ifndef CORRAL_DHCPCONF_H
 #define CORRAL_DHCPCONF_H
@@ -18,7 +21,9 @@
 #include "store.h"
 
 struct dhcpconf {
-	bool proxy; /* proxy DHCP: the site's server hands out addresses */
+	bool proxy;   /* proxy DHCP: the site's server hands out addresses */
+	bool no_dhcp; /* another server (Kea) answers DHCPv4: dnsmasq serves TFTP, DNS and
+		       * router advertisements only */
 	const char *interface;
 	unsigned network, prefix;          /* boot subnet (host order) */
 	const char *pool_start, *pool_end; /* "" = derived: upper half of the subnet */
@@ -31,20 +36,31 @@ struct dhcpconf {
 	const char *base_url; /* corrald's advertised URL */
 };
 
-/* One first-stage iPXE binary per client architecture (option 93). */
+/*
+ * One first-stage iPXE binary per client architecture: the DHCP option 93
+ * codes of IANA's "Processor Architecture Types" registry (RFC 4578, RFC
+ * 5970).  The same table fills dnsmasq's TFTP root (dhcp.c), makes the
+ * firmware tree's manifest (firmware/fwtable.c) and is what /firmware/
+ * serves.  Rows that share a tag are adjacent and name the same files.
+ */
 struct dhcpconf_arch {
 	unsigned arch;         /* option 93 value */
+	const char *name;      /* the registry's name for it */
 	const char *tag;       /* dnsmasq tag set for it */
-	const char *pxe_csa;   /* proxy mode: pxe-service client system type */
-	const char *file;      /* default binary, under the TFTP root */
+	const char *pxe_csa;   /* proxy mode: pxe-service client system type, NULL: none */
+	const char *file;      /* default binary, under the firmware directory */
 	const char *full_file; /* binary for nodes that ask for full iPXE, or NULL */
+	const char *platform;  /* iPXE's build platform of both ("arm64-efi") */
+	bool http;             /* UEFI HTTP boot: answered with a URL, never TFTP */
+	bool optional;         /* not in Debian 12's ipxe: served only when present */
 };
 extern const struct dhcpconf_arch dhcpconf_arches[];
 extern const unsigned dhcpconf_narches;
 
-/* dnsmasq's configuration file.  0 or -E2BIG. */
+/* dnsmasq's configuration file (with no_dhcp: no DHCPv4 at all).  0 or -E2BIG. */
 int dhcpconf_render(const struct dhcpconf *c, struct buf *out);
-/* The iPXE script served as autoexec.ipxe over TFTP: chains to the boot script. */
+/* The iPXE script served as autoexec.ipxe over TFTP: configures the network
+ * (iPXE 1.21 and later run it before doing so) and chains to the boot script. */
 int dhcpconf_autoexec(const char *base_url, struct buf *out);
 /* One dhcp-hostsdir entry (one line) for an interface. */
 int dhcpconf_host(const struct store_dhcp_host *h, unsigned lease_time, struct buf *out);
@@ -106,5 +122,13 @@ struct dhcp_refusal_log {
  * ordinary steps.  Returns 0, or -ENOENT for any other line.
  */
 int dhcpconf_log_refusal(const char *line, struct dhcp_refusal_log *out);
+
+/*
+ * "dnsmasq[pid]: started, version ...": dnsmasq has read its
+ * configuration and bound its sockets (it logs this only then; a bad
+ * interface or a busy port makes it exit before).  dhcp.c waits for it
+ * before it calls a new dnsmasq started.
+ */
+bool dhcpconf_log_started(const char *line);
 
 #endif

@@ -122,7 +122,7 @@ static void *events_writer(void *arg)
 		n = events_fold(ev, q, n);
 		int rc = store_events_write(ev->st, q, n);
 		if (rc < 0) {
-			log_warnx("events: could not store %zu boot events (%d)", n, rc);
+			log_warnx("events: could not store %zu boot events: %s", n, store_errmsg());
 			pthread_mutex_lock(&ev->lock);
 			ev->dropped += n; /* lost: counted as the queue's overflow is */
 			pthread_mutex_unlock(&ev->lock);
@@ -133,7 +133,7 @@ static void *events_writer(void *arg)
 		if (now - ev->last_prune > 3600LL * 1000000) {
 			ev->last_prune = now;
 			if (store_events_prune(ev->st, now - ev->keep_us, EVENTS_PER_NODE) < 0)
-				log_warnx("events: pruning old events failed");
+				log_warnx("events: pruning old events failed: %s", store_errmsg());
 		}
 		batch = q;
 		batch_cap = cap;
@@ -189,6 +189,26 @@ void events_free(struct events *ev)
 	free(ev);
 }
 
+/*
+ * Copies s (NULL: "") into out, size bytes with the NUL.  A longer s is cut
+ * on purpose, as events.h says: a detail is a summary, and a long file path
+ * keeps its start.  The cut falls between characters, so that what is
+ * stored stays the UTF-8 it was.
+ */
+static void events_copy(char *out, size_t size, const char *s)
+{
+	size_t n = s != NULL ? strlen(s) : 0;
+	if (n >= size) {
+		n = size - 1;
+		/* s[n] is the first byte left out: not in the middle of a character */
+		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+			n--;
+	}
+	if (n > 0)
+		memcpy(out, s, n);
+	out[n] = '\0';
+}
+
 void events_add(struct events *ev, int64_t node_id, const char *stage, const char *source,
 		const char *detail, const char *mac, const char *state)
 {
@@ -202,10 +222,10 @@ void events_add_at(struct events *ev, int64_t time_us, int64_t node_id, const ch
 	memset(&e, 0, sizeof(e));
 	e.node_id = node_id;
 	e.time_us = time_us > 0 ? time_us : store_now_us();
-	snprintf(e.stage, sizeof(e.stage), "%s", stage ? stage : "");
-	snprintf(e.source, sizeof(e.source), "%s", source ? source : "");
-	snprintf(e.detail, sizeof(e.detail), "%s", detail ? detail : "");
-	snprintf(e.mac, sizeof(e.mac), "%s", mac ? mac : "");
+	events_copy(e.stage, sizeof(e.stage), stage);
+	events_copy(e.source, sizeof(e.source), source);
+	events_copy(e.detail, sizeof(e.detail), detail);
+	events_copy(e.mac, sizeof(e.mac), mac);
 	e.state = state; /* a string literal: "booting", "ready" */
 
 	pthread_mutex_lock(&ev->lock);

@@ -8,6 +8,9 @@
  * transaction per batch, not per request.  events_flush() waits until
  * everything queued before the call is stored (read-your-writes for the
  * API).  Old events are pruned once an hour.
+ *
+ * Callers: corrald.c starts and frees it; serve.c and dhcp.c add events,
+ * api.c flushes before it reads; any thread.
  */
 #ifndef CORRAL_EVENTS_H
 #define CORRAL_EVENTS_H
@@ -25,6 +28,8 @@ int events_start(struct store *st, struct hub *hub, unsigned keep_days, struct e
 void events_free(struct events *ev);
 /*
  * Queues one event.  node_id 0 with a MAC records a discovered machine.
+ * Strings longer than struct store_event's fields are cut to fit, between
+ * two UTF-8 characters.
  * state: new node state or NULL; kept by pointer until stored, so a
  * string constant ("booting", "ready").  Never blocks on the database; under an
  * absurd backlog (more than 100,000 queued) the event is dropped and

@@ -73,14 +73,6 @@ static const struct {
  */
 #define FILES_CACHE_CONTROL "no-cache"
 
-/*
- * The 416 body.  http_reply_error() cannot add the Content-Range header a
- * 416 needs, so this one error body is spelled out here, in the same shape
- * ({"error":{"code","message"}}) and with the code docs/api.md lists.
- */
-static const char files_416_body[] = "{\"error\":{\"code\":\"range_not_satisfiable\","
-				     "\"message\":\"the requested range is outside the file\"}}";
-
 /* openat2() retries when the kernel reports a concurrent rename (EAGAIN). */
 #define FILES_OPENAT2_TRIES 4
 
@@ -509,25 +501,20 @@ static int files_reply_304(struct http_req *r, int fd, uint64_t size, const stru
 /* 416 with Content-Range: bytes * / size (RFC 7233 4.4) and the JSON error. */
 static int files_reply_416(struct http_req *r, uint64_t size, const char *relpath)
 {
-	struct MHD_Response *resp;
 	char crange[40];
 	int n;
 
 	n = snprintf(crange, sizeof(crange), "bytes */%" PRIu64, size);
 	if (n < 0 || (size_t)n >= sizeof(crange))
 		return files_reply_500(r, relpath, "Content-Range does not fit");
-	resp = MHD_create_response_from_buffer(sizeof(files_416_body) - 1, (void *)files_416_body,
-					       MHD_RESPMEM_PERSISTENT);
-	if (resp == NULL)
+	int rc = http_reply_error_hdr(
+		r, MHD_HTTP_RANGE_NOT_SATISFIABLE, MHD_HTTP_HEADER_CONTENT_RANGE, crange,
+		"range_not_satisfiable", "the requested range is outside the file");
+	if (rc == -ENOMEM)
 		return files_reply_500(r, relpath, "no memory for a 416");
-	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json") !=
-		    MHD_YES ||
-	    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, crange) != MHD_YES) {
-		MHD_destroy_response(resp);
-		return files_reply_500(r, relpath, "no memory for a 416");
-	}
-	return files_queue(r, MHD_HTTP_RANGE_NOT_SATISFIABLE, resp,
-			   r->method_id == HTTP_HEAD ? 0 : sizeof(files_416_body) - 1);
+	if (rc == 0 && r->method_id == HTTP_HEAD)
+		r->bytes_out = 0; /* the metrics count what goes out: no body */
+	return rc;
 }
 
 static int files_add_headers(struct MHD_Response *resp, const struct files_meta *m)

@@ -13,6 +13,9 @@
  * A struct files is read-only after files_open(): any number of MHD worker
  * threads may call files_serve() on it at once.  Free it only after the HTTP
  * server has stopped.
+ *
+ * Callers: corrald.c opens it (again on a reload: app.h keeps the old one)
+ * and frees it; serve.c's /files handler serves through it.
  */
 #ifndef CORRAL_FILES_H
 #define CORRAL_FILES_H

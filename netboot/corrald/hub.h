@@ -9,6 +9,10 @@
  * thread, and every publish resumes the suspended ones.  A client that
  * fell further behind than the ring holds gets a "resync" record and
  * should reload what it shows.
+ *
+ * Callers: corrald.c makes, closes and frees it; events.c, redfish.c and
+ * routes.c publish (from any thread); api.c's stream handler answers with
+ * hub_response().
  */
 #ifndef CORRAL_HUB_H
 #define CORRAL_HUB_H

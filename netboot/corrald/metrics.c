@@ -22,6 +22,8 @@ struct metrics {
 	_Atomic uint64_t file_bytes;
 	_Atomic uint64_t cache[2];
 	_Atomic uint64_t dhcp_restarts;
+	_Atomic uint64_t kea_restarts, kea_reloads;
+	_Atomic(const char *) dhcp_backend; /* a static name, or NULL: DHCP off */
 };
 
 int metrics_new(const char *const *labels, size_t nlabels, struct metrics **out)
@@ -80,9 +82,24 @@ void metrics_dhcp_restart(struct metrics *m)
 	atomic_fetch_add_explicit(&m->dhcp_restarts, 1, memory_order_relaxed);
 }
 
+void metrics_kea_restart(struct metrics *m)
+{
+	atomic_fetch_add_explicit(&m->kea_restarts, 1, memory_order_relaxed);
+}
+
+void metrics_kea_reload(struct metrics *m)
+{
+	atomic_fetch_add_explicit(&m->kea_reloads, 1, memory_order_relaxed);
+}
+
+void metrics_dhcp_backend(struct metrics *m, const char *name)
+{
+	atomic_store(&m->dhcp_backend, name);
+}
+
 int metrics_render(struct metrics *m, struct buf *out)
 {
-	static const char *const kinds[] = {"node", "unknown", "disabled", "noprofile"};
+	static const char *const kinds[] = {"node", "unknown", "disabled", "noprofile", "refused"};
 	int rc = 0;
 	rc |= buf_adds(out, "# HELP corral_http_requests_total HTTP requests by route and status.\n"
 			    "# TYPE corral_http_requests_total counter\n");
@@ -103,14 +120,17 @@ int metrics_render(struct metrics *m, struct buf *out)
 			}
 			if (v == 0)
 				continue;
-			char code[8];
+			/* the last slot counts every status not in metrics_codes */
 			if (c < METRICS_NCODES - 1)
-				snprintf(code, sizeof(code), "%u", metrics_codes[c]);
+				rc |= buf_printf(out,
+						 "corral_http_requests_total{route=\"%s\","
+						 "code=\"%u\"} %llu\n",
+						 label, metrics_codes[c], (unsigned long long)v);
 			else
-				snprintf(code, sizeof(code), "other");
-			rc |= buf_printf(
-				out, "corral_http_requests_total{route=\"%s\",code=\"%s\"} %llu\n",
-				label, code, (unsigned long long)v);
+				rc |= buf_printf(out,
+						 "corral_http_requests_total{route=\"%s\","
+						 "code=\"other\"} %llu\n",
+						 label, (unsigned long long)v);
 		}
 	}
 	rc |= buf_adds(out, "# HELP corral_bootscripts_total Boot scripts served, by kind.\n"
@@ -136,5 +156,22 @@ int metrics_render(struct metrics *m, struct buf *out)
 		"# TYPE corral_dnsmasq_restarts_total counter\n"
 		"corral_dnsmasq_restarts_total %llu\n",
 		(unsigned long long)atomic_load(&m->dhcp_restarts));
+	rc |= buf_printf(out,
+			 "# HELP corral_kea_restarts_total Times Kea died and was restarted.\n"
+			 "# TYPE corral_kea_restarts_total counter\n"
+			 "corral_kea_restarts_total %llu\n"
+			 "# HELP corral_kea_reloads_total Inventory changes handed to Kea "
+			 "(config-reload, no restart).\n"
+			 "# TYPE corral_kea_reloads_total counter\n"
+			 "corral_kea_reloads_total %llu\n",
+			 (unsigned long long)atomic_load(&m->kea_restarts),
+			 (unsigned long long)atomic_load(&m->kea_reloads));
+	const char *be = atomic_load(&m->dhcp_backend);
+	if (be != NULL)
+		rc |= buf_printf(out,
+				 "# HELP corral_dhcp_backend The DHCP server corrald runs.\n"
+				 "# TYPE corral_dhcp_backend gauge\n"
+				 "corral_dhcp_backend{backend=\"%s\"} 1\n",
+				 be);
 	return rc ? -E2BIG : 0;
 }

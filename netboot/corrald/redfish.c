@@ -1,6 +1,10 @@
 /*
- * redfish: discovery and control jobs over libcurl's multi interface.
- * See redfish.h.
+ * redfish: discovery and control jobs over libcurl's multi interface: the
+ * public API, the job list, the worker thread that starts probes within
+ * the concurrency bounds and hands each finished transfer to its probe,
+ * and what a finished probe records.  See redfish.h; the transfers, the
+ * discovery walk and node control are redfish_xfer.c, redfish_walk.c and
+ * redfish_ctl.c (redfish_int.h).
  *
  * Security: replies are untrusted.  Each is capped (max_reply) and parsed
  * with jansson; links are followed only if they are paths under
@@ -20,108 +24,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bmcmatch.h"
 #include "buf.h"
 #include "log.h"
+#include "redfish_int.h"
 #include "valid.h"
-
-enum rf_kind {
-	RQ_ROOT,
-	RQ_SYSTEMS,
-	RQ_SYSTEM,
-	RQ_ETH_COLL,
-	RQ_ETH,
-	RQ_NETIF_COLL,
-	RQ_NETIF,
-	RQ_ADAPTER,
-	RQ_NDF_COLL,
-	RQ_NDF,
-	RQ_MANAGERS,
-	RQ_MANAGER,
-	RQ_MGR_ETH_COLL,
-	RQ_MGR_ETH,
-	RQ_CHASSIS,
-	RQ_ACTIONINFO,
-	RQ_LOGIN,
-	RQ_LOGOUT,
-	RQ_CTRL,
-};
-
-enum rf_type { JOB_DISCOVER, JOB_POWER, JOB_BOOT };
-
-struct rf_job {
-	int id;
-	enum rf_type type;
-	json_t *result;  /* what GET /jobs/<id> shows */
-	json_t *targets; /* discovery: addresses; control: node names */
-	size_t next;     /* next target to start */
-	int inflight;    /* probes running */
-	unsigned concurrency;
-	char scheme[8];
-	int port;
-	bool insecure;
-	bool session; /* discovery: log in with a session */
-	char user[128], pass[256];
-	char action[16];  /* power */
-	bool once, reset; /* boot */
-	bool started;     /* credentials opened */
-	struct rf_job *next_job;
-};
-
-struct rf_probe {
-	struct rf_job *job;
-	char address[256];
-	char scheme[8];
-	int port;
-	bool insecure;
-	const char *user, *pass; /* the job's, or own[] for control jobs */
-	char own_user[128], own_pass[256];
-	json_t *bmc;            /* discovery: the record being built */
-	long next_order;        /* order given to the next request started */
-	bool session;           /* log in for an X-Auth-Token instead of basic auth */
-	char token[256];        /* the session's token, once logged in */
-	char session_path[400]; /* where to DELETE the session */
-	bool logged_out;
-	json_t *root; /* discovery: the service root, kept while logging in */
-	int inflight;
-	bool failed;
-	/* control */
-	char node[64];
-	json_t *sys; /* store_node_system() */
-	int step;
-	json_t *out; /* this node's entry in the job result */
-};
-
-struct rf_req {
-	struct rf_probe *probe;
-	enum rf_kind kind;
-	size_t sys; /* index into bmc.systems for per-system requests */
-	CURL *easy;
-	struct curl_slist *hdrs;
-	struct buf reply;
-	char *body; /* request body (owned) */
-	char path[512];
-	long order;         /* collection-member order, to sort what arrives in any order */
-	char token[256];    /* login: X-Auth-Token answered */
-	char location[400]; /* login: Location answered (the session) */
-	bool too_large;
-	struct rf_req *prev, *next; /* every transfer in flight (for shutdown) */
-};
-
-struct redfish {
-	struct store *st;
-	unsigned char key[AUTH_KEY_LEN];
-	struct redfish_settings cfg;
-	char ca_file[256];
-	pthread_t thread;
-	pthread_mutex_t lock; /* jobs list and results */
-	struct rf_job *jobs;  /* newest first */
-	struct hub *hub;      /* told of finished jobs; may be NULL */
-	int next_id;
-	CURLM *multi;
-	struct rf_req *reqs; /* transfers in flight */
-	int running;         /* how many */
-	int stop;
-};
 
 /* ---- targets --------------------------------------------------------- */
 
@@ -133,7 +40,7 @@ int redfish_expand(const char *t, json_t *out, size_t max, char *err, size_t err
 	const char *dash = strchr(t, '-');
 	if (strchr(t, '/') != NULL) {
 		if (valid_cidr(t, &net, &prefix) < 0 || prefix < 16) {
-			snprintf(err, errlen, "%s: expected a.b.c.d/len with len 16 to 30", t);
+			buf_fmt_msg(err, errlen, "%s: expected a.b.c.d/len with len 16 to 30", t);
 			return -EINVAL;
 		}
 		unsigned size = 1u << (32 - prefix);
@@ -149,11 +56,10 @@ int redfish_expand(const char *t, json_t *out, size_t max, char *err, size_t err
 	if (dash != NULL && (size_t)(dash - t) < sizeof(a)) {
 		memcpy(a, t, (size_t)(dash - t));
 		a[dash - t] = '\0';
-		snprintf(b, sizeof(b), "%s", dash + 1);
-		if (inet_pton(AF_INET, a, &ia) != 1 || inet_pton(AF_INET, b, &ib) != 1 ||
-		    ntohl(ia.s_addr) > ntohl(ib.s_addr)) {
-			snprintf(err, errlen, "%s: expected FIRST-LAST IPv4 addresses, in order",
-				 t);
+		if (buf_fmt(b, sizeof(b), "%s", dash + 1) < 0 || inet_pton(AF_INET, a, &ia) != 1 ||
+		    inet_pton(AF_INET, b, &ib) != 1 || ntohl(ia.s_addr) > ntohl(ib.s_addr)) {
+			buf_fmt_msg(err, errlen, "%s: expected FIRST-LAST IPv4 addresses, in order",
+				    t);
 			return -EINVAL;
 		}
 		for (unsigned v = ntohl(ia.s_addr);; v++) {
@@ -170,12 +76,12 @@ int redfish_expand(const char *t, json_t *out, size_t max, char *err, size_t err
 	/* A single address or host name. */
 	size_t n = strlen(t);
 	if (n == 0 || n > 253) {
-		snprintf(err, errlen, "%s: not an address, range or CIDR", t);
+		buf_fmt_msg(err, errlen, "%s: not an address, range or CIDR", t);
 		return -EINVAL;
 	}
 	for (const char *p = t; *p; p++)
 		if (!isalnum((unsigned char)*p) && *p != '.' && *p != '-' && *p != ':') {
-			snprintf(err, errlen, "%s: not an address, range or CIDR", t);
+			buf_fmt_msg(err, errlen, "%s: not an address, range or CIDR", t);
 			return -EINVAL;
 		}
 	if (json_array_size(out) >= max)
@@ -184,599 +90,8 @@ int redfish_expand(const char *t, json_t *out, size_t max, char *err, size_t err
 	return 0;
 
 err_many:
-	snprintf(err, errlen, "more than %zu addresses in one discovery", max);
+	buf_fmt_msg(err, errlen, "more than %zu addresses in one discovery", max);
 	return -E2BIG;
-}
-
-/* ---- transfers ------------------------------------------------------- */
-
-static size_t rf_write(char *data, size_t size, size_t n, void *arg)
-{
-	struct rf_req *q = arg;
-	if (buf_add(&q->reply, data, size * n) < 0) {
-		q->too_large = true;
-		return 0; /* aborts the transfer */
-	}
-	return size * n;
-}
-
-/* Login replies: keep X-Auth-Token and Location (a path on the same BMC). */
-static size_t rf_header(char *data, size_t size, size_t n, void *arg)
-{
-	struct rf_req *q = arg;
-	size_t len = size * n;
-	char line[512];
-	if (len >= sizeof(line))
-		return len;
-	memcpy(line, data, len);
-	line[len] = '\0';
-	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-		line[--len] = '\0';
-	char *v = strchr(line, ':');
-	if (v == NULL)
-		return size * n;
-	*v++ = '\0';
-	while (*v == ' ')
-		v++;
-	if (strcasecmp(line, "X-Auth-Token") == 0)
-		snprintf(q->token, sizeof(q->token), "%s", v);
-	else if (strcasecmp(line, "Location") == 0) {
-		const char *path = strstr(v, "/redfish/v1/");
-		if (path != NULL)
-			snprintf(q->location, sizeof(q->location), "%s", path);
-	}
-	return size * n;
-}
-
-/* A link we may follow: a path under /redfish/v1/ with plain characters. */
-static int rf_path_ok(const char *p)
-{
-	if (p == NULL || strncmp(p, "/redfish/v1", 11) != 0 || strstr(p, "..") != NULL ||
-	    strlen(p) >= 400)
-		return 0;
-	for (; *p; p++)
-		if (!isalnum((unsigned char)*p) && strchr("/._-:@%+~", *p) == NULL)
-			return 0;
-	return 1;
-}
-
-static const char *rf_link(json_t *obj, const char *member)
-{
-	json_t *v = member ? json_object_get(obj, member) : obj;
-	const char *p = json_string_value(json_object_get(v, "@odata.id"));
-	return rf_path_ok(p) ? p : NULL;
-}
-
-static void rf_error(struct rf_probe *p, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void rf_error(struct rf_probe *p, const char *fmt, ...)
-{
-	char msg[256];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (p->bmc != NULL) {
-		if (!p->failed) {
-			json_object_set_new(p->bmc, "status", json_string("error"));
-			json_object_set_new(p->bmc, "message", json_string(msg));
-		}
-	} else if (p->out != NULL) {
-		json_object_set_new(p->out, "ok", json_false());
-		json_object_set_new(p->out, "message", json_string(msg));
-	}
-	p->failed = true;
-}
-
-/* Starts one request; method NULL is GET.  body is copied. */
-static int rf_request(struct redfish *rf, struct rf_probe *p, enum rf_kind kind, size_t sys,
-		      const char *path, const char *method, const char *body, bool authed)
-{
-	struct rf_req *q = calloc(1, sizeof(*q));
-	if (q == NULL)
-		return -ENOMEM;
-	q->probe = p;
-	q->kind = kind;
-	q->sys = sys;
-	q->order = p->next_order;
-	snprintf(q->path, sizeof(q->path), "%s", path);
-	buf_init(&q->reply, rf->cfg.max_reply);
-	q->easy = curl_easy_init();
-	if (q->easy == NULL) {
-		free(q);
-		return -ENOMEM;
-	}
-	char url[768];
-	int v6 = strchr(p->address, ':') != NULL;
-	snprintf(url, sizeof(url), "%s://%s%s%s:%d%s", p->scheme, v6 ? "[" : "", p->address,
-		 v6 ? "]" : "", p->port, path);
-	CURL *e = q->easy;
-	curl_easy_setopt(e, CURLOPT_URL, url);
-	curl_easy_setopt(e, CURLOPT_PRIVATE, q);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, rf_write);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, q);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)rf->cfg.connect_timeout_ms);
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)rf->cfg.total_timeout_ms);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)rf->cfg.max_reply);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, p->insecure ? 0L : 1L);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, p->insecure ? 0L : 2L);
-	if (rf->ca_file[0] != '\0')
-		curl_easy_setopt(e, CURLOPT_CAINFO, rf->ca_file);
-	q->hdrs = curl_slist_append(NULL, "Accept: application/json");
-	if (authed && p->token[0] != '\0') {
-		char h[300];
-		snprintf(h, sizeof(h), "X-Auth-Token: %s", p->token);
-		q->hdrs = curl_slist_append(q->hdrs, h);
-	} else if (authed && p->user != NULL) {
-		curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-		curl_easy_setopt(e, CURLOPT_USERNAME, p->user);
-		curl_easy_setopt(e, CURLOPT_PASSWORD, p->pass);
-	}
-	if (kind == RQ_LOGIN) {
-		curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, rf_header);
-		curl_easy_setopt(e, CURLOPT_HEADERDATA, q);
-	}
-	if (body != NULL) {
-		q->body = strdup(body);
-		q->hdrs = curl_slist_append(q->hdrs, "Content-Type: application/json");
-		curl_easy_setopt(e, CURLOPT_POSTFIELDS, q->body);
-	}
-	if (method != NULL)
-		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, q->hdrs);
-	if (curl_multi_add_handle(rf->multi, e) != CURLM_OK) {
-		curl_slist_free_all(q->hdrs);
-		curl_easy_cleanup(e);
-		free(q->body);
-		free(q);
-		return -EIO;
-	}
-	p->inflight++;
-	rf->running++;
-	q->next = rf->reqs;
-	if (rf->reqs != NULL)
-		rf->reqs->prev = q;
-	rf->reqs = q;
-	return 0;
-}
-
-static void rf_req_unlink(struct redfish *rf, struct rf_req *q)
-{
-	if (q->prev != NULL)
-		q->prev->next = q->next;
-	else
-		rf->reqs = q->next;
-	if (q->next != NULL)
-		q->next->prev = q->prev;
-}
-
-static void rf_req_free(struct rf_req *q)
-{
-	curl_slist_free_all(q->hdrs);
-	curl_easy_cleanup(q->easy);
-	buf_clear(&q->reply);
-	free(q->body);
-	free(q);
-}
-
-/* ---- discovery: walking one BMC ---------------------------------------- */
-
-static void rf_get(struct redfish *rf, struct rf_probe *p, enum rf_kind kind, size_t sys,
-		   const char *path)
-{
-	if (path != NULL && !p->failed && rf_request(rf, p, kind, sys, path, NULL, NULL, true) < 0)
-		rf_error(p, "cannot start a request");
-}
-
-static void rf_members(struct redfish *rf, struct rf_probe *p, json_t *coll, enum rf_kind kind,
-		       size_t sys, size_t max)
-{
-	size_t i;
-	json_t *m;
-	long base = p->next_order;
-	json_array_foreach(json_object_get(coll, "Members"), i, m) {
-		if (i >= max)
-			break;
-		p->next_order = base * 128 + (long)i;
-		rf_get(rf, p, kind, sys, rf_link(m, NULL));
-	}
-	p->next_order = base;
-}
-
-static int rf_ci_contains(const char *s, const char *needle)
-{
-	if (s == NULL)
-		return 0;
-	size_t n = strlen(needle);
-	for (; *s; s++)
-		if (strncasecmp(s, needle, n) == 0)
-			return 1;
-	return 0;
-}
-
-/*
- * Adds an interface's MAC to system sys unless it is no host NIC: the
- * host-to-BMC link (named for the manager, USB or "host interface", or
- * link-local only), an empty or broadcast MAC, or a repeat (VLANs).
- */
-static void rf_add_mac(struct rf_probe *p, size_t sys, long order, json_t *nic, json_t *eth)
-{
-	json_t *s = json_array_get(json_object_get(p->bmc, "systems"), sys);
-	if (s == NULL)
-		return;
-	const char *names[] = {json_string_value(json_object_get(nic, "Id")),
-			       json_string_value(json_object_get(nic, "Name")),
-			       json_string_value(json_object_get(nic, "Description"))};
-	for (int i = 0; i < 3; i++)
-		if (rf_ci_contains(names[i], "manager") || rf_ci_contains(names[i], "usb") ||
-		    rf_ci_contains(names[i], "host interface") || rf_ci_contains(names[i], "bmc"))
-			return;
-	if (json_is_false(json_object_get(nic, "InterfaceEnabled")))
-		return; /* a disabled port (often the host-to-BMC link) */
-	size_t k;
-	json_t *a;
-	size_t naddr = 0, linklocal = 0;
-	json_array_foreach(json_object_get(nic, "IPv4Addresses"), k, a) {
-		const char *ip = json_string_value(json_object_get(a, "Address"));
-		if (ip == NULL || ip[0] == '\0')
-			continue;
-		naddr++;
-		if (strncmp(ip, "169.254.", 8) == 0)
-			linklocal++;
-	}
-	if (naddr > 0 && naddr == linklocal)
-		return;
-	const char *raw = json_string_value(json_object_get(eth, "MACAddress"));
-	char mac[VALID_MAC_LEN + 1];
-	if (raw == NULL || valid_mac_normalize(raw, mac) < 0)
-		raw = json_string_value(json_object_get(eth, "PermanentMACAddress"));
-	if (raw == NULL || valid_mac_normalize(raw, mac) < 0)
-		return;
-	if (strcmp(mac, "00:00:00:00:00:00") == 0 || strcmp(mac, "ff:ff:ff:ff:ff:ff") == 0)
-		return;
-	json_t *macs = json_object_get(s, "macs");
-	json_array_foreach(macs, k, a)
-		if (strcmp(json_string_value(a), mac) == 0)
-			return; /* a VLAN or a second view of the same port */
-	json_array_append_new(macs, json_string(mac));
-	json_array_append_new(json_object_get(s, "_order"), json_integer(order));
-}
-
-static json_t *rf_allowable(json_t *obj, const char *key)
-{
-	char name[96];
-	snprintf(name, sizeof(name), "%s@Redfish.AllowableValues", key);
-	json_t *v = json_object_get(obj, name);
-	return json_is_array(v) ? json_deep_copy(v) : json_array();
-}
-
-static void rf_str(json_t *dst, const char *key, json_t *src, const char *skey)
-{
-	const char *v = json_string_value(json_object_get(src, skey));
-	json_object_set_new(dst, key, v && strlen(v) < 200 ? json_string(v) : json_null());
-}
-
-/* Redfish sessions: POST credentials, keep the X-Auth-Token, DELETE at the end. */
-static void rf_login(struct redfish *rf, struct rf_probe *p, json_t *root)
-{
-	const char *path = root ? rf_link(json_object_get(root, "Links"), "Sessions") : NULL;
-	if (path == NULL)
-		path = "/redfish/v1/SessionService/Sessions";
-	json_t *b = json_pack("{s:s, s:s}", "UserName", p->user ? p->user : "", "Password",
-			      p->pass ? p->pass : "");
-	char *body = b ? json_dumps(b, JSON_COMPACT) : NULL;
-	json_decref(b);
-	if (body == NULL || rf_request(rf, p, RQ_LOGIN, 0, path, "POST", body, false) < 0)
-		rf_error(p, "cannot start the session login");
-	if (body != NULL) {
-		sodium_memzero(body, strlen(body));
-		free(body);
-	}
-}
-
-static void rf_root_links(struct redfish *rf, struct rf_probe *p, json_t *j)
-{
-	rf_get(rf, p, RQ_SYSTEMS, 0, rf_link(j, "Systems"));
-	rf_get(rf, p, RQ_MANAGERS, 0, rf_link(j, "Managers"));
-	rf_get(rf, p, RQ_CHASSIS, 0, rf_link(j, "Chassis"));
-	/* An enclosure manager, switch or PDU speaks Redfish too: a BMC that
-	 * answered, with nothing to boot.  Said, not an error. */
-	if (rf_link(j, "Systems") == NULL && !p->failed)
-		json_object_set_new(p->bmc, "message",
-				    json_string("no Systems: not a server's BMC, so no nodes"));
-}
-
-static void rf_control_next(struct redfish *rf, struct rf_probe *p, json_t *reply);
-
-/* A login answered: go on with what the probe was doing. */
-static void rf_logged_in(struct redfish *rf, struct rf_req *q)
-{
-	struct rf_probe *p = q->probe;
-	if (q->token[0] == '\0') {
-		rf_error(p, "the session login answered no X-Auth-Token");
-		return;
-	}
-	snprintf(p->token, sizeof(p->token), "%s", q->token);
-	snprintf(p->session_path, sizeof(p->session_path), "%s", q->location);
-	if (p->root != NULL) {
-		json_t *root = p->root;
-		p->root = NULL;
-		p->next_order = 0;
-		rf_root_links(rf, p, root);
-		json_decref(root);
-	} else {
-		rf_control_next(rf, p, NULL);
-	}
-}
-
-/* A reply for a discovery request: record what it says, follow its links. */
-static void rf_walk(struct redfish *rf, struct rf_req *q, json_t *j)
-{
-	struct rf_probe *p = q->probe;
-	json_t *systems = json_object_get(p->bmc, "systems");
-	p->next_order = q->order; /* what this reply links to sorts under it */
-	switch (q->kind) {
-	case RQ_ROOT: {
-		json_t *f = json_object_get(p->job->result, "found");
-		json_object_set_new(p->job->result, "found",
-				    json_integer(json_integer_value(f) + 1));
-		rf_str(p->bmc, "uuid", j, "UUID");
-		rf_str(p->bmc, "redfish_version", j, "RedfishVersion");
-		rf_str(p->bmc, "vendor", j, "Vendor");
-		if (json_is_null(json_object_get(p->bmc, "vendor")))
-			rf_str(p->bmc, "vendor", j, "Product");
-		json_object_set_new(p->bmc, "status", json_string("ok"));
-		if (p->session) {
-			/* Log in first; the walk goes on when the token arrives. */
-			p->root = json_incref(j);
-			rf_login(rf, p, j);
-			break;
-		}
-		rf_root_links(rf, p, j);
-		break;
-	}
-	case RQ_SYSTEMS:
-		rf_members(rf, p, j, RQ_SYSTEM, 0, 64);
-		break;
-	case RQ_SYSTEM: {
-		json_t *s = json_pack("{s:s, s:[], s:[], s:I}", "path", q->path, "macs", "_order",
-				      "_sys_order", (json_int_t)q->order);
-		rf_str(s, "uuid", j, "UUID");
-		rf_str(s, "serial", j, "SerialNumber");
-		rf_str(s, "model", j, "Model");
-		rf_str(s, "manufacturer", j, "Manufacturer");
-		rf_str(s, "power_state", j, "PowerState");
-		if (json_object_get(s, "power_state") != NULL) {
-			char t[40];
-			store_time_str(store_now_us(), t, sizeof(t));
-			json_object_set_new(s, "power_checked", json_string(t));
-		}
-		rf_str(s, "hostname", j, "HostName");
-		json_t *reset =
-			json_object_get(json_object_get(j, "Actions"), "#ComputerSystem.Reset");
-		json_object_set_new(s, "reset_types", rf_allowable(reset, "ResetType"));
-		json_object_set_new(
-			s, "reset_target",
-			rf_path_ok(json_string_value(json_object_get(reset, "target"))) ?
-				json_incref(json_object_get(reset, "target")) :
-				json_null());
-		json_object_set_new(
-			s, "boot_targets",
-			rf_allowable(json_object_get(j, "Boot"), "BootSourceOverrideTarget"));
-		size_t idx = json_array_size(systems);
-		json_array_append_new(systems, s);
-		/* Some BMCs list the reset types only in an ActionInfo resource. */
-		const char *info = json_string_value(json_object_get(reset, "@Redfish.ActionInfo"));
-		if (json_array_size(json_object_get(s, "reset_types")) == 0 && rf_path_ok(info))
-			rf_get(rf, p, RQ_ACTIONINFO, idx, info);
-		if (rf_link(j, "EthernetInterfaces") != NULL)
-			rf_get(rf, p, RQ_ETH_COLL, idx, rf_link(j, "EthernetInterfaces"));
-		else if (rf_link(j, "NetworkInterfaces") != NULL)
-			rf_get(rf, p, RQ_NETIF_COLL, idx, rf_link(j, "NetworkInterfaces"));
-		break;
-	}
-	case RQ_ETH_COLL:
-		rf_members(rf, p, j, RQ_ETH, q->sys, 64);
-		break;
-	case RQ_ETH:
-		rf_add_mac(p, q->sys, q->order, j, j);
-		break;
-	case RQ_NETIF_COLL:
-		rf_members(rf, p, j, RQ_NETIF, q->sys, 64);
-		break;
-	case RQ_NETIF:
-		rf_get(rf, p, RQ_ADAPTER, q->sys,
-		       rf_link(json_object_get(j, "Links"), "NetworkAdapter"));
-		break;
-	case RQ_ADAPTER:
-		rf_get(rf, p, RQ_NDF_COLL, q->sys, rf_link(j, "NetworkDeviceFunctions"));
-		break;
-	case RQ_NDF_COLL:
-		rf_members(rf, p, j, RQ_NDF, q->sys, 64);
-		break;
-	case RQ_NDF:
-		rf_add_mac(p, q->sys, q->order, j, json_object_get(j, "Ethernet"));
-		break;
-	case RQ_MANAGERS:
-		rf_members(rf, p, j, RQ_MANAGER, 0, 1);
-		break;
-	case RQ_MANAGER:
-		if (json_is_null(json_object_get(p->bmc, "model")))
-			rf_str(p->bmc, "model", j, "Model");
-		rf_str(p->bmc, "firmware", j, "FirmwareVersion");
-		rf_get(rf, p, RQ_MGR_ETH_COLL, 0, rf_link(j, "EthernetInterfaces"));
-		break;
-	case RQ_MGR_ETH_COLL:
-		rf_members(rf, p, j, RQ_MGR_ETH, 0, 1);
-		break;
-	case RQ_MGR_ETH: {
-		const char *raw = json_string_value(json_object_get(j, "MACAddress"));
-		char mac[VALID_MAC_LEN + 1];
-		if (raw == NULL || valid_mac_normalize(raw, mac) < 0)
-			raw = json_string_value(json_object_get(j, "PermanentMACAddress"));
-		if (raw != NULL && valid_mac_normalize(raw, mac) == 0)
-			json_object_set_new(p->bmc, "mac", json_string(mac));
-		break;
-	}
-	case RQ_ACTIONINFO: {
-		json_t *sys = json_array_get(systems, q->sys);
-		size_t k;
-		json_t *par;
-		json_array_foreach(json_object_get(j, "Parameters"), k, par) {
-			const char *name = json_string_value(json_object_get(par, "Name"));
-			json_t *vals = json_object_get(par, "AllowableValues");
-			if (sys != NULL && name != NULL && strcmp(name, "ResetType") == 0 &&
-			    json_is_array(vals))
-				json_object_set_new(sys, "reset_types", json_deep_copy(vals));
-		}
-		break;
-	}
-	case RQ_CHASSIS:
-		json_object_set_new(
-			p->bmc, "chassis",
-			json_integer((json_int_t)json_array_size(json_object_get(j, "Members"))));
-		break;
-	default:
-		break;
-	}
-}
-
-/* ---- control: power and boot of one node ------------------------------- */
-
-/* The first of the preferred reset types that the system allows. */
-static const char *rf_reset_type(json_t *sys, const char *const *want)
-{
-	json_t *allowed = json_object_get(sys, "reset_types");
-	for (; *want; want++) {
-		if (json_array_size(allowed) == 0)
-			return *want; /* the BMC did not say: try the usual one */
-		size_t i;
-		json_t *a;
-		json_array_foreach(allowed, i, a)
-			if (strcmp(json_string_value(a), *want) == 0)
-				return *want;
-	}
-	return NULL;
-}
-
-static void rf_reset(struct redfish *rf, struct rf_probe *p, const char *action)
-{
-	static const char *const on[] = {"On", "ForceOn", NULL};
-	static const char *const off[] = {"ForceOff", "GracefulShutdown", NULL};
-	static const char *const reset[] = {"ForceRestart", "GracefulRestart", "PowerCycle", NULL};
-	static const char *const cycle[] = {"PowerCycle", "ForceRestart", NULL};
-	json_t *sys = json_object_get(p->sys, "system");
-	const char *const *want = strcmp(action, "on") == 0    ? on :
-				  strcmp(action, "off") == 0   ? off :
-				  strcmp(action, "cycle") == 0 ? cycle :
-								 reset;
-	const char *type = rf_reset_type(sys, want);
-	if (type == NULL) {
-		rf_error(p, "the BMC allows no reset type for %s", action);
-		return;
-	}
-	const char *target = json_string_value(json_object_get(sys, "reset_target"));
-	char path[512], body[96];
-	if (target == NULL) {
-		snprintf(path, sizeof(path), "%s/Actions/ComputerSystem.Reset",
-			 json_string_value(json_object_get(p->sys, "path")));
-		target = path;
-	}
-	snprintf(body, sizeof(body), "{\"ResetType\": \"%s\"}", type);
-	json_object_set_new(p->out, "reset_type", json_string(type));
-	if (rf_request(rf, p, RQ_CTRL, 0, target, "POST", body, true) < 0)
-		rf_error(p, "cannot start a request");
-}
-
-/*
- * Control steps.  Power: 0 (reset or, for status, nothing) → 1 GET state.
- * Boot: 0 PATCH override → 1 GET to verify (and learn the power state) →
- * 2 reset (if asked) → 3 GET state.
- */
-static void rf_control_next(struct redfish *rf, struct rf_probe *p, json_t *reply)
-{
-	const char *path = json_string_value(json_object_get(p->sys, "path"));
-	struct rf_job *job = p->job;
-	if (reply != NULL && json_is_object(reply) && json_object_get(reply, "PowerState"))
-		rf_str(p->out, "power_state", reply, "PowerState");
-	if (job->type == JOB_POWER) {
-		/* Read the state first: On while on (or Off while off) is done, not
-		 * an error (some BMCs answer it with 409). */
-		const char *ps = json_string_value(json_object_get(p->out, "power_state"));
-		switch (p->step) {
-		case 0:
-			p->step = 1;
-			rf_get(rf, p, RQ_CTRL, 0, path);
-			return;
-		case 1:
-			if (strcmp(job->action, "status") == 0 ||
-			    (ps != NULL && strcmp(job->action, "on") == 0 &&
-			     strcmp(ps, "On") == 0) ||
-			    (ps != NULL && strcmp(job->action, "off") == 0 &&
-			     strcmp(ps, "Off") == 0))
-				break;
-			p->step = 2;
-			rf_reset(rf, p, job->action);
-			return;
-		case 2:
-			p->step = 3;
-			rf_get(rf, p, RQ_CTRL, 0, path);
-			return;
-		default:
-			break;
-		}
-		json_object_set_new(p->out, "ok", json_true());
-		return;
-	}
-	switch (p->step) {
-	case 0: {
-		char body[160];
-		snprintf(body, sizeof(body),
-			 "{\"Boot\": {\"BootSourceOverrideTarget\": \"Pxe\","
-			 " \"BootSourceOverrideEnabled\": \"%s\"}}",
-			 job->once ? "Once" : "Continuous");
-		p->step = 1;
-		if (rf_request(rf, p, RQ_CTRL, 0, path, "PATCH", body, true) < 0)
-			rf_error(p, "cannot start a request");
-		return;
-	}
-	case 1:
-		p->step = 2;
-		rf_get(rf, p, RQ_CTRL, 0, path);
-		return;
-	case 2: {
-		/* Some BMCs accept the override and quietly drop it: read it back. */
-		json_t *boot = json_object_get(reply, "Boot");
-		const char *t =
-			json_string_value(json_object_get(boot, "BootSourceOverrideTarget"));
-		if (t == NULL || strcmp(t, "Pxe") != 0) {
-			rf_error(p, "the BMC accepted PXE boot but reads back %s",
-				 t ? t : "nothing");
-			return;
-		}
-		json_object_set_new(p->out, "boot_override",
-				    json_pack("{s:s, s:O}", "target", t, "enabled",
-					      json_object_get(boot, "BootSourceOverrideEnabled")));
-		if (!job->reset) {
-			json_object_set_new(p->out, "ok", json_true());
-			return;
-		}
-		p->step = 3;
-		const char *ps = json_string_value(json_object_get(reply, "PowerState"));
-		rf_reset(rf, p, ps != NULL && strcmp(ps, "Off") == 0 ? "on" : "reset");
-		return;
-	}
-	case 3:
-		p->step = 4;
-		rf_get(rf, p, RQ_CTRL, 0, path);
-		return;
-	default:
-		json_object_set_new(p->out, "ok", json_true());
-		return;
-	}
 }
 
 /* ---- probes and jobs ---------------------------------------------------- */
@@ -790,61 +105,6 @@ static void rf_probe_free(struct rf_probe *p)
 	json_decref(p->sys);
 	json_decref(p->out);
 	free(p);
-}
-
-static int rf_cmp_order(const void *a, const void *b)
-{
-	const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
-	json_int_t ox = json_integer_value(json_object_get(x, "_k"));
-	json_int_t oy = json_integer_value(json_object_get(y, "_k"));
-	return ox < oy ? -1 : ox > oy;
-}
-
-/* Sorts array items by their "_k" (stable enough: keys are unique) and strips it. */
-static void rf_sort_by_k(json_t *arr)
-{
-	size_t n = json_array_size(arr);
-	json_t **v = calloc(n ? n : 1, sizeof(*v));
-	if (v == NULL)
-		return;
-	for (size_t i = 0; i < n; i++)
-		v[i] = json_incref(json_array_get(arr, i));
-	qsort(v, n, sizeof(*v), rf_cmp_order);
-	json_array_clear(arr);
-	for (size_t i = 0; i < n; i++) {
-		json_object_del(v[i], "_k");
-		json_array_append_new(arr, v[i]);
-	}
-	free(v);
-}
-
-/*
- * Replies arrive in any order: put systems and each system's NICs back in
- * the BMC's member order, so the first NIC (the boot interface) and the
- * -s1/-s2 names are the same on every run.
- */
-static void rf_sort_systems(json_t *systems)
-{
-	size_t i;
-	json_t *s;
-	json_array_foreach(systems, i, s) {
-		json_t *macs = json_object_get(s, "macs"), *order = json_object_get(s, "_order");
-		json_t *pairs = json_array();
-		size_t k;
-		json_t *m;
-		json_array_foreach(macs, k, m)
-			json_array_append_new(pairs, json_pack("{s:O, s:O}", "mac", m, "_k",
-							       json_array_get(order, k)));
-		rf_sort_by_k(pairs);
-		json_array_clear(macs);
-		json_array_foreach(pairs, k, m)
-			json_array_append(macs, json_object_get(m, "mac"));
-		json_decref(pairs);
-		json_object_del(s, "_order");
-		json_object_set(s, "_k", json_object_get(s, "_sys_order"));
-		json_object_del(s, "_sys_order");
-	}
-	rf_sort_by_k(systems);
 }
 
 /* A probe with nothing in flight is finished: record it. */
@@ -862,10 +122,12 @@ static void rf_probe_done(struct redfish *rf, struct rf_probe *p)
 		if (json_object_get(p->out, "ok") == NULL)
 			json_object_set_new(p->out, "ok", json_false());
 		if (json_is_true(json_object_get(p->out, "ok")) &&
-		    json_object_get(p->out, "power_state") != NULL)
-			(void)store_node_power_state(
-				rf->st, p->node,
-				json_string_value(json_object_get(p->out, "power_state")));
+		    json_object_get(p->out, "power_state") != NULL &&
+		    store_node_power_state(
+			    rf->st, p->node,
+			    json_string_value(json_object_get(p->out, "power_state"))) < 0)
+			log_warnx("redfish: %s: could not record the power state: %s", p->node,
+				  store_errmsg());
 		pthread_mutex_lock(&rf->lock);
 		json_array_append(json_object_get(job->result, "nodes"), p->out);
 		pthread_mutex_unlock(&rf->lock);
@@ -881,7 +143,10 @@ static void rf_probe_done(struct redfish *rf, struct rf_probe *p)
 	rf_sort_systems(json_object_get(p->bmc, "systems"));
 	json_t *report =
 		json_pack("{s:[], s:[], s:[]}", "nodes_created", "nodes_updated", "conflicts");
-	int rc = store_bmc_record(rf->st, p->bmc, report);
+	int rc = bmcmatch_record(rf->st, p->bmc, report);
+	if (rc < 0)
+		log_warnx("redfish: %s: could not store what was found: %s", p->address,
+			  store_errmsg());
 	store_release(rf->st);
 	pthread_mutex_lock(&rf->lock);
 	json_t *r = job->result;
@@ -907,12 +172,6 @@ static void rf_probe_done(struct redfish *rf, struct rf_probe *p)
 	pthread_mutex_unlock(&rf->lock);
 	json_decref(report);
 	rf_probe_free(p);
-}
-
-static void rf_count(json_t *result, const char *key)
-{
-	json_object_set_new(result, key,
-			    json_integer(json_integer_value(json_object_get(result, key)) + 1));
 }
 
 static void rf_job_error(struct rf_probe *p, const char *msg)
@@ -944,28 +203,55 @@ static void rf_root(struct redfish *rf, struct rf_req *q, CURLcode res, long cod
 		json_decref(j);
 	} else if (res == CURLE_OK && (code == 401 || code == 403 || code >= 500)) {
 		rf_count(p->job->result, "found");
-		snprintf(msg, sizeof(msg), "%s (HTTP %ld at /redfish/v1/)",
-			 code >= 500 ? "the BMC failed" : "the BMC refused the credentials", code);
+		buf_fmt_msg(msg, sizeof(msg), "%s (HTTP %ld at /redfish/v1/)",
+			    code >= 500 ? "the BMC failed" : "the BMC refused the credentials",
+			    code);
 		json_object_set_new(p->bmc, "status",
 				    json_string(code >= 500 ? "error" : "auth_failed"));
 		json_object_set_new(p->bmc, "message", json_string(msg));
 	} else if (q->too_large || res == CURLE_FILESIZE_EXCEEDED) {
-		snprintf(msg, sizeof(msg), "reply at /redfish/v1/ larger than %zu bytes",
-			 q->reply.cap);
+		buf_fmt_msg(msg, sizeof(msg), "reply at /redfish/v1/ larger than %zu bytes",
+			    q->reply.cap);
 		rf_job_error(p, msg);
 	} else if (res == CURLE_PEER_FAILED_VERIFICATION || res == CURLE_SSL_CONNECT_ERROR ||
 		   res == CURLE_SSL_CACERT_BADFILE) {
-		snprintf(msg, sizeof(msg),
-			 "TLS: %s (trust its CA with redfish.ca_file, or discover it as insecure)",
-			 curl_easy_strerror(res));
+		buf_fmt_msg(
+			msg, sizeof(msg),
+			"TLS: %s (trust its CA with redfish.ca_file, or discover it as insecure)",
+			curl_easy_strerror(res));
 		rf_job_error(p, msg);
 	} else if (res == CURLE_OPERATION_TIMEDOUT && connect > 0) {
-		snprintf(msg, sizeof(msg),
-			 "accepted the connection but did not answer within %u ms",
-			 rf->cfg.total_timeout_ms);
+		buf_fmt_msg(msg, sizeof(msg),
+			    "accepted the connection but did not answer within %u ms",
+			    rf->cfg.total_timeout_ms);
 		rf_job_error(p, msg);
 	}
 	/* else: nothing there (refused, unreachable, silent) or not Redfish (404) */
+}
+
+/* A login answered: go on with what the probe was doing. */
+static void rf_logged_in(struct redfish *rf, struct rf_req *q)
+{
+	struct rf_probe *p = q->probe;
+	if (q->token[0] == '\0') {
+		rf_error(p, "the session login answered no X-Auth-Token");
+		return;
+	}
+	/* Same sizes as the request's fields, which rf_header filled checked. */
+	if (buf_fmt(p->token, sizeof(p->token), "%s", q->token) < 0 ||
+	    buf_fmt(p->session_path, sizeof(p->session_path), "%s", q->location) < 0) {
+		rf_error(p, "the session login answered a token or session path too long");
+		return;
+	}
+	if (p->root != NULL) {
+		json_t *root = p->root;
+		p->root = NULL;
+		p->next_order = 0;
+		rf_root_links(rf, p, root);
+		json_decref(root);
+	} else {
+		rf_control_next(rf, p, NULL);
+	}
 }
 
 static void rf_finish(struct redfish *rf, struct rf_req *q, CURLcode res)
@@ -1031,67 +317,33 @@ static void rf_start_target(struct redfish *rf, struct rf_job *job, const char *
 	p->user = job->user;
 	p->pass = job->pass;
 	job->inflight++;
-	if (job->type == JOB_DISCOVER) {
-		snprintf(p->address, sizeof(p->address), "%s", t);
-		snprintf(p->scheme, sizeof(p->scheme), "%s", job->scheme);
-		p->port = job->port;
-		p->insecure = job->insecure;
-		p->session = job->session;
-		p->bmc = json_pack(
-			"{s:s, s:i, s:s, s:b, s:s, s:n, s:s, s:n, s:n, s:n, s:n, s:n, s:[]}",
-			"address", t, "port", job->port, "scheme", job->scheme, "insecure",
-			job->insecure, "credential",
-			json_string_value(json_object_get(job->result, "credential")), "status",
-			"message", "", "mac", "vendor", "model", "uuid", "firmware", "systems");
-		json_object_set_new(p->bmc, "auth",
-				    json_string(job->session ? "session" : "basic"));
-		/* The root is public in Redfish: probe without credentials. */
-		if (p->bmc == NULL ||
-		    rf_request(rf, p, RQ_ROOT, 0, "/redfish/v1/", NULL, NULL, false) < 0) {
-			json_object_del(p->bmc ? p->bmc : json_null(), "status");
+	if (job->type != JOB_DISCOVER) {
+		rf_control_start(rf, p, t);
+		if (p->inflight == 0)
 			rf_probe_done(rf, p);
-		}
 		return;
 	}
-	snprintf(p->node, sizeof(p->node), "%s", t);
-	p->out = json_pack("{s:s}", "node", t);
-	if (store_node_system(rf->st, t, &p->sys) < 0) {
-		store_release(rf->st);
-		rf_error(p, "no BMC known for this node (run discovery first)");
+	if (buf_fmt(p->address, sizeof(p->address), "%s", t) < 0 ||
+	    buf_fmt(p->scheme, sizeof(p->scheme), "%s", job->scheme) < 0) {
+		rf_job_error(p, "address too long"); /* redfish_expand let none through */
 		rf_probe_done(rf, p);
 		return;
 	}
-	store_release(rf->st);
-	snprintf(p->address, sizeof(p->address), "%s",
-		 json_string_value(json_object_get(p->sys, "address")));
-	snprintf(p->scheme, sizeof(p->scheme), "%s",
-		 json_string_value(json_object_get(p->sys, "scheme")));
-	p->port = (int)json_integer_value(json_object_get(p->sys, "port"));
-	p->insecure = json_is_true(json_object_get(p->sys, "insecure"));
-	/* Each node's BMC may use its own credential: opened into this probe. */
-	const char *cred = json_string_value(json_object_get(p->sys, "credential"));
-	unsigned char sealed[512];
-	size_t len = sizeof(sealed);
-	int rc = store_cred_get(rf->st, cred, p->own_user, sizeof(p->own_user), sealed, &len);
-	if (rc == 0)
-		rc = auth_open(rf->key, sealed, len, p->own_pass, sizeof(p->own_pass));
-	store_release(rf->st);
-	if (rc < 0) {
-		rf_error(p, "credential %s is missing or cannot be opened", cred ? cred : "?");
+	p->port = job->port;
+	p->insecure = job->insecure;
+	p->session = job->session;
+	p->bmc = json_pack("{s:s, s:i, s:s, s:b, s:s, s:n, s:s, s:n, s:n, s:n, s:n, s:n, s:[]}",
+			   "address", t, "port", job->port, "scheme", job->scheme, "insecure",
+			   job->insecure, "credential",
+			   json_string_value(json_object_get(job->result, "credential")), "status",
+			   "message", "", "mac", "vendor", "model", "uuid", "firmware", "systems");
+	json_object_set_new(p->bmc, "auth", json_string(job->session ? "session" : "basic"));
+	/* The root is public in Redfish: probe without credentials. */
+	if (p->bmc == NULL ||
+	    rf_request(rf, p, RQ_ROOT, 0, "/redfish/v1/", NULL, NULL, false) < 0) {
+		json_object_del(p->bmc ? p->bmc : json_null(), "status");
 		rf_probe_done(rf, p);
-		return;
 	}
-	p->user = p->own_user;
-	p->pass = p->own_pass;
-	const char *auth = json_string_value(json_object_get(p->sys, "auth"));
-	p->session = auth != NULL && strcmp(auth, "session") == 0;
-	p->step = 0;
-	if (p->session)
-		rf_login(rf, p, NULL);
-	else
-		rf_control_next(rf, p, NULL);
-	if (p->inflight == 0)
-		rf_probe_done(rf, p);
 }
 
 static json_t *rf_job_summary(const struct rf_job *j);
@@ -1179,7 +431,11 @@ int redfish_start(struct store *st, const unsigned char key[AUTH_KEY_LEN],
 	rf->st = st;
 	memcpy(rf->key, key, AUTH_KEY_LEN);
 	rf->cfg = *cfg;
-	snprintf(rf->ca_file, sizeof(rf->ca_file), "%s", cfg->ca_file ? cfg->ca_file : "");
+	rf->ca_file = strdup(cfg->ca_file ? cfg->ca_file : "");
+	if (rf->ca_file == NULL) {
+		free(rf);
+		return -ENOMEM;
+	}
 	rf->cfg.ca_file = rf->ca_file;
 	/* Recursive: the worker holds it while a reply updates a job's result,
 	 * and finishing a probe takes it again. */
@@ -1203,6 +459,7 @@ err_multi:
 	curl_multi_cleanup(rf->multi);
 err_free:
 	pthread_mutex_destroy(&rf->lock);
+	free(rf->ca_file);
 	free(rf);
 	return -EIO;
 }
@@ -1235,6 +492,7 @@ void redfish_free(struct redfish *rf)
 	}
 	pthread_mutex_destroy(&rf->lock);
 	sodium_memzero(rf->key, sizeof(rf->key));
+	free(rf->ca_file);
 	free(rf);
 }
 
@@ -1284,6 +542,14 @@ int redfish_discover(struct redfish *rf, json_t *req, int *job_id, char *err, si
 			return rc;
 		}
 	}
+	/* The caller checked the scheme ("http", "https"). */
+	if (buf_fmt(job->scheme, sizeof(job->scheme), "%s",
+		    json_string_value(json_object_get(req, "scheme"))) < 0) {
+		buf_fmt_msg(err, errlen, "scheme: not http or https");
+		json_decref(job->targets);
+		free(job);
+		return -EINVAL;
+	}
 	const char *cred = json_string_value(json_object_get(req, "credential"));
 	char user[128];
 	unsigned char sealed[512];
@@ -1292,16 +558,15 @@ int redfish_discover(struct redfish *rf, json_t *req, int *job_id, char *err, si
 	if (rc == 0)
 		rc = auth_open(rf->key, sealed, len, job->pass, sizeof(job->pass));
 	store_release(rf->st);
+	if (rc == 0 && buf_fmt(job->user, sizeof(job->user), "%s", user) < 0)
+		rc = -ENAMETOOLONG; /* the same size: cannot happen */
 	if (rc < 0) {
-		snprintf(err, errlen, "credential %s: %s", cred,
-			 rc == -ENOENT ? "no such credential" : "cannot be opened");
+		buf_fmt_msg(err, errlen, "credential %s: %s", cred,
+			    rc == -ENOENT ? "no such credential" : "cannot be opened");
 		json_decref(job->targets);
 		free(job);
 		return rc == -ENOENT ? -ENOENT : -EIO;
 	}
-	snprintf(job->user, sizeof(job->user), "%s", user);
-	snprintf(job->scheme, sizeof(job->scheme), "%s",
-		 json_string_value(json_object_get(req, "scheme")));
 	job->port = (int)json_integer_value(json_object_get(req, "port"));
 	job->insecure = json_is_true(json_object_get(req, "insecure"));
 	job->session = json_is_string(json_object_get(req, "auth")) &&
@@ -1325,10 +590,14 @@ static int rf_control(struct redfish *rf, enum rf_type type, json_t *nodes, cons
 	struct rf_job *job = calloc(1, sizeof(*job));
 	if (job == NULL)
 		return -ENOMEM;
+	/* The caller checked the action (on, off, reset, cycle, status). */
+	if (buf_fmt(job->action, sizeof(job->action), "%s", action ? action : "") < 0) {
+		free(job);
+		return -EINVAL;
+	}
 	job->type = type;
 	job->targets = json_deep_copy(nodes);
 	job->concurrency = rf->cfg.concurrency;
-	snprintf(job->action, sizeof(job->action), "%s", action ? action : "");
 	job->once = once;
 	job->reset = reset;
 	job->result =

@@ -10,6 +10,11 @@
  * Jobs live in memory (the newest REDFISH_JOBS are kept); what they find
  * is written to the store.  Passwords are opened from the store only for
  * the job that needs them and never logged.
+ *
+ * Callers: corrald.c starts and frees it (and sets the hub); api.c's
+ * discovery, power, boot and job handlers call the rest, from any HTTP
+ * thread (the job list has its own lock).  Its own files share
+ * redfish_int.h, which nothing else includes.
  */
 #ifndef CORRAL_REDFISH_H
 #define CORRAL_REDFISH_H
@@ -68,5 +73,49 @@ json_t *redfish_jobs(struct redfish *rf);
 
 /* Expands one target ("10.0.0.0/24", "10.0.0.5-10.0.0.9", "host") into out (strings). */
 int redfish_expand(const char *target, json_t *out, size_t max, char *err, size_t errlen);
+
+/* The resources a discovery walk asks a BMC for, in the order it meets them. */
+enum redfish_kind {
+	REDFISH_ROOT,         /* /redfish/v1/ */
+	REDFISH_SYSTEMS,      /* the Systems collection */
+	REDFISH_SYSTEM,       /* one ComputerSystem */
+	REDFISH_ETH_COLL,     /* a system's EthernetInterfaces */
+	REDFISH_ETH,          /* one EthernetInterface */
+	REDFISH_NETIF_COLL,   /* a system's NetworkInterfaces */
+	REDFISH_NETIF,        /* one NetworkInterface */
+	REDFISH_ADAPTER,      /* the NetworkAdapter it links to */
+	REDFISH_NDF_COLL,     /* the adapter's NetworkDeviceFunctions */
+	REDFISH_NDF,          /* one NetworkDeviceFunction */
+	REDFISH_MANAGERS,     /* the Managers collection */
+	REDFISH_MANAGER,      /* the first Manager (the BMC) */
+	REDFISH_MGR_ETH_COLL, /* its EthernetInterfaces */
+	REDFISH_MGR_ETH,      /* its first one: the BMC's own NIC */
+	REDFISH_CHASSIS,      /* the Chassis collection */
+	REDFISH_ACTIONINFO,   /* a reset action's ActionInfo */
+	REDFISH_KINDS
+};
+/* Members taken from one collection at most (Managers: the first only). */
+#define REDFISH_MEMBERS_MAX 64
+
+/*
+ * What one discovery reply says, with no transfer, job or store around it:
+ * the walk's whole reading of a reply (redfish_walk.c applies the result;
+ * the rfreply fuzz target holds it to its promises).  reply is the parsed
+ * reply of a request for kind.  Appends to facts (an object) what the walk
+ * records, by kind: ROOT "uuid", "redfish_version", "vendor" (Vendor, else
+ * Product), "has_systems"; SYSTEM "uuid", "serial", "model",
+ * "manufacturer", "power_state", "hostname", "reset_types",
+ * "reset_target", "boot_targets"; ETH and NDF "mac" (normalised, or null
+ * with "skipped": why it is no host NIC: the host-to-BMC link, a disabled
+ * or link-local-only port, no usable MAC); MGR_ETH "mac"; MANAGER "model",
+ * "firmware"; CHASSIS "chassis" (members); ACTIONINFO "reset_types" (when
+ * given).  Strings are under 200 bytes, else null.  Appends to links (an
+ * array) the resources to ask for next, as {"kind", "path"[, "member"]}:
+ * every path passes the walk's link check (under /redfish/v1, plain
+ * characters, no ".."), "member" is the index in a collection (below
+ * REDFISH_MEMBERS_MAX).  0; -EINVAL if reply is not an object or kind is
+ * none of these; -ENOMEM.
+ */
+int redfish_reply_facts(enum redfish_kind kind, json_t *reply, json_t *facts, json_t *links);
 
 #endif

@@ -1,14 +1,20 @@
 /*
  * serve: the node-facing paths (boot script, cloud-init, phone-home,
- * files) and health/metrics.  No token: a node cannot hold one.  What a
- * node gets is bound to its identity: its MAC in the boot script request,
- * the signed per-node token in its cloud-init seed URL, or its source
- * address.  Every request tied to a node becomes a boot event.
+ * files, firmware) and health/metrics.  No API token: a node cannot hold one.  A
+ * node's data goes only to a requester tied to the node (ident.h,
+ * docs/security.md): its MAC from the address the DHCP side gave that MAC
+ * (boot script), the signed per-node token of its seed URL (cloud-init,
+ * phone-home), or an address that node alone holds (cloud-init without a
+ * token, name= and nid=).  Files under /files/ are not a node's data.
+ * Every request tied to a node becomes a boot event.
  *
  * Hot path: the boot script is served from the boot cache when the store
  * has not changed since it was rendered (see bootcache.h).
  */
+#include "serve.h"
+
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +22,7 @@
 #include "app.h"
 #include "bootscript.h"
 #include "cloudinit.h"
+#include "ident.h"
 #include "log.h"
 #include "valid.h"
 
@@ -25,13 +32,116 @@ static const char *const serve_kind_state[METRICS_BOOT_KINDS] = {
 	[METRICS_BOOT_NODE] = "booting",
 };
 
-int serve_render_bootscript(struct app *a, enum store_boot_key key, const char *value,
-			    unsigned retry, const char *client_ip, int record, struct buf *out)
+/*
+ * snprintf into a fixed array, checked: a cut sets *err to -ENAMETOOLONG.
+ * The arrays here fit every valid value, so a cut is a bug to report (500)
+ * rather than a shortened script or event to hand out.  Does nothing once
+ * *err is set, so a run of them needs one check at the end.
+ */
+__attribute__((format(printf, 4, 5))) static void serve_fmt(int *err, char *out, size_t size,
+							    const char *fmt, ...)
+{
+	if (*err < 0)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(out, size, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= size)
+		*err = -ENAMETOOLONG;
+}
+
+/*
+ * Seed tokens expire at the end of a window, so one rendering serves the
+ * window from the cache: a token lives between 90% and 100% of token_ttl,
+ * never longer.  The window now: its start (Unix seconds) is the return
+ * value; *until_us (may be NULL) when it ends.
+ */
+static int64_t serve_window(const struct config *cfg, int64_t now_us, int64_t *until_us)
+{
+	int64_t window = cfg->token_ttl / 10 > 3600 ? 3600 : cfg->token_ttl / 10;
+	int64_t start = now_us / 1000000 / window * window;
+	if (until_us != NULL)
+		*until_us = (start + window) * 1000000;
+	return start;
+}
+
+/* node_id's seed token for this window (the one its boot script holds now). */
+static void serve_seed(struct app *a, int64_t node_id, char seed[AUTH_SEED_LEN])
+{
+	const struct config *cfg = app_config(a);
+	int64_t start = serve_window(cfg, store_now_us(), NULL);
+	auth_seed_make(a->seed_key, node_id, (uint32_t)(start + cfg->token_ttl), seed);
+}
+
+/*
+ * Renders the script for key=value (self: "key=value") from the store into
+ * out, and what the cache keeps with it into *meta.  start: the start of
+ * the seed token's validity window (Unix seconds).
+ */
+static int serve_render_fresh(struct app *a, enum bootsel_key key, const char *value,
+			      const char *self, unsigned retry, int64_t start, struct buf *out,
+			      struct bootcache_meta *meta)
+{
+	const struct config *cfg = app_config(a);
+	struct bootscript_env env = {cfg->base_url, cfg->unknown_wait, cfg->retry_max_sleep};
+	struct bootsel b;
+	char why[160];
+	int cut = 0;
+	int rc = bootsel_lookup(a->store, key, value, &b);
+	memset(meta, 0, sizeof(*meta));
+	if (rc == -ENOENT) {
+		meta->kind = METRICS_BOOT_UNKNOWN;
+		serve_fmt(&cut, meta->detail, sizeof(meta->detail), "unknown");
+		if (key == BOOTSEL_MAC) {
+			serve_fmt(&cut, meta->mac, sizeof(meta->mac), "%s", value);
+			serve_fmt(&cut, why, sizeof(why), "this machine (%s) is not registered yet",
+				  value);
+		} else {
+			serve_fmt(&cut, why, sizeof(why), "no node has %s", self);
+		}
+		return cut < 0 ? cut : bootscript_wait(&env, why, self, out);
+	}
+	if (rc < 0)
+		return rc;
+	meta->node_id = b.node_id;
+	serve_fmt(&cut, meta->mac, sizeof(meta->mac), "%s", b.mac);
+	if (!b.enabled) {
+		meta->kind = METRICS_BOOT_DISABLED;
+		serve_fmt(&cut, meta->detail, sizeof(meta->detail), "disabled");
+		serve_fmt(&cut, why, sizeof(why), "node %s is disabled", b.name);
+		rc = cut < 0 ? cut : bootscript_exit(why, out);
+	} else if (!b.has_profile) {
+		meta->kind = METRICS_BOOT_NOPROFILE;
+		serve_fmt(&cut, meta->detail, sizeof(meta->detail), "no boot profile");
+		serve_fmt(&cut, why, sizeof(why),
+			  "node %s has no boot profile (none on the node, its groups or the "
+			  "defaults)",
+			  b.name);
+		rc = cut < 0 ? cut : bootscript_wait(&env, why, self, out);
+	} else {
+		char seed[AUTH_SEED_LEN];
+		uint32_t expiry = (uint32_t)(start + cfg->token_ttl);
+		auth_seed_make(a->seed_key, b.node_id, expiry, seed);
+		meta->kind = METRICS_BOOT_NODE;
+		serve_fmt(&cut, meta->detail, sizeof(meta->detail), "profile %s (%s)", b.profile,
+			  b.source);
+		rc = cut < 0 ? cut : bootscript_node(&env, &b, seed, self, retry, out);
+	}
+	bootsel_clear(&b);
+	return rc;
+}
+
+int serve_render_bootscript(struct app *a, enum bootsel_key key, const char *value, unsigned retry,
+			    const char *client_ip, int record, struct buf *out)
 {
 	const struct config *cfg = app_config(a);
 	static const char *const keynames[] = {"mac", "name", "nid", "id"};
 	char self[96];
-	snprintf(self, sizeof(self), "%s=%s", keynames[key], value);
+	int rc = 0;
+	serve_fmt(&rc, self, sizeof(self), "%s=%s", keynames[key], value);
+	if (rc < 0)
+		return rc;
 
 	uint64_t gen = store_generation(a->store);
 	int64_t now = store_now_us();
@@ -40,61 +150,9 @@ int serve_render_bootscript(struct app *a, enum store_boot_key key, const char *
 	metrics_bootcache(a->metrics, hit);
 
 	if (!hit) {
-		struct bootscript_env env = {cfg->base_url, cfg->unknown_wait,
-					     cfg->retry_max_sleep};
-		struct store_boot b;
-		char why[160];
-		/*
-		 * Seed tokens expire at the end of a window, so one rendering
-		 * serves the window from the cache: a token lives between 90%
-		 * and 100% of token_ttl, never longer.
-		 */
-		int64_t window = cfg->token_ttl / 10 > 3600 ? 3600 : cfg->token_ttl / 10;
-		int64_t start = now / 1000000 / window * window;
-		int64_t valid_until = (start + window) * 1000000;
-		int rc = store_boot_lookup(a->store, key, value, &b);
-		memset(&meta, 0, sizeof(meta));
-		if (key == STORE_BOOT_MAC)
-			snprintf(meta.mac, sizeof(meta.mac), "%s", value);
-		if (rc == -ENOENT) {
-			meta.kind = METRICS_BOOT_UNKNOWN;
-			if (key == STORE_BOOT_MAC)
-				snprintf(why, sizeof(why),
-					 "this machine (%s) is not registered yet", value);
-			else
-				snprintf(why, sizeof(why), "no node has %s", self);
-			snprintf(meta.detail, sizeof(meta.detail), "unknown");
-			rc = bootscript_wait(&env, why, self, out);
-		} else if (rc < 0) {
-			return rc;
-		} else {
-			meta.node_id = b.node_id;
-			snprintf(meta.mac, sizeof(meta.mac), "%s", b.mac);
-			if (!b.enabled) {
-				meta.kind = METRICS_BOOT_DISABLED;
-				snprintf(meta.detail, sizeof(meta.detail), "disabled");
-				snprintf(why, sizeof(why), "node %s is disabled", b.name);
-				rc = bootscript_exit(why, out);
-			} else if (!b.has_profile) {
-				meta.kind = METRICS_BOOT_NOPROFILE;
-				snprintf(meta.detail, sizeof(meta.detail), "no boot profile");
-				snprintf(
-					why, sizeof(why),
-					"node %s has no boot profile (none on the node, its groups "
-					"or the defaults)",
-					b.name);
-				rc = bootscript_wait(&env, why, self, out);
-			} else {
-				char seed[AUTH_SEED_LEN];
-				uint32_t expiry = (uint32_t)(start + cfg->token_ttl);
-				auth_seed_make(a->seed_key, b.node_id, expiry, seed);
-				meta.kind = METRICS_BOOT_NODE;
-				snprintf(meta.detail, sizeof(meta.detail), "profile %s (%s)",
-					 b.profile, b.source);
-				rc = bootscript_node(&env, &b, seed, self, retry, out);
-			}
-			store_boot_clear(&b);
-		}
+		int64_t valid_until;
+		int64_t start = serve_window(cfg, now, &valid_until);
+		rc = serve_render_fresh(a, key, value, self, retry, start, out, &meta);
 		if (rc < 0)
 			return rc;
 		if (retry == 0)
@@ -104,16 +162,131 @@ int serve_render_bootscript(struct app *a, enum store_boot_key key, const char *
 	if (!record)
 		return 0;
 	metrics_bootscript(a->metrics, (enum metrics_boot)meta.kind);
-	if (meta.node_id != 0 || (key == STORE_BOOT_MAC && meta.kind == METRICS_BOOT_UNKNOWN)) {
+	if (meta.node_id != 0 || (key == BOOTSEL_MAC && meta.kind == METRICS_BOOT_UNKNOWN)) {
 		char detail[200];
 		if (retry > 0)
-			snprintf(detail, sizeof(detail), "%s, retry %u", meta.detail, retry);
+			serve_fmt(&rc, detail, sizeof(detail), "%s, retry %u", meta.detail, retry);
 		else
-			snprintf(detail, sizeof(detail), "%s", meta.detail);
+			serve_fmt(&rc, detail, sizeof(detail), "%s", meta.detail);
+		if (rc < 0)
+			return rc;
 		events_add(a->events, meta.node_id, "bootscript", client_ip, detail, meta.mac,
 			   serve_kind_state[meta.kind]);
 	}
 	return 0;
+}
+
+/* Whether node_identity = token: no tie by address (ident.h). */
+static bool serve_token_only(struct app *a)
+{
+	return strcmp(app_config(a)->node_identity, "token") == 0;
+}
+
+/* How long a boot script request's identity verdict is reused at most. */
+#define SERVE_TIE_MEMO_US 5000000
+
+/*
+ * ident_check_mac() for a known MAC asked from src, remembered in the boot
+ * cache ("tie MAC SRC") while neither the store (nodes, their reserved
+ * addresses) nor the leases have changed, for SERVE_TIE_MEMO_US at most
+ * (a lease may expire meanwhile): a node asking again and again (a boot
+ * storm, its retries) costs one lookup, not three queries.  0 tied, 1 not
+ * (why), or a store error.  Unknown MACs are not remembered: they get a
+ * script that waits anyway, and any number of them can be made up.
+ */
+static int serve_tie_mac(struct app *a, const char *mac, const char *src, int64_t *node, char *why,
+			 size_t len)
+{
+	uint64_t gen = store_generation(a->store) + store_lease_generation(a->store);
+	int64_t now_us = store_now_us();
+	struct bootcache_meta m;
+	struct buf memo;
+	char key[96];
+	int rc = 0;
+	serve_fmt(&rc, key, sizeof(key), "tie %s %s", mac, src);
+	if (rc < 0)
+		return rc;
+	buf_init(&memo, len);
+	if (bootcache_get(a->bootcache, key, gen, now_us, &memo, &m)) {
+		*node = m.node_id;
+		serve_fmt(&rc, why, len, "%s", buf_str(&memo));
+		buf_clear(&memo);
+		return rc < 0 ? rc : m.kind;
+	}
+	buf_clear(&memo);
+	rc = store_node_by_mac(a->store, mac, node);
+	if (rc == -ENOENT)
+		return 0;
+	if (rc == 0)
+		rc = ident_check_mac(a->store, mac, *node, src, now_us / 1000000, why, len);
+	if (rc != 0 && rc != -EACCES)
+		return rc;
+	memset(&m, 0, sizeof(m));
+	m.node_id = *node;
+	m.kind = rc == -EACCES;
+	const char *text = rc == -EACCES ? why : "";
+	bootcache_put(a->bootcache, key, gen, now_us + SERVE_TIE_MEMO_US, text, strlen(text), &m);
+	return m.kind;
+}
+
+/*
+ * May this request have the script key=value names (ident.h)?  0 yes (an
+ * unknown MAC too: it only gets a script that waits).  1 no, but a mac=
+ * request gets a script that waits (its node's iPXE stops at a 4xx, and
+ * its lease may not be recorded yet): *node and why say whose and why.
+ * -EACCES no, answered 403 here (name=, nid=).  Else a store error.
+ */
+static int serve_tie(struct http_req *r, enum bootsel_key key, const char *value, int64_t *node,
+		     char *why, size_t len)
+{
+	struct app *a = r->ctx;
+	int64_t now = store_now_us() / 1000000;
+	int rc;
+	*node = 0;
+	if (key == BOOTSEL_MAC)
+		return serve_tie_mac(a, value, r->client_ip, node, why, len);
+	if (serve_token_only(a)) {
+		http_reply_error(r, 403, "forbidden", key == BOOTSEL_NAME ? "name" : "nid",
+				 "node_identity = token: boot scripts by name= or nid= are not "
+				 "served; boot by mac=");
+		return -EACCES;
+	}
+	rc = key == BOOTSEL_NAME ? store_node_id(a->store, value, node) :
+				   store_node_by_nid(a->store, strtoll(value, NULL, 10), node);
+	if (rc == 0)
+		rc = ident_check_node(a->store, *node, r->client_ip, now, why, len);
+	if (rc == -ENOENT) /* said as for a node elsewhere: names are not to be probed */
+		rc = ident_check_node(a->store, 0, r->client_ip, now, why, len);
+	if (rc == -EACCES)
+		http_reply_error(r, 403, "forbidden", key == BOOTSEL_NAME ? "name" : "nid", "%s",
+				 why);
+	return rc;
+}
+
+/* The script for a mac= request not tied to its node: it waits and asks again. */
+static int serve_refused(struct http_req *r, const char *mac, int64_t node, const char *why)
+{
+	struct app *a = r->ctx;
+	const struct config *cfg = app_config(a);
+	struct bootscript_env env = {cfg->base_url, cfg->unknown_wait, cfg->retry_max_sleep};
+	char self[32], detail[160];
+	int rc = 0;
+	serve_fmt(&rc, self, sizeof(self), "mac=%s", mac);
+	serve_fmt(&rc, detail, sizeof(detail), "refused: asked from %s, not this node's address",
+		  r->client_ip);
+	if (rc < 0)
+		return rc;
+	struct buf out;
+	buf_init(&out, SERVE_SCRIPT_MAX);
+	rc = bootscript_wait(&env, why, self, &out);
+	if (rc == 0)
+		rc = http_reply_data(r, 200, "text/plain; charset=utf-8", buf_str(&out), out.len);
+	buf_clear(&out);
+	metrics_bootscript(a->metrics, METRICS_BOOT_REFUSED);
+	/* On the node's timeline, without its MAC: the address is not the node's. */
+	events_add(a->events, node, "bootscript", r->client_ip, detail, NULL, NULL);
+	log_debug("bootscript: %s refused to %s: %s", mac, r->client_ip, why); /* no flood */
+	return rc;
 }
 
 int serve_bootscript(struct http_req *r)
@@ -123,26 +296,26 @@ int serve_bootscript(struct http_req *r)
 	const char *name = http_query(r, "name");
 	const char *nid = http_query(r, "nid");
 	const char *retry_s = http_query(r, "retry");
-	char norm[VALID_MAC_LEN + 1], nidbuf[24];
+	char norm[VALID_MAC_LEN + 1], nidbuf[24], why[320];
 	long long v;
 	unsigned retry = 0;
 
 	if (retry_s != NULL && valid_parse_ll(retry_s, 0, 100000, &v) == 0)
 		retry = (unsigned)v;
 
-	enum store_boot_key key;
+	enum bootsel_key key;
 	const char *value;
 	if (mac != NULL) {
 		if (valid_mac_normalize(mac, norm) < 0)
 			return http_reply_error(r, 400, "bad_request", "mac",
 						"mac: not a MAC address");
-		key = STORE_BOOT_MAC;
+		key = BOOTSEL_MAC;
 		value = norm;
 	} else if (name != NULL) {
 		if (valid_name(name) < 0)
 			return http_reply_error(r, 400, "bad_request", "name",
 						"name: not a valid node name");
-		key = STORE_BOOT_NAME;
+		key = BOOTSEL_NAME;
 		value = name;
 	} else if (nid != NULL) {
 		if (valid_parse_ll(nid, 1, 2147483648LL, &v) < 0)
@@ -150,24 +323,39 @@ int serve_bootscript(struct http_req *r)
 						"nid: not a node number");
 		/* the number as written here ("+7", "007" are 7): the script
 		 * re-chains with it and the cache is keyed by it */
-		snprintf(nidbuf, sizeof(nidbuf), "%lld", v);
-		key = STORE_BOOT_NID;
+		int cut = 0;
+		serve_fmt(&cut, nidbuf, sizeof(nidbuf), "%lld", v);
+		if (cut < 0)
+			return cut;
+		key = BOOTSEL_NID;
 		value = nidbuf;
 	} else {
 		return http_reply_error(r, 400, "bad_request", "mac",
 					"give mac=, name= or nid= (iPXE: mac=${net0/mac})");
 	}
 
+	int64_t node;
+	int rc = serve_tie(r, key, value, &node, why, sizeof(why));
+	if (rc == -EACCES)
+		return 0; /* answered */
+	if (rc == 1)
+		return serve_refused(r, value, node, why);
+	if (rc < 0)
+		return rc;
 	struct buf out;
 	buf_init(&out, SERVE_SCRIPT_MAX);
-	int rc = serve_render_bootscript(a, key, value, retry, r->client_ip, 1, &out);
+	rc = serve_render_bootscript(a, key, value, retry, r->client_ip, 1, &out);
 	if (rc == 0)
 		rc = http_reply_data(r, 200, "text/plain; charset=utf-8", buf_str(&out), out.len);
 	buf_clear(&out);
 	return rc;
 }
 
-/* The node a cloud-init or phone-home request comes from, by token or address. */
+/*
+ * The node a cloud-init request comes from, by its seed token or (without
+ * one) by the one node holding the source address now (ident.h).  On
+ * -EACCES and -ENOENT the answer is out (403, 404 or 409).
+ */
 static int serve_identify(struct http_req *r, const char *token, int64_t *node_id)
 {
 	struct app *a = r->ctx;
@@ -180,10 +368,25 @@ static int serve_identify(struct http_req *r, const char *token, int64_t *node_i
 		}
 		return 0;
 	}
-	int rc = store_node_by_ip(a->store, r->client_ip, node_id);
+	if (serve_token_only(a)) {
+		http_reply_error(
+			r, 403, "forbidden", NULL,
+			"node_identity = token: cloud-init needs the token of the seed URL "
+			"(ds=nocloud-net;s=.../cloud-init/<token>/)");
+		return -EACCES;
+	}
+	char why[320];
+	int rc = ident_by_address(a->store, r->client_ip, store_now_us() / 1000000, node_id, why,
+				  sizeof(why));
 	if (rc == -ENOENT)
-		http_reply_error(r, 404, "not_found", NULL, "no node has address %s", r->client_ip);
-	return rc;
+		http_reply_error(
+			r, 404, "not_found", NULL,
+			"no node holds address %s now (no DHCP lease or reserved address); "
+			"use the seed URL with its token",
+			r->client_ip);
+	else if (rc == -ENOTUNIQ)
+		http_reply_error(r, 409, "conflict", NULL, "%s", why);
+	return rc == -ENOTUNIQ ? -EACCES : rc;
 }
 
 /* Which NoCloud file: 0 meta-data, 1 user-data, 2 vendor-data, -1 none. */
@@ -196,11 +399,35 @@ int serve_cloudinit_kind(const char *file)
 	return -1;
 }
 
+/*
+ * vendor-data: cloud-init's phone_home pointed at this node's phone-home
+ * URL, token included (phone-home takes nothing else).  The node's own
+ * user-data may set phone_home too; cloud-init lets user-data win.
+ */
+static int serve_vendor_data(struct app *a, int64_t node_id, struct buf *out)
+{
+	char seed[AUTH_SEED_LEN], url[512];
+	int rc = 0;
+	serve_seed(a, node_id, seed);
+	serve_fmt(&rc, url, sizeof(url), "%s/phone-home/%s", app_config(a)->base_url, seed);
+	if (rc < 0)
+		return rc;
+	json_t *v = json_pack("{s:{s:s, s:[s, s], s:i}}", "phone_home", "url", url, "post",
+			      "instance_id", "hostname", "tries", 10);
+	char *text = v ? json_dumps(v, JSON_COMPACT) : NULL;
+	json_decref(v);
+	if (text == NULL)
+		return -ENOMEM;
+	rc = buf_printf(out, "#cloud-config\n%s\n", text);
+	free(text);
+	return rc;
+}
+
 int serve_render_cloudinit(struct app *a, int64_t node_id, int kind, struct buf *out)
 {
 	char name[64];
 	json_t *metas = NULL, *uds = NULL;
-	int rc = store_cloudinit_layers(a->store, node_id, name, sizeof(name), &metas, &uds);
+	int rc = bootsel_cloudinit_layers(a->store, node_id, name, sizeof(name), &metas, &uds);
 	if (rc < 0)
 		return rc;
 	if (kind == 0)
@@ -208,7 +435,7 @@ int serve_render_cloudinit(struct app *a, int64_t node_id, int kind, struct buf 
 	else if (kind == 1)
 		rc = cloudinit_user_data(uds, out);
 	else
-		rc = buf_adds(out, "#cloud-config\n{}\n");
+		rc = serve_vendor_data(a, node_id, out);
 	json_decref(metas);
 	json_decref(uds);
 	return rc;
@@ -246,65 +473,27 @@ int serve_cloudinit(struct http_req *r)
 	return rc;
 }
 
-/* Value of key in an application/x-www-form-urlencoded body, decoded into out. */
-static int serve_form_value(const char *body, const char *key, char *out, size_t outlen)
-{
-	size_t klen = strlen(key);
-	const char *p = body;
-	while (*p) {
-		const char *end = strchrnul(p, '&');
-		if ((size_t)(end - p) > klen && strncmp(p, key, klen) == 0 && p[klen] == '=') {
-			size_t o = 0;
-			for (const char *s = p + klen + 1; s < end && o + 1 < outlen; s++) {
-				if (*s == '+') {
-					out[o++] = ' ';
-				} else if (*s == '%' && end - s >= 3) {
-					char hex[3] = {s[1], s[2], 0};
-					char *e;
-					long c = strtol(hex, &e, 16);
-					if (*e != '\0' || c == 0)
-						return -EINVAL;
-					out[o++] = (char)c;
-					s += 2;
-				} else {
-					out[o++] = *s;
-				}
-			}
-			out[o] = '\0';
-			return 0;
-		}
-		p = *end ? end + 1 : end;
-	}
-	return -ENOENT;
-}
-
+/*
+ * cloud-init's phone_home: the node's token in the path (vendor-data puts
+ * it there), never the form (anyone can write a host name) nor the source
+ * address (docs/security.md).  The form is not read.
+ */
 int serve_phone_home(struct http_req *r)
 {
 	struct app *a = r->ctx;
 	const char *token = r->args[0];
-	const char *body = buf_str(&r->body);
 	int64_t node_id = 0;
-	int rc;
-	char v[128], name[64];
+	char name[64];
 
-	if (token != NULL) {
-		rc = serve_identify(r, token, &node_id);
-		if (rc < 0)
-			return rc == -EACCES ? 0 : rc;
-	} else {
-		/* cloud-init's phone_home posts instance_id and hostname. */
-		if (serve_form_value(body, "instance_id", v, sizeof(v)) == 0 &&
-		    strncmp(v, "i-", 2) == 0 && valid_name(v + 2) == 0)
-			(void)store_node_id(a->store, v + 2, &node_id);
-		if (node_id == 0 && serve_form_value(body, "hostname", v, sizeof(v)) == 0 &&
-		    valid_name(v) == 0)
-			(void)store_node_id(a->store, v, &node_id);
-		if (node_id == 0 && store_node_by_ip(a->store, r->client_ip, &node_id) < 0)
-			return http_reply_error(r, 404, "not_found", NULL,
-						"no node matches this phone-home (instance_id, "
-						"hostname or address %s)",
-						r->client_ip);
-	}
+	if (token == NULL)
+		return http_reply_error(
+			r, 403, "forbidden", NULL,
+			"phone-home needs the node's token: POST /phone-home/<token>, "
+			"the token of its cloud-init seed URL (Corral's vendor-data "
+			"points cloud-init's phone_home there)");
+	int rc = serve_identify(r, token, &node_id);
+	if (rc < 0)
+		return rc == -EACCES ? 0 : rc;
 	rc = store_node_name(a->store, node_id, name, sizeof(name));
 	if (rc == -ENOENT)
 		return http_reply_error(r, 404, "not_found", NULL, "node no longer exists");
@@ -317,11 +506,12 @@ int serve_phone_home(struct http_req *r)
 /* Which boot file a path is for the node: "kernel", "initrd", "rootfs" or "file". */
 static const char *serve_file_stage(struct app *a, int64_t node_id, const char *relpath)
 {
-	struct store_boot b;
+	struct bootsel b;
 	char id[24];
 	const char *stage = "file";
-	snprintf(id, sizeof(id), "%lld", (long long)node_id);
-	if (store_boot_lookup(a->store, STORE_BOOT_ID, id, &b) < 0)
+	int cut = 0;
+	serve_fmt(&cut, id, sizeof(id), "%lld", (long long)node_id);
+	if (cut < 0 || bootsel_lookup(a->store, BOOTSEL_ID, id, &b) < 0)
 		return stage;
 	if (b.has_profile) {
 		const char *locs[] = {b.kernel, b.initrd, b.rootfs};
@@ -337,7 +527,7 @@ static const char *serve_file_stage(struct app *a, int64_t node_id, const char *
 			}
 		}
 	}
-	store_boot_clear(&b);
+	bootsel_clear(&b);
 	return stage;
 }
 
@@ -359,11 +549,37 @@ int serve_files(struct http_req *r)
 	return 0;
 }
 
+/*
+ * /firmware/: the iPXE binaries (dhcp.ipxe_dir: `make firmware`'s tree or
+ * Debian's /usr/lib/ipxe), which UEFI HTTP boot fetches instead of TFTP.
+ * Opened per request (one binary a boot; a reload may name another
+ * directory).  A whole download by a node is a "firmware" step.
+ */
+int serve_firmware(struct http_req *r)
+{
+	struct app *a = r->ctx;
+	struct files *f;
+	int64_t node_id;
+	if (files_open(app_config(a)->dhcp.ipxe_dir, &f) < 0)
+		return http_reply_error(r, 404, "not_found", NULL, "no firmware directory");
+	int rc = files_serve(f, r, r->args[0]);
+	files_free(f);
+	if (rc == 0 && r->method_id == HTTP_GET && r->status == 200 &&
+	    store_node_by_ip(a->store, r->client_ip, &node_id) == 0)
+		events_add(a->events, node_id, "firmware", r->client_ip, r->args[0], NULL, NULL);
+	return rc;
+}
+
 int serve_healthz(struct http_req *r)
 {
 	struct app *a = r->ctx;
+	char why[512];
 	if (store_ping(a->store) < 0)
 		return http_reply_error(r, 503, "unavailable", NULL, "store does not answer");
+	/* Boot scripts may still be served, but nothing is recorded: say so. */
+	if (store_health(a->store, why, sizeof(why)) < 0)
+		return http_reply_json(
+			r, 503, json_pack("{s:s, s:s}", "status", "degraded", "reason", why));
 	return http_reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
 }
 

@@ -3,6 +3,9 @@
  * build time (netboot/ui/ → netboot/tools/embed.c).  The page talks to
  * the operator API with the token the user signs in with; nothing here
  * needs a token (the files hold no data).
+ *
+ * Callers: routes.c's table (the handlers); ui_assets is generated at
+ * build time (build/gen/ui_assets.c).
  */
 #ifndef CORRAL_UI_H
 #define CORRAL_UI_H

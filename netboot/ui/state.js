@@ -36,6 +36,7 @@ export const STEPS = ['DHCP', 'iPXE', 'kernel', 'initrd', 'cloud-init', 'ready']
 const STAGE_STEP = {
 	dhcp: 0,
 	tftp: 0,
+	firmware: 0,
 	bootscript: 1,
 	kernel: 2,
 	initrd: 3,

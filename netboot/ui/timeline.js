@@ -16,8 +16,8 @@ function step(ev) {
 
 // Oldest-first events -> boot attempts (oldest first).  A new attempt
 // starts when an early stage (DHCP, TFTP, boot script) follows a later
-// one, when PXE firmware asks again after a boot script, or after a long
-// silence.
+// one, when PXE or HTTP-boot firmware asks again after a boot script, or
+// after a long silence.
 export function splitBoots(events) {
 	const boots = [];
 	let cur = null;
@@ -28,7 +28,7 @@ export function splitBoots(events) {
 		if (prev) {
 			const early = step(ev) <= 1;
 			if (early && step(prev) >= 2) fresh = true;
-			if (ev.stage === 'dhcp' && /^PXE/.test(ev.detail || '') && prev.stage === 'bootscript') fresh = true;
+			if (ev.stage === 'dhcp' && /^(PXE|HTTP boot)/.test(ev.detail || '') && prev.stage === 'bootscript') fresh = true;
 			if (ev.t - prev.t > NEW_BOOT_GAP) fresh = true;
 		}
 		if (fresh) {
@@ -48,6 +48,10 @@ const BLOCKED = [
 	[/^unknown/, 'machine not registered'],
 ];
 
+// A rootfs event the node reported (POST /boot/v1/report): it stopped
+// before mounting the image.  A download's detail is a file path.
+const ROOTFS_REFUSED = /^(sha256 mismatch|no root image|refused)/;
+
 // One attempt judged at time now: {items, outcome, summary, start, end}.
 // items are stops (one event, or same-stage events close together) with
 // .mark 'warn' (a retry, a slow gap) or 'bad' (blocked, or where it stuck).
@@ -60,7 +64,9 @@ export function analyse(boot, now = Date.now()) {
 		const blocked =
 			(ev.stage === 'bootscript' && BLOCKED.find(([re]) => re.test(ev.detail || ''))) ||
 			// dnsmasq ignored or refused the request: the detail says why
-			(ev.stage === 'dhcp' && /^(not answered|refused):/.test(ev.detail || '') && [null, ev.detail]);
+			(ev.stage === 'dhcp' && /^(not answered|refused):/.test(ev.detail || '') && [null, ev.detail]) ||
+			// the node's initramfs refused the root image (its own report)
+			(ev.stage === 'rootfs' && ROOTFS_REFUSED.test(ev.detail || '') && [null, ev.detail]);
 		if (last && !retry && !blocked && ev.stage !== 'bootscript' && last.stage === ev.stage && ev.t - last.end < 3000) {
 			last.events.push(ev);
 			last.end = ev.t;
@@ -90,7 +96,8 @@ export function analyse(boot, now = Date.now()) {
 	} else if (items[items.length - 1].mark === 'bad') {
 		const last = items[items.length - 1];
 		res.outcome = 'bad';
-		res.summary = `Blocked at ${last.stage === 'dhcp' ? 'DHCP' : 'the boot script'}: ${last.note}`;
+		const where = { dhcp: 'DHCP', rootfs: 'the root image' }[last.stage] || 'the boot script';
+		res.summary = `Blocked at ${where}: ${last.note}`;
 	} else if (now - lastEv.t > STUCK_MS) {
 		res.outcome = 'stuck';
 		res.stuckFor = now - lastEv.t;

@@ -5,6 +5,10 @@
 # (this script, init, default.script, kernel, modules, busybox) hash to what
 # OUTDIR/inputs.sha256 records, nothing is rebuilt.
 #
+# Another architecture's kernel and busybox (unpacked from Debian's
+# packages, see build-arm64.sh) are given with KERNEL=FILE MODDIR=DIR (its
+# /lib/modules/<version>) BUSYBOX=FILE.
+#
 # usage: test-vm/testos/build.sh OUTDIR      (KVER=... picks a kernel)
 set -eu
 
@@ -12,16 +16,25 @@ set -eu
 out=$1
 here=$(cd "$(dirname "$0")" && pwd)
 
-if [ -z "${KVER:-}" ]; then
-	# Newest kernel that also has its modules installed.
-	KVER=""
-	for k in $(ls /boot/vmlinuz-* 2>/dev/null | sed 's|^/boot/vmlinuz-||' | sort -V); do
-		[ -d "/lib/modules/$k" ] && KVER=$k
-	done
+if [ -n "${KERNEL:-}" ]; then
+	[ -n "${MODDIR:-}" ] && [ -n "${BUSYBOX:-}" ] ||
+		{ echo "testos: KERNEL needs MODDIR and BUSYBOX" >&2; exit 2; }
+	kernel=$KERNEL
+	KVER=$(basename "$MODDIR")
+	busybox=$BUSYBOX
+else
+	if [ -z "${KVER:-}" ]; then
+		# Newest kernel that also has its modules installed.
+		KVER=""
+		for k in $(ls /boot/vmlinuz-* 2>/dev/null | sed 's|^/boot/vmlinuz-||' | sort -V); do
+			[ -d "/lib/modules/$k" ] && KVER=$k
+		done
+	fi
+	[ -n "$KVER" ] || { echo "testos: no /boot/vmlinuz-* with /lib/modules (install linux-image-amd64)" >&2; exit 1; }
+	kernel=/boot/vmlinuz-$KVER
+	MODDIR=/lib/modules/$KVER
+	busybox=/bin/busybox
 fi
-[ -n "$KVER" ] || { echo "testos: no /boot/vmlinuz-* with /lib/modules (install linux-image-amd64)" >&2; exit 1; }
-kernel=/boot/vmlinuz-$KVER
-busybox=/bin/busybox
 for f in "$kernel" "$busybox"; do
 	[ -r "$f" ] || { echo "testos: $f missing (make deps)" >&2; exit 1; }
 done
@@ -35,10 +48,10 @@ fi
 ORDER="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci failover net_failover virtio_net e1000"
 mods=""
 for m in $ORDER; do
-	p=$(find "/lib/modules/$KVER/kernel" -name "$m.ko" -print -quit)
+	p=$(find "$MODDIR/kernel" -name "$m.ko" -print -quit)
 	if [ -n "$p" ]; then
 		mods="$mods $p"
-	elif ! grep -q "/$m.ko\$" "/lib/modules/$KVER/modules.builtin" 2>/dev/null; then
+	elif ! grep -q "/$m.ko\$" "$MODDIR/modules.builtin" 2>/dev/null; then
 		echo "testos: module $m.ko not found for $KVER" >&2
 		exit 1
 	fi

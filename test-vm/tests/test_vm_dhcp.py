@@ -1,18 +1,23 @@
-"""End to end through corrald's own dnsmasq: what DHCP does for unknown,
-adopted, disabled and removed machines, dnsmasq's supervision, and four
-VMs booting at once.
+"""End to end through corrald's own DHCP side: what DHCP does for unknown,
+adopted, disabled and removed machines, the supervision of dnsmasq (and of
+Kea), and four VMs booting at once.
 
-One cluster for the module: corrald with [dhcp] mode = authoritative on the
-bridge (pool .100-.199, pinned addresses .11-.99 from host entries) and
-boot.unknown_wait = 3, so a waiting machine asks again every 3 s.  BIOS VMs
+Every test runs twice, once per dhcp.backend: "dnsmasq" (corrald's dnsmasq
+answers DHCP) and "kea" (Debian's kea-dhcp4 answers, corrald's dnsmasq
+keeps TFTP and DNS).  One cluster per backend: corrald with [dhcp] mode =
+authoritative on the bridge (pool .100-.199, pinned addresses .11-.99 from
+host entries or Kea reservations) and boot.unknown_wait = 3, so a waiting
+machine asks again every 3 s.  BIOS VMs
 (the NIC's iPXE ROM) except one UEFI VM (OVMF's own PXE + TFTP) among the
 four.  Every VM has its own MAC, so the tests do not depend on each other's
 order, except that test_dnsmasq_killed expects corrald's dnsmasq never to
-have been restarted before it.  The disabled node's VM is powered on by the
+have been restarted before it, and test_dhcp_server_killed only that once
+(Kea never).  The disabled node's VM is powered on by the
 fixture (it only waits for a DHCP answer that never comes) and checked by
 the module's last test."""
 import http.client
 import ipaddress
+import json
 import os
 import re
 import signal
@@ -30,17 +35,23 @@ BOOT = ("dhcp", "bootscript", "kernel", "initrd", "cloud-init", "phone-home")
 TIMEOUT = 300  # one boot, generous: the machine may be loaded
 
 
-@pytest.fixture(scope="module")
-def lab(testos):
+@pytest.fixture(scope="module", params=["dnsmasq", "kea"])
+def lab(testos, request):
     preconditions()
+    backend = request.param
+    if backend == "kea" and not os.access(KEA, os.X_OK):
+        pytest.fail("%s missing: run make deps" % KEA)
     c = C.Cluster()
     c.create()
+    c.backend = backend
     try:
-        cd = c.start_corrald(extra_conf=c.corrald_dhcp_conf() + "[boot]\nunknown_wait = 3\n")
+        cd = c.start_corrald(extra_conf=c.corrald_dhcp_conf(backend=backend) +
+                             "[boot]\nunknown_wait = 3\n")
         C.setup_testos(cd, testos)
-        deadline = time.monotonic() + 10
-        while "DHCP, IP range" not in c.tail(cd.workdir / "corrald.log", 200):
-            assert time.monotonic() < deadline, "corrald's dnsmasq did not start:\n" + \
+        started = "DHCP, IP range" if backend == "dnsmasq" else "DHCP4_STARTED"
+        deadline = time.monotonic() + 20
+        while started not in c.tail(cd.workdir / "corrald.log", 400):
+            assert time.monotonic() < deadline, "corrald's %s did not start:\n" % backend + \
                 c.tail(cd.workdir / "corrald.log", 60)
             time.sleep(0.1)
         # The disabled node's VM is powered on now and checked by the last
@@ -48,14 +59,16 @@ def lab(testos):
         # idle, so it waits in the background while the other tests run.
         off = c.add_vm("off")
         C.register_vm(cd, off, enabled=False)
-        hf = host_file(cd, off.mac)
-        wait_until(hf.exists, 1.5, "no host file %s within a second" % hf)
-        off.host_entry = hf.read_text()
+        off.host_entry = wait_until(lambda: dhcp_entry(c, cd, off.mac), 1.5,
+                                    "no DHCP entry for %s within a second" % off.mac)
         off.start()
         c.disabled_vm = off
         yield c, cd
     finally:
         c.teardown()
+
+
+KEA = "/usr/sbin/kea-dhcp4"
 
 
 def hosts_dir(cd):
@@ -64,6 +77,42 @@ def hosts_dir(cd):
 
 def host_file(cd, mac):
     return hosts_dir(cd) / mac.replace(":", "-")
+
+
+def dhcp_entry(c, cd, mac):
+    """What the DHCP server is told about mac, as text: dnsmasq's host file,
+    or Kea's reservation (JSON) in the configuration it runs; None if none."""
+    if c.backend == "dnsmasq":
+        hf = host_file(cd, mac)
+        try:
+            return hf.read_text()
+        except OSError:
+            return None
+    try:
+        conf = json.loads((cd.workdir / "dhcp" / "kea" / "kea-dhcp4.json").read_text())
+    except (OSError, ValueError):
+        return None  # being replaced this moment
+    for r in conf["Dhcp4"]["subnet4"][0]["reservations"]:
+        if r["hw-address"] == mac:
+            return json.dumps(r)
+    return None
+
+
+def after(text, marker):
+    """text after marker's first occurrence, "" if marker is not in it."""
+    return text.split(marker, 1)[1] if marker in text else ""
+
+
+def acked(c, cd, log, ip, mac, name=None):
+    """The DHCP server gave ip to mac: dnsmasq's log says so; Kea logs no
+    lease (they are in its lease file), so its lease is the node's dhcp
+    step (name), or the discovered machine's address."""
+    if c.backend == "dnsmasq":
+        return re.search(r"DHCPACK\(br0\) %s %s" % (re.escape(ip), mac), log) is not None
+    if name is None:
+        d = discovered(cd, mac)
+        return d is not None and d["ip"] == ip
+    return any(e["stage"] == "dhcp" and e["source"] == ip for e in cd.events(name))
 
 
 def in_pool(c, ip):
@@ -118,7 +167,7 @@ def test_unknown_mac_discovered_then_adopted_boots_without_power_cycle(lab):
         t_wait = vm.wait_console(r"\(%s\) is not registered yet" % vm.mac, TIMEOUT)
         d = wait_until(lambda: discovered(cd, vm.mac), 10, "%s not in /api/v1/discovered" % vm.mac)
         assert d["ip"] and in_pool(c, d["ip"]), "discovered with %r, not a pool address: %s" % (d["ip"], d)
-        assert re.search(r"DHCPACK\(br0\) %s %s" % (re.escape(d["ip"]), vm.mac), corrald_log(cd)), \
+        assert acked(c, cd, corrald_log(cd), d["ip"], vm.mac), \
             "no DHCPACK of %s to %s in corrald's log" % (d["ip"], vm.mac)
         out = cd.cli("node", "discovered").stdout
         assert vm.mac in out, "corral node discovered:\n" + out
@@ -141,7 +190,8 @@ def test_unknown_mac_discovered_then_adopted_boots_without_power_cycle(lab):
         assert text.count("SeaBIOS (version") == 1, "the VM was power-cycled"
         assert "booting %s with profile" % vm.name in text
         check_booted(cd, vm, ("bootscript", "kernel", "initrd", "cloud-init", "phone-home"))
-    record_boot("adopted", vm, t_home, " (waiting from %.1f s, adopted at %.1f s)" % (t_wait, t_adopt))
+    record_boot("adopted", vm, t_home, " (%s; waiting from %.1f s, adopted at %.1f s)"
+                % (c.backend, t_wait, t_adopt))
 
 
 def test_adopt_racing_boot_requests_leaves_no_discovered_entry(lab):
@@ -187,16 +237,16 @@ def test_adopt_racing_boot_requests_leaves_no_discovered_entry(lab):
 
 
 def test_removed_node_loses_its_dhcp_entry(lab):
-    """A node with a pinned address gets it; after DELETE its host file is
-    gone within a second and the same MAC gets a pool address and is
-    listed as discovered."""
+    """A node with a pinned address gets it; after DELETE its host file (or
+    Kea reservation) is gone within a second and the same MAC gets a pool
+    address and is listed as discovered."""
     c, cd = lab
     vm = c.add_vm("gone")
     C.register_vm(cd, vm)
     with explained(c, [vm]):
-        hf = host_file(cd, vm.mac)
-        wait_until(hf.exists, 1.5, "no host file %s within a second" % hf)
-        assert vm.ip in hf.read_text()
+        entry = wait_until(lambda: dhcp_entry(c, cd, vm.mac), 1.5,
+                           "no DHCP entry for %s within a second" % vm.mac)
+        assert vm.ip in entry
         vm.start()
         wait_until(lambda: any(e["stage"] == "bootscript" for e in cd.events(vm.name)), TIMEOUT,
                    "%s never asked for its boot script" % vm.name, step=0.3)
@@ -206,7 +256,8 @@ def test_removed_node_loses_its_dhcp_entry(lab):
 
         cd.api("DELETE", "/nodes/" + vm.name)
         t0 = time.monotonic()
-        wait_until(lambda: not hf.exists(), 1.5, "host file %s still there after DELETE" % hf)
+        wait_until(lambda: dhcp_entry(c, cd, vm.mac) is None, 1.5,
+                   "DHCP entry for %s still there after DELETE" % vm.mac)
         gone_after = time.monotonic() - t0
         assert cd.http("GET", "/api/v1/nodes/" + vm.name,
                        headers={"Authorization": "Bearer " + cd.token})[0] == 404
@@ -219,8 +270,8 @@ def test_removed_node_loses_its_dhcp_entry(lab):
         text = vm.console_text()
         assert "net0: %s/" % d["ip"] in text and "net0: %s/" % vm.ip not in text, text[-1500:]
     vm.stop()
-    TIMINGS.append("%-14s %-9s host file gone %.2f s after DELETE; then got pool address %s"
-                   % ("removed", vm.name, gone_after, d["ip"]))
+    TIMINGS.append("%-14s %-9s %s: DHCP entry gone %.2f s after DELETE; then got pool address %s"
+                   % ("removed", vm.name, c.backend, gone_after, d["ip"]))
 
 
 def test_dnsmasq_killed_is_restarted_and_next_vm_boots(lab):
@@ -245,15 +296,50 @@ def test_dnsmasq_killed_is_restarted_and_next_vm_boots(lab):
         assert "started dnsmasq (pid %d," % new in log
         assert cd.metric("corral_dnsmasq_restarts_total") == 1
         assert cd.proc.poll() is None, "corrald died"
-        wait_until(lambda: "dnsmasq-dhcp[%d]: DHCP, IP range" % new in corrald_log(cd), 10,
-                   "the new dnsmasq did not set up DHCP")
+        # with Kea, dnsmasq serves TFTP (and DNS) only
+        up = ("dnsmasq-dhcp[%d]: DHCP, IP range" if c.backend == "dnsmasq" else
+              "dnsmasq-tftp[%d]: TFTP root is") % new
+        wait_until(lambda: up in corrald_log(cd), 10, "the new dnsmasq did not set up: " + up)
 
         t_home = C.boot_and_check(c, cd, [vm], TIMEOUT)[vm.name]["phoned_home"]
         check_booted(cd, vm)
-        assert "DHCPACK(br0) %s %s" % (vm.ip, vm.mac) in corrald_log(cd).split(
-            "started dnsmasq (pid %d," % new)[1]
+        assert acked(c, cd, corrald_log(cd).split("started dnsmasq (pid %d," % new)[1], vm.ip,
+                     vm.mac, vm.name)
         assert cd.metric("corral_dnsmasq_restarts_total") == 1
-    record_boot("after kill -9", vm, t_home, " (dnsmasq back after %.1f s)" % restarted_after)
+    record_boot("after kill -9", vm, t_home, " (%s; dnsmasq back after %.1f s)"
+                % (c.backend, restarted_after))
+
+
+def test_dhcp_server_killed_is_restarted_and_next_vm_boots(lab):
+    """kill -9 of the DHCP server itself: Kea (backend kea: 0 -> 1 in
+    corral_kea_restarts_total), or dnsmasq a second time (1 -> 2, after a
+    longer back-off).  corrald logs it and restarts it, and a VM then boots
+    to phone-home through the new one (with Kea: whose leases survived)."""
+    c, cd = lab
+    name = "kea-dhcp4" if c.backend == "kea" else "dnsmasq"
+    metric = "corral_%s_restarts_total" % ("kea" if c.backend == "kea" else "dnsmasq")
+    vm = c.add_vm("srv-kill")
+    C.register_vm(cd, vm)
+    with explained(c, [vm]):
+        before = cd.metric(metric)
+        assert before == (0 if c.backend == "kea" else 1), before
+        old = cd.child_pid(name)
+        assert old, "no %s child of corrald (pid %d)" % (name, cd.proc.pid)
+        os.kill(old, signal.SIGKILL)
+        t0 = time.monotonic()
+        new = wait_until(lambda: (cd.child_pid(name) or old) != old and cd.child_pid(name), 40,
+                         "corrald did not restart " + name)
+        marker = "started %s (pid %d," % (name, new)
+        up = "DHCP4_STARTED" if c.backend == "kea" else "DHCP, IP range"
+        wait_until(lambda: up in after(corrald_log(cd), marker), 20, "the new %s did not start" % name)
+        restarted_after = time.monotonic() - t0
+        assert "%s killed by signal 9; restarting" % name in corrald_log(cd)
+        assert cd.metric(metric) == before + 1
+        assert cd.proc.poll() is None, "corrald died"
+        t_home = C.boot_and_check(c, cd, [vm], TIMEOUT)[vm.name]["phoned_home"]
+        check_booted(cd, vm)
+        assert acked(c, cd, after(corrald_log(cd), marker), vm.ip, vm.mac, vm.name)
+    record_boot("server kill -9", vm, t_home, " (%s back after %.1f s)" % (name, restarted_after))
 
 
 def test_four_vms_at_once(lab):
@@ -270,27 +356,39 @@ def test_four_vms_at_once(lab):
             want = BOOT if vm.firmware == "bios" else ("dhcp", "tftp") + BOOT[1:]
             check_booted(cd, vm, want)
     for vm in vms:
-        record_boot("four at once", vm, res[vm.name]["phoned_home"])
+        record_boot("four at once", vm, res[vm.name]["phoned_home"], " (%s)" % c.backend)
 
 
 def test_disabled_node_gets_no_dhcp_answer_and_no_image(lab):
-    """enabled=false: corrald writes an `ignore` host entry, so dnsmasq
-    never answers the machine; iPXE gives up and the firmware moves on.
+    """enabled=false: corrald writes an `ignore` host entry (Kea: a
+    reservation in the corral-disabled class, whose requests are dropped),
+    so the server never answers the machine; iPXE gives up and the firmware
+    moves on.
     No kernel, no phone-home; the timeline says why, and only that (once
     a minute at most: SeaBIOS retries the boot every 60 s).  (Powered on
     by the fixture, so it has usually given up long before this test runs.)"""
     c, cd = lab
     vm = c.disabled_vm  # registered with enabled=false and powered on by the fixture
     with explained(c, [vm]):
-        assert vm.host_entry.strip() == "%s,ignore" % vm.mac, vm.host_entry
+        if c.backend == "dnsmasq":
+            assert vm.host_entry.strip() == "%s,ignore" % vm.mac, vm.host_entry
+        else:
+            assert json.loads(vm.host_entry) == {"hw-address": vm.mac,
+                                                 "client-classes": ["corral-disabled"]}
         script = cd.http("GET", "/api/v1/nodes/%s/bootscript" % vm.name,
                          headers={"Authorization": "Bearer " + cd.token})[1]
         assert "kernel" not in script and "exit" in script, script
         # iPXE tries DHCP for ~15-20 s, then hands back to SeaBIOS.
         t_seen = vm.wait_console(r"No more network devices|No bootable device", 180)
         log = corrald_log(cd)
-        assert "DHCPDISCOVER(br0) %s ignored" % vm.mac in log
-        assert not re.search(r"DHCP(OFFER|ACK)\(br0\) \S+ %s" % vm.mac, log), "dnsmasq answered"
+        if c.backend == "dnsmasq":
+            assert "DHCPDISCOVER(br0) %s ignored" % vm.mac in log
+            assert not re.search(r"DHCP(OFFER|ACK)\(br0\) \S+ %s" % vm.mac, log), \
+                "dnsmasq answered"
+        else:
+            assert re.search(r"ALLOC_FAIL_CLASSES \[hwtype=1 %s\].*corral-disabled" % vm.mac,
+                             log), "Kea's log does not show the refused DISCOVER"
+            assert not any(e["source"] for e in cd.events(vm.name)), "Kea answered"
         text = vm.console_text()
         assert "Linux version" not in text and "CORRAL-TESTOS" not in text
         assert not re.search(r"net0: \d+\.\d+\.\d+\.\d+/", text), "iPXE got an IPv4 address"
@@ -303,5 +401,5 @@ def test_disabled_node_gets_no_dhcp_answer_and_no_image(lab):
         assert cd.node(vm.name)["state"] == "new"
         assert discovered(cd, vm.mac) is None
     vm.stop()
-    TIMINGS.append("%-14s %-9s bios no DHCP answer, iPXE had given up when checked %.1f s after power-on"
-                   % ("disabled", vm.name, t_seen))
+    TIMINGS.append("%-14s %-9s bios no DHCP answer (%s), iPXE had given up when checked %.1f s "
+                   "after power-on" % ("disabled", vm.name, c.backend, t_seen))

@@ -7,6 +7,8 @@
  * (a guest poweroff leaves QEMU in "shutdown" instead of exiting), so the
  * process stays for the vBMC to drive.  Nothing here talks to QEMU: the
  * caller runs the plan (vbmc service.c) and unit tests check the tables.
+ *
+ * Callers: service.c and the unit tests.
  */
 #ifndef CORRAL_VBMC_POWER_H
 #define CORRAL_VBMC_POWER_H

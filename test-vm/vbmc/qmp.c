@@ -260,8 +260,7 @@ int qmp_status(struct qmp *q, char *status, size_t size)
 	if (s == NULL) {
 		rc = -EPROTO;
 	} else {
-		int n = snprintf(status, size, "%s", s);
-		rc = (n < 0 || (size_t)n >= size) ? -EPROTO : 0;
+		rc = buf_fmt(status, size, "%s", s) < 0 ? -EPROTO : 0;
 	}
 	json_decref(r);
 	return rc;

@@ -12,6 +12,8 @@
  * QEMU serves one QMP client at a time per socket (a second one waits in
  * the listen queue): callers that may run in parallel serialise sessions.
  * Leaf module apart from buf: depends on jansson only.
+ *
+ * Callers: service.c only.
  */
 #ifndef CORRAL_VBMC_QMP_H
 #define CORRAL_VBMC_QMP_H

@@ -4,7 +4,7 @@
  * Schema versions are ones whose properties we fill; nothing here claims a
  * property we do not serve.  Paths are built into fixed buffers: the
  * identity's name is validated to 63 characters at start-up, so a
- * truncated path means a bug and the builder returns NULL.
+ * truncated path (buf_fmt < 0) means a bug and the builder returns NULL.
  */
 #include "rfjson.h"
 
@@ -12,6 +12,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "buf.h"
 
 #define RF_PATH_MAX 256
 
@@ -21,17 +23,6 @@ const char *const rf_boot_mode_names[RF_MODE_COUNT] = {"Legacy", "UEFI"};
 
 static const char *const rf_reset_allowed[] = {"On", "ForceOff", "GracefulShutdown",
 					       "ForceRestart"};
-
-/* Formats a path; 0, or -1 if it did not fit (never a cut path). */
-__attribute__((format(printf, 3, 4))) static int rf_path(char *out, size_t size, const char *fmt,
-							 ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(out, size, fmt, ap);
-	va_end(ap);
-	return (n < 0 || (size_t)n >= size) ? -1 : 0;
-}
 
 static json_t *rf_link(const char *path)
 {
@@ -108,6 +99,7 @@ int rf_boot_patch(struct rf_boot *b, const json_t *body, const char **msgid, cha
 	json_t *val;
 	int has_target = 0, has_enabled = 0;
 
+/* A message cut to msgsize is still a message; a format error leaves "". */
 #define RF_FAIL(id, ...)                                                    \
 	do {                                                                \
 		*msgid = (id);                                              \
@@ -212,7 +204,7 @@ json_t *rf_service_root(const struct rf_identity *id)
 json_t *rf_systems(const struct rf_identity *id)
 {
 	char p[RF_PATH_MAX];
-	if (rf_path(p, sizeof(p), RF_ROOT "/Systems/%s", id->name) < 0)
+	if (buf_fmt(p, sizeof(p), RF_ROOT "/Systems/%s", id->name) < 0)
 		return NULL;
 	const char *m[] = {p};
 	return rf_collection(RF_ROOT "/Systems",
@@ -223,10 +215,10 @@ json_t *rf_systems(const struct rf_identity *id)
 json_t *rf_system(const struct rf_identity *id, const char *power_state, const struct rf_boot *b)
 {
 	char self[RF_PATH_MAX], nics[RF_PATH_MAX], reset[RF_PATH_MAX], chassis[RF_PATH_MAX];
-	if (rf_path(self, sizeof(self), RF_ROOT "/Systems/%s", id->name) < 0 ||
-	    rf_path(nics, sizeof(nics), "%s/EthernetInterfaces", self) < 0 ||
-	    rf_path(reset, sizeof(reset), "%s/Actions/ComputerSystem.Reset", self) < 0 ||
-	    rf_path(chassis, sizeof(chassis), RF_ROOT "/Chassis/%s", id->name) < 0)
+	if (buf_fmt(self, sizeof(self), RF_ROOT "/Systems/%s", id->name) < 0 ||
+	    buf_fmt(nics, sizeof(nics), "%s/EthernetInterfaces", self) < 0 ||
+	    buf_fmt(reset, sizeof(reset), "%s/Actions/ComputerSystem.Reset", self) < 0 ||
+	    buf_fmt(chassis, sizeof(chassis), RF_ROOT "/Chassis/%s", id->name) < 0)
 		return NULL;
 	json_t *boot = json_pack("{s:s, s:s, s:s, s:o, s:o}", "BootSourceOverrideTarget",
 				 rf_boot_target_names[b->target], "BootSourceOverrideEnabled",
@@ -256,8 +248,8 @@ json_t *rf_system(const struct rf_identity *id, const char *power_state, const s
 json_t *rf_system_nics(const struct rf_identity *id)
 {
 	char coll[RF_PATH_MAX], m0[RF_PATH_MAX];
-	if (rf_path(coll, sizeof(coll), RF_ROOT "/Systems/%s/EthernetInterfaces", id->name) < 0 ||
-	    rf_path(m0, sizeof(m0), "%s/" RF_NIC_ID, coll) < 0)
+	if (buf_fmt(coll, sizeof(coll), RF_ROOT "/Systems/%s/EthernetInterfaces", id->name) < 0 ||
+	    buf_fmt(m0, sizeof(m0), "%s/" RF_NIC_ID, coll) < 0)
 		return NULL;
 	const char *m[] = {m0};
 	return rf_collection(coll, "#EthernetInterfaceCollection.EthernetInterfaceCollection",
@@ -275,7 +267,7 @@ static json_t *rf_nic(const char *path, const char *name, const char *mac)
 json_t *rf_system_nic(const struct rf_identity *id)
 {
 	char p[RF_PATH_MAX];
-	if (rf_path(p, sizeof(p), RF_ROOT "/Systems/%s/EthernetInterfaces/" RF_NIC_ID, id->name) <
+	if (buf_fmt(p, sizeof(p), RF_ROOT "/Systems/%s/EthernetInterfaces/" RF_NIC_ID, id->name) <
 	    0)
 		return NULL;
 	return rf_nic(p, "Host Ethernet Interface", id->mac);
@@ -284,7 +276,7 @@ json_t *rf_system_nic(const struct rf_identity *id)
 json_t *rf_chassis_collection(const struct rf_identity *id)
 {
 	char p[RF_PATH_MAX];
-	if (rf_path(p, sizeof(p), RF_ROOT "/Chassis/%s", id->name) < 0)
+	if (buf_fmt(p, sizeof(p), RF_ROOT "/Chassis/%s", id->name) < 0)
 		return NULL;
 	const char *m[] = {p};
 	return rf_collection(RF_ROOT "/Chassis", "#ChassisCollection.ChassisCollection",
@@ -294,8 +286,8 @@ json_t *rf_chassis_collection(const struct rf_identity *id)
 json_t *rf_chassis(const struct rf_identity *id, const char *power_state)
 {
 	char self[RF_PATH_MAX], sys[RF_PATH_MAX];
-	if (rf_path(self, sizeof(self), RF_ROOT "/Chassis/%s", id->name) < 0 ||
-	    rf_path(sys, sizeof(sys), RF_ROOT "/Systems/%s", id->name) < 0)
+	if (buf_fmt(self, sizeof(self), RF_ROOT "/Chassis/%s", id->name) < 0 ||
+	    buf_fmt(sys, sizeof(sys), RF_ROOT "/Systems/%s", id->name) < 0)
 		return NULL;
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:{s:[o], s:[o]}}",
 			 "@odata.id", self, "@odata.type", "#Chassis.v1_11_0.Chassis", "Id",
@@ -315,8 +307,8 @@ json_t *rf_managers(void)
 json_t *rf_manager(const struct rf_identity *id)
 {
 	char sys[RF_PATH_MAX], chassis[RF_PATH_MAX];
-	if (rf_path(sys, sizeof(sys), RF_ROOT "/Systems/%s", id->name) < 0 ||
-	    rf_path(chassis, sizeof(chassis), RF_ROOT "/Chassis/%s", id->name) < 0)
+	if (buf_fmt(sys, sizeof(sys), RF_ROOT "/Systems/%s", id->name) < 0 ||
+	    buf_fmt(chassis, sizeof(chassis), RF_ROOT "/Chassis/%s", id->name) < 0)
 		return NULL;
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:{s:[o], s:[o]}}",
 			 "@odata.id", RF_ROOT "/Managers/" RF_MANAGER_ID, "@odata.type",
@@ -359,7 +351,7 @@ json_t *rf_sessions(const json_t *ids)
 	json_t *v;
 	json_array_foreach(ids, i, v) {
 		if (n >= 64 || !json_is_string(v) ||
-		    rf_path(paths[n], sizeof(paths[n]), RF_ROOT "/SessionService/Sessions/%s",
+		    buf_fmt(paths[n], sizeof(paths[n]), RF_ROOT "/SessionService/Sessions/%s",
 			    json_string_value(v)) < 0)
 			return NULL;
 		m[n] = paths[n];
@@ -372,7 +364,7 @@ json_t *rf_sessions(const json_t *ids)
 json_t *rf_session(const char *sid, const char *user)
 {
 	char p[RF_PATH_MAX];
-	if (rf_path(p, sizeof(p), RF_ROOT "/SessionService/Sessions/%s", sid) < 0)
+	if (buf_fmt(p, sizeof(p), RF_ROOT "/SessionService/Sessions/%s", sid) < 0)
 		return NULL;
 	return json_pack("{s:s, s:s, s:s, s:s, s:s}", "@odata.id", p, "@odata.type",
 			 "#Session.v1_0_0.Session", "Id", sid, "Name", "User Session", "UserName",

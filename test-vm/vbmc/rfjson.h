@@ -9,6 +9,8 @@
  * error body shape every failure uses:
  *   {"error": {"code": "Base.1.0.GeneralError", "message": ...,
  *              "@Message.ExtendedInfo": [{"MessageId": ..., "Message": ...}]}}
+ *
+ * Callers: service.c (every body) and vbmc.c (the identity).
  */
 #ifndef CORRAL_VBMC_RFJSON_H
 #define CORRAL_VBMC_RFJSON_H

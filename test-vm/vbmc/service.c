@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "buf.h"
 #include "log.h"
 #include "power.h"
 #include "qmp.h"
@@ -491,9 +492,8 @@ static void h_login(struct svc_ctx *c)
 				"The session could not be created (%s).", strerror(-rc));
 		goto out;
 	}
-	int n = snprintf(c->rp->location, sizeof(c->rp->location),
-			 RF_ROOT "/SessionService/Sessions/%s", sid);
-	if (n < 0 || (size_t)n >= sizeof(c->rp->location))
+	if (buf_fmt(c->rp->location, sizeof(c->rp->location), RF_ROOT "/SessionService/Sessions/%s",
+		    sid) < 0)
 		c->rp->location[0] = '\0'; /* cannot happen: the id is 16 characters */
 	svc_reply_json(c->rp, 201, rf_session(sid, user));
 out:

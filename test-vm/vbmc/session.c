@@ -11,6 +11,8 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "buf.h"
+
 struct session {
 	int used;                          /* 0: free slot */
 	char id[SESSION_ID_LEN + 1];       /* public: part of the session's URL */
@@ -96,8 +98,7 @@ static int session_token_eq(const char *a, const char *b)
 int session_create(struct session_table *t, const char *user, time_t now, char *id, char *token)
 {
 	struct session ns = {.used = 1, .last = now};
-	int n = snprintf(ns.user, sizeof(ns.user), "%s", user);
-	if (n < 0 || (size_t)n >= sizeof(ns.user))
+	if (buf_fmt(ns.user, sizeof(ns.user), "%s", user) < 0)
 		return -ENAMETOOLONG;
 	int rc = session_hex(ns.id, SESSION_ID_LEN / 2);
 	if (rc == 0)

@@ -7,6 +7,8 @@
  * Tokens are 32 random bytes (getrandom) in hex and are compared in
  * constant time; they are never logged.  Callers pass the time ("now", in
  * seconds of a monotonic clock) so tests can move it.  Thread-safe.
+ *
+ * Callers: service.c only.
  */
 #ifndef CORRAL_VBMC_SESSION_H
 #define CORRAL_VBMC_SESSION_H

@@ -386,13 +386,12 @@ int main(int argc, char **argv)
 
 	/* Stable identities when none are given: the same VM, the same UUIDs. */
 	if (o.uuid == NULL) {
-		if (snprintf(seed, sizeof(seed), "system/%s/%s", o.name, o.mac) >=
-		    (int)sizeof(seed))
+		if (buf_fmt(seed, sizeof(seed), "system/%s/%s", o.name, o.mac) < 0)
 			fatalx("name too long");
 		svc_uuid_from(seed, uuid);
 		o.uuid = uuid;
 	}
-	if (snprintf(seed, sizeof(seed), "bmc/%s/%s", o.name, o.bmc_mac) >= (int)sizeof(seed))
+	if (buf_fmt(seed, sizeof(seed), "bmc/%s/%s", o.name, o.bmc_mac) < 0)
 		fatalx("name too long");
 	svc_uuid_from(seed, bmc_uuid);
 	if (o.serial == NULL) {
@@ -404,7 +403,7 @@ int main(int argc, char **argv)
 				hex[k++] = (char)(*p >= 'a' ? *p - 'a' + 'A' : *p);
 		}
 		hex[k] = '\0';
-		if (snprintf(serial, sizeof(serial), "CRL%s", hex) >= (int)sizeof(serial))
+		if (buf_fmt(serial, sizeof(serial), "CRL%s", hex) < 0)
 			fatalx("serial too long");
 		o.serial = serial;
 	}

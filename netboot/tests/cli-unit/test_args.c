@@ -508,8 +508,7 @@ static char tmpdir[64];
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/cli_test_args.XXXXXX");
-	return mkdtemp(tmpdir) != NULL ? 0 : -1;
+	return tmp_make(tmpdir, sizeof(tmpdir), "cli_test_args");
 }
 
 static const char *const tmpfiles[] = {"meta.json",  "list.json", "bad.json", "ud.txt",
@@ -517,28 +516,15 @@ static const char *const tmpfiles[] = {"meta.json",  "list.json", "bad.json", "u
 
 static int teardown(void **state)
 {
-	char p[128];
-
 	(void)state;
-	for (size_t i = 0; i < NELEM(tmpfiles); i++) {
-		snprintf(p, sizeof(p), "%s/%s", tmpdir, tmpfiles[i]);
-		unlink(p);
-	}
-	rmdir(tmpdir);
+	tmp_remove(tmpdir, tmpfiles, NELEM(tmpfiles));
 	return 0;
 }
 
 /* Writes len bytes into tmpdir/name; returns the path (static). */
 static const char *tmpfile_with(const char *name, const char *data, size_t len)
 {
-	static char p[128];
-
-	snprintf(p, sizeof(p), "%s/%s", tmpdir, name);
-	FILE *f = fopen(p, "w");
-	assert_non_null(f);
-	assert_int_equal(fwrite(data, 1, len, f), len);
-	assert_int_equal(fclose(f), 0);
-	return p;
+	return tmp_file(tmpdir, name, data, len);
 }
 
 /* Parses "n1 OPT PATH"; returns rc, the option's value (new ref) and stderr. */

@@ -116,21 +116,16 @@ static char tmpdir[64], url[64];
 static int closed_fd = -1;
 static struct cli cli;
 
-/* A loopback port that refuses connections: bound, never listening. */
+/* The handlers talk to a loopback port that refuses connections. */
 static int setup(void **state)
 {
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(sa);
-
 	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/cli_test_cmds.XXXXXX");
-	if (mkdtemp(tmpdir) == NULL)
+	if (tmp_make(tmpdir, sizeof(tmpdir), "cli_test_cmds") < 0)
 		return -1;
-	closed_fd = socket(AF_INET, SOCK_STREAM, 0);
-	if (closed_fd < 0 || bind(closed_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    getsockname(closed_fd, (struct sockaddr *)&sa, &len) < 0)
+	int port = closed_port(&closed_fd);
+	if (port < 0)
 		return -1;
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d", ntohs(sa.sin_port));
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
 	cli.url = url;
 	return cli_http_new(url, "tok", &cli.http) == 0 ? 0 : -1;
 }
@@ -140,14 +135,8 @@ static const char *const tmpnames[] = {"a.json",   "a.yaml", "a.yml",  "a.txt",
 
 static int teardown(void **state)
 {
-	char p[128];
-
 	(void)state;
-	for (size_t i = 0; i < NELEM(tmpnames); i++) {
-		snprintf(p, sizeof(p), "%s/%s", tmpdir, tmpnames[i]);
-		unlink(p);
-	}
-	rmdir(tmpdir);
+	tmp_remove(tmpdir, tmpnames, NELEM(tmpnames));
 	cli_http_free(cli.http);
 	close(closed_fd);
 	return 0;
@@ -156,38 +145,13 @@ static int teardown(void **state)
 /* Writes len bytes (-1: the string's length) into tmpdir/name; the path (static). */
 static const char *write_tmp(const char *name, const char *data, size_t len)
 {
-	if (len == (size_t)-1)
-		len = strlen(data);
-	static char p[128];
-
-	snprintf(p, sizeof(p), "%s/%s", tmpdir, name);
-	FILE *f = fopen(p, "w");
-	assert_non_null(f);
-	assert_int_equal(fwrite(data, 1, len, f), len);
-	assert_int_equal(fclose(f), 0);
-	return p;
+	return tmp_file(tmpdir, name, data, len == (size_t)-1 ? strlen(data) : len);
 }
 
-/* Parses argv for the real command and runs its handler; stdout and stderr
-   in out_text and err_text. */
+/* run_cmd (capture.h) with this test's cli. */
 static int run(const char *resource, const char *verb, const char *const *argv)
 {
-	char *args[16];
-	int argc = 0;
-	struct cli_args a;
-	const struct cli_cmd *cmd = find_cmd(resource, verb);
-
-	while (argv[argc] != NULL && argc < 16) {
-		args[argc] = (char *)argv[argc];
-		argc++;
-	}
-	capture_start();
-	int rc = cli_args_parse(cmd, argc, args, &a);
-	if (rc == CLI_EXIT_OK)
-		rc = cmd->run(&cli, cmd, &a);
-	capture_end();
-	cli_args_clear(&a);
-	return rc;
+	return run_cmd(&cli, resource, verb, argv);
 }
 
 /* err_text is one line: prefix (with '@' for path) then anything. */

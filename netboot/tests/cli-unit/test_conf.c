@@ -36,7 +36,8 @@
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
-static const char *const env_names[] = {"HOME", "XDG_CONFIG_HOME", "CORRAL_URL", "CORRAL_TOKEN"};
+static const char *const env_names[] = {"HOME",         "XDG_CONFIG_HOME", "CORRAL_URL",
+					"CORRAL_TOKEN", "CORRAL_CA_FILE",  "CORRAL_FINGERPRINT"};
 static char *saved_env[NELEM(env_names)];
 static char tmpdir[64];
 static char home_dir[96], xdg_dir[96];
@@ -136,6 +137,8 @@ static void reset(void)
 	env("XDG_CONFIG_HOME", NULL);
 	env("CORRAL_URL", NULL);
 	env("CORRAL_TOKEN", NULL);
+	env("CORRAL_CA_FILE", NULL);
+	env("CORRAL_FINGERPRINT", NULL);
 	unlink(home_conf);
 	rmdir(home_conf);
 	unlink(xdg_conf);
@@ -159,6 +162,8 @@ static void expand(char *out, size_t len, const char *tmpl, const char *path)
 	}
 	out[n] = '\0';
 }
+
+static const struct cli_flags no_flags = {NULL, NULL, NULL, NULL};
 
 /* ---- precedence and syntax -------------------------------------------- */
 
@@ -224,17 +229,19 @@ static const struct conf_case conf_cases[] = {
 	 "url = http://f:1\n# fine\nthis is not a setting\ntoken = t\n", CLI_EXIT_USAGE, NULL, NULL,
 	 "corral: @:3: expected 'key = value'\n"},
 	{"an unknown key", NULL, NULL, NULL, NULL, HOMEFILE, "url = http://f:1\nserver = x\n",
-	 CLI_EXIT_USAGE, NULL, NULL, "corral: @:2: unknown key 'server' (url, token)\n"},
+	 CLI_EXIT_USAGE, NULL, NULL,
+	 "corral: @:2: unknown key 'server' (url, token, ca_file, fingerprint)\n"},
 	{"an unknown key counts with CRLF line ends", NULL, NULL, NULL, NULL, HOMEFILE,
 	 "\r\n\r\ntokn = x\r\n", CLI_EXIT_USAGE, NULL, NULL,
-	 "corral: @:3: unknown key 'tokn' (url, token)\n"},
+	 "corral: @:3: unknown key 'tokn' (url, token, ca_file, fingerprint)\n"},
 	{"an unknown key is refused even when its value is not needed", NULL, NULL, "http://e:2",
 	 NULL, HOMEFILE, "uri = http://f:1\n", CLI_EXIT_USAGE, NULL, NULL,
-	 "corral: @:1: unknown key 'uri' (url, token)\n"},
-	{"a bad file is not read when flags give both", "http://g:3", "gtok", NULL, NULL, HOMEFILE,
-	 "garbage\n", 0, "http://g:3", "gtok", ""},
-	{"a bad file is not read when the environment gives both", NULL, NULL, "http://e:2", "etok",
-	 HOMEFILE, "garbage\n", 0, "http://e:2", "etok", ""},
+	 "corral: @:1: unknown key 'uri' (url, token, ca_file, fingerprint)\n"},
+	/* The file may hold the TLS settings, so it is read (test_tls_settings
+	 * shows it is not when every one of the four is given). */
+	{"a bad file is read for the TLS settings when flags give url and token", "http://g:3",
+	 "gtok", NULL, NULL, HOMEFILE, "garbage\n", CLI_EXIT_USAGE, NULL, NULL,
+	 "corral: @:1: expected 'key = value'\n"},
 	{"a URL that is not http(s) (file)", NULL, NULL, NULL, NULL, HOMEFILE, "url = ftp://f/\n",
 	 CLI_EXIT_USAGE, NULL, NULL, "corral: server URL 'ftp://f/' is not http:// or https://\n"},
 	{"a URL without a scheme (flag)", "127.0.0.1:8080", NULL, NULL, NULL, NOFILE, NULL,
@@ -264,7 +271,8 @@ static void test_load(void **state)
 		env("CORRAL_TOKEN", c->env_token);
 
 		capture_start();
-		int rc = cli_conf_load(c->flag_url, c->flag_token, &conf);
+		int rc = cli_conf_load(&(struct cli_flags){c->flag_url, c->flag_token, NULL, NULL},
+				       &conf);
 		const char *err = capture_end();
 
 		expand(want_err, sizeof(want_err), c->err, path);
@@ -296,14 +304,14 @@ static void test_relative_xdg(void **state)
 	write_file(home_conf, "url = http://home:1\n");
 	write_file(xdg_conf, "url = http://xdg:1\n");
 	env("XDG_CONFIG_HOME", "relative/dir");
-	assert_int_equal(cli_conf_load(NULL, NULL, &conf), 0);
+	assert_int_equal(cli_conf_load(&no_flags, &conf), 0);
 	assert_string_equal(conf.url, "http://home:1");
 	cli_conf_clear(&conf);
 
 	/* An absolute one with no file in it: no error, the default, and
 	   ~/.config is not consulted instead. */
 	env("XDG_CONFIG_HOME", tmpdir);
-	assert_int_equal(cli_conf_load(NULL, NULL, &conf), 0);
+	assert_int_equal(cli_conf_load(&no_flags, &conf), 0);
 	assert_string_equal(conf.url, CLI_DEFAULT_URL);
 	cli_conf_clear(&conf);
 }
@@ -317,7 +325,7 @@ static void test_no_home(void **state)
 	reset();
 	env("HOME", NULL);
 	capture_start();
-	int rc = cli_conf_load(NULL, NULL, &conf);
+	int rc = cli_conf_load(&no_flags, &conf);
 	const char *err = capture_end();
 	assert_int_equal(rc, 0);
 	assert_string_equal(err, "");
@@ -336,7 +344,7 @@ static void test_unreadable(void **state)
 	reset();
 	mkdirs(home_conf);
 	capture_start();
-	int rc = cli_conf_load(NULL, NULL, &conf);
+	int rc = cli_conf_load(&no_flags, &conf);
 	const char *err = capture_end();
 	assert_int_equal(rc, CLI_EXIT_USAGE);
 	expand(want, sizeof(want), "corral: cannot read @: Is a directory\n", home_conf);
@@ -349,7 +357,7 @@ static void test_unreadable(void **state)
 	snprintf(corral_dir, sizeof(corral_dir), "%s/.config/corral", home_dir);
 	rmdir(corral_dir);
 	write_file(corral_dir, "not a directory\n");
-	assert_int_equal(cli_conf_load(NULL, NULL, &conf), 0);
+	assert_int_equal(cli_conf_load(&no_flags, &conf), 0);
 	assert_string_equal(conf.url, CLI_DEFAULT_URL);
 	cli_conf_clear(&conf);
 	unlink(corral_dir);
@@ -363,7 +371,7 @@ static void test_unreadable(void **state)
 	write_file(home_conf, text);
 	free(text);
 	capture_start();
-	rc = cli_conf_load(NULL, NULL, &conf);
+	rc = cli_conf_load(&no_flags, &conf);
 	err = capture_end();
 	assert_int_equal(rc, CLI_EXIT_USAGE);
 	expand(want, sizeof(want), "corral: cannot read @: file too large\n", home_conf);
@@ -377,7 +385,7 @@ static void test_unreadable(void **state)
 	text[64 * 1024] = '\0';
 	write_file(home_conf, text);
 	free(text);
-	assert_int_equal(cli_conf_load(NULL, NULL, &conf), 0);
+	assert_int_equal(cli_conf_load(&no_flags, &conf), 0);
 	cli_conf_clear(&conf);
 }
 
@@ -388,20 +396,120 @@ static void test_clear(void **state)
 
 	(void)state;
 	reset();
-	assert_int_equal(cli_conf_load(NULL, "secret", &conf), 0);
+	assert_int_equal(cli_conf_load(&(struct cli_flags){NULL, "secret", "/ca.pem", NULL}, &conf),
+			 0);
+	assert_string_equal(conf.ca_file, "/ca.pem");
 	assert_string_equal(conf.token, "secret");
 	cli_conf_clear(&conf);
 	cli_conf_clear(&conf);
 	assert_null(conf.url);
 	assert_null(conf.token);
+	assert_null(conf.ca_file);
+	assert_null(conf.fingerprint);
+}
+
+/* ---- the TLS settings: --ca-file, --fingerprint ---------------------------- */
+
+#define FP_HEX "3d01e66ce7c940fcab67923aacdd832afb221a0438ea83e9850148c4fd60e47b"
+#define FP "sha256:" FP_HEX
+
+static void test_fingerprint_forms(void **state)
+{
+	static const struct {
+		const char *in;
+		int ok;
+	} cases[] = {
+		{FP, 1},
+		{"SHA256:" FP_HEX, 1},
+		/* upper case with ':' between bytes, as browsers and openssl show it */
+		{"sha256:3D:01:E6:6C:E7:C9:40:FC:AB:67:92:3A:AC:DD:83:2A:FB:22:1A:04:38:EA:83:E9:85:01:"
+		 "48:C4:FD:60:E4:7B",
+		 1},
+		{"sha1:" FP_HEX, 0},
+		{FP_HEX, 0},
+		{"sha256:" FP_HEX "00", 0},
+		{"sha256:3d01", 0},
+		{"sha256:" FP_HEX ":", 0},
+		{"sha256::3d", 0},
+		{"sha256:zz01e66ce7c940fcab67923aacdd832afb221a0438ea83e9850148c4fd60e47b", 0},
+		{"", 0},
+	};
+	(void)state;
+	for (size_t i = 0; i < NELEM(cases); i++) {
+		char out[CLI_FP_LEN + 1];
+		int rc = cli_conf_fingerprint(cases[i].in, out);
+		if ((rc == 0) != cases[i].ok)
+			fail_msg("%s: rc %d", cases[i].in, rc);
+		if (rc == 0 && strcmp(out, FP) != 0)
+			fail_msg("%s: %s", cases[i].in, out);
+	}
+}
+
+static void test_tls_settings(void **state)
+{
+	struct cli_conf conf;
+	(void)state;
+
+	/* file only; then the environment over it; then the flags over both */
+	reset();
+	write_file(home_conf, "url = https://f:1\nca_file = /f.pem\nfingerprint = " FP "\n");
+	assert_int_equal(cli_conf_load(&no_flags, &conf), 0);
+	assert_string_equal(conf.ca_file, "/f.pem");
+	assert_string_equal(conf.fingerprint, FP);
+	cli_conf_clear(&conf);
+	env("CORRAL_CA_FILE", "/e.pem");
+	env("CORRAL_FINGERPRINT", "SHA256:" FP_HEX);
+	assert_int_equal(cli_conf_load(&no_flags, &conf), 0);
+	assert_string_equal(conf.ca_file, "/e.pem");
+	assert_string_equal(conf.fingerprint, FP); /* normalised */
+	cli_conf_clear(&conf);
+	const char *other =
+		"sha256:0001e66ce7c940fcab67923aacdd832afb221a0438ea83e9850148c4fd60e47b";
+	assert_int_equal(cli_conf_load(&(struct cli_flags){NULL, NULL, "/g.pem", other}, &conf), 0);
+	assert_string_equal(conf.ca_file, "/g.pem");
+	assert_string_equal(conf.fingerprint, other);
+	cli_conf_clear(&conf);
+
+	/* all four given: a bad file is not read */
+	reset();
+	write_file(home_conf, "garbage\n");
+	assert_int_equal(cli_conf_load(&(struct cli_flags){"https://g", "t", "/g.pem", FP}, &conf),
+			 0);
+	cli_conf_clear(&conf);
+
+	/* a malformed fingerprint, and one with an http:// URL, are refused */
+	reset();
+	capture_start();
+	int rc = cli_conf_load(&(struct cli_flags){"https://g", NULL, NULL, "sha256:abc"}, &conf);
+	const char *err = capture_end();
+	assert_int_equal(rc, CLI_EXIT_USAGE);
+	assert_string_equal(err,
+			    "corral: fingerprint 'sha256:abc' is not sha256: and 64 hex digits "
+			    "(corrald cert shows it)\n");
+	cli_conf_clear(&conf);
+	capture_start();
+	rc = cli_conf_load(&(struct cli_flags){"http://g:8080", NULL, NULL, FP}, &conf);
+	err = capture_end();
+	assert_int_equal(rc, CLI_EXIT_USAGE);
+	assert_string_equal(err, "corral: a fingerprint needs an https:// server URL, not "
+				 "http://g:8080\n");
+	cli_conf_clear(&conf);
+	/* a CA file with an http:// URL is harmless: there is nothing to verify */
+	assert_int_equal(
+		cli_conf_load(&(struct cli_flags){"http://g:8080", NULL, "/g.pem", NULL}, &conf),
+		0);
+	cli_conf_clear(&conf);
+	/* the default URL is the operator listener, over HTTPS */
+	assert_int_equal(strncmp(CLI_DEFAULT_URL, "https://", 8), 0);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_load),    cmocka_unit_test(test_relative_xdg),
-		cmocka_unit_test(test_no_home), cmocka_unit_test(test_unreadable),
-		cmocka_unit_test(test_clear),
+		cmocka_unit_test(test_load),         cmocka_unit_test(test_relative_xdg),
+		cmocka_unit_test(test_no_home),      cmocka_unit_test(test_unreadable),
+		cmocka_unit_test(test_clear),        cmocka_unit_test(test_fingerprint_forms),
+		cmocka_unit_test(test_tls_settings),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -195,8 +195,7 @@ static char tmpdir[64], tmppath[128];
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/cli_test_core.XXXXXX");
-	if (mkdtemp(tmpdir) == NULL)
+	if (tmp_make(tmpdir, sizeof(tmpdir), "cli_test_core") < 0)
 		return -1;
 	snprintf(tmppath, sizeof(tmppath), "%s/f", tmpdir);
 	return 0;
@@ -212,10 +211,7 @@ static int teardown(void **state)
 
 static void write_tmp(const char *data, size_t len)
 {
-	FILE *f = fopen(tmppath, "w");
-	assert_non_null(f);
-	assert_int_equal(fwrite(data, 1, len, f), len);
-	assert_int_equal(fclose(f), 0);
+	tmp_file(tmpdir, "f", data, len); /* that is tmppath */
 }
 
 static void test_read_file(void **state)
@@ -292,19 +288,6 @@ static void test_read_stdin(void **state)
 
 /* ---- cli_call without a server ---------------------------------------- */
 
-/* A loopback port that refuses connections: bound, never listening. */
-static int closed_port(int *fd)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(sa);
-
-	*fd = socket(AF_INET, SOCK_STREAM, 0);
-	assert_true(*fd >= 0);
-	assert_int_equal(bind(*fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(getsockname(*fd, (struct sockaddr *)&sa, &len), 0);
-	return ntohs(sa.sin_port);
-}
-
 static void test_call_unreachable(void **state)
 {
 	char url[64], want[128];
@@ -313,7 +296,9 @@ static void test_call_unreachable(void **state)
 	struct cli_reply r;
 
 	(void)state;
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d", closed_port(&fd));
+	int port = closed_port(&fd);
+	assert_true(port > 0);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
 	c.url = url;
 	assert_int_equal(cli_http_new(url, "tok", &c.http), 0);
 	cli_reply_init(&r);

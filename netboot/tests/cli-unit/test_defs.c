@@ -28,6 +28,7 @@
 
 #include "cli_args.h"
 #include "cli_cmds.h"
+#include "cli_cmds_redfish.h"
 #include "cli_core.h"
 #include "cli_defs.h"
 #include "cli_res.h"

@@ -29,6 +29,8 @@
 
 #include "cli_http.h"
 
+#include "capture.h"
+
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 struct esc_case {
@@ -149,19 +151,6 @@ static void test_reply(void **state)
 	cli_reply_clear(&r); /* twice is fine */
 }
 
-/* A loopback port that refuses connections: bound, never listening. */
-static int closed_port(int *fd)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(sa);
-
-	*fd = socket(AF_INET, SOCK_STREAM, 0);
-	assert_true(*fd >= 0);
-	assert_int_equal(bind(*fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(getsockname(*fd, (struct sockaddr *)&sa, &len), 0);
-	return ntohs(sa.sin_port);
-}
-
 static void test_unreachable(void **state)
 {
 	char url[64];
@@ -170,7 +159,9 @@ static void test_unreachable(void **state)
 	struct cli_reply r;
 
 	(void)state;
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d", closed_port(&fd));
+	int port = closed_port(&fd);
+	assert_true(port > 0);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
 	assert_int_equal(cli_http_new(url, "tok", &h), 0);
 	cli_reply_init(&r);
 	json_t *body = json_pack("{s:s}", "name", "n1");

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -280,6 +281,28 @@ static void test_depth(void **state)
 	assert_string_equal(err, "line 1: nested deeper than 64 levels");
 }
 
+/* 100k '[' are refused at the 66th, before libyaml's loader (which took
+   half a minute on them) runs: the bound only says "does not hang". */
+static void test_depth_refused_early(void **state)
+{
+	size_t n = 100000;
+	char *text = malloc(n);
+	char err[128];
+	json_t *j = NULL;
+	struct timespec a, b;
+
+	(void)state;
+	assert_non_null(text);
+	memset(text, '[', n);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	assert_int_equal(cli_yaml_to_json(text, n, &j, err, sizeof(err)), -EINVAL);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	assert_null(j);
+	assert_string_equal(err, "line 1: nested deeper than 64 levels");
+	assert_true(b.tv_sec - a.tv_sec < 2);
+	free(text);
+}
+
 /* "Billion laughs": aliases of aliases, each counted every time it is
    copied.  Five levels (about 111,000 values) pass; seven (10^7) fail. */
 static int laughs(int levels, char *err, size_t errlen)
@@ -362,10 +385,15 @@ static void test_reader_error_line(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_convert),    cmocka_unit_test(test_types),
-		cmocka_unit_test(test_length),     cmocka_unit_test(test_nul_in_value),
-		cmocka_unit_test(test_errors),     cmocka_unit_test(test_depth),
-		cmocka_unit_test(test_alias_bomb), cmocka_unit_test(test_short_err),
+		cmocka_unit_test(test_convert),
+		cmocka_unit_test(test_types),
+		cmocka_unit_test(test_length),
+		cmocka_unit_test(test_nul_in_value),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_depth),
+		cmocka_unit_test(test_depth_refused_early),
+		cmocka_unit_test(test_alias_bomb),
+		cmocka_unit_test(test_short_err),
 	};
 	const struct CMUnitTest fixed_bugs[] = {
 		/* found by these tests, fixed since */

@@ -22,6 +22,7 @@ import pathlib
 import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import time
 import urllib.parse
@@ -78,9 +79,11 @@ class Response:
         return {}
 
 
-def http_request(host, port, method, path, body=None, headers=None, timeout=30):
+def http_request(host, port, method, path, body=None, headers=None, timeout=30, src=None):
     """One request on a fresh connection; `path` goes on the wire as given
-    (no client-side normalisation of '..' or '%2e')."""
+    (no client-side normalisation of '..' or '%2e').  src: the source
+    address (a loopback one, 127.0.0.x), for requests that stand for a
+    node at that address."""
     hdrs = {}
     data = None
     if body is not None:
@@ -95,7 +98,8 @@ def http_request(host, port, method, path, body=None, headers=None, timeout=30):
         hdrs.update(headers)
     if data is not None and "Content-Length" not in hdrs:
         hdrs["Content-Length"] = str(len(data))
-    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    conn = http.client.HTTPConnection(host, port, timeout=timeout,
+                                      source_address=(src, 0) if src else None)
     try:
         conn.putrequest(method, path, skip_accept_encoding=True)
         for k, v in hdrs.items():
@@ -144,6 +148,7 @@ class Corrald:
             "server": {
                 "address": "127.0.0.1",
                 "port": str(self.port),
+                "api_port": str(self.port),  # one plain listener (test_tls.py splits them)
                 "advertise_url": self.advertise_url,
                 "threads": "2",
                 "log_level": "debug",
@@ -292,7 +297,7 @@ class Corrald:
             return ""
 
     # --- HTTP --------------------------------------------------------------
-    def request(self, method, path, body=None, token=ADMIN, headers=None, timeout=30):
+    def request(self, method, path, body=None, token=ADMIN, headers=None, timeout=30, src=None):
         hdrs = {}
         if token is ADMIN:
             token = self.admin_token
@@ -300,7 +305,7 @@ class Corrald:
             hdrs["Authorization"] = "Bearer " + token
         if headers:
             hdrs.update(headers)
-        return http_request(self.host, self.port, method, path, body, hdrs, timeout)
+        return http_request(self.host, self.port, method, path, body, hdrs, timeout, src)
 
     api = request
 
@@ -339,6 +344,36 @@ class Corrald:
         if isinstance(query, dict):
             query = urllib.parse.urlencode(query)
         return self.request("GET", "/boot/v1/bootscript?" + query, token=NO_TOKEN, **kw)
+
+    def record_lease(self, mac, ip="127.0.0.1", ttl=3600):
+        """A current DHCP lease of mac on ip, written into the store's lease
+        table as corral-dhcp-hook writes it when dnsmasq grants one (these
+        daemons run no DHCP).  Node identity (docs/security.md) ties a
+        node's boot script, name= and nid= lookups and cloud-init without a
+        token to its lease's address; ttl < 0 records an expired one.
+
+        corrald remembers a boot script request's verdict while neither
+        its leases nor its inventory change (serve.c); a lease written
+        behind its back is not such a change, so one follows: an empty
+        PATCH of the defaults, which changes nothing but the inventory's
+        generation."""
+        self._leases_sql("INSERT INTO leases(mac, ip, expires) VALUES(?, ?, ?)"
+                         " ON CONFLICT(mac) DO UPDATE SET ip=excluded.ip,"
+                         " expires=excluded.expires",
+                         (mac.lower(), ip, int(time.time()) + ttl))
+
+    def drop_lease(self, mac):
+        self._leases_sql("DELETE FROM leases WHERE mac=?", (mac.lower(),))
+
+    def _leases_sql(self, sql, args):
+        db = sqlite3.connect(str(self.store_path), timeout=30)
+        try:
+            with db:
+                db.execute(sql, args)
+        finally:
+            db.close()
+        r = self.request("PATCH", "/api/v1/defaults", {})
+        assert r.status == 200, r
 
     def metrics(self):
         r = self.get("/metrics", token=NO_TOKEN)
@@ -514,6 +549,19 @@ def assert_error(r, status, code, field=None, field_contains=None):
     if field_contains is not None:
         assert field_contains in (err.get("field") or ""), r
     return err
+
+
+def assert_problem(r, status):
+    """r is an error in the RFC 7807 problem-details shape (every path under
+    /boot/v1 answers so, as OpenCHAMI's BSS does: docs/openchami.md);
+    returns {"message": its detail} so callers read it as an error's."""
+    assert r.status == status, r
+    assert r.headers.get("Content-Type", "").startswith("application/problem+json"), r.headers
+    body = json.loads(r.text)
+    assert body.get("status") == status and body.get("title"), body
+    assert isinstance(body.get("detail"), str) and body["detail"], body
+    assert "error" not in body, body
+    return {"message": body["detail"]}
 
 
 class IpxeScript:

@@ -507,6 +507,29 @@ def test_import_mac_duplicated_within_import_409(corrald):
         assert corrald.get("/api/v1/nodes/" + n["name"]).status == 404
 
 
+def test_import_name_duplicated_within_import_409(corrald):
+    """Two entries with one name: refused naming both (the second used to
+    replace the first silently, and the first's MAC was gone); nothing
+    written."""
+    name = uniq("dupname")
+    nodes = [node(name), node(), node(name, role="second")]
+    r = corrald.post("/api/v1/nodes/import", {"nodes": nodes})
+    err = assert_error(r, 409, "conflict", field="nodes[2].name")
+    assert "nodes[0]" in err["message"] and name in err["message"], err
+    assert corrald.get("/api/v1/nodes/" + name).status == 404
+    assert corrald.get("/api/v1/nodes/" + nodes[1]["name"]).status == 404
+    macs = {i["mac"] for n in corrald.get("/api/v1/nodes").body for i in n["interfaces"]}
+    assert not macs & {n["interfaces"][0]["mac"] for n in nodes}
+
+
+def test_import_mac_duplicated_names_both_entries(corrald):
+    mac = next_mac()
+    nodes = [node(), node(interfaces=[{"mac": mac}]), node(interfaces=[{"mac": mac.upper()}])]
+    r = corrald.post("/api/v1/nodes/import", {"nodes": nodes})
+    err = assert_error(r, 409, "conflict", field="nodes[2].interfaces[0].mac")
+    assert "nodes[1].interfaces[0].mac" in err["message"], err
+
+
 def test_import_openchami_field_names(corrald):
     g = uniq("ochg")
     xname = uniq("x3000c0s1b0n")

@@ -3,7 +3,7 @@ import time
 
 import pytest
 
-from conftest import IpxeScript, chain_query, next_mac, node, uniq, wait_until
+from conftest import IpxeScript, assert_error, assert_problem, chain_query, next_mac, node, uniq, wait_until
 
 
 def mk(c, kind, body):
@@ -28,8 +28,8 @@ def mk_profile(c, params="quiet prof.b=2", **kw):
     return mk(c, "profiles", b)
 
 
-def script_for(c, **query):
-    r = c.bootscript(query)
+def script_for(c, src=None, **query):
+    r = c.bootscript(query, src=src)
     assert r.status == 200, r
     assert r.headers.get("Content-Type", "").startswith("text/plain"), r.headers
     return IpxeScript(r.text)
@@ -42,7 +42,10 @@ def image_of_profile(c, prof_name):
 
 @pytest.fixture(scope="module")
 def setup(corrald):
-    """Image → profile → group; node in that group with its own params."""
+    """Image → profile → group; node in that group with its own params.  Its
+    first interface reserves 10.100.0.21 and holds a DHCP lease on
+    127.0.0.21 (the lease is what it has now): it asks from there, as a
+    node asks from its own address (docs/security.md)."""
     img = mk_image(corrald, params="console=ttyS0,115200 img.a=1")
     prof = mk_profile(corrald, params="quiet prof.b=2", image=img["name"])
     grp = mk(corrald, "groups", {"name": uniq("bgrp"), "profile": prof["name"]})
@@ -51,13 +54,14 @@ def setup(corrald):
                                    params="node.c=3 nomodeset",
                                    interfaces=[{"mac": mac, "ip": "10.100.0.21"},
                                                {"mac": next_mac()}]))
-    return {"img": img, "prof": prof, "grp": grp, "node": n, "mac": mac}
+    corrald.record_lease(mac, "127.0.0.21")
+    return {"img": img, "prof": prof, "grp": grp, "node": n, "mac": mac, "ip": "127.0.0.21"}
 
 
 def test_script_line_by_line(corrald, setup):
     c, n, img, mac = corrald, setup["node"], setup["img"], setup["mac"]
     adv = c.advertise_url
-    s = script_for(c, mac=mac)
+    s = script_for(c, mac=mac, src=setup["ip"])
     assert s.lines[0] == "#!ipxe", s.text
 
     # kernel line
@@ -104,7 +108,7 @@ def test_script_line_by_line(corrald, setup):
 
 def test_no_line_carries_unexpected_expansion(corrald, setup):
     """Nothing from the store may open an iPXE ${...} expansion."""
-    s = script_for(corrald, mac=setup["mac"])
+    s = script_for(corrald, mac=setup["mac"], src=setup["ip"])
     for l in s.lines:
         assert "${" not in l or "net0" in l, l
 
@@ -113,7 +117,7 @@ def test_no_line_carries_unexpected_expansion(corrald, setup):
                                          (12, 60), (1000, 60)])
 def test_retry_backoff(corrald, setup, retry, sleep):
     """5 s, doubling to 60 s; retry=N re-chains with retry=N+1."""
-    s = script_for(corrald, mac=setup["mac"], retry=retry)
+    s = script_for(corrald, mac=setup["mac"], retry=retry, src=setup["ip"])
     tail = IpxeScript("\n".join(s.lines[s.label("retry"):]))
     assert tail.sleeps() == [sleep], tail.text
     _, q = chain_query(tail.chain_urls()[0])
@@ -124,7 +128,7 @@ def test_retry_backoff(corrald, setup, retry, sleep):
 def test_retry_backoff_monotonic(corrald, setup):
     got = []
     for n in range(0, 10):
-        s = script_for(corrald, mac=setup["mac"], retry=n)
+        s = script_for(corrald, mac=setup["mac"], retry=n, src=setup["ip"])
         got.append(IpxeScript("\n".join(s.lines[s.label("retry"):])).sleeps()[0])
     assert got[0] == 5
     assert got == sorted(got), got
@@ -159,7 +163,7 @@ def test_mac_forms_in_query(corrald, setup):
     mac = setup["mac"]
     for form in (mac.upper(), mac.replace(":", "-"), mac.replace(":", "-").upper(),
                  "%s.%s.%s" % tuple(mac.replace(":", "")[i:i + 4] for i in (0, 4, 8))):
-        s = script_for(corrald, mac=form)
+        s = script_for(corrald, mac=form, src=setup["ip"])
         assert "corral.node=%s" % setup["node"]["name"] in s.kernel()[2], form
 
 
@@ -172,14 +176,14 @@ def test_malformed_mac_400(corrald, bad):
 
 def test_second_interface_mac_sets_bootif(corrald, setup):
     other = setup["node"]["interfaces"][1]["mac"]
-    s = script_for(corrald, mac=other)
+    s = script_for(corrald, mac=other, src=setup["ip"])
     assert "BOOTIF=01-" + other.replace(":", "-") in s.kernel()[2]
     _, q = chain_query(s.chain_urls()[-1])
     assert q["mac"].lower().replace("-", ":") == other
 
 
 def test_lookup_by_name(corrald, setup):
-    s = script_for(corrald, name=setup["node"]["name"])
+    s = script_for(corrald, name=setup["node"]["name"], src=setup["ip"])
     args = s.kernel()[2]
     assert "corral.node=%s" % setup["node"]["name"] in args
     assert "BOOTIF=01-" + setup["mac"].replace(":", "-") in args
@@ -188,7 +192,7 @@ def test_lookup_by_name(corrald, setup):
 
 
 def test_lookup_by_nid(corrald, setup):
-    s = script_for(corrald, nid=501)
+    s = script_for(corrald, nid=501, src=setup["ip"])
     args = s.kernel()[2]
     assert "corral.node=%s" % setup["node"]["name"] in args
     assert "BOOTIF=01-" + setup["mac"].replace(":", "-") in args
@@ -202,7 +206,7 @@ def test_api_bootscript_equals_node_script(corrald, setup):
         api = corrald.get("/api/v1/nodes/%s/bootscript" % name)
         assert api.status == 200, api
         assert api.headers["Content-Type"].startswith("text/plain")
-        nodes = corrald.bootscript({"name": name})
+        nodes = corrald.bootscript({"name": name}, src=setup["ip"])
         if api.raw == nodes.raw:
             break
         time.sleep(0.3)  # a token minted across a second boundary
@@ -412,18 +416,15 @@ def test_unknown_mac_then_registered(fresh_corrald):
 
 
 @pytest.mark.parametrize("query", [{"name": "nobody-here"}, {"nid": 987654}])
-def test_unknown_name_or_nid_waits(corrald, query):
-    """Node-facing: always a 200 script, never a 4xx that would strand iPXE."""
+def test_unknown_name_or_nid_refused_as_any_other(corrald, setup, query):
+    """name= and nid= are answered to the node's own address only, so an
+    unknown one gets the same 403 as a known one asked from elsewhere (no
+    probing for names); was a 200 script that waits."""
     r = corrald.bootscript(query)
-    assert r.status == 200, r
-    s = IpxeScript(r.text)
-    assert s.lines[0] == "#!ipxe"
-    assert not s.find("kernel")
-    assert 10 in s.sleeps()
-    base, q = chain_query(s.chain_urls()[-1])
-    assert base == corrald.advertise_url + "/boot/v1/bootscript"
-    k, v = list(query.items())[0]
-    assert q.get(k) == str(v)
+    k = list(query)[0]
+    err = assert_problem(r, 403)
+    known = corrald.bootscript({k: setup["node"]["name"] if k == "name" else 501})
+    assert assert_problem(known, 403)["message"] == err["message"], known
 
 
 def test_unknown_wait_from_config(corrald_factory):

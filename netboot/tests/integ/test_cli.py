@@ -165,6 +165,15 @@ def _node_get(corrald, path, data=None):
         "Content-Type": "application/x-www-form-urlencoded"} if data else {})
     with urllib.request.urlopen(req, timeout=10) as r:
         assert r.status == 200
+        return r.read().decode()
+
+
+def _phone_home_path(corrald, node):
+    """/phone-home/<token>, the token of the node's seed URL (as an operator
+    reads its boot script)."""
+    import re
+    script = corrald.get("/api/v1/nodes/%s/bootscript" % node).text
+    return "/phone-home/" + re.search(r"/cloud-init/([^/\s]+)/", script).group(1)
 
 
 def _readline(p, timeout=10.0):
@@ -193,9 +202,10 @@ def test_events_follow_until_phone_home(corrald, world):
     each new event of that node as it happens (none of other nodes), and
     exit 0 at its phone-home: what a script waits on after a reboot."""
     node, mac = world["node"], world["mac"]
+    corrald.record_lease(mac, "127.0.0.1")  # the node asks from its lease's address
     _node_get(corrald, "/boot/v1/bootscript?mac=%s" % mac)
     other, _, other_mac = uniq("o")
-    ok(corrald, "node", "create", other, "--mac", other_mac)
+    ok(corrald, "node", "create", other, "--mac", other_mac, "--group", world["group"])
     env = dict(os.environ, CORRAL_URL=corrald.url, CORRAL_TOKEN=corrald.admin_token,
                XDG_CONFIG_HOME="/nonexistent-corral-test")
     p = subprocess.Popen([os.path.join(str(corrald.build), "corral"), "events", node,
@@ -209,11 +219,11 @@ def test_events_follow_until_phone_home(corrald, world):
         assert old is not None and old.split()[1:3] == ["+0.0s", "bootscript"], old
         # Printed once listening: what happens now is streamed.
         _node_get(corrald, "/boot/v1/bootscript?mac=%s" % other_mac)
-        _node_get(corrald, "/phone-home", ("hostname=" + other).encode())
+        _node_get(corrald, _phone_home_path(corrald, other), b"hostname=x")
         _node_get(corrald, "/boot/v1/bootscript?mac=%s&retry=1" % mac)
         line = _readline(p)
         assert line is not None and line.split()[2] == "bootscript" and "retry 1" in line, line
-        _node_get(corrald, "/phone-home", ("hostname=" + node).encode())
+        _node_get(corrald, _phone_home_path(corrald, node), b"hostname=x")
         line = _readline(p)
         assert line is not None and line.split()[2:4] == ["phone-home", "127.0.0.1"], line
         assert p.wait(timeout=10) == 0, p.stderr.read()

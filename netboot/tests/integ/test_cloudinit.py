@@ -115,12 +115,20 @@ def test_user_data_merged(corrald, layered):
     assert ud["timezone"] == "America/Chicago"
 
 
-def test_vendor_data_always_200(corrald, layered):
+def test_vendor_data_points_phone_home_at_the_token(corrald, layered):
+    """vendor-data sets cloud-init's phone_home to this node's phone-home URL
+    with a token of its own (phone-home takes nothing else)."""
     r = get_ci(corrald, "/cloud-init/%s/vendor-data" % layered["token"])
     assert r.status == 200, r
     text = r.raw.decode()
-    assert text.startswith("#cloud-config"), text
-    assert yaml.safe_load(text) in (None, {}), text
+    assert text.startswith("#cloud-config\n"), text
+    ph = yaml.safe_load(text)["phone_home"]
+    assert ph["post"] == ["instance_id", "hostname"] and ph["tries"] == 10, ph
+    prefix = corrald.advertise_url + "/phone-home/"
+    assert ph["url"].startswith(prefix), ph
+    r = corrald.request("POST", ph["url"][len(corrald.advertise_url):], "instance_id=x",
+                        token=NO_TOKEN, headers=FORM)
+    assert r.status == 200 and r.body["node"] == layered["node"]["name"], r
 
 
 @pytest.mark.parametrize("what", ["meta-data", "user-data", "vendor-data"])
@@ -228,6 +236,7 @@ def test_token_expires(corrald_factory):
 # --- identity by source address --------------------------------------------------
 
 def test_by_source_address(fresh_corrald):
+    """The interface's reserved address names the node."""
     c = fresh_corrald
     # unknown source first
     for what in ("meta-data", "user-data", "vendor-data"):
@@ -248,16 +257,23 @@ def test_by_source_address(fresh_corrald):
     assert r.status == 200
 
 
-def test_by_address_of_last_bootscript(fresh_corrald):
+def test_by_address_of_its_dhcp_lease(fresh_corrald):
+    """An address names a node by its current DHCP lease; the address a boot
+    script was fetched from does not (it used to: finding 1)."""
     c = fresh_corrald
     img = mk(c, "images", {"name": "i", "kernel": "k", "initrd": "i"})
     p = mk(c, "profiles", {"name": "p", "image": img["name"]})
     n = mk(c, "nodes", node(profile=p["name"]))  # no IP on its interface
     assert get_ci(c, "/cloud-init/meta-data").status == 404
     seed(c, mac=n["interfaces"][0]["mac"])  # fetched from 127.0.0.1
-    r = wait_until(lambda: (lambda x: x.status == 200 and x)(get_ci(c, "/cloud-init/meta-data")))
-    assert r, get_ci(c, "/cloud-init/meta-data")
+    c.get("/api/v1/nodes/%s/events" % n["name"])  # the events are stored
+    assert_error(get_ci(c, "/cloud-init/meta-data"), 404, "not_found")
+    c.record_lease(n["interfaces"][0]["mac"], "127.0.0.1")
+    r = get_ci(c, "/cloud-init/meta-data")
+    assert r.status == 200, r
     assert yaml.safe_load(r.raw)["local-hostname"] == n["name"]
+    c.record_lease(n["interfaces"][0]["mac"], "127.0.0.1", ttl=-1)  # expired
+    assert_error(get_ci(c, "/cloud-init/meta-data"), 404, "not_found")
 
 
 # --- user-data that is not cloud-config --------------------------------------
@@ -306,30 +322,22 @@ def wait_state(c, name, state, timeout=5):
     return got
 
 
-def test_phone_home_by_form(fresh_corrald):
+def test_phone_home_without_token_refused(fresh_corrald):
+    """Phone-home needs the node's token: a form naming a node (instance_id,
+    hostname) or the node's own address no longer marks it ready."""
     c = fresh_corrald
     img = mk(c, "images", {"name": "i", "kernel": "k", "initrd": "i"})
     p = mk(c, "profiles", {"name": "p", "image": img["name"]})
-    n = mk(c, "nodes", node(profile=p["name"]))
-    other = mk(c, "nodes", node(profile=p["name"]))
+    n = mk(c, "nodes", node(profile=p["name"],
+                            interfaces=[{"mac": next_mac(), "ip": "127.0.0.1"}]))
     _, token = seed(c, mac=n["interfaces"][0]["mac"])
     md = yaml.safe_load(get_ci(c, "/cloud-init/%s/meta-data" % token).raw)
-    form = "instance_id=%s&hostname=%s&pub_key_ed25519=ssh-ed25519+AAAA+root%%40x" % (
-        md["instance-id"], n["name"])
-    r = c.request("POST", "/phone-home", form, token=NO_TOKEN, headers=FORM)
-    assert r.status == 200, r
-    assert r.body == {"node": n["name"], "state": "ready"}
-    assert wait_state(c, n["name"], "ready") == "ready"
-    assert c.get("/api/v1/nodes/" + other["name"]).body["state"] == "new"
-
-
-def test_phone_home_by_hostname_only(fresh_corrald):
-    c = fresh_corrald
-    n = mk(c, "nodes", node())
-    r = c.request("POST", "/phone-home", "hostname=" + n["name"], token=NO_TOKEN, headers=FORM)
-    assert r.status == 200, r
-    assert r.body == {"node": n["name"], "state": "ready"}
-    assert wait_state(c, n["name"], "ready") == "ready"
+    for form in ("instance_id=%s&hostname=%s" % (md["instance-id"], n["name"]),
+                 "hostname=" + n["name"], "pub_key_rsa=x", ""):
+        r = c.request("POST", "/phone-home", form, token=NO_TOKEN, headers=FORM)
+        err = assert_error(r, 403, "forbidden")
+        assert "token" in err["message"], err
+    assert wait_state(c, n["name"], "ready", timeout=0.5) != "ready"
 
 
 def test_phone_home_with_token(fresh_corrald):
@@ -345,18 +353,9 @@ def test_phone_home_with_token(fresh_corrald):
     assert wait_state(c, n["name"], "ready") == "ready"
 
 
-def test_phone_home_by_source_address(fresh_corrald):
-    c = fresh_corrald
-    n = mk(c, "nodes", node(interfaces=[{"mac": next_mac(), "ip": "127.0.0.1"}]))
-    r = c.request("POST", "/phone-home", "pub_key_rsa=x", token=NO_TOKEN, headers=FORM)
-    assert r.status == 200, r
-    assert r.body["node"] == n["name"]
-    assert wait_state(c, n["name"], "ready") == "ready"
-
-
-def test_phone_home_unknown_404(fresh_corrald):
+def test_phone_home_bad_token_403(fresh_corrald):
     c = fresh_corrald
     mk(c, "nodes", node())
-    r = c.request("POST", "/phone-home", "instance_id=nobody&hostname=nobody", token=NO_TOKEN,
-                  headers=FORM)
-    assert_error(r, 404, "not_found")
+    r = c.request("POST", "/phone-home/" + "0" * 56, "instance_id=nobody&hostname=nobody",
+                  token=NO_TOKEN, headers=FORM)
+    assert_error(r, 403, "forbidden")

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import BUILD, REPO, NO_TOKEN, Corrald, http_request, next_mac
+from conftest import BUILD, REPO, NO_TOKEN, Corrald, http_request, next_mac, node, wait_until
 
 
 def check(conf_path, env=None):
@@ -204,6 +204,60 @@ def test_sighup_twice_and_still_serving(fresh_corrald):
         time.sleep(0.2)
     assert c.alive()
     assert c.get("/healthz", token=NO_TOKEN).status == 200
+
+
+def reload_and_wait(c, changes):
+    """Sets {(section, key): value}, sends SIGHUP, waits for the outcome;
+    returns what corrald logged meanwhile."""
+    mark = len(c.stderr_text())
+    for (sec, key), v in changes.items():
+        c.conf.setdefault(sec, {})[key] = str(v)
+    c.write_conf()
+    c.signal(signal.SIGHUP)
+
+    def outcome():
+        t = c.stderr_text()[mark:]
+        done = "reloaded configuration" in t or "configuration not changed" in t
+        return t if done else None
+
+    out = wait_until(outcome, timeout=10)
+    assert out, "no reload outcome logged:\n" + c.stderr_tail()
+    return out
+
+
+def test_sighup_unusable_files_root_keeps_old_config(fresh_corrald):
+    """A new files.root that cannot be opened refuses the whole file: the
+    old root keeps serving and no other key of the file is applied."""
+    c = fresh_corrald
+    c.add_file("which.txt", "old")
+    blocker = c.dir / "not-a-dir"
+    blocker.write_text("a file where a directory should be")
+    out = reload_and_wait(c, {("files", "root"): blocker / "root", ("boot", "unknown_wait"): 3})
+    lines = [l for l in out.splitlines() if "configuration not changed" in l]
+    assert len(lines) == 1 and "files.root" in lines[0], out
+    assert "reloaded configuration" not in out, out
+    r = c.get("/files/which.txt", token=NO_TOKEN)
+    assert r.status == 200 and r.raw == b"old", r
+    assert 10 in sleeps(unknown_script(c, next_mac()))
+    assert c.get("/api/v1/status").body["files_root"] == str(c.files_root)
+
+
+def test_sighup_restart_only_keys_are_named_and_kept(fresh_corrald):
+    """Keys read once at start (here server.max_body and redfish.timeout_ms)
+    are named in one warning and keep their running value; the rest of the
+    file applies."""
+    c = fresh_corrald
+    out = reload_and_wait(c, {("server", "max_body"): 2048, ("redfish", "timeout_ms"): 9000,
+                              ("boot", "unknown_wait"): 3})
+    assert "reloaded configuration" in out, out
+    warn = [l for l in out.splitlines() if "next restart" in l]
+    assert len(warn) == 1, out
+    assert "server.max_body" in warn[0] and "redfish.timeout_ms" in warn[0], warn
+    assert "unknown_wait" not in warn[0], warn
+    assert 3 in sleeps(unknown_script(c, next_mac()))
+    # the running 1 MiB cap, not the file's 2 KiB
+    r = c.post("/api/v1/nodes", node(metadata={"pad": "x" * 5000}))
+    assert r.status == 201, r
 
 
 def test_sigterm_exits_0(fresh_corrald):

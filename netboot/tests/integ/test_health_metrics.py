@@ -1,5 +1,6 @@
 """/healthz and /metrics (Prometheus text)."""
 import re
+import subprocess
 import time
 
 from conftest import NO_TOKEN, next_mac, node, wait_until
@@ -55,6 +56,50 @@ def test_healthz(corrald):
     assert r.status == 200
     assert r.headers["Content-Type"].startswith("application/json")
     assert r.body == {"status": "ok"}
+
+
+# The store's directory becomes a 2 MiB tmpfs in corrald's own mount
+# namespace (what the token commands wrote there is copied in first), so a
+# test can fill it without touching the machine's file systems.
+TMPFS_STORE = (
+    'set -e; d=$1; shift; t=$(mktemp -d); cp -a "$d"/. "$t"/;'
+    ' mount -t tmpfs -o size=2m tmpfs "$d"; cp -a "$t"/. "$d"/; rm -rf "$t"; exec "$@"')
+
+
+def in_mount_ns(c, script):
+    return subprocess.run(["nsenter", "-t", str(c.pid), "-m", "--", "sh", "-c", script],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30)
+
+
+def test_healthz_degraded_when_the_store_cannot_write(corrald_factory, tmp_path):
+    """/healthz said ok while every write failed on a full disk.  Now: 503
+    {"status":"degraded","reason":…} while the store's file system is full,
+    still after space is freed until a write succeeds again, then ok."""
+    store = tmp_path / "store"
+    store.mkdir()
+    c = corrald_factory(conf={"store": {"path": str(store / "corral.db")}}, start=False)
+    c.prefix = ["unshare", "-m", "--propagation", "private", "sh", "-c", TMPFS_STORE, "sh",
+                str(store)]
+    c.start()
+    assert c.get("/healthz", token=NO_TOKEN).body == {"status": "ok"}
+    c.ok("POST", "/api/v1/nodes", node(), expect=201)
+    in_mount_ns(c, 'cat /dev/zero > "%s/fill"' % store)  # ends at ENOSPC
+    r = c.get("/healthz", token=NO_TOKEN)
+    assert r.status == 503, r
+    assert r.body["status"] == "degraded" and "free" in r.body["reason"], r.body
+    assert str(store) in r.body["reason"], r.body
+    w = c.post("/api/v1/nodes", node())
+    assert w.status == 500, w
+    r = c.get("/healthz", token=NO_TOKEN)
+    assert r.status == 503 and r.body["status"] == "degraded", r
+    # Space back: the failed write is still the last word until one works.
+    assert in_mount_ns(c, 'rm "%s/fill"' % store).returncode == 0
+    r = c.get("/healthz", token=NO_TOKEN)
+    assert r.status == 503 and "last write" in r.body["reason"], r.body
+    assert "full" in r.body["reason"], r.body
+    c.ok("POST", "/api/v1/nodes", node(), expect=201)
+    r = c.get("/healthz", token=NO_TOKEN)
+    assert r.status == 200 and r.body == {"status": "ok"}, r
 
 
 def test_healthz_head(corrald):
@@ -125,10 +170,13 @@ def test_bootscripts_by_kind(fresh_corrald):
     c.bootscript({"mac": disabled["interfaces"][0]["mac"]})
     c.bootscript({"mac": noprof["interfaces"][0]["mac"]})
     c.bootscript({"mac": next_mac()})
+    c.record_lease(booting["interfaces"][0]["mac"], "127.0.0.9")
+    c.bootscript({"mac": booting["interfaces"][0]["mac"]})  # not from its lease: refused
     wait_until(lambda: series(metrics(c), "corral_bootscripts_total") -
-               series(before, "corral_bootscripts_total") >= 5, timeout=3)
+               series(before, "corral_bootscripts_total") >= 6, timeout=3)
     after = metrics(c)
-    for kind, n in (("node", 2), ("disabled", 1), ("noprofile", 1), ("unknown", 1)):
+    for kind, n in (("node", 2), ("disabled", 1), ("noprofile", 1), ("unknown", 1),
+                    ("refused", 1)):
         d = series(after, "corral_bootscripts_total", kind=kind) - \
             series(before, "corral_bootscripts_total", kind=kind)
         assert d == n, "kind=%s grew by %s, want %d" % (kind, d, n)
@@ -153,8 +201,9 @@ def test_nodes_by_state(fresh_corrald):
     m = metrics(c)
     assert series(m, "corral_nodes", state="new") == 3
     c.bootscript({"mac": nodes[0]["interfaces"][0]["mac"]})
-    c.bootscript({"mac": nodes[1]["interfaces"][0]["mac"]})
-    c.post("/phone-home", "hostname=" + nodes[1]["name"], token=NO_TOKEN,
+    s = c.bootscript({"mac": nodes[1]["interfaces"][0]["mac"]}).text
+    token = re.search(r"/cloud-init/([^/\s]+)/", s).group(1)
+    c.post("/phone-home/" + token, "hostname=x", token=NO_TOKEN,
            headers={"Content-Type": "application/x-www-form-urlencoded"})
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:

@@ -375,6 +375,30 @@ def test_conflict_macs_of_two_nodes_reported_nothing_overwritten(world):
     assert nodes(c)[na] == before[na] and nodes(c)[nb] == before[nb]
 
 
+def test_conflict_on_rediscovery_keeps_the_bmc_link(world):
+    """A node already linked to its system; an operator moves one of its MACs
+    to another node, so the next discovery finds the MACs spread over two
+    nodes: a conflict, reported, and the link stays (power still works)."""
+    c, b, port = world["c"], world["b"], world["port"]
+    addr = "127.%d.2.4" % b
+    m11, m12 = F.mac(addr, 1, 1), F.mac(addr, 1, 2)
+    job = discover(c, [addr], port)
+    [name] = job["nodes_created"]
+    assert bmcs(c)[(addr, port)]["systems"][0]["node"] == name
+    c.ok("PATCH", "/api/v1/nodes/" + name, {"interfaces": [{"mac": m11}]}, expect=200)
+    other = uniq("moved")
+    c.ok("POST", "/api/v1/nodes", {"name": other, "interfaces": [{"mac": m12}]}, expect=201)
+    job = discover(c, [addr], port)
+    assert len(job["conflicts"]) == 1 and "several nodes" in job["conflicts"][0]["message"], job
+    assert job["nodes_created"] == [] and job["nodes_updated"] == [], job
+    assert bmcs(c)[(addr, port)]["systems"][0]["node"] == name
+    _, res = control(c, "/api/v1/power", {"targets": [name], "action": "status"})
+    assert res[name]["ok"] is True and res[name]["power_state"] in ("On", "Off"), res
+    # The other node never was this system: it has no BMC.
+    _, res = control(c, "/api/v1/power", {"targets": [other], "action": "status"})
+    assert res[other]["ok"] is False and "no BMC" in res[other]["message"], res
+
+
 def test_known_node_is_linked_not_duplicated(world):
     """A node that already holds one of the system's MACs is that system:
     it gets the free MAC, keeps its own, and no second node appears."""

@@ -1,17 +1,19 @@
 /*
- * The fixture test_api.c and test_serve.c share: a struct app wired the way
- * corrald.c wires it (a real SQLite store in a fresh temporary directory,
- * the events writer, metrics, boot cache, hub, a configuration from
- * config_defaults() with its paths in that directory and the advertise URL
- * ADVERTISE, a seed key), served by http_server_start() on 127.0.0.1 port 0
- * with the real route table (app_routes) and auth callback (app_auth), and
- * a small libcurl client to drive it.
+ * The fixture the api and serve tests share (test_api*.c; test_serve*.c
+ * through servefix.h): a struct app wired the way corrald.c wires it (a
+ * real SQLite store in a fresh temporary directory, the events writer,
+ * metrics, boot cache, hub, a configuration from config_defaults() with its
+ * paths in that directory and the advertise URL ADVERTISE, a seed key),
+ * served by http_server_start() on 127.0.0.1 port 0 with the real route
+ * table (routes_table) and auth callback (routes_auth), and a small libcurl
+ * client to drive it.
  *
  * Everything here is static: each test program includes this header once
- * and is its own binary.  A test's setup calls fx_new() and its teardown is
+ * and is its own binary; FIXTURE_FN marks the functions, since a program
+ * need not use them all.  A test's setup calls fx_new() and its teardown is
  * teardown() below; libcurl's global init is the test's main()'s.  What
- * differs between the two tests (boot files under the root, the read
- * token, how an error body is checked) stays in each test.
+ * differs between the tests (boot files under the root, the read token,
+ * how an error body is checked) stays with them.
  *
  * Security assumption: the client talks to loopback only and never uses a
  * proxy from the environment.
@@ -36,7 +38,12 @@
 #include <curl/curl.h>
 
 #include "app.h"
+#include "routes.h"
 #include "log.h"
+#include "tfmt.h"
+
+/* A helper of this fixture; a test program may leave some unused. */
+#define FIXTURE_FN static __attribute__((unused))
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 #define ADVERTISE "http://boot.test:8080/corral"
@@ -54,7 +61,7 @@ struct fx {
 	char reader[AUTH_TOKEN_LEN + 8]; /* made by the tests that need one */
 };
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+FIXTURE_FN int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st;
 	(void)flag;
@@ -64,7 +71,7 @@ static int rm_one(const char *path, const struct stat *st, int flag, struct FTW 
 
 /* Stops the server and frees everything, the temporary directory too;
    NULL is a no-op. */
-static void fx_free(struct fx *f)
+FIXTURE_FN void fx_free(struct fx *f)
 {
 	if (f == NULL)
 		return;
@@ -84,8 +91,8 @@ static void fx_free(struct fx *f)
 	free(f);
 }
 
-/* Makes a token of scope (1 read, 2 admin) in the store; its text in out. */
-static int fx_token(struct fx *f, const char *name, int scope, char *out)
+/* Makes a token of scope in the store; its text in out. */
+FIXTURE_FN int fx_token(struct fx *f, const char *name, enum auth_scope scope, char *out)
 {
 	unsigned char hash[AUTH_HASH_LEN];
 
@@ -101,7 +108,7 @@ static int fx_token(struct fx *f, const char *name, int scope, char *out)
  * it may change the configuration and fill the root.  Returns 0 and the
  * fixture (free with fx_free()) in *out, or -1.
  */
-static int fx_new(const char *tmpl, int (*prepare)(struct config *c), struct fx **out)
+FIXTURE_FN int fx_new(const char *tmpl, int (*prepare)(struct config *c), struct fx **out)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 	struct config *c = malloc(sizeof(*c));
@@ -114,21 +121,21 @@ static int fx_new(const char *tmpl, int (*prepare)(struct config *c), struct fx 
 	}
 	f->cfg = c;
 	log_set_level(LOG_LVL_WARN);
-	snprintf(f->dir, sizeof(f->dir), "%s", tmpl);
+	TFMT(f->dir, "%s", tmpl);
 	if (mkdtemp(f->dir) == NULL) {
 		f->dir[0] = '\0';
 		goto err;
 	}
 	config_defaults(c);
-	snprintf(c->address, sizeof(c->address), "127.0.0.1");
+	TFMT(c->address, "127.0.0.1");
 	c->port = 0;
 	c->threads = 4;
-	snprintf(c->advertise_url, sizeof(c->advertise_url), "%s", ADVERTISE);
+	TFMT(c->advertise_url, "%s", ADVERTISE);
 	/* corrald.c's resolve_base_url() (static): the advertise URL when set. */
-	snprintf(c->base_url, sizeof(c->base_url), "%s", ADVERTISE);
-	snprintf(c->store_path, sizeof(c->store_path), "%s/corral.db", f->dir);
-	snprintf(c->files_root, sizeof(c->files_root), "%s/files", f->dir);
-	snprintf(c->key_file, sizeof(c->key_file), "%s/secret.key", f->dir);
+	TFMT(c->base_url, "%s", ADVERTISE);
+	TFMT(c->store_path, "%s/corral.db", f->dir);
+	TFMT(c->files_root, "%s/files", f->dir);
+	TFMT(c->key_file, "%s/secret.key", f->dir);
 	if (mkdir(c->files_root, 0750) < 0)
 		goto err;
 	if (prepare != NULL && prepare(c) < 0)
@@ -138,14 +145,14 @@ static int fx_new(const char *tmpl, int (*prepare)(struct config *c), struct fx 
 	    auth_key_load(c->key_file, f->a.seed_key) < 0 || files_open(c->files_root, &files) < 0)
 		goto err;
 	atomic_init(&f->a.files, files);
-	f->labels = calloc(app_nroutes, sizeof(*f->labels));
+	f->labels = calloc(routes_count, sizeof(*f->labels));
 	if (f->labels == NULL)
 		goto err;
-	for (size_t i = 0; i < app_nroutes; i++)
-		f->labels[i] = app_routes[i].label;
+	for (size_t i = 0; i < routes_count; i++)
+		f->labels[i] = routes_table[i].label;
 	if (hub_new(&f->a.hub) < 0 ||
 	    events_start(f->a.store, f->a.hub, c->events_keep_days, &f->a.events) < 0 ||
-	    metrics_new(f->labels, app_nroutes, &f->a.metrics) < 0 ||
+	    metrics_new(f->labels, routes_count, &f->a.metrics) < 0 ||
 	    bootcache_new(200000, &f->a.bootcache) < 0)
 		goto err;
 	f->a.started_us = store_now_us();
@@ -158,16 +165,18 @@ static int fx_new(const char *tmpl, int (*prepare)(struct config *c), struct fx 
 		.threads = c->threads,
 		.max_body = c->max_body,
 		.conn_timeout = 60,
-		.routes = app_routes,
-		.nroutes = app_nroutes,
-		.auth = app_auth,
-		.done = app_done,
+		.routes = routes_table,
+		.nroutes = routes_count,
+		.auth = routes_auth,
+		.done = routes_done,
+		.error_body = routes_error_body,
+		.untyped_json = routes_untyped_json,
 		.ctx = &f->a,
 	};
 	if (http_server_start(&hc, &f->http) < 0)
 		goto err;
-	snprintf(f->base, sizeof(f->base), "http://127.0.0.1:%u", http_server_port(f->http));
-	if (fx_token(f, "admin", 2, f->admin) < 0)
+	TFMT(f->base, "http://127.0.0.1:%u", http_server_port(f->http));
+	if (fx_token(f, "admin", AUTH_SCOPE_ADMIN, f->admin) < 0)
 		goto err;
 	*out = f;
 	return 0;
@@ -177,7 +186,7 @@ err:
 	return -1;
 }
 
-static int teardown(void **state)
+FIXTURE_FN int teardown(void **state)
 {
 	fx_free(*state);
 	return 0;
@@ -207,14 +216,14 @@ struct res {
 	json_t *json; /* the body when it is JSON, else NULL */
 };
 
-static void res_free(struct res *r)
+FIXTURE_FN void res_free(struct res *r)
 {
 	buf_clear(&r->body);
 	json_decref(r->json);
 	r->json = NULL;
 }
 
-static size_t on_body(char *p, size_t size, size_t n, void *arg)
+FIXTURE_FN size_t on_body(char *p, size_t size, size_t n, void *arg)
 {
 	struct res *r = arg;
 
@@ -222,7 +231,8 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
 }
 
 /* Copies the value of header "name:" in line into out (trimmed). */
-static void header_value(const char *line, size_t len, const char *name, char *out, size_t outlen)
+FIXTURE_FN void header_value(const char *line, size_t len, const char *name, char *out,
+			     size_t outlen)
 {
 	size_t nl = strlen(name);
 
@@ -234,10 +244,10 @@ static void header_value(const char *line, size_t len, const char *name, char *o
 		line++, len--;
 	while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == '\n'))
 		len--;
-	snprintf(out, outlen, "%.*s", (int)len, line);
+	TFMTN(out, outlen, "%.*s", (int)len, line);
 }
 
-static size_t on_header(char *p, size_t size, size_t n, void *arg)
+FIXTURE_FN size_t on_header(char *p, size_t size, size_t n, void *arg)
 {
 	struct res *r = arg;
 
@@ -250,7 +260,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 }
 
 /* JSON bodies in the tables use ' for " (no body here needs a '). */
-static char *dequote(const char *s)
+FIXTURE_FN char *dequote(const char *s)
 {
 	char *d = strdup(s);
 
@@ -262,7 +272,7 @@ static char *dequote(const char *s)
 }
 
 /* Sends q and fills r (free with res_free()); returns the status. */
-static long send_rq(struct fx *f, const struct rq *q, struct res *r)
+FIXTURE_FN long send_rq(struct fx *f, const struct rq *q, struct res *r)
 {
 	CURL *c = curl_easy_init();
 	struct curl_slist *h = NULL;
@@ -272,7 +282,7 @@ static long send_rq(struct fx *f, const struct rq *q, struct res *r)
 	assert_non_null(c);
 	memset(r, 0, sizeof(*r));
 	buf_init(&r->body, 16u << 20);
-	snprintf(url, sizeof(url), "%s%s", f->base, q->path);
+	TFMT(url, "%s%s", f->base, q->path);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	/* Loopback only: never a proxy from the environment. */
 	curl_easy_setopt(c, CURLOPT_PROXY, "");
@@ -287,23 +297,22 @@ static long send_rq(struct fx *f, const struct rq *q, struct res *r)
 	if (q->body != NULL) {
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, q->body);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(q->body));
-		snprintf(line, sizeof(line), "Content-Type: %s",
-			 q->ctype ? q->ctype : "application/json");
+		TFMT(line, "Content-Type: %s", q->ctype ? q->ctype : "application/json");
 		h = curl_slist_append(h, line);
 	}
 	h = curl_slist_append(h, "Expect:");
 	if (q->token != NULL) {
-		snprintf(line, sizeof(line), "Authorization: Bearer %s", q->token);
+		TFMT(line, "Authorization: Bearer %s", q->token);
 		h = curl_slist_append(h, line);
 	}
 	if (q->range != NULL) {
-		snprintf(line, sizeof(line), "Range: %s", q->range);
+		TFMT(line, "Range: %s", q->range);
 		h = curl_slist_append(h, line);
 	}
 	if (q->header != NULL)
 		h = curl_slist_append(h, q->header);
 	if (q->src != NULL) {
-		snprintf(iface, sizeof(iface), "host!%s", q->src);
+		TFMT(iface, "host!%s", q->src);
 		curl_easy_setopt(c, CURLOPT_INTERFACE, iface);
 	}
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
@@ -317,14 +326,15 @@ static long send_rq(struct fx *f, const struct rq *q, struct res *r)
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
 	curl_slist_free_all(h);
 	curl_easy_cleanup(c);
-	if (strncmp(r->ctype, "application/json", 16) == 0)
+	if (strncmp(r->ctype, "application/json", 16) == 0 ||
+	    strncmp(r->ctype, "application/problem+json", 24) == 0)
 		r->json = json_loadb(buf_str(&r->body), r->body.len, 0, NULL);
 	return r->status;
 }
 
 /* A request with token and a JSON body written with ' for " (or NULL). */
-static long call_as(struct fx *f, const char *token, const char *method, const char *path,
-		    const char *body, struct res *r)
+FIXTURE_FN long call_as(struct fx *f, const char *token, const char *method, const char *path,
+			const char *body, struct res *r)
 {
 	char *b = body ? dequote(body) : NULL;
 	struct rq q = {.method = method, .path = path, .token = token, .body = b};
@@ -337,14 +347,15 @@ static long call_as(struct fx *f, const char *token, const char *method, const c
 }
 
 /* The same with the admin token. */
-static long call(struct fx *f, const char *method, const char *path, const char *body,
-		 struct res *r)
+FIXTURE_FN long call(struct fx *f, const char *method, const char *path, const char *body,
+		     struct res *r)
 {
 	return call_as(f, f->admin, method, path, body, r);
 }
 
 /* The request (admin) must answer want; the body is dropped. */
-static void must(struct fx *f, const char *method, const char *path, const char *body, long want)
+FIXTURE_FN void must(struct fx *f, const char *method, const char *path, const char *body,
+		     long want)
 {
 	struct res r;
 
@@ -355,7 +366,7 @@ static void must(struct fx *f, const char *method, const char *path, const char 
 }
 
 /* GET path with the admin token: the JSON (caller's), asserting 200. */
-static json_t *get_json(struct fx *f, const char *path)
+FIXTURE_FN json_t *get_json(struct fx *f, const char *path)
 {
 	struct res r;
 	json_t *j;

@@ -1,7 +1,8 @@
 /*
  * Unit tests for auth: API token shape and hash, signed seed tokens (known
  * layout, round trip, expiry, tampering, wrong key, malformed input) and
- * the key file (created 0600 with 32 random bytes, read back unchanged).
+ * the key file (created 0600 with 32 random bytes, read back unchanged);
+ * token scopes (their names, order and stored numbers).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +20,7 @@
 
 #include "auth.h"
 #include "log.h"
+#include "tfmt.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -109,9 +111,47 @@ static void test_token_hash(void **state)
 	auth_token_hash(t2, h2);
 	assert_memory_not_equal(h1, h2, AUTH_HASH_LEN);
 	/* One character more changes it. */
-	snprintf(t2, sizeof(t2), "%sx", t);
+	TFMT(t2, "%sx", t);
 	auth_token_hash(t2, h2);
 	assert_memory_not_equal(h1, h2, AUTH_HASH_LEN);
+}
+
+/* ---- scopes ---------------------------------------------------------------- */
+
+/* The API's names, the order routes rely on, and what a stored number reads as. */
+static void test_scope_names(void **state)
+{
+	static const struct {
+		const char *name;
+		int rc;
+		enum auth_scope scope;
+	} parse[] = {
+		{"read", 0, AUTH_SCOPE_READ},
+		{"admin", 0, AUTH_SCOPE_ADMIN},
+		{"Admin", -EINVAL, 0},
+		{"none", -EINVAL, 0},
+		{"", -EINVAL, 0},
+		{"read ", -EINVAL, 0},
+		{NULL, -EINVAL, 0},
+	};
+
+	(void)state;
+	assert_true(AUTH_SCOPE_NONE < AUTH_SCOPE_READ && AUTH_SCOPE_READ < AUTH_SCOPE_ADMIN);
+	/* The numbers are stored in the tokens table: they never change. */
+	assert_int_equal(AUTH_SCOPE_READ, 1);
+	assert_int_equal(AUTH_SCOPE_ADMIN, 2);
+	for (size_t i = 0; i < NELEM(parse); i++) {
+		enum auth_scope got = AUTH_SCOPE_NONE;
+		int rc = auth_scope_parse(parse[i].name, &got);
+		if (rc != parse[i].rc || (rc == 0 && got != parse[i].scope))
+			fail_msg("parse(%s): rc %d scope %d, want %d %d",
+				 parse[i].name ? parse[i].name : "NULL", rc, (int)got, parse[i].rc,
+				 (int)parse[i].scope);
+		if (rc == 0)
+			assert_string_equal(auth_scope_name(got), parse[i].name);
+	}
+	assert_string_equal(auth_scope_name(3), "admin");
+	assert_string_equal(auth_scope_name(0), "read");
 }
 
 /* ---- seed tokens -------------------------------------------------------- */
@@ -267,15 +307,15 @@ static void test_seed_malformed(void **state)
 	}
 	auth_seed_make(key, 42, 1000, tok);
 	/* one character short, one too many, a trailing newline, spaces */
-	snprintf(buf, sizeof(buf), "%.*s", AUTH_SEED_LEN - 2, tok);
+	TFMT(buf, "%.*s", AUTH_SEED_LEN - 2, tok);
 	assert_int_equal(auth_seed_check(key, buf, 0, &(int64_t){0}), -EACCES);
-	snprintf(buf, sizeof(buf), "%s0", tok);
+	TFMT(buf, "%s0", tok);
 	assert_int_equal(auth_seed_check(key, buf, 0, &(int64_t){0}), -EACCES);
-	snprintf(buf, sizeof(buf), "%s00", tok);
+	TFMT(buf, "%s00", tok);
 	assert_int_equal(auth_seed_check(key, buf, 0, &(int64_t){0}), -EACCES);
-	snprintf(buf, sizeof(buf), "%s\n", tok);
+	TFMT(buf, "%s\n", tok);
 	assert_int_equal(auth_seed_check(key, buf, 0, &(int64_t){0}), -EACCES);
-	snprintf(buf, sizeof(buf), " %.*s", AUTH_SEED_LEN - 2, tok);
+	TFMT(buf, " %.*s", AUTH_SEED_LEN - 2, tok);
 	assert_int_equal(auth_seed_check(key, buf, 0, &(int64_t){0}), -EACCES);
 	/* the real one still passes */
 	assert_int_equal(auth_seed_check(key, tok, 0, &(int64_t){0}), 0);
@@ -295,12 +335,12 @@ static int tmp_setup(void **state)
 	if (auth_init() != 0 || (t = calloc(1, sizeof(*t))) == NULL)
 		return -1;
 	log_set_level(LOG_LVL_ERROR); /* "created key file" is expected here */
-	snprintf(t->dir, sizeof(t->dir), "/tmp/test_auth.XXXXXX");
+	TFMT(t->dir, "/tmp/test_auth.XXXXXX");
 	if (mkdtemp(t->dir) == NULL) {
 		free(t);
 		return -1;
 	}
-	snprintf(t->path, sizeof(t->path), "%s/secret.key", t->dir);
+	TFMT(t->path, "%s/secret.key", t->dir);
 	*state = t;
 	return 0;
 }
@@ -311,9 +351,9 @@ static int tmp_teardown(void **state)
 	char p[160];
 
 	unlink(t->path);
-	snprintf(p, sizeof(p), "%s/secret.key.tmp", t->dir);
+	TFMT(p, "%s/secret.key.tmp", t->dir);
 	unlink(p);
-	snprintf(p, sizeof(p), "%s/short.key", t->dir);
+	TFMT(p, "%s/short.key", t->dir);
 	unlink(p);
 	rmdir(t->dir);
 	free(t);
@@ -343,7 +383,7 @@ static void test_key_create_and_reload(void **state)
 	assert_int_equal(n, AUTH_KEY_LEN);
 	assert_memory_equal(file, k1, AUTH_KEY_LEN);
 	/* No temporary file left behind. */
-	snprintf(tmpname, sizeof(tmpname), "%s.tmp", t->path);
+	TFMT(tmpname, "%s.tmp", t->path);
 	assert_int_equal(access(tmpname, F_OK), -1);
 	/* Loading again reads the same key (no new one is made). */
 	memset(k2, 0, sizeof(k2));
@@ -378,14 +418,14 @@ static void test_key_errors(void **state)
 	int fd;
 
 	/* A file shorter than a key is an error, not a short key. */
-	snprintf(p, sizeof(p), "%s/short.key", t->dir);
+	TFMT(p, "%s/short.key", t->dir);
 	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, "0123456789", 10), 10);
 	close(fd);
 	assert_true(auth_key_load(p, k) < 0);
 	/* A missing directory. */
-	snprintf(p, sizeof(p), "%s/no/such/dir/secret.key", t->dir);
+	TFMT(p, "%s/no/such/dir/secret.key", t->dir);
 	assert_int_equal(auth_key_load(p, k), -ENOENT);
 }
 
@@ -395,7 +435,7 @@ int main(void)
 		cmocka_unit_test(test_token_format),   cmocka_unit_test(test_token_hash),
 		cmocka_unit_test(test_seed_vectors),   cmocka_unit_test(test_seed_round_trip),
 		cmocka_unit_test(test_seed_tampered),  cmocka_unit_test(test_seed_wrong_key),
-		cmocka_unit_test(test_seed_malformed),
+		cmocka_unit_test(test_seed_malformed), cmocka_unit_test(test_scope_names),
 	};
 	const struct CMUnitTest files[] = {
 		cmocka_unit_test(test_key_create_and_reload),

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "bootscript.h"
+#include "tfmt.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 #define BASE "http://10.0.0.1:8080"
@@ -217,22 +218,42 @@ static const struct node_case node_cases[] = {
 	},
 };
 
-static void fill_boot(struct store_boot *b, const struct node_case *c)
+static void fill_boot(struct bootsel *b, const struct node_case *c)
 {
 	memset(b, 0, sizeof(*b));
 	b->node_id = 42;
-	snprintf(b->name, sizeof(b->name), "%s", c->name);
-	snprintf(b->mac, sizeof(b->mac), "%s", c->mac);
-	snprintf(b->arch, sizeof(b->arch), "x86_64");
+	TFMT(b->name, "%s", c->name);
+	TFMT(b->mac, "%s", c->mac);
+	TFMT(b->arch, "x86_64");
 	b->enabled = true;
 	b->has_profile = true;
-	snprintf(b->profile, sizeof(b->profile), "%s", c->profile);
-	snprintf(b->source, sizeof(b->source), "%s", c->source);
-	snprintf(b->image, sizeof(b->image), "%s", c->image);
+	TFMT(b->profile, "%s", c->profile);
+	TFMT(b->source, "%s", c->source);
+	TFMT(b->image, "%s", c->image);
 	b->kernel = (char *)c->kernel;
 	b->initrd = (char *)c->initrd;
 	b->rootfs = NULL;
 	b->params = (char *)c->params;
+}
+
+/* An image with a root image digest: the kernel line carries it for the
+ * initramfs's check, after corral.node and before the seed; without one,
+ * no corral.rootfs_sha256 word at all (the first case above). */
+static void test_node_rootfs_sha256(void **state)
+{
+	static const char hex[] =
+		"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+	struct bootsel b;
+	struct buf out;
+	char want[512];
+	(void)state;
+	fill_boot(&b, &node_cases[0]);
+	TFMT(b.rootfs_sha256, "%s", hex);
+	buf_init(&out, BOOTSCRIPT_MAX);
+	assert_int_equal(bootscript_node(&env60, &b, SEED, node_cases[0].self, 0, &out), 0);
+	TFMT(want, " corral.node=x1000c0s0b0n0 corral.rootfs_sha256=%s ds=nocloud-net;s=", hex);
+	assert_non_null(strstr(buf_str(&out), want));
+	buf_clear(&out);
 }
 
 static size_t nlines(const char *const *lines)
@@ -249,7 +270,7 @@ static void test_node(void **state)
 	(void)state;
 	for (size_t i = 0; i < NELEM(node_cases); i++) {
 		const struct node_case *c = &node_cases[i];
-		struct store_boot b;
+		struct bootsel b;
 		struct buf out;
 
 		fill_boot(&b, c);
@@ -277,7 +298,7 @@ static void test_node_kernel_words(void **state)
 		"goto",
 		"retry",
 	};
-	struct store_boot b;
+	struct bootsel b;
 	struct buf out;
 	char *line, *save = NULL, *w;
 	size_t n = 0;
@@ -303,7 +324,7 @@ static void test_node_kernel_words(void **state)
 /* Every retry count gives the sleep of bootscript_retry_sleep and retry=N+1. */
 static void test_node_retry_path(void **state)
 {
-	struct store_boot b;
+	struct bootsel b;
 
 	(void)state;
 	fill_boot(&b, &node_cases[0]);
@@ -314,14 +335,13 @@ static void test_node_retry_path(void **state)
 		buf_init(&out, BOOTSCRIPT_MAX);
 		assert_int_equal(
 			bootscript_node(&env60, &b, SEED, "mac=52:54:00:12:34:56", r, &out), 0);
-		snprintf(want_sleep, sizeof(want_sleep), "\nsleep %u\n",
-			 bootscript_retry_sleep(&env60, r));
-		snprintf(want_echo, sizeof(want_echo), "retrying in %u s (attempt %u)\n",
-			 bootscript_retry_sleep(&env60, r), r + 1);
-		snprintf(want_chain, sizeof(want_chain),
-			 "\nchain --replace --autofree " BASE
-			 "/boot/v1/bootscript?mac=52:54:00:12:34:56&retry=%u || goto retry\n",
-			 r + 1);
+		TFMT(want_sleep, "\nsleep %u\n", bootscript_retry_sleep(&env60, r));
+		TFMT(want_echo, "retrying in %u s (attempt %u)\n",
+		     bootscript_retry_sleep(&env60, r), r + 1);
+		TFMT(want_chain,
+		     "\nchain --replace --autofree " BASE
+		     "/boot/v1/bootscript?mac=52:54:00:12:34:56&retry=%u || goto retry\n",
+		     r + 1);
 		assert_non_null(strstr(buf_str(&out), want_sleep));
 		assert_non_null(strstr(buf_str(&out), want_echo));
 		assert_non_null(strstr(buf_str(&out), want_chain));
@@ -334,7 +354,7 @@ static void test_node_retry_path(void **state)
 /* The script is appended to what the buffer already holds. */
 static void test_node_appends(void **state)
 {
-	struct store_boot b;
+	struct bootsel b;
 	struct buf a, out;
 
 	(void)state;
@@ -353,7 +373,7 @@ static void test_node_appends(void **state)
 /* Every cap below the script's length is -E2BIG; its exact length fits. */
 static void test_node_too_small(void **state)
 {
-	struct store_boot b;
+	struct bootsel b;
 	struct buf full, out;
 
 	(void)state;
@@ -481,6 +501,7 @@ int main(void)
 		cmocka_unit_test(test_retry_sleep),
 		cmocka_unit_test(test_node),
 		cmocka_unit_test(test_node_kernel_words),
+		cmocka_unit_test(test_node_rootfs_sha256),
 		cmocka_unit_test(test_node_retry_path),
 		cmocka_unit_test(test_node_appends),
 		cmocka_unit_test(test_node_too_small),

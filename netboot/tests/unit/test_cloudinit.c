@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -128,6 +129,12 @@ static const struct yaml_case yaml_cases[] = {
 	{"a:\n  b:\n    c:\n      d: [1, 2]\n", "{\"a\": {\"b\": {\"c\": {\"d\": [1, 2]}}}}"},
 	/* anchors and aliases are expanded (within the budget) */
 	{"base: &b {x: 1}\ncopy: *b\n", "{\"base\": {\"x\": 1}, \"copy\": {\"x\": 1}}"},
+	{"a: &n 5\nb: *n\n", "{\"a\": 5, \"b\": 5}"},
+	{"a: &s 'yes'\nb: *s\n", "{\"a\": \"yes\", \"b\": \"yes\"}"},
+	/* an alias used as a key is the anchored scalar's text */
+	{"a: &k 12\n*k : x\n", "{\"a\": 12, \"12\": \"x\"}"},
+	/* an anchored key can be used as a value too */
+	{"&k yes : 1\nb: *k\n", "{\"yes\": 1, \"b\": true}"},
 	/* duplicate keys: the last one wins */
 	{"a: 1\na: 2\n", "{\"a\": 2}"},
 	/* only the first document */
@@ -185,6 +192,10 @@ static const struct yaml_err_case yaml_err_cases[] = {
 	{"? [a, b]\n: 1\n", "line 1:", "mapping keys must be scalars"},
 	{"x: 1\n{[a]: 1}: 2\n", "line 2:", ""},
 	{"ok: 1\nbad:\n  ? {k: v}\n  : 1\n", "line 3:", "mapping keys must be scalars"},
+	/* anchors: no self-reference, no second definition, no collection as a key */
+	{"a: &a [1, *a]\n", "line 1:", "undefined alias"},
+	{"a: &a 1\nb: &a 2\n", "line 2:", "duplicate anchor"},
+	{"a: &m {x: 1}\n? *m\n: 2\n", "line 2:", "mapping keys must be scalars"},
 };
 
 static void test_yaml_errors(void **state)
@@ -306,6 +317,135 @@ static void test_yaml_deep(void **state)
 	assert_int_equal(cloudinit_yaml_parse(buf_str(&b), &j, err, sizeof(err)), -EINVAL);
 	assert_null(j);
 	assert_true(strncmp(err, "line ", 5) == 0);
+	buf_clear(&b);
+}
+
+static double ms_since(const struct timespec *a)
+{
+	struct timespec b;
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	return (double)(b.tv_sec - a->tv_sec) * 1e3 + (double)(b.tv_nsec - a->tv_nsec) / 1e6;
+}
+
+/*
+ * 100k nested '[' (what a hostile user_data can be): refused at the 65th
+ * level with its line, in milliseconds.  Through libyaml's document loader
+ * this took 33 s of CPU; the bound here is generous (it asserts "does not
+ * hang", not speed).
+ */
+static void test_yaml_deep_refused_fast(void **state)
+{
+	static const struct {
+		const char *head, *open, *line;
+	} docs[] = {
+		{"#cloud-config\nx: ", "[", "line 2:"},
+		{"#cloud-config\nx: ", "{a: ", "line 2:"},
+		{"#cloud-config\nx:\n", "- ", "line 3:"},
+	};
+	(void)state;
+	for (size_t k = 0; k < NELEM(docs); k++) {
+		struct buf b;
+		json_t *j = NULL;
+		char err[256] = "";
+		struct timespec t0;
+
+		buf_init(&b, 1u << 21);
+		assert_int_equal(buf_adds(&b, docs[k].head), 0);
+		for (int i = 0; i < 100000; i++)
+			assert_int_equal(buf_adds(&b, docs[k].open), 0);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		assert_int_equal(cloudinit_check_user_data(buf_str(&b), err, sizeof(err)), -EINVAL);
+		double ms = ms_since(&t0);
+		print_message("%zu bytes of \"%s\": refused in %.1f ms: %s\n", b.len, docs[k].open,
+			      ms, err);
+		assert_true(ms < 1000.0);
+		char want[64];
+		snprintf(want, sizeof(want), "%s nested deeper than 64 levels", docs[k].line);
+		if (strstr(err, want) == NULL)
+			fail_msg("\"%s\", want \"...%s\"", err, want);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		assert_int_equal(cloudinit_yaml_parse(buf_str(&b), &j, err, sizeof(err)), -EINVAL);
+		assert_true(ms_since(&t0) < 1000.0);
+		assert_null(j);
+		buf_clear(&b);
+	}
+}
+
+/* Nested block mappings: the error names the line of the 65th level. */
+static void test_yaml_deep_names_line(void **state)
+{
+	struct buf b;
+	json_t *j = NULL;
+	char err[256] = "";
+
+	(void)state;
+	buf_init(&b, 1u << 16);
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(buf_printf(&b, "%*sk%d:\n", i, "", i), 0);
+	assert_int_equal(buf_adds(&b, "x"), 0);
+	assert_int_equal(cloudinit_yaml_parse(buf_str(&b), &j, err, sizeof(err)), -EINVAL);
+	/* k0..k63 open levels 1..64 (the top mapping is level 1); the value of
+	 * k63, on line 65, would be the 65th. */
+	if (strcmp(err, "line 65: nested deeper than 64 levels") != 0)
+		fail_msg("\"%s\"", err);
+	buf_clear(&b);
+}
+
+/* An alias counts as deep as what it stands for, where it lands. */
+static void test_yaml_alias_depth(void **state)
+{
+	struct buf b;
+	json_t *j = NULL;
+	char err[256] = "";
+
+	(void)state;
+	for (int extra = 0; extra < 2; extra++) {
+		/* a: 62 levels under the top mapping; b: its alias inside 1 or 2 more. */
+		buf_init(&b, 1u << 16);
+		assert_int_equal(buf_adds(&b, "a: &d "), 0);
+		for (int i = 0; i < 62; i++)
+			assert_int_equal(buf_adds(&b, "["), 0);
+		for (int i = 0; i < 62; i++)
+			assert_int_equal(buf_adds(&b, "]"), 0);
+		assert_int_equal(buf_adds(&b, "\nb: "), 0);
+		for (int i = 0; i <= extra; i++)
+			assert_int_equal(buf_adds(&b, "["), 0);
+		assert_int_equal(buf_adds(&b, "*d"), 0);
+		for (int i = 0; i <= extra; i++)
+			assert_int_equal(buf_adds(&b, "]"), 0);
+		int rc = cloudinit_yaml_parse(buf_str(&b), &j, err, sizeof(err));
+		if (extra == 0) {
+			/* 1 (top) + 1 + 62 = 64 levels: fine. */
+			assert_int_equal(rc, 0);
+			json_decref(j);
+			j = NULL;
+		} else {
+			assert_int_equal(rc, -EINVAL);
+			assert_string_equal(err, "line 2: nested deeper than 64 levels");
+		}
+		buf_clear(&b);
+	}
+}
+
+/* More than 256 anchors are refused (they are looked up one by one). */
+static void test_yaml_anchor_cap(void **state)
+{
+	struct buf b;
+	json_t *j = NULL;
+	char err[256] = "";
+
+	(void)state;
+	buf_init(&b, 1u << 16);
+	for (int i = 0; i < 256; i++)
+		assert_int_equal(buf_printf(&b, "k%d: &a%d %d\n", i, i, i), 0);
+	assert_int_equal(buf_adds(&b, "last: *a255\n"), 0);
+	assert_int_equal(cloudinit_yaml_parse(buf_str(&b), &j, err, sizeof(err)), 0);
+	assert_int_equal(json_integer_value(json_object_get(j, "last")), 255);
+	json_decref(j);
+	j = NULL;
+	assert_int_equal(buf_adds(&b, "more: &a256 x\n"), 0);
+	assert_int_equal(cloudinit_yaml_parse(buf_str(&b), &j, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "line 258: more than 256 anchors"));
 	buf_clear(&b);
 }
 
@@ -675,6 +815,10 @@ int main(void)
 		cmocka_unit_test(test_yaml_alias_bomb),
 		cmocka_unit_test(test_yaml_too_many_nodes),
 		cmocka_unit_test(test_yaml_deep),
+		cmocka_unit_test(test_yaml_deep_refused_fast),
+		cmocka_unit_test(test_yaml_deep_names_line),
+		cmocka_unit_test(test_yaml_alias_depth),
+		cmocka_unit_test(test_yaml_anchor_cap),
 		cmocka_unit_test(test_yaml_huge_float),
 		cmocka_unit_test(test_check_user_data_huge_float),
 		cmocka_unit_test(test_check_user_data),

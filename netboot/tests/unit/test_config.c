@@ -20,6 +20,8 @@
 #include "config.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+/* snprintf into an array; the test fails rather than go on with a cut string. */
+#define FMT(buf, ...) assert_true((size_t)snprintf(buf, sizeof(buf), __VA_ARGS__) < sizeof(buf))
 
 static char tmpdir[64];
 static char cfgpath[128];
@@ -27,10 +29,10 @@ static char cfgpath[128];
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_config.XXXXXX");
+	FMT(tmpdir, "/tmp/test_config.XXXXXX");
 	if (mkdtemp(tmpdir) == NULL)
 		return -1;
-	snprintf(cfgpath, sizeof(cfgpath), "%s/corral.conf", tmpdir);
+	FMT(cfgpath, "%s/corral.conf", tmpdir);
 	/* Defaults depend on these when not root: pin them. */
 	setenv("XDG_DATA_HOME", "/tmp/xdg-test-config", 1);
 	return 0;
@@ -79,11 +81,11 @@ static void test_defaults(void **state)
 	assert_int_equal(c.threads, 0);
 	assert_int_equal(c.max_body, 1u << 20);
 	assert_int_equal(c.log_level, LOG_LVL_INFO);
-	snprintf(want, sizeof(want), "%s/corral.db", dir);
+	FMT(want, "%s/corral.db", dir);
 	assert_string_equal(c.store_path, want);
-	snprintf(want, sizeof(want), "%s/files", dir);
+	FMT(want, "%s/files", dir);
 	assert_string_equal(c.files_root, want);
-	snprintf(want, sizeof(want), "%s/secret.key", dir);
+	FMT(want, "%s/secret.key", dir);
 	assert_string_equal(c.key_file, want);
 	assert_int_equal(c.unknown_wait, 10);
 	assert_int_equal(c.retry_max_sleep, 60);
@@ -91,19 +93,22 @@ static void test_defaults(void **state)
 	assert_int_equal(c.events_keep_days, 30);
 	assert_string_equal(c.base_url, "");
 	/* [dhcp]: off unless asked for */
-	assert_string_equal(c.dhcp_mode, "off");
-	assert_string_equal(c.dhcp_interface, "");
-	assert_string_equal(c.dhcp_subnet, "");
-	assert_string_equal(c.dhcp_domain, "cluster");
-	assert_int_equal(c.dhcp_dns_port, 53);
-	assert_int_equal(c.dhcp_lease_time, 43200);
-	assert_int_equal(c.dhcp_pool_lease_time, 120);
-	assert_string_equal(c.dhcp_dnsmasq, "/usr/sbin/dnsmasq");
+	assert_string_equal(c.dhcp.mode, "off");
+	assert_string_equal(c.dhcp.interface, "");
+	assert_string_equal(c.dhcp.subnet, "");
+	assert_string_equal(c.dhcp.domain, "cluster");
+	assert_int_equal(c.dhcp.dns_port, 53);
+	assert_int_equal(c.dhcp.lease_time, 43200);
+	assert_int_equal(c.dhcp.pool_lease_time, 120);
+	assert_string_equal(c.dhcp.dnsmasq, "/usr/sbin/dnsmasq");
+	assert_string_equal(c.dhcp.backend, "dnsmasq");
+	assert_string_equal(c.dhcp.kea, "/usr/sbin/kea-dhcp4");
+	assert_string_equal(c.dhcp.lease_file, ""); /* beside the store */
 	/* Rebuilt at each start and read by dnsmasq as nobody: a run-time
 	 * directory, never the private data directory. */
 	if (geteuid() == 0)
-		assert_string_equal(c.dhcp_state_dir, "/run/corral/dhcp");
-	assert_null(strstr(c.dhcp_state_dir, dir));
+		assert_string_equal(c.dhcp.state_dir, "/run/corral/dhcp");
+	assert_null(strstr(c.dhcp.state_dir, dir));
 
 	/* An empty file (and one of comments) leaves every default. */
 	struct config d;
@@ -126,6 +131,19 @@ static void test_every_key(void **state)
 				   "threads = 4\n"
 				   "max_body = 2097152\n"
 				   "log_level = debug\n"
+				   "api_address = 127.0.0.2\n"
+				   "api_port = 9443\n"
+				   "max_connections = 20000\n"
+				   "api_max_connections = 512\n"
+				   "max_connections_per_ip = 32\n"
+				   "header_timeout = 5\n"
+				   "body_timeout = 30\n"
+				   "idle_timeout = 20\n"
+				   "[tls]\n"
+				   "mode = on\n"
+				   "cert = /etc/corral/tls.crt\n"
+				   "key = /etc/corral/tls.key\n"
+				   "names = corral.lab, 10.0.0.2\n"
 				   "\n"
 				   "[store]\n"
 				   "path = /var/tmp/corral-test/corral.db\n"
@@ -169,6 +187,18 @@ static void test_every_key(void **state)
 	assert_int_equal(c.threads, 4);
 	assert_int_equal(c.max_body, 2097152);
 	assert_int_equal(c.log_level, LOG_LVL_DEBUG);
+	assert_string_equal(c.api_address, "127.0.0.2");
+	assert_int_equal(c.api_port, 9443);
+	assert_int_equal(c.max_conns, 20000);
+	assert_int_equal(c.api_max_conns, 512);
+	assert_int_equal(c.max_conns_per_ip, 32);
+	assert_int_equal(c.header_timeout, 5);
+	assert_int_equal(c.body_timeout, 30);
+	assert_int_equal(c.idle_timeout, 20);
+	assert_string_equal(c.tls_mode, "on");
+	assert_string_equal(c.tls_cert, "/etc/corral/tls.crt");
+	assert_string_equal(c.tls_key, "/etc/corral/tls.key");
+	assert_string_equal(c.tls_names, "corral.lab, 10.0.0.2");
 	assert_string_equal(c.store_path, "/var/tmp/corral-test/corral.db");
 	assert_string_equal(c.files_root, "/srv/corral/files");
 	assert_string_equal(c.key_file, "/etc/corral/secret.key");
@@ -176,23 +206,23 @@ static void test_every_key(void **state)
 	assert_int_equal(c.retry_max_sleep, 120);
 	assert_int_equal(c.token_ttl, 3600);
 	assert_int_equal(c.events_keep_days, 7);
-	assert_string_equal(c.dhcp_mode, "authoritative");
-	assert_string_equal(c.dhcp_interface, "eth1");
-	assert_string_equal(c.dhcp_subnet, "10.100.0.0/16");
-	assert_string_equal(c.dhcp_pool_start, "10.100.200.1");
-	assert_string_equal(c.dhcp_pool_end, "10.100.250.254");
-	assert_string_equal(c.dhcp_router, "10.100.0.1");
-	assert_string_equal(c.dhcp_domain, "lab");
-	assert_int_equal(c.dhcp_dns_port, 5353);
-	assert_string_equal(c.dhcp_dns_upstream, "1.1.1.1, 9.9.9.9");
-	assert_int_equal(c.dhcp_lease_time, 3600);
-	assert_int_equal(c.dhcp_pool_lease_time, 600);
-	assert_int_equal(c.dhcp_lease_max, 5000);
-	assert_int_equal(c.dhcp_tftp_max, 200);
-	assert_string_equal(c.dhcp_dnsmasq, "/usr/local/sbin/dnsmasq");
-	assert_string_equal(c.dhcp_state_dir, "/var/lib/corral-test/dhcp");
-	assert_string_equal(c.dhcp_ipxe_dir, "/usr/share/ipxe");
-	assert_string_equal(c.dhcp_hook, "/usr/local/libexec/corral-dhcp-hook");
+	assert_string_equal(c.dhcp.mode, "authoritative");
+	assert_string_equal(c.dhcp.interface, "eth1");
+	assert_string_equal(c.dhcp.subnet, "10.100.0.0/16");
+	assert_string_equal(c.dhcp.pool_start, "10.100.200.1");
+	assert_string_equal(c.dhcp.pool_end, "10.100.250.254");
+	assert_string_equal(c.dhcp.router, "10.100.0.1");
+	assert_string_equal(c.dhcp.domain, "lab");
+	assert_int_equal(c.dhcp.dns_port, 5353);
+	assert_string_equal(c.dhcp.dns_upstream, "1.1.1.1, 9.9.9.9");
+	assert_int_equal(c.dhcp.lease_time, 3600);
+	assert_int_equal(c.dhcp.pool_lease_time, 600);
+	assert_int_equal(c.dhcp.lease_max, 5000);
+	assert_int_equal(c.dhcp.tftp_max, 200);
+	assert_string_equal(c.dhcp.dnsmasq, "/usr/local/sbin/dnsmasq");
+	assert_string_equal(c.dhcp.state_dir, "/var/lib/corral-test/dhcp");
+	assert_string_equal(c.dhcp.ipxe_dir, "/usr/share/ipxe");
+	assert_string_equal(c.dhcp.hook, "/usr/local/libexec/corral-dhcp-hook");
 }
 
 /* ---- accepted values ---------------------------------------------------- */
@@ -241,6 +271,24 @@ static const struct ok_case ok_cases[] = {
 	  "http://10.0.0.1:8080"),
 	S("[server]\nadvertise_url =\n", advertise_url, ""),
 	S("[files]\nroot = /srv/files with space\n", files_root, "/srv/files with space"),
+	/* listeners, slow clients, TLS */
+	U("[server]\napi_port = 0\n", api_port, 0),
+	U("[server]\napi_port = 65535\n", api_port, 65535),
+	S("[server]\napi_address = ::1\n", api_address, "::1"),
+	S("[server]\napi_address =\n", api_address, ""),
+	U("[server]\nmax_connections = 64\n", max_conns, 64),
+	U("[server]\nmax_connections = 1000000\n", max_conns, 1000000),
+	U("[server]\napi_max_connections = 16\n", api_max_conns, 16),
+	U("[server]\nmax_connections_per_ip = 0\n", max_conns_per_ip, 0),
+	U("[server]\nheader_timeout = 1\n", header_timeout, 1),
+	U("[server]\nbody_timeout = 86400\n", body_timeout, 86400),
+	U("[server]\nidle_timeout = 5\n", idle_timeout, 5),
+	S("[tls]\nmode = on\n", tls_mode, "on"),
+	S("[tls]\nmode = off\n", tls_mode, "off"),
+	S("[tls]\ncert = /etc/corral/tls.crt\n", tls_cert, "/etc/corral/tls.crt"),
+	S("[tls]\nkey = /etc/corral/tls.key\n", tls_key, "/etc/corral/tls.key"),
+	S("[tls]\nnames = corral.lab, 10.0.0.2 , ::1\n", tls_names, "corral.lab, 10.0.0.2 , ::1"),
+	S("[tls]\nnames =\n", tls_names, ""),
 };
 
 static void test_accepted(void **state)
@@ -288,7 +336,7 @@ static int check_errors(const char *group, const struct err_case *cases, size_t 
 		char err[512], prefix[192];
 		int rc = load(e->text, &c, err, sizeof(err));
 
-		snprintf(prefix, sizeof(prefix), "%s:%d: ", cfgpath, e->line);
+		FMT(prefix, "%s:%d: ", cfgpath, e->line);
 		if (rc >= 0) {
 			print_error("%s case %zu: accepted, want an error at line %d\n", group, i,
 				    e->line);
@@ -367,7 +415,18 @@ static const struct err_case late_err_cases[] = {
 	{"[files]\nroot =\n", 2, "root"},
 	{"[auth]\nkey_file =\n", 2, "key_file"},
 	{"[dhcp]\nmode = sometimes\n", 2, "mode"},
+	{"[dhcp]\nbackend = isc-dhcpd\n", 2, "backend"},
+	{"[dhcp]\nkea = kea-dhcp4\n", 2, "kea"},
+	{"[dhcp]\nlease_file = leases.csv\n", 2, "lease_file"},
 	{"[dhcp]\nmode = proxy\ninterface = eth0\nsubnet = 10.0.0.0/33\n", 4, "subnet"},
+	{"[server]\napi_address = localhost\n", 2, "api_address"},
+	{"[server]\nmax_connections = 63\n", 2, "max_connections"},
+	{"[server]\nheader_timeout = 0\n", 2, "header_timeout"},
+	{"[tls]\nmode = yes\n", 2, "mode"},
+	{"[tls]\ncert = tls.crt\n", 2, "cert"},
+	{"[tls]\nnames = a b\n", 2, "names"},
+	{"[tls]\nnames = -x\n", 2, "names"},
+	{"[tls]\nnames = *.lab\n", 2, "names"},
 };
 
 static void test_errors_after_parse(void **state)
@@ -385,6 +444,34 @@ static void test_errors_after_parse(void **state)
 	/* ...and must say where. */
 	if (check_errors("late", late_err_cases, NELEM(late_err_cases)) != 0)
 		fail_msg("errors found after parsing lack \"path:LINE:\" (listed above)");
+}
+
+/* Proxy DHCP is dnsmasq's alone: backend kea with mode proxy is refused, saying
+ * what to do; kea with authoritative (and dnsmasq with proxy) load. */
+static void test_kea_backend_refuses_proxy(void **state)
+{
+	struct config c;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(load("[dhcp]\nmode = proxy\nbackend = kea\ninterface = eth0\n"
+			      "subnet = 10.0.0.0/24\n",
+			      &c, err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "dhcp.backend = kea cannot run dhcp.mode = proxy"));
+	assert_non_null(strstr(err, "use dhcp.backend = dnsmasq"));
+	assert_int_equal(load("[dhcp]\nmode = authoritative\nbackend = kea\ninterface = eth0\n"
+			      "subnet = 10.0.0.0/24\nlease_file = /srv/kea/leases4.csv\n",
+			      &c, err, sizeof(err)),
+			 0);
+	assert_string_equal(c.dhcp.backend, "kea");
+	assert_string_equal(c.dhcp.lease_file, "/srv/kea/leases4.csv");
+	assert_int_equal(load("[dhcp]\nmode = proxy\nbackend = dnsmasq\ninterface = eth0\n"
+			      "subnet = 10.0.0.0/24\n",
+			      &c, err, sizeof(err)),
+			 0);
+	/* off: nothing runs, so nothing to refuse */
+	assert_int_equal(load("[dhcp]\nmode = off\nbackend = kea\n", &c, err, sizeof(err)), 0);
 }
 
 /*
@@ -418,13 +505,13 @@ static void test_long_path(void **state)
 	memset(path, 'd', sizeof(path));
 	path[0] = '/';
 	path[250] = '\0';
-	snprintf(text, sizeof(text), "[store]\npath = %s\n", path);
+	FMT(text, "[store]\npath = %s\n", path);
 	rc = load(text, &c, err, sizeof(err));
 	assert_int_equal(rc, -EINVAL);
 	assert_non_null(strstr(err, ":2: line longer than"));
 	/* Just under the limit is read whole. */
 	path[190] = '\0';
-	snprintf(text, sizeof(text), "[store]\npath = %s\n", path);
+	FMT(text, "[store]\npath = %s\n", path);
 	rc = load(text, &c, err, sizeof(err));
 	assert_int_equal(rc, 0);
 	assert_string_equal(c.store_path, path);
@@ -439,6 +526,56 @@ static void test_missing_file(void **state)
 	config_defaults(&c);
 	assert_int_equal(config_load("/nonexistent/corral.conf", &c, err, sizeof(err)), -ENOENT);
 	assert_non_null(strstr(err, "/nonexistent/corral.conf"));
+}
+
+/* ---- listeners and TLS: config_split_listeners, config_tls_enabled ------- */
+
+static void test_listeners_and_tls(void **state)
+{
+	static const struct {
+		const char *text;
+		bool split, tls;
+		const char *api_address;
+	} cases[] = {
+		/* the default: the API on its own port, over HTTPS */
+		{"", true, true, "0.0.0.0"},
+		/* the same port: one listener, plain HTTP (iPXE has no TLS) */
+		{"[server]\nport = 9000\napi_port = 9000\n", false, false, "0.0.0.0"},
+		{"[server]\nport = 0\napi_port = 0\n", false, false, "0.0.0.0"},
+		/* ... unless asked for: then every path is HTTPS */
+		{"[server]\napi_port = 8080\n[tls]\nmode = on\n", false, true, "0.0.0.0"},
+		/* apart, but TLS off (behind a proxy that terminates it) */
+		{"[tls]\nmode = off\n", true, false, "0.0.0.0"},
+		/* the same port on another address is another listener */
+		{"[server]\naddress = 10.0.0.1\napi_address = 127.0.0.1\napi_port = 8080\n", true,
+		 true, "127.0.0.1"},
+		{"[server]\naddress = 10.0.0.1\napi_address = 10.0.0.1\napi_port = 8080\n", false,
+		 false, "10.0.0.1"},
+	};
+	for (size_t i = 0; i < NELEM(cases); i++) {
+		struct config c;
+		char err[512];
+		if (load(cases[i].text, &c, err, sizeof(err)) != 0)
+			fail_msg("case %zu: %s", i, err);
+		if (config_split_listeners(&c) != cases[i].split ||
+		    config_tls_enabled(&c) != cases[i].tls)
+			fail_msg("case %zu (%s): split %d tls %d", i, cases[i].text,
+				 config_split_listeners(&c), config_tls_enabled(&c));
+		assert_string_equal(config_api_address(&c), cases[i].api_address);
+	}
+	/* Defaults: the slow-client bounds, and the pair beside the key file. */
+	struct config d;
+	config_defaults(&d);
+	assert_int_equal(d.api_port, 8443);
+	assert_int_equal(d.max_conns_per_ip, 64);
+	assert_int_equal(d.header_timeout, 10);
+	assert_int_equal(d.body_timeout, 60);
+	assert_int_equal(d.idle_timeout, 60);
+	assert_string_equal(d.tls_mode, "auto");
+	size_t dir = strrchr(d.key_file, '/') - d.key_file;
+	assert_memory_equal(d.tls_cert, d.key_file, dir + 1);
+	assert_string_equal(d.tls_cert + dir, "/tls.crt");
+	assert_string_equal(d.tls_key + dir, "/tls.key");
 }
 
 /* ---- config_describe ---------------------------------------------------- */
@@ -477,14 +614,215 @@ static void test_describe(void **state)
 	assert_int_equal(l.bad, 0);
 }
 
+/* ---- reload rules: config_dhcp_equal, config_merge ---------------------------- */
+
+/* One changed value per [dhcp] key: each must make the settings differ. */
+static const char *const dhcp_key_changes[] = {
+	"mode = proxy",
+	"backend = kea",
+	"interface = eth9",
+	"subnet = 10.9.0.0/24",
+	"pool_start = 10.9.0.10\npool_end = 10.9.0.20", /* they go together */
+	"router = 10.9.0.1",
+	"domain = other",
+	"dns_port = 5353",
+	"dns_upstream = 192.0.2.1",
+	"lease_time = 600",
+	"pool_lease_time = 300",
+	"lease_max = 500",
+	"tftp_max = 10",
+	"dnsmasq = /opt/dnsmasq",
+	"state_dir = /var/tmp/dhcp",
+	"ipxe_dir = /opt/ipxe",
+	"hook = /opt/hook",
+	"kea = /opt/kea-dhcp4",
+	"lease_file = /var/tmp/leases4.csv",
+};
+
+static void check_key_covered(const char *line, void *arg)
+{
+	int *missing = arg;
+	char key[64];
+	if (strncmp(line, "dhcp.", 5) != 0)
+		return;
+	size_t n = strcspn(line + 5, " ");
+	FMT(key, "\n%.*s = ", (int)n, line + 5);
+	for (size_t i = 0; i < NELEM(dhcp_key_changes); i++)
+		if (strncmp(dhcp_key_changes[i], key + 1, strlen(key + 1)) == 0 ||
+		    strstr(dhcp_key_changes[i], key) != NULL) /* a key on a later line */
+			return;
+	print_error("dhcp key without a case in dhcp_key_changes: %s\n", line);
+	(*missing)++;
+}
+
+static void test_dhcp_equal(void **state)
+{
+	struct config base, c;
+	char text[256], err[512];
+	int missing = 0;
+
+	(void)state;
+	assert_int_equal(load("[dhcp]\nmode = authoritative\ninterface = eth1\n"
+			      "subnet = 10.1.0.0/16\n",
+			      &base, err, sizeof(err)),
+			 0);
+	assert_true(config_dhcp_equal(&base.dhcp, &base.dhcp));
+	for (size_t i = 0; i < NELEM(dhcp_key_changes); i++) {
+		FMT(text,
+		    "[dhcp]\nmode = authoritative\ninterface = eth1\nsubnet = 10.1.0.0/16\n%s\n",
+		    dhcp_key_changes[i]);
+		if (load(text, &c, err, sizeof(err)) != 0)
+			fail_msg("\"%s\": %s", dhcp_key_changes[i], err);
+		if (config_dhcp_equal(&base.dhcp, &c.dhcp) ||
+		    config_dhcp_equal(&c.dhcp, &base.dhcp))
+			fail_msg("\"%s\" does not change the DHCP settings", dhcp_key_changes[i]);
+	}
+	/* Strings compare as strings: bytes after the NUL do not count. */
+	c = base;
+	memset(c.dhcp.router + 1, 'x', sizeof(c.dhcp.router) - 2);
+	memset(c.dhcp.hook + 1, 'y', 10);
+	assert_true(config_dhcp_equal(&base.dhcp, &c.dhcp));
+	/* Keys outside [dhcp] are not the DHCP side's. */
+	c = base;
+	c.port = 1;
+	c.unknown_wait = 99;
+	assert_true(config_dhcp_equal(&base.dhcp, &c.dhcp));
+	/* Every [dhcp] key in the table has a case above. */
+	config_describe(check_key_covered, &missing);
+	assert_int_equal(missing, 0);
+}
+
+struct merge_case {
+	const char *what;
+	const char *cur, *next; /* files over the defaults */
+	bool dhcp, files_root;
+	const char *restart;
+};
+
+#define AUTH "[dhcp]\nmode = authoritative\ninterface = eth1\nsubnet = 10.1.0.0/16\n"
+
+static const struct merge_case merge_cases[] = {
+	{"the same file", "", "", false, false, ""},
+	{"keys read where used apply", "",
+	 "[boot]\nunknown_wait = 3\n[cloud_init]\n"
+	 "token_ttl = 600\n[server]\nlog_level = warn\n",
+	 false, false, ""},
+	{"listen settings wait for a restart", "",
+	 "[server]\nport = 9090\nthreads = 4\n"
+	 "address = 127.0.0.1\n",
+	 false, false, "server.address, server.port, server.threads"},
+	{"so do settings read once at start", "",
+	 "[server]\nmax_body = 2048\n[store]\npath = /x/db\n[auth]\nkey_file = /x/k\n"
+	 "[events]\nkeep_days = 3\n[redfish]\ntimeout_ms = 9000\nca_file = /x/ca\n",
+	 false, false,
+	 "server.max_body, store.path, auth.key_file, events.keep_days, redfish.timeout_ms, "
+	 "redfish.ca_file"},
+	{"a new file root", "", "[files]\nroot = /srv/other\n", false, true, ""},
+	{"DHCP off before and after: nothing runs", "", "[dhcp]\nlease_time = 600\n", false, false,
+	 ""},
+	{"DHCP turned on", "", AUTH, true, false, ""},
+	{"DHCP turned off", AUTH, "", true, false, ""},
+	{"a DHCP key", AUTH, AUTH "pool_lease_time = 300\n", true, false, ""},
+	{"the advertised URL, which iPXE is told", AUTH,
+	 AUTH "[server]\nadvertise_url = http://10.1.0.1:8080\n", true, false, ""},
+	{"the advertised URL without DHCP", "", "[server]\nadvertise_url = http://10.1.0.1:8080\n",
+	 false, false, ""},
+	{"all at once", AUTH,
+	 AUTH "lease_time = 600\n[files]\nroot = /srv/other\n[server]\nport = 1\n", true, true,
+	 "server.port"},
+};
+
+static void test_merge(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < NELEM(merge_cases); i++) {
+		const struct merge_case *m = &merge_cases[i];
+		struct config cur, next;
+		struct config_change ch;
+		char err[512];
+		assert_int_equal(load(m->cur, &cur, err, sizeof(err)), 0);
+		assert_int_equal(config_resolve_base_url(&cur, 8080), 0);
+		assert_int_equal(load(m->next, &next, err, sizeof(err)), 0);
+		assert_int_equal(config_merge(&cur, &next, 8080, &ch), 0);
+		if (ch.dhcp != m->dhcp || ch.files_root != m->files_root ||
+		    strcmp(ch.restart, m->restart) != 0)
+			fail_msg("%s: dhcp %d files %d restart \"%s\"", m->what, ch.dhcp,
+				 ch.files_root, ch.restart);
+		/* What waits for a restart keeps the running value in next. */
+		assert_string_equal(next.address, cur.address);
+		assert_int_equal(next.port, cur.port);
+		assert_int_equal(next.threads, cur.threads);
+		assert_int_equal(next.max_body, cur.max_body);
+		assert_string_equal(next.store_path, cur.store_path);
+		assert_string_equal(next.key_file, cur.key_file);
+		assert_int_equal(next.events_keep_days, cur.events_keep_days);
+		assert_int_equal(next.rf_timeout, cur.rf_timeout);
+		assert_string_equal(next.rf_ca_file, cur.rf_ca_file);
+		assert_true(next.base_url[0] != '\0');
+	}
+	/* Live keys are the new file's. */
+	struct config cur, next;
+	struct config_change ch;
+	char err[512];
+	assert_int_equal(load("", &cur, err, sizeof(err)), 0);
+	assert_int_equal(
+		load("[boot]\nunknown_wait = 3\n[files]\nroot = /srv/o\n", &next, err, sizeof(err)),
+		0);
+	assert_int_equal(config_merge(&cur, &next, 8080, &ch), 0);
+	assert_int_equal(next.unknown_wait, 3);
+	assert_string_equal(next.files_root, "/srv/o");
+}
+
+static void test_resolve_base_url(void **state)
+{
+	static const struct {
+		const char *address, *advertise;
+		uint16_t port;
+		const char *want; /* NULL: the host name's */
+	} cases[] = {
+		{"127.0.0.1", "", 8080, "http://127.0.0.1:8080"},
+		{"::1", "", 9000, "http://[::1]:9000"},
+		{"10.0.0.1", "https://boot.example.org/corral/", 8080,
+		 "https://boot.example.org/corral"},
+		{"10.0.0.1", "http://10.0.0.2:81//", 8080, "http://10.0.0.2:81"},
+		{"0.0.0.0", "", 8080, NULL},
+		{"::", "", 8080, NULL},
+	};
+	char host[256] = "", want[300];
+	(void)state;
+	if (gethostname(host, sizeof(host) - 1) < 0 || host[0] == '\0')
+		FMT(host, "localhost");
+	for (size_t i = 0; i < NELEM(cases); i++) {
+		struct config c;
+		config_defaults(&c);
+		FMT(c.address, "%s", cases[i].address);
+		FMT(c.advertise_url, "%s", cases[i].advertise);
+		assert_int_equal(config_resolve_base_url(&c, cases[i].port), 0);
+		if (cases[i].want == NULL)
+			FMT(want, "http://%s:%u", host, cases[i].port);
+		else
+			FMT(want, "%s", cases[i].want);
+		assert_string_equal(c.base_url, want);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_defaults),           cmocka_unit_test(test_every_key),
-		cmocka_unit_test(test_accepted),           cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_errors_after_parse), cmocka_unit_test(test_error_bad_section),
-		cmocka_unit_test(test_long_path),          cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_every_key),
+		cmocka_unit_test(test_accepted),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_errors_after_parse),
+		cmocka_unit_test(test_kea_backend_refuses_proxy),
+		cmocka_unit_test(test_error_bad_section),
+		cmocka_unit_test(test_long_path),
+		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_describe),
+		cmocka_unit_test(test_dhcp_equal),
+		cmocka_unit_test(test_merge),
+		cmocka_unit_test(test_listeners_and_tls),
+		cmocka_unit_test(test_resolve_base_url),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, setup, teardown) != 0;

@@ -29,124 +29,14 @@
 #include "dhcpconf.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+/* snprintf into an array; the test fails rather than go on with a cut string. */
+#define FMT(buf, ...) assert_true((size_t)snprintf(buf, sizeof(buf), __VA_ARGS__) < sizeof(buf))
 #define DATA_SUB "data/dhcpconf"
 
-/* ---- golden files ------------------------------------------------------- */
+/* ---- golden files: golden.h, shared with test_keaconf.c ------------------ */
 
-/* The directory holding this source file, as the compiler saw it. */
-static void src_dir(char *out, size_t len)
-{
-	const char *slash = strrchr(__FILE__, '/');
-	int n = slash ? snprintf(out, len, "%.*s", (int)(slash - __FILE__), __FILE__) :
-			snprintf(out, len, ".");
-	assert_true(n > 0 && (size_t)n < len);
-}
-
-/*
- * dir/DATA_SUB/name with dir the directory of __FILE__: as is (absolute, or
- * relative to the current directory), else relative to each directory above
- * the test binary (build/tests or a sanitizer build's tests folder).
- */
-static void golden_path(const char *name, char *out, size_t len)
-{
-	char dir[PATH_MAX], exe[PATH_MAX];
-	int n;
-
-	src_dir(dir, sizeof(dir));
-	n = snprintf(out, len, "%s/%s/%s", dir, DATA_SUB, name);
-	assert_true(n > 0 && (size_t)n < len);
-	if (access(out, F_OK) == 0 || dir[0] == '/')
-		return;
-	ssize_t r = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (r <= 0)
-		return;
-	exe[r] = '\0';
-	for (int up = 0; up < 6; up++) {
-		char *s = strrchr(exe, '/');
-		if (s == NULL)
-			return;
-		*s = '\0';
-		struct buf b;
-		buf_init(&b, len - 1);
-		int rc = buf_printf(&b, "%s/%s/%s/%s", exe, dir, DATA_SUB, name);
-		if (rc == 0 && access(buf_str(&b), F_OK) == 0) {
-			memcpy(out, buf_str(&b), b.len + 1);
-			buf_clear(&b);
-			return;
-		}
-		buf_clear(&b);
-	}
-}
-
-/* The whole file (NUL-terminated, caller frees); NULL if unreadable. */
-static char *read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (f == NULL)
-		return NULL;
-	struct buf b;
-	char chunk[4096];
-	size_t r;
-	buf_init(&b, 1u << 20);
-	while ((r = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		assert_int_equal(buf_add(&b, chunk, r), 0);
-	fclose(f);
-	*len = b.len;
-	char *s = buf_take(&b);
-	return s ? s : calloc(1, 1);
-}
-
-/* Compares got with the golden file byte for byte; names the first difference. */
-static void check_golden(const char *name, const char *got)
-{
-	char path[PATH_MAX];
-	size_t len = 0, glen = strlen(got);
-
-	golden_path(name, path, sizeof(path));
-	const char *upd = getenv("CORRAL_GOLDEN_UPDATE");
-	if (upd != NULL && strcmp(upd, "1") == 0) {
-		FILE *f = fopen(path, "wb");
-		assert_non_null(f);
-		assert_int_equal(fwrite(got, 1, glen, f), glen);
-		assert_int_equal(fclose(f), 0);
-		print_message("updated %s\n", path);
-		return;
-	}
-	char *want = read_file(path, &len);
-	if (want == NULL)
-		fail_msg("golden file %s: cannot read it (cwd must be the repository top, or "
-			 "the binary under <repo>/build/tests)",
-			 path);
-	size_t i = 0, line = 1, col = 1;
-	while (i < len && i < glen && want[i] == got[i]) {
-		if (got[i] == '\n') {
-			line++;
-			col = 0;
-		}
-		col++;
-		i++;
-	}
-	if (i != len || i != glen) {
-		const char *wl = want + i - (col - 1), *gl = got + i - (col - 1);
-		const char *we = strchr(wl, '\n'), *ge = strchr(gl, '\n');
-		int wn = we ? (int)(we - wl) : (int)strlen(wl);
-		int gn = ge ? (int)(ge - gl) : (int)strlen(gl);
-		/* The whole output goes to a file: cmocka cuts long messages. */
-		char actual[PATH_MAX];
-		const char *tmp = getenv("TMPDIR");
-		snprintf(actual, sizeof(actual), "%s/dhcpconf-%s.actual", tmp ? tmp : "/tmp", name);
-		FILE *f = fopen(actual, "wb");
-		if (f == NULL || fwrite(got, 1, glen, f) != glen)
-			snprintf(actual, sizeof(actual), "(could not write it)");
-		if (f != NULL)
-			fclose(f);
-		free(want);
-		fail_msg("%s: differs at line %zu column %zu: got \"%.*s\" want \"%.*s\"; "
-			 "output in %s",
-			 name, line, col, gn > 160 ? 160 : gn, gl, wn > 160 ? 160 : wn, wl, actual);
-	}
-	free(want);
-}
+#define GOLDEN_SUB DATA_SUB
+#include "golden.h"
 
 /* An authoritative configuration with every option set: router, DNS with
  * upstreams (written with a space, as the config file allows), a pool. */
@@ -241,6 +131,26 @@ static void test_render_proxy(void **state)
 	c.dns_port = 0;
 	c.dns_upstream = "";
 	render_golden(&c, "proxy.conf");
+}
+
+/* Backend kea: dnsmasq keeps TFTP, DNS and router advertisements; no DHCPv4
+ * (no range, host entries, boot options or lease limit: Kea holds port 67),
+ * but the lease script, which reports TFTP transfers. */
+static void test_render_no_dhcp(void **state)
+{
+	struct dhcpconf c = conf_full();
+	c.no_dhcp = true;
+	render_golden(&c, "no-dhcp.conf");
+	struct buf b;
+	buf_init(&b, 64 * 1024);
+	assert_int_equal(dhcpconf_render(&c, &b), 0);
+	static const char *const absent[] = {"dhcp-range=set:", "dhcp-hostsdir",
+					     "dhcp-boot",       "dhcp-authoritative",
+					     "dhcp-lease-max",  "option:router"};
+	for (size_t i = 0; i < NELEM(absent); i++)
+		if (strstr(buf_str(&b), absent[i]) != NULL)
+			fail_msg("%s in dnsmasq's configuration beside Kea", absent[i]);
+	buf_clear(&b);
 }
 
 /* A capped buffer too small for the file: -E2BIG, never a cut file. */
@@ -505,7 +415,7 @@ static void test_parse_event_overlong(void **state)
 	char line[2048];
 	struct dhcp_event e;
 	int n = snprintf(line, sizeof(line), "add\t" MAC "\t10.100.0.11\tn1\tknown\t7\t\t");
-	assert_true(n > 0);
+	assert_true(n > 0 && (size_t)n < sizeof(line));
 	/* vendor class padding: the last (free-form) field */
 	memset(line + n, 'v', 1023 - (size_t)n);
 	line[1023] = '\0';
@@ -620,6 +530,7 @@ static void test_log_proxy(void **state)
 	memset(want, 'f', sizeof(want));
 	int n = snprintf(line, sizeof(line),
 			 "dnsmasq-dhcp[7]: PXE(br0) 10.0.0.9 52:54:00:77:01:01 ");
+	assert_true(n > 0 && (size_t)n + 150 < sizeof(line));
 	memset(line + n, 'f', 150);
 	line[n + 150] = '\0';
 	struct dhcp_proxy_log pl;
@@ -683,11 +594,37 @@ static void test_log_refusal(void **state)
 	char line[512];
 	int n = snprintf(line, sizeof(line),
 			 "dnsmasq-dhcp[7]: DHCPNAK(br0) 10.0.0.9 52:54:00:00:00:01 ");
+	assert_true(n > 0 && (size_t)n + 300 < sizeof(line));
 	memset(line + n, 'r', 300);
 	line[n + 300] = '\0';
 	struct dhcp_refusal_log rl;
 	assert_int_equal(dhcpconf_log_refusal(line, &rl), 0);
 	assert_int_equal(strlen(rl.message), sizeof(rl.message) - 1);
+}
+
+/* "started" is dnsmasq's word that it bound its sockets: a commit waits for it. */
+static void test_log_started(void **state)
+{
+	static const struct {
+		const char *line;
+		bool started;
+	} cases[] = {
+		{"dnsmasq[6019]: started, version 2.90 cachesize 150", true},
+		{"dnsmasq[1]: started, version 2.85 DNS disabled", true},
+		{"dnsmasq: started, version 2.90", false}, /* no PID: not its log format */
+		{"dnsmasq-dhcp[6019]: started, version 2.90", false},
+		{"dnsmasq[6019]: FAILED to start up", false},
+		{"dnsmasq: failed to create listening socket for 10.0.0.1: Address already in use",
+		 false},
+		{"dnsmasq: unknown interface nosuch0", false},
+		{"dnsmasq[7]: compile time options: IPv6 GNU-getopt DBus", false},
+		{"dnsmasq-dhcp[7]: DHCPACK(br0) 10.0.0.5 52:54:00:00:00:01 started, version 1",
+		 false},
+		{"", false},
+	};
+	for (size_t i = 0; i < NELEM(cases); i++)
+		if (dhcpconf_log_started(cases[i].line) != cases[i].started)
+			fail_msg("\"%s\": want %d", cases[i].line, cases[i].started);
 }
 
 /*
@@ -704,7 +641,7 @@ static void test_parse_event_long_client_id(void **state)
 	buf_init(&b, sizeof(cid) - 1);
 	for (int i = 0; i < 40; i++)
 		assert_int_equal(buf_printf(&b, "%s%02x", i ? ":" : "", i), 0);
-	snprintf(cid, sizeof(cid), "%s", buf_str(&b));
+	FMT(cid, "%s", buf_str(&b));
 	buf_clear(&b);
 	assert_int_equal(strlen(cid), 119);
 	int n = snprintf(line, sizeof(line), "add\t" MAC "\t10.100.0.11\tn1\t\t7\t%s\t", cid);
@@ -717,20 +654,137 @@ static void test_parse_event_long_client_id(void **state)
 			 strlen(cid), e.client_id, strlen(e.client_id));
 }
 
-/* The architecture table: BIOS and both UEFI x86-64 codes, with files. */
+/*
+ * The architecture table, every code: option 93 values from IANA's
+ * Processor Architecture Types registry and the binary each gets.
+ */
+static const struct {
+	unsigned arch;
+	const char *tag, *file, *full_file, *platform;
+	bool http, optional;
+} want_arches[] = {
+	{0, "bios", "undionly.kpxe", NULL, "i386-pcbios", false, false},
+	{7, "efi64", "snponly.efi", "ipxe.efi", "x86_64-efi", false, false},
+	{9, "efi64", "snponly.efi", "ipxe.efi", "x86_64-efi", false, false},
+	{11, "arm64", "ipxe-arm64.efi", NULL, "arm64-efi", false, true},
+	{27, "riscv64", "ipxe-riscv64.efi", NULL, "riscv64-efi", false, true},
+	{39, "loong64", "ipxe-loong64.efi", NULL, "loong64-efi", false, true},
+	{16, "efi64-http", "snponly.efi", "ipxe.efi", "x86_64-efi", true, false},
+	{19, "arm64-http", "ipxe-arm64.efi", NULL, "arm64-efi", true, true},
+	{28, "riscv64-http", "ipxe-riscv64.efi", NULL, "riscv64-efi", true, true},
+	{40, "loong64-http", "ipxe-loong64.efi", NULL, "loong64-efi", true, true},
+};
+
+static const struct dhcpconf_arch *find_arch(unsigned code)
+{
+	for (unsigned i = 0; i < dhcpconf_narches; i++)
+		if (dhcpconf_arches[i].arch == code)
+			return &dhcpconf_arches[i];
+	return NULL;
+}
+
 static void test_arches(void **state)
 {
-	assert_int_equal(dhcpconf_narches, 3);
-	assert_int_equal(dhcpconf_arches[0].arch, 0);
-	assert_string_equal(dhcpconf_arches[0].file, "undionly.kpxe");
-	assert_null(dhcpconf_arches[0].full_file);
-	for (unsigned i = 1; i < 3; i++) {
-		assert_string_equal(dhcpconf_arches[i].tag, "efi64");
-		assert_string_equal(dhcpconf_arches[i].file, "snponly.efi");
-		assert_string_equal(dhcpconf_arches[i].full_file, "ipxe.efi");
+	assert_int_equal(dhcpconf_narches, NELEM(want_arches));
+	for (size_t i = 0; i < NELEM(want_arches); i++) {
+		const struct dhcpconf_arch *a = find_arch(want_arches[i].arch);
+		if (a == NULL)
+			fail_msg("client architecture %u has no row", want_arches[i].arch);
+		assert_string_equal(a->tag, want_arches[i].tag);
+		assert_string_equal(a->file, want_arches[i].file);
+		if (want_arches[i].full_file == NULL)
+			assert_null(a->full_file);
+		else
+			assert_string_equal(a->full_file, want_arches[i].full_file);
+		assert_string_equal(a->platform, want_arches[i].platform);
+		assert_int_equal(a->http, want_arches[i].http);
+		assert_int_equal(a->optional, want_arches[i].optional);
+		assert_non_null(a->name);
+		/* proxy DHCP offers PXE boot services only */
+		assert_int_equal(a->pxe_csa == NULL, a->http);
 	}
-	assert_int_equal(dhcpconf_arches[1].arch, 7);
-	assert_int_equal(dhcpconf_arches[2].arch, 9);
+	/* Rows sharing a tag are adjacent and name the same files (render
+	 * writes one line per tag, from the first row). */
+	for (unsigned i = 0; i < dhcpconf_narches; i++)
+		for (unsigned j = i + 1; j < dhcpconf_narches; j++) {
+			const struct dhcpconf_arch *a = &dhcpconf_arches[i],
+						   *b = &dhcpconf_arches[j];
+			if (strcmp(a->tag, b->tag) != 0)
+				continue;
+			assert_int_equal(j, i + 1);
+			assert_string_equal(a->file, b->file);
+		}
+}
+
+/* What dnsmasq is told for every code: a tag per code, a TFTP name for
+ * PXE clients, a URL on /firmware/ for HTTP clients, never the other. */
+static void test_render_every_arch(void **state)
+{
+	struct dhcpconf c = conf_full();
+	struct buf b;
+	char line[512];
+	buf_init(&b, 64 * 1024);
+	assert_int_equal(dhcpconf_render(&c, &b), 0);
+	const char *conf = buf_str(&b);
+	assert_non_null(strstr(conf, "\ndhcp-vendorclass=set:httpclient,HTTPClient\n"));
+	assert_non_null(strstr(conf, "\ndhcp-option-force=tag:httpclient,60,HTTPClient\n"));
+	for (size_t i = 0; i < NELEM(want_arches); i++) {
+		const char *tag = want_arches[i].tag, *file = want_arches[i].file;
+		snprintf(line, sizeof(line), "\ndhcp-match=set:%s,option:client-arch,%u\n", tag,
+			 want_arches[i].arch);
+		if (strstr(conf, line) == NULL)
+			fail_msg("no \"%s\"", line + 1);
+		const char *more = want_arches[i].full_file ? ",tag:!ipxe-full" : "";
+		if (want_arches[i].http)
+			snprintf(line, sizeof(line),
+				 "\ndhcp-boot=tag:!ipxe,tag:httpclient,tag:%s%s,"
+				 "\"http://10.100.0.1:8080/firmware/%s\"\n",
+				 tag, more, file);
+		else
+			snprintf(line, sizeof(line), "\ndhcp-boot=tag:!ipxe,tag:%s%s,%s\n", tag,
+				 more, file);
+		if (strstr(conf, line) == NULL)
+			fail_msg("arch %u: no \"%s\"", want_arches[i].arch, line + 1);
+		if (want_arches[i].full_file == NULL)
+			continue;
+		if (want_arches[i].http)
+			snprintf(line, sizeof(line),
+				 "\ndhcp-boot=tag:!ipxe,tag:httpclient,tag:%s,tag:ipxe-full,"
+				 "\"http://10.100.0.1:8080/firmware/%s\"\n",
+				 tag, want_arches[i].full_file);
+		else
+			snprintf(line, sizeof(line),
+				 "\ndhcp-boot=tag:!ipxe,tag:%s,tag:ipxe-full,%s\n", tag,
+				 want_arches[i].full_file);
+		if (strstr(conf, line) == NULL)
+			fail_msg("arch %u: no \"%s\"", want_arches[i].arch, line + 1);
+	}
+	buf_clear(&b);
+}
+
+/* Proxy DHCP: a PXE boot service for every PXE code, nothing for HTTP boot. */
+static void test_render_proxy_every_arch(void **state)
+{
+	struct dhcpconf c = conf_full();
+	struct buf b;
+	char line[256];
+	c.proxy = true;
+	buf_init(&b, 64 * 1024);
+	assert_int_equal(dhcpconf_render(&c, &b), 0);
+	const char *conf = buf_str(&b);
+	assert_null(strstr(conf, "httpclient"));
+	assert_null(strstr(conf, "/firmware/"));
+	for (unsigned i = 0; i < dhcpconf_narches; i++) {
+		const struct dhcpconf_arch *a = &dhcpconf_arches[i];
+		if (a->http)
+			continue;
+		snprintf(line, sizeof(line),
+			 "\npxe-service=tag:!ipxe,%s,\"Corral network boot\",%s\n", a->pxe_csa,
+			 a->file);
+		if (strstr(conf, line) == NULL)
+			fail_msg("arch %u: no \"%s\"", a->arch, line + 1);
+	}
+	buf_clear(&b);
 }
 
 int main(void)
@@ -741,6 +795,7 @@ int main(void)
 		cmocka_unit_test(test_render_derived_pool_30),
 		cmocka_unit_test(test_render_dns_off),
 		cmocka_unit_test(test_render_proxy),
+		cmocka_unit_test(test_render_no_dhcp),
 		cmocka_unit_test(test_render_too_small),
 		cmocka_unit_test(test_autoexec),
 		cmocka_unit_test(test_host),
@@ -751,8 +806,11 @@ int main(void)
 		cmocka_unit_test(test_log_key),
 		cmocka_unit_test(test_log_proxy),
 		cmocka_unit_test(test_log_refusal),
+		cmocka_unit_test(test_log_started),
 		cmocka_unit_test(test_parse_event_long_client_id),
 		cmocka_unit_test(test_arches),
+		cmocka_unit_test(test_render_every_arch),
+		cmocka_unit_test(test_render_proxy_every_arch),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

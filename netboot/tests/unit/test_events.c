@@ -35,6 +35,7 @@
 #include "events.h"
 #include "log.h"
 #include "store.h"
+#include "tfmt.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 #define SEC 1000000LL /* microseconds */
@@ -53,7 +54,7 @@ static void fx_unlink(struct fx *f)
 	char p[160];
 
 	for (size_t i = 0; i < NELEM(suffix); i++) {
-		snprintf(p, sizeof(p), "%s%s", f->path, suffix[i]);
+		TFMT(p, "%s%s", f->path, suffix[i]);
 		unlink(p);
 	}
 }
@@ -65,10 +66,10 @@ static int setup(void **state)
 	if (f == NULL)
 		return -1;
 	log_set_level(LOG_LVL_WARN); /* no "migrated schema" lines */
-	snprintf(f->dir, sizeof(f->dir), "/tmp/test_events.XXXXXX");
+	TFMT(f->dir, "/tmp/test_events.XXXXXX");
 	if (mkdtemp(f->dir) == NULL)
 		goto err_dir;
-	snprintf(f->path, sizeof(f->path), "%s/corral.db", f->dir);
+	TFMT(f->path, "%s/corral.db", f->dir);
 	if (store_open(f->path, &f->st) != 0)
 		goto err_store;
 	/* 30 days, the configured default; no hub: nothing listens here */
@@ -182,13 +183,13 @@ static void node_last(struct store *st, const char *name, char *state, char *sta
 
 	assert_int_equal(store_node_get(st, name, &n), 0);
 	store_release(st);
-	snprintf(state, len, "%s", json_string_value(json_object_get(n, "state")));
+	TFMTN(state, len, "%s", json_string_value(json_object_get(n, "state")));
 	last = json_object_get(n, "last_event");
 	if (json_is_null(last)) {
 		stage[0] = time[0] = '\0';
 	} else {
-		snprintf(stage, len, "%s", json_string_value(json_object_get(last, "stage")));
-		snprintf(time, len, "%s", json_string_value(json_object_get(last, "time")));
+		TFMTN(stage, len, "%s", json_string_value(json_object_get(last, "stage")));
+		TFMTN(time, len, "%s", json_string_value(json_object_get(last, "time")));
 	}
 	json_decref(n);
 }
@@ -470,7 +471,12 @@ static void *producer_run(void *arg)
 	char detail[32];
 
 	for (int i = 0; i < PER_PRODUCER && !p->failed; i++) {
-		snprintf(detail, sizeof(detail), "p%d-%04d", p->id, i);
+		/* a worker thread: a cut ends it as failed, the test fails after the join */
+		if (tfmt_cut(detail, sizeof(detail), "p%d-%04d", p->id, i)) {
+			p->failed = 1;
+			(void)tfmt_cut(p->why, sizeof(p->why), "detail %d cut", i);
+			break;
+		}
 		events_add(p->f->ev, p->node_id, "file", "10.0.1.1", detail, NULL, NULL);
 		if ((i + 1) % CHECK_EVERY != 0)
 			continue;
@@ -478,11 +484,11 @@ static void *producer_run(void *arg)
 		json_t *list = NULL;
 		if (store_events_list(p->f->st, p->node_id, 100000, &list) != 0) {
 			p->failed = 1;
-			snprintf(p->why, sizeof(p->why), "list failed");
+			(void)tfmt_cut(p->why, sizeof(p->why), "list failed");
 		} else if (json_array_size(list) != (size_t)i + 1) {
 			p->failed = 1;
-			snprintf(p->why, sizeof(p->why), "after flush of %d: %zu listed", i + 1,
-				 json_array_size(list));
+			(void)tfmt_cut(p->why, sizeof(p->why), "after flush of %d: %zu listed",
+				       i + 1, json_array_size(list));
 		}
 		json_decref(list);
 	}
@@ -498,8 +504,8 @@ static void test_producers(void **state)
 	char name[16], mac[18], detail[32];
 
 	for (int i = 0; i < PRODUCERS; i++) {
-		snprintf(name, sizeof(name), "p%d", i);
-		snprintf(mac, sizeof(mac), "52:54:00:00:01:%02x", i);
+		TFMT(name, "p%d", i);
+		TFMT(mac, "52:54:00:00:01:%02x", i);
 		p[i] = (struct producer){f, add_node(f->st, name, mac), i, 0, ""};
 	}
 	for (int i = 0; i < PRODUCERS; i++)
@@ -519,7 +525,7 @@ static void test_producers(void **state)
 
 		assert_int_equal(json_array_size(list), PER_PRODUCER);
 		json_array_foreach(list, k, e) {
-			snprintf(detail, sizeof(detail), "p%d-%04zu", i, k);
+			TFMT(detail, "p%d-%04zu", i, k);
 			assert_string_equal(json_string_value(json_object_get(e, "detail")),
 					    detail);
 		}
@@ -552,7 +558,7 @@ static void test_free_writes_queue(void **state)
 	 * in a batch not yet written) when events_free is called. */
 	db_lock(f);
 	for (int i = 0; i < 50; i++) {
-		snprintf(detail, sizeof(detail), "%02d", i);
+		TFMT(detail, "%02d", i);
 		events_add(f->ev, id, "file", "10.0.0.31", detail, NULL, NULL);
 	}
 	assert_int_equal(pthread_create(&t, NULL, unlock_later, f->lock), 0);
@@ -598,7 +604,7 @@ static void test_backlog(void **state)
 	/* ...while a storm fills the queue past its cap, without waiting. */
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (int i = 0; i < QUEUE_CAP + 5; i++) {
-		snprintf(detail, sizeof(detail), "%06d", i);
+		TFMT(detail, "%06d", i);
 		events_add(f->ev, id, "file", "10.0.0.41", detail, NULL, NULL);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -618,7 +624,7 @@ static void test_backlog(void **state)
 			    "primer");
 	assert_string_equal(json_string_value(json_object_get(json_array_get(list, 1), "detail")),
 			    "000000");
-	snprintf(detail, sizeof(detail), "%06d", (int)(QUEUE_CAP + 4 - dropped));
+	TFMT(detail, "%06d", (int)(QUEUE_CAP + 4 - dropped));
 	assert_string_equal(json_string_value(json_object_get(
 				    json_array_get(list, json_array_size(list) - 1), "detail")),
 			    detail);
@@ -651,13 +657,56 @@ static void test_prune(void **state)
 	assert_timeline(f->st, id, "dhcp:10 days,bootscript:now");
 }
 
+/* ---- fields cut to fit ----------------------------------------------------- */
+
+/*
+ * A detail longer than the record keeps its start, and is never cut inside
+ * a UTF-8 character: the timeline is JSON, which holds only whole ones.
+ */
+static void test_detail_cut_between_characters(void **state)
+{
+	struct fx *f = *state;
+	int64_t id = add_node(f->st, "u1", "52:54:00:00:00:61");
+	const size_t cap = sizeof(((struct store_event *)0)->detail) - 1;
+	char d[300];
+
+	/* "é" (2 bytes) straddles the cap: it goes, the 'a's before it stay */
+	memset(d, 'a', cap - 1);
+	TFMTN(d + cap - 1, sizeof(d) - (cap - 1), "\xc3\xa9tail");
+	events_add(f->ev, id, "file", "10.0.0.61", d, NULL, NULL);
+	/* a 3-byte "€" ending exactly at the cap stays whole */
+	memset(d, 'b', cap - 3);
+	TFMTN(d + cap - 3, sizeof(d) - (cap - 3), "\xe2\x82\xacmore");
+	events_add(f->ev, id, "file", "10.0.0.61", d, NULL, NULL);
+	events_flush(f->ev);
+
+	json_t *list = timeline(f->st, id);
+	assert_int_equal(json_array_size(list), 2);
+	const char *got = json_string_value(json_object_get(json_array_get(list, 0), "detail"));
+	assert_non_null(got);
+	assert_int_equal(strlen(got), cap - 1);
+	assert_int_equal(strspn(got, "a"), cap - 1);
+	got = json_string_value(json_object_get(json_array_get(list, 1), "detail"));
+	assert_non_null(got);
+	assert_int_equal(strlen(got), cap);
+	assert_string_equal(got + cap - 3, "\xe2\x82\xac");
+	json_decref(list);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
-		T(test_add_flush_list),    T(test_fold),         T(test_add_at),
-		T(test_discovered),        T(test_deleted_node), T(test_producers),
-		T(test_free_writes_queue), T(test_backlog),      T(test_prune),
+		T(test_add_flush_list),
+		T(test_fold),
+		T(test_add_at),
+		T(test_discovered),
+		T(test_deleted_node),
+		T(test_producers),
+		T(test_free_writes_queue),
+		T(test_backlog),
+		T(test_prune),
+		T(test_detail_cut_between_characters),
 	};
 #undef T
 

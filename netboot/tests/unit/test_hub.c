@@ -40,6 +40,7 @@
 
 #include "buf.h"
 #include "hub.h"
+#include "tfmt.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 #define WAIT_MS 5000 /* longest a client waits for the next bytes */
@@ -385,7 +386,7 @@ static void expect_n(struct cli *c, const char *type, json_int_t n)
 {
 	char want[128];
 
-	snprintf(want, sizeof(want), "event: %s\ndata: {\"n\":%lld}", type, (long long)n);
+	TFMT(want, "event: %s\ndata: {\"n\":%lld}", type, (long long)n);
 	expect_record(c, want);
 }
 
@@ -512,18 +513,19 @@ static void test_publishers(void **state)
 		assert_int_equal(pthread_create(&t[i], NULL, publisher_run, &p[i]), 0);
 	}
 	/* Read while they publish.  A problem ends the loop, not the test, until
-	 * the publishers are joined: teardown frees the hub they publish to. */
+	 * the publishers are joined: teardown frees the hub they publish to.  A
+	 * cut message (tfmt_cut) still says what went wrong. */
 	for (int k = 0; k < PUBLISHERS * PER_PUBLISHER && why[0] == '\0'; k++) {
 		int pi, ii;
 		if (cli_record(&c, rec, sizeof(rec)) != 1) {
-			snprintf(why, sizeof(why), "record %d of %d missing", k,
-				 PUBLISHERS * PER_PUBLISHER);
+			(void)tfmt_cut(why, sizeof(why), "record %d of %d missing", k,
+				       PUBLISHERS * PER_PUBLISHER);
 		} else if (publisher_record(rec, &pi, &ii) < 0) {
-			snprintf(why, sizeof(why), "record %d: %s", k, rec);
+			(void)tfmt_cut(why, sizeof(why), "record %d: %s", k, rec);
 		} else if (ii != next[pi]) {
 			/* each publisher's records come in its order, none lost or repeated */
-			snprintf(why, sizeof(why), "publisher %d: record %d after %d", pi, ii,
-				 next[pi] - 1);
+			(void)tfmt_cut(why, sizeof(why), "publisher %d: record %d after %d", pi, ii,
+				       next[pi] - 1);
 		} else {
 			next[pi]++;
 		}

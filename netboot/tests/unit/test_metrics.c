@@ -27,6 +27,7 @@
 
 #include "buf.h"
 #include "metrics.h"
+#include "tfmt.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -92,7 +93,7 @@ static int prom_err(struct prom *p, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(p->err, sizeof(p->err), fmt, ap);
+	(void)tfmt_vcut(p->err, sizeof(p->err), fmt, ap); /* a message: cut is fine */
 	va_end(ap);
 	return -1;
 }
@@ -338,17 +339,21 @@ static void test_render_fresh(void **state)
 	static const char *const families[] = {
 		"corral_http_requests_total",    "corral_bootscripts_total",
 		"corral_bootscript_cache_total", "corral_file_bytes_total",
-		"corral_dnsmasq_restarts_total",
+		"corral_dnsmasq_restarts_total", "corral_kea_restarts_total",
+		"corral_kea_reloads_total",
 	};
 	static const char *const zero[] = {
 		"corral_bootscripts_total{kind=\"node\"}",
 		"corral_bootscripts_total{kind=\"unknown\"}",
 		"corral_bootscripts_total{kind=\"disabled\"}",
 		"corral_bootscripts_total{kind=\"noprofile\"}",
+		"corral_bootscripts_total{kind=\"refused\"}",
 		"corral_bootscript_cache_total{result=\"miss\"}",
 		"corral_bootscript_cache_total{result=\"hit\"}",
 		"corral_file_bytes_total",
 		"corral_dnsmasq_restarts_total",
+		"corral_kea_restarts_total",
+		"corral_kea_reloads_total",
 	};
 	struct metrics *m = NULL;
 	struct prom p;
@@ -511,6 +516,7 @@ static void test_counters(void **state)
 		{METRICS_BOOT_UNKNOWN, "corral_bootscripts_total{kind=\"unknown\"}", 3},
 		{METRICS_BOOT_DISABLED, "corral_bootscripts_total{kind=\"disabled\"}", 2},
 		{METRICS_BOOT_NOPROFILE, "corral_bootscripts_total{kind=\"noprofile\"}", 1},
+		{METRICS_BOOT_REFUSED, "corral_bootscripts_total{kind=\"refused\"}", 4},
 	};
 	static const uint64_t bytes[] = {0, 1, 4096, 5000000000ULL, 123};
 	struct metrics *m = NULL;

@@ -1,5 +1,5 @@
 /*
- * Unit tests for corrald's route table (routes.c: app_routes, app_nroutes),
+ * Unit tests for corrald's route table (routes.c: routes_table, routes_count),
  * walked as data; dispatch is asked through http_route_methods(), the
  * matcher the server itself uses.
  *
@@ -8,8 +8,10 @@
  * each of its methods (no earlier route shadows it); scopes: every /api/v1
  * route needs a token (read for GET, admin for the rest; the list of
  * exceptions is empty, as docs/api.md says "every route behind a bearer
- * token"), token and credential listings need admin, node-facing paths
- * (/boot/v1/, /cloud-init/, /phone-home, /files/, /healthz, /metrics) and
+ * token"), and so does every OpenCHAMI inventory route (BSS, SMD and
+ * cloud-init admin paths: docs/openchami.md), token and credential
+ * listings need admin, node-facing paths
+ * (/boot/v1/, /cloud-init/, /phone-home, /files/, /firmware/, /healthz, /metrics) and
  * the web page need none, and an open write route has a small cap of its
  * own; every route belongs to one of those classes, so a new one must be
  * placed; labels unique unless deliberately shared (same handler, listed
@@ -36,6 +38,8 @@
 #include <cmocka.h>
 
 #include "app.h"
+#include "routes.h"
+#include "tfmt.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -59,7 +63,7 @@ static const char *method_name(unsigned m)
 }
 
 /* The scope a route asks of method m. */
-static enum http_scope route_need(const struct http_route *rt, unsigned m)
+static enum auth_scope route_need(const struct http_route *rt, unsigned m)
 {
 	return m & READS ? rt->read_scope : rt->write_scope;
 }
@@ -71,8 +75,8 @@ static enum http_scope route_need(const struct http_route *rt, unsigned m)
  */
 static int dispatch(const char *path, unsigned m)
 {
-	for (size_t i = 0; i < app_nroutes; i++)
-		if (http_route_methods(&app_routes[i], 1, path) & m)
+	for (size_t i = 0; i < routes_count; i++)
+		if (http_route_methods(&routes_table[i], 1, path) & m)
 			return (int)i;
 	return -1;
 }
@@ -93,9 +97,22 @@ static void sample_path(const char *pattern, char *out, size_t outlen)
 
 /* ---- classes of routes ------------------------------------------------------- */
 
-/* Paths nodes use (they cannot hold a token), and health. */
+/* Paths nodes use (they cannot hold a token), and health (OpenCHAMI's
+ * service status paths among it). */
 static const char *const node_prefixes[] = {
-	"/boot/v1/", "/cloud-init/", "/phone-home", "/files/", "/healthz", "/metrics",
+	"/boot/v1/",  "/cloud-init/", "/phone-home", "/files/",
+	"/firmware/", "/healthz",     "/metrics",    "/hsm/v2/service/",
+};
+
+/*
+ * OpenCHAMI's inventory paths (docs/openchami.md): Corral's inventory under
+ * BSS's, SMD's and the cloud-init server's names, behind the API's tokens
+ * and scopes, exactly as /api/v1.  Checked before node_prefixes: some lie
+ * under /boot/v1/ and /cloud-init/.
+ */
+static const char *const ochami_prefixes[] = {
+	"/boot/v1/bootparameters",   "/boot/v1/hosts", "/boot/v1/dumpstate",
+	"/boot/v1/endpoint-history", "/hsm/v2/",       "/cloud-init/admin/",
 };
 
 /*
@@ -116,7 +133,7 @@ static const char *const admin_read_paths[] = {
 /* The most bytes an open (no-token) write route may take. */
 #define OPEN_WRITE_MAX (64u << 10)
 
-enum route_class { CLASS_NONE, CLASS_API, CLASS_NODE, CLASS_UI };
+enum route_class { CLASS_NONE, CLASS_API, CLASS_OCHAMI, CLASS_NODE, CLASS_UI };
 
 static int has_prefix(const char *s, const char *prefix)
 {
@@ -127,6 +144,10 @@ static enum route_class route_class(const char *pattern)
 {
 	if (strcmp(pattern, "/api/v1") == 0 || has_prefix(pattern, "/api/v1/"))
 		return CLASS_API;
+	for (size_t i = 0; i < NELEM(ochami_prefixes); i++)
+		if (has_prefix(pattern, ochami_prefixes[i]) &&
+		    !has_prefix(pattern, "/hsm/v2/service/"))
+			return CLASS_OCHAMI;
 	for (size_t i = 0; i < NELEM(node_prefixes); i++)
 		if (has_prefix(pattern, node_prefixes[i]))
 			return CLASS_NODE;
@@ -187,33 +208,33 @@ static void check_label(const char *label)
 
 static void test_table_shape(void **state)
 {
-	assert_true(app_nroutes > 0);
-	for (size_t i = 0; i < app_nroutes; i++) {
-		const struct http_route *rt = &app_routes[i];
+	assert_true(routes_count > 0);
+	for (size_t i = 0; i < routes_count; i++) {
+		const struct http_route *rt = &routes_table[i];
 		check_pattern(rt->pattern);
 		check_label(rt->label);
 		if (rt->handler == NULL)
 			fail_msg("%s: no handler", rt->pattern);
 		if (rt->methods == 0 || (rt->methods & ~ALL_METHODS) != 0)
 			fail_msg("%s: methods 0x%x", rt->pattern, rt->methods);
-		if (rt->read_scope > HTTP_SCOPE_ADMIN || rt->write_scope > HTTP_SCOPE_ADMIN)
+		if (rt->read_scope > AUTH_SCOPE_ADMIN || rt->write_scope > AUTH_SCOPE_ADMIN)
 			fail_msg("%s: scope out of range", rt->pattern);
 	}
 }
 
 static void test_unique_patterns(void **state)
 {
-	for (size_t i = 0; i < app_nroutes; i++)
-		for (size_t j = i + 1; j < app_nroutes; j++)
-			if (strcmp(app_routes[i].pattern, app_routes[j].pattern) == 0)
-				fail_msg("%s: routes %zu and %zu", app_routes[i].pattern, i, j);
+	for (size_t i = 0; i < routes_count; i++)
+		for (size_t j = i + 1; j < routes_count; j++)
+			if (strcmp(routes_table[i].pattern, routes_table[j].pattern) == 0)
+				fail_msg("%s: routes %zu and %zu", routes_table[i].pattern, i, j);
 }
 
 /* Each route is the one dispatch picks for its own methods on a path it matches. */
 static void test_every_route_reachable(void **state)
 {
-	for (size_t i = 0; i < app_nroutes; i++) {
-		const struct http_route *rt = &app_routes[i];
+	for (size_t i = 0; i < routes_count; i++) {
+		const struct http_route *rt = &routes_table[i];
 		char path[256];
 		sample_path(rt->pattern, path, sizeof(path));
 		for (size_t k = 0; k < NELEM(method_names); k++) {
@@ -224,7 +245,7 @@ static void test_every_route_reachable(void **state)
 			if (got != (int)i)
 				fail_msg("%s %s goes to route %d (%s), not %zu (%s)",
 					 method_name(m), path, got,
-					 got >= 0 ? app_routes[got].pattern : "none", i,
+					 got >= 0 ? routes_table[got].pattern : "none", i,
 					 rt->pattern);
 		}
 	}
@@ -234,27 +255,28 @@ static void test_every_route_reachable(void **state)
 
 static void test_every_route_classified(void **state)
 {
-	for (size_t i = 0; i < app_nroutes; i++)
-		if (route_class(app_routes[i].pattern) == CLASS_NONE)
+	for (size_t i = 0; i < routes_count; i++)
+		if (route_class(routes_table[i].pattern) == CLASS_NONE)
 			fail_msg("%s: neither API, node-facing nor the web page: place it in "
 				 "test_routes.c and docs/api.md",
-				 app_routes[i].pattern);
+				 routes_table[i].pattern);
 }
 
 static void test_api_needs_token(void **state)
 {
 	int napi = 0;
-	for (size_t i = 0; i < app_nroutes; i++) {
-		const struct http_route *rt = &app_routes[i];
-		if (route_class(rt->pattern) != CLASS_API)
+	for (size_t i = 0; i < routes_count; i++) {
+		const struct http_route *rt = &routes_table[i];
+		enum route_class c = route_class(rt->pattern);
+		if (c != CLASS_API && c != CLASS_OCHAMI)
 			continue;
 		napi++;
 		if (api_exception(rt->pattern))
 			continue;
 		/* whatever the methods are now: one added later is covered too */
-		if (rt->read_scope < HTTP_SCOPE_READ)
+		if (rt->read_scope < AUTH_SCOPE_READ)
 			fail_msg("%s: GET needs no token", rt->pattern);
-		if (rt->write_scope < HTTP_SCOPE_ADMIN)
+		if (rt->write_scope < AUTH_SCOPE_ADMIN)
 			fail_msg("%s: writes need no admin token", rt->pattern);
 	}
 	assert_true(napi > 0);
@@ -267,15 +289,15 @@ static void test_admin_only_reads(void **state)
 		int r = dispatch(p, HTTP_GET);
 		if (r < 0)
 			fail_msg("GET %s: no route", p);
-		if (app_routes[r].read_scope != HTTP_SCOPE_ADMIN)
+		if (routes_table[r].read_scope != AUTH_SCOPE_ADMIN)
 			fail_msg("GET %s: readable without an admin token", p);
 		/* and the single object under it */
 		char one[128];
-		snprintf(one, sizeof(one), "%s/x1", p);
+		TFMT(one, "%s/x1", p);
 		for (size_t k = 0; k < NELEM(method_names); k++) {
 			unsigned m = method_names[k].id;
 			int o = dispatch(one, m);
-			if (o >= 0 && route_need(&app_routes[o], m) != HTTP_SCOPE_ADMIN)
+			if (o >= 0 && route_need(&routes_table[o], m) != AUTH_SCOPE_ADMIN)
 				fail_msg("%s %s: needs less than admin", method_name(m), one);
 		}
 	}
@@ -284,13 +306,13 @@ static void test_admin_only_reads(void **state)
 static void test_node_facing_open(void **state)
 {
 	int nnode = 0;
-	for (size_t i = 0; i < app_nroutes; i++) {
-		const struct http_route *rt = &app_routes[i];
+	for (size_t i = 0; i < routes_count; i++) {
+		const struct http_route *rt = &routes_table[i];
 		enum route_class c = route_class(rt->pattern);
 		if (c != CLASS_NODE && c != CLASS_UI)
 			continue;
 		nnode += c == CLASS_NODE;
-		if (rt->read_scope != HTTP_SCOPE_NONE || rt->write_scope != HTTP_SCOPE_NONE)
+		if (rt->read_scope != AUTH_SCOPE_NONE || rt->write_scope != AUTH_SCOPE_NONE)
 			fail_msg("%s: asks for a token a node cannot hold", rt->pattern);
 		/* nothing but a small form may be posted without a token */
 		if ((rt->methods & ~READS) != 0 &&
@@ -301,8 +323,8 @@ static void test_node_facing_open(void **state)
 	/* every node-facing prefix is served */
 	for (size_t k = 0; k < NELEM(node_prefixes); k++) {
 		int found = 0;
-		for (size_t i = 0; i < app_nroutes && !found; i++)
-			found = has_prefix(app_routes[i].pattern, node_prefixes[k]);
+		for (size_t i = 0; i < routes_count && !found; i++)
+			found = has_prefix(routes_table[i].pattern, node_prefixes[k]);
 		if (!found)
 			fail_msg("no route under %s", node_prefixes[k]);
 	}
@@ -333,9 +355,9 @@ static int label_shared_ok(const char *label)
 
 static void test_labels(void **state)
 {
-	for (size_t i = 0; i < app_nroutes; i++) {
-		for (size_t j = i + 1; j < app_nroutes; j++) {
-			const struct http_route *a = &app_routes[i], *b = &app_routes[j];
+	for (size_t i = 0; i < routes_count; i++) {
+		for (size_t j = i + 1; j < routes_count; j++) {
+			const struct http_route *a = &routes_table[i], *b = &routes_table[j];
 			if (strcmp(a->label, b->label) != 0)
 				continue;
 			if (!label_shared_ok(a->label))
@@ -347,8 +369,8 @@ static void test_labels(void **state)
 	/* the list stays true: each entry is used by two routes or more */
 	for (size_t k = 0; k < NELEM(shared_labels); k++) {
 		int n = 0;
-		for (size_t i = 0; i < app_nroutes; i++)
-			n += strcmp(app_routes[i].label, shared_labels[k]) == 0;
+		for (size_t i = 0; i < routes_count; i++)
+			n += strcmp(routes_table[i].label, shared_labels[k]) == 0;
 		if (n < 2)
 			fail_msg("shared label \"%s\" is on %d route(s)", shared_labels[k], n);
 	}
@@ -356,15 +378,15 @@ static void test_labels(void **state)
 
 /* ---- docs/api.md --------------------------------------------------------------- */
 
-#define MAX_DOC 128
+#define MAX_DOC 256
 
 /* One documented method set on one path. */
 struct doc_entry {
 	unsigned methods;
 	char path[160];       /* as written: "/api/v1/nodes/{name}" */
 	int scoped;           /* a scope column said what it needs */
-	enum http_scope read; /* for GET/HEAD */
-	enum http_scope write;
+	enum auth_scope read; /* for GET/HEAD */
+	enum auth_scope write;
 	int line;
 };
 
@@ -408,7 +430,7 @@ static const char *trim(const char *s, size_t *len)
 }
 
 static void doc_add(struct doc *d, unsigned methods, const char *path, size_t plen, int scoped,
-		    enum http_scope rd, enum http_scope wr, int line)
+		    enum auth_scope rd, enum auth_scope wr, int line)
 {
 	if (d->n >= MAX_DOC)
 		fail_msg("docs/api.md: more than %d routes: raise MAX_DOC", MAX_DOC);
@@ -429,7 +451,7 @@ static void doc_add(struct doc *d, unsigned methods, const char *path, size_t pl
  * with methods != 0, every span that reads "/path" gets those methods.
  */
 static void doc_spans(struct doc *d, const char *s, size_t len, unsigned methods, int scoped,
-		      enum http_scope rd, enum http_scope wr, int line)
+		      enum auth_scope rd, enum auth_scope wr, int line)
 {
 	const char *end = s + len;
 	const char *p = s;
@@ -453,8 +475,8 @@ static void doc_spans(struct doc *d, const char *s, size_t len, unsigned methods
 			continue;
 		unsigned m = parse_methods(span, (size_t)(sp - span));
 		if (m != 0)
-			doc_add(d, m, sp + 1, (size_t)(close - sp - 1), 0, HTTP_SCOPE_NONE,
-				HTTP_SCOPE_NONE, line);
+			doc_add(d, m, sp + 1, (size_t)(close - sp - 1), 0, AUTH_SCOPE_NONE,
+				AUTH_SCOPE_NONE, line);
 	}
 }
 
@@ -487,19 +509,19 @@ static int cell_is(const char *cell, size_t len, const char *word)
 }
 
 /* "read", "admin", "read/admin" into the scopes of reads and of writes. */
-static int parse_scope(const char *cell, size_t len, enum http_scope *rd, enum http_scope *wr)
+static int parse_scope(const char *cell, size_t len, enum auth_scope *rd, enum auth_scope *wr)
 {
 	if (cell_is(cell, len, "read")) {
-		*rd = *wr = HTTP_SCOPE_READ;
+		*rd = *wr = AUTH_SCOPE_READ;
 		return 0;
 	}
 	if (cell_is(cell, len, "admin")) {
-		*rd = *wr = HTTP_SCOPE_ADMIN;
+		*rd = *wr = AUTH_SCOPE_ADMIN;
 		return 0;
 	}
 	if (cell_is(cell, len, "read/admin")) {
-		*rd = HTTP_SCOPE_READ;
-		*wr = HTTP_SCOPE_ADMIN;
+		*rd = AUTH_SCOPE_READ;
+		*wr = AUTH_SCOPE_ADMIN;
 		return 0;
 	}
 	return -EINVAL;
@@ -511,8 +533,8 @@ static char *read_api_md(void)
 	const char *env = getenv("CORRAL_API_MD");
 	const char *here = __FILE__;
 	const char *slash = strrchr(here, '/');
-	snprintf(rel, sizeof(rel), "%.*s/../../../docs/api.md",
-		 slash != NULL ? (int)(slash - here) : 1, slash != NULL ? here : ".");
+	TFMT(rel, "%.*s/../../../docs/api.md", slash != NULL ? (int)(slash - here) : 1,
+	     slash != NULL ? here : ".");
 	const char *candidates[] = {env, "docs/api.md", rel};
 	for (size_t i = 0; i < NELEM(candidates); i++) {
 		if (candidates[i] == NULL)
@@ -546,7 +568,7 @@ static void parse_api_md(const char *text, struct doc *d)
 		line++;
 		if (l[0] == '#') {
 			in_table = 0;
-			doc_spans(d, l, len, 0, 0, HTTP_SCOPE_NONE, HTTP_SCOPE_NONE, line);
+			doc_spans(d, l, len, 0, 0, AUTH_SCOPE_NONE, AUTH_SCOPE_NONE, line);
 		} else if (l[0] == '|') {
 			const char *cells[MAX_CELLS];
 			size_t lens[MAX_CELLS];
@@ -570,7 +592,7 @@ static void parse_api_md(const char *text, struct doc *d)
 				size_t pl = lens[path_col];
 				if (method_col < 0) {
 					/* "| `GET /cloud-init/...` | what |" */
-					doc_spans(d, pc, pl, 0, 0, HTTP_SCOPE_NONE, HTTP_SCOPE_NONE,
+					doc_spans(d, pc, pl, 0, 0, AUTH_SCOPE_NONE, AUTH_SCOPE_NONE,
 						  line);
 				} else {
 					if ((size_t)method_col >= n || scope_col < 0 ||
@@ -578,7 +600,7 @@ static void parse_api_md(const char *text, struct doc *d)
 						fail_msg("docs/api.md:%d: short row", line);
 					unsigned m =
 						parse_methods(cells[method_col], lens[method_col]);
-					enum http_scope rd = HTTP_SCOPE_NONE, wr = HTTP_SCOPE_NONE;
+					enum auth_scope rd = AUTH_SCOPE_NONE, wr = AUTH_SCOPE_NONE;
 					if (m == 0)
 						fail_msg("docs/api.md:%d: methods \"%.*s\"", line,
 							 (int)lens[method_col], cells[method_col]);
@@ -678,9 +700,9 @@ static void test_doc_routes_exist(void **state)
 			if (r < 0)
 				fail_msg("docs/api.md:%d: %s %s has no route", e->line,
 					 method_name(m), e->path);
-			const struct http_route *rt = &app_routes[r];
+			const struct http_route *rt = &routes_table[r];
 			/* node-facing entries carry no scope column: they need none */
-			enum http_scope want = !e->scoped ? HTTP_SCOPE_NONE :
+			enum auth_scope want = !e->scoped ? AUTH_SCOPE_NONE :
 					       m & READS  ? e->read :
 							    e->write;
 			if (route_need(rt, m) != want)
@@ -704,7 +726,7 @@ static void test_routes_documented(void **state)
 {
 	struct doc *d = *state;
 	load_doc(d);
-	unsigned *covered = calloc(app_nroutes, sizeof(*covered));
+	unsigned *covered = calloc(routes_count, sizeof(*covered));
 	assert_non_null(covered);
 	for (size_t i = 0; i < d->n; i++)
 		for (size_t k = 0; k < NELEM(method_names); k++) {
@@ -714,8 +736,8 @@ static void test_routes_documented(void **state)
 				covered[r] |= m;
 		}
 	int missing = 0;
-	for (size_t i = 0; i < app_nroutes; i++) {
-		const struct http_route *rt = &app_routes[i];
+	for (size_t i = 0; i < routes_count; i++) {
+		const struct http_route *rt = &routes_table[i];
 		if (route_class(rt->pattern) == CLASS_UI)
 			continue;
 		unsigned left = rt->methods & ~covered[i];

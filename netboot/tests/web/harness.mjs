@@ -1,8 +1,19 @@
 // Test harness for the web page: a real corrald on 127.0.0.1 with its own
 // temporary store, file root and tokens, and Debian's Chromium driven by
 // playwright-core.  Everything started here is stopped by its PID.
+//
+// corrald runs as installed: the web page and the API on a listener of
+// their own over HTTPS (c.url, https://127.0.0.1:<api port>), with the
+// self-signed certificate corrald makes at first start; the node-facing
+// paths on plain HTTP (c.nodeUrl, c.port).  The tests trust that
+// certificate and nothing else: node's requests take it as their only CA,
+// and Chromium is told to accept exactly its public key
+// (--ignore-certificate-errors-spki-list, the same SHA-256 of the public
+// key that `corrald cert` shows and `corral --fingerprint` pins), so a
+// page served with any other certificate fails.
 
 import { spawn, execFileSync } from 'node:child_process';
+import { request as httpsRequest } from 'node:https';
 import { mkdtempSync, writeFileSync, mkdirSync, rmSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
@@ -50,11 +61,28 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGPIPE']) {
 	});
 }
 
+// The public-key pins of every corrald started here, for Chromium.
+const pins = new Set();
+
+// `corrald cert` as {fingerprint, sha256, ...} (its "key  value" lines).
+function parseCert(out) {
+	const info = {};
+	for (const line of out.split('\n')) {
+		if (!line.trim()) break;
+		const m = /^(\S+)\s+(.*)$/.exec(line);
+		if (m) info[m[1]] = m[2];
+	}
+	return info;
+}
+
 export class Corrald {
-	constructor(dir, port) {
+	constructor(dir, port, apiPort) {
 		this.dir = dir;
-		this.port = port;
-		this.url = `http://127.0.0.1:${port}`;
+		this.port = port; // the node-facing listener
+		this.apiPort = apiPort;
+		this.url = `https://127.0.0.1:${apiPort}`;
+		this.nodeUrl = `http://127.0.0.1:${port}`;
+		this.certFile = join(dir, 'tls.crt');
 		this.conf = join(dir, 'corral.conf');
 		this.files = join(dir, 'files');
 		this.proc = null;
@@ -64,6 +92,17 @@ export class Corrald {
 
 	run(...args) {
 		return execFileSync(join(BUILD, 'corrald'), ['-c', this.conf, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+	}
+
+	// Makes the certificate now (corrald would at start) and reads its fingerprints.
+	cert() {
+		const info = parseCert(this.run('cert'));
+		if (!/^sha256:[0-9a-f]{64}$/.test(info.fingerprint || '')) throw new Error('corrald cert printed ' + JSON.stringify(info));
+		this.fingerprint = info.fingerprint;
+		this.certSha256 = info.sha256;
+		this.certPem = readFileSync(this.certFile, 'utf8');
+		pins.add(Buffer.from(info.fingerprint.slice(7), 'hex').toString('base64'));
+		return info;
 	}
 
 	tokenCreate(name, readOnly = false) {
@@ -89,7 +128,7 @@ export class Corrald {
 		for (;;) {
 			if (this.proc.exitCode !== null) throw new Error('corrald exited during start:\n' + this.logTail());
 			try {
-				const r = await fetch(this.url + '/healthz');
+				const r = await fetch(this.nodeUrl + '/healthz');
 				if (r.status === 200) return this;
 			} catch {
 				/* not yet */
@@ -122,19 +161,35 @@ export class Corrald {
 		if (!process.env.KEEP_TMP) rmSync(this.dir, { recursive: true, force: true });
 	}
 
+	// One HTTPS request to the operator listener, trusting corrald's own
+	// certificate only; resolves to {status, headers, text}.
+	https(method, path, headers = {}, data = null) {
+		return new Promise((res, rej) => {
+			const r = httpsRequest(this.url + path, { method, headers, ca: this.certPem }, (resp) => {
+				let text = '';
+				resp.setEncoding('utf8');
+				resp.on('data', (d) => (text += d));
+				resp.on('end', () => res({ status: resp.statusCode, headers: resp.headers, text }));
+			});
+			r.on('error', rej);
+			if (data !== null) r.write(data);
+			r.end();
+		});
+	}
+
 	// An API request with the admin token (or the one given); resolves to
 	// {status, body} (body parsed when JSON).
 	async api(method, path, body, token = this.admin) {
 		const headers = { Authorization: 'Bearer ' + token };
-		const init = { method, headers };
+		let data = null;
 		if (body !== undefined) {
+			data = JSON.stringify(body);
 			headers['Content-Type'] = 'application/json';
-			init.body = JSON.stringify(body);
+			headers['Content-Length'] = Buffer.byteLength(data);
 		}
-		const r = await fetch(this.url + '/api/v1' + path, init);
-		const text = await r.text();
-		let parsed = text;
-		if ((r.headers.get('content-type') || '').startsWith('application/json') && text) parsed = JSON.parse(text);
+		const r = await this.https(method, '/api/v1' + path, headers, data);
+		let parsed = r.text;
+		if ((r.headers['content-type'] || '').startsWith('application/json') && r.text) parsed = JSON.parse(r.text);
 		return { status: r.status, body: parsed };
 	}
 
@@ -146,12 +201,12 @@ export class Corrald {
 
 	// Node-facing GET (no token); resolves to {status, text}.
 	async nodeGet(path) {
-		const r = await fetch(this.url + path);
+		const r = await fetch(this.nodeUrl + path);
 		return { status: r.status, text: await r.text() };
 	}
 
 	async nodePost(path, form) {
-		const r = await fetch(this.url + path, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form).toString() });
+		const r = await fetch(this.nodeUrl + path, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form).toString() });
 		return { status: r.status, text: await r.text() };
 	}
 
@@ -173,10 +228,11 @@ export class Corrald {
 export async function startCorrald(conf = {}) {
 	const dir = mkdtempSync(join(tmpdir(), 'corral-web-'));
 	const port = await freePort();
-	const c = new Corrald(dir, port);
+	const c = new Corrald(dir, port, await freePort());
 	mkdirSync(c.files, { recursive: true });
 	const sections = {
-		server: { address: '127.0.0.1', port: String(port), advertise_url: c.url, threads: '4', log_level: 'info' },
+		server: { address: '127.0.0.1', port: String(port), api_port: String(c.apiPort), advertise_url: c.nodeUrl, threads: '4', log_level: 'info' },
+		tls: { mode: 'auto', cert: c.certFile, key: join(dir, 'tls.key') },
 		store: { path: join(dir, 'corral.db') },
 		files: { root: c.files },
 		auth: { key_file: join(dir, 'secret.key') },
@@ -184,6 +240,7 @@ export async function startCorrald(conf = {}) {
 	};
 	for (const [s, kv] of Object.entries(conf)) Object.assign((sections[s] ||= {}), kv);
 	writeFileSync(c.conf, Object.entries(sections).map(([s, kv]) => `[${s}]\n` + Object.entries(kv).map(([k, v]) => `${k} = ${v}`).join('\n')).join('\n') + '\n');
+	c.cert();
 	c.admin = c.tokenCreate('web-admin');
 	c.read = c.tokenCreate('web-read', true);
 	try {
@@ -197,14 +254,17 @@ export async function startCorrald(conf = {}) {
 
 export const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
-// Debian's Chromium with a fresh profile directory.  Returns a browser
-// context; close() also removes the profile.
-export async function launch({ width = 1280, height = 800 } = {}) {
+// Debian's Chromium with a fresh profile directory, accepting the
+// certificates of the corralds started so far (by their public keys) and
+// no other; trust: false accepts none of them.  Returns a browser context;
+// close() also removes the profile.
+export async function launch({ width = 1280, height = 800, trust = true } = {}) {
 	const profile = mkdtempSync(join(tmpdir(), 'corral-chromium-'));
+	const spki = trust && pins.size ? [`--ignore-certificate-errors-spki-list=${[...pins].join(',')}`] : [];
 	const ctx = await chromium.launchPersistentContext(profile, {
 		executablePath: CHROMIUM,
 		headless: true,
-		args: CHROMIUM_FLAGS,
+		args: [...CHROMIUM_FLAGS, ...spki],
 		viewport: { width, height },
 		colorScheme: 'light',
 		reducedMotion: 'reduce',

@@ -153,3 +153,26 @@ test('a DHCP request dnsmasq refused reads as blocked at DHCP, with its reason',
 	assert.deepEqual(res.ok.marks, ['', '']);
 	await p.close();
 });
+
+test('a root image the node refused reads as blocked at the root image, with the mismatch', async () => {
+	// The events as corrald records them: the rootfs download, then the
+	// node's own report (POST /boot/v1/report, test_rootfs_report.py).
+	const p = await ctx.newPage();
+	await signIn(p, c);
+	const res = await p.evaluate(async () => {
+		const { splitBoots, analyse } = await import('/ui/timeline.js');
+		const t0 = Date.parse('2026-11-25T10:00:00Z');
+		const ev = (s, stage, detail) => ({ time: new Date(t0 + s * 1000).toISOString(), stage, source: '', detail });
+		const head = [ev(0, 'dhcp', 'iPXE lease 10.0.0.5'), ev(1, 'bootscript', 'profile compute (node)'), ev(2, 'kernel', 'images/c/vmlinuz'), ev(3, 'initrd', 'images/c/initrd'), ev(5, 'rootfs', 'images/c/rootfs.squashfs')];
+		const one = (evs) => {
+			const a = analyse(splitBoots(evs)[0], t0 + 30000);
+			return { outcome: a.outcome, summary: a.summary, marks: a.items.map((i) => i.mark) };
+		};
+		return { bad: one([...head, ev(9, 'rootfs', 'sha256 mismatch: expected 5891b5b522d5 got 0e5751c026e5; not mounted')]), ok: one(head) };
+	});
+	assert.equal(res.bad.outcome, 'bad');
+	assert.equal(res.bad.summary, 'Blocked at the root image: sha256 mismatch: expected 5891b5b522d5 got 0e5751c026e5; not mounted');
+	assert.deepEqual(res.bad.marks, ['', '', '', '', '', 'bad']);
+	assert.equal(res.ok.outcome, 'booting');
+	await p.close();
+});

@@ -1,0 +1,196 @@
+/*
+ * liveboot: what an image that Corral did not bootstrap (an OCI image)
+ * needs to boot live, checked and, when asked, installed.  See liveboot.h.
+ *
+ * Security: only the image's own programs run, inside its chroot; the
+ * checks look at paths inside its root (glob under the root directory).
+ */
+#include "liveboot.h"
+
+#include <errno.h>
+#include <glob.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "proc.h"
+
+/* 1 when the image has any of the paths (globs, inside its root). */
+static int has_any(struct layer *l, const char *const *paths)
+{
+	for (int i = 0; paths[i]; i++) {
+		glob_t g;
+		char pat[4200];
+		if (buf_fmt(pat, sizeof(pat), "%s%s", buf_str(&l->root), paths[i]) < 0)
+			continue;
+		int found = glob(pat, GLOB_NOSORT, NULL, &g) == 0 && g.gl_pathc > 0;
+		globfree(&g);
+		if (found)
+			return 1;
+	}
+	return 0;
+}
+
+#define DRACUT_MODS "/usr/lib/dracut/modules.d/"
+
+/* What a live boot needs of the image. */
+static const struct need {
+	const char *what;
+	const char *paths[4];
+} needs[] = {
+	{"a shell (/bin/sh)", {"/bin/sh", "/usr/bin/sh", NULL}},
+	{"a kernel (/boot/vmlinuz-* or /lib/modules/*/vmlinuz)",
+	 {"/boot/vmlinuz-*", "/lib/modules/*/vmlinuz", "/usr/lib/modules/*/vmlinuz", NULL}},
+	{"dracut", {"/usr/bin/dracut", "/usr/sbin/dracut", "/sbin/dracut", NULL}},
+	{"dracut's dmsquash-live module", {DRACUT_MODS "*dmsquash-live", NULL}},
+	{"dracut's livenet module", {DRACUT_MODS "*livenet", NULL}},
+	{"a dracut network module (network-legacy or network-manager)",
+	 {DRACUT_MODS "*network-legacy", DRACUT_MODS "*network-manager", NULL}},
+	{"curl", {"/usr/bin/curl", "/bin/curl", NULL}},
+	{"sha256sum", {"/usr/bin/sha256sum", "/bin/sha256sum", NULL}},
+};
+
+/* Every missing piece, "; "-joined, into out; 0 when none is missing. */
+static int missing(struct layer *l, struct buf *out)
+{
+	int n = 0;
+	for (size_t i = 0; i < sizeof(needs) / sizeof(needs[0]); i++)
+		if (!has_any(l, needs[i].paths))
+			buf_printf(out, "%s%s", n++ ? "; " : "", needs[i].what);
+	return n;
+}
+
+/* The image's package manager and what it installs for a live boot.
+ * apt's set is the one recipe builds use; dnf's and zypper's are the
+ * distributions' names for the same pieces (not tried here: this machine
+ * reaches only Debian's archive). */
+static const struct pkgmgr {
+	const char *probe;        /* the program, inside the image */
+	const char *update[4];    /* refresh the package lists, or {NULL} */
+	const char *install[6];   /* the install command's words */
+	const char *packages[10]; /* what a live boot needs */
+	int arch_kernel;          /* packages[0] gets "-<arch>" (Debian) */
+} pkgmgrs[] = {
+	{"/usr/bin/apt-get",
+	 {"/usr/bin/apt-get", "-q", "update", NULL},
+	 {"/usr/bin/apt-get", "-q", "-y", "--no-install-recommends", "install", NULL},
+	 {"linux-image", "dracut", "dracut-live", "dracut-network", "dbus", "zstd", "curl",
+	  "isc-dhcp-client", NULL},
+	 1},
+	{"/usr/bin/dnf",
+	 {NULL},
+	 {"/usr/bin/dnf", "-y", "install", NULL},
+	 {"kernel-core", "dracut-live", "dracut-network", "dhcp-client", "curl", "zstd", NULL},
+	 0},
+	{"/usr/bin/zypper",
+	 {"/usr/bin/zypper", "--non-interactive", "refresh", NULL},
+	 {"/usr/bin/zypper", "--non-interactive", "install", NULL},
+	 {"kernel-default", "dracut", "curl", "dhcp-client", "zstd", NULL},
+	 0},
+};
+
+#define LIVEBOOT_MAX_ARGS 8192
+
+/* The image's package manager, or NULL. */
+static const struct pkgmgr *find_pkgmgr(struct layer *l)
+{
+	for (size_t i = 0; i < sizeof(pkgmgrs) / sizeof(pkgmgrs[0]); i++) {
+		const char *p[] = {pkgmgrs[i].probe, NULL};
+		if (has_any(l, p))
+			return &pkgmgrs[i];
+	}
+	return NULL;
+}
+
+/* Installs extra (a recipe's packages) and, with live_boot, the live boot
+ * pieces, with the image's package manager in one transaction. */
+static int install(struct layer *l, int live_boot, char *const *extra, size_t nextra)
+{
+	const struct pkgmgr *pm = find_pkgmgr(l);
+	const char *argv[LIVEBOOT_MAX_ARGS];
+	char kpkg[64], what[160];
+	size_t a = 0;
+	int rc;
+	if (pm == NULL) {
+		fprintf(stderr,
+			"corral-image: %s: the image has no apt-get, dnf or zypper to install %s "
+			"with\n",
+			l->name, live_boot ? "the live boot pieces" : "packages");
+		return -ENOENT;
+	}
+	buf_fmt_msg(what, sizeof(what), "%s: %s%s%zu packages", strrchr(pm->probe, '/') + 1,
+		    live_boot ? "kernel, dracut live modules, " : "", nextra ? "+" : "", nextra);
+	proc_stage("packages", what);
+	if (pm->update[0] != NULL && (rc = layer_chroot_run(l, pm->update)) < 0)
+		return layer_fail(l, "packages (package lists)", rc);
+	for (int i = 0; pm->install[i]; i++)
+		argv[a++] = pm->install[i];
+	if (live_boot) {
+		size_t first = a;
+		for (int i = 0; pm->packages[i]; i++)
+			argv[a++] = pm->packages[i];
+		if (pm->arch_kernel) {
+			buf_fmt_msg(kpkg, sizeof(kpkg), "%s-%s", pm->packages[0], l->arch);
+			argv[first] = kpkg;
+		}
+	}
+	for (size_t i = 0; i < nextra && a < LIVEBOOT_MAX_ARGS - 1; i++)
+		argv[a++] = extra[i];
+	argv[a] = NULL;
+	if ((rc = layer_chroot_run(l, argv)) < 0)
+		return layer_fail(l, "packages (install)", rc);
+	proc_stage_done("done");
+	return 0;
+}
+
+/* cloud-init settings (when the image has cloud-init), as recipe builds. */
+static int cloud_settings(struct layer *l, int *cloud_init)
+{
+	static const char cfg[] = "# written by corral-image: NoCloud from Corral's seed URL\n"
+				  "datasource_list: [NoCloud, None]\n"
+				  "ssh_genkeytypes: [ed25519]\n";
+	const char *p[] = {"/etc/cloud", NULL};
+	if (!(*cloud_init = has_any(l, p)))
+		return 0;
+	return layer_put_file(l, "/etc/cloud/cloud.cfg.d/90-corral.cfg", NULL, cfg, sizeof(cfg) - 1,
+			      0644);
+}
+
+int liveboot_has_shell(struct layer *l)
+{
+	const char *sh[] = {"/bin/sh", "/usr/bin/sh", NULL};
+	if (has_any(l, sh))
+		return 1;
+	fprintf(stderr,
+		"corral-image: %s: the image has no /bin/sh: nothing can run in it (dracut, a "
+		"package manager)\n",
+		l->name);
+	return 0;
+}
+
+int liveboot_prepare(struct layer *l, int live_boot, char *const *pkgs, size_t npkgs,
+		     const char **net_module, int *cloud_init)
+{
+	const char *legacy[] = {DRACUT_MODS "*network-legacy", NULL};
+	struct buf miss;
+	int rc;
+	if ((live_boot || npkgs > 0) && (rc = install(l, live_boot, pkgs, npkgs)) < 0)
+		return rc;
+	buf_init(&miss, 4096);
+	if (missing(l, &miss) > 0) {
+		fprintf(stderr,
+			"corral-image: %s: the image cannot boot as a Corral live image; it lacks: "
+			"%s.  Add them to the image, or ask for them (import --live-boot, a "
+			"recipe's live_boot: true) to install them with its apt-get, dnf or "
+			"zypper\n",
+			l->name, buf_str(&miss));
+		buf_clear(&miss);
+		return -ENOENT;
+	}
+	buf_clear(&miss);
+	if ((rc = cloud_settings(l, cloud_init)) < 0)
+		return layer_fail(l, "cloud-init settings", rc);
+	/* network-legacy where it exists (dracut 059's networkd backend never
+	 * starts livenet's download), else NetworkManager's. */
+	*net_module = has_any(l, legacy) ? "network-legacy" : "network-manager";
+	return 0;
+}
