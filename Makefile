@@ -317,16 +317,17 @@ firmware: deps $(BUILD)/corral-fwtable
 # image, build/appliance/corral-<version>-amd64.img (raw GPT) and .qcow2,
 # from Debian 12 packages (mmdebstrap) with Corral compiled inside a clean
 # build root by its own make deps and make install.  Root; cached steps
-# (/var/cache/corral/appliance).  See appliance/README.md.
+# (/var/cache/corral/appliance).  The image carries make firmware's tree.
+# See appliance/README.md.
 .PHONY: appliance demo-appliance
-appliance: deps
-	@sh appliance/build.sh $(BUILD)/appliance
+appliance: deps firmware
+	@CORRAL_APPLIANCE_FIRMWARE=$(abspath $(BUILD))/firmware sh appliance/build.sh $(BUILD)/appliance
 
 # Boots the appliance in QEMU with a first-boot settings file, PXE-boots a
 # client VM from it and prints the client's timeline as read from the
 # appliance's API.  KEEP=1 leaves it running.
-demo-appliance: deps
-	@/usr/bin/python3 appliance/demo.py --out $(BUILD)/appliance $(if $(KEEP),--keep)
+demo-appliance: deps firmware
+	@CORRAL_APPLIANCE_FIRMWARE=$(abspath $(BUILD))/firmware /usr/bin/python3 appliance/demo.py --out $(BUILD)/appliance $(if $(KEEP),--keep)
 
 
 -include $(wildcard $(BUILD)/obj/*/*.d $(BUILD)/tests/*.d $(BUILD)/*.d)

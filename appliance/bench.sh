@@ -13,7 +13,13 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 tmp=$(mktemp -d /var/tmp/corral-appliance-bench.XXXXXX)
 trap 'rm -rf --one-file-system "$tmp"' EXIT
 out=$tmp/out
-export CORRAL_APPLIANCE_CACHE="$tmp/cache" CORRAL_APPLIANCE_INSTALL_CACHE="$tmp/icache"
+export CORRAL_APPLIANCE_CACHE="$tmp/cache" CORRAL_APPLIANCE_INSTALL_CACHE="$tmp/icache" CORRAL_FRESH_CACHE="$tmp/fcache"
+# The firmware tree the image carries (make firmware's; not timed here).
+export CORRAL_APPLIANCE_FIRMWARE="${CORRAL_APPLIANCE_FIRMWARE:-$build/firmware}"
+if [ ! -s "$CORRAL_APPLIANCE_FIRMWARE/manifest.json" ]; then
+	/usr/bin/python3 "$top/firmware/build.py" --table "$build/corral-fwtable" "$CORRAL_APPLIANCE_FIRMWARE" ||
+		exit 1
+fi
 
 t0=$(date +%s)
 sh "$top/appliance/build.sh" "$out" >"$tmp/cold.log" 2>&1 || { tail -20 "$tmp/cold.log"; exit 1; }

@@ -9,9 +9,13 @@
 # checksum, partition layout) and .packages (the Debian packages inside);
 # corral-amd64.* link to the newest.
 #
-# Steps, each timed on stdout:
-#  1. build root: a minimal Debian 12 (mmdebstrap minbase + make) in which
-#     the project's own `make deps` ran; cached as a tarball keyed by suite,
+# An image whose inputs (source, version, package lists, appliance/, the
+# firmware tree's manifest, apt sources) match the one in OUTDIR is reused
+# as it is.  Otherwise, steps, each timed on stdout:
+#  1. build root: a minimal Debian 12 (mmdebstrap minbase + make: the root
+#     `make check-fresh` starts from, shared with it in its cache
+#     /var/cache/corral/fresh) in which the project's own `make deps` ran;
+#     cached as a tarball keyed by suite,
 #     apt sources and mmdebstrap version, and saved again whenever a later
 #     `make deps` installs packages that scripts/deps.sh gained.
 #  2. compile: this checkout's tracked files copied into a fresh copy of the
@@ -22,7 +26,8 @@
 #  3. base root: the appliance's Debian packages (appliance/packages) with
 #     mmdebstrap, trimmed by appliance/base-hook.sh; cached by package list.
 #  4. root: base root + Corral's install tree + appliance/rootfs, the corral
-#     user, enabled units; packed read-only as squashfs (gzip: GRUB 2.06
+#     user, enabled units; packed read-only as squashfs (gzip level 6: faster
+#     than mksquashfs's default 9, a little larger; gzip because GRUB 2.06
 #     reads kernel and initrd straight from it and knows no zstd).
 #  5. disk: GPT with BIOS boot, ESP (GRUB for BIOS and UEFI, grub.cfg,
 #     grubenv), settings (FAT), root A (this root) and root B (empty); the
@@ -30,6 +35,9 @@
 #
 # Environment: CORRAL_APPLIANCE_CACHE (default /var/cache/corral/appliance),
 # CORRAL_APPLIANCE_VERSION (the image's version; default git describe),
+# CORRAL_APPLIANCE_FIRMWARE (the boot firmware tree `make firmware` made,
+# iPXE for every architecture from Debian's packages; default
+# build/firmware; the image carries it as /usr/lib/corral/firmware),
 # CORRAL_APPLIANCE_BROKEN=1 (tests only: an image whose corrald never
 # starts, to prove the upgrade rolls back).
 set -eu
@@ -67,6 +75,8 @@ done
 [ -f /usr/lib/grub/i386-pc/boot.img ] || die "GRUB for BIOS missing (grub-pc-bin: make deps)"
 [ -d /usr/lib/grub/x86_64-efi ] || die "GRUB for UEFI missing (grub-efi-amd64-bin: make deps)"
 
+fwdir=${CORRAL_APPLIANCE_FIRMWARE:-$top/build/firmware}
+[ -s "$fwdir/manifest.json" ] || die "no firmware tree in $fwdir (make firmware)"
 version=${CORRAL_APPLIANCE_VERSION:-$(cd "$top" && git describe --always --dirty 2>/dev/null || echo 0.1)}
 case $version in *[!A-Za-z0-9.+~_-]*) die "version '$version': letters, digits and . + ~ _ - only" ;; esac
 corral_version=$(cd "$top" && git describe --always --dirty 2>/dev/null || echo 0.1)
@@ -116,6 +126,19 @@ copy_source() {
 # build root is needed only when it is missing.
 skey=$( (cd "$top" && git ls-files -z --cached --others --exclude-standard -- . ':!appliance' ':!test-vm/tests' ':!docs' ':!bench' |
 	xargs -0 sha256sum) | { cat; echo "$corral_version"; } | sha256sum | cut -c1-16)
+# The whole image is reused when everything that goes into it is the same
+# (make demo-appliance after the tests, a second make appliance).
+ikey=$( {
+	echo "$skey $version ${CORRAL_APPLIANCE_BROKEN:-}"
+	(cd "$top" && git ls-files -z --cached --others --exclude-standard -- appliance | xargs -0 sha256sum)
+	cat "$fwdir/manifest.json" $sources
+	echo "$mmv"
+} | sha256sum | cut -c1-16)
+if [ -s "$out/$name.img" ] && [ "$(cat "$out/$name.key" 2>/dev/null)" = "$ikey" ]; then
+	step "done: $name.img (reused: the same source, packages and settings as its build)"
+	exit 0
+fi
+rm -f "$out/$name.key"
 icache=${CORRAL_APPLIANCE_INSTALL_CACHE:-$top/build/appliance/cache}
 itar=$icache/install-$skey.tar
 inst=$work/install
@@ -132,10 +155,22 @@ else
 	broot=$work/build-root
 	mkdir -p "$broot"
 	if [ ! -s "$btar" ]; then
-		step "build root: mmdebstrap $suite minbase + make deps (cached as $btar)"
-		# shellcheck disable=SC2086
-		mmdebstrap --quiet --variant=minbase --include=make "$suite" "$broot" $sources ||
-			die "mmdebstrap (build root) failed"
+		# The minimal root (minbase + make) is the one `make check-fresh`
+		# starts from, under the same key in the same cache: whichever runs
+		# first makes it, the other reuses it.
+		fcache=${CORRAL_FRESH_CACHE:-/var/cache/corral/fresh}
+		ftar=$fcache/root-$bkey.tar
+		mkdir -p "$fcache"
+		if [ ! -s "$ftar" ]; then
+			step "build root: mmdebstrap $suite minbase + make (cached as $ftar)"
+			# shellcheck disable=SC2086
+			mmdebstrap --quiet --variant=minbase --include=make "$suite" "$fcache/part-$bkey.tar" $sources ||
+				{ rm -f "$fcache/part-$bkey.tar"; die "mmdebstrap (build root) failed"; }
+			mv "$fcache/part-$bkey.tar" "$ftar"
+			find "$fcache" -name 'root-*.tar' ! -name "root-$bkey.tar" -delete
+		fi
+		step "build root: $ftar + make deps (cached as $btar)"
+		tar -xf "$ftar" -C "$broot"
 		cp /etc/resolv.conf "$broot/etc/resolv.conf" 2>/dev/null || true
 		copy_source "$broot/src"
 		in_chroot "$broot" sh -c 'cd /src && make deps' || die "make deps in the build root failed"
@@ -197,6 +232,8 @@ mkdir -p "$root"
 tar -xf "$rtar" -C "$root"
 cp -a "$inst/." "$root/"
 cp -a "$here/rootfs/." "$root/"
+mkdir -p "$root/usr/lib/corral/firmware"
+cp -a "$fwdir/." "$root/usr/lib/corral/firmware/"
 chroot "$root" groupadd --system --gid $corral_uid corral
 chroot "$root" useradd --system --uid $corral_uid --gid corral --home-dir /var/lib/corral \
 	--no-create-home --shell /usr/sbin/nologin --comment "Corral network-boot daemon" corral
@@ -244,7 +281,7 @@ chroot "$root" dpkg-query -W -f='${Package} ${Version}\n' >"$out/$name.packages"
 rm -rf "$root/var/lib/apt/lists/"* "$root/var/cache/apt/"*.bin "$root/var/log/"* "$root/tmp/"*
 # ConditionNeedsUpdate= stamps newer than /usr: nothing to refresh at boot.
 touch "$root/etc/.updated" "$root/var/.updated"
-mksquashfs "$root" "$work/root.sqfs" -comp gzip -noappend -no-progress -quiet -wildcards \
+mksquashfs "$root" "$work/root.sqfs" -comp gzip -Xcompression-level 6 -noappend -no-progress -quiet -wildcards \
 	-e 'proc/*' 'sys/*' 'dev/*' 'run/*' ||
 	die "mksquashfs failed"
 root_bytes=$(stat -c %s "$work/root.sqfs")
@@ -364,9 +401,15 @@ zstd -q -T0 -f "$out/$name.img" -o "$out/$name.img.zst"
 if command -v bmaptool >/dev/null 2>&1; then
 	bmaptool -q create -o "$out/$name.bmap" "$out/$name.img"
 fi
+# Earlier builds in this folder go: each is gigabytes of disk.
+for f in "$out"/corral-*-amd64.*; do
+	case $f in "$out/$name".*) ;; *) rm -f "$f" ;; esac
+done
 ln -sf "$name.img" "$out/corral-amd64.img"
 ln -sf "$name.qcow2" "$out/corral-amd64.qcow2"
 ln -sf "$name.manifest" "$out/corral-amd64.manifest"
 ln -sf "$name.img.zst" "$out/corral-amd64.img.zst"
+[ -f "$out/$name.bmap" ] && ln -sf "$name.bmap" "$out/corral-amd64.bmap"
+echo "$ikey" >"$out/$name.key"
 used=$(du -k "$out/$name.img" | cut -f1)
 step "done: $name.img ($((end + 1)) MiB disk, $((used / 1024)) MiB used; root $((root_bytes / mib)) MiB), qcow2 $(($(stat -c %s "$out/$name.qcow2") / mib)) MiB"

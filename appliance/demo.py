@@ -53,10 +53,11 @@ def main():
         ap_vm.start()
         print("appliance powered on (%s, %s); console: %s" % (a.firmware, c.accel, ap_vm.console))
         tok = ap_vm.wait_token()
-        print("first boot printed the admin token (%s...)" % tok[:8])
+        print("first boot printed the admin token (%s...) and the HTTPS key %s"
+              % (tok[:8], ap_vm.fingerprint))
         t = ap_vm.wait_healthy()
-        print("corrald healthy on the management port http://%s:8080 %.0f s after power-on"
-              % (ap_vm.mgmt_ip, t))
+        print("corrald healthy on the management port https://%s:%d %.0f s after power-on"
+              % (ap_vm.mgmt_ip, V.API_PORT, t))
         print("system state: %s" % ap_vm.ssh("systemctl is-system-running --wait", check=False).strip())
         V.setup_testos(ap_vm, testos)
         client = c.add_vm("node1", firmware="bios")
@@ -74,7 +75,7 @@ def main():
         if a.keep:
             c.save_state()
             print("kept: namespace %s, workdir %s" % (c.ns, c.workdir))
-            print("  web page: ip netns exec %s curl http://10.78.%d.2:8080/ui/" % (c.ns, c.index))
+            print("  web page: ip netns exec %s curl -k https://10.78.%d.2:%d/ui/" % (c.ns, c.index, V.API_PORT))
             print("  ssh: ip netns exec %s ssh -i %s/id_ed25519 root@10.78.%d.2" % (c.ns, c.workdir, c.index))
             print("  stop: /usr/bin/python3 %s down %s" % (C.__file__, c.workdir))
         else:

@@ -19,12 +19,14 @@ management on brm (52:54:00:79:<n>:01, 10.78.<n>.2) and boot on br0
 
 Standard library only; run as root with /usr/bin/python3.
 """
+import hashlib
 import http.client
 import json
 import os
 import pathlib
 import re
 import shutil
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -37,7 +39,8 @@ sys.path.insert(0, str(REPO / "test-vm"))
 import cluster as C  # noqa: E402
 
 MGMT_BRIDGE = "brm"
-PORT = 8080
+PORT = 8080      # node-facing paths, plain HTTP, on the boot network
+API_PORT = 8443  # the API and web page, HTTPS, on the management port
 DEFAULT_OUT = REPO / "build" / "appliance"
 
 
@@ -65,6 +68,9 @@ def build(out=None, version=None, broken=False, log=None):
 
 def _build(out, version, broken, log):
     env = dict(os.environ)
+    if not env.get("CORRAL_APPLIANCE_FIRMWARE"):
+        # make firmware's tree, cached per checkout like the VM tests' own
+        env["CORRAL_APPLIANCE_FIRMWARE"] = str(C.build_firmware())
     if version:
         env["CORRAL_APPLIANCE_VERSION"] = version
     if broken:
@@ -181,6 +187,8 @@ class Appliance(C.VM):
         self.disk = self.dir / "disk.img"
         self.ssh_key = ssh_key  # private key file for root
         self.token = None
+        self.fingerprint = None  # the HTTPS key's, from the console
+        self.cert_sha256 = None  # the certificate's, pinned by http()
         self.files_root = None  # not local: files go over SSH (put_files)
         self.write_disk(settings)
         for tap, br in ((self.tap_mgmt, MGMT_BRIDGE), (self.tap_boot, C.BRIDGE)):
@@ -254,13 +262,22 @@ class Appliance(C.VM):
             time.sleep(0.5)
 
     def wait_token(self, timeout=900):
-        """The admin token that first boot prints on the console."""
+        """The admin token that first boot prints on the console, with the
+        HTTPS certificate's fingerprints (http() pins the certificate)."""
         self.token = self.wait_text(r"CORRAL_TOKEN=(\S+)", timeout).group(1)
+        text = self.console_text()
+        m = re.search(r"public key (sha256:[0-9a-f]{64})", text)
+        self.fingerprint = m.group(1) if m else None
+        m = re.search(r"certificate sha256 ([0-9A-F:]{95})", text)
+        self.cert_sha256 = m.group(1) if m else None
         return self.token
 
     # -- HTTP from the management side
 
-    def http(self, method, path, body=None, headers=None, timeout=30, address=None):
+    def http(self, method, path, body=None, headers=None, timeout=30, address=None, port=API_PORT):
+        """A request from the management side: to the operator listener
+        (HTTPS, API_PORT) by default, or to `port` PORT (node paths, plain
+        HTTP) at `address`."""
         hdrs = dict(headers or {})
         data = None
         if body is not None:
@@ -268,8 +285,24 @@ class Appliance(C.VM):
             hdrs.setdefault("Content-Type", "application/json")
 
         def req():
-            conn = http.client.HTTPConnection(address or self.mgmt_ip, PORT, timeout=timeout)
+            if port == PORT:
+                conn = http.client.HTTPConnection(address or self.mgmt_ip, port, timeout=timeout)
+            else:
+                # The self-signed certificate is checked against the one the
+                # console printed (once known), not against a CA.
+                ctx = ssl.create_default_context()
+                ctx.check_hostname = False
+                ctx.verify_mode = ssl.CERT_NONE
+                conn = http.client.HTTPSConnection(address or self.mgmt_ip, port, timeout=timeout,
+                                                   context=ctx)
             try:
+                conn.connect()
+                if port != PORT and self.cert_sha256:
+                    der = conn.sock.getpeercert(binary_form=True)
+                    got = ":".join("%02X" % b for b in hashlib.sha256(der).digest())
+                    if got != self.cert_sha256:
+                        raise ssl.SSLError("certificate sha256 %s, the console printed %s" %
+                                           (got, self.cert_sha256))
                 conn.request(method, path, body=data, headers=hdrs)
                 r = conn.getresponse()
                 raw = r.read()
@@ -294,8 +327,8 @@ class Appliance(C.VM):
         return self.api("GET", "/nodes/%s" % name)
 
     def wait_healthy(self, timeout=900):
-        """Poll /healthz on the management address; returns seconds since
-        power-on when it first answered 200."""
+        """Poll /healthz on the management address (HTTPS); returns seconds
+        since power-on when it first answered 200."""
         deadline = time.monotonic() + timeout
         last = None
         while time.monotonic() < deadline:

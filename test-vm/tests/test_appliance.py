@@ -90,10 +90,21 @@ def test_first_boot_configures_and_prints_token(lab):
     c, a, _ = lab
     text = a.console_text()
     assert "SETTINGS ERROR" not in text, _explain(c, [a])
-    assert re.search(r"Web page: http://%s:8080/ui/" % re.escape(a.mgmt_ip), text), _explain(c, [a])
+    assert re.search(r"Web page: https://%s:8443/ui/" % re.escape(a.mgmt_ip), text), _explain(c, [a])
+    # The HTTPS certificate's fingerprints are on the console beside the
+    # token; a.http() checked the served certificate against them.
+    assert a.fingerprint and a.cert_sha256, _explain(c, [a])
     assert a.api("GET", "/whoami")["scope"] == "admin"
     st, body = a.http("GET", "/ui/")
     assert st == 200 and "<html" in body.lower()
+    # The node-facing paths: plain HTTP on the boot network's address only.
+    st, _ = a.http("GET", "/healthz", address=a.boot_ip, port=V.PORT)
+    assert st == 200
+    with pytest.raises(ConnectionRefusedError):
+        a.http("GET", "/healthz", address=a.mgmt_ip, port=V.PORT)
+    # The local CLI (root's login shell) pins the same key and has the token.
+    assert a.ssh("bash -lc 'echo $CORRAL_FINGERPRINT'").strip() == a.fingerprint
+    assert "nodes" in a.ssh("bash -lc 'corral status'").lower()
     # Stored root-only on the data partition, the same token.
     assert a.ssh("stat -c '%U %a' /var/lib/corral/system/admin-token").split() == ["root", "600"]
     assert a.ssh("cat /var/lib/corral/system/admin-token").strip() == a.token
