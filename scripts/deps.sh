@@ -11,13 +11,14 @@ libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev
 libcurl4-openssl-dev libinih-dev libyaml-dev libgnutls28-dev
 libcmocka-dev clang-format clang libclang-rt-dev
 python3 python3-pytest python3-yaml
-curl sqlite3
+curl sqlite3 openssh-client
 nginx-light wrk
 qemu-system-x86 ovmf ipxe dnsmasq-base busybox-static linux-image-amd64 iproute2 kmod cpio
 qemu-system-arm qemu-efi-aarch64
 kea-dhcp4-server kea-admin
 chromium fonts-dejavu-core
 mmdebstrap squashfs-tools zstd debian-archive-keyring
+fdisk dosfstools mtools grub-pc-bin grub-efi-amd64-bin qemu-utils bmap-tools
 skopeo umoci qemu-user-static binfmt-support arch-test
 "
 # The web page's browser tests run on node; Debian's nodejs/npm only when

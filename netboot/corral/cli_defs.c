@@ -12,6 +12,7 @@
 #include "cli_image.h"
 #include "cli_out.h"
 #include "cli_res.h"
+#include "cli_system.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -236,6 +237,11 @@ static const struct cli_opt token_opts[] = {
 	OPT_FLAG("--read-only", "scope", "\"read\"", "may only read (GET); default: admin"),
 };
 
+static const struct cli_opt system_upgrade_opts[] = {
+	OPT_FLAG("--no-reboot", "no_reboot", "true",
+		 "write and check the slot; switch at the next reboot"),
+};
+
 static const struct cli_opt events_opts[] = {
 	OPT_INT("--limit", "limit", Q, 1, 1000000, "N", "at most N events (server default 1000)"),
 	{"--follow", "follow", CLI_OPT_FLAG, Q, 0, 0, "true", NULL, NULL,
@@ -398,6 +404,14 @@ const struct cli_cmd cli_cmds[] = {
 	CMD("token", "create", cli_cmd_token_create, &res_token, token_opts, 1, 1, "NAME",
 	    "create an API token; prints its secret once"),
 	CMD0("token", "rm", cli_res_rm, &res_token, 1, -1, "NAME...", "revoke API tokens"),
+	CMD0("system", "status", cli_cmd_system, NULL, 0, 0, "",
+	     "appliance: both root slots, their versions, which one runs"),
+	CMD("system", "upgrade", cli_cmd_system, NULL, system_upgrade_opts, 1, 1, "IMAGE|URL",
+	    "appliance: write an image into the other slot, check it, boot it (rolls back if unhealthy)"),
+	CMD0("system", "backup", cli_cmd_system, NULL, 1, 1, "FILE",
+	     "appliance: the data partition (store, keys, images, settings) into one archive"),
+	CMD0("system", "restore", cli_cmd_system, NULL, 1, 1, "FILE",
+	     "appliance: put a backup archive back"),
 	CMD0("defaults", "show", cli_res_show, &res_defaults, 0, 0, "",
 	     "show the defaults (profile, cloud-init data)"),
 	CMD("defaults", "set", cli_res_set, &res_defaults, defaults_opts, 0, 0, "",
