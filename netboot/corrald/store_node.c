@@ -465,7 +465,11 @@ int store_node_learn_arch(struct store *st, int64_t id, const char *arch, const 
 	bool wrote = rc == 0;
 	if (rc == -ENOENT)
 		rc = 0; /* set by hand meanwhile */
-	rc = store_write_end(st, c, rc, wrote);
+	/* Only a new arch changes what a node is served: the source alone
+	 * (default -> ipxe on every x86 node's first boot) must not bump the
+	 * generation, which empties the boot-script cache and makes the DHCP
+	 * side resync (a Kea config-reload) once per node in a power-on storm. */
+	rc = store_write_end(st, c, rc, wrote && differs);
 	*changed = rc == 0 && wrote && differs;
 	return rc;
 }

@@ -215,3 +215,24 @@ def test_arch_refused_names_the_field(corrald):
     assert "aarch64" in err["message"]
     assert_error(corrald.post("/api/v1/nodes", node(arch="aarch64", arch_source="bmc")), 422,
                  "invalid_field", field="arch_source")
+
+
+def test_learning_the_same_arch_keeps_other_nodes_cached(corrald):
+    """An x86 node's first boot learns arch_source ipxe with the arch it
+    already had: nothing it is served changes, so other nodes' cached
+    scripts stay (a store generation bump would empty the cache, and make
+    the DHCP side resync, once per node of a power-on storm)."""
+    from test_health_metrics import metrics, series
+
+    a, amac, aip = booting_node(corrald)
+    b, bmac, bip = booting_node(corrald)
+    script(corrald, amac, aip, arch="x86_64")
+    script(corrald, amac, aip, arch="x86_64")  # cached now
+    script(corrald, bmac, bip, arch="x86_64")
+    assert get_node(corrald, b)["arch_source"] == "ipxe"
+    before = metrics(corrald)
+    script(corrald, amac, aip, arch="x86_64")
+    after = metrics(corrald)
+    name = "corral_bootscript_cache_total"
+    assert series(after, name, result="hit") - series(before, name, result="hit") == 1
+    assert series(after, name, result="miss") == series(before, name, result="miss")
