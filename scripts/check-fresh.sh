@@ -64,7 +64,10 @@ tar -xf "$tarball" -C "$root" || { echo "fresh: cannot unpack $tarball" >&2; exi
 mkdir -p "$root/src"
 # The checkout as a fresh clone would have it: tracked files, as they are in
 # the work tree (so uncommitted edits are tried too).
-(cd "$top" && git ls-files -z --cached --others --exclude-standard | xargs -0 tar -cf - --no-recursion) |
+# One tar reads the whole list (xargs would split a long one over several
+# tars, whose concatenated archives the reader stops at the first end of).
+(cd "$top" && git ls-files -z --cached --others --exclude-standard |
+	tar -cf - --no-recursion --null -T -) |
 	tar -xf - -C "$root/src" || { echo "fresh: cannot copy the checkout" >&2; exit 1; }
 cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
 
