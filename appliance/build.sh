@@ -118,7 +118,8 @@ in_chroot() {
 # the work tree (uncommitted edits included).
 copy_source() {
 	mkdir -p "$1"
-	(cd "$top" && git ls-files -z --cached --others --exclude-standard | xargs -0 tar -cf - --no-recursion) |
+	(cd "$top" && git ls-files -z --cached --others --exclude-standard |
+		tar -cf - --no-recursion --null -T -) |
 		tar -xf - -C "$1"
 }
 
