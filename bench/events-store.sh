@@ -23,6 +23,8 @@ set -euo pipefail
 
 [ $# -ge 1 ] || { echo "usage: bench/events-store.sh BUILD_DIR [BUILD_DIR ...]" >&2; exit 2; }
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
 nnodes=${EVSTORE_NODES:-1000}
 want=${EVSTORE_REQUESTS:-200000}
 say() { printf 'evstore: %s\n' "$*" >&2; }
@@ -45,43 +47,22 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-	/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 # One build: start, import, load until $want requests, measure, stop.
 measure() {
 	local build=$1 port url token code total=0 t0 t1 secs
 	tmp=$(mktemp -d /tmp/corral-evstore.XXXXXX)
-	port=$(free_port)
+	port=$(bench_free_port)
 	url=http://127.0.0.1:$port
-	mkdir -p "$tmp/files/images/img1"
-	head -c 4096 /dev/zero >"$tmp/files/images/img1/vmlinuz"
-	head -c 4096 /dev/zero >"$tmp/files/images/img1/initrd"
-	cat >"$tmp/corral.conf" <<EOF
-[server]
-address = 127.0.0.1
-port = $port
-api_port = $port
-advertise_url = $url
-max_connections_per_ip = 0
-log_level = warn
-[store]
-path = $tmp/corral.db
-[files]
-root = $tmp/files
-[auth]
-key_file = $tmp/secret.key
+	bench_corrald_dir "$tmp" "$port"
+	cat >>"$tmp/corral.conf" <<EOF
 [events]
 $(printf '%b' "${EVSTORE_CONF:-}")
 EOF
 	token=$("$build/corrald" -c "$tmp/corral.conf" token create bench 2>/dev/null | tail -n 1)
 	"$build/corrald" -c "$tmp/corral.conf" 2>"$tmp/corrald.log" &
 	pid=$!
-	for _ in $(seq 150); do
-		[ "$(curl -s -o /dev/null -w '%{http_code}' "$url/healthz")" = 200 ] && break
-		sleep 0.1
-	done
+	bench_wait_http "$url/healthz" "$pid" ||
+		die "corrald did not come up on port $port: $(tail -n 20 "$tmp/corrald.log")"
 	api() {
 		code=$(curl -s -o "$tmp/api.out" -w '%{http_code}' -X "$1" -H "Authorization: Bearer $token" \
 			-H 'Content-Type: application/json' --data-binary "$3" "$url$2")
@@ -90,11 +71,7 @@ EOF
 	api PUT /api/v1/images/img1 '{"name":"img1","kernel":"images/img1/vmlinuz","initrd":"images/img1/initrd"}'
 	api PUT /api/v1/profiles/p1 '{"name":"p1","image":"img1"}'
 	api PUT /api/v1/defaults '{"profile":"p1"}'
-	awk -v n="$nnodes" 'BEGIN { printf "{\"nodes\":["
-		for (i = 1; i <= n; i++)
-			printf "%s{\"name\":\"n%05d\",\"interfaces\":[{\"mac\":\"02:00:00:00:%02x:%02x\"}]}",
-				(i > 1 ? "," : ""), i, int(i / 256) % 256, i % 256
-		printf "]}\n" }' >"$tmp/nodes.json"
+	bench_nodes_json "$nnodes" "$tmp/nodes.json"
 	api POST /api/v1/nodes/import "@$tmp/nodes.json"
 	local cpu0 cpu1
 	cpu0=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")

@@ -30,6 +30,8 @@ build=${1:?usage: bench/run.sh BUILD_DIR}
 build=$(cd "$build" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 corrald=$build/corrald
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
 
 seconds=${BENCH_SECONDS:-10}
 wrk_threads=${BENCH_THREADS:-2}
@@ -86,22 +88,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# A free TCP port on 127.0.0.1: bind port 0 and let the kernel choose.
-free_port() {
-	/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# Waits until URL answers 200, or the process PID dies, or 15 s pass.
-wait_http() {
-	local url=$1 pid=$2 i
-	for i in $(seq 150); do
-		kill -0 "$pid" 2>/dev/null || return 1
-		[ "$(curl -s -o /dev/null -w '%{http_code}' "$url")" = 200 ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 # VmHWM (peak resident set) of PID in MiB, one decimal.
 peak_mib() {
 	awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"
@@ -109,32 +95,11 @@ peak_mib() {
 
 # ---- corrald with a temporary store ------------------------------------------
 
-cport=$(free_port)
+cport=$(bench_free_port)
 curl_url=http://127.0.0.1:$cport
-mkdir -p "$tmp/files/images/img1"
-# Small stand-ins: the boot script names these files, the benchmark never
-# downloads them.
-head -c 4096 /dev/zero >"$tmp/files/images/img1/vmlinuz"
-head -c 4096 /dev/zero >"$tmp/files/images/img1/initrd"
-
 # threads = nproc explicitly, so nginx gets exactly as many workers.
-cat >"$tmp/corral.conf" <<EOF
-[server]
-address = 127.0.0.1
-port = $cport
-api_port = $cport
-advertise_url = $curl_url
-; wrk's connections all come from 127.0.0.1: no per-address cap
-max_connections_per_ip = 0
-threads = $ncpu
-max_body = 1048576
-log_level = warn
-[store]
-path = $tmp/corral.db
-[files]
-root = $tmp/files
-[auth]
-key_file = $tmp/secret.key
+bench_corrald_dir "$tmp" "$cport" "threads = $ncpu\nmax_body = 1048576"
+cat >>"$tmp/corral.conf" <<EOF
 [boot]
 unknown_wait = 10
 [cloud_init]
@@ -154,7 +119,7 @@ printf 'Authorization: Bearer %s\n' "$token" >"$tmp/auth.header"
 
 "$corrald" -c "$tmp/corral.conf" 2>"$tmp/corrald.log" &
 corrald_pid=$!
-wait_http "$curl_url/healthz" "$corrald_pid" ||
+bench_wait_http "$curl_url/healthz" "$corrald_pid" ||
 	die "corrald did not come up on port $cport: $(tail -n 20 "$tmp/corrald.log")"
 say "corrald pid $corrald_pid on $curl_url, $ncpu threads"
 
@@ -175,15 +140,7 @@ api PUT /api/v1/images/img1 \
 api PUT /api/v1/profiles/p1 '{"name":"p1","image":"img1"}'
 api PUT /api/v1/defaults '{"profile":"p1"}'
 
-# Node i: name n%05d, one interface with MAC 02:00:00:00:hi:lo (i's two low
-# bytes) -- the same numbering bench/many-macs.lua uses.
-awk -v n="$nnodes" 'BEGIN {
-	printf "{\"nodes\":["
-	for (i = 1; i <= n; i++)
-		printf "%s{\"name\":\"n%05d\",\"interfaces\":[{\"mac\":\"02:00:00:00:%02x:%02x\"}]}",
-			(i > 1 ? "," : ""), i, int(i / 256) % 256, i % 256
-	printf "]}\n"
-}' >"$tmp/nodes.json"
+bench_nodes_json "$nnodes" "$tmp/nodes.json"
 t0=$(date +%s.%N)
 api POST /api/v1/nodes/import "@$tmp/nodes.json"
 t1=$(date +%s.%N)
@@ -209,7 +166,7 @@ say "boot script: $size bytes"
 # strings are ignored), so one wrk command line fits both servers.
 mkdir -p "$www/html" "$www/temp" "$www/logs"
 head -c "$size" /dev/zero | tr '\0' 'x' >"$www/html/bootscript"
-nport=$(free_port)
+nport=$(bench_free_port)
 cat >"$www/nginx.conf" <<EOF
 # Reference server for bench/run.sh: as many workers as corrald has threads.
 daemon off;
@@ -244,7 +201,7 @@ EOF
 nginx -p "$www" -e "$www/logs/error.log" -c "$www/nginx.conf" &
 nginx_pid=$!
 nginx_url=http://127.0.0.1:$nport
-wait_http "$nginx_url$path1" "$nginx_pid" ||
+bench_wait_http "$nginx_url$path1" "$nginx_pid" ||
 	die "nginx did not come up on port $nport: $(tail -n 20 "$www/logs/error.log")"
 got=$(curl -s -o /dev/null -w '%{size_download}' "$nginx_url$path1")
 [ "$got" = "$size" ] || die "nginx serves $got bytes, not $size"

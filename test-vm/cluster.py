@@ -297,6 +297,16 @@ def build_firmware(outdir=None):
     return outdir
 
 
+def vbmc_binary():
+    """$CORRAL_BUILD/corral-vbmc (build/ by default) as a string; raises
+    RuntimeError naming the path when it is not an executable, so a VM
+    test's fixture fails (never skips) before it creates a cluster."""
+    binary = str(pathlib.Path(os.environ.get("CORRAL_BUILD", REPO / "build")) / "corral-vbmc")
+    if not os.access(binary, os.X_OK):
+        raise RuntimeError("%s missing: build corral-vbmc (make)" % binary)
+    return binary
+
+
 # ---------------------------------------------------------------- HTTP
 
 
@@ -1079,10 +1089,7 @@ class Cluster:
         """Start corral-vbmc for a powered_off VM on 10.77.<n>.<200+i>:8000
         (the address is added to the bridge), extra arguments appended;
         waits until it answers."""
-        binary = str(binary or pathlib.Path(os.environ.get("CORRAL_BUILD", REPO / "build")) /
-                     "corral-vbmc")
-        if not os.access(binary, os.X_OK):
-            raise RuntimeError("%s missing: build corral-vbmc first" % binary)
+        binary = str(binary) if binary else vbmc_binary()
         vm.bmc_ip = "%s.%d" % (self.prefix, 200 + vm.index)
         vm.bmc_mac = "52:54:00:78:%02x:%02x" % (self.index, vm.index)
         vm.bmc_url = "http://%s:%d" % (vm.bmc_ip, VBMC_PORT)

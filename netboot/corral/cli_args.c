@@ -70,6 +70,30 @@ static int cli_args_list(const struct cli_cmd *cmd, const struct cli_opt *o, con
 	}
 }
 
+/* "K=V[,K=V]..." (not "") added to the object map; a key given twice is refused. */
+static int cli_args_map(const struct cli_cmd *cmd, const struct cli_opt *o, const char *val,
+			json_t *map)
+{
+	const char *p = val;
+	for (;;) {
+		size_t n = strcspn(p, ","), k = strcspn(p, "=,");
+		char key[64];
+		if (k == 0 || k >= n || k + 1 == n || k >= sizeof(key))
+			return cli_usage(cmd, "%s: expected %s, got '%s'", o->name, o->metavar,
+					 val);
+		memcpy(key, p, k);
+		key[k] = '\0';
+		if (json_object_get(map, key) != NULL)
+			return cli_usage(cmd, "%s: %s is given twice", o->name, key);
+		json_t *v = json_stringn(p + k + 1, n - k - 1);
+		if (v == NULL || json_object_set_new(map, key, v) < 0)
+			return cli_usage(cmd, "%s: '%s' is not valid UTF-8", o->name, val);
+		if (p[n] == '\0')
+			return CLI_EXIT_OK;
+		p += n + 1;
+	}
+}
+
 /* "MAC[,ip=IP]" (not "") appended to the interface list arr. */
 static int cli_args_iface(const struct cli_cmd *cmd, const struct cli_opt *o, const char *val,
 			  json_t *arr)
@@ -146,6 +170,14 @@ static int cli_args_apply(const struct cli_cmd *cmd, const struct cli_opt *o, co
 	long long n;
 	int rc;
 
+	if (o->kind == CLI_OPT_MAP) {
+		/* Each adds to the object at dst[key]; "" leaves it empty. */
+		json_t *map = json_object_get(dst, o->key);
+		if (map == NULL &&
+		    ((map = json_object()) == NULL || json_object_set_new(dst, o->key, map) < 0))
+			return cli_fail(CLI_EXIT_FAIL, "out of memory");
+		return val[0] == '\0' ? CLI_EXIT_OK : cli_args_map(cmd, o, val, map);
+	}
 	if (o->kind == CLI_OPT_LIST || o->kind == CLI_OPT_IFACE) {
 		/* Each appends to the list at dst[key]; "" leaves it empty. */
 		json_t *arr = cli_args_array(dst, o->key);
@@ -188,6 +220,7 @@ static int cli_args_apply(const struct cli_cmd *cmd, const struct cli_opt *o, co
 			break;
 		case CLI_OPT_LIST:
 		case CLI_OPT_IFACE:
+		case CLI_OPT_MAP:
 			break; /* handled above */
 		}
 	}
@@ -327,7 +360,8 @@ int cli_args_synopsis(const struct cli_cmd *cmd, struct buf *out)
 	int rc = 0;
 	for (size_t i = 0; i < cmd->nopts && rc == 0; i++) {
 		const struct cli_opt *o = &cmd->opts[i];
-		int repeat = o->kind == CLI_OPT_LIST || o->kind == CLI_OPT_IFACE;
+		int repeat = o->kind == CLI_OPT_LIST || o->kind == CLI_OPT_IFACE ||
+			     o->kind == CLI_OPT_MAP;
 		if (o->metavar != NULL)
 			rc = buf_printf(out, " [%s %s]%s", o->name, o->metavar,
 					repeat ? "..." : "");

@@ -4,7 +4,8 @@
  *
  * Each struct cli_opt says which JSON field (or query parameter) an option
  * fills and how its value is read: a string, a bounded integer, a repeated
- * list, an interface "MAC[,ip=IP]", a file, or a fixed value for a flag.
+ * list, an interface "MAC[,ip=IP]", a map "K=V[,K=V]", a file, or a fixed
+ * value for a flag.
  * cli_args_parse() walks argv against cmd->opts, so every create/set/list
  * command is one table row and no handler parses argv itself.  Values are
  * checked for form here (integers, list syntax); what they mean (a valid
@@ -29,6 +30,7 @@ enum cli_opt_kind {
 	CLI_OPT_INT,      /* --opt N           "key": N, min <= N <= max */
 	CLI_OPT_LIST,     /* --opt A[,B]...    "key": [A, B, ...]; repeatable; "" gives [] */
 	CLI_OPT_IFACE,    /* --opt MAC[,ip=IP] "key": [{"mac","ip"}, ...]; repeatable */
+	CLI_OPT_MAP,      /* --opt K=V[,K=V]   "key": {K: V, ...}; repeatable; "" gives {} */
 	CLI_OPT_JSONFILE, /* --opt FILE        "key": the JSON object in FILE */
 	CLI_OPT_TEXTFILE, /* --opt FILE        "key": FILE's text */
 	CLI_OPT_FLAG,     /* --opt             "key": the JSON value in flagval */

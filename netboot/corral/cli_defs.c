@@ -221,6 +221,9 @@ static const struct cli_opt profile_opts[] = {
 	OPT_CLEARS("--image", "image", "kernel,initrd", "I", "boot image I"),
 	OPT_CLEARS("--kernel", "kernel", "image", "K", "or a kernel (path or URL) ..."),
 	OPT_CLEARS("--initrd", "initrd", "image", "I", "... with this initrd"),
+	OPT_KIND("--arch-image", "images", CLI_OPT_MAP, "ARCH=I",
+		 "the image for nodes of ARCH, e.g. aarch64=compute-arm64; repeat or "
+		 "A=I,A=I (set: replaces all; '' clears)"),
 	OPT_STR("--params", "params", 0, "P", "kernel parameters after the image's"),
 	OPT_STR("--ipxe-binary", "ipxe_binary", NUL, "FILE",
 		"first-stage iPXE of its nodes, e.g. ipxe.efi ('' clears)"),

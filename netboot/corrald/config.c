@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -193,9 +194,9 @@ static const struct config_key config_keys[] = {
 	STR("tls", "mode", tls_mode, RL_RESTART, check_tls_mode,
 	    "auto (HTTPS on the operator listener when it has its own port), on or off"),
 	STR("tls", "cert", tls_cert, RL_RESTART, check_path,
-	    "PEM certificate (chain) of the operator listener; with tls.key missing too, a self-signed one is made"),
+	    "PEM certificate (chain) of the operator listener, by default tls.crt beside auth.key_file; with tls.key missing too, a self-signed one is made"),
 	STR("tls", "key", tls_key, RL_RESTART, check_path,
-	    "PEM private key of tls.cert (made 0600 with the self-signed certificate)"),
+	    "PEM private key of tls.cert, by default tls.key beside auth.key_file (made 0600 with the self-signed certificate)"),
 	STR("tls", "names", tls_names, RL_RESTART, check_names,
 	    "host names and addresses, comma-separated, that a self-signed certificate names besides the host name, localhost and the listen address"),
 	STR("store", "path", store_path, RL_RESTART, check_path, "SQLite database file"),
@@ -419,9 +420,10 @@ void config_defaults(struct config *c)
 struct config_parse {
 	struct config *c;
 	FILE *f;
-	int line;      /* lines read so far: the handler's current line */
-	int fail_line; /* line of our first error, 0 if none */
-	int too_long;  /* a line longer than inih's buffer */
+	int line;                       /* lines read so far: the handler's current line */
+	int fail_line;                  /* line of our first error, 0 if none */
+	int too_long;                   /* a line longer than inih's buffer */
+	bool tls_cert_set, tls_key_set; /* the file names tls.cert, tls.key */
 	char msg[256];
 	int failed;
 };
@@ -504,8 +506,13 @@ static int config_handler(void *user, const char *section, const char *name, con
 		return 1; /* a section header alone */
 	for (size_t i = 0; i < NKEYS; i++) {
 		const struct config_key *k = &config_keys[i];
-		if (strcmp(k->section, section) == 0 && strcmp(k->key, name) == 0)
-			return config_set(p, k, value, line);
+		if (strcmp(k->section, section) != 0 || strcmp(k->key, name) != 0)
+			continue;
+		if (k->offset == offsetof(struct config, tls_cert))
+			p->tls_cert_set = true;
+		if (k->offset == offsetof(struct config, tls_key))
+			p->tls_key_set = true;
+		return config_set(p, k, value, line);
 	}
 	return config_fail(p, line, "unknown key %s (in section [%s])", name, section);
 }
@@ -573,7 +580,52 @@ int config_load(const char *path, struct config *c, char *err, size_t errlen)
 		config_msg(err, errlen, "%s: %s", path, why);
 		return -EINVAL;
 	}
+	char dir[PATH_MAX - 32];
+	config_data_dir(dir, sizeof(dir));
+	config_tls_default_paths(c, !p.tls_cert_set, !p.tls_key_set, dir);
 	return 0;
+}
+
+/* Whether path names an existing file (of any kind). */
+static bool config_exists(const char *path)
+{
+	struct stat st;
+	return path[0] != '\0' && stat(path, &st) == 0;
+}
+
+void config_tls_default_paths(struct config *c, bool cert, bool key, const char *old_dir)
+{
+	char dir[PATH_MAX - 32], old_cert[PATH_MAX], old_key[PATH_MAX];
+	const char *slash = strrchr(c->key_file, '/');
+	size_t n = slash == NULL ? 0 : (size_t)(slash - c->key_file);
+
+	c->tls_old_dir = false;
+	/* check_path made key_file absolute; "/secret.key" leaves n = 0: "/" */
+	if (slash == NULL || n >= sizeof(dir))
+		return;
+	memcpy(dir, c->key_file, n);
+	dir[n] = '\0';
+	if (cert)
+		config_path_in(c->tls_cert, sizeof(c->tls_cert), dir, "tls.crt");
+	if (key)
+		config_path_in(c->tls_key, sizeof(c->tls_key), dir, "tls.key");
+	if (!cert || !key || old_dir == NULL || strcmp(dir, old_dir) == 0)
+		return;
+	if (config_exists(c->tls_cert) || config_exists(c->tls_key))
+		return;
+	/*
+	 * Before this default, the pair went to the data directory whatever
+	 * auth.key_file said.  An install whose pair is still there keeps it:
+	 * a new self-signed certificate would change the fingerprint every
+	 * operator pinned.
+	 */
+	config_path_in(old_cert, sizeof(old_cert), old_dir, "tls.crt");
+	config_path_in(old_key, sizeof(old_key), old_dir, "tls.key");
+	if (!config_exists(old_cert) && !config_exists(old_key))
+		return;
+	(void)config_copy(c->tls_cert, sizeof(c->tls_cert), old_cert);
+	(void)config_copy(c->tls_key, sizeof(c->tls_key), old_key);
+	c->tls_old_dir = true;
 }
 
 int config_resolve_base_url(struct config *c, uint16_t port)

@@ -75,6 +75,7 @@ struct config {
 	char tls_cert[PATH_MAX]; /* PEM certificate (chain) of the operator listener */
 	char tls_key[PATH_MAX];  /* its PEM private key */
 	char tls_names[256];     /* extra names/addresses of a generated certificate */
+	bool tls_old_dir;        /* not a key: the pair was found where it used to default */
 	/* [store] */
 	char store_path[PATH_MAX];
 	unsigned store_memory_kib; /* SQLite's memory (page caches) soft limit */
@@ -115,6 +116,14 @@ void config_defaults(struct config *c);
  * one-line "path:line: message" in err (the first error found).
  */
 int config_load(const char *path, struct config *c, char *err, size_t errlen);
+/*
+ * The default tls.cert (if cert) and tls.key (if key): tls.crt and tls.key
+ * beside auth.key_file.  With both defaulted, neither file there and one
+ * of them in old_dir (the data directory, their default before; NULL: no
+ * such place), keeps old_dir's pair and sets c->tls_old_dir, so that an
+ * existing install's certificate survives.  config_load() calls it.
+ */
+void config_tls_default_paths(struct config *c, bool cert, bool key, const char *old_dir);
 /*
  * Sets c->base_url: advertise_url, else http://<address or host name>:port
  * (port: the one the HTTP server listens on), no trailing '/'.  0, or

@@ -373,6 +373,10 @@ static void load_tls(struct daemon *dm, const struct config *cfg)
 			 &dm->tls, err, sizeof(err)) < 0)
 		fatalx("tls: %s", err);
 	const struct tlscert *t = dm->tls;
+	if (cfg->tls_old_dir)
+		log_info("tls: kept the pair %s, %s from the data directory (the default is now "
+			 "beside auth.key_file); move it there or name it in tls.cert and tls.key",
+			 cfg->tls_cert, cfg->tls_key);
 	if (t->generated)
 		log_info("tls: made a self-signed certificate %s for %s", cfg->tls_cert, t->names);
 	if (t->not_after < time(NULL))

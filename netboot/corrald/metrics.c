@@ -99,7 +99,10 @@ void metrics_dhcp_backend(struct metrics *m, const char *name)
 
 int metrics_render(struct metrics *m, struct buf *out)
 {
-	static const char *const kinds[] = {"node", "unknown", "disabled", "noprofile", "refused"};
+	static const char *const kinds[] = {"node",      "unknown", "disabled",
+					    "noprofile", "refused", "noimage"};
+	_Static_assert(sizeof(kinds) / sizeof(kinds[0]) == METRICS_BOOT_KINDS,
+		       "a label for every enum metrics_boot");
 	int rc = 0;
 	rc |= buf_adds(out, "# HELP corral_http_requests_total HTTP requests by route and status.\n"
 			    "# TYPE corral_http_requests_total counter\n");

@@ -21,6 +21,7 @@ enum metrics_boot {
 	METRICS_BOOT_DISABLED,
 	METRICS_BOOT_NOPROFILE,
 	METRICS_BOOT_REFUSED, /* not tied to the node (ident.h): a script that waits */
+	METRICS_BOOT_NOIMAGE, /* a profile without an image for the node's architecture */
 	METRICS_BOOT_KINDS
 };
 

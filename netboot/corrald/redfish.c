@@ -121,6 +121,7 @@ static void rf_probe_done(struct redfish *rf, struct rf_probe *p)
 	}
 	job->inflight--;
 	if (job->type == JOB_FIRMWARE) {
+		rf_fw_release(rf, p);
 		if (json_object_get(p->out, "status") == NULL)
 			json_object_set_new(p->out, "status", json_string("failed"));
 		pthread_mutex_lock(&rf->lock);
@@ -514,6 +515,9 @@ int redfish_start(struct store *st, const unsigned char key[AUTH_KEY_LEN],
 	pthread_mutex_init(&rf->lock, &attr);
 	pthread_mutexattr_destroy(&attr);
 	rf->next_id = 1;
+	rf->fw_turns = json_object();
+	if (rf->fw_turns == NULL)
+		goto err_free;
 	rf->multi = curl_multi_init();
 	if (rf->multi == NULL)
 		goto err_free;
@@ -527,6 +531,7 @@ int redfish_start(struct store *st, const unsigned char key[AUTH_KEY_LEN],
 err_multi:
 	curl_multi_cleanup(rf->multi);
 err_free:
+	json_decref(rf->fw_turns);
 	pthread_mutex_destroy(&rf->lock);
 	free(rf->ca_file);
 	free(rf);
@@ -566,6 +571,7 @@ void redfish_free(struct redfish *rf)
 		free(rf->jobs);
 		rf->jobs = n;
 	}
+	json_decref(rf->fw_turns);
 	pthread_mutex_destroy(&rf->lock);
 	sodium_memzero(rf->key, sizeof(rf->key));
 	free(rf->ca_file);

@@ -14,6 +14,13 @@
  *   GET FirmwareInventory again    → "after": the image's version is "updated",
  *                                    anything else "failed"
  *
+ * One update job at a time per BMC: a job that reaches a BMC another job
+ * is updating waits (polling every FW_POLL_MS, no transfer) until that job
+ * is done with it, then starts from the top, so it judges the version the
+ * first one left; jobs queue in the order they reached the BMC.  Its entry
+ * says "waited_for": the job it found there.  Dry runs only read: they
+ * neither wait nor hold a BMC.
+ *
  * Which member is "the version now": the member whose Id is "BMC" (the
  * BMC's own firmware, as corral-vbmc and many BMCs name it), else the
  * first member.  Every transfer keeps the worker's timeouts and reply cap;
@@ -40,8 +47,9 @@
 #define FW_TASK_MESSAGES 8
 #define FW_UPDATE_SERVICE "/redfish/v1/UpdateService"
 
-/* Which request a reply answers: the probe's step. */
-enum fw_step { FW_SERVICE = 1, FW_INVENTORY, FW_MEMBER, FW_UPDATE, FW_TASK };
+/* Which request a reply answers: the probe's step (FW_QUEUED: none yet,
+ * the BMC is another job's until that job is done with it). */
+enum fw_step { FW_SERVICE = 1, FW_INVENTORY, FW_MEMBER, FW_UPDATE, FW_TASK, FW_QUEUED };
 
 static void fw_set(struct rf_probe *p, const char *status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -436,9 +444,61 @@ void rf_fw_reply(struct redfish *rf, struct rf_req *q, CURLcode res, long code)
 	json_decref(j);
 }
 
+/* ---- one update job at a time per BMC ---- */
+
+/* True if p's BMC is p's now; then the queue shows p's job as updating it. */
+static bool fw_my_turn(struct redfish *rf, struct rf_probe *p)
+{
+	json_t *t = json_object_get(rf->fw_turns, p->fw_key);
+	if (t == NULL)
+		return true; /* cannot happen: p's place keeps the queue */
+	if (json_integer_value(json_object_get(t, "serving")) != p->fw_ticket)
+		return false;
+	json_object_set_new(t, "job", json_integer(p->job->id));
+	return true;
+}
+
+/* Takes the next place in the queue of p's BMC; true if it is p's turn. */
+static bool fw_queue(struct redfish *rf, struct rf_probe *p)
+{
+	json_t *t = json_object_get(rf->fw_turns, p->fw_key);
+	if (t == NULL) {
+		t = json_pack("{s:I, s:I, s:i}", "next", (json_int_t)0, "serving", (json_int_t)0,
+			      "job", p->job->id);
+		if (t == NULL || json_object_set_new(rf->fw_turns, p->fw_key, t) < 0)
+			return true; /* out of memory: no queue rather than no update */
+	}
+	p->fw_ticket = json_integer_value(json_object_get(t, "next"));
+	json_object_set_new(t, "next", json_integer(p->fw_ticket + 1));
+	p->fw_queued = true;
+	return fw_my_turn(rf, p);
+}
+
+void rf_fw_release(struct redfish *rf, struct rf_probe *p)
+{
+	if (!p->fw_queued)
+		return;
+	p->fw_queued = false;
+	json_t *t = json_object_get(rf->fw_turns, p->fw_key);
+	if (t == NULL)
+		return;
+	json_int_t serving = json_integer_value(json_object_get(t, "serving")) + 1;
+	if (serving >= json_integer_value(json_object_get(t, "next")))
+		json_object_del(rf->fw_turns, p->fw_key); /* nobody waits */
+	else
+		json_object_set_new(t, "serving", json_integer(serving));
+}
+
+static void fw_begin(struct redfish *rf, struct rf_probe *p);
+
 void rf_fw_wake(struct redfish *rf, struct rf_probe *p)
 {
-	fw_get(rf, p, FW_TASK, p->task_path);
+	if (p->step != FW_QUEUED)
+		fw_get(rf, p, FW_TASK, p->task_path);
+	else if (fw_my_turn(rf, p))
+		fw_begin(rf, p);
+	else
+		rf_wait(rf, p, FW_POLL_MS);
 }
 
 void rf_fw_next(struct redfish *rf, struct rf_probe *p)
@@ -454,6 +514,25 @@ void rf_fw_start(struct redfish *rf, struct rf_probe *p, const char *key)
 			   "nodes", json_object_get(b, "nodes"));
 	if (p->out == NULL)
 		p->out = json_object();
+	if (buf_fmt(p->fw_key, sizeof(p->fw_key), "%s", key) < 0) {
+		fw_set(p, "failed", "the BMC's stored address is too long");
+		return;
+	}
+	if (!p->job->dry_run && !fw_queue(rf, p)) {
+		json_t *t = json_object_get(rf->fw_turns, p->fw_key);
+		json_object_set(p->out, "waited_for", json_object_get(t, "job"));
+		p->step = FW_QUEUED;
+		rf_wait(rf, p, FW_POLL_MS);
+		return;
+	}
+	fw_begin(rf, p);
+}
+
+/* Opens the BMC's credential, then the first step (or the login). */
+static void fw_begin(struct redfish *rf, struct rf_probe *p)
+{
+	json_t *b = json_object_get(json_object_get(p->job->fw, "bmcs"), p->fw_key);
+	p->step = 0;
 	if (buf_fmt(p->address, sizeof(p->address), "%s",
 		    json_string_value(json_object_get(b, "address"))) < 0 ||
 	    buf_fmt(p->scheme, sizeof(p->scheme), "%s",

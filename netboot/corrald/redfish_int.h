@@ -101,6 +101,9 @@ struct rf_probe {
 	long long deadline_us;      /* the task must end by then (monotonic) */
 	long long wake_us;          /* waiting: when to poll again (monotonic) */
 	struct rf_probe *next_wait; /* the worker's list of waiting probes */
+	char fw_key[320];           /* "address:port" of the BMC being updated */
+	long long fw_ticket;        /* its place in that BMC's queue (redfish_fw.c) */
+	bool fw_queued;             /* holds a place not given back yet */
 };
 
 struct rf_req {
@@ -133,6 +136,9 @@ struct redfish {
 	struct rf_req *reqs;      /* transfers in flight */
 	int running;              /* how many */
 	struct rf_probe *waiting; /* probes waiting to poll again (rf_wait) */
+	/* firmware: "address:port" -> {"next", "serving", "job"}: one update
+	 * job at a time per BMC, in the order they started (worker only) */
+	json_t *fw_turns;
 	int stop;
 };
 
@@ -203,5 +209,7 @@ void rf_fw_next(struct redfish *rf, struct rf_probe *p);
 void rf_fw_reply(struct redfish *rf, struct rf_req *q, CURLcode res, long code);
 /* A waiting probe's time has come (rf_wait). */
 void rf_fw_wake(struct redfish *rf, struct rf_probe *p);
+/* The probe is done: the next job waiting for its BMC may go (idempotent). */
+void rf_fw_release(struct redfish *rf, struct rf_probe *p);
 
 #endif

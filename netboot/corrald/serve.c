@@ -150,8 +150,7 @@ static int serve_render_fresh(struct app *a, enum bootsel_key key, const char *v
 		serve_fmt(&cut, why, sizeof(why), "node %s is disabled", b.name);
 		rc = cut < 0 ? cut : bootscript_exit(why, out);
 	} else if (b.no_image) {
-		/* counted with the nodes that have no profile: nothing to boot either */
-		meta->kind = METRICS_BOOT_NOPROFILE;
+		meta->kind = METRICS_BOOT_NOIMAGE;
 		serve_fmt(&cut, meta->detail, sizeof(meta->detail), "no image for %s in profile %s",
 			  b.arch, b.profile);
 		serve_fmt(&cut, why, sizeof(why),

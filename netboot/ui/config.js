@@ -34,13 +34,15 @@ const KINDS = {
 		one: 'profile',
 		fields: [
 			{ k: 'image', label: 'Image', type: 'image', hint: 'Either an image, or a kernel and an initrd below.' },
+			{ k: 'images', label: 'Image per architecture', type: 'images', hint: 'A node boots the image for its architecture; without one here, the Image above if it is built for that architecture (or nobody has said what the node is yet); else the node waits and its timeline says why.' },
 			{ k: 'kernel', label: 'Kernel', type: 'text', nullable: true, hint: 'Path under the file root, or an http(s) URL (only without an image).' },
 			{ k: 'initrd', label: 'Initrd', type: 'text', nullable: true },
 			{ k: 'params', label: 'Kernel parameters', type: 'text', mono: true, hint: 'After the image’s parameters, before the node’s.' },
+			{ k: 'ipxe_binary', label: 'First-stage iPXE', type: 'text', mono: true, nullable: true, hint: 'For its nodes that name none themselves or through a group, e.g. ipxe.efi (a binary of the firmware table in dhcp.ipxe_dir). Empty: the server’s ipxe_efi.' },
 		],
 		cols: [
 			['Name', (o) => o.name],
-			['Boots', (o) => (o.image ? ['image ', o.image] : h('span.mono', o.kernel || ''))],
+			['Boots', (o) => [o.image ? ['image ', o.image] : h('span.mono', o.kernel || ''), ...Object.entries(o.images || {}).map(([a, i]) => h('span.muted', ` · ${a}: ${i}`))]],
 			['Parameters', (o) => h('span.mono', o.params || '')],
 			['Used by', (o) => usersOf('profiles', o.name).join(', ') || h('span.muted', 'nothing')],
 		],
@@ -97,6 +99,54 @@ export async function ensureProfile(image) {
 	return image;
 }
 
+// The architectures a profile's images map offers a row for: the two
+// common ones, those of the images there are, and those it names already.
+const ARCHS = ['x86_64', 'aarch64', 'riscv64', 'loongarch64'];
+function imageArchs(map) {
+	const have = new Set(['x86_64', 'aarch64', ...S.images.map((i) => i.arch), ...Object.keys(map || {})]);
+	return [...ARCHS.filter((a) => have.has(a)), ...[...have].filter((a) => a && !ARCHS.includes(a))];
+}
+
+// The images field: one select per architecture, offering that
+// architecture's images.  Each row is a field of its own, "images.<arch>",
+// so an error about one arch shows next to it.  Adds them to fields.
+function imagesField(fields, d, v, id) {
+	const rows = imageArchs(v).map((a) => {
+		const cur = (v || {})[a] || '';
+		const sel = h(
+			'select',
+			{ id: `${id}-${a}` },
+			h('option', { value: '' }, '— none —'),
+			S.images.filter((i) => i.arch === a || i.name === cur).map((i) => h('option', { value: i.name, selected: i.name === cur }, i.arch === a ? i.name : `${i.name} (${i.arch})`)),
+		);
+		sel.value = cur;
+		fields[`images.${a}`] = field(`${a} nodes`, sel, null);
+		fields[`images.${a}`].arch = a;
+		return fields[`images.${a}`].wrap;
+	});
+	const err = h('p.field-error', { id: id + '-err', role: 'alert', hidden: true });
+	const wrap = h('fieldset.field.arch-images', { id }, h('legend', d.label), h('p.hint', d.hint), h('div.arch-rows', rows), err);
+	return { wrap, input: rows.length ? rows[0].querySelector('select') : wrap, error: err };
+}
+
+// The images map the form shows, or null after showing an error.
+function imagesValue(fields, quiet) {
+	const map = {};
+	for (const f of Object.values(fields)) {
+		if (!f.arch || !f.input.value) continue;
+		const img = S.images.find((i) => i.name === f.input.value);
+		if (img && img.arch !== f.arch && !quiet) {
+			showFieldError(f, `${img.name} is an image for ${img.arch}, not ${f.arch}: pick one built for ${f.arch}.`);
+			f.input.focus();
+			return null;
+		}
+		map[f.arch] = f.input.value;
+	}
+	return map;
+}
+
+const sameMap = (a, b) => JSON.stringify(Object.entries(a || {}).sort()) === JSON.stringify(Object.entries(b || {}).sort());
+
 // One form for creating (obj null) or changing an object of a kind.
 function objectForm(kind, obj, idp) {
 	const K = KINDS[kind];
@@ -110,6 +160,11 @@ function objectForm(kind, obj, idp) {
 		const v = obj ? obj[d.k] : undefined;
 		const id = `${idp}-${d.k.replace('_', '-')}`;
 		let input;
+		if (d.type === 'images') {
+			fields[d.k] = imagesField(fields, d, v, id);
+			parts.push(fields[d.k].wrap);
+			continue;
+		}
 		if (d.type === 'profile') input = profileChoice(v || null, id, '— none —');
 		else if (d.type === 'image') input = h('select', { id }, h('option', { value: '' }, '— none: kernel and initrd below —'), S.images.map((i) => h('option', { value: i.name, selected: i.name === v }, i.name)));
 		else if (d.type === 'select') input = h('select', { id }, d.options.map((o) => h('option', { value: o, selected: o === v }, o)));
@@ -126,8 +181,15 @@ function objectForm(kind, obj, idp) {
 		const out = {};
 		if (!obj) out.name = fields.name.input.value.trim();
 		for (const d of K.fields) {
-			const raw = fields[d.k].input.value;
+			const raw = d.type === 'images' ? null : fields[d.k].input.value;
 			let v;
+			if (d.type === 'images') {
+				v = imagesValue(fields, quiet);
+				if (v === null) return null;
+				if (obj ? sameMap(v, obj.images) : !Object.keys(v).length) continue;
+				out[d.k] = v;
+				continue;
+			}
 			if (d.type === 'json') {
 				try {
 					v = JSON.parse(raw.trim() || '{}');
@@ -476,7 +538,8 @@ export function configView(root, params) {
 }
 
 function fieldOrForm(e, fields, err) {
-	const key = e.field ? e.field.split(/[[.]/)[0] : null;
+	// "images.aarch64" has a field of its own; else the top-level one
+	const key = e.field && fields[e.field] ? e.field : e.field ? e.field.split(/[[.]/)[0] : null;
 	if (key && fields[key]) {
 		showFieldError(fields[key], e.message);
 		fields[key].input.focus();

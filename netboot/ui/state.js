@@ -211,7 +211,7 @@ export function groupBootNodes(g) {
 // What uses an object, from what the page has loaded (the API refuses the
 // delete with the authoritative answer in any case).
 export function usersOf(kind, name) {
-	if (kind === 'images') return S.profiles.filter((p) => p.image === name).map((p) => 'profile ' + p.name);
+	if (kind === 'images') return S.profiles.filter((p) => p.image === name || Object.values(p.images || {}).includes(name)).map((p) => 'profile ' + p.name);
 	if (kind === 'profiles') {
 		const u = S.groups.filter((g) => g.profile === name).map((g) => 'group ' + g.name);
 		const nodes = S.nodes.filter((n) => n.profile === name);

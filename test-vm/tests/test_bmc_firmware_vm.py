@@ -35,9 +35,7 @@ def version(vm):
 @pytest.fixture(scope="module")
 def lab(testos):
     preconditions()
-    vbmc = os.path.join(os.environ.get("CORRAL_BUILD", str(C.REPO / "build")), "corral-vbmc")
-    if not os.access(vbmc, os.X_OK):
-        pytest.fail("%s missing: build corral-vbmc (make)" % vbmc)
+    C.vbmc_binary()
     c = C.Cluster()
     c.create()
     try:

@@ -24,9 +24,7 @@ pytestmark = pytest.mark.long
 @pytest.fixture(scope="module")
 def lab(testos):
     preconditions()
-    vbmc = os.path.join(os.environ.get("CORRAL_BUILD", str(C.REPO / "build")), "corral-vbmc")
-    if not os.access(vbmc, os.X_OK):
-        pytest.fail("%s missing: build corral-vbmc (make)" % vbmc)
+    C.vbmc_binary()
     c = C.Cluster()
     c.create()
     try:

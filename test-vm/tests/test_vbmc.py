@@ -10,8 +10,6 @@ the test OS through corrald (its own dnsmasq) to "phoned home"; the guest's
 own poweroff shows as Off; ForceOff, ForceRestart and GracefulShutdown
 drive QEMU as documented.  TCG: one boot of ~10-40 s.
 """
-import os
-
 import pytest
 
 import cluster as C
@@ -25,9 +23,7 @@ R = "/redfish/v1"
 @pytest.fixture(scope="module")
 def lab(testos):
     preconditions()
-    vbmc = os.path.join(os.environ.get("CORRAL_BUILD", str(C.REPO / "build")), "corral-vbmc")
-    if not os.access(vbmc, os.X_OK):
-        pytest.fail("%s missing: build corral-vbmc (make)" % vbmc)
+    C.vbmc_binary()
     c = C.Cluster()
     c.create()
     try:

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import IpxeScript, assert_error, next_mac, node, uniq
+from conftest import IpxeScript, assert_error, next_mac, node, uniq, wait_until
 
 _ip = [40]
 
@@ -142,12 +142,24 @@ def test_old_single_image_form_still_boots(corrald):
     assert "/files/%s/vmlinuz" % x86 in s.line("kernel")
 
 
+def noimage_noprofile(c):
+    """corral_bootscripts_total of kinds noimage and noprofile."""
+    from test_health_metrics import metrics, series
+    m = metrics(c)
+    return tuple(series(m, "corral_bootscripts_total", kind=k) for k in ("noimage", "noprofile"))
+
+
 def test_no_image_for_the_arch_is_the_reason(corrald):
     x86 = image(corrald, "x86_64")
     pname = uniq("px")
     mk(corrald, "profiles", {"name": pname, "image": x86})
     name, mac, ip = booting_node(corrald, profile=pname)
+    before = noimage_noprofile(corrald)
     s = script(corrald, mac, ip, arch="arm64")
+    # counted as its own kind, not with the nodes that have no profile
+    want = (before[0] + 1, before[1])
+    assert wait_until(lambda: noimage_noprofile(corrald) == want, timeout=3), \
+        (before, noimage_noprofile(corrald))
     why = "no image for aarch64 in profile %s" % pname
     assert why in s.text, s.text
     assert s.find("kernel") is None or not s.find("kernel"), s.text

@@ -10,7 +10,8 @@ with its secret token), the vBMC's Task runs and completes, and its
 FirmwareInventory (read by corrald before and after, shown in the job)
 moves from A to B.  A vBMC told to refuse, one told to fail its task, one
 of another model and one already current must each be reported so, and
-a dry run must change nothing.
+a dry run must change nothing.  Two update jobs that reach one BMC run
+one after the other: the second waits for the first.
 """
 import base64
 import hashlib
@@ -118,19 +119,20 @@ def lab(tmp_path_factory):
         "slow": ("127.%d.9.7" % b, "1.0", MODEL, None, None),
         "monitor": ("127.%d.9.8" % b, "1.0", MODEL, None, None),
         "monitor-fail": ("127.%d.9.9" % b, "1.0", MODEL, "fail", None),
+        "queue": ("127.%d.9.10" % b, "1.0", MODEL, None, None),
     }
     vbmcs = {}
     c = None
     try:
         for name, (addr, ver, model, mode, env) in specs.items():
             vbmcs[name] = Vbmc(str(work), addr, "vb-" + name, ver, model, mode, env,
-                               apply_ms=60000 if name == "slow" else 600,
+                               apply_ms={"slow": 60000, "queue": 2500}.get(name, 600),
                                extra=("--task-monitor",) if name.startswith("monitor") else ())
         c = new_corrald(work / "corrald", conf=CONF)
         c.ok("POST", "/api/v1/credentials",
              {"name": "default", "username": "admin", "password": "admin"}, expect=201)
         job = c.ok("POST", "/api/v1/discovery",
-                   {"targets": ["127.%d.9.1-127.%d.9.9" % (b, b)], "port": 8443,
+                   {"targets": ["127.%d.9.1-127.%d.9.%d" % (b, b, len(specs))], "port": 8443,
                     "scheme": "http"}, expect=202)
         job = wait_job(c, job)
         assert job["found"] == len(specs), job
@@ -425,3 +427,33 @@ def test_task_monitor_style_bmcs(lab, image_b):
     assert bad["status"] == "failed" and "HTTP 500" in bad["message"], bad
     assert "flash write error" in bad["message"], bad
     assert v["monitor-fail"].version() == "1.0"
+
+
+def test_second_job_on_a_bmc_waits_for_the_first(lab, image_b):
+    """Two update jobs on one BMC (2.0, then 3.1 asked while the 2.0 task
+    applies for 2.5 s): the second waits until the first is done with the
+    BMC, then updates from the version the first left.  The vBMC ran two
+    tasks, the second started after the first ended."""
+    c, v = lab["c"], lab["v"]
+    q = v["queue"]
+    c.ok("POST", "/api/v1/firmware",
+         {"name": "vbmc-3.1", "model": MODEL, "version": "3.1", "content": b64(image("3.1"))},
+         expect=201)
+    first = c.ok("POST", "/api/v1/firmware/%s/update" % image_b, {"targets": [q.addr]},
+                 expect=202)
+    second = c.ok("POST", "/api/v1/firmware/vbmc-3.1/update", {"targets": [q.addr]},
+                  expect=202)
+    first, second = wait_job(c, first), wait_job(c, second)
+    a, b = by_address(first)[q.addr], by_address(second)[q.addr]
+    assert a["status"] == "updated" and a["version_after"] == "2.0", a
+    assert "waited_for" not in a, a
+    assert b["waited_for"] == first["id"], b
+    assert b["status"] == "updated", b
+    assert b["version_before"] == "2.0" and b["version_after"] == "3.1", b
+    assert first["finished"] <= second["finished"], (first, second)
+    assert q.version() == "3.1"
+    tasks = [q.get(m["@odata.id"]) for m in q.get("/redfish/v1/TaskService/Tasks")["Members"]]
+    assert len(tasks) == 2, tasks
+    tasks.sort(key=lambda t: t["StartTime"])
+    assert tasks[0]["EndTime"] <= tasks[1]["StartTime"], tasks
+    c.ok("DELETE", "/api/v1/firmware/vbmc-3.1", expect=204)

@@ -375,6 +375,39 @@ def test_group_image_profile_set_show_rm(corrald):
     failed(corral(corrald, "image", "show", img), 1)
 
 
+def test_profile_arch_images(corrald):
+    """--arch-image ARCH=I sets a profile's per-architecture images (repeat
+    or comma-separated; on set it replaces the map, '' clears it); a
+    wrong arch or image is the server's 422 naming images.<arch>."""
+    x86, _, _ = uniq("imgx")
+    arm, _, _ = uniq("imga")
+    rv, _, _ = uniq("imgr")
+    prof, _, _ = uniq("prof")
+    for name, arch in ((x86, "x86_64"), (arm, "aarch64"), (rv, "riscv64")):
+        ok(corrald, "image", "create", name, "--kernel", "k", "--initrd", "i", "--arch", arch)
+    ok(corrald, "profile", "create", prof, "--image", x86, "--arch-image",
+       "aarch64=%s,riscv64=%s" % (arm, rv))
+    p = jget(corrald, "profile", "show", prof)
+    assert p["image"] == x86 and p["images"] == {"aarch64": arm, "riscv64": rv}, p
+    ok(corrald, "profile", "set", prof, "--arch-image", "aarch64=" + arm)
+    assert jget(corrald, "profile", "show", prof)["images"] == {"aarch64": arm}
+    assert arm in ok(corrald, "profile", "show", prof)  # the table form shows it too
+    # the server judges: an image of another arch, an unknown arch
+    line = failed(corral(corrald, "profile", "set", prof, "--arch-image", "aarch64=" + rv), 1)
+    assert "images.aarch64" in line, line
+    line = failed(corral(corrald, "profile", "set", prof, "--arch-image", "sparc64=" + rv), 1)
+    assert "images.sparc64" in line, line
+    assert jget(corrald, "profile", "show", prof)["images"] == {"aarch64": arm}
+    # the CLI judges the form
+    line = failed(corral(corrald, "profile", "set", prof, "--arch-image", arm), 2)
+    assert "--arch-image: expected ARCH=I" in line, line
+    ok(corrald, "profile", "set", prof, "--arch-image", "")
+    assert jget(corrald, "profile", "show", prof)["images"] == {}
+    ok(corrald, "profile", "rm", prof)
+    for name in (x86, arm, rv):
+        ok(corrald, "image", "rm", name)
+
+
 def test_status(corrald, world):
     out = ok(corrald, "status")
     keys = [r[0] for r in table(out)]

@@ -40,81 +40,20 @@ ARM64_BYTES = bytes((i * 31 + 7) % 256 for i in range(3000))
 # ---- a DHCP client -----------------------------------------------------------------
 
 
-def discover(ns, mac, vendor_class, arch, user_class=None, timeout=5.0):
-    """One DHCPDISCOVER from namespace ns (eth0, MAC mac) with option 60 =
-    vendor_class, option 93 = arch and, if given, option 77 = user_class
-    (as iPXE sends it: the bare string); returns the first DHCPOFFER as
-    {"file": str, "options": {code: bytes}, "yiaddr": str}, or None."""
-    xid = random.getrandbits(32)
+def _packet(xid, mac, opts):
+    """A BOOTREQUEST from mac (broadcast flag set) carrying the DHCP
+    options opts (ending with 255), padded to the 300 bytes firmware sends."""
     hw = bytes(int(x, 16) for x in mac.split(":"))
-    opts = bytes([53, 1, 1])
-    opts += bytes([60, len(vendor_class)]) + vendor_class.encode()
-    opts += bytes([93, 2]) + struct.pack("!H", arch)
-    opts += bytes([94, 3, 1, 3, 16])  # UNDI 3.16
-    if user_class:
-        opts += bytes([77, len(user_class)]) + user_class.encode()
-    opts += bytes([55, 6, 1, 3, 43, 60, 66, 67])
-    opts += bytes([255])
     pkt = struct.pack("!BBBBIHH4s4s4s4s16s64s128sI", 1, 1, 6, 0, xid, 0, 0x8000, b"\0" * 4,
                       b"\0" * 4, b"\0" * 4, b"\0" * 4, hw + b"\0" * 10, b"", b"",
                       0x63825363) + opts
-    pkt += b"\0" * max(0, 300 - len(pkt))
-    box = {}
-
-    def run():
-        try:
-            _setns(ns)
-            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            try:
-                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
-                s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b"eth0")
-                s.bind(("0.0.0.0", 68))
-                s.settimeout(timeout)
-                for _ in range(3):  # the first may go before the bridge forwards
-                    s.sendto(pkt, ("255.255.255.255", 67))
-                    try:
-                        while True:
-                            data, _ = s.recvfrom(4096)
-                            reply = parse(data, xid)
-                            if reply is not None:
-                                box["v"] = reply
-                                return
-                    except socket.timeout:
-                        continue
-            finally:
-                s.close()
-        except BaseException as e:  # handed to the caller
-            box["e"] = e
-
-    t = threading.Thread(target=run, daemon=True)
-    t.start()
-    t.join(timeout * 4)
-    if "e" in box:
-        raise box["e"]
-    return box.get("v")
+    return pkt + b"\0" * max(0, 300 - len(pkt))
 
 
-def acquire(ns, mac, vendor_class, arch, timeout=3.0):
-    """A lease as PXE firmware takes one: DHCPDISCOVER, then DHCPREQUEST of
-    the offered address, both with option 60 = vendor_class and 93 = arch;
-    returns the DHCPACK (as discover() returns an offer) or None.  dnsmasq
-    runs corrald's hook for the lease ("add", with the request's tags)."""
-    xid = random.getrandbits(32)
-    hw = bytes(int(x, 16) for x in mac.split(":"))
-
-    def packet(kind, extra=b""):
-        opts = bytes([53, 1, kind]) + bytes([60, len(vendor_class)]) + vendor_class.encode()
-        opts += bytes([93, 2]) + struct.pack("!H", arch) + extra
-        opts += bytes([55, 4, 1, 3, 60, 67, 255])
-        pkt = struct.pack("!BBBBIHH4s4s4s4s16s64s128sI", 1, 1, 6, 0, xid, 0, 0x8000,
-                          b"\0" * 4, b"\0" * 4, b"\0" * 4, b"\0" * 4, hw + b"\0" * 10, b"",
-                          b"", 0x63825363) + opts
-        return pkt + b"\0" * max(0, 300 - len(pkt))
-
-    box = {}
-
-    def exchange(s, pkt, kind):
+def _exchange(s, pkt, xid, kind, tries=1):
+    """Broadcasts pkt up to tries times; returns the first reply of DHCP
+    message type kind to xid (as parse() gives it), or None."""
+    for _ in range(tries):
         s.sendto(pkt, ("255.255.255.255", 67))
         try:
             while True:
@@ -123,7 +62,16 @@ def acquire(ns, mac, vendor_class, arch, timeout=3.0):
                 if reply is not None:
                     return reply
         except socket.timeout:
-            return None
+            continue
+    return None
+
+
+def _as_client(ns, timeout, talk):
+    """Runs talk(sock) in a thread inside namespace ns, sock a UDP socket
+    bound to eth0's port 68 with receive timeout timeout; returns what talk
+    returns (None if it does not finish in 4 x timeout) and re-raises what
+    it raises."""
+    box = {}
 
     def run():
         try:
@@ -135,13 +83,7 @@ def acquire(ns, mac, vendor_class, arch, timeout=3.0):
                 s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b"eth0")
                 s.bind(("0.0.0.0", 68))
                 s.settimeout(timeout)
-                off = exchange(s, packet(1), 2)
-                if off is None:
-                    return
-                sid = off["options"].get(54, b"")
-                extra = bytes([50, 4]) + socket.inet_aton(off["yiaddr"])
-                extra += bytes([54, len(sid)]) + sid
-                box["v"] = exchange(s, packet(3, extra), 5)
+                box["v"] = talk(s)
             finally:
                 s.close()
         except BaseException as e:  # handed to the caller
@@ -153,6 +95,50 @@ def acquire(ns, mac, vendor_class, arch, timeout=3.0):
     if "e" in box:
         raise box["e"]
     return box.get("v")
+
+
+def discover(ns, mac, vendor_class, arch, user_class=None, timeout=5.0):
+    """One DHCPDISCOVER from namespace ns (eth0, MAC mac) with option 60 =
+    vendor_class, option 93 = arch and, if given, option 77 = user_class
+    (as iPXE sends it: the bare string); returns the first DHCPOFFER as
+    {"file": str, "options": {code: bytes}, "yiaddr": str}, or None."""
+    xid = random.getrandbits(32)
+    opts = bytes([53, 1, 1])
+    opts += bytes([60, len(vendor_class)]) + vendor_class.encode()
+    opts += bytes([93, 2]) + struct.pack("!H", arch)
+    opts += bytes([94, 3, 1, 3, 16])  # UNDI 3.16
+    if user_class:
+        opts += bytes([77, len(user_class)]) + user_class.encode()
+    opts += bytes([55, 6, 1, 3, 43, 60, 66, 67])
+    opts += bytes([255])
+    pkt = _packet(xid, mac, opts)
+    # three tries: the first may go before the bridge forwards
+    return _as_client(ns, timeout, lambda s: _exchange(s, pkt, xid, 2, tries=3))
+
+
+def acquire(ns, mac, vendor_class, arch, timeout=3.0):
+    """A lease as PXE firmware takes one: DHCPDISCOVER, then DHCPREQUEST of
+    the offered address, both with option 60 = vendor_class and 93 = arch;
+    returns the DHCPACK (as discover() returns an offer) or None.  dnsmasq
+    runs corrald's hook for the lease ("add", with the request's tags)."""
+    xid = random.getrandbits(32)
+
+    def packet(kind, extra=b""):
+        opts = bytes([53, 1, kind]) + bytes([60, len(vendor_class)]) + vendor_class.encode()
+        opts += bytes([93, 2]) + struct.pack("!H", arch) + extra
+        opts += bytes([55, 4, 1, 3, 60, 67, 255])
+        return _packet(xid, mac, opts)
+
+    def talk(s):
+        off = _exchange(s, packet(1), xid, 2)
+        if off is None:
+            return None
+        sid = off["options"].get(54, b"")
+        extra = bytes([50, 4]) + socket.inet_aton(off["yiaddr"])
+        extra += bytes([54, len(sid)]) + sid
+        return _exchange(s, packet(3, extra), xid, 5)
+
+    return _as_client(ns, timeout, talk)
 
 
 def parse(data, xid, kind=2):

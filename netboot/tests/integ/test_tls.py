@@ -4,7 +4,7 @@ a listener of their own, the node-facing paths on plain HTTP on theirs.
 
 corrald here runs as installed: server.api_port apart from server.port,
 tls.mode auto, no certificate given, so it makes a self-signed ECDSA pair
-beside its key file at first start and shows it by fingerprint (its log,
+beside its key file (auth.key_file) at first start and shows it by fingerprint (its log,
 `corrald cert`).  The CLI verifies the server with a CA file (--ca-file,
 CORRAL_CA_FILE, cli.conf) or a pinned public-key fingerprint
 (--fingerprint, CORRAL_FINGERPRINT, cli.conf), and refuses a server that
@@ -157,6 +157,80 @@ def test_operator_paths_over_https_node_paths_over_http(tlsd):
     r = tlsd.get("/api/v1/status")
     assert r.status == 421
     assert "https://127.0.0.1:%d/api/v1/status" % tlsd.api_port in r.error["message"]
+
+
+# ---- where the pair goes by default: beside auth.key_file ---------------------------
+
+
+def pin_data_dir(c, data):
+    """corrald's data directory, where the pair used to go by default,
+    becomes data (named .../corral): for root, data bind-mounted on
+    /var/lib/corral in a mount namespace of corrald's own (the host's
+    /var/lib/corral is never touched); otherwise $XDG_DATA_HOME."""
+    data.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() == 0:
+        c.prefix = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                    'mkdir -p /var/lib/corral && mount --bind "$0" /var/lib/corral && exec "$@"',
+                    str(data)]
+    else:
+        c.env = dict(os.environ, XDG_DATA_HOME=str(data.parent))
+
+
+def default_pair_corrald(tmp_path):
+    """A corrald whose auth.key_file is in keys/, apart from its data
+    directory data/corral, and whose config names no tls.cert or tls.key."""
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    c = Corrald(tmp_path / "d", conf={"server": {"api_port": free_port()},
+                                      "tls": {"mode": "auto"},
+                                      "auth": {"key_file": keys / "secret.key"}})
+    c.api_port = int(c.conf["server"]["api_port"])
+    c.data = tmp_path / "data" / "corral"
+    pin_data_dir(c, c.data)
+    c.make_tokens()
+    return c, keys
+
+
+def test_default_pair_made_beside_the_key_file(tmp_path):
+    c, keys = default_pair_corrald(tmp_path)
+    try:
+        c.start()
+        c.tls_cert = keys / "tls.crt"
+        assert "tls: made a self-signed certificate %s " % c.tls_cert in c.stderr_text()
+        assert stat.S_IMODE(os.stat(keys / "tls.key").st_mode) == 0o600
+        assert sorted(os.listdir(c.data)) == [], "the data directory got %s" % os.listdir(c.data)
+        st, body = https_request(c, "GET", "/api/v1/status")  # verified with keys/tls.crt
+        assert st == 200, body
+    finally:
+        c.cleanup()
+
+
+def test_pair_left_in_the_data_directory_is_kept(tmp_path):
+    """An install from before the default moved: its self-signed pair in
+    the data directory goes on being served (the fingerprint operators
+    pinned stays), and the log says where it is and what to do."""
+    c, keys = default_pair_corrald(tmp_path)
+    old = {"cert": c.data / "tls.crt", "key": c.data / "tls.key"}
+    c.set_conf("tls", "cert", old["cert"])
+    c.set_conf("tls", "key", old["key"])
+    made = cert_info(c)  # the pair, made where the old default put it
+    del c.conf["tls"]["cert"], c.conf["tls"]["key"]
+    c.write_conf()
+    try:
+        c.start()
+        log = c.stderr_text()
+        seen = "/var/lib/corral" if os.geteuid() == 0 else str(c.data)  # corrald's view
+        assert "tls: kept the pair %s/tls.crt, %s/tls.key from the data directory" % (
+            seen, seen) in log, log[-2000:]
+        assert "made a self-signed" not in log
+        assert not (keys / "tls.crt").exists() and not (keys / "tls.key").exists()
+        der = served_cert_der(c.api_port)
+        assert made["sha256"].replace(":", "") == hashlib.sha256(der).hexdigest().upper()
+        c.tls_cert = old["cert"]
+        st, body = https_request(c, "GET", "/api/v1/status")
+        assert st == 200, body
+    finally:
+        c.cleanup()
 
 
 # ---- the CLI verifies the server ----------------------------------------------------

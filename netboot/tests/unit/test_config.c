@@ -593,6 +593,85 @@ static void test_listeners_and_tls(void **state)
 	assert_string_equal(d.tls_key + dir, "/tls.key");
 }
 
+/* ---- the TLS pair's default place: beside auth.key_file ------------------ */
+
+/* Creates path (empty) in the test's directory tree; mkdir's its parent. */
+static void touch(const char *path)
+{
+	char dir[256];
+	FMT(dir, "%s", path);
+	*strrchr(dir, '/') = '\0';
+	(void)mkdir(dir, 0700);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(fclose(f), 0);
+}
+
+static void test_tls_pair_beside_key_file(void **state)
+{
+	char text[512], want[256], keys[128], old[128], p[256];
+	struct config c;
+	char err[512];
+
+	(void)state;
+	FMT(keys, "%s/keys", tmpdir);
+	FMT(old, "%s/old", tmpdir);
+	/* a file naming auth.key_file elsewhere moves the default pair with it */
+	FMT(p, "%s/tls.key", keys);
+	touch(p); /* one of the pair there: the data directory is never looked at */
+	FMT(text, "[auth]\nkey_file = %s/secret.key\n", keys);
+	assert_int_equal(load(text, &c, err, sizeof(err)), 0);
+	FMT(want, "%s/tls.crt", keys);
+	assert_string_equal(c.tls_cert, want);
+	FMT(want, "%s/tls.key", keys);
+	assert_string_equal(c.tls_key, want);
+	assert_false(c.tls_old_dir);
+	unlink(p);
+	/* a key named in the file stays; the other one follows auth.key_file */
+	FMT(text, "[auth]\nkey_file = %s/secret.key\n[tls]\ncert = /etc/corral/tls.crt\n", keys);
+	assert_int_equal(load(text, &c, err, sizeof(err)), 0);
+	assert_string_equal(c.tls_cert, "/etc/corral/tls.crt");
+	assert_string_equal(c.tls_key, want);
+	assert_false(c.tls_old_dir);
+
+	/* nothing in either place: beside the key file, where it will be made */
+	config_defaults(&c);
+	FMT(c.key_file, "%s/secret.key", keys);
+	config_tls_default_paths(&c, true, true, old);
+	FMT(want, "%s/tls.crt", keys);
+	assert_string_equal(c.tls_cert, want);
+	assert_false(c.tls_old_dir);
+	/* an install whose pair is still in the old place keeps it */
+	FMT(p, "%s/tls.crt", old);
+	touch(p);
+	config_tls_default_paths(&c, true, true, old);
+	assert_string_equal(c.tls_cert, p);
+	FMT(want, "%s/tls.key", old);
+	assert_string_equal(c.tls_key, want);
+	assert_true(c.tls_old_dir);
+	/* ... unless a pair (even half of one) is beside the key file too */
+	FMT(want, "%s/tls.crt", keys);
+	touch(want);
+	config_tls_default_paths(&c, true, true, old);
+	assert_string_equal(c.tls_cert, want);
+	assert_false(c.tls_old_dir);
+	unlink(want);
+	/* ... or the file names either half */
+	FMT(c.tls_cert, "/etc/corral/tls.crt");
+	config_tls_default_paths(&c, false, true, old);
+	assert_string_equal(c.tls_cert, "/etc/corral/tls.crt");
+	FMT(want, "%s/tls.key", keys);
+	assert_string_equal(c.tls_key, want);
+	assert_false(c.tls_old_dir);
+	/* a key file at the root: the pair at the root */
+	FMT(c.key_file, "/secret.key");
+	config_tls_default_paths(&c, true, true, NULL);
+	assert_string_equal(c.tls_cert, "/tls.crt");
+	unlink(p);
+	rmdir(old);
+	rmdir(keys);
+}
+
 /* ---- config_describe ---------------------------------------------------- */
 
 struct lines {
@@ -837,6 +916,7 @@ int main(void)
 		cmocka_unit_test(test_dhcp_equal),
 		cmocka_unit_test(test_merge),
 		cmocka_unit_test(test_listeners_and_tls),
+		cmocka_unit_test(test_tls_pair_beside_key_file),
 		cmocka_unit_test(test_resolve_base_url),
 	};
 

@@ -348,6 +348,7 @@ static void test_render_fresh(void **state)
 		"corral_bootscripts_total{kind=\"disabled\"}",
 		"corral_bootscripts_total{kind=\"noprofile\"}",
 		"corral_bootscripts_total{kind=\"refused\"}",
+		"corral_bootscripts_total{kind=\"noimage\"}",
 		"corral_bootscript_cache_total{result=\"miss\"}",
 		"corral_bootscript_cache_total{result=\"hit\"}",
 		"corral_file_bytes_total",
@@ -517,6 +518,7 @@ static void test_counters(void **state)
 		{METRICS_BOOT_DISABLED, "corral_bootscripts_total{kind=\"disabled\"}", 2},
 		{METRICS_BOOT_NOPROFILE, "corral_bootscripts_total{kind=\"noprofile\"}", 1},
 		{METRICS_BOOT_REFUSED, "corral_bootscripts_total{kind=\"refused\"}", 4},
+		{METRICS_BOOT_NOIMAGE, "corral_bootscripts_total{kind=\"noimage\"}", 6},
 	};
 	static const uint64_t bytes[] = {0, 1, 4096, 5000000000ULL, 123};
 	struct metrics *m = NULL;
@@ -674,8 +676,10 @@ static void test_threads(void **state)
 			 THREADS * PER_THREAD / 2);
 	assert_int_equal(prom_get(&p, "corral_bootscript_cache_total{result=\"miss\"}"),
 			 THREADS * PER_THREAD / 2);
+	/* i % KINDS == NOPROFILE for this many i in 0..PER_THREAD-1 */
 	assert_int_equal(prom_get(&p, "corral_bootscripts_total{kind=\"noprofile\"}"),
-			 THREADS * PER_THREAD / METRICS_BOOT_KINDS);
+			 THREADS * ((PER_THREAD + METRICS_BOOT_KINDS - 1 - METRICS_BOOT_NOPROFILE) /
+				    METRICS_BOOT_KINDS));
 	assert_int_equal(prom_get(&p, "corral_dnsmasq_restarts_total"),
 			 THREADS * PER_THREAD / 1000);
 	metrics_free(m);

@@ -554,6 +554,17 @@ static void test_health_metrics(void **state)
 	     "{'name':'bare','interfaces':[{'mac':'52:54:00:cc:00:02'}]}", 201);
 	script(f, NULL, "mac=52:54:00:cc:00:02", &s);
 	buf_clear(&s);
+	/* a profile with an x86_64 image only, asked for by an arm64 node */
+	must(f, "POST", "/api/v1/images",
+	     "{'name':'img-x86','kernel':'images/k/vmlinuz','initrd':'images/k/initrd.img',"
+	     "'arch':'x86_64'}",
+	     201);
+	must(f, "POST", "/api/v1/profiles", "{'name':'p-x86','image':'img-x86'}", 201);
+	must(f, "POST", "/api/v1/nodes",
+	     "{'name':'armn','profile':'p-x86','interfaces':[{'mac':'52:54:00:cc:00:03'}]}", 201);
+	script(f, NULL, "mac=52:54:00:cc:00:03&arch=arm64", &s);
+	assert_non_null(strstr(buf_str(&s), "no image for aarch64 in profile p-x86"));
+	buf_clear(&s);
 	assert_int_equal(node_get(f, NULL, "/files/extra/readme.txt", &r), 200);
 	res_free(&r);
 
@@ -563,11 +574,12 @@ static void test_health_metrics(void **state)
 		"corral_bootscripts_total{kind=\"disabled\"} 1\n",
 		"corral_bootscripts_total{kind=\"noprofile\"} 1\n",
 		"corral_bootscripts_total{kind=\"refused\"} 1\n",
+		"corral_bootscripts_total{kind=\"noimage\"} 1\n",
 		"corral_bootscript_cache_total{result=\"hit\"} 1\n",
 		"corral_file_bytes_total 6\n",
 		"corral_nodes{state=\"booting\"} 1\n",
 		"corral_nodes_disabled 1\n",
-		"corral_http_requests_total{route=\"bootscript\",code=\"200\"} 6\n",
+		"corral_http_requests_total{route=\"bootscript\",code=\"200\"} 7\n",
 	};
 	/*
 	 * Node states are stored by the events writer, and request counters

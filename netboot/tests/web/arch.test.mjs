@@ -4,7 +4,7 @@
 // timeline's blocked step.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startCorrald, launch, newPage, signIn, macFor } from './harness.mjs';
+import { startCorrald, launch, newPage, signIn, macFor, until } from './harness.mjs';
 
 let c, ctx, page;
 const ARM = 'x3000c0s9b0n0';
@@ -42,4 +42,59 @@ test('an arch set by hand says so', async () => {
 	await page.waitForSelector('#arch-source');
 	assert.equal(await page.textContent('#arch-source'), 'set by hand');
 	await page.waitForSelector('#no-image'); // its script would say so too
+});
+
+test('a profile’s image per architecture and its iPXE binary, edited on the config page', async () => {
+	await c.seedImage('compute-arm');
+	await c.ok('PATCH', '/images/compute-arm', { arch: 'aarch64' });
+	await page.goto(`${c.url}/ui/#/config/profiles/x86only`);
+	// the page learns of the image through its event stream
+	await page.waitForSelector('#edit-images-aarch64 option[value="compute-arm"]', { state: 'attached' });
+	// each row offers the images built for its architecture
+	const offered = await page.$$eval('#edit-images-aarch64 option', (os) => os.map((o) => o.value));
+	assert.deepEqual(offered, ['', 'compute-arm']);
+	assert.ok(!(await page.$$eval('#edit-images-x86_64 option', (os) => os.map((o) => o.value))).includes('compute-arm'));
+	await page.selectOption('#edit-images-aarch64', 'compute-arm');
+	assert.match(await page.textContent('#edit-touches'), /touches the 2 nodes booting with it/);
+	// a binary the server refuses: the reason next to its field, nothing saved
+	await page.fill('#edit-ipxe-binary', 'grub.efi');
+	await page.click('#edit-save');
+	await page.waitForSelector('#edit-ipxe-binary-err:not([hidden])');
+	assert.match(await page.textContent('#edit-ipxe-binary-err'), /firmware table/);
+	assert.equal(await page.getAttribute('#edit-ipxe-binary', 'aria-invalid'), 'true');
+	let p = await c.ok('GET', '/profiles/x86only');
+	assert.deepEqual([p.images, p.ipxe_binary], [{}, null]);
+	// fixed: both saved, and the arm64 node boots its image
+	await page.fill('#edit-ipxe-binary', 'ipxe.efi');
+	await page.click('#edit-save');
+	await until(async () => JSON.stringify((await c.ok('GET', '/profiles/x86only')).images) === '{"aarch64":"compute-arm"}', 5000, 'images saved');
+	p = await c.ok('GET', '/profiles/x86only');
+	assert.equal(p.ipxe_binary, 'ipxe.efi');
+	assert.equal(p.image, 'compute-x86');
+	const r = await c.nodeGet(`/boot/v1/bootscript?mac=${MAC}&arch=arm64`);
+	assert.match(r.text, /files\/images\/compute-arm\/vmlinuz/);
+	await page.waitForSelector('#profiles-table tr[data-name="x86only"] >> text=aarch64: compute-arm');
+	assert.deepEqual(page.errors || [], []);
+});
+
+test('an image gone before the save: the refusal shows next to its architecture', async () => {
+	await c.seedImage('riscv-a');
+	await c.ok('PATCH', '/images/riscv-a', { arch: 'riscv64' });
+	await c.ok('POST', '/profiles', { name: 'rv', image: 'compute-x86' });
+	await page.goto(`${c.url}/ui/#/config/profiles/rv`);
+	await page.waitForSelector('#edit-images-riscv64 option[value="riscv-a"]', { state: 'attached' });
+	await page.selectOption('#edit-images-riscv64', 'riscv-a');
+	await c.ok('DELETE', '/images/riscv-a'); // another admin, meanwhile
+	await page.click('#edit-save');
+	await page.waitForSelector('#edit-images-riscv64-err:not([hidden])');
+	assert.match(await page.textContent('#edit-images-riscv64-err'), /riscv-a|no such image/);
+	assert.equal(await page.getAttribute('#edit-images-riscv64', 'aria-invalid'), 'true');
+	assert.deepEqual((await c.ok('GET', '/profiles/rv')).images, {});
+	// clearing a row clears the map
+	await page.goto(`${c.url}/ui/#/config/profiles/x86only`);
+	await page.waitForSelector('#edit-images-aarch64');
+	assert.equal(await page.inputValue('#edit-images-aarch64'), 'compute-arm');
+	await page.selectOption('#edit-images-aarch64', '');
+	await page.click('#edit-save');
+	await until(async () => JSON.stringify((await c.ok('GET', '/profiles/x86only')).images) === '{}', 5000, 'images cleared');
 });
