@@ -30,6 +30,7 @@ base.releasever.  A missing package fails naming it, and the store keeps
 nothing of a failed build."""
 import hashlib
 import http.server
+import json
 import os
 import pathlib
 import re
@@ -243,6 +244,9 @@ def assert_installed(store, name, tmp):
     assert q.strip() == "corral-hello-1.0-1.noarch", q
     files = run("rpm", "--dbpath", out / "var" / "lib" / "rpm", "-ql", "corral-hello").split()
     assert "/usr/share/corral-hello/hello.txt" in files
+    # The manifest's package list has it (from the image's own rpm).
+    m = json.loads(run(BUILD / "corral-image", "--store", store, "show", name))
+    assert {"name": "corral-hello", "version": "1.0-1.noarch"} in m["packages"], m["packages"]
     return sq
 
 
