@@ -34,10 +34,11 @@ static int has_any(struct layer *l, const char *const *paths)
 #define DRACUT_MODS "/usr/lib/dracut/modules.d/"
 
 /* What a live boot needs of the image. */
-static const struct need {
+struct need {
 	const char *what;
-	const char *paths[4];
-} needs[] = {
+	const char *paths[5];
+};
+static const struct need needs[] = {
 	{"a shell (/bin/sh)", {"/bin/sh", "/usr/bin/sh", NULL}},
 	{"a kernel (/boot/vmlinuz-* or /lib/modules/*/vmlinuz)",
 	 {"/boot/vmlinuz-*", "/lib/modules/*/vmlinuz", "/usr/lib/modules/*/vmlinuz", NULL}},
@@ -50,13 +51,39 @@ static const struct need {
 	{"sha256sum", {"/usr/bin/sha256sum", "/bin/sha256sum", NULL}},
 };
 
+/* The programs dracut 059's network-legacy module requires (its check()):
+ * without one dracut leaves the module out, and livenet with it ("dracut
+ * module 'livenet' cannot be found or installed"). */
+static const struct need legacy_needs[] = {
+	{"ip (iproute2; dracut's network-legacy needs it)",
+	 {"/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip", NULL}},
+	{"dhclient (dracut's network-legacy needs it)",
+	 {"/usr/sbin/dhclient", "/sbin/dhclient", NULL}},
+	{"arping (dracut's network-legacy needs it)",
+	 {"/usr/sbin/arping", "/usr/bin/arping", "/sbin/arping", "/usr/sbin/arping2", NULL}},
+	{"pgrep (procps; dracut's network-legacy needs it)",
+	 {"/usr/bin/pgrep", "/bin/pgrep", NULL}},
+};
+
+static int missing_of(struct layer *l, const struct need *n, size_t count, struct buf *out,
+		      int *found)
+{
+	for (size_t i = 0; i < count; i++)
+		if (!has_any(l, n[i].paths))
+			buf_printf(out, "%s%s", (*found)++ ? "; " : "", n[i].what);
+	return *found;
+}
+
 /* Every missing piece, "; "-joined, into out; 0 when none is missing. */
 static int missing(struct layer *l, struct buf *out)
 {
+	const char *legacy[] = {DRACUT_MODS "*network-legacy", NULL};
 	int n = 0;
-	for (size_t i = 0; i < sizeof(needs) / sizeof(needs[0]); i++)
-		if (!has_any(l, needs[i].paths))
-			buf_printf(out, "%s%s", n++ ? "; " : "", needs[i].what);
+	missing_of(l, needs, sizeof(needs) / sizeof(needs[0]), out, &n);
+	/* network-legacy is the one used when present (liveboot_prepare). */
+	if (has_any(l, legacy))
+		missing_of(l, legacy_needs, sizeof(legacy_needs) / sizeof(legacy_needs[0]), out,
+			   &n);
 	return n;
 }
 

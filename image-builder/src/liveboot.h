@@ -1,8 +1,9 @@
 /*
  * liveboot: the pieces a Corral live boot needs in an image it did not
  * bootstrap itself (an OCI image, or a recipe on one): a shell, a kernel,
- * dracut with its dmsquash-live, livenet and a network module, curl and
- * sha256sum (Corral's root image check).  Checks them inside the image's
+ * dracut with its dmsquash-live, livenet and a network module (with
+ * network-legacy, the programs it requires: ip, dhclient, arping, pgrep),
+ * curl and sha256sum (Corral's root image check).  Checks them inside the image's
  * root, installs them when asked with the image's own package manager
  * (pkgmgr.c: apt-get, dnf or zypper; the dnf and zypper live boot package
  * sets are untried here), and names every missing piece when one is

@@ -17,10 +17,11 @@
 
 enum kind { PM_APT, PM_DNF, PM_ZYPPER };
 
-/* Words before the verb, the verbs, and what a live boot needs.  apt's set
- * is the one recipe builds use; dnf's and zypper's are the distributions'
- * names for the same pieces (not tried here: this machine reaches only
- * Debian's archive). */
+/* Words before the verb, the verbs, and what a live boot needs: a kernel,
+ * dracut's live and network modules, and what dracut's network-legacy
+ * requires (dhclient, ip, pgrep, arping).  dnf's and zypper's are the
+ * distributions' names for the same pieces (not tried here: this machine
+ * reaches only Debian's archive). */
 static const struct pkgmgr {
 	enum kind kind;
 	const char *name;
@@ -30,7 +31,7 @@ static const struct pkgmgr {
 	const char *install[3]; /* verb and its options */
 	const char *remove[2];  /* verb */
 	const char *clean[3];   /* the whole command's words after prog */
-	const char *live[10];   /* what a live boot needs */
+	const char *live[14];   /* what a live boot needs */
 	int arch_kernel;        /* live[0] gets "-<arch>" (Debian) */
 } pms[] = {
 	{PM_APT,
@@ -42,7 +43,7 @@ static const struct pkgmgr {
 	 {"purge", NULL},
 	 {"clean", NULL},
 	 {"linux-image", "dracut", "dracut-live", "dracut-network", "dbus", "zstd", "curl",
-	  "isc-dhcp-client", NULL},
+	  "isc-dhcp-client", "iproute2", "procps", "iputils-arping", NULL},
 	 1},
 	/* dnf fetches its metadata with the transaction: no refresh verb.
 	 * keepcache=False drops the downloaded packages; nodocs as Debian
@@ -56,7 +57,8 @@ static const struct pkgmgr {
 	 {"install", NULL},
 	 {"remove", NULL},
 	 {"clean", "all", NULL},
-	 {"kernel-core", "dracut-live", "dracut-network", "dhcp-client", "curl", "zstd", NULL},
+	 {"kernel-core", "dracut-live", "dracut-network", "dhcp-client", "curl", "zstd", "iproute",
+	  "procps-ng", "iputils", NULL},
 	 0},
 	/* No --gpg-auto-import-keys: a repository's key is the image's to
 	 * trust (its rpm database), not the builder's. */
@@ -68,7 +70,8 @@ static const struct pkgmgr {
 	 {"install", "--no-recommends", NULL},
 	 {"remove", NULL},
 	 {"clean", "--all", NULL},
-	 {"kernel-default", "dracut", "curl", "dhcp-client", "zstd", NULL},
+	 {"kernel-default", "dracut", "curl", "dhcp-client", "zstd", "iproute2", "procps",
+	  "iputils", NULL},
 	 0},
 };
 

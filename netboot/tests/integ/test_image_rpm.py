@@ -19,6 +19,7 @@ VERSION_ID):
   dnf      dnf, VERSION_ID=9
   norel    dnf, no VERSION_ID
   zypper   zypper (dnf whited out), no VERSION_ID
+  nopgrep  dnf, without pgrep (which dracut's network-legacy needs)
 
 They are made once per checkout under the VM tests' cache
 (CORRAL_VM_CACHE, checkout-<hash>/), the first time in a few minutes.
@@ -56,7 +57,7 @@ OS_RELEASE = 'NAME="Corral RPM test root"\nID=corral-rpmtest\nID_LIKE="rhel fedo
 KEEP_MODULES = ("kernel/fs/squashfs", "kernel/fs/overlayfs", "kernel/drivers/net/virtio_net.ko",
                 "kernel/drivers/net/net_failover.ko", "kernel/net/core/failover.ko")
 # Changing how the bases are made changes their cache directory.
-RECIPE_ID = hashlib.sha256(repr((PACKAGES, OS_RELEASE, KEEP_MODULES, 1)).encode()).hexdigest()[:12]
+RECIPE_ID = hashlib.sha256(repr((PACKAGES, OS_RELEASE, KEEP_MODULES, 2)).encode()).hexdigest()[:12]
 BASES = CHECKOUT_CACHE / ("rpm-bases-" + RECIPE_ID)
 
 SPEC = """Name: corral-hello
@@ -159,6 +160,7 @@ def bases():
         umoci_variant(tmp, "norel", (norel, "/etc/os-release"))
         umoci_variant(tmp, "zypper", (norel, "/etc/os-release"),
                       ("--whiteout", "/usr/bin/dnf"))
+        umoci_variant(tmp, "nopgrep", ("--whiteout", "/usr/bin/pgrep"))
         shutil.rmtree(root)
         (tmp / "done").write_text("made in %.0f s\n" % (time.monotonic() - t0))
         if BASES.exists():
@@ -307,3 +309,14 @@ def test_zypper_missing_package_is_named(bases, repo, store, tmp_path):
     assert "No provider of 'corral-no-such-rpm' found" in out, out
     assert store_state(store) == {"layers": [], "names": [], "tmp": []}
 
+
+def test_import_without_network_legacy_programs_names_them(bases, store):
+    """dracut leaves network-legacy out without pgrep (and livenet with it:
+    "cannot be found or installed"); the live boot check names it first."""
+    p = subprocess.run(["nice", "-n", "10", str(BUILD / "corral-image"), "--store", str(store),
+                        "import", str(bases / "nopgrep"), "nopgrep"], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True, timeout=1800)
+    assert p.returncode == 1, p.stdout
+    assert "the image cannot boot as a Corral live image; it lacks: pgrep (procps; dracut's " \
+        "network-legacy needs it)." in p.stdout, p.stdout
+    assert store_state(store) == {"layers": [], "names": [], "tmp": []}
