@@ -20,6 +20,7 @@ chromium fonts-dejavu-core
 mmdebstrap squashfs-tools zstd debian-archive-keyring
 fdisk dosfstools mtools grub-pc-bin grub-efi-amd64-bin qemu-utils bmap-tools
 skopeo umoci qemu-user-static binfmt-support arch-test
+rpm createrepo-c
 "
 # The web page's browser tests run on node; Debian's nodejs/npm only when
 # this machine has no node of its own.

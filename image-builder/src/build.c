@@ -23,6 +23,7 @@
 #include "layer.h"
 #include "liveboot.h"
 #include "mounts.h"
+#include "pkgmgr.h"
 #include "proc.h"
 
 #ifndef CORRAL_VERSION
@@ -356,6 +357,30 @@ static int stage_remove_base(struct job *j)
 	return 0;
 }
 
+/* base.oci's `remove`, with the image's own package manager. */
+static int stage_remove_oci(struct job *j)
+{
+	const struct recipe *r = j->r;
+	const struct pkgmgr *pm = pkgmgr_find(&j->L);
+	char what[64];
+	int rc;
+	if (r->nremove == 0)
+		return 0;
+	if (pm == NULL) {
+		fprintf(stderr,
+			"corral-image: %s: remove: the image has no apt-get, dnf or zypper\n",
+			r->name);
+		return -ENOENT;
+	}
+	buf_fmt_msg(what, sizeof(what), "%s: -%zu packages", pkgmgr_name(pm), r->nremove);
+	proc_stage("packages", what);
+	if ((rc = pkgmgr_run(&j->L, pm, r->releasever, 1, (const char *const *)r->remove,
+			     r->nremove)) < 0)
+		return rc;
+	proc_stage_done("done");
+	return 0;
+}
+
 static int stage_files(struct job *j)
 {
 	const struct recipe *r = j->r;
@@ -369,7 +394,9 @@ static int stage_files(struct job *j)
 		if (rc < 0)
 			return layer_fail(&j->L, r->files[i].dest, rc);
 	}
-	if (recipe_cloud_init(r) && r->parent_recipe == NULL && r->parent == NULL) {
+	/* An OCI base gets them from liveboot.c, when it has cloud-init. */
+	if (recipe_cloud_init(r) && r->parent_recipe == NULL && r->parent == NULL &&
+	    r->oci == NULL) {
 		rc = layer_put_file(&j->L, "/etc/cloud/cloud.cfg.d/90-corral.cfg", NULL, cloud_cfg,
 				    sizeof(cloud_cfg) - 1, 0644);
 		if (rc < 0)
@@ -460,18 +487,21 @@ static int build_in_chroot(struct job *j)
 		return -ENOENT;
 	if ((rc = layer_chroot_enter(&j->L)) < 0)
 		return layer_fail(&j->L, "chroot mounts", rc);
-	/* On an OCI image: its package manager installs the recipe's packages
-	 * (and with live_boot what a live boot needs); then the same check as
-	 * an import. */
+	/* On an OCI image: the files first (a repository file for its package
+	 * manager is one), then its package manager installs the recipe's
+	 * packages (and with live_boot what a live boot needs) and removes
+	 * `remove`; then the same check as an import. */
 	if (r->oci != NULL) {
-		rc = liveboot_prepare(&j->L, r->live_boot, r->packages, r->npackages, &net,
-				      &cloud_init);
-		if (rc < 0)
+		if ((rc = stage_files(j)) < 0 || (rc = stage_remove_oci(j)) < 0)
 			return rc;
-	}
-	if ((rc = child ? stage_packages(j) : stage_remove_base(j)) < 0 ||
-	    (rc = stage_files(j)) < 0 || (rc = stage_run(j)) < 0)
+		rc = liveboot_prepare(&j->L, r->live_boot, r->releasever, r->packages, r->npackages,
+				      &net, &cloud_init);
+		if (rc < 0 || (rc = stage_run(j)) < 0)
+			return rc;
+	} else if ((rc = child ? stage_packages(j) : stage_remove_base(j)) < 0 ||
+		   (rc = stage_files(j)) < 0 || (rc = stage_run(j)) < 0) {
 		return rc;
+	}
 	if (!child)
 		rc = layer_initramfs(&j->L, net);
 	else if ((rc = layer_find_kernel(&j->L)) < 0) /* the parent's version */

@@ -29,6 +29,7 @@
 #include "build.h"
 #include "imgstore.h"
 #include "import.h"
+#include "pkgmgr.h"
 #include "proc.h"
 #include "push.h"
 #include "recipe.h"
@@ -42,11 +43,13 @@ static void usage(FILE *f)
 	fprintf(f, "usage: corral-image [--store DIR] COMMAND ...\n"
 		   "  build RECIPE [--push] [--force] [--quiet] [--sources FILE]\n"
 		   "                     build the image (and its parent layers) into the store\n"
-		   "  import SOURCE NAME [--arch A] [--live-boot] [--kernel-params P] [--push]\n"
+		   "  import SOURCE NAME [--arch A] [--live-boot] [--kernel-params P]\n"
+		   "                     [--releasever V] [--push]\n"
 		   "                     an OCI image (layout directory, OCI archive or\n"
 		   "                     docker-archive tarball) into the store as image NAME;\n"
 		   "                     --live-boot installs a kernel and dracut's live\n"
-		   "                     modules with the image's apt-get/dnf/zypper\n"
+		   "                     modules with the image's apt-get/dnf/zypper;\n"
+		   "                     --releasever gives dnf/zypper $releasever\n"
 		   "  check RECIPE       validate a recipe and its parents, build nothing\n"
 		   "  list [--json]      images in the store\n"
 		   "  show NAME          an image's manifest\n"
@@ -67,11 +70,12 @@ struct args {
 	const char *store;
 	int push, force, quiet, json, dry_run;
 	const char *sources;
-	const char *keep_logs; /* gc --keep-logs, unparsed */
-	const char *name2;     /* import's second operand, NAME */
-	const char *arch;      /* import --arch */
-	const char *kparams;   /* import --kernel-params */
-	int live_boot;         /* import --live-boot */
+	const char *keep_logs;  /* gc --keep-logs, unparsed */
+	const char *name2;      /* import's second operand, NAME */
+	const char *arch;       /* import --arch */
+	const char *kparams;    /* import --kernel-params */
+	const char *releasever; /* import --releasever */
+	int live_boot;          /* import --live-boot */
 	struct push_opts po;
 };
 
@@ -172,8 +176,8 @@ static int cmd_import(const struct args *a, const char *source)
 		arch = "amd64";
 	else if (arch != NULL && strcmp(arch, "aarch64") == 0)
 		arch = "arm64";
-	struct import_opts o = {source,       a->name2, arch,    a->kparams,
-				a->live_boot, a->force, a->quiet};
+	struct import_opts o = {source,       a->name2, arch,     a->kparams,
+				a->live_boot, a->force, a->quiet, a->releasever};
 	if (recipe_name_ok(a->name2) == 0) {
 		fprintf(stderr,
 			"corral-image: import: \"%s\": an image name is 1-63 of "
@@ -184,6 +188,10 @@ static int cmd_import(const struct args *a, const char *source)
 	if (a->kparams != NULL && !recipe_params_ok(a->kparams)) {
 		fprintf(stderr, "corral-image: import: --kernel-params: printable ASCII without $, "
 				"quotes or backslashes\n");
+		return 2;
+	}
+	if (a->releasever != NULL && !pkgmgr_releasever_ok(a->releasever)) {
+		fprintf(stderr, "corral-image: import: --releasever: 1-32 of [A-Za-z0-9._-]\n");
 		return 2;
 	}
 	if (a->push && (a->po.url == NULL || a->po.token == NULL)) {
@@ -399,6 +407,7 @@ static int parse_opts(int argc, char **argv, struct args *a)
 		O_ARCH,
 		O_LIVE_BOOT,
 		O_KPARAMS,
+		O_RELEASEVER,
 		O_HELP,
 		O_VERSION
 	};
@@ -419,6 +428,7 @@ static int parse_opts(int argc, char **argv, struct args *a)
 		{"arch", required_argument, NULL, O_ARCH},
 		{"live-boot", no_argument, NULL, O_LIVE_BOOT},
 		{"kernel-params", required_argument, NULL, O_KPARAMS},
+		{"releasever", required_argument, NULL, O_RELEASEVER},
 		{"help", no_argument, NULL, O_HELP},
 		{"version", no_argument, NULL, O_VERSION},
 		{NULL, 0, NULL, 0},
@@ -474,6 +484,9 @@ static int parse_opts(int argc, char **argv, struct args *a)
 			break;
 		case O_KPARAMS:
 			a->kparams = optarg;
+			break;
+		case O_RELEASEVER:
+			a->releasever = optarg;
 			break;
 		case 'h':
 		case O_HELP:

@@ -120,6 +120,8 @@ int import_key(const json_t *config, const char *name, const char *arch,
 	buf_init(&b, 1 << 20);
 	rc |= buf_printf(&b, "corral-oci-import 1\nname %s\narch %s\nlive_boot %d\nparams %s\n",
 			 name, arch, o->live_boot, o->kernel_params ? o->kernel_params : "");
+	if (o->releasever != NULL) /* only when given: older keys stay as they were */
+		rc |= buf_printf(&b, "releasever %s\n", o->releasever);
 	json_array_foreach(ids, i, id) {
 		const char *s = json_string_value(id);
 		if (s == NULL || strncmp(s, "sha256:", 7) != 0) {
@@ -252,7 +254,8 @@ static int import_in_chroot(struct imp *im)
 		return -ENOENT;
 	if ((rc = layer_chroot_enter(l)) < 0)
 		return layer_fail(l, "chroot mounts", rc);
-	if ((rc = liveboot_prepare(l, im->o->live_boot, NULL, 0, &net, &im->cloud_init)) < 0)
+	if ((rc = liveboot_prepare(l, im->o->live_boot, im->o->releasever, NULL, 0, &net,
+				   &im->cloud_init)) < 0)
 		return rc;
 	if ((rc = layer_initramfs(l, net)) < 0 || (rc = layer_tidy(l)) < 0)
 		return rc;

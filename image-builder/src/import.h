@@ -38,6 +38,7 @@ struct import_opts {
 	const char *kernel_params; /* extra default kernel parameters, or NULL */
 	int live_boot;             /* install kernel, dracut live modules when missing */
 	int force, quiet;
+	const char *releasever; /* dnf/zypper $releasever (pkgmgr.h), or NULL */
 };
 
 enum import_kind { IMPORT_OCI_DIR, IMPORT_OCI_ARCHIVE, IMPORT_DOCKER_ARCHIVE };

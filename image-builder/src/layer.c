@@ -513,9 +513,10 @@ int layer_kernel(struct layer *l)
 }
 
 /* dpkg-query's "status name version" lines into l->packages. */
+/* Lines "<status>\t<name>\t<version>" (installed: status "ii") appended
+ * to l->packages. */
 static void parse_packages(struct layer *l, char *text)
 {
-	l->packages = json_array();
 	for (char *save = NULL, *ln = strtok_r(text, "\n", &save); ln;
 	     ln = strtok_r(NULL, "\n", &save)) {
 		char *s1 = NULL;
@@ -527,34 +528,50 @@ static void parse_packages(struct layer *l, char *text)
 	}
 }
 
-int layer_package_list(struct layer *l)
+/* argv's output (the format above) into l->packages. */
+static int list_from(struct layer *l, const char *const *argv)
 {
-	struct buf admin, list;
+	struct buf list;
 	char tmpf[4096];
-	struct stat st;
-	int rc;
-	/* Not a dpkg image (an RPM one, say): no list. */
-	if (stat(layer_path(l, buf_str(&l->root), "var/lib/dpkg/status"), &st) < 0) {
-		l->packages = json_array();
-		return 0;
-	}
-	buf_init(&admin, 4096);
+	int rc = buf_fmt(tmpf, sizeof(tmpf), "%s/packages.txt", buf_str(&l->tmp));
 	buf_init(&list, 8 << 20);
-	buf_printf(&admin, "--admindir=%s/var/lib/dpkg", buf_str(&l->root));
-	if (buf_fmt(tmpf, sizeof(tmpf), "%s/packages.txt", buf_str(&l->tmp)) < 0) {
-		rc = -ENAMETOOLONG;
-		goto out;
-	}
-	const char *argv[] = {"/usr/bin/dpkg-query", buf_str(&admin), "-W",
-			      "-f=${db:Status-Abbrev}\t${Package}\t${Version}\n", NULL};
-	rc = proc_run(argv, tmpf);
+	if (rc == 0)
+		rc = proc_run(argv, tmpf);
 	if (rc == 0)
 		rc = fs_read_file(tmpf, list.cap, &list);
 	if (rc == 0)
 		parse_packages(l, list.data ? list.data : (char *)"");
-out:
-	buf_clear(&admin);
 	buf_clear(&list);
+	return rc;
+}
+
+int layer_package_list(struct layer *l)
+{
+	struct buf admin;
+	struct stat st;
+	int rc = 0;
+	l->packages = json_array();
+	/* dpkg's database, read by this machine's dpkg-query. */
+	if (stat(layer_path(l, buf_str(&l->root), "var/lib/dpkg/status"), &st) == 0) {
+		buf_init(&admin, 4096);
+		buf_printf(&admin, "--admindir=%s/var/lib/dpkg", buf_str(&l->root));
+		const char *argv[] = {"/usr/bin/dpkg-query", buf_str(&admin), "-W",
+				      "-f=${db:Status-Abbrev}\t${Package}\t${Version}\n", NULL};
+		rc = list_from(l, argv);
+		buf_clear(&admin);
+	}
+	/* rpm's, by the image's own rpm (its database's format and place are
+	 * its own); every package it lists is installed, hence "ii". */
+	if (rc == 0 && stat(layer_path(l, buf_str(&l->root), "usr/bin/rpm"), &st) == 0) {
+		const char *argv[] = {CHROOT,
+				      buf_str(&l->root),
+				      "/usr/bin/rpm",
+				      "-qa",
+				      "--qf",
+				      "ii\t%{NAME}\t%{VERSION}-%{RELEASE}.%{ARCH}\n",
+				      NULL};
+		rc = list_from(l, argv);
+	}
 	if (rc < 0)
 		layer_fail(l, "package list", rc);
 	return rc;

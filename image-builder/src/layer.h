@@ -39,7 +39,7 @@ struct layer {
 	int mounted;
 	char kver[128];
 	double t0;
-	json_t *packages; /* [{name, version}] from dpkg, or NULL */
+	json_t *packages; /* [{name, version}] from dpkg and rpm, or NULL */
 };
 
 /* Zeroes l and sets what every layer needs. */
@@ -77,7 +77,8 @@ int layer_initramfs(struct layer *l, const char *net_module);
 int layer_tidy(struct layer *l);
 /* vmlinuz and initrd into out/ (a child layer: its parent's). */
 int layer_kernel(struct layer *l);
-/* The image's dpkg database as l->packages (none: an empty list). */
+/* The image's dpkg and rpm databases as l->packages (none: an empty
+ * list). */
 int layer_package_list(struct layer *l);
 int layer_squashfs(struct layer *l);
 /* Adds artifacts (sha256, size), kernel_version, packages, built,

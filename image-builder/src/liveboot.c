@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "pkgmgr.h"
 #include "proc.h"
 
 /* 1 when the image has any of the paths (globs, inside its root). */
@@ -33,10 +34,11 @@ static int has_any(struct layer *l, const char *const *paths)
 #define DRACUT_MODS "/usr/lib/dracut/modules.d/"
 
 /* What a live boot needs of the image. */
-static const struct need {
+struct need {
 	const char *what;
-	const char *paths[4];
-} needs[] = {
+	const char *paths[5];
+};
+static const struct need needs[] = {
 	{"a shell (/bin/sh)", {"/bin/sh", "/usr/bin/sh", NULL}},
 	{"a kernel (/boot/vmlinuz-* or /lib/modules/*/vmlinuz)",
 	 {"/boot/vmlinuz-*", "/lib/modules/*/vmlinuz", "/usr/lib/modules/*/vmlinuz", NULL}},
@@ -49,64 +51,52 @@ static const struct need {
 	{"sha256sum", {"/usr/bin/sha256sum", "/bin/sha256sum", NULL}},
 };
 
+/* The programs dracut 059's network-legacy module requires (its check()):
+ * without one dracut leaves the module out, and livenet with it ("dracut
+ * module 'livenet' cannot be found or installed"). */
+static const struct need legacy_needs[] = {
+	{"ip (iproute2; dracut's network-legacy needs it)",
+	 {"/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip", NULL}},
+	{"dhclient (dracut's network-legacy needs it)",
+	 {"/usr/sbin/dhclient", "/sbin/dhclient", NULL}},
+	{"arping (dracut's network-legacy needs it)",
+	 {"/usr/sbin/arping", "/usr/bin/arping", "/sbin/arping", "/usr/sbin/arping2", NULL}},
+	{"pgrep (procps; dracut's network-legacy needs it)",
+	 {"/usr/bin/pgrep", "/bin/pgrep", NULL}},
+};
+
+static int missing_of(struct layer *l, const struct need *n, size_t count, struct buf *out,
+		      int *found)
+{
+	for (size_t i = 0; i < count; i++)
+		if (!has_any(l, n[i].paths))
+			buf_printf(out, "%s%s", (*found)++ ? "; " : "", n[i].what);
+	return *found;
+}
+
 /* Every missing piece, "; "-joined, into out; 0 when none is missing. */
 static int missing(struct layer *l, struct buf *out)
 {
+	const char *legacy[] = {DRACUT_MODS "*network-legacy", NULL};
 	int n = 0;
-	for (size_t i = 0; i < sizeof(needs) / sizeof(needs[0]); i++)
-		if (!has_any(l, needs[i].paths))
-			buf_printf(out, "%s%s", n++ ? "; " : "", needs[i].what);
+	missing_of(l, needs, sizeof(needs) / sizeof(needs[0]), out, &n);
+	/* network-legacy is the one used when present (liveboot_prepare). */
+	if (has_any(l, legacy))
+		missing_of(l, legacy_needs, sizeof(legacy_needs) / sizeof(legacy_needs[0]), out,
+			   &n);
 	return n;
 }
 
-/* The image's package manager and what it installs for a live boot.
- * apt's set is the one recipe builds use; dnf's and zypper's are the
- * distributions' names for the same pieces (not tried here: this machine
- * reaches only Debian's archive). */
-static const struct pkgmgr {
-	const char *probe;        /* the program, inside the image */
-	const char *update[4];    /* refresh the package lists, or {NULL} */
-	const char *install[6];   /* the install command's words */
-	const char *packages[10]; /* what a live boot needs */
-	int arch_kernel;          /* packages[0] gets "-<arch>" (Debian) */
-} pkgmgrs[] = {
-	{"/usr/bin/apt-get",
-	 {"/usr/bin/apt-get", "-q", "update", NULL},
-	 {"/usr/bin/apt-get", "-q", "-y", "--no-install-recommends", "install", NULL},
-	 {"linux-image", "dracut", "dracut-live", "dracut-network", "dbus", "zstd", "curl",
-	  "isc-dhcp-client", NULL},
-	 1},
-	{"/usr/bin/dnf",
-	 {NULL},
-	 {"/usr/bin/dnf", "-y", "install", NULL},
-	 {"kernel-core", "dracut-live", "dracut-network", "dhcp-client", "curl", "zstd", NULL},
-	 0},
-	{"/usr/bin/zypper",
-	 {"/usr/bin/zypper", "--non-interactive", "refresh", NULL},
-	 {"/usr/bin/zypper", "--non-interactive", "install", NULL},
-	 {"kernel-default", "dracut", "curl", "dhcp-client", "zstd", NULL},
-	 0},
-};
-
-#define LIVEBOOT_MAX_ARGS 8192
-
-/* The image's package manager, or NULL. */
-static const struct pkgmgr *find_pkgmgr(struct layer *l)
-{
-	for (size_t i = 0; i < sizeof(pkgmgrs) / sizeof(pkgmgrs[0]); i++) {
-		const char *p[] = {pkgmgrs[i].probe, NULL};
-		if (has_any(l, p))
-			return &pkgmgrs[i];
-	}
-	return NULL;
-}
+#define LIVEBOOT_MAX_PKGS 4200
 
 /* Installs extra (a recipe's packages) and, with live_boot, the live boot
- * pieces, with the image's package manager in one transaction. */
-static int install(struct layer *l, int live_boot, char *const *extra, size_t nextra)
+ * pieces, with the image's package manager in one transaction; then
+ * empties its caches. */
+static int install(struct layer *l, int live_boot, const char *releasever, char *const *extra,
+		   size_t nextra)
 {
-	const struct pkgmgr *pm = find_pkgmgr(l);
-	const char *argv[LIVEBOOT_MAX_ARGS];
+	const struct pkgmgr *pm = pkgmgr_find(l);
+	const char *argv[LIVEBOOT_MAX_PKGS];
 	char kpkg[64], what[160];
 	size_t a = 0;
 	int rc;
@@ -117,27 +107,19 @@ static int install(struct layer *l, int live_boot, char *const *extra, size_t ne
 			l->name, live_boot ? "the live boot pieces" : "packages");
 		return -ENOENT;
 	}
-	buf_fmt_msg(what, sizeof(what), "%s: %s%s%zu packages", strrchr(pm->probe, '/') + 1,
+	buf_fmt_msg(what, sizeof(what), "%s: %s%s%zu packages", pkgmgr_name(pm),
 		    live_boot ? "kernel, dracut live modules, " : "", nextra ? "+" : "", nextra);
 	proc_stage("packages", what);
-	if (pm->update[0] != NULL && (rc = layer_chroot_run(l, pm->update)) < 0)
-		return layer_fail(l, "packages (package lists)", rc);
-	for (int i = 0; pm->install[i]; i++)
-		argv[a++] = pm->install[i];
 	if (live_boot) {
-		size_t first = a;
-		for (int i = 0; pm->packages[i]; i++)
-			argv[a++] = pm->packages[i];
-		if (pm->arch_kernel) {
-			buf_fmt_msg(kpkg, sizeof(kpkg), "%s-%s", pm->packages[0], l->arch);
-			argv[first] = kpkg;
-		}
+		const char *const *live = pkgmgr_live_packages(pm, l->arch, kpkg, sizeof(kpkg));
+		argv[a++] = kpkg;
+		for (int i = 0; live[i]; i++)
+			argv[a++] = live[i];
 	}
-	for (size_t i = 0; i < nextra && a < LIVEBOOT_MAX_ARGS - 1; i++)
+	for (size_t i = 0; i < nextra && a < LIVEBOOT_MAX_PKGS; i++)
 		argv[a++] = extra[i];
-	argv[a] = NULL;
-	if ((rc = layer_chroot_run(l, argv)) < 0)
-		return layer_fail(l, "packages (install)", rc);
+	if ((rc = pkgmgr_run(l, pm, releasever, 0, argv, a)) < 0 || (rc = pkgmgr_clean(l, pm)) < 0)
+		return rc;
 	proc_stage_done("done");
 	return 0;
 }
@@ -167,13 +149,13 @@ int liveboot_has_shell(struct layer *l)
 	return 0;
 }
 
-int liveboot_prepare(struct layer *l, int live_boot, char *const *pkgs, size_t npkgs,
-		     const char **net_module, int *cloud_init)
+int liveboot_prepare(struct layer *l, int live_boot, const char *releasever, char *const *pkgs,
+		     size_t npkgs, const char **net_module, int *cloud_init)
 {
 	const char *legacy[] = {DRACUT_MODS "*network-legacy", NULL};
 	struct buf miss;
 	int rc;
-	if ((live_boot || npkgs > 0) && (rc = install(l, live_boot, pkgs, npkgs)) < 0)
+	if ((live_boot || npkgs > 0) && (rc = install(l, live_boot, releasever, pkgs, npkgs)) < 0)
 		return rc;
 	buf_init(&miss, 4096);
 	if (missing(l, &miss) > 0) {

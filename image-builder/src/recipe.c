@@ -40,10 +40,8 @@ static const struct key top_keys[] = {
 	{"kernel_params", K_STR, 0}, {"cloud_init", K_BOOL, 0}, {"live_boot", K_BOOL, 0},
 };
 static const struct key base_keys[] = {
-	{"suite", K_STR, 0},
-	{"mirror", K_STR, 0},
-	{"variant", K_STR, 0},
-	{"oci", K_STR, 0},
+	{"suite", K_STR, 0}, {"mirror", K_STR, 0},     {"variant", K_STR, 0},
+	{"oci", K_STR, 0},   {"releasever", K_STR, 0},
 };
 static const struct key file_keys[] = {
 	{"src", K_STR, 1},
@@ -57,6 +55,7 @@ struct ctx {
 	struct buf *err;
 	int nerr;
 	yaml_node_t *cur_key; /* the key whose value is being read */
+	int oci_base;         /* the recipe has base.oci: packages are the image's names */
 };
 
 static const char *type_name(enum ktype t)
@@ -156,6 +155,48 @@ static int package_ok(const char *s)
 	if (s[n] != '\0' && !charset_ok(s + n + 1, ALNUM "+.~:-", 1, 127))
 		return 0;
 	return 1;
+}
+
+/* On an OCI base the image's own package manager reads the names: RPM
+ * names have capitals and underscores (NetworkManager, perl-Data_Dumper),
+ * and dnf/zypper take name.arch and name-version.  Never a leading '-'
+ * (an option) nor blanks or shell characters. */
+static int package_any_ok(const char *s)
+{
+	size_t n = strcspn(s, "=/");
+	char name[128];
+	if (n < 1 || n >= sizeof(name))
+		return 0;
+	memcpy(name, s, n);
+	name[n] = '\0';
+	if (!charset_ok(name, ALNUM "+._-:~^", 1, 127) || strchr(ALNUM, name[0]) == NULL)
+		return 0;
+	if (s[n] != '\0' && !charset_ok(s + n + 1, ALNUM "+.~:-", 1, 127))
+		return 0;
+	return 1;
+}
+
+/* 1 when the root mapping has base: {oci: ...} (read before the keys are
+ * walked: `packages` may come before `base`). */
+static int has_oci_base(struct ctx *c, yaml_node_t *root)
+{
+	if (root->type != YAML_MAPPING_NODE)
+		return 0;
+	for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
+	     p++) {
+		const char *k = scalar(node_get(c, p->key));
+		yaml_node_t *v = node_get(c, p->value);
+		if (k == NULL || strcmp(k, "base") != 0 || v == NULL ||
+		    v->type != YAML_MAPPING_NODE)
+			continue;
+		for (yaml_node_pair_t *q = v->data.mapping.pairs.start;
+		     q < v->data.mapping.pairs.top; q++) {
+			const char *bk = scalar(node_get(c, q->key));
+			if (bk != NULL && strcmp(bk, "oci") == 0)
+				return 1;
+		}
+	}
+	return 0;
 }
 
 /* Kernel parameters go into an iPXE script and a JSON body: printable
@@ -348,6 +389,14 @@ static int base_key(struct ctx *c, const struct key *k, yaml_node_t *v, void *ar
 			bad(c, v, key, "must be an http:// or https:// URL without blanks");
 			return -EINVAL;
 		}
+	} else if (strcmp(k->name, "releasever") == 0) {
+		if ((rc = take_str(c, v, key, &r->releasever)) < 0)
+			return rc;
+		if (!charset_ok(r->releasever, ALNUM "._-", 1, 32) || r->releasever[0] == '-') {
+			bad(c, v, key, "\"%s\": 1-32 of [A-Za-z0-9._-] (dnf's $releasever, e.g. 9)",
+			    r->releasever);
+			return -EINVAL;
+		}
 	} else if (strcmp(k->name, "oci") == 0) {
 		/* An OCI image layout directory or archive, relative to the recipe. */
 		char *raw = NULL;
@@ -523,15 +572,18 @@ static int top_key(struct ctx *c, const struct key *k, yaml_node_t *v, void *arg
 		free(r->arch);
 		r->arch = xstrdup(c, deb);
 	} else if (strcmp(n, "base") == 0) {
-		return walk_map(c, v, "base", base_keys, 4, base_key, r);
+		return walk_map(c, v, "base", base_keys, sizeof(base_keys) / sizeof(base_keys[0]),
+				base_key, r);
 	} else if (strcmp(n, "parent") == 0) {
 		return take_str(c, v, n, &r->parent);
 	} else if (strcmp(n, "packages") == 0) {
-		return take_strlist(c, v, n, &r->packages, &r->npackages, package_ok,
-				    "a Debian package name");
+		return take_strlist(c, v, n, &r->packages, &r->npackages,
+				    c->oci_base ? package_any_ok : package_ok,
+				    c->oci_base ? "a package name" : "a Debian package name");
 	} else if (strcmp(n, "remove") == 0) {
-		return take_strlist(c, v, n, &r->remove, &r->nremove, package_ok,
-				    "a Debian package name");
+		return take_strlist(c, v, n, &r->remove, &r->nremove,
+				    c->oci_base ? package_any_ok : package_ok,
+				    c->oci_base ? "a package name" : "a Debian package name");
 	} else if (strcmp(n, "files") == 0) {
 		return take_files(c, r, v);
 	} else if (strcmp(n, "run") == 0) {
@@ -647,7 +699,7 @@ static int parse_chain(const char *path, const char *text, size_t len, const str
 {
 	yaml_parser_t parser;
 	yaml_document_t doc;
-	struct ctx c = {path, &doc, err, 0, NULL};
+	struct ctx c = {path, &doc, err, 0, NULL, 0};
 	int rc = -EINVAL;
 	struct recipe *r = calloc(1, sizeof(*r));
 
@@ -675,6 +727,7 @@ static int parse_chain(const char *path, const char *text, size_t len, const str
 		buf_printf(err, "%s:1: (recipe): empty file\n", path);
 		goto err_doc;
 	}
+	c.oci_base = has_oci_base(&c, root);
 	walk_map(&c, root, "(recipe)", top_keys, sizeof(top_keys) / sizeof(top_keys[0]), top_key,
 		 r);
 
@@ -687,6 +740,9 @@ static int parse_chain(const char *path, const char *text, size_t len, const str
 		bad(&c, root, "base", "either suite (Debian, by mmdebstrap) or oci (an OCI image)");
 	if (r->oci != NULL && (r->mirror != NULL || r->variant != NULL))
 		bad(&c, root, "base", "mirror and variant are for base.suite, not base.oci");
+	if (r->releasever != NULL && r->oci == NULL)
+		bad(&c, root, "base",
+		    "releasever is for base.oci (an image whose dnf or zypper needs it)");
 	if (r->live_boot && r->oci == NULL)
 		bad(&c, root, "live_boot",
 		    "only for a recipe with base.oci (a Debian base has it)");
@@ -809,6 +865,7 @@ void recipe_free(struct recipe *r)
 	free(r->arch);
 	free(r->suite);
 	free(r->oci);
+	free(r->releasever);
 	free(r->mirror);
 	free(r->variant);
 	free(r->parent);
@@ -896,6 +953,8 @@ int recipe_digest(const struct recipe *r, char hex[65], struct buf *err)
 		h_str(&h, "oci", r->oci);
 	if (r->live_boot)
 		h_str(&h, "live_boot", "1");
+	if (r->releasever != NULL)
+		h_str(&h, "releasever", r->releasever);
 	/* The parent's identity enters through the layer key, not here. */
 	for (size_t i = 0; i < r->npackages; i++)
 		h_str(&h, "package", r->packages[i]);

@@ -48,6 +48,7 @@ struct recipe {
 	char *mirror;                 /* base only: NULL = the machine's apt sources */
 	char *variant;                /* base only: mmdebstrap variant (default minbase) */
 	char *oci;                    /* base only: an OCI image (path) instead of a suite */
+	char *releasever;             /* base.oci only: dnf/zypper $releasever, or NULL */
 	int live_boot;                /* base.oci: install the live boot pieces */
 	char *parent;                 /* as written, or NULL */
 	struct recipe *parent_recipe; /* when parent names a recipe file */

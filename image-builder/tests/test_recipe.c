@@ -67,7 +67,7 @@ static const struct vcase cases[] = {
 	{"name: a\nbase: {suite: bookworm}\npackage: [x]\n", -EINVAL,
 	 "t.yaml:3: package: unknown key (known: name, description"},
 	{"name: a\nbase: {suite: bookworm, release: 12}\n", -EINVAL,
-	 "t.yaml:2: base.release: unknown key (known: suite, mirror, variant, oci)"},
+	 "t.yaml:2: base.release: unknown key (known: suite, mirror, variant, oci, releasever)"},
 	{"name: a\nbase: {suite: bookworm}\nname: b\n", -EINVAL, "t.yaml:3: name: given twice"},
 	/* values */
 	{"name: -a\nbase: {suite: bookworm}\n", -EINVAL, "t.yaml:1: name: \"-a\": 1-63"},
@@ -104,6 +104,23 @@ static const struct vcase cases[] = {
 	{"name: a\nbase: {suite: bookworm}\nlive_boot: true\n", -EINVAL,
 	 "live_boot: only for a recipe with base.oci"},
 	{"name: a\nbase: {}\n", -EINVAL, "needs a base (base.suite or base.oci)"},
+	/* base.releasever: dnf/zypper's $releasever, only with base.oci */
+	{"name: a\nbase: {oci: /etc/hostname, releasever: '9'}\npackages: [less]\n", 0, NULL},
+	{"name: a\nbase: {oci: /etc/hostname, releasever: 15.5}\n", 0, NULL},
+	/* on an OCI base, RPM names (capitals, underscores, name.arch) */
+	{"packages: [NetworkManager, perl-Data_Dumper, bash.x86_64]\nname: a\nbase: {oci: "
+	 "/etc/hostname}\n",
+	 0, NULL},
+	{"name: a\nbase: {oci: /etc/hostname}\npackages: ['-nogpgcheck']\n", -EINVAL,
+	 "t.yaml:3: packages: \"-nogpgcheck\" is not a package name"},
+	{"name: a\nbase: {oci: /etc/hostname}\nremove: ['a b']\n", -EINVAL,
+	 "is not a package name"},
+	{"name: a\nbase: {suite: bookworm, releasever: '12'}\n", -EINVAL,
+	 "base: releasever is for base.oci"},
+	{"name: a\nbase: {oci: /etc/hostname, releasever: '9 --nogpgcheck'}\n", -EINVAL,
+	 "t.yaml:2: base.releasever: \"9 --nogpgcheck\": 1-32 of [A-Za-z0-9._-]"},
+	{"name: a\nbase: {oci: /etc/hostname, releasever: -9}\n", -EINVAL,
+	 "base.releasever: \"-9\""},
 	/* several problems: all reported */
 	{"name: a\nbase: {suite: bookworm}\nfoo: 1\nbar: 2\n", -EINVAL, "t.yaml:4: bar: unknown"},
 	/* not YAML, not a mapping */
@@ -227,6 +244,12 @@ static void test_digest(void **state)
 	digest_of("name: a\nbase: {suite: bookworm}\nfiles: [{src: hello.txt, dest: /x}]\n", c);
 	digest_of("name: a\nbase: {suite: bookworm}\nfiles: [{src: base.yaml, dest: /x}]\n", d);
 	assert_string_not_equal(c, d);
+	/* base.releasever changes what dnf installs: part of it. */
+	digest_of("name: a\nbase: {oci: /etc/hostname}\n", c);
+	digest_of("name: a\nbase: {oci: /etc/hostname, releasever: '9'}\n", d);
+	assert_string_not_equal(c, d);
+	digest_of("name: a\nbase: {oci: /etc/hostname, releasever: '8'}\n", a);
+	assert_string_not_equal(a, d);
 }
 
 /* aarch64 (the kernel's name) and arm64 (Debian's) are one architecture,
