@@ -323,6 +323,35 @@ static int apt_get(struct job *j, const char *verb, char *const *pkgs, size_t n)
 	return 0;
 }
 
+/* A child of an image whose package manager is dnf or zypper (a recipe
+ * on an RPM image's base.oci): its packages with that manager. */
+static int stage_packages_rpm(struct job *j, const struct pkgmgr *pm)
+{
+	const struct recipe *r = j->r;
+	char what[160];
+	int rc;
+	/* releasever is base.oci's: the nearest recipe file up the chain that
+	 * gives one (a parent named from the store: the image's os-release). */
+	const char *rel = NULL;
+	for (const struct recipe *p = r; p != NULL && rel == NULL; p = p->parent_recipe)
+		rel = p->releasever;
+	buf_fmt_msg(what, sizeof(what), "%s: +%zu -%zu packages", pkgmgr_name(pm), r->npackages,
+		    r->nremove);
+	proc_stage("packages", what);
+	if (r->npackages > 0 &&
+	    (rc = pkgmgr_run(&j->L, pm, rel, 0, (const char *const *)r->packages,
+			     r->npackages)) < 0)
+		return rc;
+	if (r->nremove > 0 &&
+	    (rc = pkgmgr_run(&j->L, pm, rel, 1, (const char *const *)r->remove,
+			     r->nremove)) < 0)
+		return rc;
+	if ((rc = pkgmgr_clean(&j->L, pm)) < 0)
+		return rc;
+	proc_stage_done("done");
+	return 0;
+}
+
 static int stage_packages(struct job *j)
 {
 	const struct recipe *r = j->r;
@@ -331,6 +360,9 @@ static int stage_packages(struct job *j)
 
 	if (r->npackages == 0 && r->nremove == 0)
 		return 0;
+	const struct pkgmgr *pm = pkgmgr_find(&j->L);
+	if (pm != NULL && strcmp(pkgmgr_name(pm), "apt-get") != 0)
+		return stage_packages_rpm(j, pm);
 	buf_fmt_msg(what, sizeof(what), "apt-get: +%zu -%zu packages", r->npackages, r->nremove);
 	proc_stage("packages", what);
 	const char *upd[] = {"/usr/bin/apt-get", "-q", "update", NULL};

@@ -26,9 +26,10 @@ They are made once per checkout under the VM tests' cache
 Each repository file names the repository by $releasever
 (http://127.0.0.1:PORT/9/), so an install passes only when the package
 manager was given the right release version: from os-release for dnf, from
-the recipe's base.releasever for zypper; without either dnf's error names
-base.releasever.  A missing package fails naming it, and the store keeps
-nothing of a failed build."""
+the recipe's base.releasever for zypper (or, for a child recipe, the
+parent recipe's); without either dnf's error names base.releasever.  A
+missing package fails naming it, and the store keeps nothing of a failed
+build."""
 import hashlib
 import http.server
 import json
@@ -320,3 +321,23 @@ def test_import_without_network_legacy_programs_names_them(bases, store):
     assert "the image cannot boot as a Corral live image; it lacks: pgrep (procps; dracut's " \
         "network-legacy needs it)." in p.stdout, p.stdout
     assert store_state(store) == {"layers": [], "names": [], "tmp": []}
+
+
+def test_child_of_zypper_image_installs_with_zypper_and_parents_releasever(bases, repo, store,
+                                                                           tmp_path):
+    """A child recipe (parent: a recipe file on the zypper base) adds its
+    packages with the image's zypper, not apt-get, and takes the release
+    version the parent recipe gave (the image's os-release has none)."""
+    parent = "rpm-zparent-%d" % os.getpid()
+    (tmp_path / "parent.yaml").write_text(recipe(
+        parent, bases / "zypper", repo, "/etc/zypp/repos.d/corral-test.repo", [],
+        "  releasever: '9'\n"))
+    child = "rpm-zchild-%d" % os.getpid()
+    rc, out, _ = build(store, tmp_path, "name: %s\nparent: parent.yaml\n"
+                       "packages: [corral-hello]\n" % child)
+    assert rc == 0, out
+    assert re.search(r"^  packages\s+zypper: \+1 -0 packages\s+done", out, re.M), out
+    assert_installed(store, child, tmp_path)
+    log = next((store / "logs").glob(child + "*")).read_text()
+    assert re.search(r"^\$ .*/usr/bin/zypper --non-interactive --releasever=9 install "
+                     r"--no-recommends corral-hello$", log, re.M), log[-3000:]
