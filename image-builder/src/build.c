@@ -339,12 +339,11 @@ static int stage_packages_rpm(struct job *j, const struct pkgmgr *pm)
 		    r->nremove);
 	proc_stage("packages", what);
 	if (r->npackages > 0 &&
-	    (rc = pkgmgr_run(&j->L, pm, rel, 0, (const char *const *)r->packages,
-			     r->npackages)) < 0)
+	    (rc = pkgmgr_run(&j->L, pm, rel, 0, (const char *const *)r->packages, r->npackages)) <
+		    0)
 		return rc;
 	if (r->nremove > 0 &&
-	    (rc = pkgmgr_run(&j->L, pm, rel, 1, (const char *const *)r->remove,
-			     r->nremove)) < 0)
+	    (rc = pkgmgr_run(&j->L, pm, rel, 1, (const char *const *)r->remove, r->nremove)) < 0)
 		return rc;
 	if ((rc = pkgmgr_clean(&j->L, pm)) < 0)
 		return rc;
