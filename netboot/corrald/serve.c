@@ -250,7 +250,10 @@ static int serve_render_keyed(struct app *a, enum bootsel_key key, const char *v
 		rc = serve_render_fresh(a, key, value, self, retry, start, out, &meta);
 		if (rc < 0)
 			return rc;
-		if (retry == 0)
+		/* Not an operator's preview (record 0): one look at a node, and
+		 * 10,000 of them (a tool mirroring every script) would push the
+		 * nodes' own out of the cache. */
+		if (retry == 0 && record)
 			bootcache_put_reply(a->bootcache, ckey, gen, valid_until, buf_str(out),
 					    out->len, &meta, SERVE_CTYPE);
 	}
