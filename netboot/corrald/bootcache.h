@@ -18,7 +18,7 @@
  * Thread-safe (rwlock; a hit marks its entry used with an atomic store).
  *
  * Keys are the callers' (serve.c): "mac=..", "name=.." (boot scripts),
- * "ci NODE" (a node's three cloud-init documents), and memos of identity verdicts
+ * "ci NODE" (a node's meta-data and user-data), and memos of identity verdicts
  * and address lookups ("tie MAC SRC", "addr SRC", "ip SRC", "stage NODE"),
  * fresh while the store's and the leases' generations stand.
  *

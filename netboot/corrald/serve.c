@@ -680,15 +680,17 @@ int serve_render_cloudinit(struct app *a, int64_t node_id, int kind, struct buf 
 }
 
 /*
- * A node's three documents in one cache entry ("ci NODE", one entry a
- * node: three cost twice the bookkeeping): "LEN0 LEN1 LEN2\n" and then
- * the documents one after the other.  The one of kind into out.
+ * A node's meta-data and user-data in one cache entry ("ci NODE": one
+ * entry a node, not one a document): "LEN0 LEN1\n" and then the two
+ * documents one after the other.  The one of kind (0, 1) into out.
+ * vendor-data is not kept: it is the node's phone-home URL with this
+ * window's token, made in a few microseconds (serve_vendor_data()).
  */
 static int serve_cloudinit_pick(const struct buf *all, int kind, struct buf *out)
 {
 	const char *p = buf_str(all), *end = p + all->len;
-	unsigned long len[3];
-	for (int k = 0; k < 3; k++) {
+	unsigned long len[2];
+	for (int k = 0; k < 2; k++) {
 		char *next;
 		errno = 0;
 		len[k] = strtoul(p, &next, 10);
@@ -707,10 +709,10 @@ static int serve_cloudinit_pick(const struct buf *all, int kind, struct buf *out
 }
 
 /*
- * A miss: all three documents of the node rendered from one read of its
- * layers (a node fetches all three, one after the other) and kept in the
- * cache under key as serve_cloudinit_pick() reads them; all of them
- * into all.  gen, until: the cache's freshness.
+ * A miss: the node's meta-data and user-data rendered from one read of
+ * its layers (a node fetches both, one after the other) and kept in the
+ * cache under key as serve_cloudinit_pick() reads them; both into all.
+ * gen, until: the cache's freshness.
  */
 static int serve_cloudinit_fill(struct app *a, int64_t node_id, const char *key, uint64_t gen,
 				int64_t until, struct buf *all)
@@ -718,20 +720,18 @@ static int serve_cloudinit_fill(struct app *a, int64_t node_id, const char *key,
 	char name[64];
 	json_t *metas = NULL, *uds = NULL;
 	struct bootcache_meta meta;
-	struct buf doc[3];
+	struct buf doc[2];
 	int rc = bootsel_cloudinit_layers(a->store, node_id, name, sizeof(name), &metas, &uds);
 	if (rc < 0)
 		return rc;
-	for (int k = 0; k < 3; k++)
+	for (int k = 0; k < 2; k++)
 		buf_init(&doc[k], SERVE_CI_MAX);
 	rc = cloudinit_meta_data(name, metas, &doc[0]);
 	if (rc == 0)
 		rc = cloudinit_user_data(uds, &doc[1]);
 	if (rc == 0)
-		rc = serve_vendor_data(a, node_id, &doc[2]);
-	if (rc == 0)
-		rc = buf_printf(all, "%zu %zu %zu\n", doc[0].len, doc[1].len, doc[2].len);
-	for (int k = 0; k < 3; k++) {
+		rc = buf_printf(all, "%zu %zu\n", doc[0].len, doc[1].len);
+	for (int k = 0; k < 2; k++) {
 		if (rc == 0)
 			rc = buf_add(all, doc[k].data, doc[k].len);
 		buf_clear(&doc[k]);
@@ -761,8 +761,8 @@ int serve_cloudinit(struct http_req *r)
 		return 0; /* answered */
 	if (rc < 0)
 		return rc;
-	/* The node's three documents are the same until the store changes or
-	 * the seed token's window ends (vendor-data holds the token). */
+	/* The node's documents are the same until the store changes; a
+	 * miss also says whether the node still exists (vendor-data too). */
 	char key[48];
 	serve_fmt(&rc, key, sizeof(key), "ci %lld", (long long)node_id);
 	if (rc < 0)
@@ -771,10 +771,10 @@ int serve_cloudinit(struct http_req *r)
 	int64_t now = store_now_us(), until;
 	struct bootcache_meta meta;
 	struct buf all, out;
-	buf_init(&all, 3 * SERVE_CI_MAX + 64);
+	buf_init(&all, 2 * SERVE_CI_MAX + 64);
 	buf_init(&out, SERVE_CI_MAX);
-	/* Kept as bytes, not a prepared response: three a node, read once or
-	 * twice a boot; a copy is cheap, the memory is not (bootcache.h). */
+	/* Kept as bytes, not a prepared response: read once or twice a
+	 * boot; a copy is cheap, the memory is not (bootcache.h). */
 	if (!bootcache_get(a->bootcache, key, gen, now, &all, &meta)) {
 		serve_window(app_config(a), now, &until);
 		rc = serve_cloudinit_fill(a, node_id, key, gen, until, &all);
@@ -785,7 +785,8 @@ int serve_cloudinit(struct http_req *r)
 		}
 	}
 	if (rc == 0)
-		rc = serve_cloudinit_pick(&all, kind, &out);
+		rc = kind == 2 ? serve_vendor_data(a, node_id, &out) :
+				 serve_cloudinit_pick(&all, kind, &out);
 	buf_clear(&all);
 	if (rc == 0)
 		rc = http_reply_data(r, 200, SERVE_CTYPE, buf_str(&out), out.len);
