@@ -28,6 +28,8 @@
 #                   labelled corrald-admitN, to show admission control's
 #                   effect on completion time (meaningful with STORM_RATE)
 #   STORM_CACHE_KIB corrald's boot.cache_kib (default: corrald's default)
+#   STORM_CONF      more lines for corrald's configuration, sections and
+#                   all, e.g. $'[server]\nmalloc_arenas = 1\n[store]\nmemory_kib = 2048'
 #   STORM_KEEP      if set, keep the temporary directories
 #   STORM_WRAP      a command line put in front of corrald (split at blanks), e.g.
 #                   "env MALLOC_ARENA_MAX=1" or "valgrind --tool=massif
@@ -211,6 +213,7 @@ unknown_wait = 10
 ${STORM_CACHE_KIB:+cache_kib = $STORM_CACHE_KIB}
 [cloud_init]
 token_ttl = 86400
+${STORM_CONF:-}
 EOF
 	cp "$dir/corral.conf" "$dir/corral.conf.base"
 	"$corrald" -c "$dir/corral.conf" -n >/dev/null 2>"$dir/check.log" ||

@@ -114,6 +114,30 @@ void bootcache_free(struct bootcache *c)
 	free(c);
 }
 
+size_t bootcache_purge(struct bootcache *c, uint64_t gen, int64_t now_us)
+{
+	size_t was;
+	pthread_rwlock_wrlock(&c->lock);
+	was = c->bytes;
+	for (size_t i = 0; i < BOOTCACHE_BUCKETS; i++) {
+		struct bootcache_entry **pp = &c->bucket[i];
+		while (*pp != NULL) {
+			struct bootcache_entry *e = *pp;
+			if (e->gen >= gen && now_us < e->valid_until) {
+				pp = &e->next;
+				continue;
+			}
+			*pp = e->next;
+			c->bytes -= e->cost;
+			c->count--;
+			bootcache_entry_free(e);
+		}
+	}
+	was -= c->bytes;
+	pthread_rwlock_unlock(&c->lock);
+	return was;
+}
+
 size_t bootcache_bytes(struct bootcache *c)
 {
 	pthread_rwlock_rdlock(&c->lock);
@@ -158,6 +182,24 @@ int bootcache_get(struct bootcache *c, const char *key, uint64_t gen, int64_t no
 	}
 	pthread_rwlock_unlock(&c->lock);
 	return hit;
+}
+
+int bootcache_has(struct bootcache *c, const char *key, uint64_t gen, int64_t now_us)
+{
+	int has = 0;
+	pthread_rwlock_rdlock(&c->lock);
+	for (struct bootcache_entry *e = c->bucket[bootcache_hash(key)]; e; e = e->next)
+		if (strcmp(e->key, key) == 0) {
+			has = e->gen == gen && now_us < e->valid_until;
+			break;
+		}
+	pthread_rwlock_unlock(&c->lock);
+	return has;
+}
+
+size_t bootcache_limit(struct bootcache *c)
+{
+	return c->max; /* set once */
 }
 
 int bootcache_reply(struct bootcache *c, const char *key, uint64_t gen, int64_t now_us,

@@ -18,7 +18,7 @@
  * Thread-safe (rwlock; a hit marks its entry used with an atomic store).
  *
  * Keys are the callers' (serve.c): "mac=..", "name=.." (boot scripts),
- * "ci NODE KIND" (cloud-init documents), and memos of identity verdicts
+ * "ci NODE" (a node's meta-data and user-data), and memos of identity verdicts
  * and address lookups ("tie MAC SRC", "addr SRC", "ip SRC", "stage NODE"),
  * fresh while the store's and the leases' generations stand.
  *
@@ -58,12 +58,24 @@ int bootcache_new(size_t max_bytes, struct bootcache **out);
 void bootcache_free(struct bootcache *c);
 /* Drops every entry (after a configuration reload). */
 void bootcache_clear(struct bootcache *c);
+/*
+ * Drops the entries no request can hit any more: those whose validity has
+ * passed (a memo's few seconds, a token window) and those rendered before
+ * the store's generation gen (every entry's generation is at least the
+ * store's when it is fresh).  After a storm, its address memos are most of
+ * the cache.  Returns the bytes freed.
+ */
+size_t bootcache_purge(struct bootcache *c, uint64_t gen, int64_t now_us);
 /* Bytes held now (as bootcache_entry_cost() counts) and entries. */
 size_t bootcache_bytes(struct bootcache *c);
 size_t bootcache_count(struct bootcache *c);
 /* 1 and the script appended to out (and *meta) on a fresh hit, 0 on a miss. */
 int bootcache_get(struct bootcache *c, const char *key, uint64_t gen, int64_t now_us,
 		  struct buf *out, struct bootcache_meta *meta);
+/* Whether key has a fresh entry (not marked used). */
+int bootcache_has(struct bootcache *c, const char *key, uint64_t gen, int64_t now_us);
+/* The byte limit it was made with. */
+size_t bootcache_limit(struct bootcache *c);
 /*
  * On a fresh hit of an entry with a prepared response: calls
  * fn(arg, response, length) under the cache's read lock (fn queues it; it

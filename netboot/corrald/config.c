@@ -183,6 +183,8 @@ static const struct config_key config_keys[] = {
 	     "seconds a request has to send its body, from its headers"),
 	UINT("server", "idle_timeout", idle_timeout, 1, 86400, RL_RESTART,
 	     "seconds a connection may stay silent while a request is read or answered"),
+	UINT("server", "malloc_arenas", malloc_arenas, 0, 64, RL_RESTART,
+	     "glibc malloc arenas at most (M_ARENA_MAX): fewer keep less freed memory per thread after a storm; 0: glibc's default, 8 per CPU"),
 	UINT("server", "connection_memory", conn_memory, 4096, 1u << 20, RL_RESTART,
 	     "bytes of memory per connection on the node-facing listener (request line and headers; libmicrohttpd's pool)"),
 	UINT("server", "max_large_transfers", max_large, 0, 1000000, RL_LIVE,
@@ -211,6 +213,8 @@ static const struct config_key config_keys[] = {
 	     "longest back-off between boot retries, seconds"),
 	UINT("boot", "cache_kib", cache_kib, 64, 4u << 20, RL_RESTART,
 	     "KiB of prepared answers (boot scripts, cloud-init) kept in memory; the least used go first"),
+	UINT("boot", "prerender_kib", prerender_kib, 0, 4u << 20, RL_RESTART,
+	     "KiB of that cache that boot scripts rendered ahead of their request may fill (every node's, after start and after each inventory change; never past nine tenths of boot.cache_kib); 0: none"),
 	UINT("cloud_init", "token_ttl", token_ttl, 60, 365u * 86400, RL_LIVE,
 	     "lifetime of the per-node token in the seed URL, seconds"),
 	STR("security", "node_identity", node_identity, RL_LIVE, check_identity,
@@ -380,6 +384,8 @@ void config_defaults(struct config *c)
 	c->large_retry = 5;
 	c->store_memory_kib = 4096;
 	c->cache_kib = 16384;
+	c->prerender_kib = 12288;
+	c->malloc_arenas = 2;
 	(void)config_copy(c->tls_mode, sizeof(c->tls_mode), "auto");
 	c->log_level = LOG_LVL_INFO;
 	config_data_dir(dir, sizeof(dir));

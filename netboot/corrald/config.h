@@ -67,6 +67,7 @@ struct config {
 	unsigned body_timeout;     /* s for a request's body, from its headers */
 	unsigned idle_timeout;     /* s a connection may stay silent */
 	unsigned conn_memory;      /* node-facing listener: MHD pool bytes per connection */
+	unsigned malloc_arenas;    /* M_ARENA_MAX; 0: glibc's default */
 	unsigned max_large;        /* kernel/initrd/rootfs transfers at once; 0 = no cap */
 	unsigned large_retry;      /* Retry-After base of a refused one, seconds */
 	enum log_level log_level;
@@ -87,6 +88,7 @@ struct config {
 	unsigned unknown_wait;    /* seconds an unknown node waits before asking again */
 	unsigned retry_max_sleep; /* cap on the retry back-off, seconds */
 	unsigned cache_kib;       /* the answer cache's limit (bootcache.h) */
+	unsigned prerender_kib;   /* of it, scripts rendered ahead (prerender.h) */
 	/* [cloud_init] */
 	unsigned token_ttl; /* lifetime of a per-node seed token, seconds */
 	/* [security] */

@@ -39,6 +39,7 @@
 #include "dhcp.h"
 #include "fsutil.h"
 #include "log.h"
+#include "prerender.h"
 #include "routes.h"
 #include "tlscert.h"
 
@@ -46,6 +47,10 @@
  * files being served, dnsmasq's pipes, the event log; Redfish's sockets
  * come on top (redfish.concurrency). */
 #define CORRALD_FD_RESERVE 512
+/* The main thread's housekeeping period (housekeeping()), and the bytes a purge
+ * must free before the heap is trimmed. */
+#define CORRALD_TICK_S 10
+#define CORRALD_TRIM_BYTES (256u * 1024)
 
 struct app_retired {
 	struct app_retired *next;
@@ -65,7 +70,8 @@ struct daemon {
 	rlim_t nofile;                /* the open-file limit in force */
 	unsigned node_conns;          /* the node-facing listener's connection budget */
 	struct dhcp_env denv;
-	struct dhcp *dhcp; /* NULL: dhcp.mode off */
+	struct dhcp *dhcp;           /* NULL: dhcp.mode off */
+	struct prerender *prerender; /* NULL: boot.prerender_kib 0 */
 };
 
 static void usage(FILE *f)
@@ -171,6 +177,7 @@ static void swap(struct daemon *dm, struct config *next, struct files *nf, struc
 	log_set_level(next->log_level);
 	admit_set(a->admit, next->max_large, next->large_retry);
 	bootcache_clear(a->bootcache);
+	prerender_again(dm->prerender);
 }
 
 /*
@@ -332,6 +339,20 @@ static void http_idle(void *ctx)
 {
 	(void)ctx;
 	malloc_trim(0);
+}
+
+/*
+ * Every CORRALD_TICK_S from the main thread: the answer cache drops what
+ * no request can hit any more (a storm's address memos live 5 s, and
+ * stale renderings stay until evicted), and the memory goes back to the
+ * kernel when that was worth it.
+ */
+static void housekeeping(struct daemon *dm)
+{
+	struct app *a = &dm->a;
+	size_t freed = bootcache_purge(a->bootcache, store_generation(a->store), store_now_us());
+	if (freed >= CORRALD_TRIM_BYTES)
+		malloc_trim(0);
 }
 
 /* One listener from the configuration; fatal if it cannot listen. */
@@ -500,6 +521,8 @@ static void start_daemon(struct daemon *dm, struct config *cfg)
 	atomic_init(&a->cfg, cfg);
 	dm->nofile = raise_nofile();
 	start_http(dm, cfg);
+	if (prerender_start(a, (size_t)cfg->prerender_kib * 1024, &dm->prerender) < 0)
+		fatalx("cannot start the boot-script pre-rendering");
 	log_info("listening on %s port %u (%u connections at most, %u per address); nodes are "
 		 "told %s; store %s; files %s",
 		 cfg->address, dm->port, dm->node_conns, cfg->max_conns_per_ip, cfg->base_url,
@@ -524,6 +547,7 @@ static void stop_daemon(struct daemon *dm)
 	hub_close(a->hub);
 	http_server_free(dm->http_api);
 	http_server_free(dm->http);
+	prerender_free(dm->prerender);
 	tlscert_free(dm->tls);
 	events_free(a->events);
 	hub_free(a->hub);
@@ -570,6 +594,9 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	log_set_level(debug ? LOG_LVL_DEBUG : cfg->log_level);
+	/* Before any thread: each would get an arena of its own (bench/PROFILE.md) */
+	if (cfg->malloc_arenas > 0)
+		mallopt(M_ARENA_MAX, (int)cfg->malloc_arenas);
 	if (argc > 0 && strcmp(argv[0], "cert") == 0) {
 		rc = cert_cmd(cfg);
 		free(cfg);
@@ -603,9 +630,13 @@ int main(int argc, char **argv)
 	start_daemon(&dm, cfg);
 
 	for (;;) {
-		int sig;
-		if (sigwait(&sigs, &sig) != 0)
+		struct timespec tick = {CORRALD_TICK_S, 0};
+		int sig = sigtimedwait(&sigs, NULL, &tick);
+		if (sig < 0) {
+			if (errno == EAGAIN)
+				housekeeping(&dm);
 			continue;
+		}
 		if (sig == SIGHUP) {
 			reload(&dm);
 			continue;

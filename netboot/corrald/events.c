@@ -19,6 +19,17 @@
 #define EVENTS_AGE_EVERY_US (10LL * 1000000) /* look for old rows this often */
 #define EVENTS_HOURLY_US (3600LL * 1000000)  /* recount; old discovered machines */
 #define EVENTS_DISCOVERED_STEP 100000        /* discovered machines forgotten per hour */
+/*
+ * A batch is gathered for up to EVENTS_GATHER_US after its first event
+ * unless EVENTS_GATHER_MIN are in: under a storm of requests the writer
+ * otherwise wakes, commits and syncs once for every event or two
+ * (bench/PROFILE.md), taking CPU from the handlers.  Handlers wake it only
+ * at the first event of a batch and at EVENTS_GATHER_MIN.
+ */
+#define EVENTS_GATHER_US 20000
+/* Slots of the queue's index of each node's latest event (a power of 2). */
+#define EVENTS_RECENT 16384
+#define EVENTS_GATHER_MIN 256
 
 /*
  * A key's latest row: the node (or, node_id 0, the MAC) and a hash of what
@@ -46,10 +57,12 @@ struct events {
 	pthread_cond_t written; /* signalled after each batch */
 	struct store_event *queue;
 	size_t n, cap;
-	uint64_t queued; /* sequence of the last queued event */
-	uint64_t stored; /* sequence of the last stored (or dropped) event */
+	uint32_t *recent; /* EVENTS_RECENT: 1 + the index in queue of a node's latest event */
+	uint64_t queued;  /* sequence of the last queued event */
+	uint64_t stored;  /* sequence of the last stored (or dropped) event */
 	uint64_t dropped;
 	int stop;
+	int hurry; /* events_flush() waits: no gathering */
 	/* writer thread only: */
 	struct events_slot *slots; /* EVENTS_SLOTS of them */
 	uint64_t batch;            /* batches folded so far */
@@ -109,11 +122,11 @@ static int events_identical(const struct store_event *a, const struct store_even
 /* Adds e to the run r (same key, identical). */
 static void events_merge(struct store_event *r, const struct store_event *e)
 {
-	r->count++;
+	r->count += e->count;
 	if (e->time_us < r->time_us)
 		r->time_us = e->time_us;
-	if (e->time_us > r->last_us)
-		r->last_us = e->time_us;
+	if (e->last_us > r->last_us)
+		r->last_us = e->last_us;
 	if (r->node_id == 0) /* a discovered machine: its newest address */
 		memcpy(r->source, e->source, sizeof(r->source));
 }
@@ -129,9 +142,7 @@ static size_t events_fold(struct events *ev, struct store_event *q, size_t n)
 	size_t k = 0;
 	ev->batch++;
 	for (size_t i = 0; i < n; i++) {
-		struct store_event e = q[i];
-		e.count = 1;
-		e.last_us = e.time_us;
+		struct store_event e = q[i]; /* count, last_us: set when queued */
 		e.row = 0;
 		if (window == 0) {
 			q[k++] = e;
@@ -151,7 +162,7 @@ static size_t events_fold(struct events *ev, struct store_event *q, size_t n)
 			if (sl->batch != ev->batch)
 				e.row = sl->row; /* the store checks it is the same event */
 		}
-		int64_t last = e.row != 0 && sl->last_us > e.time_us ? sl->last_us : e.time_us;
+		int64_t last = e.row != 0 && sl->last_us > e.last_us ? sl->last_us : e.last_us;
 		*sl = (struct events_slot){e.node_id, hash, e.row, last, ev->batch, k};
 		q[k++] = e;
 	}
@@ -289,10 +300,23 @@ static void *events_writer(void *arg)
 		}
 		if (ev->n == 0 && ev->stop)
 			break;
+		if (ev->n < EVENTS_GATHER_MIN && !ev->stop && !ev->hurry) {
+			struct timespec until;
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_nsec += EVENTS_GATHER_US * 1000L;
+			if (until.tv_nsec >= 1000000000L) {
+				until.tv_sec++;
+				until.tv_nsec -= 1000000000L;
+			}
+			while (ev->n < EVENTS_GATHER_MIN && !ev->stop && !ev->hurry &&
+			       pthread_cond_timedwait(&ev->work, &ev->lock, &until) != ETIMEDOUT)
+				;
+		}
 		/* Take the whole queue; handlers keep queueing into a fresh one. */
 		struct store_event *q = ev->queue;
 		size_t n = ev->n, cap = ev->cap;
 		uint64_t upto = ev->queued;
+		ev->hurry = 0;
 		ev->queue = batch;
 		ev->cap = batch_cap;
 		ev->n = 0;
@@ -327,7 +351,10 @@ int events_start(struct store *st, struct hub *hub, const struct events_conf *co
 	ev->hub = hub;
 	ev->conf = *conf;
 	ev->slots = calloc(EVENTS_SLOTS, sizeof(*ev->slots));
-	if (ev->slots == NULL) {
+	ev->recent = calloc(EVENTS_RECENT, sizeof(*ev->recent));
+	if (ev->slots == NULL || ev->recent == NULL) {
+		free(ev->slots);
+		free(ev->recent);
 		free(ev);
 		return -ENOMEM;
 	}
@@ -342,6 +369,7 @@ int events_start(struct store *st, struct hub *hub, const struct events_conf *co
 		pthread_cond_destroy(&ev->work);
 		pthread_cond_destroy(&ev->written);
 		free(ev->slots);
+		free(ev->recent);
 		free(ev);
 		return -EAGAIN;
 	}
@@ -363,6 +391,7 @@ void events_free(struct events *ev)
 	pthread_cond_destroy(&ev->written);
 	free(ev->queue);
 	free(ev->slots);
+	free(ev->recent);
 	free(ev);
 }
 
@@ -386,6 +415,34 @@ static void events_copy(char *out, size_t size, const char *s)
 	out[n] = '\0';
 }
 
+static size_t events_recent(int64_t node_id)
+{
+	return ((uint64_t)node_id * 0x9e3779b97f4a7c15ULL >> 40) & (EVENTS_RECENT - 1);
+}
+
+/*
+ * Under the lock: adds e to its node's latest queued event if it repeats
+ * it within the coalescing window (1), so that a storm of repeats (a
+ * node, or wrk, asking again and again) takes one slot of the queue, not
+ * one each; the writer would fold them into one row anyway.  0: queue it.
+ */
+static int events_add_repeat(struct events *ev, const struct store_event *e)
+{
+	if (e->node_id == 0 || ev->conf.coalesce_s == 0)
+		return 0;
+	uint32_t at = ev->recent[events_recent(e->node_id)];
+	if (at == 0 || at > ev->n)
+		return 0;
+	struct store_event *r = &ev->queue[at - 1];
+	int64_t gap = e->time_us - r->last_us;
+	int64_t window = (int64_t)ev->conf.coalesce_s * 1000000;
+	if (gap > window || gap < -window || !events_identical(r, e))
+		return 0;
+	events_merge(r, e);
+	ev->queued++; /* one more event in, for events_flush() */
+	return 1;
+}
+
 void events_add(struct events *ev, int64_t node_id, const char *stage, const char *source,
 		const char *detail, const char *mac, const char *state)
 {
@@ -404,8 +461,14 @@ void events_add_at(struct events *ev, int64_t time_us, int64_t node_id, const ch
 	events_copy(e.detail, sizeof(e.detail), detail);
 	events_copy(e.mac, sizeof(e.mac), mac);
 	e.state = state; /* a string literal: "booting", "ready" */
+	e.count = 1;
+	e.last_us = e.time_us;
 
 	pthread_mutex_lock(&ev->lock);
+	if (events_add_repeat(ev, &e)) {
+		pthread_mutex_unlock(&ev->lock);
+		return;
+	}
 	if (ev->n >= EVENTS_MAX_QUEUE) {
 		ev->dropped++;
 		pthread_mutex_unlock(&ev->lock);
@@ -422,9 +485,12 @@ void events_add_at(struct events *ev, int64_t time_us, int64_t node_id, const ch
 		ev->queue = q;
 		ev->cap = ncap;
 	}
+	if (node_id != 0)
+		ev->recent[events_recent(node_id)] = (uint32_t)ev->n + 1;
 	ev->queue[ev->n++] = e;
 	ev->queued++;
-	pthread_cond_signal(&ev->work);
+	if (ev->n == 1 || ev->n == EVENTS_GATHER_MIN) /* see EVENTS_GATHER_US */
+		pthread_cond_signal(&ev->work);
 	pthread_mutex_unlock(&ev->lock);
 }
 
@@ -432,6 +498,10 @@ void events_flush(struct events *ev)
 {
 	pthread_mutex_lock(&ev->lock);
 	uint64_t want = ev->queued;
+	if (ev->stored < want) {
+		ev->hurry = 1;
+		pthread_cond_signal(&ev->work);
+	}
 	while (ev->stored < want)
 		pthread_cond_wait(&ev->written, &ev->lock);
 	pthread_mutex_unlock(&ev->lock);

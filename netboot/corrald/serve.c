@@ -107,21 +107,19 @@ static int serve_put_boot_files(struct app *a, const struct bootsel *b, uint64_t
 }
 
 /*
- * Renders the script for key=value (self: "key=value") from the store into
- * out, and what the cache keeps with it into *meta.  start: the start of
- * the seed token's validity window (Unix seconds).
+ * serve_render_fresh() once the lookup has run: rc is bootsel_lookup()'s
+ * result and *b its node (cleared here), gen the store's generation from
+ * before the lookup.
  */
-static int serve_render_fresh(struct app *a, enum bootsel_key key, const char *value,
-			      const char *self, unsigned retry, int64_t start, struct buf *out,
-			      struct bootcache_meta *meta)
+static int serve_render_sel(struct app *a, int rc, struct bootsel *b, uint64_t gen,
+			    enum bootsel_key key, const char *value, const char *self,
+			    unsigned retry, int64_t start, struct buf *out,
+			    struct bootcache_meta *meta)
 {
 	const struct config *cfg = app_config(a);
 	struct bootscript_env env = {cfg->base_url, cfg->unknown_wait, cfg->retry_max_sleep};
-	struct bootsel b;
 	char why[160];
 	int cut = 0;
-	uint64_t gen = store_generation(a->store); /* before the lookup: a change after it wins */
-	int rc = bootsel_lookup(a->store, key, value, &b);
 	memset(meta, 0, sizeof(*meta));
 	if (rc == -ENOENT) {
 		meta->kind = METRICS_BOOT_UNKNOWN;
@@ -140,42 +138,57 @@ static int serve_render_fresh(struct app *a, enum bootsel_key key, const char *v
 	/* its file downloads come next: no second lookup for them */
 	struct buf files;
 	buf_init(&files, 3 * 4096);
-	(void)serve_put_boot_files(a, &b, gen, &files);
+	(void)serve_put_boot_files(a, b, gen, &files);
 	buf_clear(&files);
-	meta->node_id = b.node_id;
-	serve_fmt(&cut, meta->mac, sizeof(meta->mac), "%s", b.mac);
-	if (!b.enabled) {
+	meta->node_id = b->node_id;
+	serve_fmt(&cut, meta->mac, sizeof(meta->mac), "%s", b->mac);
+	if (!b->enabled) {
 		meta->kind = METRICS_BOOT_DISABLED;
 		serve_fmt(&cut, meta->detail, sizeof(meta->detail), "disabled");
-		serve_fmt(&cut, why, sizeof(why), "node %s is disabled", b.name);
+		serve_fmt(&cut, why, sizeof(why), "node %s is disabled", b->name);
 		rc = cut < 0 ? cut : bootscript_exit(why, out);
-	} else if (b.no_image) {
+	} else if (b->no_image) {
 		meta->kind = METRICS_BOOT_NOIMAGE;
 		serve_fmt(&cut, meta->detail, sizeof(meta->detail), "no image for %s in profile %s",
-			  b.arch, b.profile);
+			  b->arch, b->profile);
 		serve_fmt(&cut, why, sizeof(why),
 			  "no image for %s in profile %s (from %s): give it one in its images",
-			  b.arch, b.profile, b.source);
+			  b->arch, b->profile, b->source);
 		rc = cut < 0 ? cut : bootscript_wait(&env, why, self, out);
-	} else if (!b.has_profile) {
+	} else if (!b->has_profile) {
 		meta->kind = METRICS_BOOT_NOPROFILE;
 		serve_fmt(&cut, meta->detail, sizeof(meta->detail), "no boot profile");
 		serve_fmt(&cut, why, sizeof(why),
 			  "node %s has no boot profile (none on the node, its groups or the "
 			  "defaults)",
-			  b.name);
+			  b->name);
 		rc = cut < 0 ? cut : bootscript_wait(&env, why, self, out);
 	} else {
 		char seed[AUTH_SEED_LEN];
 		uint32_t expiry = (uint32_t)(start + cfg->token_ttl);
-		auth_seed_make(a->seed_key, b.node_id, expiry, seed);
+		auth_seed_make(a->seed_key, b->node_id, expiry, seed);
 		meta->kind = METRICS_BOOT_NODE;
-		serve_fmt(&cut, meta->detail, sizeof(meta->detail), "profile %s (%s)", b.profile,
-			  b.source);
-		rc = cut < 0 ? cut : bootscript_node(&env, &b, seed, self, retry, out);
+		serve_fmt(&cut, meta->detail, sizeof(meta->detail), "profile %s (%s)", b->profile,
+			  b->source);
+		rc = cut < 0 ? cut : bootscript_node(&env, b, seed, self, retry, out);
 	}
-	bootsel_clear(&b);
+	bootsel_clear(b);
 	return rc;
+}
+
+/*
+ * Renders the script for key=value (self: "key=value") from the store into
+ * out, and what the cache keeps with it into *meta.  start: the start of
+ * the seed token's validity window (Unix seconds).
+ */
+static int serve_render_fresh(struct app *a, enum bootsel_key key, const char *value,
+			      const char *self, unsigned retry, int64_t start, struct buf *out,
+			      struct bootcache_meta *meta)
+{
+	struct bootsel b;
+	uint64_t gen = store_generation(a->store); /* before the lookup: a change after it wins */
+	int rc = bootsel_lookup(a->store, key, value, &b);
+	return serve_render_sel(a, rc, &b, gen, key, value, self, retry, start, out, meta);
 }
 
 /* The cache key of a key=value script: "mac=..", "name=..", ... */
@@ -236,7 +249,10 @@ static int serve_render_keyed(struct app *a, enum bootsel_key key, const char *v
 		rc = serve_render_fresh(a, key, value, self, retry, start, out, &meta);
 		if (rc < 0)
 			return rc;
-		if (retry == 0)
+		/* Not an operator's preview (record 0): one look at a node, and
+		 * 10,000 of them (a tool mirroring every script) would push the
+		 * nodes' own out of the cache. */
+		if (retry == 0 && record)
 			bootcache_put_reply(a->bootcache, ckey, gen, valid_until, buf_str(out),
 					    out->len, &meta, SERVE_CTYPE);
 	}
@@ -247,6 +263,47 @@ int serve_render_bootscript(struct app *a, enum bootsel_key key, const char *val
 			    const char *client_ip, int record, struct buf *out)
 {
 	return serve_render_keyed(a, key, value, NULL, retry, client_ip, record, out);
+}
+
+int64_t serve_window_end(struct app *a, int64_t now_us)
+{
+	int64_t until;
+	serve_window(app_config(a), now_us, &until);
+	return until;
+}
+
+int serve_prerender(struct app *a, const char *mac)
+{
+	struct bootcache_meta meta;
+	struct bootsel b;
+	char self[32], ckey[64];
+	int rc = 0;
+	uint64_t gen = store_generation(a->store); /* before the lookup, as for a request */
+	int64_t now = store_now_us(), until;
+	int64_t start = serve_window(app_config(a), now, &until);
+	serve_fmt(&rc, self, sizeof(self), "mac=%s", mac);
+	if (rc < 0)
+		return rc;
+	rc = bootsel_lookup(a->store, BOOTSEL_MAC, mac, &b);
+	if (rc < 0)
+		return rc == -ENOENT ? 0 : rc; /* gone meanwhile */
+	/* The key its request will have (serve_bootscript): iPXE's arch once
+	 * the node's is learned or set; none before (the request that learns
+	 * it must miss, to record it). */
+	serve_fmt(&rc, ckey, sizeof(ckey), "%s|%s", self,
+		  strcmp(b.arch_source, "default") != 0 ? b.arch : "");
+	if (rc < 0 || bootcache_has(a->bootcache, ckey, gen, now)) {
+		bootsel_clear(&b);
+		return rc;
+	}
+	struct buf out;
+	buf_init(&out, SERVE_SCRIPT_MAX);
+	rc = serve_render_sel(a, 0, &b, gen, BOOTSEL_MAC, mac, self, 0, start, &out, &meta);
+	if (rc == 0)
+		bootcache_put_reply(a->bootcache, ckey, gen, until, buf_str(&out), out.len, &meta,
+				    SERVE_CTYPE);
+	buf_clear(&out);
+	return rc < 0 ? rc : 1;
 }
 
 /* bootcache_reply()'s callback: queues the prepared answer on the request. */
@@ -622,41 +679,67 @@ int serve_render_cloudinit(struct app *a, int64_t node_id, int kind, struct buf 
 }
 
 /*
- * A miss: all three documents of the node rendered from one read of its
- * layers (a node fetches all three, one after the other) and kept in the
- * cache under key with the last digit its kind; the one asked for (kind)
- * into out.  gen, until: the cache's freshness.
+ * A node's meta-data and user-data in one cache entry ("ci NODE": one
+ * entry a node, not one a document): "LEN0 LEN1\n" and then the two
+ * documents one after the other.  The one of kind (0, 1) into out.
+ * vendor-data is not kept: it is the node's phone-home URL with this
+ * window's token, made in a few microseconds (serve_vendor_data()).
  */
-static int serve_cloudinit_fill(struct app *a, int64_t node_id, int kind, char *key, uint64_t gen,
-				int64_t until, struct buf *out)
+static int serve_cloudinit_pick(const struct buf *all, int kind, struct buf *out)
+{
+	const char *p = buf_str(all), *end = p + all->len;
+	unsigned long len[2];
+	for (int k = 0; k < 2; k++) {
+		char *next;
+		errno = 0;
+		len[k] = strtoul(p, &next, 10);
+		if (errno != 0 || next == p)
+			return -EINVAL;
+		p = next;
+	}
+	if (*p != '\n')
+		return -EINVAL;
+	p++;
+	for (int k = 0; k < kind; k++)
+		p += len[k];
+	if (p > end || len[kind] > (size_t)(end - p))
+		return -EINVAL;
+	return buf_add(out, p, len[kind]);
+}
+
+/*
+ * A miss: the node's meta-data and user-data rendered from one read of
+ * its layers (a node fetches both, one after the other) and kept in the
+ * cache under key as serve_cloudinit_pick() reads them; both into all.
+ * gen, until: the cache's freshness.
+ */
+static int serve_cloudinit_fill(struct app *a, int64_t node_id, const char *key, uint64_t gen,
+				int64_t until, struct buf *all)
 {
 	char name[64];
 	json_t *metas = NULL, *uds = NULL;
 	struct bootcache_meta meta;
+	struct buf doc[2];
 	int rc = bootsel_cloudinit_layers(a->store, node_id, name, sizeof(name), &metas, &uds);
 	if (rc < 0)
 		return rc;
-	memset(&meta, 0, sizeof(meta));
-	meta.node_id = node_id;
-	size_t klen = strlen(key);
-	for (int k = 0; k < 3 && rc == 0; k++) {
-		struct buf doc;
-		buf_init(&doc, SERVE_CI_MAX);
-		if (k == 0)
-			rc = cloudinit_meta_data(name, metas, &doc);
-		else if (k == 1)
-			rc = cloudinit_user_data(uds, &doc);
-		else
-			rc = serve_vendor_data(a, node_id, &doc);
-		if (rc == 0) {
-			key[klen - 1] = (char)('0' + k);
-			bootcache_put(a->bootcache, key, gen, until, buf_str(&doc), doc.len, &meta);
-			if (k == kind)
-				rc = buf_add(out, doc.data, doc.len);
-		}
-		buf_clear(&doc);
+	for (int k = 0; k < 2; k++)
+		buf_init(&doc[k], SERVE_CI_MAX);
+	rc = cloudinit_meta_data(name, metas, &doc[0]);
+	if (rc == 0)
+		rc = cloudinit_user_data(uds, &doc[1]);
+	if (rc == 0)
+		rc = buf_printf(all, "%zu %zu\n", doc[0].len, doc[1].len);
+	for (int k = 0; k < 2; k++) {
+		if (rc == 0)
+			rc = buf_add(all, doc[k].data, doc[k].len);
+		buf_clear(&doc[k]);
 	}
-	key[klen - 1] = (char)('0' + kind);
+	if (rc == 0) {
+		memset(&meta, 0, sizeof(meta));
+		meta.node_id = node_id;
+		bootcache_put(a->bootcache, key, gen, until, all->data, all->len, &meta);
+	}
 	json_decref(metas);
 	json_decref(uds);
 	return rc;
@@ -677,27 +760,33 @@ int serve_cloudinit(struct http_req *r)
 		return 0; /* answered */
 	if (rc < 0)
 		return rc;
-	/* The node's three documents are the same until the store changes or
-	 * the seed token's window ends (vendor-data holds the token). */
+	/* The node's documents are the same until the store changes; a
+	 * miss also says whether the node still exists (vendor-data too). */
 	char key[48];
-	serve_fmt(&rc, key, sizeof(key), "ci %lld %d", (long long)node_id, kind);
+	serve_fmt(&rc, key, sizeof(key), "ci %lld", (long long)node_id);
 	if (rc < 0)
 		return rc;
 	uint64_t gen = store_generation(a->store);
 	int64_t now = store_now_us(), until;
 	struct bootcache_meta meta;
-	struct buf out;
+	struct buf all, out;
+	buf_init(&all, 2 * SERVE_CI_MAX + 64);
 	buf_init(&out, SERVE_CI_MAX);
-	/* Kept as bytes, not a prepared response: three a node, read once or
-	 * twice a boot; a copy is cheap, the memory is not (bootcache.h). */
-	if (!bootcache_get(a->bootcache, key, gen, now, &out, &meta)) {
+	/* Kept as bytes, not a prepared response: read once or twice a
+	 * boot; a copy is cheap, the memory is not (bootcache.h). */
+	if (!bootcache_get(a->bootcache, key, gen, now, &all, &meta)) {
 		serve_window(app_config(a), now, &until);
-		rc = serve_cloudinit_fill(a, node_id, kind, key, gen, until, &out);
+		rc = serve_cloudinit_fill(a, node_id, key, gen, until, &all);
 		if (rc == -ENOENT) {
+			buf_clear(&all);
 			buf_clear(&out);
 			return http_reply_error(r, 404, "not_found", NULL, "node no longer exists");
 		}
 	}
+	if (rc == 0)
+		rc = kind == 2 ? serve_vendor_data(a, node_id, &out) :
+				 serve_cloudinit_pick(&all, kind, &out);
+	buf_clear(&all);
 	if (rc == 0)
 		rc = http_reply_data(r, 200, SERVE_CTYPE, buf_str(&out), out.len);
 	buf_clear(&out);

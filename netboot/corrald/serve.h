@@ -50,4 +50,16 @@ int serve_render_cloudinit(struct app *a, int64_t node_id, int kind, struct buf 
 int serve_render_bootscript(struct app *a, enum bootsel_key key, const char *value, unsigned retry,
 			    const char *client_ip, int record, struct buf *out);
 
+/*
+ * Renders the boot script a request for mac (normalised) will get into the
+ * boot cache, under the key that request will have, unless it is there
+ * and fresh: the pre-rendering (prerender.h) calls it for every node, so
+ * that a storm's first request of each node is a hit.  1 rendered, 0 there
+ * already or no such node, or a negative errno.
+ */
+int serve_prerender(struct app *a, const char *mac);
+/* When the boot scripts rendered at now_us stop being fresh (their seed
+ * token's window ends), microseconds. */
+int64_t serve_window_end(struct app *a, int64_t now_us);
+
 #endif

@@ -258,6 +258,48 @@ static void test_clear(void **state)
  * passed, never more than the limit is held, and a replaced key does not
  * count twice.
  */
+/* bootcache_purge(): expired and older-generation entries go, fresh ones stay. */
+static void test_purge(void **state)
+{
+	struct bootcache *c = NULL;
+	struct bootcache_meta m = meta_of(3, "52:54:00:00:00:03", "");
+	struct bootcache_meta got_m;
+	char *got;
+
+	(void)state;
+	assert_int_equal(bootcache_new(1u << 20, &c), 0);
+	put_str(c, "fresh", 5, 2000, "kept", &m);
+	put_str(c, "memo", 5, 1000, "expires", &m);
+	put_str(c, "old", 4, 5000, "stale", &m);
+	put_str(c, "newer", 6, 5000, "a memo's gen is above the store's", &m);
+	size_t before = bootcache_bytes(c);
+	assert_int_equal(bootcache_count(c), 4);
+	size_t freed = bootcache_purge(c, 5, 1000);
+	assert_int_equal(bootcache_count(c), 2);
+	assert_int_equal(bootcache_bytes(c) + freed, before);
+	assert_true(freed >= 2 * bootcache_entry_cost(4, 5, 0));
+	assert_int_equal(freed, bootcache_entry_cost(5, strlen("expires"), 0) +
+					bootcache_entry_cost(4, strlen("stale"), 0));
+	assert_int_equal(get_str(c, "fresh", 5, 1500, &got, &got_m), 1);
+	assert_string_equal(got, "kept");
+	free(got);
+	assert_int_equal(get_str(c, "newer", 6, 1500, &got, &got_m), 1);
+	free(got);
+	assert_int_equal(get_str(c, "memo", 5, 999, &got, &got_m), 0);
+	free(got);
+	assert_int_equal(get_str(c, "old", 4, 999, &got, &got_m), 0);
+	free(got);
+	/* nothing left to drop: nothing freed */
+	assert_int_equal(bootcache_purge(c, 5, 1500), 0);
+	assert_int_equal(
+		bootcache_purge(c, 7, 1500),
+		bootcache_entry_cost(6, strlen("kept"), 0) +
+			bootcache_entry_cost(6, strlen("a memo's gen is above the store's"), 0));
+	assert_int_equal(bootcache_count(c), 0);
+	assert_int_equal(bootcache_bytes(c), 0);
+	bootcache_free(c);
+}
+
 static void test_full(void **state)
 {
 	struct bootcache *c = NULL;
@@ -470,6 +512,7 @@ int main(void)
 		cmocka_unit_test(test_binary_script),
 		cmocka_unit_test(test_replace),
 		cmocka_unit_test(test_clear),
+		cmocka_unit_test(test_purge),
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_reply),
 		cmocka_unit_test(test_many_keys),
