@@ -115,8 +115,9 @@ help:
 	@echo "make install    PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)"
 	@echo "make SANITIZE=address,undefined check   sanitizer build and tests"
 
-# DEPS=build: only what make all, make install and make check-unit need
-# (the appliance's build root); default everything.
+# DEPS=build: only what make all and make install need, and cmocka (the
+# appliance's build root; check-unit there skips its two Kea tests);
+# default everything.
 deps:
 	@sh scripts/deps.sh $(DEPS)
 

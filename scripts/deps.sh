@@ -4,11 +4,12 @@
 # a package depends on this script (through `make deps`).
 #
 #   sh scripts/deps.sh          everything (make deps)
-#   sh scripts/deps.sh build    only what `make all`, `make install` and
-#                               `make check-unit` need (make deps DEPS=build):
-#                               the appliance's build root, where the rest
+#   sh scripts/deps.sh build    only what `make all` and `make install`
+#                               need, and cmocka (make deps DEPS=build): the
+#                               appliance's build root, where the rest
 #                               (browsers, QEMU, Kea...) would be gigabytes
-#                               nobody runs
+#                               nobody runs.  `make check-unit` runs there
+#                               too, but skips its two tests that run Kea.
 set -eu
 profile=${1:-all}
 case $profile in
