@@ -39,8 +39,8 @@ mkdir -p "$build/bench"
 	echo "== appliance (one run) =="
 	echo "build, cold (empty caches): $((t1 - t0)) s; cached (compile again, packages cached): $((t2 - t1)) s"
 	echo "image: $(mib "$(stat -c %s "$img")") MiB disk, $(($(du -k "$img" | cut -f1) / 1024)) MiB allocated," \
-		"root $(mib "$root") MiB, .img.zst $(mib "$(stat -c %s "$out/corral-amd64.img.zst")") MiB," \
-		"qcow2 $(mib "$(stat -c %s "$out/corral-amd64.qcow2")") MiB"
+		"root $(mib "$root") MiB, .img.zst $(mib "$(stat -L -c %s "$out/corral-amd64.img.zst")") MiB," \
+		"qcow2 $(mib "$(stat -L -c %s "$out/corral-amd64.qcow2")") MiB"
 	printf '%s\n' "$res" | grep -E 'appliance (bios|client)'
 	grep -E '^appliance: \[' "$tmp/cold.log" | sed 's/^/cold: /'
 } | tee "$build/bench/appliance.txt"

@@ -14,23 +14,26 @@
 # as it is.  Otherwise, steps, each timed on stdout:
 #  1. build root: a minimal Debian 12 (mmdebstrap minbase + make: the root
 #     `make check-fresh` starts from, shared with it in its cache
-#     /var/cache/corral/fresh) in which the project's own `make deps` ran;
-#     cached as a tarball keyed by suite,
-#     apt sources and mmdebstrap version, and saved again whenever a later
-#     `make deps` installs packages that scripts/deps.sh gained.
+#     /var/cache/corral/fresh) in which the project's own
+#     `make deps DEPS=build` ran (scripts/deps.sh's build profile: compiler,
+#     pkg-config, the -dev libraries; not the test tiers' browsers, QEMU,
+#     Kea...); cached as a tarball keyed by suite, apt sources and
+#     mmdebstrap version, and saved again whenever a later `make deps`
+#     installs packages that scripts/deps.sh gained.
 #  2. compile: this checkout's tracked files copied into a fresh copy of the
-#     build root, then `make deps`, `make all`, `make install` inside it (no
-#     binary from the host); the installed tree is kept in
+#     build root, then `make deps`, `make all`, `make install` (DEPS=build)
+#     inside it (no binary from the host); the installed tree is kept in
 #     build/appliance/cache by source checksum and version, so a second
 #     image of the same source (the upgrade tests' second build) reuses it.
 #  3. base root: the appliance's Debian packages (appliance/packages) with
 #     mmdebstrap, trimmed by appliance/base-hook.sh; cached by package list.
+#     Made in the background while steps 1-2 run (they share nothing).
 #  4. root: base root + Corral's install tree + appliance/rootfs, the corral
-#     user, enabled units; packed read-only as squashfs (gzip level 6: this step
-#     took 36-57 s for a 170 MiB root, against 7.7 min for 169 MiB at
-#     mksquashfs's default 9, on the shared 2-core machine under a heavier
-#     load then; gzip because GRUB 2.06
-#     reads kernel and initrd straight from it and knows no zstd).
+#     user, enabled units; packed read-only as squashfs, gzip level 1 (the
+#     base root alone, side by side on the 2-core machine: level 1 5.4 s of
+#     CPU for 182 MiB, level 6 15.5 s for 168 MiB, and mksquashfs's default 9
+#     took minutes; the tests build three images, so level 1; gzip because
+#     GRUB 2.06 reads kernel and initrd straight from it and knows no zstd).
 #  5. disk: GPT with BIOS boot, ESP (GRUB for BIOS and UEFI, grub.cfg,
 #     grubenv), settings (FAT), root A (this root) and root B (empty); the
 #     data partition is created on first boot (see appliance/README.md).
@@ -93,7 +96,14 @@ done
 mmv=$(mmdebstrap --version)
 
 work=$(mktemp -d /var/tmp/corral-appliance.XXXXXX)
+base_pid=""
 cleanup() {
+	# A background base root still running (a failed compile): stopped, by
+	# its PID, before its log folder goes.
+	if [ -n "$base_pid" ]; then
+		kill "$base_pid" 2>/dev/null
+		wait "$base_pid" 2>/dev/null
+	fi
 	rm -rf --one-file-system "$work"
 }
 trap cleanup EXIT
@@ -142,6 +152,34 @@ if [ -s "$out/$name.img" ] && [ "$(cat "$out/$name.key" 2>/dev/null)" = "$ikey" 
 	exit 0
 fi
 rm -f "$out/$name.key"
+
+# ---- 3. base root, started first in the background: it needs nothing from
+# steps 1-2, and mmdebstrap waits on downloads and dpkg as much as on the
+# CPU, so a cold build overlaps it with the build root and the compile.
+pkgs=$(sed -e 's/#.*//' "$here/packages" | tr -s ' \t\n' '\n' | grep . | paste -sd, -)
+rkey=$( { echo "$suite"; echo "$pkgs"; echo "$mmv"; cat $sources "$here/base-hook.sh"; } | sha256sum | cut -c1-16)
+rtar=$cache/base-$rkey.tar
+make_base_root() {
+	trap - EXIT INT TERM
+	# shellcheck disable=SC2086
+	mmdebstrap --quiet --variant=minbase --include="$pkgs" \
+		--dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/info/*' \
+		--dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright' \
+		--dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-include=/usr/share/locale/locale.alias' \
+		--customize-hook="sh '$here/base-hook.sh' \"\$1\"" \
+		"$suite" "$rtar.part.tar" $sources || { rm -rf "$rtar.part.tar"; exit 1; }
+	# (mmdebstrap picks its output format by the name's ending: .tar)
+	mv "$rtar.part.tar" "$rtar"
+	find "$cache" -name 'base-*.tar' ! -name "base-$rkey.tar" -delete
+}
+if [ ! -s "$rtar" ]; then
+	step "base root: mmdebstrap $suite with appliance/packages, in the background (cached as $rtar)"
+	make_base_root >"$work/base.log" 2>&1 &
+	base_pid=$!
+else
+	step "base root: cached $rtar"
+fi
+
 icache=${CORRAL_APPLIANCE_INSTALL_CACHE:-$top/build/appliance/cache}
 itar=$icache/install-$skey.tar
 inst=$work/install
@@ -154,7 +192,9 @@ else
 	# installed by the compile step's own `make deps`, which then saves the
 	# root again (so the cache follows deps.sh without a cold rebuild).
 	bkey=$( { echo "$suite minbase make"; echo "$mmv"; cat $sources; } | sha256sum | cut -c1-16)
-	btar=$cache/build-$bkey.tar
+	# (the minimal root's key is check-fresh's; the build root's adds the
+	# deps profile, so a root from before the build profile is not reused)
+	btar=$cache/build-$(echo "$bkey deps=build" | sha256sum | cut -c1-16).tar
 	broot=$work/build-root
 	mkdir -p "$broot"
 	if [ ! -s "$btar" ]; then
@@ -176,10 +216,10 @@ else
 		tar -xf "$ftar" -C "$broot"
 		cp /etc/resolv.conf "$broot/etc/resolv.conf" 2>/dev/null || true
 		copy_source "$broot/src"
-		in_chroot "$broot" sh -c 'cd /src && make deps' || die "make deps in the build root failed"
+		in_chroot "$broot" sh -c 'cd /src && make deps DEPS=build' || die "make deps in the build root failed"
 		rm -rf "$broot/src"
 		tar -C "$broot" -cf "$btar.part" . && mv "$btar.part" "$btar"
-		find "$cache" -name 'build-*.tar' ! -name "build-$bkey.tar" -delete
+		find "$cache" -name 'build-*.tar' ! -name "${btar##*/}" -delete
 	else
 		step "build root: cached $btar"
 		tar -xf "$btar" -C "$broot"
@@ -189,11 +229,8 @@ else
 	step "compile: make deps, make, make install inside the build root"
 	pkgs_before=$(chroot "$broot" dpkg-query -W -f='${Package}\n' | sort | sha256sum)
 	copy_source "$broot/src"
-	# The browser tests' node modules are no part of the appliance: an empty
-	# folder keeps deps.sh from fetching them into the build root.
-	mkdir -p "$broot/src/netboot/tests/web/node_modules"
-	in_chroot "$broot" sh -c "cd /src && make deps && make -j$(nproc) VERSION=$corral_version all &&
-		make VERSION=$corral_version DESTDIR=/out PREFIX=/usr/local install" >"$work/compile.log" 2>&1 ||
+	in_chroot "$broot" sh -c "cd /src && make deps DEPS=build && make -j$(nproc) DEPS=build VERSION=$corral_version all &&
+		make DEPS=build VERSION=$corral_version DESTDIR=/out PREFIX=/usr/local install" >"$work/compile.log" 2>&1 ||
 		{ tail -40 "$work/compile.log" >&2; die "compile failed (log above)"; }
 	cp "$work/compile.log" "$out/compile.log"
 	cp -a "$broot/out/." "$inst/"
@@ -208,24 +245,11 @@ else
 	rm -rf --one-file-system "$broot"
 fi
 
-# ---- 3. base root
-pkgs=$(sed -e 's/#.*//' "$here/packages" | tr -s ' \t\n' '\n' | grep . | paste -sd, -)
-rkey=$( { echo "$suite"; echo "$pkgs"; echo "$mmv"; cat $sources "$here/base-hook.sh"; } | sha256sum | cut -c1-16)
-rtar=$cache/base-$rkey.tar
-if [ ! -s "$rtar" ]; then
-	step "base root: mmdebstrap $suite with appliance/packages (cached as $rtar)"
-	# shellcheck disable=SC2086
-	mmdebstrap --quiet --variant=minbase --include="$pkgs" \
-		--dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/info/*' \
-		--dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright' \
-		--dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-include=/usr/share/locale/locale.alias' \
-		--customize-hook="sh '$here/base-hook.sh' \"\$1\"" \
-		"$suite" "$rtar.part.tar" $sources || { rm -rf "$rtar.part.tar"; die "mmdebstrap (base root) failed"; }
-	# (mmdebstrap picks its output format by the name's ending: .tar)
-	mv "$rtar.part.tar" "$rtar"
-	find "$cache" -name 'base-*.tar' ! -name "base-$rkey.tar" -delete
-else
-	step "base root: cached $rtar"
+# ---- 3. base root: made in the background (started before steps 1-2)
+if [ -n "$base_pid" ]; then
+	wait "$base_pid" || { cat "$work/base.log" >&2; die "mmdebstrap (base root) failed (its log above)"; }
+	base_pid=""
+	step "base root: made"
 fi
 
 # ---- 4. root
@@ -284,7 +308,7 @@ chroot "$root" dpkg-query -W -f='${Package} ${Version}\n' >"$out/$name.packages"
 rm -rf "$root/var/lib/apt/lists/"* "$root/var/cache/apt/"*.bin "$root/var/log/"* "$root/tmp/"*
 # ConditionNeedsUpdate= stamps newer than /usr: nothing to refresh at boot.
 touch "$root/etc/.updated" "$root/var/.updated"
-mksquashfs "$root" "$work/root.sqfs" -comp gzip -Xcompression-level 6 -noappend -no-progress -quiet -wildcards \
+mksquashfs "$root" "$work/root.sqfs" -comp gzip -Xcompression-level 1 -noappend -no-progress -quiet -wildcards \
 	-e 'proc/*' 'sys/*' 'dev/*' 'run/*' ||
 	die "mksquashfs failed"
 root_bytes=$(stat -c %s "$work/root.sqfs")

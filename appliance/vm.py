@@ -368,6 +368,49 @@ class Appliance(C.VM):
         C.run(self.cluster.exec_argv(argv))
 
 
+class SharedLab:
+    """One appliance, booted with SeaBIOS from a good settings file, that
+    several test modules share (a first boot under TCG takes minutes):
+    test_appliance.py checks its first boot and PXE-boots clients from it,
+    then test_appliance_upgrade.py fills its store further, upgrades it and
+    ends it.  get() boots one when there is none (whatever order the modules
+    run in); drop() ends it (the session's end does too)."""
+
+    def __init__(self):
+        self.c = None
+        self.a = None
+        self.t_health = None  # seconds from power-on to /healthz ok
+
+    def get(self, image, explain):
+        """(cluster, appliance), booted and healthy, its token read.  A
+        failed boot raises AssertionError with explain(c, vms)'s text."""
+        if self.a is not None:
+            return self.c, self.a
+        c = new_cluster()
+        try:
+            add_mgmt_bridge(c)
+            key, pub = make_ssh_key(c.workdir)
+            n = c.index
+            a = Appliance(c, image, firmware="bios",
+                          settings=settings_text(c, mgmt_mac(n), boot_mac(n), pub), ssh_key=key)
+            a.start()
+            try:
+                a.wait_token()
+                self.t_health = a.wait_healthy()
+            except (RuntimeError, TimeoutError) as e:
+                raise AssertionError("%s\n%s" % (e, explain(c, [a]))) from None
+        except BaseException:
+            drop_cluster(c)
+            raise
+        self.c, self.a = c, a
+        return c, a
+
+    def drop(self):
+        if self.c is not None:
+            drop_cluster(self.c)
+        self.c = self.a = None
+
+
 def make_ssh_key(directory):
     """A fresh ed25519 key pair in directory; returns (private path, public text)."""
     key = pathlib.Path(directory) / "id_ed25519"

@@ -2,14 +2,33 @@
 # Installs the Debian packages Corral needs to build, test and benchmark.
 # Idempotent and quiet when nothing is missing; every make target that needs
 # a package depends on this script (through `make deps`).
+#
+#   sh scripts/deps.sh          everything (make deps)
+#   sh scripts/deps.sh build    only what `make all` and `make install`
+#                               need, and cmocka (make deps DEPS=build): the
+#                               appliance's build root, where the rest
+#                               (browsers, QEMU, Kea...) would be gigabytes
+#                               nobody runs.  `make check-unit` runs there
+#                               too, but skips its two tests that run Kea.
 set -eu
+profile=${1:-all}
+case $profile in
+all | build) ;;
+*)
+	echo "deps: unknown profile '$profile' (all or build)" >&2
+	exit 2
+	;;
+esac
 
-# One list, grouped by what needs it.
-PKGS="
+# One list, grouped by what needs it; the first group is the build profile.
+BUILD_PKGS="
 build-essential pkg-config
 libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev
 libcurl4-openssl-dev libinih-dev libyaml-dev libgnutls28-dev
-libcmocka-dev clang-format clang libclang-rt-dev
+libcmocka-dev
+"
+PKGS="$BUILD_PKGS
+clang-format clang libclang-rt-dev
 python3 python3-pytest python3-yaml
 curl sqlite3 openssh-client
 nginx-light wrk
@@ -25,12 +44,13 @@ rpm createrepo-c
 # The web page's browser tests run on node; Debian's nodejs/npm only when
 # this machine has no node of its own.
 command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"
+[ "$profile" = build ] && PKGS=$BUILD_PKGS
 
 # The browser tests' node modules (playwright-core, pinned by
 # package-lock.json; it never downloads a browser: the tests use Debian's
 # chromium).  netboot/tests/web/run.sh does the same when they are missing.
 web="$(dirname "$0")/../netboot/tests/web"
-if [ ! -d "$web/node_modules" ] && command -v npm >/dev/null 2>&1; then
+if [ "$profile" = all ] && [ ! -d "$web/node_modules" ] && command -v npm >/dev/null 2>&1; then
 	(cd "$web" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error >/dev/null) ||
 		echo "deps: npm ci in netboot/tests/web failed (run.sh retries)" >&2
 fi

@@ -51,6 +51,18 @@ def testos():
     return C.build_testos()
 
 
+@pytest.fixture(scope="session")
+def appliance_lab():
+    """The booted appliance the appliance test modules share (appliance/vm.py
+    SharedLab: one first boot for test_appliance.py and the upgrade test)."""
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "appliance"))
+    import vm as V
+
+    lab = V.SharedLab()
+    yield lab
+    lab.drop()
+
+
 def diagnosis(c, vms=(), logs=(), n=30):
     """Console tails of `vms`, corrald's log tail, and the tails of any
     extra log files, as one text block."""

@@ -8,7 +8,9 @@ test writes settings.txt into the image's FAT partition before power-on,
 reads the admin token from the serial console, and talks to the API from
 the management side only.
 
-- BIOS (SeaBIOS) boots the appliance; first boot configures it from the
+- BIOS (SeaBIOS) boots the appliance (the session's shared one: the
+  upgrade test upgrades the same appliance afterwards, see conftest's
+  appliance_lab); first boot configures it from the
   settings file, prints the token; systemctl is-system-running = running;
   corrald runs as user corral with only the network capabilities; the root
   is read-only and /var/lib/corral is the data partition.
@@ -67,23 +69,16 @@ def _boot(c, img, firmware, settings, key=None, name="appliance"):
 
 
 @pytest.fixture(scope="module")
-def lab(image, testos):
-    c = V.new_cluster()
-    try:
-        V.add_mgmt_bridge(c)
-        key, pub = V.make_ssh_key(c.workdir)
-        n = c.index
-        settings = V.settings_text(c, V.mgmt_mac(n), V.boot_mac(n), pub)
-        a = _boot(c, image, "bios", settings, key)
-        try:
-            a.wait_token()
-            t_health = a.wait_healthy()
-        except (RuntimeError, TimeoutError) as e:
-            raise AssertionError("%s\n%s" % (e, _explain(c, [a])))
-        TIMINGS.append("appliance bios: power-on -> /healthz ok on the management port %.1f s" % t_health)
-        yield c, a, testos
-    finally:
-        V.drop_cluster(c)
+def lab(image, testos, appliance_lab):
+    """The session's shared appliance (conftest.appliance_lab): booted here
+    when this module runs first; test_appliance_upgrade.py upgrades the
+    same one afterwards and ends it."""
+    fresh = appliance_lab.a is None
+    c, a = appliance_lab.get(image, _explain)
+    if fresh:
+        TIMINGS.append("appliance bios: power-on -> /healthz ok on the management port %.1f s" %
+                       appliance_lab.t_health)
+    return c, a, testos
 
 
 def test_first_boot_configures_and_prints_token(lab):

@@ -1,8 +1,10 @@
 """Appliance upgrade and rollback, in QEMU (TCG here; several boots, slow).
 
-One appliance (BIOS) runs the first build with a populated store: a group,
-the test OS image, a profile, the defaults, a node that booted once (so
-boot events), an extra API token.  Then:
+One appliance (BIOS; the session's shared one, which test_appliance.py
+first-booted and PXE-booted its clients from when it ran first) runs the
+first build with a populated store: a group, the test OS image, a profile,
+the defaults, a node that booted once (so boot events), an extra API token.
+Then:
 
 1. `corral system upgrade URL` of a deliberately broken build (its corrald
    never starts): the slot is written and verified, the trial boot of it is
@@ -90,20 +92,16 @@ def _wait_boot(a, offset, slot, timeout=1200):
     return a.wait_healthy(timeout)
 
 
-def test_upgrade_rollback_and_backup(images, testos):
+def test_upgrade_rollback_and_backup(images, testos, appliance_lab):
     first, broken, second = images
-    c = V.new_cluster()
+    # The session's shared appliance (conftest.appliance_lab): when
+    # test_appliance.py ran first, its store already holds that module's
+    # clients and their events too.  This test changes it for good, so it
+    # ends it.
+    c, a = appliance_lab.get(first, _explain)
     try:
-        V.add_mgmt_bridge(c)
-        key, pub = V.make_ssh_key(c.workdir)
-        n = c.index
-        a = V.Appliance(c, first, firmware="bios",
-                        settings=V.settings_text(c, V.mgmt_mac(n), V.boot_mac(n), pub), ssh_key=key)
-        a.start()
         client = None
         try:
-            a.wait_token()
-            a.wait_healthy()
             v1 = a.ssh("sed -n s/^version=//p /usr/lib/corral/appliance/version").strip()
             # A populated store.
             V.setup_testos(a, testos)
@@ -173,4 +171,4 @@ def test_upgrade_rollback_and_backup(images, testos):
         except (AssertionError, RuntimeError, TimeoutError) as e:
             raise AssertionError("%s\n%s" % (e, _explain(c, [a] + ([client] if client else []))))
     finally:
-        V.drop_cluster(c)
+        appliance_lab.drop()
