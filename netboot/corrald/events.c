@@ -19,17 +19,8 @@
 #define EVENTS_AGE_EVERY_US (10LL * 1000000) /* look for old rows this often */
 #define EVENTS_HOURLY_US (3600LL * 1000000)  /* recount; old discovered machines */
 #define EVENTS_DISCOVERED_STEP 100000        /* discovered machines forgotten per hour */
-/*
- * A batch is gathered for up to EVENTS_GATHER_US after its first event
- * unless EVENTS_GATHER_MIN are in: under a storm of requests the writer
- * otherwise wakes, commits and syncs once for every event or two
- * (bench/PROFILE.md), taking CPU from the handlers.  Handlers wake it only
- * at the first event of a batch and at EVENTS_GATHER_MIN.
- */
-#define EVENTS_GATHER_US 20000
 /* Slots of the queue's index of each node's latest event (a power of 2). */
 #define EVENTS_RECENT 16384
-#define EVENTS_GATHER_MIN 256
 
 /*
  * A key's latest row: the node (or, node_id 0, the MAC) and a hash of what
@@ -62,7 +53,6 @@ struct events {
 	uint64_t stored;  /* sequence of the last stored (or dropped) event */
 	uint64_t dropped;
 	int stop;
-	int hurry; /* events_flush() waits: no gathering */
 	/* writer thread only: */
 	struct events_slot *slots; /* EVENTS_SLOTS of them */
 	uint64_t batch;            /* batches folded so far */
@@ -300,23 +290,10 @@ static void *events_writer(void *arg)
 		}
 		if (ev->n == 0 && ev->stop)
 			break;
-		if (ev->n < EVENTS_GATHER_MIN && !ev->stop && !ev->hurry) {
-			struct timespec until;
-			clock_gettime(CLOCK_REALTIME, &until);
-			until.tv_nsec += EVENTS_GATHER_US * 1000L;
-			if (until.tv_nsec >= 1000000000L) {
-				until.tv_sec++;
-				until.tv_nsec -= 1000000000L;
-			}
-			while (ev->n < EVENTS_GATHER_MIN && !ev->stop && !ev->hurry &&
-			       pthread_cond_timedwait(&ev->work, &ev->lock, &until) != ETIMEDOUT)
-				;
-		}
 		/* Take the whole queue; handlers keep queueing into a fresh one. */
 		struct store_event *q = ev->queue;
 		size_t n = ev->n, cap = ev->cap;
 		uint64_t upto = ev->queued;
-		ev->hurry = 0;
 		ev->queue = batch;
 		ev->cap = batch_cap;
 		ev->n = 0;
@@ -489,8 +466,7 @@ void events_add_at(struct events *ev, int64_t time_us, int64_t node_id, const ch
 		ev->recent[events_recent(node_id)] = (uint32_t)ev->n + 1;
 	ev->queue[ev->n++] = e;
 	ev->queued++;
-	if (ev->n == 1 || ev->n == EVENTS_GATHER_MIN) /* see EVENTS_GATHER_US */
-		pthread_cond_signal(&ev->work);
+	pthread_cond_signal(&ev->work);
 	pthread_mutex_unlock(&ev->lock);
 }
 
@@ -498,10 +474,6 @@ void events_flush(struct events *ev)
 {
 	pthread_mutex_lock(&ev->lock);
 	uint64_t want = ev->queued;
-	if (ev->stored < want) {
-		ev->hurry = 1;
-		pthread_cond_signal(&ev->work);
-	}
 	while (ev->stored < want)
 		pthread_cond_wait(&ev->written, &ev->lock);
 	pthread_mutex_unlock(&ev->lock);

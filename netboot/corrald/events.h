@@ -4,11 +4,10 @@
  * Node-facing handlers record an event per request (boot script, file,
  * cloud-init, phone-home) without touching the database: events_add()
  * copies the event into a queue and a writer thread stores queued events
- * in one transaction per batch.  A batch gathers for up to 20 ms after
- * its first event (or until 256 are in), and a handler wakes the writer
- * only at a batch's first event; a repeat of its node's latest queued
- * event is added to that event's count in the queue, so a flood of
- * repeats holds one slot of the queue: a boot storm therefore costs one write
+ * in one transaction per batch (what queued while the last one was
+ * written).  A repeat of its node's latest queued event is added to that
+ * event's count in the queue, so a flood of repeats holds one slot of the
+ * queue: a boot storm therefore costs one write
  * transaction per batch, not per request.  events_flush() waits until
  * everything queued before the call is stored (read-your-writes for the
  * API).
