@@ -800,11 +800,17 @@ struct merge_case {
 	const char *cur, *next; /* files over the defaults */
 	bool dhcp, files_root;
 	const char *restart;
-	/* restart instead when this user's data directory holds a TLS pair
-	 * from before the pair's default moved beside auth.key_file (the
-	 * pair there is kept, so tls.* do not change); NULL: the same */
-	const char *restart_old_pair;
 };
+
+/*
+ * What moving auth.key_file restarts when root's data directory holds a
+ * TLS pair from before the pair's default moved beside auth.key_file:
+ * config.c keeps that pair, so tls.* do not change (see old_tls_pair()).
+ */
+static const char read_once[] = "so do settings read once at start";
+static const char read_once_old_pair[] =
+	"server.max_body, store.path, auth.key_file, events.keep_days, redfish.timeout_ms, "
+	"redfish.ca_file";
 
 #define AUTH "[dhcp]\nmode = authoritative\ninterface = eth1\nsubnet = 10.1.0.0/16\n"
 
@@ -818,15 +824,13 @@ static const struct merge_case merge_cases[] = {
 	 "[server]\nport = 9090\nthreads = 4\n"
 	 "address = 127.0.0.1\n",
 	 false, false, "server.address, server.port, server.threads"},
-	{"so do settings read once at start", "",
+	{read_once, "",
 	 "[server]\nmax_body = 2048\n[store]\npath = /x/db\n[auth]\nkey_file = /x/k\n"
 	 "[events]\nkeep_days = 3\n[redfish]\ntimeout_ms = 9000\nca_file = /x/ca\n",
 	 false, false,
 	 /* the TLS pair's default sits beside key_file: it moves with it */
 	 "server.max_body, tls.cert, tls.key, store.path, auth.key_file, events.keep_days, "
-	 "redfish.timeout_ms, redfish.ca_file",
-	 "server.max_body, store.path, auth.key_file, events.keep_days, redfish.timeout_ms, "
-	 "redfish.ca_file"},
+	 "redfish.timeout_ms, redfish.ca_file"},
 	{"a TLS pair named outright", "", "[tls]\ncert = /x/c.pem\nkey = /x/k.pem\n", false, false,
 	 "tls.cert, tls.key"},
 	{"a new file root", "", "[files]\nroot = /srv/other\n", false, true, ""},
@@ -865,8 +869,8 @@ static void test_merge(void **state)
 		assert_int_equal(load(m->next, &next, err, sizeof(err)), 0);
 		assert_int_equal(config_merge(&cur, &next, 8080, &ch), 0);
 		const char *want = m->restart;
-		if (m->restart_old_pair != NULL && old_tls_pair())
-			want = m->restart_old_pair;
+		if (m->what == read_once && old_tls_pair())
+			want = read_once_old_pair;
 		if (ch.dhcp != m->dhcp || ch.files_root != m->files_root ||
 		    strcmp(ch.restart, want) != 0)
 			fail_msg("%s: dhcp %d files %d restart \"%s\"", m->what, ch.dhcp,
